@@ -1,0 +1,1 @@
+"""Fax store and fax<->email (later issues)."""

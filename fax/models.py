@@ -1,0 +1,1 @@
+"""Models of fax (filled by later issues)."""

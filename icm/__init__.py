@@ -1,0 +1,1 @@
+"""Intelligent Contact Management: devices, live calls and CDRs, routing data, the switch driver."""

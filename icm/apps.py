@@ -1,0 +1,8 @@
+"""Django app configuration for icm."""
+
+from django.apps import AppConfig
+
+
+class IcmConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "icm"

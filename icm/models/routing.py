@@ -1,0 +1,163 @@
+"""Routing data: queues (skill groups), inbound routes, schedules and holidays (ICM-5, R-3)."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from .devices import Site, digits_validator
+
+
+class Schedule(models.Model):
+    """Opening hours: a set of weekly rules plus holidays on which it is closed."""
+
+    name = models.CharField(max_length=100, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScheduleRule(models.Model):
+    """An open interval on one weekday (0 = Monday)."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="rules")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["schedule", "weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes__gt=models.F("opens")), name="schedule_rule_opens_first"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class Holiday(models.Model):
+    """A closed day; with no schedule it closes every schedule."""
+
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.CASCADE, related_name="holidays", null=True, blank=True
+    )
+    date = models.DateField()
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class Queue(models.Model):
+    """A skill group: contacts wait here and the strategy picks the agent."""
+
+    class Strategy(models.TextChoices):
+        LONGEST_IDLE = "longest_idle", "Longest idle agent"
+        ROUND_ROBIN = "round_robin", "Round robin"
+        TOP_DOWN = "top_down", "Top-down (fixed order)"
+        RING_ALL = "ring_all", "Ring all"
+        LEAST_TALK_TIME = "least_talk_time", "Least talk time"
+        FEWEST_CALLS = "fewest_calls", "Fewest calls"
+        RANDOM = "random", "Random"
+        SKILLS_BEST_MATCH = "skills_best_match", "Skills-based best match"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="queues")
+    name = models.SlugField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=100)
+    strategy = models.CharField(
+        max_length=32, choices=Strategy.choices, default=Strategy.LONGEST_IDLE
+    )
+    strategy_parameters = models.JSONField(default=dict, blank=True)
+    skills = models.ManyToManyField("agents.Skill", through="QueueSkill", blank=True)
+    service_level_seconds = models.PositiveIntegerField(
+        default=20, help_text="Answered within this many seconds counts as in service level."
+    )
+    service_level_target = models.PositiveSmallIntegerField(
+        default=80, validators=[MaxValueValidator(100)], help_text="Percent."
+    )
+    wrap_up_seconds = models.PositiveIntegerField(default=10)
+    max_wait_seconds = models.PositiveIntegerField(default=600)
+    music_on_hold = models.CharField(max_length=255, default="local_stream://moh")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+
+class QueueSkill(models.Model):
+    """A skill a queue requires, with the minimum level (1-10)."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="required_skills")
+    skill = models.ForeignKey("agents.Skill", on_delete=models.CASCADE)
+    minimum_level = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["queue", "skill"], name="queue_skill_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.queue} needs {self.skill} ≥ {self.minimum_level}"
+
+
+class InboundRoute(models.Model):
+    """Where a dialled number (DNIS) goes: a flow or a queue, optionally only during a schedule."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="inbound_routes")
+    name = models.CharField(max_length=100)
+    dnis = models.CharField(
+        "dialled number", max_length=32, validators=[digits_validator], db_index=True
+    )
+    priority = models.PositiveSmallIntegerField(default=100, help_text="Lower is tried first.")
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_routes"
+    )
+    flow = models.ForeignKey(
+        "ivr.Flow", on_delete=models.PROTECT, null=True, blank=True, related_name="inbound_routes"
+    )
+    queue = models.ForeignKey(
+        Queue, on_delete=models.PROTECT, null=True, blank=True, related_name="inbound_routes"
+    )
+    closed_flow = models.ForeignKey(
+        "ivr.Flow",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="closed_inbound_routes",
+        help_text="Flow used outside the schedule (night service).",
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["dnis", "priority"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(flow__isnull=False, queue__isnull=True)
+                    | models.Q(flow__isnull=True, queue__isnull=False)
+                ),
+                name="inbound_route_one_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dnis} → {self.flow or self.queue}"

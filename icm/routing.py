@@ -1,0 +1,3 @@
+"""WebSocket routes of icm."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Settings package: base (shared, env-driven), dev, test and prod."""

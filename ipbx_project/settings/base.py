@@ -1,0 +1,138 @@
+"""Settings shared by every environment; every deployment-specific value comes from the environment."""
+
+from pathlib import Path
+
+import dj_database_url
+
+from .env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env_str("IPBX_VAR_DIR", str(BASE_DIR / "var")))
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refused by prod.py
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "channels",
+    "agents",
+    "icm",
+    "ivr",
+    "stats",
+    "recording",
+    "fax",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ipbx_project.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+ASGI_APPLICATION = "ipbx_project.asgi.application"
+WSGI_APPLICATION = None
+
+DATABASE_URL = env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/ipbx")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
+    }
+}
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TIMEZONE = "UTC"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("IPBX_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- FreeSWITCH ------------------------------------------------------------------------------
+# The switch this icm process drives (one icm per site); more nodes are rows in icm.Switch.
+FREESWITCH_DEFAULT_ESL_PASSWORD = "ClueCon"  # noqa: S105 - FreeSWITCH's default, refused by prod.py
+IPBX_SWITCH_NAME = env_str("IPBX_SWITCH_NAME", "fs1")
+FREESWITCH_ESL_HOST = env_str("FREESWITCH_ESL_HOST", "127.0.0.1")
+FREESWITCH_ESL_PORT = env_int("FREESWITCH_ESL_PORT", 8021)
+FREESWITCH_ESL_PASSWORD = env_str("FREESWITCH_ESL_PASSWORD", FREESWITCH_DEFAULT_ESL_PASSWORD)
+# Networks allowed to reach the event socket (FreeSWITCH's apply-inbound-acl); required in
+# production when the event socket is not on loopback.
+FREESWITCH_ESL_ACL = env_list("FREESWITCH_ESL_ACL")
+FREESWITCH_ESL_COMMAND_TIMEOUT = float(env_str("FREESWITCH_ESL_COMMAND_TIMEOUT", "10"))
+# A half-open connection is declared dead after this many seconds without any event
+# (FreeSWITCH sends HEARTBEAT every 20 s: two missed beats).
+FREESWITCH_ESL_HEARTBEAT_TIMEOUT = float(env_str("FREESWITCH_ESL_HEARTBEAT_TIMEOUT", "45"))
+ICM_OUTBOUND_HOST = env_str("ICM_OUTBOUND_HOST", "127.0.0.1")
+ICM_OUTBOUND_PORT = env_int("ICM_OUTBOUND_PORT", 8084)
+
+# mod_xml_curl: FreeSWITCH fetches directory/dialplan from us. Shared secret (HTTP basic auth
+# password, user "freeswitch") and allowed client addresses.
+XML_CURL_USER = env_str("XML_CURL_USER", "freeswitch")
+XML_CURL_SECRET = env_str("XML_CURL_SECRET", "")
+XML_CURL_ALLOWED_ADDRESSES = env_list("XML_CURL_ALLOWED_ADDRESSES", ["127.0.0.1", "::1"])
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "structured": {
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    "root": {"handlers": ["console"], "level": env_str("IPBX_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,1 @@
+"""IVR flows: versioned definitions now; the interpreter and data-access connectors later."""

@@ -1,0 +1,8 @@
+"""Django app configuration for ivr."""
+
+from django.apps import AppConfig
+
+
+class IvrConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "ivr"

@@ -1,0 +1,1 @@
+"""Call recordings and quality assurance (later issues)."""

@@ -1,0 +1,1 @@
+"""Models of recording (filled by later issues)."""

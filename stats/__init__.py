@@ -1,0 +1,1 @@
+"""StatServer: event capture and Celery aggregation into interval tables (later issues)."""

@@ -1,0 +1,1 @@
+"""Models of stats (filled by later issues)."""
