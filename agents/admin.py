@@ -1,0 +1,121 @@
+"""Django admin for agents, skills, work groups and the read-only agent state log (ICM-6)."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from .models import Agent, AgentSkill, AgentStateChange, Skill, WorkGroup
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "agent_count"]
+    search_fields = ["name", "description"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Skill]:
+        return super().get_queryset(request).annotate(_agent_count=Count("agent_skills"))
+
+    @admin.display(description="agents", ordering="_agent_count")
+    def agent_count(self, obj: Skill) -> int:
+        return obj._agent_count
+
+
+@admin.register(WorkGroup)
+class WorkGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "leader_names"]
+    search_fields = ["name", "description", "leaders__username"]
+    filter_horizontal = ["leaders"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WorkGroup]:
+        return super().get_queryset(request).prefetch_related("leaders")
+
+    @admin.display(description="team leaders")
+    def leader_names(self, obj: WorkGroup) -> str:
+        return ", ".join(user.get_username() for user in obj.leaders.all())
+
+
+class AgentSkillInline(admin.TabularInline):
+    model = AgentSkill
+    extra = 1
+    autocomplete_fields = ["skill"]
+
+
+class AgentAdminForm(forms.ModelForm):
+    """Agent form: the phone-bar password is typed in clear and stored hashed, never shown."""
+
+    new_phone_bar_password = forms.CharField(
+        label="New phone-bar password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep the current password. Stored hashed.",
+    )
+
+    class Meta:
+        model = Agent
+        fields = ["login_id", "name", "user", "active", "level", "extension", "work_groups"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        creating = self.instance.pk is None or not self.instance.phone_bar_password
+        if creating and not cleaned.get("new_phone_bar_password"):
+            self.add_error("new_phone_bar_password", "A new agent needs a phone-bar password.")
+        return cleaned
+
+    def save(self, commit: bool = True) -> Agent:
+        agent = super().save(commit=False)
+        raw = self.cleaned_data.get("new_phone_bar_password")
+        if raw:
+            agent.set_phone_bar_password(raw)
+        if commit:
+            agent.save()
+            self.save_m2m()
+        return agent
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    form = AgentAdminForm
+    list_display = ["login_id", "name", "extension", "level", "user", "active", "skill_list"]
+    list_display_links = ["login_id", "name"]
+    list_filter = ["active", "level", "work_groups", "skills", "extension__site"]
+    list_select_related = ["extension__site", "user"]
+    search_fields = ["login_id", "name", "extension__number", "user__username"]
+    autocomplete_fields = ["user", "extension"]
+    filter_horizontal = ["work_groups"]
+    inlines = [AgentSkillInline]
+    fieldsets = [
+        (None, {"fields": ["login_id", "name", "user", "active", "level"]}),
+        ("Phone bar", {"fields": ["new_phone_bar_password", "extension"]}),
+        ("Groups", {"fields": ["work_groups"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
+        return super().get_queryset(request).prefetch_related("agent_skills__skill")
+
+    @admin.display(description="skills")
+    def skill_list(self, obj: Agent) -> str:
+        return ", ".join(f"{s.skill.name}:{s.level}" for s in obj.agent_skills.all())
+
+
+@admin.register(AgentStateChange)
+class AgentStateChangeAdmin(admin.ModelAdmin):
+    """The state log is written by icm only: browse and search, never edit."""
+
+    list_display = ["at", "agent", "from_state", "to_state", "reason", "switch", "call_uuid"]
+    list_filter = ["to_state", "from_state", "switch"]
+    list_select_related = ["agent", "switch"]
+    search_fields = ["agent__login_id", "agent__name", "call_uuid", "reason"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,70 @@
+"""Django admin for IVR flows and their versions (ICM-4); published versions are not editable."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from .models import Flow, FlowVersion
+
+
+class FlowVersionInline(admin.TabularInline):
+    model = FlowVersion
+    extra = 0
+    fields = ["number", "status", "created_at", "created_by", "published_at"]
+    readonly_fields = ["number", "status", "created_at", "created_by", "published_at"]
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # New versions are created on the FlowVersion page (they need a graph).
+        return False
+
+
+@admin.register(Flow)
+class FlowAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "published_version", "version_count"]
+    list_select_related = ["published_version"]
+    search_fields = ["name", "description"]
+    inlines = [FlowVersionInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Flow]:
+        return super().get_queryset(request).annotate(_versions=Count("versions"))
+
+    @admin.display(description="versions", ordering="_versions")
+    def version_count(self, obj: Flow) -> int:
+        return obj._versions
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "published_version":
+            flow_id = (
+                request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+            )
+            queryset = FlowVersion.objects.select_related("flow")
+            kwargs["queryset"] = queryset.filter(flow_id=flow_id) if flow_id else queryset.none()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(FlowVersion)
+class FlowVersionAdmin(admin.ModelAdmin):
+    list_display = ["flow", "number", "status", "created_at", "created_by", "published_at"]
+    list_filter = ["status", "flow"]
+    list_select_related = ["flow", "created_by"]
+    search_fields = ["flow__name"]
+    autocomplete_fields = ["flow"]
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: FlowVersion | None = None
+    ) -> list[str]:
+        readonly = ["created_at", "created_by"]
+        if obj is not None and obj.status != FlowVersion.Status.DRAFT:
+            # A published (or retired) graph is immutable: calls may be running it.
+            readonly += ["flow", "number", "graph"]
+        return readonly
+
+    def save_model(self, request: HttpRequest, obj: FlowVersion, form: Any, change: bool) -> None:
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
