@@ -6,6 +6,11 @@ import sys
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "icm":
+        # icm is a gevent process: patch before anything imports socket or threading.
+        from gevent import monkey
+
+        monkey.patch_all()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipbx_project.settings.dev")
     from django.core.management import execute_from_command_line
 

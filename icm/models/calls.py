@@ -1,4 +1,4 @@
-"""Call information (ICM-2): one Call per FreeSWITCH call UUID, one CallLeg per channel (the CDR)."""
+"""Call information (ICM-2): one Call per call UUID, one CallLeg per channel (the CDR)."""
 
 from django.db import models
 

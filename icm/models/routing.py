@@ -113,7 +113,9 @@ class QueueSkill(models.Model):
     )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["queue", "skill"], name="queue_skill_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "skill"], name="queue_skill_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.queue} needs {self.skill} ≥ {self.minimum_level}"

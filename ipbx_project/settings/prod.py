@@ -29,7 +29,9 @@ def _is_loopback(host: str) -> bool:
 def check_production_secrets() -> None:
     """Raise ImproperlyConfigured when a production secret is missing or a known default."""
     if not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random value of 50+ characters")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set to a random value of 50+ characters"
+        )
     if FREESWITCH_ESL_PASSWORD == FREESWITCH_DEFAULT_ESL_PASSWORD or not FREESWITCH_ESL_PASSWORD:
         raise ImproperlyConfigured(
             "FREESWITCH_ESL_PASSWORD is FreeSWITCH's default 'ClueCon' (or empty): set a strong one"

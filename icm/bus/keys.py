@@ -1,0 +1,33 @@
+"""Redis key and channel names of the bus (one place, so every side agrees)."""
+
+EVENTS_CHANNEL = "ipbx:events"
+
+
+def seq_key(switch: str) -> str:
+    """Per-switch sequence number of published state events."""
+    return f"ipbx:{switch}:seq"
+
+
+def calls_key(switch: str) -> str:
+    """Hash call_uuid → call JSON: the live snapshot of one switch."""
+    return f"ipbx:{switch}:calls"
+
+
+def status_key(switch: str) -> str:
+    """Hash with the switch connection status (connected, since, detail)."""
+    return f"ipbx:{switch}:status"
+
+
+def switches_key() -> str:
+    """Set of switch names that an icm has published for."""
+    return "ipbx:switches"
+
+
+def commands_key(switch: str) -> str:
+    """List of pending commands for the icm driving `switch`."""
+    return f"ipbx:{switch}:commands"
+
+
+def reply_key(command_id: str) -> str:
+    """List where icm pushes the reply to one command."""
+    return f"ipbx:reply:{command_id}"

@@ -1,0 +1,130 @@
+"""icm's side of the bus: publish sequenced call events and keep the live snapshot in Redis.
+
+Sequence number, snapshot hash and PUBLISH change together in one Lua script, so a reader
+that takes (seq, snapshot) atomically and then applies events with a higher seq is exact.
+If Redis goes away, events are dropped with a log line and, once it is back, the snapshot is
+rewritten from icm's memory and a `reset` event tells pages to re-snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+
+import redis
+
+from icm.domain.calls import CallRecord
+
+from . import keys
+from .schema import call_json
+
+log = logging.getLogger(__name__)
+
+_PUBLISH_CALLS = """
+local out = 0
+for i = 2, #ARGV, 3 do
+  local seq = redis.call('INCR', KEYS[1])
+  if ARGV[i] == 'call.ended' then
+    redis.call('HDEL', KEYS[2], ARGV[i + 1])
+  else
+    redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2])
+  end
+  redis.call('PUBLISH', KEYS[3], '{"switch":' .. cjson.encode(ARGV[1]) .. ',"seq":' .. seq ..
+    ',"type":"' .. ARGV[i] .. '","call":' .. ARGV[i + 2] .. ',"status":null}')
+  out = seq
+end
+return out
+"""
+
+_RESET = """
+redis.call('DEL', KEYS[2])
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+end
+redis.call('HSET', KEYS[4], 'connected', ARGV[2])
+redis.call('SADD', KEYS[5], ARGV[1])
+local seq = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', KEYS[3], '{"switch":' .. cjson.encode(ARGV[1]) .. ',"seq":' .. seq ..
+  ',"type":"reset","call":null,"status":null}')
+return seq
+"""
+
+_STATUS = """
+redis.call('HSET', KEYS[2], 'connected', ARGV[2], 'since', ARGV[3], 'detail', ARGV[4])
+local seq = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', KEYS[3], '{"switch":' .. cjson.encode(ARGV[1]) .. ',"seq":' .. seq ..
+  ',"type":"switch.status","call":null,"status":' .. ARGV[5] .. '}')
+return seq
+"""
+
+
+class StatePublisher:
+    """Publishes call changes of one icm; tolerant of Redis outages."""
+
+    def __init__(self, client: redis.Redis, live_calls: Callable[[str], list[CallRecord]]) -> None:
+        self.redis = client
+        self.live_calls = live_calls
+        self._publish_calls = client.register_script(_PUBLISH_CALLS)
+        self._reset = client.register_script(_RESET)
+        self._status = client.register_script(_STATUS)
+        self._needs_reset: set[str] = set()
+        self._connected: dict[str, bool] = {}
+        self.published = 0
+
+    def reset(self, switch: str) -> None:
+        """Rewrite the switch's snapshot from icm's memory and tell pages to re-snapshot."""
+        args: list[str] = [switch, "1" if self._connected.get(switch) else "0"]
+        for call in self.live_calls(switch):
+            args += [call.call_uuid, json.dumps(call_json(call))]
+        try:
+            self._reset(
+                keys=[
+                    keys.seq_key(switch),
+                    keys.calls_key(switch),
+                    keys.EVENTS_CHANNEL,
+                    keys.status_key(switch),
+                    keys.switches_key(),
+                ],
+                args=args,
+            )
+            self._needs_reset.discard(switch)
+        except redis.RedisError as exc:
+            self._needs_reset.add(switch)
+            log.warning("bus: snapshot reset for %s failed: %s", switch, exc)
+
+    def publish_calls(self, records: Iterable[CallRecord]) -> None:
+        by_switch: dict[str, list[str]] = {}
+        for rec in records:
+            args = by_switch.setdefault(rec.switch, [rec.switch])
+            args += [
+                "call.ended" if rec.ended else "call.updated",
+                rec.call_uuid,
+                json.dumps(call_json(rec)),
+            ]
+        for switch, args in by_switch.items():
+            if switch in self._needs_reset:
+                self.reset(switch)
+                if switch in self._needs_reset:
+                    continue
+            try:
+                self._publish_calls(
+                    keys=[keys.seq_key(switch), keys.calls_key(switch), keys.EVENTS_CHANNEL],
+                    args=args,
+                )
+                self.published += (len(args) - 1) // 3
+            except redis.RedisError as exc:
+                self._needs_reset.add(switch)
+                log.warning("bus: publish for %s failed (%s); will re-snapshot", switch, exc)
+
+    def publish_status(self, switch: str, connected: bool, since: str, detail: str) -> None:
+        self._connected[switch] = connected
+        status = {"connected": connected, "since": since, "detail": detail}
+        try:
+            self._status(
+                keys=[keys.seq_key(switch), keys.status_key(switch), keys.EVENTS_CHANNEL],
+                args=[switch, "1" if connected else "0", since, detail, json.dumps(status)],
+            )
+        except redis.RedisError as exc:
+            self._needs_reset.add(switch)
+            log.warning("bus: status publish for %s failed: %s", switch, exc)

@@ -1,0 +1,90 @@
+"""The web process's side of the bus: one Redis subscription per process, fanned out to
+every WebSocket consumer of that process through asyncio queues.
+
+One subscription per process (not per socket) keeps Redis connections flat however many
+pages are open; a slow page only fills its own bounded queue, and overflowing it closes
+that page's stream with a "resync" so it re-snapshots instead of silently missing events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from . import keys
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 1000
+
+
+class EventFanout:
+    """Subscribes once to the bus and delivers every state event to registered queues."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._queues: set[asyncio.Queue] = set()
+        self._task: asyncio.Task | None = None
+
+    def register(self) -> asyncio.Queue:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self._queues.add(queue)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        return queue
+
+    def unregister(self, queue: asyncio.Queue) -> None:
+        self._queues.discard(queue)
+
+    async def _run(self) -> None:
+        while self._queues:
+            client = aioredis.from_url(self.url)
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(keys.EVENTS_CHANNEL)
+                    # Anything published while we were away is lost: ask pages to re-snapshot.
+                    self._deliver({"type": "resync"})
+                    async for message in pubsub.listen():
+                        if message.get("type") != "message":
+                            continue
+                        try:
+                            event = json.loads(message["data"])
+                        except ValueError:
+                            log.warning("bus: undecodable event dropped")
+                            continue
+                        self._deliver(event)
+                        if not self._queues:
+                            break
+            except (aioredis.RedisError, OSError) as exc:
+                log.warning("bus: subscription lost (%s); retrying", exc)
+                await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+
+    def _deliver(self, event: dict) -> None:
+        for queue in list(self._queues):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                log.warning("bus: a page is too slow; asking it to re-snapshot")
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    while True:
+                        queue.get_nowait()
+                queue.put_nowait({"type": "resync"})
+
+
+_fanouts: dict[int, EventFanout] = {}
+
+
+def fanout() -> EventFanout:
+    """The fan-out of the running event loop (one per process and loop)."""
+    loop_id = id(asyncio.get_running_loop())
+    if loop_id not in _fanouts:
+        _fanouts[loop_id] = EventFanout(settings.REDIS_URL)
+    return _fanouts[loop_id]

@@ -1,0 +1,353 @@
+"""The live call model (ICM-2): every call and leg on every switch, updated by domain events.
+
+`LiveCalls.apply(event)` is a pure state transition: it returns the records that changed
+(immutable `CallRecord`s), which the daemon persists and publishes. Every record is keyed by
+its switch, so one model serves several FreeSWITCH nodes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from . import events as ev
+
+log = logging.getLogger(__name__)
+
+RESYNC_HANGUP_CAUSE = "ICM_RESYNC_NOT_ON_SWITCH"
+"""Hang-up cause recorded for a leg that vanished while icm was not listening."""
+
+
+class LegState(StrEnum):
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    BRIDGED = "bridged"
+    HELD = "held"
+    ENDED = "ended"
+
+
+class CallDirection(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True, slots=True)
+class LegRecord:
+    uuid: str
+    direction: str
+    channel_name: str
+    ani: str
+    dnis: str
+    state: LegState
+    created_at: datetime
+    answered_at: datetime | None = None
+    bridged_at: datetime | None = None
+    hungup_at: datetime | None = None
+    hangup_cause: str = ""
+    other_leg_uuid: str = ""
+    held: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """An immutable view of one call and its legs, as persisted and published."""
+
+    switch: str
+    call_uuid: str
+    direction: CallDirection
+    ani: str
+    caller_name: str
+    dnis: str
+    state: LegState
+    created_at: datetime
+    answered_at: datetime | None
+    bridged_at: datetime | None
+    ended_at: datetime | None
+    hangup_cause: str
+    queue: str
+    legs: tuple[LegRecord, ...]
+
+    @property
+    def ended(self) -> bool:
+        return self.state is LegState.ENDED
+
+
+@dataclass(slots=True)
+class _Call:
+    switch: str
+    call_uuid: str
+    direction: CallDirection
+    ani: str
+    caller_name: str
+    dnis: str
+    created_at: datetime
+    answered_at: datetime | None = None
+    bridged_at: datetime | None = None
+    ended_at: datetime | None = None
+    hangup_cause: str = ""
+    queue: str = ""
+    legs: dict[str, LegRecord] = field(default_factory=dict)
+
+    def state(self) -> LegState:
+        live = [leg for leg in self.legs.values() if leg.state is not LegState.ENDED]
+        if not live:
+            return LegState.ENDED
+        if any(leg.held for leg in live):
+            return LegState.HELD
+        if any(leg.state is LegState.BRIDGED for leg in live):
+            return LegState.BRIDGED
+        if self.answered_at is not None:
+            return LegState.ANSWERED
+        return LegState.RINGING
+
+    def record(self) -> CallRecord:
+        return CallRecord(
+            switch=self.switch,
+            call_uuid=self.call_uuid,
+            direction=self.direction,
+            ani=self.ani,
+            caller_name=self.caller_name,
+            dnis=self.dnis,
+            state=self.state(),
+            created_at=self.created_at,
+            answered_at=self.answered_at,
+            bridged_at=self.bridged_at,
+            ended_at=self.ended_at,
+            hangup_cause=self.hangup_cause,
+            queue=self.queue,
+            legs=tuple(self.legs.values()),
+        )
+
+
+def call_direction(leg_direction: str, context: str) -> CallDirection:
+    """A call's direction from its first leg: calls from our own phones land in `default`."""
+    if leg_direction == "outbound":
+        return CallDirection.OUTBOUND
+    if context == "default":
+        return CallDirection.INTERNAL
+    return CallDirection.INBOUND
+
+
+class LiveCalls:
+    """Every live call and leg, keyed by (switch, uuid)."""
+
+    def __init__(self) -> None:
+        self._calls: dict[tuple[str, str], _Call] = {}
+        self._leg_to_call: dict[tuple[str, str], str] = {}
+
+    # --- queries -------------------------------------------------------------------------
+    def calls(self, switch: str | None = None) -> list[CallRecord]:
+        return [c.record() for (sw, _), c in self._calls.items() if switch in (None, sw)]
+
+    def call(self, switch: str, call_uuid: str) -> CallRecord | None:
+        call = self._calls.get((switch, call_uuid))
+        return call.record() if call else None
+
+    def call_of_leg(self, switch: str, uuid: str) -> CallRecord | None:
+        call_uuid = self._leg_to_call.get((switch, uuid))
+        return self.call(switch, call_uuid) if call_uuid else None
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def leg_count(self) -> int:
+        return len(self._leg_to_call)
+
+    # --- seeding from the database after a restart ----------------------------------------
+    def seed(self, records: list[CallRecord]) -> None:
+        """Load calls persisted as live (icm restarted); a resync then reconciles them."""
+        for rec in records:
+            call = _Call(
+                switch=rec.switch,
+                call_uuid=rec.call_uuid,
+                direction=rec.direction,
+                ani=rec.ani,
+                caller_name=rec.caller_name,
+                dnis=rec.dnis,
+                created_at=rec.created_at,
+                answered_at=rec.answered_at,
+                bridged_at=rec.bridged_at,
+                queue=rec.queue,
+            )
+            for leg in rec.legs:
+                call.legs[leg.uuid] = leg
+                if leg.state is not LegState.ENDED:
+                    self._leg_to_call[(rec.switch, leg.uuid)] = rec.call_uuid
+            self._calls[(rec.switch, rec.call_uuid)] = call
+
+    # --- transitions ---------------------------------------------------------------------
+    def apply(self, event: ev.DomainEvent) -> list[CallRecord]:
+        """Apply one domain event; return the records of the calls it changed."""
+        match event:
+            case ev.LegCreated():
+                return self._leg_created(event)
+            case ev.LegAnswered():
+                return self._update_leg(event.switch, event.uuid, self._answer, event.at)
+            case ev.LegBridged():
+                changed = self._update_leg(event.switch, event.uuid, self._bridge, event)
+                changed += self._update_leg(
+                    event.switch,
+                    event.other_leg_uuid,
+                    self._bridge,
+                    ev.LegBridged(event.switch, event.other_leg_uuid, event.uuid, event.at),
+                )
+                return _unique(changed)
+            case ev.LegUnbridged():
+                return self._update_leg(event.switch, event.uuid, self._unbridge, event.at)
+            case ev.LegHeld():
+                return self._update_leg(event.switch, event.uuid, self._hold, True)
+            case ev.LegUnheld():
+                return self._update_leg(event.switch, event.uuid, self._hold, False)
+            case ev.LegHungUp():
+                return self._hang_up(event.switch, event.uuid, event.cause, event.at)
+            case ev.CallQueued():
+                call = self._calls.get((event.switch, event.call_uuid))
+                if call is None:
+                    return []
+                call.queue = event.queue
+                return [call.record()]
+            case ev.SwitchResynced():
+                return self._resync(event)
+            case ev.SwitchConnectionChanged():
+                return []
+        raise TypeError(f"unknown domain event {event!r}")
+
+    def _leg_created(self, event: ev.LegCreated) -> list[CallRecord]:
+        key = (event.switch, event.uuid)
+        if key in self._leg_to_call:
+            return []  # duplicate (e.g. replayed after a resync)
+        call_uuid = self._leg_to_call.get((event.switch, event.other_leg_uuid)) or (
+            event.call_uuid or event.uuid
+        )
+        call = self._calls.get((event.switch, call_uuid))
+        if call is None:
+            call = _Call(
+                switch=event.switch,
+                call_uuid=call_uuid,
+                direction=call_direction(event.direction, event.context),
+                ani=event.ani,
+                caller_name=event.caller_name,
+                dnis=event.dnis,
+                created_at=event.at,
+            )
+            self._calls[(event.switch, call_uuid)] = call
+            log.info(
+                "call %s created on %s: %s -> %s", call_uuid, event.switch, event.ani, event.dnis
+            )
+        call.legs[event.uuid] = LegRecord(
+            uuid=event.uuid,
+            direction=event.direction,
+            channel_name=event.channel_name,
+            ani=event.ani,
+            dnis=event.dnis,
+            state=LegState.RINGING,
+            created_at=event.at,
+            other_leg_uuid=event.other_leg_uuid,
+        )
+        self._leg_to_call[key] = call_uuid
+        return [call.record()]
+
+    def _update_leg(self, switch: str, uuid: str, change, arg) -> list[CallRecord]:  # noqa: ANN001
+        call_uuid = self._leg_to_call.get((switch, uuid))
+        if call_uuid is None:
+            return []
+        call = self._calls[(switch, call_uuid)]
+        leg = call.legs[uuid]
+        call.legs[uuid] = change(call, leg, arg)
+        return [call.record()]
+
+    @staticmethod
+    def _answer(call: _Call, leg: LegRecord, at: datetime) -> LegRecord:
+        if call.answered_at is None:
+            call.answered_at = at
+        if leg.answered_at is not None:
+            return leg
+        state = LegState.ANSWERED if leg.state is LegState.RINGING else leg.state
+        return replace(leg, answered_at=at, state=state)
+
+    @staticmethod
+    def _bridge(call: _Call, leg: LegRecord, event: ev.LegBridged) -> LegRecord:
+        if call.bridged_at is None:
+            call.bridged_at = event.at
+        if call.answered_at is None:
+            call.answered_at = event.at
+        return replace(
+            leg,
+            state=LegState.BRIDGED,
+            other_leg_uuid=event.other_leg_uuid,
+            bridged_at=leg.bridged_at or event.at,
+            answered_at=leg.answered_at or event.at,
+        )
+
+    @staticmethod
+    def _unbridge(call: _Call, leg: LegRecord, at: datetime) -> LegRecord:
+        state = LegState.ANSWERED if leg.state is LegState.BRIDGED else leg.state
+        return replace(leg, state=state)
+
+    @staticmethod
+    def _hold(call: _Call, leg: LegRecord, held: bool) -> LegRecord:
+        return replace(leg, held=held)
+
+    def _hang_up(self, switch: str, uuid: str, cause: str, at: datetime) -> list[CallRecord]:
+        call_uuid = self._leg_to_call.pop((switch, uuid), None)
+        if call_uuid is None:
+            return []
+        call = self._calls[(switch, call_uuid)]
+        leg = call.legs[uuid]
+        call.legs[uuid] = replace(
+            leg, state=LegState.ENDED, hungup_at=at, hangup_cause=cause, held=False
+        )
+        if uuid == call_uuid or not call.hangup_cause:
+            call.hangup_cause = cause
+        if all(leg.state is LegState.ENDED for leg in call.legs.values()):
+            call.ended_at = at
+            del self._calls[(switch, call_uuid)]
+            log.info("call %s ended on %s: %s", call_uuid, switch, call.hangup_cause)
+        return [call.record()]
+
+    def _resync(self, event: ev.SwitchResynced) -> list[CallRecord]:
+        changed: list[CallRecord] = []
+        on_switch = {leg.uuid: leg for leg in event.legs}
+        for (switch, uuid), _ in list(self._leg_to_call.items()):
+            if switch == event.switch and uuid not in on_switch:
+                changed += self._hang_up(switch, uuid, RESYNC_HANGUP_CAUSE, event.at)
+        for snap in event.legs:
+            changed += self._leg_created(
+                ev.LegCreated(
+                    switch=event.switch,
+                    uuid=snap.uuid,
+                    call_uuid=snap.call_uuid,
+                    direction=snap.direction,
+                    channel_name=snap.channel_name,
+                    ani=snap.ani,
+                    caller_name=snap.caller_name,
+                    dnis=snap.dnis,
+                    context=snap.context,
+                    at=snap.created_at,
+                    other_leg_uuid=snap.other_leg_uuid,
+                )
+            )
+            if snap.answered:
+                changed += self._update_leg(event.switch, snap.uuid, self._answer, snap.created_at)
+            if snap.other_leg_uuid and snap.other_leg_uuid in on_switch:
+                bridged = ev.LegBridged(event.switch, snap.uuid, snap.other_leg_uuid, event.at)
+                changed += self._update_leg(event.switch, snap.uuid, self._bridge_if_new, bridged)
+            changed += self._update_leg(event.switch, snap.uuid, self._hold, snap.held)
+        return _unique(changed)
+
+    @classmethod
+    def _bridge_if_new(cls, call: _Call, leg: LegRecord, event: ev.LegBridged) -> LegRecord:
+        if leg.state is LegState.BRIDGED:
+            return leg
+        return cls._bridge(call, leg, event)
+
+
+def _unique(records: list[CallRecord]) -> list[CallRecord]:
+    """Keep the last record of each call, in first-seen order."""
+    latest: dict[tuple[str, str], CallRecord] = {}
+    for rec in records:
+        latest[(rec.switch, rec.call_uuid)] = rec
+    return list(latest.values())

@@ -1,0 +1,127 @@
+"""Domain events: what happened on a switch, in switch-independent terms (CTI-2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LegCreated:
+    """A channel appeared (a call arrived, or we originated / bridged to a new leg)."""
+
+    switch: str
+    uuid: str
+    call_uuid: str
+    direction: str  # inbound | outbound (the channel's own direction)
+    channel_name: str
+    ani: str
+    caller_name: str
+    dnis: str
+    context: str
+    at: datetime
+    other_leg_uuid: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LegAnswered:
+    switch: str
+    uuid: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LegBridged:
+    switch: str
+    uuid: str
+    other_leg_uuid: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LegUnbridged:
+    switch: str
+    uuid: str
+    other_leg_uuid: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LegHeld:
+    switch: str
+    uuid: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LegUnheld:
+    switch: str
+    uuid: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LegHungUp:
+    switch: str
+    uuid: str
+    cause: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CallQueued:
+    """An IVR handed the call to a queue (the ACD takes it from here)."""
+
+    switch: str
+    call_uuid: str
+    queue: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LegSnapshot:
+    """One channel as the switch reports it when icm (re)synchronises."""
+
+    uuid: str
+    call_uuid: str
+    direction: str
+    channel_name: str
+    ani: str
+    caller_name: str
+    dnis: str
+    context: str
+    created_at: datetime
+    answered: bool
+    held: bool = False
+    other_leg_uuid: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchResynced:
+    """The complete list of channels up on a switch, read after a (re)connect."""
+
+    switch: str
+    legs: tuple[LegSnapshot, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchConnectionChanged:
+    switch: str
+    connected: bool
+    at: datetime
+    detail: str = field(default="")
+
+
+DomainEvent = (
+    LegCreated
+    | LegAnswered
+    | LegBridged
+    | LegUnbridged
+    | LegHeld
+    | LegUnheld
+    | LegHungUp
+    | CallQueued
+    | SwitchResynced
+    | SwitchConnectionChanged
+)

@@ -1,0 +1,45 @@
+"""`manage.py icm`: run the ICM daemon for one switch (gevent; patched first in manage.py)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import gevent
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from icm.service import IcmConfig, IcmService
+from icm.switch.driver import SwitchAddress
+
+log = logging.getLogger("icm")
+
+
+class Command(BaseCommand):
+    help = "Run icm: drive one FreeSWITCH (or switchsim) over ESL, keep the live call model."
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("--switch", default=settings.IPBX_SWITCH_NAME, help="switch name")
+
+    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+        config = IcmConfig(
+            switch=SwitchAddress(
+                name=options["switch"],
+                host=settings.FREESWITCH_ESL_HOST,
+                port=settings.FREESWITCH_ESL_PORT,
+                password=settings.FREESWITCH_ESL_PASSWORD,
+            ),
+            redis_url=settings.REDIS_URL,
+            outbound_host=settings.ICM_OUTBOUND_HOST,
+            outbound_port=settings.ICM_OUTBOUND_PORT,
+            command_timeout=settings.FREESWITCH_ESL_COMMAND_TIMEOUT,
+            heartbeat_timeout=settings.FREESWITCH_ESL_HEARTBEAT_TIMEOUT,
+        )
+        service = IcmService(config)
+        service.start()
+        gevent.signal_handler(signal.SIGTERM, service.stop)
+        gevent.signal_handler(signal.SIGINT, service.stop)
+        log.info(
+            "icm %s running (ESL %s:%s)", config.switch.name, config.switch.host, config.switch.port
+        )
+        service.wait()

@@ -1,0 +1,225 @@
+"""The switch driver: owns the ESL connection to one FreeSWITCH, keeps it alive, resyncs.
+
+One greenlet runs `run()`: connect → subscribe → resync → watch → on loss, back off and
+start again. Events are translated in the caller's consumer (see icm.service); this module
+only moves frames, so greenswitch's reader greenlet never runs domain code.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import gevent
+import gevent.event
+from greenswitch.esl import NotConnectedError
+
+from icm.domain import events as ev
+
+from .connection import ApiReplyMarker, AuthenticationFailed, IcmInboundESL
+from .translator import SUBSCRIBED_CUSTOM, SUBSCRIBED_EVENTS, resync_from_show
+
+log = logging.getLogger(__name__)
+
+RESYNC_COMMAND = "show channels as json"
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchAddress:
+    name: str
+    host: str
+    port: int
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResyncReady:
+    """Put in the sink when the snapshot reply arrives, at its exact place in the stream."""
+
+    event: ev.SwitchResynced
+
+
+class SwitchDriver:
+    """Connects to one switch and feeds its events (decoded header dicts) into `sink`.
+
+    `sink` also receives `ResyncReady` and `ev.SwitchConnectionChanged` items.
+    """
+
+    def __init__(
+        self,
+        address: SwitchAddress,
+        sink: Callable[[object], None],
+        *,
+        connect_timeout: float = 5,
+        command_timeout: float = 10,
+        heartbeat_timeout: float = 45,
+        backoff_initial: float = 0.2,
+        backoff_max: float = 15,
+    ) -> None:
+        self.address = address
+        self.sink = sink
+        self.connect_timeout = connect_timeout
+        self.command_timeout = command_timeout
+        self.heartbeat_timeout = heartbeat_timeout
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.connection: IcmInboundESL | None = None
+        self.connected = gevent.event.Event()
+        self.connections_made = 0
+        self._stopping = False
+        self._calls_json = ""
+        self._last_sequence = 0
+        self._core_uuid = ""
+
+    # --- public --------------------------------------------------------------------------
+    def run(self) -> None:
+        """Keep a connection up until stop(); never raises."""
+        delay = self.backoff_initial
+        while not self._stopping:
+            try:
+                self._session()
+                delay = self.backoff_initial
+            except AuthenticationFailed as exc:
+                log.error("switch %s: %s", self.address.name, exc)
+                delay = self.backoff_max
+            except NotConnectedError as exc:
+                log.warning("switch %s unreachable: %s", self.address.name, exc)
+            except Exception:
+                log.exception("switch %s: session failed", self.address.name)
+            if self._stopping:
+                break
+            sleep = delay * (0.8 + 0.4 * random.random())
+            log.info("switch %s: reconnecting in %.1fs", self.address.name, sleep)
+            gevent.sleep(sleep)
+            delay = min(delay * 2, self.backoff_max)
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self.connection is not None:
+            self.connection.close("icm stopping")
+
+    def api(self, command: str) -> str:
+        """Run an api command on the switch and return its reply body."""
+        conn = self.connection
+        if conn is None or not conn.connected:
+            raise NotConnectedError(f"switch {self.address.name} is not connected")
+        return conn.send(f"api {command}").data
+
+    def bgapi(self, command: str) -> str:
+        """Run a bgapi command; returns the Job-UUID reply text."""
+        conn = self.connection
+        if conn is None or not conn.connected:
+            raise NotConnectedError(f"switch {self.address.name} is not connected")
+        return conn.send(f"bgapi {command}").headers.get("Reply-Text", "")
+
+    # --- one connection ------------------------------------------------------------------
+    def _session(self) -> None:
+        addr = self.address
+        conn = IcmInboundESL(
+            addr.host,
+            addr.port,
+            addr.password,
+            timeout=self.connect_timeout,
+            command_timeout=self.command_timeout,
+            sink=self._on_frame,
+        )
+        conn.connect()
+        self.connection = conn
+        try:
+            names = " ".join(SUBSCRIBED_EVENTS) + " CUSTOM " + " ".join(SUBSCRIBED_CUSTOM)
+            reply = conn.send(f"event json {names}")
+            if not reply.headers.get("Reply-Text", "").startswith("+OK"):
+                raise NotConnectedError(f"event subscription refused: {reply.headers}")
+            self._last_sequence = 0
+            # Bridge pairs first; then the channel list, whose reply is placed in-stream.
+            self._calls_json = conn.send("api show calls as json").data
+            conn.api_in_stream(RESYNC_COMMAND)
+            self.connections_made += 1
+            self.connected.set()
+            self.sink(
+                ev.SwitchConnectionChanged(addr.name, True, _now(), f"{addr.host}:{addr.port}")
+            )
+            log.info("switch %s connected at %s:%s", addr.name, addr.host, addr.port)
+            watchdog = gevent.spawn(self._watch_heartbeat, conn)
+            conn.closed.wait()
+            watchdog.kill()
+        finally:
+            conn.close("session over")
+            self.connection = None
+            self.connected.clear()
+            self.sink(ev.SwitchConnectionChanged(addr.name, False, _now(), "connection lost"))
+
+    def _watch_heartbeat(self, conn: IcmInboundESL) -> None:
+        """Declare a half-open connection dead after `heartbeat_timeout` s of silence."""
+        import time
+
+        while not conn.closed.is_set():
+            gevent.sleep(min(1.0, self.heartbeat_timeout / 4))
+            silent = time.monotonic() - conn.last_received
+            if silent > self.heartbeat_timeout:
+                log.warning(
+                    "switch %s silent for %.0fs (no HEARTBEAT): dropping the connection",
+                    self.address.name,
+                    silent,
+                )
+                conn.close("heartbeat timeout")
+
+    def _on_frame(self, item: object) -> None:
+        """Runs in the reader greenlet: keep it tiny."""
+        if isinstance(item, ApiReplyMarker):
+            if item.command == RESYNC_COMMAND:
+                try:
+                    snapshot = resync_from_show(
+                        self.address.name, item.body, self._calls_json, _now()
+                    )
+                except ValueError as exc:
+                    log.error("switch %s: unusable resync reply: %s", self.address.name, exc)
+                    return
+                self.sink(ResyncReady(snapshot))
+            return
+        if isinstance(item, dict):
+            self._check_sequence(item)
+        self.sink(item)
+
+    def _check_sequence(self, headers: dict[str, str]) -> None:
+        # Event-Sequence is global to the switch, so gaps are normal with a filtered
+        # subscription; a sequence going backwards or a new Core-UUID means the switch
+        # restarted under us: resynchronise.
+        core = headers.get("Core-UUID", "")
+        try:
+            seq = int(headers.get("Event-Sequence", "0"))
+        except ValueError:
+            return
+        restarted = (self._core_uuid and core and core != self._core_uuid) or (
+            seq and seq <= self._last_sequence
+        )
+        if restarted and self.connection is not None:
+            log.warning(
+                "switch %s: Event-Sequence %s after %s (core %s): resyncing",
+                self.address.name,
+                seq,
+                self._last_sequence,
+                core,
+            )
+            gevent.spawn(self._resync_now)
+        if core:
+            self._core_uuid = core
+        if seq:
+            self._last_sequence = seq
+
+    def _resync_now(self) -> None:
+        conn = self.connection
+        if conn is None:
+            return
+        try:
+            self._calls_json = conn.send("api show calls as json").data
+            conn.api_in_stream(RESYNC_COMMAND)
+        except NotConnectedError as exc:
+            log.warning("switch %s: resync failed: %s", self.address.name, exc)
+
+
+def _now() -> datetime:
+    return datetime.now(tz=UTC)

@@ -1,0 +1,169 @@
+"""Pure translation between FreeSWITCH ESL and the domain: event headers → domain events,
+domain commands → api command text, `show channels as json` → a resync snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from icm.domain import commands as cmd
+from icm.domain import events as ev
+
+# Only these events feed the live model; everything else is ignored cheaply (and we do not
+# subscribe to it: greenswitch's parser costs grow with every event received).
+SUBSCRIBED_EVENTS = (
+    "CHANNEL_CREATE",
+    "CHANNEL_ANSWER",
+    "CHANNEL_BRIDGE",
+    "CHANNEL_UNBRIDGE",
+    "CHANNEL_HOLD",
+    "CHANNEL_UNHOLD",
+    "CHANNEL_HANGUP_COMPLETE",
+    "HEARTBEAT",
+    "BACKGROUND_JOB",
+)
+SUBSCRIBED_CUSTOM = ("sofia::register", "sofia::unregister")
+
+_SAFE_ARG = re.compile(r"^[A-Za-z0-9_.:@/+*#=-]+$")
+ANSWERED_CALLSTATES = frozenset({"ACTIVE", "HELD", "UNHELD"})
+
+
+class UnsafeArgument(ValueError):
+    """A value that would break out of an ESL command line (spaces, newlines, braces …)."""
+
+
+def event_time(headers: Mapping[str, str]) -> datetime:
+    """The event's own timestamp (Event-Date-Timestamp, microseconds since the epoch)."""
+    raw = headers.get("Event-Date-Timestamp", "")
+    try:
+        return datetime.fromtimestamp(int(raw) / 1_000_000, tz=UTC)
+    except (TypeError, ValueError):
+        return datetime.now(tz=UTC)
+
+
+def _leg_created(switch: str, h: Mapping[str, str], at: datetime) -> ev.LegCreated:
+    uuid = h.get("Unique-ID", "")
+    return ev.LegCreated(
+        switch=switch,
+        uuid=uuid,
+        call_uuid=h.get("Channel-Call-UUID") or h.get("variable_call_uuid") or uuid,
+        direction=h.get("Call-Direction", "inbound"),
+        channel_name=h.get("Channel-Name", ""),
+        ani=h.get("Caller-Caller-ID-Number", ""),
+        caller_name=h.get("Caller-Caller-ID-Name", ""),
+        dnis=h.get("Caller-Destination-Number", ""),
+        context=h.get("Caller-Context", ""),
+        at=at,
+        other_leg_uuid=h.get("Other-Leg-Unique-ID", ""),
+    )
+
+
+def translate(switch: str, headers: Mapping[str, str]) -> ev.DomainEvent | None:
+    """Turn one ESL event (plain or json, already decoded) into a domain event, or None."""
+    name = headers.get("Event-Name")
+    uuid = headers.get("Unique-ID", "")
+    if not uuid and name != "HEARTBEAT":
+        return None
+    at = event_time(headers)
+    match name:
+        case "CHANNEL_CREATE":
+            return _leg_created(switch, headers, at)
+        case "CHANNEL_ANSWER":
+            return ev.LegAnswered(switch, uuid, at)
+        case "CHANNEL_BRIDGE":
+            other = headers.get("Other-Leg-Unique-ID") or headers.get("Bridge-B-Unique-ID", "")
+            return ev.LegBridged(switch, uuid, other, at) if other else None
+        case "CHANNEL_UNBRIDGE":
+            other = headers.get("Other-Leg-Unique-ID") or headers.get("Bridge-B-Unique-ID", "")
+            return ev.LegUnbridged(switch, uuid, other, at)
+        case "CHANNEL_HOLD":
+            return ev.LegHeld(switch, uuid, at)
+        case "CHANNEL_UNHOLD":
+            return ev.LegUnheld(switch, uuid, at)
+        case "CHANNEL_HANGUP_COMPLETE":
+            cause = headers.get("Hangup-Cause") or headers.get("variable_hangup_cause", "")
+            return ev.LegHungUp(switch, uuid, cause, at)
+    return None
+
+
+def resync_from_show(
+    switch: str, channels_json: str, calls_json: str, at: datetime
+) -> ev.SwitchResynced:
+    """Build the resync snapshot from `show channels as json` and `show calls as json`."""
+    rows = _rows(channels_json)
+    partner: dict[str, str] = {}
+    for row in _rows(calls_json):
+        a, b = row.get("uuid", ""), row.get("b_uuid", "")
+        if a and b:
+            partner[a], partner[b] = b, a
+    legs = []
+    for row in rows:
+        uuid = row.get("uuid", "")
+        if not uuid:
+            continue
+        try:
+            created = datetime.fromtimestamp(int(row.get("created_epoch") or 0), tz=UTC)
+        except ValueError:
+            created = at
+        other = partner.get(uuid, "")
+        legs.append(
+            ev.LegSnapshot(
+                uuid=uuid,
+                # b-legs report an empty call_uuid; they belong to their partner's call.
+                call_uuid=row.get("call_uuid") or other or uuid,
+                direction=row.get("direction", "inbound"),
+                channel_name=row.get("name", ""),
+                ani=row.get("cid_num", ""),
+                caller_name=row.get("cid_name", ""),
+                dnis=row.get("dest", ""),
+                context=row.get("context", ""),
+                created_at=created,
+                answered=row.get("callstate", "") in ANSWERED_CALLSTATES,
+                held=row.get("callstate", "") == "HELD",
+                other_leg_uuid=other,
+            )
+        )
+    # Legs that join a partner's call must come after the partner.
+    legs.sort(key=lambda leg: (leg.call_uuid != leg.uuid, leg.created_at))
+    return ev.SwitchResynced(switch=switch, legs=tuple(legs), at=at)
+
+
+def _rows(payload: str) -> list[dict[str, str]]:
+    payload = payload.strip()
+    if not payload.startswith("{"):
+        raise ValueError(f"not a json api reply: {payload[:80]!r}")
+    data = json.loads(payload)
+    return list(data.get("rows") or [])
+
+
+def _safe(value: str) -> str:
+    if not _SAFE_ARG.match(value):
+        raise UnsafeArgument(f"refusing unsafe ESL argument {value!r}")
+    return value
+
+
+def command_to_api(command: cmd.SwitchCommand) -> str:
+    """The FreeSWITCH api command line for a domain command (sent with api or bgapi)."""
+    match command:
+        case cmd.HangupLeg(uuid=uuid, cause=cause):
+            return f"uuid_kill {_safe(uuid)} {_safe(cause)}"
+        case cmd.HoldLeg(uuid=uuid, hold=hold):
+            return f"uuid_hold {_safe(uuid)}" if hold else f"uuid_hold off {_safe(uuid)}"
+        case cmd.OriginateCall():
+            variables = dict(command.variables)
+            if command.uuid:
+                variables["origination_uuid"] = command.uuid
+            if command.caller_id_number:
+                variables["origination_caller_id_number"] = command.caller_id_number
+            if command.caller_id_name:
+                variables["origination_caller_id_name"] = command.caller_id_name
+            prefix = ",".join(f"{_safe(k)}={_safe(v)}" for k, v in variables.items())
+            prefix = f"{{{prefix}}}" if prefix else ""
+            return (
+                f"originate {prefix}{_safe(command.endpoint)} "
+                f"{_safe(command.destination)} XML {_safe(command.context)}"
+            )
+    raise TypeError(f"unknown switch command {command!r}")
