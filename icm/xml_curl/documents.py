@@ -1,0 +1,105 @@
+"""FreeSWITCH XML documents (lxml.etree): directory user, inbound dialplan, and "not found".
+
+The builders take plain values, not models, so they are easy to test and reuse.
+"""
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+DOCUMENT_TYPE = "freeswitch/xml"
+
+# FreeSWITCH's stock dial-string: how `user/1001@domain` reaches the registered phone.
+DEFAULT_DIAL_STRING = (
+    "{^^:sip_invite_domain=${dialed_domain}:presence_id=${dialed_user}@${dialed_domain}}"
+    "${sofia_contact(*/${dialed_user}@${dialed_domain})}"
+)
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    """What FreeSWITCH needs to authenticate and reach one SIP user."""
+
+    domain: str
+    user_id: str
+    password: str = ""
+    a1_hash: str = ""
+    variables: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboundExtension:
+    """A public-context extension that hands the call to icm over an outbound socket."""
+
+    name: str
+    destination_number: str
+    variables: Mapping[str, str]
+    socket_address: str
+    context: str = "public"
+
+
+def _document(section: str, description: str = "") -> tuple[etree._Element, etree._Element]:
+    root = etree.Element("document", type=DOCUMENT_TYPE)
+    attrs = {"name": section}
+    if description:
+        attrs["description"] = description
+    return root, etree.SubElement(root, "section", attrs)
+
+
+def _serialize(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _add_pairs(parent: etree._Element, tag: str, pairs: Iterable[tuple[str, str]]) -> None:
+    for name, value in pairs:
+        etree.SubElement(parent, tag, name=name, value=value)
+
+
+def not_found() -> bytes:
+    """The document that tells FreeSWITCH to try its next binding or its local XML."""
+    root, section = _document("result")
+    etree.SubElement(section, "result", status="not found")
+    return _serialize(root)
+
+
+def directory_user(user: DirectoryUser, dial_string: str = DEFAULT_DIAL_STRING) -> bytes:
+    """A directory section with one domain holding one user (params and variables)."""
+    root, section = _document("directory")
+    domain = etree.SubElement(section, "domain", name=user.domain)
+    domain_params = etree.SubElement(domain, "params")
+    _add_pairs(domain_params, "param", [("dial-string", dial_string)])
+    user_el = etree.SubElement(domain, "user", id=user.user_id)
+    params = etree.SubElement(user_el, "params")
+    if user.a1_hash:
+        _add_pairs(params, "param", [("a1-hash", user.a1_hash)])
+    else:
+        _add_pairs(params, "param", [("password", user.password)])
+    _add_pairs(params, "param", user.params.items())
+    variables = etree.SubElement(user_el, "variables")
+    _add_pairs(variables, "variable", user.variables.items())
+    return _serialize(root)
+
+
+def inbound_dialplan(extension: InboundExtension) -> bytes:
+    """A dialplan section whose only extension sets ipbx_* variables and runs `socket … async full`.
+
+    It answers nothing itself: icm answers (or not) once it owns the call.
+    """
+    root, section = _document("dialplan", "IPBX inbound routes")
+    context = etree.SubElement(section, "context", name=extension.context)
+    ext = etree.SubElement(context, "extension", name=extension.name)
+    condition = etree.SubElement(
+        ext,
+        "condition",
+        field="destination_number",
+        expression=f"^{re.escape(extension.destination_number)}$",
+    )
+    for name, value in extension.variables.items():
+        etree.SubElement(condition, "action", application="set", data=f"{name}={value}")
+    etree.SubElement(
+        condition, "action", application="socket", data=f"{extension.socket_address} async full"
+    )
+    return _serialize(root)
