@@ -1,0 +1,373 @@
+"""Demo call center: one site, one switch, ten agents, three queues, an IVR flow and customers.
+
+`load_demo()` is idempotent: every row is found by its natural key and only written when it
+differs from the demo values, and passwords are only re-hashed when they no longer match, so a
+second run changes nothing. The passwords are for demos only (admin/admin, leader/leader, …).
+"""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import models, transaction
+from django.utils import timezone
+
+from agents.models import Agent, AgentSkill, Skill, WorkGroup
+from icm.models import (
+    Customer,
+    CustomerNumber,
+    Extension,
+    Gateway,
+    Holiday,
+    InboundRoute,
+    Queue,
+    QueueSkill,
+    Schedule,
+    ScheduleRule,
+    Site,
+    Switch,
+)
+from ivr.models import Flow, FlowVersion
+
+logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=models.Model)
+
+SITE_CODE = "hq"
+SIP_DOMAIN = "hq.ipbx.local"
+SWITCH_NAME = "fs1"
+AGENT_PASSWORD = "demo"  # noqa: S105 - demo data
+EXTENSIONS = range(1001, 1011)
+
+SKILLS = {
+    "english": "English language",
+    "spanish": "Spanish language",
+    "billing": "Invoices, payments and refunds",
+    "tech": "Technical support",
+    "vip": "VIP customer care",
+}
+
+# name, display name, strategy, {skill: minimum level}
+QUEUES = [
+    ("sales", "Sales", Queue.Strategy.ROUND_ROBIN, {"english": 3}),
+    ("support", "Technical support", Queue.Strategy.SKILLS_BEST_MATCH, {"english": 2, "tech": 3}),
+    ("billing", "Billing", Queue.Strategy.LONGEST_IDLE, {"billing": 3}),
+]
+
+WORK_GROUPS = {
+    "Team Sales": "Sales and VIP desk",
+    "Team Support": "Technical support and billing",
+}
+
+# extension, name, level, work group, {skill: level}
+AGENTS = [
+    (
+        1001,
+        "Alice Martin",
+        Agent.Level.SENIOR,
+        "Team Sales",
+        {"english": 9, "vip": 8, "billing": 5},
+    ),
+    (1002, "Bruno Garcia", Agent.Level.AGENT, "Team Sales", {"english": 7, "spanish": 9}),
+    (1003, "Chen Wei", Agent.Level.SENIOR, "Team Support", {"english": 6, "tech": 9}),
+    (1004, "Diana Lopez", Agent.Level.AGENT, "Team Support", {"spanish": 8, "billing": 7}),
+    (1005, "Emeka Obi", Agent.Level.AGENT, "Team Support", {"english": 8, "tech": 7, "vip": 6}),
+    (1006, "Fatima Zahra", Agent.Level.AGENT, "Team Support", {"english": 6, "billing": 9}),
+    (1007, "Gustav Berg", Agent.Level.TRAINEE, "Team Support", {"english": 5, "tech": 4}),
+    (1008, "Hana Sato", Agent.Level.SENIOR, "Team Sales", {"english": 7, "vip": 9}),
+    (1009, "Ivan Petrov", Agent.Level.TRAINEE, "Team Sales", {"english": 4, "billing": 4}),
+    (
+        1010,
+        "Julia Rossi",
+        Agent.Level.TEAM_LEADER,
+        "Team Sales",
+        {"english": 8, "spanish": 6, "tech": 5, "billing": 5},
+    ),
+]
+
+FLOW_NAME = "main-menu"
+FLOW_GRAPH: dict[str, Any] = {
+    "start": "greet",
+    "nodes": {
+        "greet": {"type": "play", "file": "ivr/welcome.wav", "next": "queue"},
+        "queue": {"type": "enter_queue", "queue": "support"},
+    },
+}
+
+# name, account, grade, numbers
+CUSTOMERS = [
+    ("Acme Logistics", "C0001", Customer.Grade.VIP, ["5550101", "5550201"]),
+    ("Blue Harbor Foods", "C0002", Customer.Grade.GOLD, ["5550102"]),
+    ("Carmen Ortiz", "C0003", Customer.Grade.STANDARD, ["5550103"]),
+    ("Delta Print Shop", "C0004", Customer.Grade.SILVER, ["5550104"]),
+    ("Erik Lindqvist", "C0005", Customer.Grade.STANDARD, ["5550105", "5550205"]),
+    ("Future Motors", "C0006", Customer.Grade.VIP, ["5550106"]),
+    ("Grace Okafor", "C0007", Customer.Grade.STANDARD, ["5550107"]),
+    ("Helios Solar", "C0008", Customer.Grade.GOLD, ["5550108"]),
+    ("Isabel Fernandes", "C0009", Customer.Grade.SILVER, ["5550109"]),
+    ("Jade Garden Hotel", "C0010", Customer.Grade.VIP, ["5550110", "5550210"]),
+    ("Kenji Tanaka", "C0011", Customer.Grade.STANDARD, ["5550111"]),
+    ("Lumen Clinics", "C0012", Customer.Grade.GOLD, ["5550112"]),
+    ("Maria Rossi", "C0013", Customer.Grade.STANDARD, ["5550113"]),
+    ("Nordic Timber", "C0014", Customer.Grade.SILVER, ["5550114"]),
+    ("Omar Haddad", "C0015", Customer.Grade.STANDARD, ["5550115"]),
+    ("Pacific Freight", "C0016", Customer.Grade.VIP, ["5550116"]),
+    ("Quinn & Partners", "C0017", Customer.Grade.GOLD, ["5550117"]),
+    ("Rosa Delgado", "C0018", Customer.Grade.STANDARD, ["5550118"]),
+    ("Sunrise Bakery", "C0019", Customer.Grade.SILVER, ["5550119"]),
+    ("Tomas Novak", "C0020", Customer.Grade.STANDARD, ["5550120", "5550220"]),
+]
+
+
+@dataclass
+class DemoSummary:
+    """Rows load_demo created or brought back to the demo values, by model label."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+
+    def count(self, label: str, created: bool) -> None:
+        if created:
+            self.created[label] = self.created.get(label, 0) + 1
+
+    def count_update(self, label: str) -> None:
+        self.updated[label] = self.updated.get(label, 0) + 1
+
+    @property
+    def changed(self) -> bool:
+        """False when the run wrote nothing (the demo was already loaded)."""
+        return bool(self.created or self.updated)
+
+
+def _upsert(
+    model: type[M], summary: DemoSummary, defaults: dict[str, Any] | None = None, **lookup: Any
+) -> M:
+    """get_or_create, then write only the fields that differ from `defaults`."""
+    defaults = defaults or {}
+    obj, created = model.objects.get_or_create(**lookup, defaults=defaults)
+    summary.count(model._meta.label, created)
+    if not created:
+        changed = [name for name, value in defaults.items() if getattr(obj, name) != value]
+        if changed:
+            for name in changed:
+                setattr(obj, name, defaults[name])
+            obj.save(update_fields=changed)
+            summary.count_update(model._meta.label)
+    return obj
+
+
+def _user(username: str, password: str, summary: DemoSummary, **flags: Any) -> AbstractBaseUser:
+    user = _upsert(get_user_model(), summary, defaults=flags, username=username)
+    if not user.check_password(password):
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        summary.count_update(user._meta.label)
+    return user
+
+
+@transaction.atomic
+def load_demo() -> DemoSummary:
+    """Create (or bring back to the demo values) the whole demo call center."""
+    summary = DemoSummary()
+    site = _upsert(
+        Site,
+        summary,
+        code=SITE_CODE,
+        defaults={"name": "Headquarters", "sip_domain": SIP_DOMAIN, "timezone": "UTC"},
+    )
+    switch = _upsert(
+        Switch,
+        summary,
+        name=SWITCH_NAME,
+        defaults={
+            "site": site,
+            "esl_host": "127.0.0.1",
+            "esl_port": 8021,
+            "esl_password": settings.FREESWITCH_ESL_PASSWORD,
+        },
+    )
+    _upsert(
+        Gateway,
+        summary,
+        switch=switch,
+        name="carrier",
+        defaults={
+            "proxy": "sip.carrier.example",
+            "username": "ipbx-demo",
+            "register": False,
+            "caller_id_number": "5550000",
+            "max_channels": 30,
+        },
+    )
+
+    skills = {
+        name: _upsert(Skill, summary, name=name, defaults={"description": description})
+        for name, description in SKILLS.items()
+    }
+    _load_queues(site, skills, summary)
+
+    _user("admin", "admin", summary, is_staff=True, is_superuser=True)
+    leader = _user("leader", "leader", summary, first_name="Lena", last_name="Leader")
+    groups = {}
+    for name, description in WORK_GROUPS.items():
+        groups[name] = _upsert(WorkGroup, summary, name=name, defaults={"description": description})
+        if not groups[name].leaders.filter(pk=leader.pk).exists():
+            groups[name].leaders.add(leader)
+            summary.count_update(WorkGroup._meta.label)
+
+    _load_agents(site, skills, groups, summary)
+    flow = _load_flow(summary)
+    _load_routing(site, flow, summary)
+    _load_customers(summary)
+
+    logger.info("demo data loaded: created %s, updated %s", summary.created, summary.updated)
+    return summary
+
+
+def _load_queues(site: Site, skills: dict[str, Skill], summary: DemoSummary) -> None:
+    for name, display_name, strategy, required in QUEUES:
+        queue = _upsert(
+            Queue,
+            summary,
+            name=name,
+            defaults={"site": site, "display_name": display_name, "strategy": strategy},
+        )
+        for skill_name, minimum in required.items():
+            _upsert(
+                QueueSkill,
+                summary,
+                queue=queue,
+                skill=skills[skill_name],
+                defaults={"minimum_level": minimum},
+            )
+
+
+def _load_agents(
+    site: Site, skills: dict[str, Skill], groups: dict[str, WorkGroup], summary: DemoSummary
+) -> None:
+    for number, name, level, group, agent_skills in AGENTS:
+        extension = _upsert(
+            Extension,
+            summary,
+            site=site,
+            number=str(number),
+            defaults={
+                "password": f"demo-{number}",
+                "display_name": name,
+                "caller_id_number": str(number),
+                "context": "default",
+                "enabled": True,
+            },
+        )
+        login_id = f"a{number}"
+        first, _, last = name.partition(" ")
+        user = _user(login_id, AGENT_PASSWORD, summary, first_name=first, last_name=last)
+        agent = _upsert(
+            Agent,
+            summary,
+            login_id=login_id,
+            defaults={
+                "name": name,
+                "user": user,
+                "extension": extension,
+                "level": level,
+                "active": True,
+            },
+        )
+        if not agent.check_phone_bar_password(AGENT_PASSWORD):
+            agent.set_phone_bar_password(AGENT_PASSWORD)
+            agent.save(update_fields=["phone_bar_password"])
+            summary.count_update(Agent._meta.label)
+        if not agent.work_groups.filter(pk=groups[group].pk).exists():
+            agent.work_groups.add(groups[group])
+            summary.count_update(Agent._meta.label)
+        for skill_name, skill_level in agent_skills.items():
+            _upsert(
+                AgentSkill,
+                summary,
+                agent=agent,
+                skill=skills[skill_name],
+                defaults={"level": skill_level},
+            )
+
+
+def _load_flow(summary: DemoSummary) -> Flow:
+    flow = _upsert(
+        Flow,
+        summary,
+        name=FLOW_NAME,
+        defaults={"description": "Welcome prompt, then the support queue"},
+    )
+    version, created = FlowVersion.objects.get_or_create(
+        flow=flow,
+        number=1,
+        defaults={
+            "graph": FLOW_GRAPH,
+            "status": FlowVersion.Status.PUBLISHED,
+            "published_at": timezone.now(),
+        },
+    )
+    summary.count(FlowVersion._meta.label, created)
+    if flow.published_version_id is None:
+        flow.published_version = version
+        flow.save(update_fields=["published_version"])
+        summary.count_update(Flow._meta.label)
+    return flow
+
+
+def _load_routing(site: Site, flow: Flow, summary: DemoSummary) -> None:
+    schedule = _upsert(Schedule, summary, name="Office hours", defaults={"timezone": "UTC"})
+    for weekday in range(ScheduleRule.Weekday.MONDAY, ScheduleRule.Weekday.FRIDAY + 1):
+        _upsert(
+            ScheduleRule,
+            summary,
+            schedule=schedule,
+            weekday=weekday,
+            opens=dt.time(8, 0),
+            defaults={"closes": dt.time(20, 0)},
+        )
+    year = timezone.localdate().year
+    _upsert(
+        Holiday,
+        summary,
+        schedule=schedule,
+        date=dt.date(year, 12, 25),
+        defaults={"name": "Christmas Day"},
+    )
+    _upsert(
+        InboundRoute,
+        summary,
+        site=site,
+        dnis="8000",
+        name="Main number",
+        defaults={"flow": flow, "queue": None, "priority": 100, "enabled": True},
+    )
+    _upsert(
+        InboundRoute,
+        summary,
+        site=site,
+        dnis="8001",
+        name="Sales line",
+        defaults={"flow": None, "queue": Queue.objects.get(name="sales"), "enabled": True},
+    )
+
+
+def _load_customers(summary: DemoSummary) -> None:
+    for name, account, grade, numbers in CUSTOMERS:
+        customer = _upsert(
+            Customer,
+            summary,
+            account=account,
+            defaults={"name": name, "grade": grade, "email": f"{account.lower()}@example.com"},
+        )
+        for index, number in enumerate(numbers):
+            _upsert(
+                CustomerNumber,
+                summary,
+                customer=customer,
+                number=number,
+                defaults={"label": "office" if index == 0 else "mobile"},
+            )
