@@ -1,3 +1,9 @@
 """WebSocket routes of icm."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from .consumers import LiveCallsConsumer
+
+websocket_urlpatterns = [
+    path("ws/live/", LiveCallsConsumer.as_asgi()),
+]

@@ -2,6 +2,15 @@
 
 from django.urls import include, path
 
-urlpatterns: list = [
+from . import views
+from .api import views as api
+
+urlpatterns = [
+    path("", views.live_calls, name="home"),
+    path("calls/", views.live_calls, name="live-calls"),
+    path("api/live/", api.LiveSnapshotView.as_view(), name="api-live"),
+    path("api/calls/", api.CallListView.as_view(), name="api-calls"),
+    path("api/calls/originate/", api.OriginateView.as_view(), name="api-originate"),
+    path("api/calls/<str:call_uuid>/hangup/", api.HangupView.as_view(), name="api-hangup"),
     path("freeswitch/", include("icm.xml_curl.urls")),
 ]

@@ -1,3 +1,3 @@
 """Root fixtures for the test suite (per-area fixtures live in tests/fixtures/)."""
 
-pytest_plugins: list[str] = []
+pytest_plugins = ["tests.fixtures.processes"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from .translator import SUBSCRIBED_CUSTOM, SUBSCRIBED_EVENTS, resync_from_show
 log = logging.getLogger(__name__)
 
 RESYNC_COMMAND = "show channels as json"
+STABLE_SESSION_SECONDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +81,9 @@ class SwitchDriver:
         """Keep a connection up until stop(); never raises."""
         delay = self.backoff_initial
         while not self._stopping:
+            started = time.monotonic()
             try:
                 self._session()
-                delay = self.backoff_initial
             except AuthenticationFailed as exc:
                 log.error("switch %s: %s", self.address.name, exc)
                 delay = self.backoff_max
@@ -91,6 +93,8 @@ class SwitchDriver:
                 log.exception("switch %s: session failed", self.address.name)
             if self._stopping:
                 break
+            if time.monotonic() - started > STABLE_SESSION_SECONDS:
+                delay = self.backoff_initial  # it had been working: retry quickly
             sleep = delay * (0.8 + 0.4 * random.random())
             log.info("switch %s: reconnecting in %.1fs", self.address.name, sleep)
             gevent.sleep(sleep)
@@ -154,8 +158,6 @@ class SwitchDriver:
 
     def _watch_heartbeat(self, conn: IcmInboundESL) -> None:
         """Declare a half-open connection dead after `heartbeat_timeout` s of silence."""
-        import time
-
         while not conn.closed.is_set():
             gevent.sleep(min(1.0, self.heartbeat_timeout / 4))
             silent = time.monotonic() - conn.last_received
@@ -177,6 +179,8 @@ class SwitchDriver:
                     )
                 except ValueError as exc:
                     log.error("switch %s: unusable resync reply: %s", self.address.name, exc)
+                    if self.connection is not None:
+                        self.connection.close("resync failed")
                     return
                 self.sink(ResyncReady(snapshot))
             return

@@ -13,3 +13,4 @@ from .base import *  # noqa: E402, F403
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 XML_CURL_SECRET = "test-xml-curl-secret"  # noqa: S105 - test only
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,39 @@
+# IPBX — `make run` starts the whole platform, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench services stop-services clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/python -m ipbx_project.run_platform
+
+test: $(VENV)/.installed-dev
+	bash scripts/test.sh
+
+lint: $(VENV)/.installed-dev
+	bash scripts/lint.sh
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench
+
+services: $(VENV)/.installed
+	$(BIN)/python -m ipbx_project.devservices up
+
+stop-services:
+	$(BIN)/python -m ipbx_project.devservices stop
+
+clean: stop-services
+	rm -rf $(VENV) var/pgdata var/redis staticfiles

@@ -1,0 +1,1 @@
+"""REST API of icm: live snapshot, call control commands, CDR search (INT-1)."""

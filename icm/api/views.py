@@ -1,0 +1,96 @@
+"""icm REST views: thin — parse, call one action, serialize."""
+
+from django.conf import settings
+from rest_framework import generics, status
+from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from icm import actions
+from icm.bus.commands import CommandError, IcmUnavailable
+from icm.models import Call
+
+from .serializers import CallSerializer, HangupSerializer, OriginateSerializer
+
+
+class CanViewCalls(DjangoModelPermissions):
+    perms_map = {**DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+
+
+class CanControlCalls(DjangoModelPermissions):
+    perms_map = {
+        **DjangoModelPermissions.perms_map,
+        "POST": ["%(app_label)s.change_%(model_name)s"],
+    }
+
+
+def _command_error(exc: CommandError) -> Response:
+    code = status.HTTP_503_SERVICE_UNAVAILABLE if isinstance(exc, IcmUnavailable) else 409
+    return Response({"detail": str(exc)}, status=code)
+
+
+class LiveSnapshotView(APIView):
+    """GET the live calls of every switch (or ?switch=NAME) with their sequence numbers."""
+
+    permission_classes = [IsAuthenticated, CanViewCalls]
+    queryset = Call.objects.none()
+
+    def get(self, request: Request) -> Response:
+        try:
+            snapshots = actions.live_snapshots(request.query_params.get("switch"))
+        except actions.BusUnavailable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response({"switches": snapshots})
+
+
+class HangupView(APIView):
+    """POST: hang up a live call (all its legs) through icm."""
+
+    permission_classes = [IsAuthenticated, CanControlCalls]
+    queryset = Call.objects.none()
+
+    def post(self, request: Request, call_uuid: str) -> Response:
+        body = HangupSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        switch = request.query_params.get("switch", settings.IPBX_SWITCH_NAME)
+        try:
+            result = actions.check_hangup(switch, call_uuid, body.validated_data["cause"])
+        except CommandError as exc:
+            return _command_error(exc)
+        return Response(result, status=status.HTTP_202_ACCEPTED)
+
+
+class OriginateView(APIView):
+    """POST: place a call from an endpoint to a destination through icm."""
+
+    permission_classes = [IsAuthenticated, CanControlCalls]
+    queryset = Call.objects.none()
+
+    def post(self, request: Request) -> Response:
+        body = OriginateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        switch = data.pop("switch", settings.IPBX_SWITCH_NAME)
+        try:
+            result = actions.check_originate(switch, data)
+        except CommandError as exc:
+            return _command_error(exc)
+        return Response(result, status=status.HTTP_201_CREATED)
+
+
+class CallListView(generics.ListAPIView):
+    """GET CDRs, newest first; filter with ?ani=, ?dnis=, ?state=, ?switch=."""
+
+    permission_classes = [IsAuthenticated, CanViewCalls]
+    serializer_class = CallSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        qs = Call.objects.select_related("switch", "queue").prefetch_related("legs")
+        params = self.request.query_params
+        for field in ("ani", "dnis", "state"):
+            if params.get(field):
+                qs = qs.filter(**{field: params[field]})
+        if params.get("switch"):
+            qs = qs.filter(switch__name=params["switch"])
+        return qs.order_by("-created_at")

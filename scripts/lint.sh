@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Static checks: ruff (lint + format), import-linter contracts, migrations up to date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+$BIN/ruff check .
+$BIN/ruff format --check .
+$BIN/lint-imports
+DJANGO_SETTINGS_MODULE=ipbx_project.settings.test $BIN/python manage.py makemigrations --check --dry-run
