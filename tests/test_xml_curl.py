@@ -180,6 +180,13 @@ def test_directory_unknown_user_gets_not_found(client, directory_data, user, dom
     assert_not_found(fetch(client, sip_auth_fields(user, domain)))
 
 
+def test_dialplan_fetch_with_every_channel_variable_is_served(client, routes):
+    """FreeSWITCH posts all channel variables: far more fields than Django's form default."""
+    fields = dialplan_fields("8001") | {f"variable_v{i}": "x" * 20 for i in range(1500)}
+    actions = _actions(parse(fetch(client, fields)))
+    assert ("set", "ipbx_queue=sales") in actions
+
+
 def test_sections_not_served_get_not_found(client, directory_data):
     assert_not_found(fetch(client, {"section": "configuration", "key_value": "sofia.conf"}))
 

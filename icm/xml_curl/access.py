@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import functools
 import hmac
 import ipaddress
 import logging
@@ -15,15 +16,16 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def allowed_networks(entries: Iterable[str]) -> list[IPNetwork]:
-    """Parse addresses and CIDRs; an invalid entry is logged and ignored (it allows nothing)."""
+@functools.lru_cache(maxsize=8)
+def allowed_networks(entries: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    """Parse addresses and CIDRs; an invalid entry is logged (once) and ignored."""
     networks: list[IPNetwork] = []
     for entry in entries:
         try:
             networks.append(ipaddress.ip_network(entry.strip(), strict=False))
         except ValueError:
             logger.error("xml_curl: ignoring invalid XML_CURL_ALLOWED_ADDRESSES entry %r", entry)
-    return networks
+    return tuple(networks)
 
 
 def address_allowed(remote_addr: str | None, entries: Iterable[str] | None = None) -> bool:
@@ -38,7 +40,7 @@ def address_allowed(remote_addr: str | None, entries: Iterable[str] | None = Non
         address = address.ipv4_mapped
     if entries is None:
         entries = settings.XML_CURL_ALLOWED_ADDRESSES
-    return any(address in network for network in allowed_networks(entries))
+    return any(address in network for network in allowed_networks(tuple(entries)))
 
 
 def credentials_valid(authorization: str | None) -> bool:
