@@ -1,0 +1,119 @@
+"""ESL ingest benchmark: switchsim floods calls, the real icm service ingests them.
+
+Prints `esl_events_per_s` (events icm received and applied per second while switchsim emits
+as fast as it can) and `icm_kb_per_call` (resident memory of icm per live call).
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import logging  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+
+import django  # noqa: E402
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipbx_project.settings.dev")
+django.setup()
+
+import gevent  # noqa: E402
+import psutil  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from icm.service import IcmConfig, IcmService  # noqa: E402
+from icm.switch.driver import SwitchAddress  # noqa: E402
+
+FLOOD_CALLS = int(os.environ.get("BENCH_FLOOD_CALLS", "3000"))
+MEMORY_CALLS = int(os.environ.get("BENCH_MEMORY_CALLS", "2000"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(check, timeout: float, what: str) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        gevent.sleep(0.01)
+
+
+def _control(service: IcmService, command: str) -> str:
+    return service.driver.api(command)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    esl_port, outbound_port = _free_port(), _free_port()
+    sim = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable, "-m", "switchsim", "--esl-port", str(esl_port),
+            "--outbound-socket", f"127.0.0.1:{outbound_port}", "--log-level", "WARNING",
+        ]  # fmt: skip
+    )
+    service = None
+    try:
+        config = IcmConfig(
+            switch=SwitchAddress(f"bench{uuid.uuid4().hex[:6]}", "127.0.0.1", esl_port, "ClueCon"),
+            redis_url=settings.REDIS_URL,
+            outbound_host="127.0.0.1",
+            outbound_port=outbound_port,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", esl_port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        service = IcmService(config)
+        service.start()
+        _wait(service.driver.connected.is_set, 20, "icm to connect")
+
+        # 1. throughput: short calls created as fast as switchsim can.
+        conn = service.driver.connection
+        start_events = conn.events_received
+        started = time.monotonic()
+        _control(service, f"sim_load {FLOOD_CALLS} 0")
+        _wait(lambda: service.model.leg_count() == 0 and service.inbox.empty()
+              and conn.events_received > start_events, 300, "flood to drain")  # fmt: skip
+        # quiet period: no more events arriving
+        last = -1
+        while conn.events_received != last:
+            last = conn.events_received
+            gevent.sleep(0.3)
+        elapsed = time.monotonic() - started - 0.3
+        events = conn.events_received - start_events
+        print(f"esl_events_per_s: {events / elapsed:.0f} 1/s")  # noqa: T201
+        print(f"esl_events_ingested: {events} events")  # noqa: T201
+
+        # 2. memory per live call: calls that stay up.
+        gevent.sleep(1)
+        rss_before = psutil.Process().memory_info().rss
+        _control(service, f"sim_load {MEMORY_CALLS} 600000")
+        _wait(lambda: len(service.model) >= MEMORY_CALLS and service.inbox.empty(), 300,
+              "calls to be up")  # fmt: skip
+        gevent.sleep(1)
+        rss_after = psutil.Process().memory_info().rss
+        per_call = (rss_after - rss_before) / 1024 / len(service.model)
+        print(f"icm_kb_per_call: {per_call:.1f} KB")  # noqa: T201
+        _control(service, "hupall NORMAL_CLEARING")
+    finally:
+        if service is not None:
+            service.stop()
+        sim.terminate()
+        sim.wait(10)
+
+
+if __name__ == "__main__":
+    main()

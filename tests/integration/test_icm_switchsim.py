@@ -1,0 +1,148 @@
+"""icm against switchsim over the real ESL wire: CDRs, bridged legs, reconnect + resync."""
+
+import time
+
+from django.db.models import Count
+
+from icm.models import Call, CallLeg, Switch
+from tests.fixtures.waiting import wait_until
+
+
+def ended_calls(switch, **filters):
+    return Call.objects.filter(switch__name=switch, ended_at__isnull=False, **filters)
+
+
+def test_inbound_call_produces_exactly_one_cdr(platform):
+    esl = platform.control()
+    reply = esl.api("sim_call 5551234 9199 talk=1")
+    assert reply.startswith("+OK"), reply
+    call = wait_until(
+        lambda: ended_calls(platform.switch, ani="5551234").first(),
+        timeout=20,
+        what="the call's CDR",
+    )
+    assert Call.objects.filter(switch__name=platform.switch, ani="5551234").count() == 1
+    assert call.dnis == "9199"
+    assert call.direction == "inbound"
+    assert call.answered_at is not None
+    assert call.created_at <= call.answered_at <= call.ended_at
+    assert 0.5 < (call.ended_at - call.answered_at).total_seconds() < 5
+    assert call.hangup_cause == "NORMAL_CLEARING"
+    assert call.state == "ended"
+    assert Switch.objects.get(name=platform.switch).status == Switch.Status.CONNECTED
+    esl.close()
+
+
+def test_bridged_call_has_both_legs(platform):
+    esl = platform.control()
+    assert esl.api("sim_register 1002 answer_after=0.2").startswith("+OK")
+    reply = esl.api("sim_call 5552000 1002 context=default talk=1")
+    assert reply.startswith("+OK"), reply
+    call = wait_until(
+        lambda: ended_calls(platform.switch, ani="5552000").first(), timeout=20, what="CDR"
+    )
+    legs = list(call.legs.order_by("created_at"))
+    assert len(legs) == 2, [leg.channel_name for leg in legs]
+    a_leg, b_leg = legs
+    assert a_leg.direction == "inbound" and b_leg.direction == "outbound"
+    assert b_leg.dnis == "1002" or "1002" in b_leg.channel_name
+    assert a_leg.other_leg_uuid == b_leg.uuid and b_leg.other_leg_uuid == a_leg.uuid
+    assert call.bridged_at is not None
+    assert all(leg.hungup_at is not None and leg.answered_at is not None for leg in legs)
+    esl.close()
+
+
+def _park_calls(esl, count, prefix):
+    uuids = []
+    for i in range(count):
+        reply = esl.api(f"sim_call {prefix}{i:03d} 9199 talk=600")
+        assert reply.startswith("+OK"), reply
+        uuids.append(reply.split()[1])
+    return uuids
+
+
+def _live(switch):
+    return Call.objects.filter(switch__name=switch, ended_at__isnull=True)
+
+
+def test_dropped_esl_connection_resyncs_without_loss_or_duplicates(platform):
+    esl = platform.control()
+    uuids = _park_calls(esl, 50, "7000")
+    wait_until(lambda: _live(platform.switch).filter(answered_at__isnull=False).count() == 50,
+               timeout=30, what="50 answered live calls")  # fmt: skip
+    assert esl.api("sim_drop_esl").startswith("+OK")
+    # While icm is cut off: 10 callers hang up and 5 new calls arrive.
+    for uuid in uuids[:10]:
+        assert esl.api(f"uuid_kill {uuid}").startswith("+OK")
+    _park_calls(esl, 5, "7100")
+    platform.icm.wait_log("resync with", timeout=20)
+    wait_until(lambda: _live(platform.switch).count() == 45, timeout=20, what="45 live calls")
+    # every call exactly once
+    dupes = (
+        Call.objects.filter(switch__name=platform.switch)
+        .values("call_uuid")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    assert not dupes.exists()
+    assert Call.objects.filter(switch__name=platform.switch).count() == 55
+    assert ended_calls(platform.switch).count() == 10
+    # hang everything up: none left live
+    esl.api("hupall NORMAL_CLEARING")
+    wait_until(lambda: not _live(platform.switch).exists(), timeout=20, what="no live call")
+    assert not CallLeg.objects.filter(switch__name=platform.switch, hungup_at__isnull=True).exists()
+    esl.close()
+
+
+def test_switch_restart_ends_calls_that_died_with_it(platform):
+    esl = platform.control()
+    _park_calls(esl, 50, "7200")
+    wait_until(lambda: _live(platform.switch).count() == 50, timeout=30, what="50 live calls")
+    esl.close()
+    platform.restart_switchsim()
+    platform.icm.wait_log("resync with 0 legs", timeout=30)
+    wait_until(lambda: not _live(platform.switch).exists(), timeout=20, what="no live call")
+    causes = set(ended_calls(platform.switch).values_list("hangup_cause", flat=True))
+    assert causes == {"ICM_RESYNC_NOT_ON_SWITCH"}
+    assert Call.objects.filter(switch__name=platform.switch).count() == 50
+
+
+def test_half_open_connection_is_detected_by_missing_heartbeats(platform):
+    esl = platform.control()
+    assert esl.api("sim_pause_esl 8").startswith("+OK")
+    platform.icm.wait_log("no HEARTBEAT", timeout=15)
+    platform.icm.wait_log("resync with", timeout=20)
+    assert platform.icm.alive()
+    esl.close()
+
+
+def test_icm_restart_rebuilds_live_state(platform):
+    esl = platform.control()
+    _park_calls(esl, 5, "7300")
+    wait_until(lambda: _live(platform.switch).count() == 5, timeout=20, what="5 live calls")
+    platform.icm.stop()
+    uuids = [r for r in esl.api("show channels as json").split('"uuid":"')[1:]]
+    assert len(uuids) == 5
+    esl.api(f"uuid_kill {uuids[0].split('"')[0]}")
+    from tests.fixtures.processes import start_icm
+
+    platform.icm = start_icm(platform.switch, platform.esl_port, platform.outbound_port)
+    platform.icm.wait_log("5 calls live from the database", timeout=20)
+    wait_until(lambda: _live(platform.switch).count() == 4, timeout=20, what="4 live calls")
+    assert Call.objects.filter(switch__name=platform.switch).count() == 5
+    esl.close()
+
+
+def test_wrong_esl_password_is_logged_and_icm_keeps_running(platform):
+    from tests.fixtures.esl_client import free_port
+    from tests.fixtures.processes import start_icm
+
+    icm = start_icm(
+        platform.switch + "x", platform.esl_port, free_port(), FREESWITCH_ESL_PASSWORD="wrong"
+    )
+    try:
+        icm.wait_log("refused the ESL password", timeout=20)
+        time.sleep(1)
+        assert icm.alive()
+    finally:
+        icm.stop()
