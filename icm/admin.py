@@ -38,9 +38,30 @@ class ReadOnlyAdminMixin:
         return False
 
 
-def _secret_widget() -> forms.PasswordInput:
-    """A password input that keeps the stored value when left untouched."""
-    return forms.PasswordInput(render_value=True, attrs={"autocomplete": "new-password"})
+class SecretFieldsForm(forms.ModelForm):
+    """Its `secret_fields` are never sent to the browser; left empty, they keep their value."""
+
+    secret_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.secret_fields:
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            field.widget = forms.PasswordInput(
+                render_value=False, attrs={"autocomplete": "new-password"}
+            )
+            field.required = False
+            if self.instance.pk is not None and getattr(self.instance, name):
+                field.help_text = "Stored. Leave empty to keep it, or type a new one."
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in self.secret_fields:
+            if name in self.fields and not cleaned.get(name) and self.instance.pk is not None:
+                cleaned[name] = getattr(self.instance, name)
+        return cleaned
 
 
 # --- Devices ---------------------------------------------------------------------------------
@@ -52,7 +73,9 @@ class SiteAdmin(admin.ModelAdmin):
     search_fields = ["code", "name", "sip_domain"]
 
 
-class GatewayForm(forms.ModelForm):
+class GatewayForm(SecretFieldsForm):
+    secret_fields = ("password",)
+
     class Meta:
         model = Gateway
         fields = [
@@ -66,7 +89,6 @@ class GatewayForm(forms.ModelForm):
             "max_channels",
             "enabled",
         ]
-        widgets = {"password": _secret_widget()}
 
 
 class GatewayInline(admin.TabularInline):
@@ -77,11 +99,12 @@ class GatewayInline(admin.TabularInline):
     show_change_link = True
 
 
-class SwitchForm(forms.ModelForm):
+class SwitchForm(SecretFieldsForm):
+    secret_fields = ("esl_password",)
+
     class Meta:
         model = Switch
         fields = ["site", "name", "esl_host", "esl_port", "esl_password", "enabled"]
-        widgets = {"esl_password": _secret_widget()}
 
 
 @admin.register(Switch)

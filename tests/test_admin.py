@@ -196,6 +196,47 @@ def test_switch_and_gateway_secrets_are_not_in_the_lists(superuser_client, world
     assert b"sip.carrier.example" in superuser_client.get(_url(Gateway, "changelist")).content
 
 
+def _switch_form(switch, **overrides):
+    data = {
+        "site": str(switch.site_id),
+        "name": switch.name,
+        "esl_host": switch.esl_host,
+        "esl_port": str(switch.esl_port),
+        "esl_password": "",
+        "enabled": "on",
+        "gateways-TOTAL_FORMS": "0",
+        "gateways-INITIAL_FORMS": "0",
+        "gateways-MIN_NUM_FORMS": "0",
+        "gateways-MAX_NUM_FORMS": "1000",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_switch_esl_password_is_never_sent_and_kept_when_left_empty(superuser_client, world):
+    switch = Switch.objects.get()
+    url = _url(Switch, "change", switch.pk)
+    assert b"s3cret-esl" not in superuser_client.get(url).content
+
+    response = superuser_client.post(url, _switch_form(switch, esl_host="10.0.0.5"))
+    assert response.status_code == 302
+    switch.refresh_from_db()
+    assert (switch.esl_host, switch.esl_password) == ("10.0.0.5", "s3cret-esl")
+
+    superuser_client.post(url, _switch_form(switch, esl_password="n3w-secret"))
+    switch.refresh_from_db()
+    assert switch.esl_password == "n3w-secret"
+
+
+def test_gateway_password_is_never_sent(superuser_client, world):
+    gateway = Gateway.objects.get()
+    assert (
+        b"gw-secret-pass" not in superuser_client.get(_url(Gateway, "change", gateway.pk)).content
+    )
+    switch_page = superuser_client.get(_url(Switch, "change", gateway.switch_id))
+    assert b"gw-secret-pass" not in switch_page.content
+
+
 def _agent_form(agent, **overrides):
     data = {
         "login_id": agent.login_id,
