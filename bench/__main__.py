@@ -23,9 +23,8 @@ def main() -> None:
 
     env = dict(os.environ, **ensure(), DJANGO_SETTINGS_MODULE="ipbx_project.settings.dev")
     env["IPBX_LOG_LEVEL"] = "WARNING"
-    subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True
-    )
+    migrate = [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"]
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True)  # noqa: S603
     failed = False
     for name in args.names or list(BENCHMARKS):
         result = subprocess.run([sys.executable, "-m", BENCHMARKS[name]], cwd=ROOT, env=env)  # noqa: S603

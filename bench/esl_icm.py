@@ -55,8 +55,15 @@ def main() -> None:
     esl_port, outbound_port = _free_port(), _free_port()
     sim = subprocess.Popen(  # noqa: S603
         [
-            sys.executable, "-m", "switchsim", "--esl-port", str(esl_port),
-            "--outbound-socket", f"127.0.0.1:{outbound_port}", "--log-level", "WARNING",
+            sys.executable,
+            "-m",
+            "switchsim",
+            "--esl-port",
+            str(esl_port),
+            "--outbound-socket",
+            f"127.0.0.1:{outbound_port}",
+            "--log-level",
+            "WARNING",
         ]  # fmt: skip
     )
     service = None

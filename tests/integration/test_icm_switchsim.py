@@ -1,10 +1,13 @@
 """icm against switchsim over the real ESL wire: CDRs, bridged legs, reconnect + resync."""
 
+import json
 import time
 
 from django.db.models import Count
 
 from icm.models import Call, CallLeg, Switch
+from tests.fixtures.esl_client import free_port
+from tests.fixtures.processes import start_icm
 from tests.fixtures.waiting import wait_until
 
 
@@ -121,10 +124,9 @@ def test_icm_restart_rebuilds_live_state(platform):
     _park_calls(esl, 5, "7300")
     wait_until(lambda: _live(platform.switch).count() == 5, timeout=20, what="5 live calls")
     platform.icm.stop()
-    uuids = [r for r in esl.api("show channels as json").split('"uuid":"')[1:]]
-    assert len(uuids) == 5
-    esl.api(f"uuid_kill {uuids[0].split('"')[0]}")
-    from tests.fixtures.processes import start_icm
+    rows = json.loads(esl.api("show channels as json"))["rows"]
+    assert len(rows) == 5
+    assert esl.api(f"uuid_kill {rows[0]['uuid']}").startswith("+OK")
 
     platform.icm = start_icm(platform.switch, platform.esl_port, platform.outbound_port)
     platform.icm.wait_log("5 calls live from the database", timeout=20)
@@ -134,9 +136,6 @@ def test_icm_restart_rebuilds_live_state(platform):
 
 
 def test_wrong_esl_password_is_logged_and_icm_keeps_running(platform):
-    from tests.fixtures.esl_client import free_port
-    from tests.fixtures.processes import start_icm
-
     icm = start_icm(
         platform.switch + "x", platform.esl_port, free_port(), FREESWITCH_ESL_PASSWORD="wrong"
     )
