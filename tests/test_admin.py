@@ -47,7 +47,7 @@ def world():
     site = Site.objects.create(code="hq", name="Head office", sip_domain="hq.example")
     switch = Switch.objects.create(site=site, name="fs1", esl_password="s3cret-esl")
     Gateway.objects.create(
-        switch=switch, name="carrier", proxy="sip.carrier.example", password="gw"
+        switch=switch, name="carrier", proxy="sip.carrier.example", password="gw-secret-pass"
     )
     ext = Extension.objects.create(site=site, number="1001", password="sip-secret-1001")
     skill = Skill.objects.create(name="english")
