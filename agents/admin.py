@@ -87,14 +87,22 @@ class AgentAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "extension"]
     filter_horizontal = ["work_groups"]
     inlines = [AgentSkillInline]
+    readonly_fields = ["phone_bar_password_state"]
     fieldsets = [
         (None, {"fields": ["login_id", "name", "user", "active", "level"]}),
-        ("Phone bar", {"fields": ["new_phone_bar_password", "extension"]}),
+        (
+            "Phone bar",
+            {"fields": ["phone_bar_password_state", "new_phone_bar_password", "extension"]},
+        ),
         ("Groups", {"fields": ["work_groups"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
         return super().get_queryset(request).prefetch_related("agent_skills__skill")
+
+    @admin.display(description="phone-bar password")
+    def phone_bar_password_state(self, obj: Agent) -> str:
+        return "set (stored hashed)" if obj.phone_bar_password else "not set"
 
     @admin.display(description="skills")
     def skill_list(self, obj: Agent) -> str:
