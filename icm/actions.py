@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import redis
+from django.conf import settings
 
 from icm.bus.client import get_redis
 from icm.bus.commands import IcmUnavailable, send_command
@@ -38,9 +39,10 @@ def _command(switch: str, name: str, args: dict[str, Any], timeout: float) -> di
 
 def check_hangup(switch: str, call_uuid: str, cause: str) -> dict[str, Any]:
     """Ask icm to hang up every leg of a live call."""
-    return _command(switch, "hangup", {"uuid": call_uuid, "cause": cause}, timeout=10)
+    timeout = settings.ICM_COMMAND_REPLY_TIMEOUT
+    return _command(switch, "hangup", {"uuid": call_uuid, "cause": cause}, timeout=timeout)
 
 
 def check_originate(switch: str, request: dict[str, Any]) -> dict[str, Any]:
     """Ask icm to originate a call (endpoint, destination, context, caller_id_number)."""
-    return _command(switch, "originate", request, timeout=15)
+    return _command(switch, "originate", request, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT + 5)

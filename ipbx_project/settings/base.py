@@ -115,6 +115,8 @@ FREESWITCH_ESL_COMMAND_TIMEOUT = float(env_str("FREESWITCH_ESL_COMMAND_TIMEOUT",
 # A half-open connection is declared dead after this many seconds without any event
 # (FreeSWITCH sends HEARTBEAT every 20 s: two missed beats).
 FREESWITCH_ESL_HEARTBEAT_TIMEOUT = float(env_str("FREESWITCH_ESL_HEARTBEAT_TIMEOUT", "45"))
+# How long web / Celery wait for icm to answer a command before reporting it unavailable.
+ICM_COMMAND_REPLY_TIMEOUT = float(env_str("ICM_COMMAND_REPLY_TIMEOUT", "10"))
 ICM_OUTBOUND_HOST = env_str("ICM_OUTBOUND_HOST", "127.0.0.1")
 ICM_OUTBOUND_PORT = env_int("ICM_OUTBOUND_PORT", 8084)
 

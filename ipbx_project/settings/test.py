@@ -14,3 +14,4 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 XML_CURL_SECRET = "test-xml-curl-secret"  # noqa: S105 - test only
 WHITENOISE_USE_FINDERS = True
+ICM_COMMAND_REPLY_TIMEOUT = 2.0
