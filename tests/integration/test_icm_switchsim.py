@@ -38,7 +38,7 @@ def test_inbound_call_produces_exactly_one_cdr(platform):
 
 def test_bridged_call_has_both_legs(platform):
     esl = platform.control()
-    assert esl.api("sim_register 1002 answer_after=0.2").startswith("+OK")
+    assert esl.api("sim_register 1002 answer:0.2").startswith("+OK")
     reply = esl.api("sim_call 5552000 1002 context=default talk=1")
     assert reply.startswith("+OK"), reply
     call = wait_until(
@@ -145,3 +145,25 @@ def test_wrong_esl_password_is_logged_and_icm_keeps_running(platform):
         assert icm.alive()
     finally:
         icm.stop()
+
+
+def test_ivr_call_is_answered_greeted_and_handed_to_its_queue(platform):
+    from icm.models import InboundRoute, Queue, Site
+
+    site = Site.objects.create(code="s1", name="Site 1", sip_domain="s1.local")
+    queue = Queue.objects.create(site=site, name="support", display_name="Support")
+    InboundRoute.objects.create(site=site, name="support line", dnis="8123", queue=queue)
+    esl = platform.control()
+    assert esl.api("sim_call 5553333 8123 patience=4").startswith("+OK")
+    call = wait_until(
+        lambda: Call.objects.filter(ani="5553333", queue__name="support").first(),
+        timeout=20,
+        what="the call to reach the support queue",
+    )
+    assert call.answered_at is not None
+    platform.icm.wait_log("handed to queue support")
+    ended = wait_until(
+        lambda: ended_calls(platform.switch, ani="5553333").first(), timeout=20, what="hang-up"
+    )
+    assert ended.queue == queue
+    esl.close()
