@@ -44,7 +44,7 @@ def main() -> None:
         "IPBX is starting:",
         f"  live calls      http://{host}:{port}/calls/",
         f"  admin           http://{host}:{port}/admin/",
-        f"  live API        http://{host}:{port}/api/live/",
+        f"  live API        curl -u admin:admin http://{host}:{port}/api/live/",
         "  demo logins     admin / admin (administrator), leader / leader (team leader),",
         "                  a1001 … a1010 / demo (agents)",
         f"  switch          {switch}",
