@@ -7,3 +7,5 @@ $BIN/ruff check .
 $BIN/ruff format --check .
 $BIN/lint-imports
 DJANGO_SETTINGS_MODULE=ipbx_project.settings.test $BIN/python manage.py makemigrations --check --dry-run
+# The pure core is type-checked strictly.
+$BIN/mypy --strict icm/domain icm/switch/translator.py

@@ -8,9 +8,11 @@ its switch, so one model serves several FreeSWITCH nodes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from . import events as ev
 
@@ -250,7 +252,9 @@ class LiveCalls:
         self._leg_to_call[key] = call_uuid
         return [call.record()]
 
-    def _update_leg(self, switch: str, uuid: str, change, arg) -> list[CallRecord]:  # noqa: ANN001
+    def _update_leg(
+        self, switch: str, uuid: str, change: Callable[[_Call, LegRecord, Any], LegRecord], arg: Any
+    ) -> list[CallRecord]:
         call_uuid = self._leg_to_call.get((switch, uuid))
         if call_uuid is None:
             return []
