@@ -1,0 +1,303 @@
+"""The ``uuid_*`` api commands (answer, bridge, kill, transfer, park, hold, vars, broadcast,
+record, DTMF, dump, break) with FreeSWITCH's exact reply texts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from switchsim.bridge import request_uuid_bridge
+from switchsim.channel import Channel
+from switchsim.events import Event
+from switchsim.recording import start_recording, stop_recording
+from switchsim.session import execute
+from switchsim.switch import W_CHANNEL_DATA, Switch, valid_cause
+from switchsim.wire import serialize_json, serialize_plain
+
+NO_CHANNEL = "-ERR No such channel!\n"
+W_DUMP = ("mod_commands.c", "uuid_dump_function", 6495)
+PROFILE_VARS = {
+    "caller_id_name": "caller_id_name",
+    "caller_id_number": "caller_id_number",
+    "callee_id_name": "callee_id_name",
+    "callee_id_number": "callee_id_number",
+    "destination_number": "destination_number",
+    "ani": "ani",
+    "context": "context",
+    "dialplan": "dialplan",
+    "network_addr": "network_addr",
+    "source": "source",
+}
+
+
+def get_var(ch: Channel, name: str) -> str | None:
+    if name in ch.vars:
+        return ch.vars[name]
+    if name in PROFILE_VARS:
+        return getattr(ch.profile, PROFILE_VARS[name]) or None
+    if name == "channel_name":
+        return ch.name
+    if name == "uuid":
+        return ch.uuid
+    return None
+
+
+def send_dtmf(sw: Switch, ch: Channel, digits: str) -> None:
+    """DTMF sent *to* a channel's far end: a loopback peer receives it as DTMF events."""
+    digits = "".join(d for d in digits.upper() if d in "0123456789*#ABCD")
+    ch.vars["last_dtmf_duration"] = "2000"
+    peer = ch.loopback_peer
+    if peer is None or not digits:
+        return
+    loop = asyncio.get_running_loop()
+    for i, d in enumerate(digits):
+        loop.call_later(0.02 * (i + 1), sw.receive_dtmf, peer, d)
+
+
+def dump_event(sw: Switch, ch: Channel, where: tuple[str, str, int] = W_DUMP) -> Event:
+    return sw.bus.make("CHANNEL_DATA", where, ch.data_headers())
+
+
+async def api_uuid(sw: Switch, cmd: str, arg: str) -> str | None:
+    """Dispatch a uuid_* command; None when ``cmd`` is not one of them."""
+    a = arg.split()
+    func = _HANDLERS.get(cmd)
+    if func is None:
+        return None
+    return await func(sw, a, arg)
+
+
+async def _answer(sw: Switch, a: list[str], raw: str) -> str:
+    if not a:
+        return "-USAGE: <uuid>\n"
+    ch = sw.get(a[0])
+    if ch is None:
+        return NO_CHANNEL
+    sw.answer(ch)
+    return "+OK\n"
+
+
+async def _bridge(sw: Switch, a: list[str], raw: str) -> str:
+    if len(a) < 2:
+        return "-USAGE: <uuid> <other_uuid>\n"
+    x, y = sw.get(a[0]), sw.get(a[1])
+    if x is None or y is None or x is y:
+        return "-ERR Invalid uuid\n"
+    request_uuid_bridge(sw, x, y)
+    return f"+OK {y.uuid}\n"
+
+
+async def _kill(sw: Switch, a: list[str], raw: str) -> str:
+    if not a:
+        return "-USAGE: <uuid> [cause]\n"
+    ch = sw.get(a[0])
+    if ch is None or not ch.is_up:
+        return NO_CHANNEL
+    cause = a[1].upper() if len(a) > 1 and valid_cause(a[1]) else "NORMAL_CLEARING"
+    sw.hangup(ch, cause)
+    return "+OK\n"
+
+
+async def _transfer(sw: Switch, a: list[str], raw: str) -> str:
+    usage = "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n"
+    if len(a) < 2:
+        return usage
+    ch = sw.get(a[0])
+    if ch is None:
+        return NO_CHANNEL
+    rest = a[1:]
+    who = "-aleg"
+    if rest[0] in ("-bleg", "-both"):
+        who, rest = rest[0], rest[1:]
+        if not rest:
+            return usage
+    dest = (rest[0], rest[1] if len(rest) > 1 else "XML", rest[2] if len(rest) > 2 else "default")
+    targets = []
+    if who in ("-aleg", "-both"):
+        targets.append(ch)
+    if who in ("-bleg", "-both") and ch.bridge_peer is not None:
+        targets.append(ch.bridge_peer)
+    if not targets:
+        return "-ERR\n"
+    for t in targets:
+        t.transfer_to = dest
+        t.idle_wait = False
+        t.break_flag = True
+        t.wake_up()
+    return "+OK\n"
+
+
+async def _park(sw: Switch, a: list[str], raw: str) -> str:
+    if not a:
+        return "-USAGE: <uuid>\n"
+    ch = sw.get(a[0])
+    if ch is None:
+        return NO_CHANNEL
+    if not ch.parked:
+        ch.apps.clear()
+        ch.apps.append(("park", ""))
+        ch.idle_wait = False
+        ch.break_flag = True
+        ch.wake_up()
+    return "+OK\n"
+
+
+async def _hold(sw: Switch, a: list[str], raw: str) -> str:
+    usage = "-USAGE: [off|toggle] <uuid> [<display>]\n"
+    if not a:
+        return usage
+    mode = "on"
+    if a[0] in ("off", "toggle"):
+        mode = a[0]
+        a = a[1:]
+        if not a:
+            return usage
+    ch = sw.get(a[0])
+    if ch is None:
+        return "-ERR Operation failed\n"
+    if mode == "toggle":
+        mode = "off" if ch.held else "on"
+    ok = sw.hold(ch) if mode == "on" else sw.unhold(ch)
+    return "+OK Success\n" if ok else "-ERR Operation failed\n"
+
+
+async def _setvar(sw: Switch, a: list[str], raw: str) -> str:
+    parts = raw.split(None, 2)
+    if len(parts) < 2:
+        return "-USAGE: <uuid> <var> [value]\n"
+    ch = sw.get(parts[0])
+    if ch is None:
+        return NO_CHANNEL
+    ch.set_var(parts[1], parts[2] if len(parts) > 2 else None)
+    return "+OK\n"
+
+
+async def _getvar(sw: Switch, a: list[str], raw: str) -> str:
+    if len(a) < 2:
+        return "-USAGE: <uuid> <var>\n"
+    ch = sw.get(a[0])
+    if ch is None:
+        return NO_CHANNEL
+    value = get_var(ch, a[1])
+    return value if value is not None else "_undef_"
+
+
+async def _exists(sw: Switch, a: list[str], raw: str) -> str:
+    return "true" if a and sw.get(a[0]) is not None else "false"
+
+
+async def _broadcast(sw: Switch, a: list[str], raw: str) -> str:
+    if len(a) < 2:
+        return "-USAGE: <uuid> <path> [aleg|bleg|holdb|both]\n"
+    ch = sw.get(a[0])
+    if ch is None:
+        return "-ERR invalid uuid\n"
+    leg = a[2] if len(a) > 2 else "aleg"
+    targets = []
+    if leg in ("aleg", "both"):
+        targets.append(ch)
+    if leg in ("bleg", "both", "holdb") and ch.bridge_peer is not None:
+        targets.append(ch.bridge_peer)
+    path = a[1]
+    app, arg = ("playback", path)
+    if "::" in path:
+        app, _, arg = path.partition("::")
+    for t in targets:
+        if t.parked or (t.idle_wait and t.bridge_peer is None) or t.bridge_peer is t:
+            t.private.append(
+                {"call-command": "execute", "execute-app-name": app, "execute-app-arg": arg}
+            )
+            t.wake_up()
+        else:
+            t.background = asyncio.create_task(execute(sw, t, app, arg))
+    return "+OK Message sent\n"
+
+
+async def _record(sw: Switch, a: list[str], raw: str) -> str:
+    usage = "-USAGE: <uuid> [start|stop|mask|unmask] <path> [<limit>] [<recording_vars>]\n"
+    if len(a) < 3:
+        return usage
+    ch = sw.get(a[0])
+    if ch is None:
+        return "-ERR Cannot locate session!\n"
+    action, path = a[1].lower(), a[2]
+    if action == "start":
+        limit = float(a[3]) if len(a) > 3 and a[3].isdigit() else None
+        ok = start_recording(sw, ch, path, limit)
+        return "+OK Success\n" if ok else "-ERR Cannot record session!\n"
+    if action == "stop":
+        return (
+            "+OK Success\n"
+            if stop_recording(sw, ch, path)
+            else ("-ERR Cannot stop record session!\n")
+        )
+    if action in ("mask", "unmask", "pause", "resume"):
+        return "+OK Success\n"
+    return usage
+
+
+async def _send_dtmf(sw: Switch, a: list[str], raw: str) -> str:
+    if len(a) < 2:
+        return "-USAGE: <uuid> <dtmf_data>\n"
+    ch = sw.get(a[0])
+    if ch is None:
+        return "-ERR Cannot locate session!\n"
+    send_dtmf(sw, ch, a[1].split("@")[0])
+    return f"+OK {ch.uuid} sent DTMF {a[1]}.\n"
+
+
+async def _recv_dtmf(sw: Switch, a: list[str], raw: str) -> str:
+    if len(a) < 2:
+        return "-USAGE: <uuid> <dtmf_data>\n"
+    ch = sw.get(a[0])
+    if ch is None:
+        return "-ERR Cannot locate session!\n"
+    sw.receive_dtmf(ch, "".join(d for d in a[1].upper() if d in "0123456789*#ABCD"))
+    return f"+OK {ch.uuid} received DTMF {a[1]}.\n"
+
+
+async def _dump(sw: Switch, a: list[str], raw: str) -> str:
+    if not a:
+        return "-USAGE: <uuid> [format]\n"
+    ch = sw.get(a[0])
+    if ch is None:
+        return NO_CHANNEL
+    ev = dump_event(sw, ch)
+    fmt = a[1].lower() if len(a) > 1 else "txt"
+    if fmt == "json":
+        return serialize_json(ev.headers)
+    if fmt == "plain":
+        return "".join(f"{k}: [{v}]\n" for k, v in ev.headers) + "\n"
+    return serialize_plain(ev.headers)
+
+
+async def _break(sw: Switch, a: list[str], raw: str) -> str:
+    if not a:
+        return "-USAGE: <uuid> [all]\n"
+    ch = sw.get(a[0])
+    if ch is None:
+        return NO_CHANNEL
+    ch.media_break = True
+    ch.wake_up()
+    return "+OK\n"
+
+
+_HANDLERS = {
+    "uuid_answer": _answer,
+    "uuid_bridge": _bridge,
+    "uuid_kill": _kill,
+    "uuid_transfer": _transfer,
+    "uuid_park": _park,
+    "uuid_hold": _hold,
+    "uuid_setvar": _setvar,
+    "uuid_getvar": _getvar,
+    "uuid_exists": _exists,
+    "uuid_broadcast": _broadcast,
+    "uuid_record": _record,
+    "uuid_send_dtmf": _send_dtmf,
+    "uuid_recv_dtmf": _recv_dtmf,
+    "uuid_dump": _dump,
+    "uuid_break": _break,
+}
+
+__all__ = ["W_CHANNEL_DATA", "api_uuid", "dump_event", "get_var", "send_dtmf"]

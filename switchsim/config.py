@@ -1,0 +1,117 @@
+"""Command-line options and run-time configuration of switchsim.
+
+Owns the CLI definition (``python -m switchsim --help``) and the :class:`Config` object
+every other module reads its settings from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HELP_EPILOG = """\
+switchsim-only api commands (send them with `api` or `bgapi` on any ESL connection):
+  sim_call <ani> <dnis> [key=value ...]   one inbound trunk call into context `public`;
+        keys: answer_after=S (delay before the switch routes it), talk=S (talk time once
+        bridged), patience=S (hang up after S seconds unless bridged), dtmf=DIGITS
+        (digits given to the next digit-collecting app; `random` for random menu choices),
+        name=CALLER_ID_NAME, context=CTX.  Replies `+OK <uuid>`.
+  sim_load <n> [hold_ms]   n inbound calls as fast as possible: answer, wait hold_ms
+        (default 100), hang up. Replies `+OK <n> calls`.
+  sim_drop_esl            close every OTHER inbound ESL connection abruptly.
+  sim_pause_esl <seconds> send nothing to the other connections for that long.
+  sim_register <ext> [answer|answer:<delay>|noanswer|busy]   register an extension.
+  sim_unregister <ext>    unregister it.
+  sim_dtmf <uuid> <digits>   DTMF received from the far end of a channel.
+  sim_stats               channels up, calls, events emitted, ESL connections.
+"""
+
+
+@dataclass
+class Config:
+    """All settings; built from the CLI by :func:`parse_args`."""
+
+    esl_host: str = "127.0.0.1"
+    esl_port: int = 8021
+    esl_password: str = "ClueCon"  # noqa: S105 - FreeSWITCH's well-known default
+    heartbeat_interval: float = 20.0
+    dialplan_path: Path | None = None
+    scenario_path: Path | None = None
+    demo: bool = False
+    outbound_socket: str = "127.0.0.1:8084"
+    recordings_dir: Path = field(default_factory=lambda: Path("var/recordings"))
+    log_level: str = "INFO"
+    playback_seconds: float = 2.0
+    gateway_answer_delay: float = 0.5
+    hostname: str = field(default_factory=socket.gethostname)
+    ipv4: str = "127.0.0.1"
+    ipv6: str = "::1"
+    max_sessions: int = 2000
+    seed: int | None = None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m switchsim",
+        description=(
+            "switchsim: a FreeSWITCH stand-in speaking the real Event Socket protocol "
+            "(inbound ESL server, outbound `socket` sessions, simulated calls)."
+        ),
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--esl-host", default="127.0.0.1", help="inbound ESL bind address")
+    p.add_argument("--esl-port", type=int, default=8021, help="inbound ESL port (0 = any)")
+    p.add_argument("--esl-password", default="ClueCon", help="ESL password")
+    p.add_argument(
+        "--heartbeat-interval", type=float, default=20.0, help="seconds between HEARTBEAT events"
+    )
+    p.add_argument("--dialplan", type=Path, help="dialplan TOML (default: built-in)")
+    p.add_argument("--scenario", type=Path, help="scenario TOML: extensions, phones, traffic")
+    p.add_argument("--demo", action="store_true", help="run the built-in demo scenario")
+    p.add_argument(
+        "--outbound-socket",
+        default="127.0.0.1:8084",
+        help="HOST:PORT for the dialplan `socket` app (global var ipbx_outbound)",
+    )
+    p.add_argument(
+        "--recordings-dir", type=Path, default=Path("var/recordings"), help="where WAVs go"
+    )
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    p.add_argument(
+        "--playback-seconds",
+        type=float,
+        default=2.0,
+        help="duration of playing a sound file whose length is not in its name",
+    )
+    p.add_argument(
+        "--gateway-answer-delay",
+        type=float,
+        default=0.5,
+        help="seconds before a sofia/gateway/... leg answers",
+    )
+    p.add_argument("--hostname", default=socket.gethostname(), help="FreeSWITCH-Hostname")
+    p.add_argument("--seed", type=int, help="random seed (reproducible traffic)")
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> Config:
+    a = build_parser().parse_args(argv)
+    return Config(
+        esl_host=a.esl_host,
+        esl_port=a.esl_port,
+        esl_password=a.esl_password,
+        heartbeat_interval=a.heartbeat_interval,
+        dialplan_path=a.dialplan,
+        scenario_path=a.scenario,
+        demo=a.demo,
+        outbound_socket=a.outbound_socket,
+        recordings_dir=a.recordings_dir,
+        log_level=a.log_level.upper(),
+        playback_seconds=a.playback_seconds,
+        gateway_answer_delay=a.gateway_answer_delay,
+        hostname=a.hostname,
+        seed=a.seed,
+    )

@@ -1,0 +1,94 @@
+"""Outbound ESL: the dialplan ``socket host:port [async] [full]`` application.
+
+Owns connecting out to the application server (icm), running the session's ESL connection
+(``connect`` → CHANNEL_DATA reply, then full ESL), parking the channel so ``sendmsg``
+apps run in it, and the end of the session: the ``linger`` notice after hang-up, the final
+``disconnect`` notice, and hanging the call up when the socket goes away first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from switchsim.channel import Channel
+from switchsim.esl_conn import EslConnection
+from switchsim.session import park_loop
+from switchsim.switch import Switch
+from switchsim.wire import linger_notice
+
+log = logging.getLogger(__name__)
+CONNECT_TIMEOUT = 5.0
+
+
+async def socket_app(server: Any, sw: Switch, ch: Channel, arg: str) -> None:
+    words = arg.split()
+    if not words or ":" not in words[0]:
+        log.warning("%s: socket: bad argument %r", ch.name, arg)
+        return
+    host, _, port_s = words[0].rpartition(":")
+    try:
+        port = int(port_s)
+    except ValueError:
+        log.warning("%s: socket: bad port in %r", ch.name, arg)
+        return
+    flags = {w.lower() for w in words[1:]}
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            reader, writer = await asyncio.open_connection(host, port, limit=64 * 1024)
+    except (OSError, TimeoutError) as exc:
+        log.warning("%s: socket %s:%s failed: %s", ch.name, host, port, exc)
+        return
+    ch.vars["socket_host"] = host
+    conn = EslConnection(server, reader, writer, session=ch)
+    conn.async_mode = "async" in flags
+    conn.full = "full" in flags
+    loop = asyncio.get_running_loop()
+    ch.outbound_done = loop.create_future()
+    ch.outbound_conn = conn
+    server.connections.add(conn)
+    server.switch.bus.subscribers.append(conn)
+    task = asyncio.create_task(_serve(server, sw, ch, conn))
+    ch.background = task
+    await park_loop(sw, ch)
+    if conn.running and ch.is_up:
+        # left the park loop by transfer/break: the socket stays, the call moves on
+        return
+
+
+async def _serve(server: Any, sw: Switch, ch: Channel, conn: EslConnection) -> None:
+    """Run the outbound connection and end it the way FreeSWITCH does."""
+    reader_task = asyncio.create_task(conn.run())
+    reported = asyncio.create_task(ch.reported.wait())
+    try:
+        done, _ = await asyncio.wait({reader_task, reported}, return_when=asyncio.FIRST_COMPLETED)
+        if reader_task in done:
+            # the application server went away (or said exit) before the call ended
+            if ch.is_up:
+                if conn.resume:
+                    ch.break_flag = True
+                    ch.wake_up()
+                else:
+                    sw.hangup(ch, "NORMAL_CLEARING")
+            return
+        if conn.linger and not conn.closed:
+            conn.send(linger_notice(ch.uuid, ch.name, conn.linger_time))
+            timeout = None if conn.linger_time < 0 else float(conn.linger_time)
+            try:
+                async with asyncio.timeout(timeout if timeout is not None else 600):
+                    await asyncio.shield(reader_task)
+            except TimeoutError:
+                pass
+        if not conn.closed:
+            conn.close_with_notice()
+    finally:
+        reported.cancel()
+        if not reader_task.done():
+            await asyncio.sleep(0.05)
+            reader_task.cancel()
+        server.connections.discard(conn)
+        if conn in server.switch.bus.subscribers:
+            server.switch.bus.subscribers.remove(conn)
+        if ch.outbound_done is not None and not ch.outbound_done.done():
+            ch.outbound_done.set_result(None)

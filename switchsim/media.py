@@ -1,0 +1,211 @@
+"""Media applications: playback, play_and_get_digits, read, record, speak, sleep.
+
+Owns simulated media timing (how long a prompt "plays": tone_stream/silence_stream lengths
+from their spec, ``--playback-seconds`` for ordinary files), PLAYBACK_START/STOP, and DTMF
+collection from the channel's digit buffer (filled by the simulated caller or by DTMF
+arriving from a loopback peer).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from switchsim.channel import Channel
+from switchsim.recording import finish
+from switchsim.session import wait, wait_until
+from switchsim.switch import W_PLAYBACK_START, W_PLAYBACK_STOP, W_RECORD_START, Switch
+
+_TONE_SEGMENT = re.compile(r"%\((\d+),(\d+)")
+
+
+def media_seconds(path: str, default: float) -> float | None:
+    """How long a sound spec plays; None means forever (until interrupted)."""
+    path = path.strip()
+    if path.startswith("file_string://"):
+        total = 0.0
+        for part in path[len("file_string://") :].split("!"):
+            d = media_seconds(part, default)
+            if d is None:
+                return None
+            total += d
+        return total
+    if path.startswith("tone_stream://"):
+        loops = 1
+        m = re.search(r"loops=(-?\d+)", path)
+        if m:
+            loops = int(m.group(1))
+        if loops < 0:
+            return None
+        ms = sum(int(on) + int(off) for on, off in _TONE_SEGMENT.findall(path))
+        return ms * max(loops, 1) / 1000.0
+    if path.startswith("silence_stream://"):
+        try:
+            ms = int(path[len("silence_stream://") :].split(",")[0])
+        except ValueError:
+            return default
+        return None if ms <= 0 else ms / 1000.0
+    return default
+
+
+def _file_type(path: str) -> str:
+    m = re.match(r"^([a-z_]+)://", path)
+    return m.group(1) if m else "native"
+
+
+async def play(sw: Switch, ch: Channel, path: str, interrupt_on_dtmf: bool = False) -> str:
+    """Play one file: PLAYBACK_START, wait its length, PLAYBACK_STOP; returns the response."""
+    info = [("Playback-File-Type", _file_type(path)), ("Playback-File-Path", path)]
+    sw.chan_event(ch, "PLAYBACK_START", W_PLAYBACK_START, after=info)
+    seconds = media_seconds(path, sw.config.playback_seconds)
+    started = time.monotonic()
+    if interrupt_on_dtmf:
+        done = await wait_until(ch, lambda: bool(ch.dtmf), seconds, media=True)
+        completed = done is not False
+    else:
+        completed = await wait(ch, seconds, media=True)
+    elapsed = time.monotonic() - started if not completed or seconds is None else seconds
+    samples = int(elapsed * 8000)
+    ch.vars["playback_last_offset_pos"] = str(samples)
+    ch.vars["playback_seconds"] = str(int(elapsed))
+    ch.vars["playback_ms"] = str(int(elapsed * 1000))
+    ch.vars["playback_samples"] = str(samples)
+    status = "break" if ch.media_break else "done"
+    ch.media_break = False
+    sw.chan_event(ch, "PLAYBACK_STOP", W_PLAYBACK_STOP, after=[*info, ("Playback-Status", status)])
+    if completed or ch.is_up and not ch.pending_hangup and status == "break":
+        return "FILE PLAYED"
+    return "PLAYBACK ERROR"
+
+
+async def app_playback(sw: Switch, ch: Channel, arg: str) -> str:
+    if not ch.times["answered"] and not ch.times["progress_media"]:
+        sw.pre_answer(ch)
+    return await play(sw, ch, arg)
+
+
+async def collect(
+    sw: Switch,
+    ch: Channel,
+    min_digits: int,
+    max_digits: int,
+    first_timeout: float,
+    digit_timeout: float,
+    terminators: str,
+) -> tuple[str, str]:
+    """Take digits from the buffer: returns (digits, terminator used)."""
+    digits = ""
+    timeout = first_timeout
+    while ch.is_up and len(digits) < max_digits:
+        ok = await wait_until(ch, lambda: bool(ch.dtmf), timeout)
+        if not ok:
+            break
+        d = ch.dtmf.popleft()
+        if d in terminators:
+            return digits, d
+        digits += d
+        timeout = digit_timeout
+    return digits, ""
+
+
+def _ask_caller(ch: Channel, max_digits: int, terminators: str) -> None:
+    if ch.on_collect is not None:
+        ch.on_collect(ch, max_digits, terminators)
+
+
+async def app_play_and_get_digits(sw: Switch, ch: Channel, arg: str) -> str | None:
+    a = arg.split()
+    if len(a) < 8:
+        return None
+    try:
+        mn, mx, tries, timeout = int(a[0]), int(a[1]), int(a[2]), int(a[3]) / 1000.0
+    except ValueError:
+        return None
+    terminators = "" if a[4] == "none" else a[4]
+    prompt, invalid, var = a[5], a[6], a[7]
+    regex = a[8] if len(a) > 8 else r"\d+"
+    digit_timeout = int(a[9]) / 1000.0 if len(a) > 9 and a[9].isdigit() else timeout
+    transfer_on_failure = a[10] if len(a) > 10 else ""
+    for _ in range(max(tries, 1)):
+        if not ch.is_up:
+            return None
+        _ask_caller(ch, mx, terminators)
+        await play(sw, ch, prompt, interrupt_on_dtmf=True)
+        digits, term = await collect(sw, ch, mn, mx, timeout, digit_timeout, terminators)
+        if term:
+            ch.vars["read_terminator_used"] = term
+        if len(digits) >= mn and digits and _matches(regex, digits):
+            ch.vars["read_result"] = "success"
+            ch.vars[var] = digits
+            return None
+        if invalid and invalid != "silence_stream://0" and ch.is_up:
+            await play(sw, ch, invalid)
+    ch.vars["read_result"] = "failure" if ch.is_up else "timeout"
+    ch.vars.pop(var, None)
+    if transfer_on_failure and ch.is_up:
+        parts = transfer_on_failure.split()
+        ch.transfer_to = (
+            parts[0],
+            parts[1] if len(parts) > 1 else "XML",
+            parts[2] if len(parts) > 2 else ch.profile.context,
+        )
+    return None
+
+
+def _matches(regex: str, digits: str) -> bool:
+    try:
+        return re.search(regex, digits) is not None
+    except re.error:
+        return True
+
+
+async def app_read(sw: Switch, ch: Channel, arg: str) -> str | None:
+    """read <min> <max> <file> <var> <timeout ms> <terminators>"""
+    a = arg.split()
+    if len(a) < 4:
+        return None
+    mn, mx, prompt, var = int(a[0]), int(a[1]), a[2], a[3]
+    timeout = int(a[4]) / 1000.0 if len(a) > 4 else 5.0
+    terminators = a[5] if len(a) > 5 else "#"
+    _ask_caller(ch, mx, terminators)
+    await play(sw, ch, prompt, interrupt_on_dtmf=True)
+    digits, term = await collect(sw, ch, mn, mx, timeout, timeout, terminators)
+    if term:
+        ch.vars["read_terminator_used"] = term
+    ch.vars["read_result"] = "success" if len(digits) >= mn and digits else "timeout"
+    ch.set_var(var, digits)
+    return None
+
+
+async def app_record(sw: Switch, ch: Channel, arg: str) -> str | None:
+    """record <path> [limit secs]: the caller "speaks" for record_seconds (scenario) or 3 s."""
+    a = arg.split()
+    if not a:
+        return None
+    path = a[0]
+    limit = float(a[1]) if len(a) > 1 and a[1].replace(".", "", 1).isdigit() else None
+    speak_for = getattr(ch.caller, "record_seconds", 3.0) if ch.caller else 3.0
+    seconds = min(speak_for, limit) if limit else speak_for
+    sw.chan_event(ch, "RECORD_START", W_RECORD_START, after=[("Record-File-Path", path)])
+    started = time.monotonic()
+    completed = await wait(ch, seconds, media=True)
+    elapsed = seconds if completed else time.monotonic() - started
+    cause = "success-maxtime" if completed else "no-input-timeout"
+    finish(sw, ch, path, elapsed, cause)
+    return None
+
+
+async def app_sleep(sw: Switch, ch: Channel, arg: str) -> str | None:
+    try:
+        ms = int(arg.strip() or "0")
+    except ValueError:
+        ms = 0
+    await wait(ch, ms / 1000.0)
+    return None
+
+
+async def app_speak(sw: Switch, ch: Channel, arg: str) -> str | None:
+    text = arg.split("|")[-1]
+    await wait(ch, min(10.0, 0.06 * len(text)) or sw.config.playback_seconds, media=True)
+    ch.media_break = False
+    return None

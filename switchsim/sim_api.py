@@ -1,0 +1,134 @@
+"""The switchsim-only ``sim_*`` api commands used by tests, demos and benchmarks.
+
+Owns: ``sim_call``, ``sim_load``, ``sim_drop_esl``, ``sim_pause_esl``, ``sim_register``,
+``sim_unregister``, ``sim_dtmf`` and ``sim_stats`` (syntax in ``python -m switchsim --help``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from switchsim.world import CallerSpec, PhoneBehaviour
+
+log = logging.getLogger(__name__)
+
+
+def _range(text: str) -> tuple[float, float]:
+    lo, _, hi = text.partition("-")
+    return (float(lo), float(hi or lo))
+
+
+async def sim_call(server: Any, arg: str) -> str:
+    words = arg.split()
+    if len(words) < 2:
+        return "-USAGE: sim_call <ani> <dnis> [answer_after=S] [talk=S] [patience=S] [dtmf=D]\n"
+    ani, dnis = words[0], words[1]
+    opts = {}
+    for item in words[2:]:
+        k, _, v = item.partition("=")
+        opts[k.lower().replace("-", "_")] = v
+    try:
+        spec = CallerSpec(
+            talk=_range(opts.get("talk", "3600")),
+            patience=_range(opts["patience"]) if "patience" in opts else None,
+            dtmf=opts.get("dtmf", ""),
+            record_seconds=float(opts.get("record", "3")),
+            dtmf_delay=float(opts.get("dtmf_delay", "0.3")),
+        )
+        answer_after = float(opts["answer_after"]) if "answer_after" in opts else None
+    except ValueError as exc:
+        return f"-ERR {exc}\n"
+    ch = server.world.inbound_call(
+        ani,
+        dnis,
+        spec,
+        name=opts.get("name", ""),
+        context=opts.get("context", "public"),
+        answer_after=answer_after,
+    )
+    return f"+OK {ch.uuid}\n"
+
+
+async def sim_load(server: Any, arg: str) -> str:
+    words = arg.split()
+    try:
+        n = int(words[0])
+        hold_ms = int(words[1]) if len(words) > 1 else 100
+    except (IndexError, ValueError):
+        return "-USAGE: sim_load <n> [hold_ms]\n"
+    apps = [("answer", ""), ("sleep", str(hold_ms)), ("hangup", "")]
+    world = server.world
+    for i in range(n):
+        world.inbound_call(f"555{i % 10_000_000:07d}", "load", None, apps=list(apps))
+        if i % 50 == 49:
+            await asyncio.sleep(0)
+    return f"+OK {n} calls\n"
+
+
+def _others(server: Any, conn: Any) -> list[Any]:
+    return [c for c in list(server.connections) if c is not conn and not c.outbound]
+
+
+async def sim_api(server: Any, conn: Any, cmd: str, arg: str) -> str | None:
+    world = server.world
+    sw = server.switch
+    if cmd == "sim_call":
+        return await sim_call(server, arg)
+    if cmd == "sim_load":
+        return await sim_load(server, arg)
+    if cmd == "sim_drop_esl":
+        others = _others(server, conn)
+        for c in others:
+            c.abort()
+        return f"+OK dropped {len(others)} connection(s)\n"
+    if cmd == "sim_pause_esl":
+        try:
+            seconds = float(arg.split()[0])
+        except (IndexError, ValueError):
+            return "-USAGE: sim_pause_esl <seconds>\n"
+        others = _others(server, conn)
+        for c in others:
+            c.pause(seconds)
+        return f"+OK paused {len(others)} connection(s) for {seconds:g}s\n"
+    if cmd == "sim_register":
+        words = arg.split()
+        if not words:
+            return "-USAGE: sim_register <ext> [answer|answer:<delay>|noanswer|busy]\n"
+        try:
+            behaviour = PhoneBehaviour.parse(words[1]) if len(words) > 1 else None
+        except ValueError as exc:
+            return f"-ERR {exc}\n"
+        reg = world.register(words[0], behaviour)
+        return f"+OK {reg.ext} registered\n"
+    if cmd == "sim_unregister":
+        words = arg.split()
+        if not words:
+            return "-USAGE: sim_unregister <ext>\n"
+        if world.unregister(words[0]):
+            return f"+OK {words[0]} unregistered\n"
+        return f"-ERR {words[0]} not registered\n"
+    if cmd == "sim_dtmf":
+        words = arg.split()
+        if len(words) < 2:
+            return "-USAGE: sim_dtmf <uuid> <digits>\n"
+        ch = sw.get(words[0])
+        if ch is None:
+            return "-ERR No such channel!\n"
+        sw.receive_dtmf(ch, words[1])
+        return "+OK\n"
+    if cmd == "sim_stats":
+        stats = {
+            "channels_up": sum(1 for c in sw.channels.values() if c.is_up),
+            "channels": len(sw.channels),
+            "sessions_since_startup": sw.session_counter,
+            "events_emitted": sw.bus.emitted,
+            "event_sequence": sw.bus.sequence,
+            "esl_connections": len(server.connections),
+            "registrations": len(world.regs),
+            "inbound_calls_created": world.callers_created,
+        }
+        return json.dumps(stats) + "\n"
+    return None
