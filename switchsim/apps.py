@@ -152,7 +152,8 @@ async def app_eavesdrop(sw: Switch, ch: Channel, arg: str) -> str | None:
     if target is None:
         return None
     ch.vars["eavesdrop_target_uuid"] = target.uuid
-    await wait_until(ch, lambda: not target.is_up, None)
+    while ch.is_up and target.is_up and not ch.break_flag:
+        await wait_until(ch, lambda: not target.is_up, 0.2)
     return None
 
 
