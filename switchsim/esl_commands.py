@@ -7,6 +7,7 @@ by subclasses), ``filter [add|delete]``, ``myevents``, ``linger``, ``sendmsg``,
 
 from __future__ import annotations
 
+import asyncio
 import uuid as uuidlib
 from typing import TYPE_CHECKING
 
@@ -167,7 +168,10 @@ def sendmsg(conn: EslConnection, cmd: Command, target: str) -> str:
         msg["_body"] = cmd.body
     command = msg.get("call-command", "").lower()
     if command == "hangup":
-        sw.hangup(ch, msg.get("hangup-cause", "NORMAL_CLEARING"))
+        # queued like a private event: the +OK reply goes out before CHANNEL_HANGUP
+        asyncio.get_running_loop().call_soon(
+            sw.hangup, ch, msg.get("hangup-cause", "NORMAL_CLEARING")
+        )
         return "+OK"
     if command == "execute":
         if not ch.is_up:
