@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from pathlib import Path
@@ -45,7 +46,7 @@ def plain_event(body: str) -> list[tuple[str, str]]:
 
 
 def script(name: str) -> list[tuple[str, list[list[tuple[str, str]]]]]:
-    """[(command sent, [events received after it])] for a plain-events capture."""
+    """[(command sent, [events received after it])] for a plain or json events capture."""
     out: list[tuple[str, list[list[tuple[str, str]]]]] = []
     for kind, text in steps(name):
         if kind == "sent":
@@ -54,4 +55,7 @@ def script(name: str) -> list[tuple[str, list[list[tuple[str, str]]]]]:
             headers, body = frame_headers(text)
             if headers.get("Content-Type") == "text/event-plain":
                 out[-1][1].append(plain_event(body))
+            elif headers.get("Content-Type") == "text/event-json":
+                n = int(headers["Content-Length"])
+                out[-1][1].append(list(json.loads(body.encode()[:n]).items()))
     return out

@@ -8,6 +8,8 @@ empty (loopback channels carry no audio) while switchsim writes a real WAV.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.switchsim.captures import script
 from tests.switchsim.conftest import SwitchSim
 
@@ -33,8 +35,9 @@ def _replay(sim: SwitchSim, name: str) -> tuple[list, list]:
     return expected, got
 
 
-def test_inbound_plain_capture_replays_event_for_event(switchsim: SwitchSim) -> None:
-    expected, got = _replay(switchsim, "inbound-plain.txt")
+@pytest.mark.parametrize("capture", ["inbound-plain.txt", "inbound-json.txt"])
+def test_inbound_capture_replays_event_for_event(switchsim: SwitchSim, capture: str) -> None:
+    expected, got = _replay(switchsim, capture)
     exp_names = [dict(e)["Event-Name"] for e in expected]
     got_names = [dict(e)["Event-Name"] for e in got]
     assert got_names == exp_names
