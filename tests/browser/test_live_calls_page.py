@@ -21,7 +21,7 @@ def test_calls_appear_and_end_live_and_can_be_hung_up(admin_user, platform, web,
     page.wait_for_selector(f".switch.up:text('{platform.switch} connected')")
 
     esl = platform.control()
-    assert esl.api("sim_call 5559876 9199 talk=2").startswith("+OK")
+    assert esl.api("sim_call 5559876 9199 patience=2").startswith("+OK")
     row = page.locator("#calls tbody tr", has_text="5559876")
     row.wait_for()
     assert "9199" in row.inner_text()

@@ -17,7 +17,7 @@ def ended_calls(switch, **filters):
 
 def test_inbound_call_produces_exactly_one_cdr(platform):
     esl = platform.control()
-    reply = esl.api("sim_call 5551234 9199 talk=1")
+    reply = esl.api("sim_call 5551234 9199 patience=1.5")
     assert reply.startswith("+OK"), reply
     call = wait_until(
         lambda: ended_calls(platform.switch, ani="5551234").first(),
@@ -97,12 +97,23 @@ def test_dropped_esl_connection_resyncs_without_loss_or_duplicates(platform):
     esl.close()
 
 
-def test_switch_restart_ends_calls_that_died_with_it(platform):
+def test_switch_shutdown_hangs_calls_up_with_its_cause(platform):
+    esl = platform.control()
+    _park_calls(esl, 5, "7250")
+    wait_until(lambda: _live(platform.switch).count() == 5, timeout=30, what="5 live calls")
+    esl.close()
+    platform.restart_switchsim()
+    wait_until(lambda: not _live(platform.switch).exists(), timeout=20, what="no live call")
+    causes = set(ended_calls(platform.switch).values_list("hangup_cause", flat=True))
+    assert causes == {"SYSTEM_SHUTDOWN"}
+
+
+def test_switch_crash_ends_calls_that_died_with_it(platform):
     esl = platform.control()
     _park_calls(esl, 50, "7200")
     wait_until(lambda: _live(platform.switch).count() == 50, timeout=30, what="50 live calls")
     esl.close()
-    platform.restart_switchsim()
+    platform.restart_switchsim(crash=True)
     platform.icm.wait_log("resync with 0 legs", timeout=30)
     wait_until(lambda: not _live(platform.switch).exists(), timeout=20, what="no live call")
     causes = set(ended_calls(platform.switch).values_list("hangup_cause", flat=True))
