@@ -28,8 +28,8 @@ from django.conf import settings  # noqa: E402
 from icm.service import IcmConfig, IcmService  # noqa: E402
 from icm.switch.driver import SwitchAddress  # noqa: E402
 
-FLOOD_CALLS = int(os.environ.get("BENCH_FLOOD_CALLS", "3000"))
-MEMORY_CALLS = int(os.environ.get("BENCH_MEMORY_CALLS", "2000"))
+FLOOD_CALLS = int(os.environ.get("BENCH_FLOOD_CALLS", "6000"))
+MEMORY_CALLS = int(os.environ.get("BENCH_MEMORY_CALLS", "3000"))
 
 
 def _free_port() -> int:
@@ -87,34 +87,42 @@ def main() -> None:
         service.start()
         _wait(service.driver.connected.is_set, 20, "icm to connect")
 
-        # 1. throughput: short calls created as fast as switchsim can.
+        # 1. memory per live call, measured first (before the flood grows Python's heap).
+        gevent.sleep(1)
+        me = psutil.Process()
+        rss_before = me.memory_info().rss
+        _control(service, f"sim_load {MEMORY_CALLS} 600000")
+        _wait(lambda: len(service.model) >= MEMORY_CALLS and service.inbox.empty(), 300,
+              "calls to be up")  # fmt: skip
+        gevent.sleep(2)  # let the publisher and persister flush their batches
+        rss_after = me.memory_info().rss
+        per_call = (rss_after - rss_before) / 1024 / len(service.model)
+        _control(service, "hupall NORMAL_CLEARING")
+        _wait(lambda: len(service.model) == 0, 120, "calls to end")
+
+        # 2. throughput: short calls created as fast as switchsim can, the full pipeline on.
+        gevent.sleep(1)
         conn = service.driver.connection
         start_events = conn.events_received
+        cpu_before = sum(me.cpu_times()[:2])
         started = time.monotonic()
         _control(service, f"sim_load {FLOOD_CALLS} 0")
         _wait(lambda: service.model.leg_count() == 0 and service.inbox.empty()
               and conn.events_received > start_events, 300, "flood to drain")  # fmt: skip
-        # quiet period: no more events arriving
         last = -1
-        while conn.events_received != last:
+        while conn.events_received != last:  # until nothing more arrives
             last = conn.events_received
             gevent.sleep(0.3)
         elapsed = time.monotonic() - started - 0.3
+        cpu = sum(me.cpu_times()[:2]) - cpu_before
         events = conn.events_received - start_events
-        print(f"esl_events_per_s: {events / elapsed:.0f} 1/s")  # noqa: T201
-        print(f"esl_events_ingested: {events} events")  # noqa: T201
-
-        # 2. memory per live call: calls that stay up.
-        gevent.sleep(1)
-        rss_before = psutil.Process().memory_info().rss
-        _control(service, f"sim_load {MEMORY_CALLS} 600000")
-        _wait(lambda: len(service.model) >= MEMORY_CALLS and service.inbox.empty(), 300,
-              "calls to be up")  # fmt: skip
-        gevent.sleep(1)
-        rss_after = psutil.Process().memory_info().rss
-        per_call = (rss_after - rss_before) / 1024 / len(service.model)
-        print(f"icm_kb_per_call: {per_call:.1f} KB")  # noqa: T201
-        _control(service, "hupall NORMAL_CLEARING")
+        out = sys.stdout
+        out.write(f"esl_events_per_s: {events / elapsed:.0f} 1/s\n")
+        out.write(f"esl_events_ingested: {events} events\n")
+        out.write(f"icm_cpu_us_per_event: {cpu / events * 1e6:.0f} us\n")
+        out.write(f"icm_events_per_cpu_s: {events / cpu:.0f} 1/s\n")
+        out.write(f"icm_kb_per_call: {per_call:.1f} KB\n")
+        out.flush()
     finally:
         if service is not None:
             service.stop()
