@@ -91,6 +91,9 @@ def test_greenswitch_outbound_session_works_unchanged(outbound_sim) -> None:  # 
     assert esl.send(f"api uuid_exists {uuid}").data == "false"
     server.stop()
     esl.stop()
+    listener.join(3)
+    if server.server is not None:
+        server.server.close()  # free the port for the next test
     listener.kill()
 
 
