@@ -21,7 +21,7 @@ class Flow(models.Model):
 
 
 class FlowVersion(models.Model):
-    """An immutable-once-published graph of flow nodes (JSON; the format comes with the IVR issue)."""
+    """A graph of flow nodes, immutable once published (JSON; format comes with the IVR issue)."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
