@@ -1,13 +1,12 @@
-"""Parsing of the real FreeSWITCH transcripts in /work/shared/freeswitch-captures."""
+"""Parsing of the real FreeSWITCH transcripts (tests/data/freeswitch-captures)."""
 
 from __future__ import annotations
 
 import json
 import re
 import urllib.parse
-from pathlib import Path
 
-CAPTURES = Path("/work/shared/freeswitch-captures")
+from tests.fixtures.captures import CAPTURES  # the repo's copy of the captures
 
 
 def steps(name: str) -> list[tuple[str, str]]:
