@@ -50,6 +50,26 @@ def _control(service: IcmService, command: str) -> str:
     return service.driver.api(command)
 
 
+def _flood(service: IcmService, me: psutil.Process) -> dict[str, float]:
+    """sim_load FLOOD_CALLS short calls; events/s received and icm CPU per event."""
+    gevent.sleep(1)
+    conn = service.driver.connection
+    start_events = conn.events_received
+    cpu_before = sum(me.cpu_times()[:2])
+    started = time.monotonic()
+    _control(service, f"sim_load {FLOOD_CALLS} 0")
+    _wait(lambda: service.model.leg_count() == 0 and service.inbox.empty()
+          and conn.events_received > start_events, 300, "flood to drain")  # fmt: skip
+    last = -1
+    while conn.events_received != last:  # until nothing more arrives
+        last = conn.events_received
+        gevent.sleep(0.3)
+    elapsed = time.monotonic() - started - 0.3
+    cpu = sum(me.cpu_times()[:2]) - cpu_before
+    events = conn.events_received - start_events
+    return {"rate": events / elapsed, "events": events, "cpu_us": cpu / events * 1e6}
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     esl_port, outbound_port = _free_port(), _free_port()
@@ -100,27 +120,18 @@ def main() -> None:
         _control(service, "hupall NORMAL_CLEARING")
         _wait(lambda: len(service.model) == 0, 120, "calls to end")
 
-        # 2. throughput: short calls created as fast as switchsim can, the full pipeline on.
-        gevent.sleep(1)
-        conn = service.driver.connection
-        start_events = conn.events_received
-        cpu_before = sum(me.cpu_times()[:2])
-        started = time.monotonic()
-        _control(service, f"sim_load {FLOOD_CALLS} 0")
-        _wait(lambda: service.model.leg_count() == 0 and service.inbox.empty()
-              and conn.events_received > start_events, 300, "flood to drain")  # fmt: skip
-        last = -1
-        while conn.events_received != last:  # until nothing more arrives
-            last = conn.events_received
-            gevent.sleep(0.3)
-        elapsed = time.monotonic() - started - 0.3
-        cpu = sum(me.cpu_times()[:2]) - cpu_before
-        events = conn.events_received - start_events
+        # 2. throughput: short calls created as fast as switchsim can, the full pipeline on,
+        #    first with icm's own subscription, then with every event switchsim has.
         out = sys.stdout
-        out.write(f"esl_events_per_s: {events / elapsed:.0f} 1/s\n")
-        out.write(f"esl_events_ingested: {events} events\n")
-        out.write(f"icm_cpu_us_per_event: {cpu / events * 1e6:.0f} us\n")
-        out.write(f"icm_events_per_cpu_s: {events / cpu:.0f} 1/s\n")
+        flood = _flood(service, me)
+        out.write(f"esl_events_per_s: {flood['rate']:.0f} 1/s\n")
+        out.write(f"esl_events_ingested: {flood['events']} events\n")
+        out.write(f"icm_cpu_us_per_event: {flood['cpu_us']:.0f} us\n")
+        out.write(f"icm_events_per_cpu_s: {1e6 / flood['cpu_us']:.0f} 1/s\n")
+        service.driver.connection.send("event json ALL")
+        flood = _flood(service, me)
+        out.write(f"esl_events_per_s_all_events: {flood['rate']:.0f} 1/s\n")
+        out.write(f"icm_cpu_us_per_event_all_events: {flood['cpu_us']:.0f} us\n")
         out.write(f"icm_kb_per_call: {per_call:.1f} KB\n")
         out.flush()
     finally:
