@@ -75,6 +75,7 @@ class SwitchDriver:
         self._calls_json = ""
         self._last_sequence = 0
         self._core_uuid = ""
+        self._reported_up: bool | None = None
 
     # --- public --------------------------------------------------------------------------
     def run(self) -> None:
@@ -86,11 +87,14 @@ class SwitchDriver:
                 self._session()
             except AuthenticationFailed as exc:
                 log.error("switch %s: %s", self.address.name, exc)
+                self._report_down(str(exc))
                 delay = self.backoff_max
             except NotConnectedError as exc:
                 log.warning("switch %s unreachable: %s", self.address.name, exc)
-            except Exception:
+                self._report_down(str(exc))
+            except Exception as exc:
                 log.exception("switch %s: session failed", self.address.name)
+                self._report_down(f"session failed: {exc}")
             if self._stopping:
                 break
             if time.monotonic() - started > STABLE_SESSION_SECONDS:
@@ -99,6 +103,12 @@ class SwitchDriver:
             log.info("switch %s: reconnecting in %.1fs", self.address.name, sleep)
             gevent.sleep(sleep)
             delay = min(delay * 2, self.backoff_max)
+
+    def _report_down(self, detail: str) -> None:
+        """Tell the sink once that the switch is down (so pages and alarms can show it)."""
+        if self._reported_up is not False:
+            self._reported_up = False
+            self.sink(ev.SwitchConnectionChanged(self.address.name, False, _now(), detail))
 
     def stop(self) -> None:
         self._stopping = True
@@ -143,6 +153,7 @@ class SwitchDriver:
             conn.api_in_stream(RESYNC_COMMAND)
             self.connections_made += 1
             self.connected.set()
+            self._reported_up = True
             self.sink(
                 ev.SwitchConnectionChanged(addr.name, True, _now(), f"{addr.host}:{addr.port}")
             )
@@ -154,7 +165,9 @@ class SwitchDriver:
             conn.close("session over")
             self.connection = None
             self.connected.clear()
-            self.sink(ev.SwitchConnectionChanged(addr.name, False, _now(), "connection lost"))
+            if self._reported_up:
+                self._reported_up = False
+                self.sink(ev.SwitchConnectionChanged(addr.name, False, _now(), "connection lost"))
 
     def _watch_heartbeat(self, conn: IcmInboundESL) -> None:
         """Declare a half-open connection dead after `heartbeat_timeout` s of silence."""

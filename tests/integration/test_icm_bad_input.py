@@ -93,6 +93,9 @@ def test_icm_keeps_running_when_the_switch_is_unreachable(transactional_db):
         icm.wait_log(f"switch {switch} unreachable", timeout=20)
         icm.wait_log("reconnecting in", timeout=10)
         assert icm.alive()
-        assert Switch.objects.get(name=switch).status != Switch.Status.CONNECTED
+        wait_until(
+            lambda: Switch.objects.get(name=switch).status == Switch.Status.DISCONNECTED,
+            what="the switch to be marked disconnected",
+        )
     finally:
         icm.stop()
