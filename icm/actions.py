@@ -12,8 +12,9 @@ import redis
 from django.conf import settings
 
 from icm.bus.client import get_redis
-from icm.bus.commands import IcmUnavailable, send_command
+from icm.bus.commands import CommandError, IcmUnavailable, send_command
 from icm.bus.snapshot import SwitchSnapshot, known_switches, read_snapshot
+from icm.models import Gateway
 
 
 class BusUnavailable(Exception):
@@ -43,6 +44,22 @@ def check_hangup(switch: str, call_uuid: str, cause: str) -> dict[str, Any]:
     return _command(switch, "hangup", {"uuid": call_uuid, "cause": cause}, timeout=timeout)
 
 
+class OriginateRefused(CommandError):
+    """The request names a trunk or dialplan context callers may not use."""
+
+
 def check_originate(switch: str, request: dict[str, Any]) -> dict[str, Any]:
-    """Ask icm to originate a call (endpoint, destination, context, caller_id_number)."""
-    return _command(switch, "originate", request, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT + 5)
+    """Ask icm to originate a call (endpoint, destination, context, caller_id_number).
+
+    Only contexts in ICM_ORIGINATE_CONTEXTS and enabled gateways of that switch may be used
+    (an open originate is a toll-fraud hole); per-agent dialing rules come with AG-16.
+    """
+    context = request.get("context") or "default"
+    if context not in settings.ICM_ORIGINATE_CONTEXTS:
+        raise OriginateRefused(f"context {context!r} is not allowed for originate")
+    endpoint = str(request["endpoint"])
+    if endpoint.startswith("sofia/gateway/"):
+        gateway = endpoint.split("/")[2]
+        if not Gateway.objects.filter(switch__name=switch, name=gateway, enabled=True).exists():
+            raise OriginateRefused(f"no enabled gateway {gateway!r} on switch {switch}")
+    return _command(switch, "originate", request, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)

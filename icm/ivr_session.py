@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import gevent
-from django.db import close_old_connections
+from django.db import connection
 from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 
 from icm.domain import events as ev
@@ -61,7 +61,9 @@ def make_ivr_app(switch: str, notify: Callable[[object], None]) -> type:
 
 
 def _lookup_queue(dnis: str) -> str:
+    # Each greenlet gets its own database connection: close it now, or every caller waiting
+    # in a queue would hold one open for the whole call.
     try:
         return queue_for_dnis(dnis)
     finally:
-        close_old_connections()
+        connection.close()

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid as uuidlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import gevent
+import gevent.pool
 import gevent.queue
 import redis
 from django.db import DatabaseError, close_old_connections
@@ -69,6 +72,7 @@ class IcmService:
             self.redis,
             self.name,
             {"hangup": self.cmd_hangup, "originate": self.cmd_originate, "hold": self.cmd_hold},
+            spawn=gevent.pool.Pool(50).spawn,
         )
         self.outbound = OutboundServer(
             config.outbound_host,
@@ -77,6 +81,8 @@ class IcmService:
             max_connections=2000,
         )
         self.events_applied = 0
+        self._jobs: dict[str, str] = {}  # bgapi Job-UUID -> what it was for
+        self._pending_status: tuple[bool, datetime] | None = None
         self._to_publish: dict[tuple[str, str], CallRecord] = {}
         self._to_persist: dict[tuple[str, str], CallRecord] = {}
         self._greenlets: list[gevent.Greenlet] = []
@@ -102,11 +108,14 @@ class IcmService:
             self._greenlets.append(gevent.spawn(target))
 
     def stop(self) -> None:
+        """Stop taking input, apply what was received, then persist everything."""
         self.commands.stop()
         self.driver.stop()
         self.outbound.stop()
-        self._flush_persist()
+        while not self.inbox.empty():
+            self.handle(self.inbox.get())
         gevent.killall(self._greenlets, timeout=5)
+        self._flush_persist()
 
     def wait(self) -> None:
         gevent.joinall(self._greenlets, raise_error=False)
@@ -123,6 +132,9 @@ class IcmService:
     def handle(self, item: object) -> None:
         """Apply one frame / marker / domain event to the live model."""
         if isinstance(item, dict):
+            if item.get("Event-Name") == "BACKGROUND_JOB":
+                self._job_done(item)
+                return
             event = translate(self.name, item)
             if event is None:
                 return
@@ -143,11 +155,17 @@ class IcmService:
 
     def _switch_status(self, item: ev.SwitchConnectionChanged) -> None:
         self.publisher.publish_status(self.name, item.connected, item.at.isoformat(), item.detail)
-        try:
-            set_switch_status(self.name, item.connected, item.at)
-        except DatabaseError as exc:
-            log.warning("icm %s: switch status not saved: %s", self.name, exc)
-            close_old_connections()
+        self._pending_status = (item.connected, item.at)  # saved by the persister
+
+    def _job_done(self, headers: dict[str, str]) -> None:
+        purpose = self._jobs.pop(headers.get("Job-UUID", ""), None)
+        if purpose is None:
+            return
+        result = (headers.get("_body") or "").strip()
+        if result.startswith("-"):
+            log.warning("icm %s: %s failed: %s", self.name, purpose, result)
+        else:
+            log.info("icm %s: %s: %s", self.name, purpose, result)
 
     # --- output batches ------------------------------------------------------------------
     def _publish_loop(self) -> None:
@@ -166,6 +184,15 @@ class IcmService:
             )
 
     def _flush_persist(self) -> bool:
+        if self._pending_status is not None:
+            status, self._pending_status = self._pending_status, None
+            try:
+                set_switch_status(self.name, *status)
+            except DatabaseError as exc:
+                log.warning("icm %s: switch status not saved: %s", self.name, exc)
+                close_old_connections()
+                self._pending_status = self._pending_status or status
+                return False
         if not self._to_persist:
             return True
         batch, self._to_persist = self._to_persist, {}
@@ -203,7 +230,12 @@ class IcmService:
         cause = str(args.get("cause") or "NORMAL_CLEARING")
         for leg in call.legs:
             if leg.hungup_at is None:
-                self._api(cmd.HangupLeg(leg.uuid, cause))
+                try:
+                    self._api(cmd.HangupLeg(leg.uuid, cause))
+                except CommandError as exc:
+                    # Killing one leg often takes its bridged partner down with it.
+                    if "No such channel" not in str(exc):
+                        raise
         return {"call_uuid": call.call_uuid}
 
     def cmd_hold(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -214,17 +246,30 @@ class IcmService:
         return {"uuid": uuid}
 
     def cmd_originate(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Start a call in the background (bgapi: ringing must not block the event socket)."""
+        call_uuid = str(uuidlib.uuid4())
         try:
             command = cmd.OriginateCall(
                 endpoint=str(args["endpoint"]),
                 destination=str(args["destination"]),
                 context=str(args.get("context") or "default"),
                 caller_id_number=str(args.get("caller_id_number") or ""),
+                uuid=call_uuid,
             )
+            line = command_to_api(command)
         except KeyError as exc:
             raise CommandError(f"originate needs {exc.args[0]}") from exc
-        reply = self._api(command)
-        return {"uuid": reply.removeprefix("+OK").strip()}
+        except UnsafeArgument as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            reply = self.driver.bgapi(line)
+        except NotConnectedError as exc:
+            raise CommandError(f"switch {self.name} is not connected") from exc
+        if not reply.startswith("+OK"):
+            raise CommandError(reply.lstrip("-").strip() or "originate refused")
+        job = reply.rsplit(" ", 1)[-1]
+        self._jobs[job] = f"originate {call_uuid} {command.endpoint} -> {command.destination}"
+        return {"uuid": call_uuid, "job_uuid": job}
 
     # --- figures -------------------------------------------------------------------------
     def stats(self) -> dict[str, float]:

@@ -26,7 +26,12 @@ class CanControlCalls(DjangoModelPermissions):
 
 
 def _command_error(exc: CommandError) -> Response:
-    code = status.HTTP_503_SERVICE_UNAVAILABLE if isinstance(exc, IcmUnavailable) else 409
+    if isinstance(exc, IcmUnavailable):
+        code = status.HTTP_503_SERVICE_UNAVAILABLE
+    elif isinstance(exc, actions.OriginateRefused):
+        code = status.HTTP_403_FORBIDDEN
+    else:
+        code = status.HTTP_409_CONFLICT
     return Response({"detail": str(exc)}, status=code)
 
 

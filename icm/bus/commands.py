@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -34,7 +35,9 @@ def send_command(
 ) -> dict[str, Any]:
     """Ask the icm of `switch` to run a command; return its result or raise CommandError."""
     command_id = uuid.uuid4().hex
-    payload = json.dumps({"id": command_id, "name": name, "args": args})
+    # icm drops a command it pops after `expires`: the sender has stopped waiting by then.
+    expires = time.time() + timeout
+    payload = json.dumps({"id": command_id, "name": name, "args": args, "expires": expires})
     client.lpush(keys.commands_key(switch), payload)
     popped = client.brpop([keys.reply_key(command_id)], timeout=timeout)
     if popped is None:
@@ -51,20 +54,29 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class CommandServer:
-    """icm's loop: pop commands for one switch and run the registered handler."""
+    """icm's loop: pop commands for one switch and run each with the registered handler.
 
-    def __init__(self, client: redis.Redis, switch: str, handlers: dict[str, Handler]) -> None:
+    `spawn` runs a handler concurrently (a gevent pool's spawn in icm), so one slow command
+    does not hold up the others; by default handlers run inline.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        switch: str,
+        handlers: dict[str, Handler],
+        spawn: Callable[..., object] | None = None,
+    ) -> None:
         self.redis = client
         self.switch = switch
         self.handlers = handlers
+        self.spawn = spawn
         self._running = True
 
     def stop(self) -> None:
         self._running = False
 
     def serve_forever(self, pop_timeout: int = 1) -> None:
-        import time
-
         while self._running:
             try:
                 popped = self.redis.brpop([keys.commands_key(self.switch)], timeout=pop_timeout)
@@ -72,8 +84,12 @@ class CommandServer:
                 log.warning("commands: redis unavailable (%s); retrying", exc)
                 time.sleep(1)
                 continue
-            if popped is not None:
+            if popped is None:
+                continue
+            if self.spawn is None:
                 self.handle(popped[1])
+            else:
+                self.spawn(self.handle, popped[1])
 
     def handle(self, raw: bytes | str) -> None:
         try:
@@ -81,8 +97,12 @@ class CommandServer:
             command_id = str(command["id"])
             name = str(command["name"])
             args = dict(command.get("args") or {})
+            expires = float(command.get("expires") or 0)
         except (ValueError, KeyError, TypeError):
             log.warning("commands: malformed command dropped: %r", raw[:200])
+            return
+        if expires and time.time() > expires:
+            log.warning("command %s %s dropped: its sender stopped waiting", command_id, name)
             return
         handler = self.handlers.get(name)
         if handler is None:

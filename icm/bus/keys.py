@@ -18,6 +18,11 @@ def status_key(switch: str) -> str:
     return f"ipbx:{switch}:status"
 
 
+def epoch_key(switch: str) -> str:
+    """Token written by icm's last snapshot reset; missing means Redis lost the snapshot."""
+    return f"ipbx:{switch}:epoch"
+
+
 def switches_key() -> str:
     """Set of switch names that an icm has published for."""
     return "ipbx:switches"

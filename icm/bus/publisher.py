@@ -4,12 +4,17 @@ Sequence number, snapshot hash and PUBLISH change together in one Lua script, so
 that takes (seq, snapshot) atomically and then applies events with a higher seq is exact.
 If Redis goes away, events are dropped with a log line and, once it is back, the snapshot is
 rewritten from icm's memory and a `reset` event tells pages to re-snapshot.
+
+A Redis that restarted empty (or from an old save) is noticed even when no command failed
+(redis-py retries silently): every script checks the epoch token that the last reset wrote,
+and refuses with NOEPOCH when it is gone or different, which triggers a reset.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 
 import redis
@@ -21,9 +26,17 @@ from .schema import call_json
 
 log = logging.getLogger(__name__)
 
-_PUBLISH_CALLS = """
+_CHECK_EPOCH = """
+if redis.call('GET', KEYS[4]) ~= ARGV[#ARGV] then
+  return redis.error_reply('NOEPOCH')
+end
+"""
+
+_PUBLISH_CALLS = (
+    _CHECK_EPOCH
+    + """
 local out = 0
-for i = 2, #ARGV, 3 do
+for i = 2, #ARGV - 1, 3 do
   local seq = redis.call('INCR', KEYS[1])
   if ARGV[i] == 'call.ended' then
     redis.call('HDEL', KEYS[2], ARGV[i + 1])
@@ -36,10 +49,12 @@ for i = 2, #ARGV, 3 do
 end
 return out
 """
+)
 
 _RESET = """
 redis.call('DEL', KEYS[2])
-for i = 3, #ARGV, 2 do
+redis.call('SET', KEYS[6], ARGV[#ARGV])
+for i = 3, #ARGV - 1, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
 end
 redis.call('HSET', KEYS[4], 'connected', ARGV[2])
@@ -50,13 +65,16 @@ redis.call('PUBLISH', KEYS[3], '{"switch":' .. cjson.encode(ARGV[1]) .. ',"seq":
 return seq
 """
 
-_STATUS = """
+_STATUS = (
+    _CHECK_EPOCH
+    + """
 redis.call('HSET', KEYS[2], 'connected', ARGV[2], 'since', ARGV[3], 'detail', ARGV[4])
 local seq = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', KEYS[3], '{"switch":' .. cjson.encode(ARGV[1]) .. ',"seq":' .. seq ..
   ',"type":"switch.status","call":null,"status":' .. ARGV[5] .. '}')
 return seq
 """
+)
 
 
 class StatePublisher:
@@ -67,9 +85,11 @@ class StatePublisher:
         self.live_calls = live_calls
         self._publish_calls = client.register_script(_PUBLISH_CALLS)
         self._reset = client.register_script(_RESET)
-        self._status = client.register_script(_STATUS)
+        self._status_script = client.register_script(_STATUS)
         self._needs_reset: set[str] = set()
         self._connected: dict[str, bool] = {}
+        self._status: dict[str, list[str]] = {}
+        self._epoch = uuid.uuid4().hex
         self.published = 0
 
     def reset(self, switch: str) -> None:
@@ -77,6 +97,7 @@ class StatePublisher:
         args: list[str] = [switch, "1" if self._connected.get(switch) else "0"]
         for call in self.live_calls(switch):
             args += [call.call_uuid, json.dumps(call_json(call))]
+        args.append(self._epoch)
         try:
             self._reset(
                 keys=[
@@ -85,10 +106,13 @@ class StatePublisher:
                     keys.EVENTS_CHANNEL,
                     keys.status_key(switch),
                     keys.switches_key(),
+                    keys.epoch_key(switch),
                 ],
                 args=args,
             )
             self._needs_reset.discard(switch)
+            if switch in self._status:
+                self._publish_status(switch, self._status[switch])
         except redis.RedisError as exc:
             self._needs_reset.add(switch)
             log.warning("bus: snapshot reset for %s failed: %s", switch, exc)
@@ -104,15 +128,24 @@ class StatePublisher:
             ]
         for switch, args in by_switch.items():
             if switch in self._needs_reset:
-                self.reset(switch)
-                if switch in self._needs_reset:
-                    continue
+                self.reset(switch)  # the snapshot it writes already holds these changes
+                continue
             try:
                 self._publish_calls(
-                    keys=[keys.seq_key(switch), keys.calls_key(switch), keys.EVENTS_CHANNEL],
-                    args=args,
+                    keys=[
+                        keys.seq_key(switch),
+                        keys.calls_key(switch),
+                        keys.EVENTS_CHANNEL,
+                        keys.epoch_key(switch),
+                    ],
+                    args=[*args, self._epoch],
                 )
                 self.published += (len(args) - 1) // 3
+            except redis.ResponseError as exc:
+                if "NOEPOCH" not in str(exc):
+                    raise
+                log.warning("bus: Redis lost %s's snapshot (restarted?); rewriting it", switch)
+                self.reset(switch)
             except redis.RedisError as exc:
                 self._needs_reset.add(switch)
                 log.warning("bus: publish for %s failed (%s); will re-snapshot", switch, exc)
@@ -120,11 +153,28 @@ class StatePublisher:
     def publish_status(self, switch: str, connected: bool, since: str, detail: str) -> None:
         self._connected[switch] = connected
         status = {"connected": connected, "since": since, "detail": detail}
+        args = [switch, "1" if connected else "0", since, detail, json.dumps(status)]
+        self._status[switch] = args
+        if switch in self._needs_reset:
+            self.reset(switch)
+            return
+        self._publish_status(switch, args)
+
+    def _publish_status(self, switch: str, args: list[str]) -> None:
         try:
-            self._status(
-                keys=[keys.seq_key(switch), keys.status_key(switch), keys.EVENTS_CHANNEL],
-                args=[switch, "1" if connected else "0", since, detail, json.dumps(status)],
+            self._status_script(
+                keys=[
+                    keys.seq_key(switch),
+                    keys.status_key(switch),
+                    keys.EVENTS_CHANNEL,
+                    keys.epoch_key(switch),
+                ],
+                args=[*args, self._epoch],
             )
+        except redis.ResponseError as exc:
+            if "NOEPOCH" not in str(exc):
+                raise
+            self.reset(switch)
         except redis.RedisError as exc:
             self._needs_reset.add(switch)
             log.warning("bus: status publish for %s failed: %s", switch, exc)

@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 RESYNC_HANGUP_CAUSE = "ICM_RESYNC_NOT_ON_SWITCH"
 """Hang-up cause recorded for a leg that vanished while icm was not listening."""
 
+TOMBSTONE_LIMIT = 20_000
+"""How many recently hung-up legs are remembered per model, so that a resync snapshot taken
+from FreeSWITCH's lagging channel table cannot bring them back to life."""
+
 
 class LegState(StrEnum):
     RINGING = "ringing"
@@ -139,6 +143,10 @@ class LiveCalls:
     def __init__(self) -> None:
         self._calls: dict[tuple[str, str], _Call] = {}
         self._leg_to_call: dict[tuple[str, str], str] = {}
+        # (switch, uuid) of legs that hung up recently, oldest first (dicts keep order).
+        self._tombstones: dict[tuple[str, str], None] = {}
+        # Per switch: legs created since the pending resync was requested (None: none pending).
+        self._created_since_resync: dict[str, set[str]] = {}
 
     # --- queries -------------------------------------------------------------------------
     def calls(self, switch: str | None = None) -> list[CallRecord]:
@@ -198,7 +206,18 @@ class LiveCalls:
                 )
                 return _unique(changed)
             case ev.LegUnbridged():
-                return self._update_leg(event.switch, event.uuid, self._unbridge, event.at)
+                # FreeSWITCH reports the unbridge on one leg only: free both.
+                changed = self._update_leg(event.switch, event.uuid, self._unbridge, event.at)
+                if event.other_leg_uuid:
+                    changed += self._update_leg(
+                        event.switch, event.other_leg_uuid, self._unbridge, event.at
+                    )
+                return _unique(changed)
+            case ev.LegRenamed():
+                return self._rename(event)
+            case ev.ResyncStarted():
+                self._created_since_resync[event.switch] = set()
+                return []
             case ev.LegHeld():
                 return self._update_leg(event.switch, event.uuid, self._hold, True)
             case ev.LegUnheld():
@@ -219,8 +238,11 @@ class LiveCalls:
 
     def _leg_created(self, event: ev.LegCreated) -> list[CallRecord]:
         key = (event.switch, event.uuid)
-        if key in self._leg_to_call:
-            return []  # duplicate (e.g. replayed after a resync)
+        if key in self._leg_to_call or key in self._tombstones:
+            return []  # duplicate, or a leg that already hung up (stale resync row)
+        pending = self._created_since_resync.get(event.switch)
+        if pending is not None:
+            pending.add(event.uuid)
         call_uuid = self._leg_to_call.get((event.switch, event.other_leg_uuid)) or (
             event.call_uuid or event.uuid
         )
@@ -291,6 +313,19 @@ class LiveCalls:
         state = LegState.ANSWERED if leg.state is LegState.BRIDGED else leg.state
         return replace(leg, state=state)
 
+    def _rename(self, event: ev.LegRenamed) -> list[CallRecord]:
+        call_uuid = self._leg_to_call.pop((event.switch, event.old_uuid), None)
+        if call_uuid is None:
+            return []
+        call = self._calls[(event.switch, call_uuid)]
+        leg = call.legs.pop(event.old_uuid)
+        call.legs[event.uuid] = replace(leg, uuid=event.uuid)
+        self._leg_to_call[(event.switch, event.uuid)] = call_uuid
+        for uuid, other in list(call.legs.items()):
+            if other.other_leg_uuid == event.old_uuid:
+                call.legs[uuid] = replace(other, other_leg_uuid=event.uuid)
+        return [call.record()]
+
     @staticmethod
     def _hold(call: _Call, leg: LegRecord, held: bool) -> LegRecord:
         return replace(leg, held=held)
@@ -299,6 +334,9 @@ class LiveCalls:
         call_uuid = self._leg_to_call.pop((switch, uuid), None)
         if call_uuid is None:
             return []
+        self._tombstones[(switch, uuid)] = None
+        if len(self._tombstones) > TOMBSTONE_LIMIT:
+            del self._tombstones[next(iter(self._tombstones))]
         call = self._calls[(switch, call_uuid)]
         leg = call.legs[uuid]
         call.legs[uuid] = replace(
@@ -313,12 +351,21 @@ class LiveCalls:
         return [call.record()]
 
     def _resync(self, event: ev.SwitchResynced) -> list[CallRecord]:
+        """Reconcile with the switch's channel list.
+
+        FreeSWITCH's channel table lags its event stream: a leg created just before the
+        snapshot may be missing from it (kept: its events are newer than the snapshot), and a
+        leg that already hung up may still be listed (ignored: it has a tombstone).
+        """
         changed: list[CallRecord] = []
-        on_switch = {leg.uuid: leg for leg in event.legs}
+        recent = self._created_since_resync.pop(event.switch, set())
+        on_switch = {
+            leg.uuid: leg for leg in event.legs if (event.switch, leg.uuid) not in self._tombstones
+        }
         for (switch, uuid), _ in list(self._leg_to_call.items()):
-            if switch == event.switch and uuid not in on_switch:
+            if switch == event.switch and uuid not in on_switch and uuid not in recent:
                 changed += self._hang_up(switch, uuid, RESYNC_HANGUP_CAUSE, event.at)
-        for snap in event.legs:
+        for snap in on_switch.values():
             changed += self._leg_created(
                 ev.LegCreated(
                     switch=event.switch,
@@ -334,11 +381,15 @@ class LiveCalls:
                     other_leg_uuid=snap.other_leg_uuid,
                 )
             )
+            if snap.uuid in recent:
+                continue  # its own events are newer than this snapshot
             if snap.answered:
                 changed += self._update_leg(event.switch, snap.uuid, self._answer, snap.created_at)
             if snap.other_leg_uuid and snap.other_leg_uuid in on_switch:
                 bridged = ev.LegBridged(event.switch, snap.uuid, snap.other_leg_uuid, event.at)
                 changed += self._update_leg(event.switch, snap.uuid, self._bridge_if_new, bridged)
+            else:
+                changed += self._update_leg(event.switch, snap.uuid, self._unbridge, event.at)
             changed += self._update_leg(event.switch, snap.uuid, self._hold, snap.held)
         return _unique(changed)
 

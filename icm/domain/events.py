@@ -97,6 +97,25 @@ class LegSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class LegRenamed:
+    """FreeSWITCH gave a channel a new UUID (attended transfer with Replaces, intercept)."""
+
+    switch: str
+    old_uuid: str
+    uuid: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ResyncStarted:
+    """icm asked the switch for its channel list; legs created from here on are newer than
+    the snapshot may show (FreeSWITCH's channel table lags its event stream)."""
+
+    switch: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SwitchResynced:
     """The complete list of channels up on a switch, read after a (re)connect."""
 
@@ -122,6 +141,8 @@ DomainEvent = (
     | LegUnheld
     | LegHungUp
     | CallQueued
+    | LegRenamed
+    | ResyncStarted
     | SwitchResynced
     | SwitchConnectionChanged
 )

@@ -37,6 +37,10 @@ class MalformedFrame(Exception):
     """The peer sent a frame we cannot parse safely."""
 
 
+class _Closed(Exception):
+    """Raised inside the reader when the connection was closed under it."""
+
+
 def parse_plain_body(data: str) -> dict[str, str]:
     """Decode a text/event-plain body: `Name: url-encoded value` lines, then an optional body."""
     headers: dict[str, str] = {}
@@ -159,7 +163,11 @@ class IcmInboundESL(InboundESL):
     def receive_events(self) -> None:
         try:
             super().receive_events()
+        except _Closed:
+            pass
         except MalformedFrame as exc:
+            if self.closed.is_set():
+                return
             log.warning(
                 "esl %s:%s malformed frame, dropping connection: %s", self.host, self.port, exc
             )
@@ -169,6 +177,8 @@ class IcmInboundESL(InboundESL):
             self.close("connection closed")
 
     def handle_event(self, event: ESLEvent) -> None:
+        if self.closed.is_set():
+            raise _Closed  # ends the reader loop quietly
         self.last_received = time.monotonic()
         headers = event.headers
         ctype = headers.get("Content-Type")
@@ -223,8 +233,15 @@ class IcmInboundESL(InboundESL):
         pending, self._commands_sent = self._commands_sent, []
         for reply in pending:
             reply.set_exception(NotConnectedError(reason))
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        # The reader's file object keeps the socket open: shut it down so the reader wakes
+        # up and the descriptor is freed, then close both.
+        for close in (
+            lambda: self.sock.shutdown(gevent.socket.SHUT_RDWR),
+            self.sock_file.close,
+            self.sock.close,
+        ):
+            try:
+                close()
+            except (OSError, ValueError, AttributeError):
+                pass
         self.closed.set()

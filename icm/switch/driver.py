@@ -26,6 +26,10 @@ from .translator import SUBSCRIBED_CUSTOM, SUBSCRIBED_EVENTS, resync_from_show
 log = logging.getLogger(__name__)
 
 RESYNC_COMMAND = "show channels as json"
+BRIDGES_COMMAND = "show calls as json"
+SETTLE_RESYNC_SECONDS = 3.0
+"""A second resync this long after a (re)connect ends legs that FreeSWITCH's lagging channel
+table still listed at the first one although they had already hung up."""
 STABLE_SESSION_SECONDS = 10
 
 
@@ -148,9 +152,7 @@ class SwitchDriver:
             if not reply.headers.get("Reply-Text", "").startswith("+OK"):
                 raise NotConnectedError(f"event subscription refused: {reply.headers}")
             self._last_sequence = 0
-            # Bridge pairs first; then the channel list, whose reply is placed in-stream.
-            self._calls_json = conn.send("api show calls as json").data
-            conn.api_in_stream(RESYNC_COMMAND)
+            self._request_resync(conn)
             self.connections_made += 1
             self.connected.set()
             self._reported_up = True
@@ -159,8 +161,10 @@ class SwitchDriver:
             )
             log.info("switch %s connected at %s:%s", addr.name, addr.host, addr.port)
             watchdog = gevent.spawn(self._watch_heartbeat, conn)
+            settle = gevent.spawn_later(SETTLE_RESYNC_SECONDS, self._resync_now)
             conn.closed.wait()
             watchdog.kill()
+            settle.kill()
         finally:
             conn.close("session over")
             self.connection = None
@@ -182,10 +186,18 @@ class SwitchDriver:
                 )
                 conn.close("heartbeat timeout")
 
+    def _request_resync(self, conn: IcmInboundESL) -> None:
+        """Ask for bridge pairs and the channel list; both replies come back in-stream."""
+        self.sink(ev.ResyncStarted(self.address.name, _now()))
+        conn.api_in_stream(BRIDGES_COMMAND)
+        conn.api_in_stream(RESYNC_COMMAND)
+
     def _on_frame(self, item: object) -> None:
         """Runs in the reader greenlet: keep it tiny."""
         if isinstance(item, ApiReplyMarker):
-            if item.command == RESYNC_COMMAND:
+            if item.command == BRIDGES_COMMAND:
+                self._calls_json = item.body
+            elif item.command == RESYNC_COMMAND:
                 try:
                     snapshot = resync_from_show(
                         self.address.name, item.body, self._calls_json, _now()
@@ -232,8 +244,7 @@ class SwitchDriver:
         if conn is None:
             return
         try:
-            self._calls_json = conn.send("api show calls as json").data
-            conn.api_in_stream(RESYNC_COMMAND)
+            self._request_resync(conn)
         except NotConnectedError as exc:
             log.warning("switch %s: resync failed: %s", self.address.name, exc)
 

@@ -22,6 +22,7 @@ SUBSCRIBED_EVENTS = (
     "CHANNEL_HOLD",
     "CHANNEL_UNHOLD",
     "CHANNEL_HANGUP_COMPLETE",
+    "CHANNEL_UUID",
     "HEARTBEAT",
     "BACKGROUND_JOB",
 )
@@ -83,6 +84,9 @@ def translate(switch: str, headers: Mapping[str, str]) -> ev.DomainEvent | None:
             return ev.LegHeld(switch, uuid, at)
         case "CHANNEL_UNHOLD":
             return ev.LegUnheld(switch, uuid, at)
+        case "CHANNEL_UUID":
+            old = headers.get("Old-Unique-ID", "")
+            return ev.LegRenamed(switch, old, uuid, at) if old and old != uuid else None
         case "CHANNEL_HANGUP_COMPLETE":
             cause = headers.get("Hangup-Cause") or headers.get("variable_hangup_cause", "")
             return ev.LegHungUp(switch, uuid, cause, at)
@@ -140,7 +144,7 @@ def _rows(payload: str) -> list[dict[str, str]]:
 
 
 def _safe(value: str) -> str:
-    if not _SAFE_ARG.match(value):
+    if not _SAFE_ARG.fullmatch(value):
         raise UnsafeArgument(f"refusing unsafe ESL argument {value!r}")
     return value
 

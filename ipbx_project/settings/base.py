@@ -99,6 +99,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
 }
 
 # --- FreeSWITCH ------------------------------------------------------------------------------
@@ -116,7 +118,10 @@ FREESWITCH_ESL_COMMAND_TIMEOUT = float(env_str("FREESWITCH_ESL_COMMAND_TIMEOUT",
 # (FreeSWITCH sends HEARTBEAT every 20 s: two missed beats).
 FREESWITCH_ESL_HEARTBEAT_TIMEOUT = float(env_str("FREESWITCH_ESL_HEARTBEAT_TIMEOUT", "45"))
 # How long web / Celery wait for icm to answer a command before reporting it unavailable.
-ICM_COMMAND_REPLY_TIMEOUT = float(env_str("ICM_COMMAND_REPLY_TIMEOUT", "10"))
+# Longer than FREESWITCH_ESL_COMMAND_TIMEOUT, so icm's own time-out answers first.
+ICM_COMMAND_REPLY_TIMEOUT = float(env_str("ICM_COMMAND_REPLY_TIMEOUT", "15"))
+# Dialplan contexts an API originate may run its destination in.
+ICM_ORIGINATE_CONTEXTS = env_list("ICM_ORIGINATE_CONTEXTS", ["default"])
 ICM_OUTBOUND_HOST = env_str("ICM_OUTBOUND_HOST", "127.0.0.1")
 ICM_OUTBOUND_PORT = env_int("ICM_OUTBOUND_PORT", 8084)
 

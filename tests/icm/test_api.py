@@ -75,3 +75,19 @@ def test_command_without_a_running_icm_is_503(controller):
     )
     assert response.status_code == 503
     assert "did not answer" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"endpoint": "sofia/gateway/premium/0900123", "destination": "1001"},
+            "no enabled gateway",
+        ),
+        ({"endpoint": "user/1001", "destination": "1002", "context": "public"}, "not allowed"),
+    ],
+)
+def test_originate_refuses_unknown_trunks_and_contexts(controller, body, message):
+    response = client_for(controller).post("/api/calls/originate/", body, format="json")
+    assert response.status_code == 403
+    assert message in response.json()["detail"]

@@ -112,6 +112,25 @@ def test_redis_restart_loses_nothing_after_reset(private_redis):
     assert sorted(c["call_uuid"] for c in snap["calls"]) == ["c1", "c2", "c3"]
 
 
+def test_silent_redis_restart_is_noticed_and_snapshot_rewritten(private_redis):
+    model = LiveCalls()
+    publisher = StatePublisher(private_redis.client(), model.calls)
+    publisher.reset("sw")
+    publisher.publish_calls(_call(model, "c1"))
+    private_redis.stop()
+    private_redis.start()  # restarted empty; no command failed in between
+    received = []
+    listener = _listen(private_redis.client(), received)
+    publisher.publish_calls(_call(model, "c2"))
+    snap = read_snapshot(private_redis.client(), "sw")
+    assert sorted(c["call_uuid"] for c in snap["calls"]) == ["c1", "c2"]
+    deadline = time.monotonic() + 5
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert received[0]["type"] == "reset"  # pages re-snapshot
+    listener[1].close()
+
+
 def test_commands_round_trip_and_errors(private_redis):
     def hangup(args):
         if args["uuid"] == "missing":

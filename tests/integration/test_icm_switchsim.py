@@ -178,3 +178,41 @@ def test_ivr_call_is_answered_greeted_and_handed_to_its_queue(platform):
     )
     assert ended.queue == queue
     esl.close()
+
+
+def test_originate_and_hangup_through_the_api(platform):
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    esl = platform.control()
+    assert esl.api("sim_register 1003 answer:0.2").startswith("+OK")
+    client = APIClient()
+    client.force_authenticate(User.objects.create_superuser("api", "api@example.com", "pw"))
+    response = client.post(
+        "/api/calls/originate/",
+        {"switch": platform.switch, "endpoint": "user/1003", "destination": "9199"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    call_uuid = response.json()["uuid"]
+    call = wait_until(
+        lambda: Call.objects.filter(call_uuid=call_uuid, answered_at__isnull=False).first(),
+        what="the originated call to be answered",
+    )
+    assert call.direction == "outbound"
+    response = client.post(
+        f"/api/calls/{call_uuid}/hangup/?switch={platform.switch}", {}, format="json"
+    )
+    assert response.status_code == 202, response.content
+    ended = wait_until(
+        lambda: Call.objects.filter(call_uuid=call_uuid, ended_at__isnull=False).first(),
+        what="the call to end",
+    )
+    assert ended.hangup_cause == "NORMAL_CLEARING"
+    # hanging up a call that is gone is a clear 409
+    response = client.post(
+        f"/api/calls/{call_uuid}/hangup/?switch={platform.switch}", {}, format="json"
+    )
+    assert response.status_code == 409
+    assert "no live call" in response.json()["detail"]
+    esl.close()

@@ -44,7 +44,8 @@
     if (loading) { buffered.push(ev); return; }
     const last = seqs.get(ev.switch);
     if (last === undefined || ev.type === "reset") { loadSnapshot(); return; }
-    if (ev.seq <= last) return;                 // already in the snapshot
+    if (ev.seq <= last && ev.seq > last - 1000) return;  // already in the snapshot
+    if (ev.seq < last) { loadSnapshot(); return; }   // the bus restarted its numbering
     if (ev.seq !== last + 1) { loadSnapshot(); return; }  // gap: something was missed
     seqs.set(ev.switch, ev.seq);
     if (ev.type === "call.updated") calls.set(key(ev.call), ev.call);
