@@ -26,7 +26,7 @@ import psutil  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from icm.service import IcmConfig, IcmService  # noqa: E402
-from icm.switch.driver import SwitchAddress  # noqa: E402
+from icm.switch.driver import SETTLE_RESYNC_SECONDS, SwitchAddress  # noqa: E402
 
 FLOOD_CALLS = int(os.environ.get("BENCH_FLOOD_CALLS", "6000"))
 MEMORY_CALLS = int(os.environ.get("BENCH_MEMORY_CALLS", "3000"))
@@ -107,8 +107,9 @@ def main() -> None:
         service.start()
         _wait(service.driver.connected.is_set, 20, "icm to connect")
 
-        # 1. memory per live call, measured first (before the flood grows Python's heap).
-        gevent.sleep(1)
+        # 1. memory per live call, measured first (before the flood grows Python's heap) and
+        #    after the settle resync that follows a connect.
+        gevent.sleep(SETTLE_RESYNC_SECONDS + 2)
         me = psutil.Process()
         rss_before = me.memory_info().rss
         _control(service, f"sim_load {MEMORY_CALLS} 600000")

@@ -175,6 +175,10 @@ class IcmInboundESL(InboundESL):
             log.exception("esl %s:%s reader failed", self.host, self.port)
         finally:
             self.close("connection closed")
+            try:
+                self.sock_file.close()  # only this greenlet may close the file it reads
+            except (OSError, ValueError, RuntimeError):
+                pass
 
     def handle_event(self, event: ESLEvent) -> None:
         if self.closed.is_set():
@@ -234,12 +238,8 @@ class IcmInboundESL(InboundESL):
         for reply in pending:
             reply.set_exception(NotConnectedError(reason))
         # The reader's file object keeps the socket open: shut it down so the reader wakes
-        # up and the descriptor is freed, then close both.
-        for close in (
-            lambda: self.sock.shutdown(gevent.socket.SHUT_RDWR),
-            self.sock_file.close,
-            self.sock.close,
-        ):
+        # up (it closes its file itself, see receive_events) and the descriptor is freed.
+        for close in (lambda: self.sock.shutdown(gevent.socket.SHUT_RDWR), self.sock.close):
             try:
                 close()
             except (OSError, ValueError, AttributeError):
