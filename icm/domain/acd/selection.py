@@ -1,0 +1,105 @@
+"""Who may take a contact, and which contact an agent should take next (R-3…R-8)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .agent_fsm import occupancy
+from .model import Agent, AgentState, Contact, QueuePolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    agents: list[Agent]
+    excluded: dict[str, str]
+    required: dict[str, int]
+    escalation_step: int
+    rule: str
+
+
+def escalation(policy: QueuePolicy, waited: float) -> tuple[int, int]:
+    """(step number, levels relaxed) reached after waiting `waited` seconds."""
+    step, relax = 0, 0
+    for i, rule in enumerate(policy.escalation, start=1):
+        if waited >= rule.after_seconds:
+            step, relax = i, rule.relax_levels
+    return step, relax
+
+
+def required_levels(policy: QueuePolicy, contact: Contact, relax: int) -> dict[str, int]:
+    merged = dict(policy.skills)
+    for skill, level in contact.required_skills.items():
+        merged[skill] = max(level, merged.get(skill, 0))
+    return {skill: max(1, level - relax) for skill, level in merged.items()}
+
+
+def has_skills(agent: Agent, required: dict[str, int]) -> bool:
+    skills = agent.skills
+    return all(skills.get(skill, 0) >= level for skill, level in required.items())
+
+
+def eligible_agents(
+    policy: QueuePolicy,
+    contact: Contact,
+    members: Iterable[Agent],
+    now: float,
+    reserves_needed: bool,
+    agents_by_id: dict[str, Agent],
+) -> Eligibility:
+    """The READY agents that may be offered `contact` now, and why the others may not."""
+    waited = now - contact.enqueued_at
+    step, relax = escalation(policy, waited)
+    required = required_levels(policy, contact, relax)
+    excluded: dict[str, str] = {}
+    able: list[Agent] = []
+    for agent in members:
+        if agent.state is not AgentState.READY:
+            excluded[agent.agent_id] = str(agent.state)
+        elif not has_skills(agent, required):
+            excluded[agent.agent_id] = "skill levels below " + ",".join(
+                f"{s}>={lvl}" for s, lvl in required.items()
+            )
+        elif agent.reserve and not reserves_needed:
+            excluded[agent.agent_id] = "reserve agent, queue not busy"
+        else:
+            able.append(agent)
+    rule = ""
+    last = agents_by_id.get(contact.last_agent_id) if contact.last_agent_id else None
+    if (
+        last is not None
+        and waited < policy.last_agent_seconds
+        and last.state is not AgentState.LOGGED_OUT
+        and has_skills(last, required)
+    ):
+        rule = f"last agent {last.agent_id} (waiting up to {policy.last_agent_seconds:.0f}s)"
+        for agent in able:
+            if agent is not last:
+                excluded[agent.agent_id] = "waiting for the customer's last agent"
+        able = [last] if last in able else []
+    if contact.declined_by:
+        fresh = [a for a in able if a.agent_id not in contact.declined_by]
+        if fresh:
+            for agent in able:
+                if agent.agent_id in contact.declined_by:
+                    excluded[agent.agent_id] = "already missed or rejected this contact"
+            able = fresh
+    if policy.occupancy_cap is not None and len(able) > 1:
+        under = [
+            a for a in able if occupancy(a, now, policy.occupancy_window) < policy.occupancy_cap
+        ]
+        if under:
+            for agent in able:
+                if agent not in under:
+                    excluded[agent.agent_id] = f"occupancy over {policy.occupancy_cap:.0%}"
+            able = under
+            rule = rule or f"fair distribution: occupancy cap {policy.occupancy_cap:.0%}"
+    return Eligibility(able, excluded, required, step, rule)
+
+
+def contact_order_key(policy: QueuePolicy, contact: Contact, now: float) -> tuple[float, int]:
+    """Sort key, smallest first: strict priority then arrival, or weighted priority + wait."""
+    if policy.priority_mode == "weighted":
+        score = contact.priority * policy.priority_weight_seconds + (now - contact.enqueued_at)
+        return (-score, contact.sequence)
+    return (-float(contact.priority), contact.sequence)
