@@ -11,6 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
     "esl": "bench.esl_icm",
+    "acd": "bench.acd",
 }
 
 
