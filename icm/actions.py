@@ -63,3 +63,26 @@ def check_originate(switch: str, request: dict[str, Any]) -> dict[str, Any]:
         if not Gateway.objects.filter(switch__name=switch, name=gateway, enabled=True).exists():
             raise OriginateRefused(f"no enabled gateway {gateway!r} on switch {switch}")
     return _command(switch, "originate", request, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
+
+
+AGENT_COMMANDS = {
+    "login": ("agent_login", {"ready": True}),
+    "login_not_ready": ("agent_login", {"ready": False}),
+    "ready": ("agent_ready", {}),
+    "not_ready": ("agent_not_ready", {}),
+    "logout": ("agent_logout", {}),
+    "end_wrap_up": ("end_wrap_up", {}),
+}
+
+
+def may_control_agent(user: Any, login_id: str) -> bool:
+    """The agent itself, or a user allowed to change agents (team leaders, administrators)."""
+    own = getattr(getattr(user, "agent", None), "login_id", None)
+    return own == login_id or user.has_perm("agents.change_agent")
+
+
+def check_agent_state(switch: str, login_id: str, state: str, reason: str) -> dict[str, Any]:
+    """Ask icm's ACD to move an agent (AG-1, AG-2); icm refuses illegal changes."""
+    name, extra = AGENT_COMMANDS[state]
+    args = {"agent": login_id, "reason": reason, **extra}
+    return _command(switch, name, args, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)

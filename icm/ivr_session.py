@@ -6,6 +6,7 @@ keep the socket open while the caller waits (the ACD takes over there).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -13,8 +14,10 @@ import gevent
 from django.db import connection
 from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 
+from icm.acd_runtime import ContactArrived
 from icm.domain import events as ev
-from icm.routing_lookup import queue_for_dnis
+from icm.domain.acd.model import Contact
+from icm.routing_lookup import customer_priority, queue_for_dnis
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +39,30 @@ def make_ivr_app(switch: str, notify: Callable[[object], None]) -> type:
             dnis = data.get("Channel-Destination-Number") or data.get(
                 "Caller-Destination-Number", ""
             )
+            ani = data.get("Channel-Caller-ID-Number") or data.get("Caller-Caller-ID-Number", "")
             try:
                 session.myevents()
                 session.linger()
                 session.answer()
                 session.playback(GREETING, block=True)
-                queue = _lookup_queue(dnis)
+                queue, customer, priority = _lookup_routing(dnis, ani)
                 session.call_command("set", f"ipbx_queue={queue}")
                 notify(ev.CallQueued(switch, call_uuid, queue, datetime.now(tz=UTC)))
-                log.info("call %s: dnis %s handed to queue %s", call_uuid, dnis, queue)
+                notify(
+                    ContactArrived(
+                        Contact(
+                            contact_id=uuid,
+                            queue=queue,
+                            enqueued_at=time.time(),
+                            priority=priority,
+                            ani=ani,
+                            customer_id=customer,
+                            attached={"dnis": dnis, "call_uuid": call_uuid},
+                        )
+                    )
+                )
+                log.info("call %s: dnis %s handed to queue %s (priority %s)", call_uuid, dnis,
+                         queue, priority)  # fmt: skip
                 session.call_command("playback", "local_stream://moh")
                 while session._outbound_connected and session.connected:
                     gevent.sleep(0.5)
@@ -60,10 +78,13 @@ def make_ivr_app(switch: str, notify: Callable[[object], None]) -> type:
     return IvrCall
 
 
-def _lookup_queue(dnis: str) -> str:
+def _lookup_routing(dnis: str, ani: str) -> tuple[str, str, int]:
+    """(queue, customer id, priority) for a call; the customer lookup may fail (R-4)."""
     # Each greenlet gets its own database connection: close it now, or every caller waiting
     # in a queue would hold one open for the whole call.
     try:
-        return queue_for_dnis(dnis)
+        queue = queue_for_dnis(dnis)
+        customer, priority = customer_priority(ani)
+        return queue, customer, priority
     finally:
         connection.close()

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from icm.models import InboundRoute
+import logging
+
+from django.db import DatabaseError
+
+from icm.models import CustomerNumber, InboundRoute
+
+log = logging.getLogger(__name__)
+GRADE_PRIORITY = {"standard": 0, "silver": 2, "gold": 5, "vip": 10}
 
 DEFAULT_QUEUE = "default"
 
@@ -25,3 +32,23 @@ def queue_for_dnis(dnis: str) -> str:
         if isinstance(node, dict) and node.get("type") == "enter_queue" and node.get("queue"):
             return str(node["queue"])
     return DEFAULT_QUEUE
+
+
+def customer_priority(ani: str) -> tuple[str, int]:
+    """(customer account, routing priority) of the caller by number (R-4); a failed lookup
+    routes the call anyway at default priority."""
+    if not ani:
+        return "", 0
+    try:
+        row = (
+            CustomerNumber.objects.filter(number=ani)
+            .select_related("customer")
+            .only("customer__account", "customer__grade")
+            .first()
+        )
+    except DatabaseError as exc:
+        log.warning("caller %s: customer lookup failed (%s); default priority", ani, exc)
+        return "", 0
+    if row is None:
+        return "", 0
+    return row.customer.account, GRADE_PRIORITY.get(row.customer.grade, 0)

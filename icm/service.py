@@ -15,7 +15,7 @@ import logging
 import time
 import uuid as uuidlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import gevent
@@ -25,18 +25,37 @@ import redis
 from django.db import DatabaseError, close_old_connections
 from greenswitch.esl import NotConnectedError
 
+from icm.acd_config import load_agents, load_policies
+from icm.acd_runtime import (
+    AcdError,
+    AcdRequest,
+    AcdRuntime,
+    AcdTick,
+    ContactArrived,
+    OfferLegFailed,
+)
 from icm.bus.commands import CommandError, CommandServer
 from icm.bus.publisher import StatePublisher
 from icm.domain import commands as cmd
 from icm.domain import events as ev
+from icm.domain.acd.agent_fsm import AgentStateChanged
+from icm.domain.acd.outputs import ContactFinished
 from icm.domain.calls import CallRecord, LiveCalls
 from icm.ivr_session import make_ivr_app
-from icm.store import CdrStore, ensure_switch, set_switch_status
+from icm.store import CdrStore, ensure_switch, set_switch_status, write_agent_changes
 from icm.switch.driver import ResyncReady, SwitchAddress, SwitchDriver
 from icm.switch.outbound import OutboundServer
 from icm.switch.translator import UnsafeArgument, command_to_api, translate
 
 log = logging.getLogger(__name__)
+ACD_COMMANDS = (
+    "agent_login",
+    "agent_logout",
+    "agent_ready",
+    "agent_not_ready",
+    "end_wrap_up",
+    "extend_wrap_up",
+)
 
 
 @dataclass(frozen=True)
@@ -71,9 +90,23 @@ class IcmService:
         self.commands = CommandServer(
             self.redis,
             self.name,
-            {"hangup": self.cmd_hangup, "originate": self.cmd_originate, "hold": self.cmd_hold},
+            {
+                "hangup": self.cmd_hangup,
+                "originate": self.cmd_originate,
+                "hold": self.cmd_hold,
+                **{name: self._acd_command(name) for name in ACD_COMMANDS},
+            },
             spawn=gevent.pool.Pool(50).spawn,
         )
+        self.acd = AcdRuntime(
+            self.name,
+            self.driver.bgapi,
+            self.inbox.put,
+            self._agent_changed,
+            self._contact_finished,
+            self._apply,
+        )
+        self._agent_changes: list[AgentStateChanged] = []
         self.outbound = OutboundServer(
             config.outbound_host,
             config.outbound_port,
@@ -92,6 +125,10 @@ class IcmService:
         sw = self.config.switch
         ensure_switch(self.name, sw.host, sw.port)
         self.model.seed(self.store.load_live(self.name))
+        policies, refused = load_policies()
+        for queue, why in refused.items():
+            log.error("icm %s: queue %s refused: %s", self.name, queue, why)
+        self.acd.configure(policies, load_agents())
         close_old_connections()
         log.info(
             "icm %s: %d calls live from the database before resync", self.name, len(self.model)
@@ -104,6 +141,7 @@ class IcmService:
             self._persist_loop,
             self.commands.serve_forever,
             self.outbound.listen,
+            self._acd_timers,
         ):
             self._greenlets.append(gevent.spawn(target))
 
@@ -138,6 +176,18 @@ class IcmService:
             event = translate(self.name, item)
             if event is None:
                 return
+        elif isinstance(item, ContactArrived):
+            self.acd.contact_arrived(item.contact)
+            return
+        elif isinstance(item, AcdRequest):
+            self.acd.request(item)
+            return
+        elif isinstance(item, AcdTick):
+            self.acd.tick()
+            return
+        elif isinstance(item, OfferLegFailed):
+            self.acd.originate_failed(item.leg, item.cause)
+            return
         elif isinstance(item, ResyncReady):
             event = item.event
             log.info("icm %s: resync with %d legs on the switch", self.name, len(event.legs))
@@ -146,18 +196,77 @@ class IcmService:
             return
         else:
             event = item  # type: ignore[assignment]
-        changed = self.model.apply(event)  # type: ignore[arg-type]
+        if isinstance(event, ev.LegHungUp):
+            self.acd.on_event(event)  # first: the call is still live to record the outcome
+        self._apply(event)  # type: ignore[arg-type]
+        if isinstance(event, ev.LegAnswered):
+            self.acd.on_event(event)
+
+    def _apply(self, event: ev.DomainEvent) -> None:
+        changed = self.model.apply(event)
         self.events_applied += 1
         for rec in changed:
             key = (rec.switch, rec.call_uuid)
             self._to_publish[key] = rec
             self._to_persist[key] = rec
 
+    # --- the ACD -------------------------------------------------------------------------
+    def _acd_timers(self) -> None:
+        """Sleep until the engine's next deadline (or a change), then have it ticked."""
+        while True:
+            deadline = self.acd.acd.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - time.time())
+            self.acd.wake.clear()
+            if not self.acd.wake.wait(timeout):
+                self.inbox.put(AcdTick())
+                gevent.sleep(0.001)
+
+    def _acd_command(self, name: str):  # noqa: ANN202
+        def run(args: dict[str, Any]) -> dict[str, Any]:
+            request = AcdRequest(name, args)
+            self.inbox.put(request)
+            try:
+                return request.result.get(timeout=self.config.command_timeout)
+            except AcdError as exc:
+                raise CommandError(str(exc)) from exc
+
+        return run
+
+    def _agent_changed(self, change: AgentStateChanged) -> None:
+        self._agent_changes.append(change)
+        agent = self.acd.acd.agents.get(change.agent_id)
+        self.publisher.publish_agent(
+            self.name,
+            change.agent_id,
+            {
+                "agent": change.agent_id,
+                "state": str(change.to_state),
+                "reason": change.reason,
+                "since": change.at,
+                "contact": agent.contact_id if agent else "",
+            },
+        )
+
+    def _contact_finished(self, done: ContactFinished, routing: dict[str, Any]) -> None:
+        call = self.model.call_of_leg(self.name, done.contact_id)
+        if call is None:
+            return
+        outcome = {"outcome": str(done.outcome), "waited": round(done.waited, 3)}
+        if done.target_kind:
+            outcome["overflow"] = f"{done.target_kind}:{done.target}"
+        self._apply(
+            ev.CallAssigned(self.name, call.call_uuid, done.agent_id, {**routing, **outcome},
+                            datetime.now(tz=UTC))
+        )  # fmt: skip
+
     def _switch_status(self, item: ev.SwitchConnectionChanged) -> None:
         self.publisher.publish_status(self.name, item.connected, item.at.isoformat(), item.detail)
         self._pending_status = (item.connected, item.at)  # saved by the persister
 
     def _job_done(self, headers: dict[str, str]) -> None:
+        result = (headers.get("_body") or "").strip()
+        if self.acd.job_done(headers.get("Job-UUID", ""), result):
+            return
         purpose = self._jobs.pop(headers.get("Job-UUID", ""), None)
         if purpose is None:
             return
@@ -184,6 +293,15 @@ class IcmService:
             )
 
     def _flush_persist(self) -> bool:
+        if self._agent_changes:
+            changes, self._agent_changes = self._agent_changes, []
+            try:
+                write_agent_changes(self.name, changes)
+            except DatabaseError as exc:
+                log.warning("icm %s: agent state log not saved (%s); retrying", self.name, exc)
+                close_old_connections()
+                self._agent_changes = changes + self._agent_changes
+                return False
         if self._pending_status is not None:
             status, self._pending_status = self._pending_status, None
             try:

@@ -6,12 +6,15 @@ changed ten times in one batch, one row is written.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
+from agents.models import Agent, AgentStateChange
+from icm.domain.acd.agent_fsm import AgentStateChanged
 from icm.domain.calls import CallDirection, CallRecord, LegRecord, LegState
 from icm.models import Call, Queue, Site, Switch
 
@@ -42,11 +45,20 @@ class CdrStore:
     def __init__(self) -> None:
         self._switch_ids: dict[str, int] = {}
         self._queue_ids: dict[str, int | None] = {}
+        self._agent_ids: dict[str, int | None] = {}
 
     def _switch_id(self, name: str) -> int:
         if name not in self._switch_ids:
             self._switch_ids[name] = Switch.objects.only("id").get(name=name).id
         return self._switch_ids[name]
+
+    def _agent_id(self, login_id: str) -> int | None:
+        if not login_id:
+            return None
+        if login_id not in self._agent_ids:
+            agent = Agent.objects.filter(login_id=login_id).only("id").first()
+            self._agent_ids[login_id] = agent.id if agent else None
+        return self._agent_ids[login_id]
 
     def _queue_id(self, name: str) -> int | None:
         if not name:
@@ -82,6 +94,8 @@ class CdrStore:
             [r.ended_at for r in calls],
             [r.hangup_cause[:64] for r in calls],
             [self._queue_id(r.queue) for r in calls],
+            [self._agent_id(r.agent) for r in calls],
+            [json.dumps({"routing": r.routing} if r.routing else {}) for r in calls],
         ]
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_UPSERT_CALLS, call_columns)
@@ -100,7 +114,7 @@ class CdrStore:
         records = []
         live = (
             Call.objects.filter(switch__name=switch, ended_at__isnull=True)
-            .select_related("queue")
+            .select_related("queue", "agent")
             .prefetch_related("legs")
         )
         for call in live:
@@ -138,6 +152,7 @@ class CdrStore:
                     hangup_cause=call.hangup_cause,
                     queue=call.queue.name if call.queue_id else "",
                     legs=legs,
+                    agent=call.agent.login_id if call.agent_id else "",
                 )
             )
         return records
@@ -166,17 +181,19 @@ def _leg_columns(legs: list[tuple[int, int, LegRecord]]) -> list[list]:
 _UPSERT_CALLS = """
 INSERT INTO icm_call (switch_id, call_uuid, direction, ani, caller_name, dnis, state,
                       created_at, answered_at, bridged_at, ended_at, hangup_cause, queue_id,
-                      attached_data)
-SELECT *, '{}'::jsonb FROM unnest(
+                      agent_id, attached_data)
+SELECT * FROM unnest(
     %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
     %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::text[],
-    %s::bigint[])
+    %s::bigint[], %s::bigint[], %s::jsonb[])
 ON CONFLICT (switch_id, call_uuid) DO UPDATE SET
     direction = EXCLUDED.direction, ani = EXCLUDED.ani, caller_name = EXCLUDED.caller_name,
     dnis = EXCLUDED.dnis, state = EXCLUDED.state, created_at = EXCLUDED.created_at,
     answered_at = EXCLUDED.answered_at, bridged_at = EXCLUDED.bridged_at,
     ended_at = EXCLUDED.ended_at, hangup_cause = EXCLUDED.hangup_cause,
-    queue_id = COALESCE(EXCLUDED.queue_id, icm_call.queue_id)
+    queue_id = COALESCE(EXCLUDED.queue_id, icm_call.queue_id),
+    agent_id = COALESCE(EXCLUDED.agent_id, icm_call.agent_id),
+    attached_data = icm_call.attached_data || EXCLUDED.attached_data
 RETURNING id, switch_id, call_uuid
 """
 
@@ -196,3 +213,30 @@ ON CONFLICT (switch_id, uuid) DO UPDATE SET
     bridged_at = EXCLUDED.bridged_at, hungup_at = EXCLUDED.hungup_at,
     hangup_cause = EXCLUDED.hangup_cause
 """
+
+
+def write_agent_changes(switch: str, changes: list[AgentStateChanged]) -> int:
+    """Append AgentStateChange rows (the agent state log) for a batch of transitions."""
+    if not changes:
+        return 0
+    agent_ids = dict(
+        Agent.objects.filter(login_id__in={c.agent_id for c in changes}).values_list(
+            "login_id", "id"
+        )
+    )
+    switch_id = Switch.objects.filter(name=switch).values_list("id", flat=True).first()
+    rows = [
+        AgentStateChange(
+            agent_id=agent_ids[c.agent_id],
+            switch_id=switch_id,
+            at=datetime.fromtimestamp(c.at, tz=UTC),
+            from_state=str(c.from_state),
+            to_state=str(c.to_state),
+            reason=c.reason[:64],
+            call_uuid=c.contact_id[:64],
+        )
+        for c in changes
+        if c.agent_id in agent_ids
+    ]
+    AgentStateChange.objects.bulk_create(rows)
+    return len(rows)

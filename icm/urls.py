@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/calls/", api.CallListView.as_view(), name="api-calls"),
     path("api/calls/originate/", api.OriginateView.as_view(), name="api-originate"),
     path("api/calls/<str:call_uuid>/hangup/", api.HangupView.as_view(), name="api-hangup"),
+    path("api/agents/<str:login_id>/state/", api.AgentStateView.as_view(), name="api-agent-state"),
     path("freeswitch/", include("icm.xml_curl.urls")),
 ]

@@ -11,7 +11,12 @@ from icm import actions
 from icm.bus.commands import CommandError, IcmUnavailable
 from icm.models import Call
 
-from .serializers import CallSerializer, HangupSerializer, OriginateSerializer
+from .serializers import (
+    AgentStateSerializer,
+    CallSerializer,
+    HangupSerializer,
+    OriginateSerializer,
+)
 
 
 class CanViewCalls(DjangoModelPermissions):
@@ -99,3 +104,22 @@ class CallListView(generics.ListAPIView):
         if params.get("switch"):
             qs = qs.filter(switch__name=params["switch"])
         return qs.order_by("-created_at")
+
+
+class AgentStateView(APIView):
+    """POST an agent's state change (the agent itself, or a user who may change agents)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: Request, login_id: str) -> Response:
+        body = AgentStateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if not actions.may_control_agent(request.user, login_id):
+            return Response({"detail": "not your agent"}, status=status.HTTP_403_FORBIDDEN)
+        switch = data.get("switch", settings.IPBX_SWITCH_NAME)
+        try:
+            result = actions.check_agent_state(switch, login_id, data["state"], data["reason"])
+        except CommandError as exc:
+            return _command_error(exc)
+        return Response(result)

@@ -13,6 +13,11 @@ def calls_key(switch: str) -> str:
     return f"ipbx:{switch}:calls"
 
 
+def agents_key(switch: str) -> str:
+    """Hash agent id → agent state JSON (the ACD's live view)."""
+    return f"ipbx:{switch}:agents"
+
+
 def status_key(switch: str) -> str:
     """Hash with the switch connection status (connected, since, detail)."""
     return f"ipbx:{switch}:status"

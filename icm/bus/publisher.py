@@ -77,6 +77,18 @@ return seq
 )
 
 
+_ENTITY = (
+    _CHECK_EPOCH
+    + """
+local seq = redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+redis.call('PUBLISH', KEYS[3], '{"switch":' .. cjson.encode(ARGV[1]) .. ',"seq":' .. seq ..
+  ',"type":"' .. ARGV[2] .. '","call":null,"status":null,"agent":' .. ARGV[4] .. '}')
+return seq
+"""
+)
+
+
 class StatePublisher:
     """Publishes call changes of one icm; tolerant of Redis outages."""
 
@@ -86,6 +98,7 @@ class StatePublisher:
         self._publish_calls = client.register_script(_PUBLISH_CALLS)
         self._reset = client.register_script(_RESET)
         self._status_script = client.register_script(_STATUS)
+        self._entity_script = client.register_script(_ENTITY)
         self._needs_reset: set[str] = set()
         self._connected: dict[str, bool] = {}
         self._status: dict[str, list[str]] = {}
@@ -178,3 +191,25 @@ class StatePublisher:
         except redis.RedisError as exc:
             self._needs_reset.add(switch)
             log.warning("bus: status publish for %s failed: %s", switch, exc)
+
+    def publish_agent(self, switch: str, agent_id: str, state: dict[str, object]) -> None:
+        """An agent's new state, kept in `ipbx:<switch>:agents` and sent as `agent.state`."""
+        if switch in self._needs_reset:
+            self.reset(switch)
+        try:
+            self._entity_script(
+                keys=[
+                    keys.seq_key(switch),
+                    keys.agents_key(switch),
+                    keys.EVENTS_CHANNEL,
+                    keys.epoch_key(switch),
+                ],
+                args=[switch, "agent.state", agent_id, json.dumps(state), self._epoch],
+            )
+        except redis.ResponseError as exc:
+            if "NOEPOCH" not in str(exc):
+                raise
+            self.reset(switch)
+        except redis.RedisError as exc:
+            self._needs_reset.add(switch)
+            log.warning("bus: agent state for %s failed: %s", switch, exc)

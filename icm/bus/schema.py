@@ -37,6 +37,7 @@ class CallJSON(TypedDict):
     ended_at: str | None
     hangup_cause: str
     queue: str
+    agent: str
     legs: list[LegJSON]
 
 
@@ -89,5 +90,6 @@ def call_json(call: CallRecord) -> CallJSON:
         "ended_at": _iso(call.ended_at),
         "hangup_cause": call.hangup_cause,
         "queue": call.queue,
+        "agent": call.agent,
         "legs": [leg_json(leg) for leg in call.legs],
     }

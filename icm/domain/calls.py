@@ -75,6 +75,8 @@ class CallRecord:
     hangup_cause: str
     queue: str
     legs: tuple[LegRecord, ...]
+    agent: str = ""
+    routing: dict[str, Any] | None = None
 
     @property
     def ended(self) -> bool:
@@ -95,6 +97,8 @@ class _Call:
     ended_at: datetime | None = None
     hangup_cause: str = ""
     queue: str = ""
+    agent: str = ""
+    routing: dict[str, Any] | None = None
     legs: dict[str, LegRecord] = field(default_factory=dict)
 
     def state(self) -> LegState:
@@ -125,6 +129,8 @@ class _Call:
             hangup_cause=self.hangup_cause,
             queue=self.queue,
             legs=tuple(self.legs.values()),
+            agent=self.agent,
+            routing=self.routing,
         )
 
 
@@ -145,6 +151,8 @@ class LiveCalls:
         self._leg_to_call: dict[tuple[str, str], str] = {}
         # (switch, uuid) of legs that hung up recently, oldest first (dicts keep order).
         self._tombstones: dict[tuple[str, str], None] = {}
+        # Legs icm is originating for an existing call: (switch, uuid) -> call uuid.
+        self._expected: dict[tuple[str, str], str] = {}
         # Per switch: legs created since the pending resync was requested (None: none pending).
         self._created_since_resync: dict[str, set[str]] = {}
 
@@ -181,6 +189,7 @@ class LiveCalls:
                 answered_at=rec.answered_at,
                 bridged_at=rec.bridged_at,
                 queue=rec.queue,
+                agent=rec.agent,
             )
             for leg in rec.legs:
                 call.legs[leg.uuid] = leg
@@ -215,6 +224,11 @@ class LiveCalls:
                 return _unique(changed)
             case ev.LegRenamed():
                 return self._rename(event)
+            case ev.LegExpected():
+                self._expected[(event.switch, event.uuid)] = event.call_uuid
+                if len(self._expected) > TOMBSTONE_LIMIT:
+                    del self._expected[next(iter(self._expected))]
+                return []
             case ev.ResyncStarted():
                 self._created_since_resync[event.switch] = set()
                 return []
@@ -230,6 +244,12 @@ class LiveCalls:
                     return []
                 call.queue = event.queue
                 return [call.record()]
+            case ev.CallAssigned():
+                call = self._calls.get((event.switch, event.call_uuid))
+                if call is None:
+                    return []
+                call.agent, call.routing = event.agent, dict(event.routing)
+                return [call.record()]
             case ev.SwitchResynced():
                 return self._resync(event)
             case ev.SwitchConnectionChanged():
@@ -243,8 +263,14 @@ class LiveCalls:
         pending = self._created_since_resync.get(event.switch)
         if pending is not None:
             pending.add(event.uuid)
-        call_uuid = self._leg_to_call.get((event.switch, event.other_leg_uuid)) or (
-            event.call_uuid or event.uuid
+        expected = self._expected.pop(key, "")
+        if expected and (event.switch, expected) not in self._calls:
+            expected = ""  # that call is over: the leg stands alone
+        call_uuid = (
+            expected
+            or self._leg_to_call.get((event.switch, event.other_leg_uuid))
+            or event.call_uuid
+            or event.uuid
         )
         call = self._calls.get((event.switch, call_uuid))
         if call is None:

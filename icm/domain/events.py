@@ -97,6 +97,27 @@ class LegSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class CallAssigned:
+    """The ACD connected the call to an agent; `routing` explains why that agent (R-7)."""
+
+    switch: str
+    call_uuid: str
+    agent: str
+    routing: dict[str, object]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LegExpected:
+    """icm is about to originate `uuid` for the call `call_uuid` (e.g. to ring an agent):
+    when the leg appears it belongs to that call."""
+
+    switch: str
+    uuid: str
+    call_uuid: str
+
+
+@dataclass(frozen=True, slots=True)
 class LegRenamed:
     """FreeSWITCH gave a channel a new UUID (attended transfer with Replaces, intercept)."""
 
@@ -141,6 +162,8 @@ DomainEvent = (
     | LegUnheld
     | LegHungUp
     | CallQueued
+    | CallAssigned
+    | LegExpected
     | LegRenamed
     | ResyncStarted
     | SwitchResynced

@@ -76,6 +76,10 @@ class Queue(models.Model):
         FEWEST_CALLS = "fewest_calls", "Fewest calls"
         RANDOM = "random", "Random"
         SKILLS_BEST_MATCH = "skills_best_match", "Skills-based best match"
+        SKILLS_BEST_MATCH_CLOSEST = (
+            "skills_best_match_closest",
+            "Skills: closest match (keep experts free)",
+        )
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="queues")
     name = models.SlugField(max_length=64, unique=True)
@@ -101,6 +105,18 @@ class Queue(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.name
+
+    def clean(self) -> None:
+        """Refuse a strategy or parameters the ACD could not run, naming what is wrong."""
+        from django.core.exceptions import ValidationError
+
+        from icm.acd_config import policy_from_queue
+        from icm.domain.acd.strategies import InvalidPolicy
+
+        try:
+            policy_from_queue(self, {})
+        except InvalidPolicy as exc:
+            raise ValidationError({"strategy_parameters": str(exc)}) from exc
 
 
 class QueueSkill(models.Model):

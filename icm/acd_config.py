@@ -1,0 +1,92 @@
+"""Build the ACD's queue policies and agents from CallCenterDB (Queue, QueueSkill, Agent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.models import Agent, AgentSkill
+from icm.domain.acd.model import EscalationStep, Overflow, QueuePolicy
+from icm.domain.acd.strategies import InvalidPolicy, validate_policy
+from icm.models import Queue
+
+PARAMETERS = {
+    "ring_timeout": float,
+    "max_missed": int,
+    "priority_mode": str,
+    "priority_weight_seconds": float,
+    "last_agent_seconds": float,
+    "occupancy_cap": float,
+    "occupancy_window": float,
+    "reserve_threshold": int,
+    "reserve_service_level": float,
+}
+
+
+def policy_from_queue(queue: Queue, skills: dict[str, int], version: int = 1) -> QueuePolicy:
+    """The QueuePolicy of a Queue row; raises InvalidPolicy with a clear message."""
+    params: dict[str, Any] = dict(queue.strategy_parameters or {})
+    unknown = set(params) - set(PARAMETERS) - {"escalation", "overflow"}
+    if unknown:
+        raise InvalidPolicy(f"queue {queue.name}: unknown parameters {sorted(unknown)}")
+    try:
+        fields = {name: PARAMETERS[name](params[name]) for name in PARAMETERS if name in params}
+        escalation = tuple(
+            EscalationStep(float(step["after_seconds"]), int(step["relax_levels"]))
+            for step in params.get("escalation", [])
+        )
+        overflow = tuple(
+            Overflow(
+                target_kind=str(rule["target_kind"]),
+                target=str(rule.get("target", "")),
+                after_seconds=_opt_float(rule.get("after_seconds")),
+                expected_wait_over=_opt_float(rule.get("expected_wait_over")),
+            )
+            for rule in params.get("overflow", [])
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidPolicy(f"queue {queue.name}: bad strategy parameters ({exc})") from exc
+    return validate_policy(
+        QueuePolicy(
+            name=queue.name,
+            strategy=queue.strategy,
+            skills=skills,
+            wrap_up_seconds=float(queue.wrap_up_seconds),
+            service_level_seconds=float(queue.service_level_seconds),
+            max_wait=float(queue.max_wait_seconds) if queue.max_wait_seconds else None,
+            escalation=escalation,
+            overflow=overflow,
+            version=version,
+            **fields,
+        )
+    )
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value in (None, "") else float(value)
+
+
+def load_policies() -> tuple[list[QueuePolicy], dict[str, str]]:
+    """Every enabled queue's policy, and the queues refused with why."""
+    policies, refused = [], {}
+    for queue in Queue.objects.filter(enabled=True).prefetch_related("required_skills__skill"):
+        skills = {qs.skill.name: qs.minimum_level for qs in queue.required_skills.all()}
+        try:
+            policies.append(policy_from_queue(queue, skills))
+        except InvalidPolicy as exc:
+            refused[queue.name] = str(exc)
+    return policies, refused
+
+
+def load_agents() -> list[tuple[str, dict[str, int], str]]:
+    """(login_id, skills, extension number) of every active agent."""
+    skills: dict[int, dict[str, int]] = {}
+    for row in AgentSkill.objects.select_related("skill"):
+        skills.setdefault(row.agent_id, {})[row.skill.name] = row.level
+    return [
+        (
+            agent.login_id,
+            skills.get(agent.id, {}),
+            agent.extension.number if agent.extension else "",
+        )
+        for agent in Agent.objects.filter(active=True).select_related("extension")
+    ]

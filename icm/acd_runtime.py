@@ -1,0 +1,283 @@
+"""The ACD on the switch (R-1, AG-4, AG-5, AG-7): turns the engine's decisions into calls.
+
+Offer: originate the agent's phone (`user/<ext>`, parked on answer) with the caller's number
+and the contact's data; answer → `uuid_bridge` customer and agent; no answer, busy or a
+failed originate → the engine re-routes. Hang-ups end the agent's call (wrap-up) or abandon
+the waiting contact. Runs inside icm's consumer greenlet: the single writer of ACD state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid as uuidlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+import gevent.event
+from greenswitch.esl import NotConnectedError
+
+from icm.domain import events as ev
+from icm.domain.acd.agent_fsm import AgentStateChanged, IllegalTransition
+from icm.domain.acd.engine import Acd, UnknownAgent, UnknownQueue
+from icm.domain.acd.model import Contact, QueuePolicy
+from icm.domain.acd.outputs import CancelOffer, ContactFinished, OfferContact, Output
+from icm.domain.acd.strategies import InvalidPolicy
+
+log = logging.getLogger(__name__)
+
+BUSY_CAUSES = frozenset({"USER_BUSY", "CALL_REJECTED"})
+
+
+@dataclass(frozen=True, slots=True)
+class ContactArrived:
+    """An IVR handed a call to a queue (put in icm's inbox by the IVR greenlet)."""
+
+    contact: Contact
+
+
+@dataclass(frozen=True, slots=True)
+class OfferLegFailed:
+    """An agent leg will never ring (originate refused, switch gone): re-route its contact."""
+
+    leg: str
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class AcdTick:
+    """A timer of the engine is due."""
+
+
+@dataclass(slots=True)
+class AcdRequest:
+    """A command from the bus, run by the consumer greenlet; the result comes back here."""
+
+    name: str
+    args: dict[str, Any]
+    result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
+
+
+class AcdError(Exception):
+    """A refused ACD command (unknown agent, illegal state change …), fit to show a user."""
+
+
+@dataclass(slots=True)
+class _Offer:
+    contact_id: str
+    agent_id: str
+    answered: bool = False
+
+
+class AcdRuntime:
+    def __init__(
+        self,
+        switch: str,
+        bgapi: Callable[[str], str],
+        post: Callable[[object], None],
+        on_agent_change: Callable[[AgentStateChanged], None],
+        on_contact_finished: Callable[[ContactFinished, dict[str, Any]], None],
+        on_leg_expected: Callable[[ev.LegExpected], None] = lambda event: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.switch = switch
+        self.acd = Acd()
+        self.bgapi = bgapi
+        self.post = post
+        self.jobs: dict[str, str] = {}  # bgapi Job-UUID -> agent leg of an offer
+        self.on_agent_change = on_agent_change
+        self.on_contact_finished = on_contact_finished
+        self.on_leg_expected = on_leg_expected
+        self.clock = clock
+        self.extensions: dict[str, str] = {}
+        self.offers: dict[str, _Offer] = {}  # agent leg uuid -> offer
+        self.agent_leg: dict[str, str] = {}  # agent -> its leg (ringing or talking)
+        self.leg_agent: dict[str, str] = {}  # talking agent leg -> agent
+        self.customer_leg: dict[str, str] = {}  # contact -> customer leg uuid (= contact id)
+        self.talking: dict[str, str] = {}  # customer leg -> agent, once bridged
+        self.explanations: dict[str, dict[str, Any]] = {}
+        self.wake = gevent.event.Event()
+
+    # --- configuration -------------------------------------------------------------------
+    def configure(
+        self, policies: list[QueuePolicy], agents: list[tuple[str, dict[str, int], str]]
+    ) -> None:
+        now = self.clock()
+        for agent_id, skills, extension in agents:
+            self.acd.set_agent(agent_id, skills)
+            self.extensions[agent_id] = extension
+        for policy in policies:
+            self.apply(self.acd.set_policy(policy, now))
+        log.info("acd %s: %d queues, %d agents", self.switch, len(policies), len(agents))
+
+    # --- inputs --------------------------------------------------------------------------
+    def contact_arrived(self, contact: Contact) -> None:
+        self.customer_leg[contact.contact_id] = contact.contact_id
+        try:
+            self.apply(self.acd.enqueue(contact, self.clock()))
+        except UnknownQueue:
+            log.error("call %s: queue %s is unknown to the ACD", contact.contact_id, contact.queue)
+
+    def request(self, req: AcdRequest) -> None:
+        now = self.clock()
+        args = req.args
+        agent = str(args.get("agent", ""))
+        try:
+            match req.name:
+                case "agent_login":
+                    outputs = self.acd.login(agent, now, ready=bool(args.get("ready", True)))
+                case "agent_logout":
+                    outputs = self.acd.logout(agent, now)
+                case "agent_ready":
+                    outputs = self.acd.set_ready(agent, now)
+                case "agent_not_ready":
+                    outputs = self.acd.set_not_ready(agent, now, str(args.get("reason", "")))
+                case "end_wrap_up":
+                    outputs = self.acd.end_wrap_up(agent, now)
+                case "extend_wrap_up":
+                    outputs = self.acd.extend_wrap_up(agent, float(args.get("seconds", 30)), now)
+                case "set_policy":
+                    outputs = self.acd.set_policy(args["policy"], now)
+                case _:
+                    raise AcdError(f"unknown ACD command {req.name!r}")
+        except UnknownAgent as exc:
+            req.result.set_exception(AcdError(f"unknown agent {exc.args[0]!r}"))
+            return
+        except (IllegalTransition, InvalidPolicy) as exc:
+            req.result.set_exception(AcdError(str(exc)))
+            return
+        except AcdError as exc:
+            req.result.set_exception(exc)
+            return
+        self.apply(outputs)
+        state = self.acd.agents[agent].state if agent in self.acd.agents else None
+        req.result.set({"agent": agent, "state": str(state) if state else None})
+
+    def on_event(self, event: ev.DomainEvent) -> None:
+        """Switch events that matter to the ACD (called after the live model applied them)."""
+        if isinstance(event, ev.LegAnswered):
+            offer = self.offers.get(event.uuid)
+            if offer is not None and not offer.answered:
+                offer.answered = True
+                self.apply(self.acd.offer_answered(offer.contact_id, offer.agent_id, self.clock()))
+        elif isinstance(event, ev.LegHungUp):
+            self._leg_gone(event.uuid, event.cause)
+
+    def originate_failed(self, leg: str, cause: str) -> None:
+        """A bgapi originate for an offer answered -ERR (e.g. USER_NOT_REGISTERED)."""
+        self._leg_gone(leg, cause)
+
+    def tick(self) -> None:
+        self.apply(self.acd.tick(self.clock()))
+
+    # --- outputs -------------------------------------------------------------------------
+    def apply(self, outputs: list[Output]) -> None:
+        for out in outputs:
+            match out:
+                case OfferContact():
+                    self._offer(out)
+                case CancelOffer():
+                    for agent_id in out.agent_ids:
+                        leg = self.agent_leg.pop(agent_id, "")
+                        if leg and leg in self.offers:
+                            del self.offers[leg]
+                            self._send(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+                case ContactFinished():
+                    self._finished(out)
+                case AgentStateChanged():
+                    self.on_agent_change(out)
+        self.wake.set()  # timers may have changed
+
+    def _offer(self, offer: OfferContact) -> None:
+        self.explanations[offer.contact_id] = offer.explanation.as_dict()
+        for agent_id in offer.agent_ids:
+            extension = self.extensions.get(agent_id, "")
+            leg = str(uuidlib.uuid4())
+            self.offers[leg] = _Offer(offer.contact_id, agent_id)
+            self.agent_leg[agent_id] = leg
+            variables = (
+                f"origination_uuid={leg},originate_timeout={int(offer.ring_timeout)},"
+                f"origination_caller_id_number={_safe(offer.ani) or 'unknown'},"
+                f"ipbx_contact={offer.contact_id},ipbx_agent={agent_id},ipbx_queue={offer.queue}"
+            )
+            if not extension:
+                log.warning(
+                    "agent %s has no extension: offer of %s fails", agent_id, offer.contact_id
+                )
+                self.post(OfferLegFailed(leg, "USER_NOT_REGISTERED"))
+                continue
+            log.info("call %s: ringing agent %s on %s (%s)", offer.contact_id, agent_id,
+                     extension, offer.explanation.strategy)  # fmt: skip
+            call_uuid = str(offer.attached.get("call_uuid") or offer.contact_id)
+            self.on_leg_expected(ev.LegExpected(self.switch, leg, call_uuid))
+            self._send(f"originate {{{variables}}}user/{extension} &park()", leg=leg)
+
+    def _finished(self, done: ContactFinished) -> None:
+        customer = self.customer_leg.pop(done.contact_id, done.contact_id)
+        explanation = self.explanations.pop(done.contact_id, {})
+        if done.outcome == "answered":
+            leg = self.agent_leg.get(done.agent_id, "")
+            self.offers.pop(leg, None)
+            self.leg_agent[leg] = done.agent_id
+            self.talking[customer] = done.agent_id
+            self._send(f"uuid_bridge {customer} {leg}")
+        elif done.outcome == "overflowed":
+            if done.target_kind == "number" and done.target:
+                self._send(f"uuid_transfer {customer} {_safe(done.target)} XML default")
+            elif done.target_kind != "queue":
+                # voicemail and call-back flows arrive with the IVR issue: say goodbye
+                log.warning("call %s: overflow to %s is not available yet; hanging up",
+                            customer, done.target_kind)  # fmt: skip
+                self._send(f"uuid_kill {customer} NORMAL_CLEARING")
+        self.on_contact_finished(done, explanation)
+
+    # --- internals -----------------------------------------------------------------------
+    def _leg_gone(self, leg: str, cause: str) -> None:
+        now = self.clock()
+        offer = self.offers.pop(leg, None)
+        if offer is not None:
+            self.agent_leg.pop(offer.agent_id, None)
+            why = "busy" if cause in BUSY_CAUSES else "no_answer"
+            self.apply(self.acd.offer_failed(offer.contact_id, offer.agent_id, now, why))
+            return
+        agent_id = self.leg_agent.pop(leg, None)
+        if agent_id is not None:  # the agent's side of a call hung up
+            self.agent_leg.pop(agent_id, None)
+            self.talking = {c: a for c, a in self.talking.items() if a != agent_id}
+            self.apply(self.acd.call_ended(agent_id, now))
+            return
+        agent_id = self.talking.pop(leg, None)
+        if agent_id is not None:  # the customer hung up a bridged call
+            agent_leg = self.agent_leg.pop(agent_id, "")
+            self.leg_agent.pop(agent_leg, None)
+            self.apply(self.acd.call_ended(agent_id, now))
+            return
+        if leg in self.acd.contacts:  # a waiting or ringing customer left
+            self.customer_leg.pop(leg, None)
+            self.apply(self.acd.abandon(leg, now))
+
+    def _send(self, command: str, leg: str = "") -> None:
+        try:
+            reply = self.bgapi(command)
+        except NotConnectedError as exc:
+            log.warning("acd %s: %s not sent: %s", self.switch, command.split(" ", 1)[0], exc)
+            if leg:
+                self.post(OfferLegFailed(leg, "SWITCH_DISCONNECTED"))
+            return
+        if leg:
+            self.jobs[reply.rsplit(" ", 1)[-1]] = leg
+
+    def job_done(self, job_uuid: str, result: str) -> bool:
+        """A BACKGROUND_JOB arrived; True when it was one of our offers' originates."""
+        leg = self.jobs.pop(job_uuid, None)
+        if leg is None:
+            return False
+        if result.startswith("-ERR"):
+            self.originate_failed(leg, result.removeprefix("-ERR").strip() or "UNKNOWN")
+        return True
+
+
+def _safe(value: str) -> str:
+    return "".join(ch for ch in value if ch.isalnum() or ch in "+*#")

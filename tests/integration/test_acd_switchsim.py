@@ -1,0 +1,108 @@
+"""The ACD through switchsim: offer, answer + bridge, no answer, unregistered phones,
+abandon, agent state log and the routing explanation on the CDR."""
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from agents.models import Agent, AgentSkill, AgentStateChange, Skill
+from icm.models import Call, Extension, InboundRoute, Queue, QueueSkill, Site
+from tests.fixtures.waiting import wait_until
+
+
+@pytest.fixture
+def call_center(transactional_db):
+    site = Site.objects.create(code="acd", name="ACD site", sip_domain="acd.local")
+    skill = Skill.objects.create(name="support")
+    queue = Queue.objects.create(site=site, name="helpdesk", display_name="Help desk",
+                                 strategy="top_down", wrap_up_seconds=1,
+                                 strategy_parameters={"ring_timeout": 3})  # fmt: skip
+    QueueSkill.objects.create(queue=queue, skill=skill, minimum_level=3)
+    InboundRoute.objects.create(site=site, name="help", dnis="8123", queue=queue)
+    for n in (1, 2, 3):
+        ext = Extension.objects.create(site=site, number=f"110{n}", password="x")
+        agent = Agent.objects.create(login_id=f"ag{n}", name=f"Agent {n}", extension=ext)
+        AgentSkill.objects.create(agent=agent, skill=skill, level=5 if n < 3 else 2)
+    client = APIClient()
+    client.force_authenticate(User.objects.create_superuser("sup", "s@example.com", "pw"))
+    return client
+
+
+def set_state(client, platform, agent, state):
+    response = client.post(f"/api/agents/{agent}/state/",
+                           {"state": state, "switch": platform.switch}, format="json")  # fmt: skip
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def transitions(agent):
+    return list(
+        AgentStateChange.objects.filter(agent__login_id=agent)
+        .order_by("at", "id")
+        .values_list("from_state", "to_state", "reason")
+    )
+
+
+def ended(ani):
+    return Call.objects.filter(ani=ani, ended_at__isnull=False).first()
+
+
+def test_call_is_offered_answered_bridged_and_explained(call_center, platform_factory):
+    platform = platform_factory()
+    esl = platform.control()
+    esl.api("sim_register 1101 answer:0.3")
+    assert set_state(call_center, platform, "ag1", "login")["state"] == "ready"
+    assert esl.api("sim_call 5550001 8123 talk=1.5").startswith("+OK")
+    call = wait_until(lambda: ended("5550001"), timeout=30, what="the call to end")
+    assert call.agent.login_id == "ag1"
+    assert call.queue.name == "helpdesk"
+    routing = call.attached_data["routing"]
+    assert routing["strategy"] == "top_down"
+    assert routing["outcome"] == "answered"
+    assert [c["agent"] for c in routing["chosen"]] == ["ag1"]
+    assert routing["required_levels"] == {"support": 3}
+    assert "ag3" not in routing["eligible"]  # ag3 is signed out and only level 2
+    legs = list(call.legs.order_by("created_at"))
+    assert len(legs) == 2 and "1101" in legs[1].channel_name
+    assert call.bridged_at is not None
+    wait_until(lambda: ("wrap_up", "ready", "") in transitions("ag1"), what="wrap-up to end")
+    states = [t[1] for t in transitions("ag1")]
+    assert states[:5] == ["ready", "reserved", "on_call", "wrap_up", "ready"]
+    esl.close()
+
+
+def test_no_answer_and_unregistered_phones_reroute_the_call(call_center, platform_factory):
+    platform = platform_factory()
+    esl = platform.control()
+    esl.api("sim_register 1101 noanswer")  # ag1 is first in top-down order but never answers
+    esl.api("sim_register 1103 answer:0.2")
+    set_state(call_center, platform, "ag1", "login")
+    set_state(call_center, platform, "ag2", "login")  # 1102 is not registered at all
+    esl.api("sim_register 1102 answer:0.2")
+    assert esl.api("sim_call 5550002 8123 talk=1").startswith("+OK")
+    call = wait_until(lambda: ended("5550002"), timeout=40, what="the call to end")
+    assert call.agent.login_id == "ag2"
+    assert ("reserved", "ready", "") in transitions("ag1")  # rang 3 s, then back to ready
+    assert "ag1" in call.attached_data["routing"]["excluded"]  # it had missed this call
+    esl.close()
+
+
+def test_caller_who_gives_up_is_an_abandon(call_center, platform_factory):
+    platform = platform_factory()
+    esl = platform.control()
+    assert esl.api("sim_call 5550003 8123 patience=4").startswith("+OK")
+    call = wait_until(lambda: ended("5550003"), timeout=20, what="the caller to leave")
+    assert call.agent is None
+    assert call.attached_data["routing"]["outcome"] == "abandoned"
+    esl.close()
+
+
+def test_agent_commands_refuse_bad_requests(call_center, platform_factory):
+    platform = platform_factory()
+    body = {"state": "ready", "switch": platform.switch}
+    response = call_center.post("/api/agents/nobody/state/", body, format="json")
+    assert response.status_code == 409 and "unknown agent" in response.json()["detail"]
+    response = call_center.post("/api/agents/ag1/state/", body, format="json")
+    assert response.status_code == 409 and "signed out" in response.json()["detail"]
+    response = call_center.post("/api/agents/ag1/state/", {"state": "dancing"}, format="json")
+    assert response.status_code == 400
