@@ -77,7 +77,7 @@
       tr.append(text("td", caller),
         text("td", call.dnis), text("td", call.direction));
       const st = document.createElement("td"); st.append(text("span", call.state, "state state-" + call.state)); tr.append(st);
-      tr.append(text("td", call.queue || "—"), text("td", String(call.legs.length)),
+      tr.append(text("td", call.queue || "—"), text("td", call.agent || "—"), text("td", String(call.legs.length)),
         text("td", fmt(secondsSince(call.created_at)), "duration"), text("td", call.switch));
       const act = document.createElement("td");
       if (canControl) { const b = text("button", "Hang up"); b.onclick = () => hangup(call); act.append(b); }
@@ -92,7 +92,8 @@
     document.querySelector("#ended tbody").replaceChildren(...ended.map((call) => {
       const tr = document.createElement("tr");
       const dur = call.ended_at ? Math.round((Date.parse(call.ended_at) - Date.parse(call.created_at)) / 1000) : 0;
-      tr.append(text("td", call.ani), text("td", call.dnis), text("td", call.hangup_cause),
+      tr.append(text("td", call.ani), text("td", call.dnis), text("td", call.queue || "—"),
+        text("td", call.agent || "—"), text("td", call.hangup_cause),
         text("td", fmt(dur)), text("td", new Date(call.ended_at).toLocaleTimeString()));
       return tr;
     }));
