@@ -24,6 +24,7 @@ def main() -> None:
 
     env = dict(os.environ, **ensure(), DJANGO_SETTINGS_MODULE="ipbx_project.settings.dev")
     env["IPBX_LOG_LEVEL"] = "WARNING"
+    env["REDIS_URL"] = env["REDIS_URL"].rsplit("/", 1)[0] + "/14"  # keep `make run`'s db clean
     migrate = [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"]
     subprocess.run(migrate, cwd=ROOT, env=env, check=True)  # noqa: S603
     failed = False

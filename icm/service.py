@@ -153,6 +153,9 @@ class IcmService:
         while not self.inbox.empty():
             self.handle(self.inbox.get())
         gevent.killall(self._greenlets, timeout=5)
+        now = datetime.now(tz=UTC)
+        self.publisher.publish_status(self.name, False, now.isoformat(), "icm stopped")
+        self._pending_status = (False, now)
         self._flush_persist()
 
     def wait(self) -> None:

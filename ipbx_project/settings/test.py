@@ -8,6 +8,12 @@ if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
 
     ensure()
 
+# Tests use their own Redis database so that `make run` on the same Redis never shows test
+# switches (pub/sub channels are shared, but test switch names are unique).
+_redis = os.environ["REDIS_URL"].rsplit("/", 1)
+if _redis[-1].isdigit() and _redis[-1] != "15":
+    os.environ["REDIS_URL"] = f"{_redis[0]}/15"
+
 from .base import *  # noqa: E402, F403
 
 DEBUG = False
