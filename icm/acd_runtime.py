@@ -47,6 +47,14 @@ class OfferLegFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class RepairLeg:
+    """The reconciler found an agent's leg gone from the switch (a lost event)."""
+
+    agent_id: str
+    leg: str
+
+
+@dataclass(frozen=True, slots=True)
 class AcdTick:
     """A timer of the engine is due."""
 
@@ -171,6 +179,26 @@ class AcdRuntime:
 
     def tick(self) -> None:
         self.apply(self.acd.tick(self.clock()))
+
+    # --- reconciliation (item 8: nothing stays stuck "reserved") --------------------------
+    def legs_to_check(self, older_than: float) -> list[tuple[str, str]]:
+        """(agent, leg) of agents ringing or talking for longer than `older_than` seconds."""
+        now = self.clock()
+        return [
+            (agent_id, leg)
+            for agent_id, leg in self.agent_leg.items()
+            if agent_id in self.acd.agents
+            and now - self.acd.agents[agent_id].state_since > older_than
+        ]
+
+    def repair(self, agent_id: str, leg: str) -> None:
+        """The switch no longer has `leg`: end the offer or call it belonged to."""
+        if self.agent_leg.get(agent_id) != leg:
+            return  # moved on meanwhile
+        agent = self.acd.agents[agent_id]
+        log.warning("acd %s: repaired agent %s stuck %s: leg %s is gone from the switch",
+                    self.switch, agent_id, agent.state, leg)  # fmt: skip
+        self._leg_gone(leg, "ICM_RECONCILED")
 
     # --- outputs -------------------------------------------------------------------------
     def apply(self, outputs: list[Output]) -> None:

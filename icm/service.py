@@ -33,6 +33,7 @@ from icm.acd_runtime import (
     AcdTick,
     ContactArrived,
     OfferLegFailed,
+    RepairLeg,
 )
 from icm.bus.commands import CommandError, CommandServer
 from icm.bus.publisher import StatePublisher
@@ -68,6 +69,8 @@ class IcmConfig:
     heartbeat_timeout: float = 45
     publish_interval: float = 0.02
     persist_interval: float = 0.2
+    reconcile_interval: float = 10.0
+    reconcile_grace: float = 5.0
 
 
 class IcmService:
@@ -142,6 +145,7 @@ class IcmService:
             self.commands.serve_forever,
             self.outbound.listen,
             self._acd_timers,
+            self._reconcile_loop,
         ):
             self._greenlets.append(gevent.spawn(target))
 
@@ -191,6 +195,9 @@ class IcmService:
         elif isinstance(item, OfferLegFailed):
             self.acd.originate_failed(item.leg, item.cause)
             return
+        elif isinstance(item, RepairLeg):
+            self.acd.repair(item.agent_id, item.leg)
+            return
         elif isinstance(item, ResyncReady):
             event = item.event
             log.info("icm %s: resync with %d legs on the switch", self.name, len(event.legs))
@@ -223,6 +230,21 @@ class IcmService:
             if not self.acd.wake.wait(timeout):
                 self.inbox.put(AcdTick())
                 gevent.sleep(0.001)
+
+    def _reconcile_loop(self) -> None:
+        """Every `reconcile_interval` s, ask the switch about agents' legs that should exist;
+        a leg that is gone means an event was lost: repair the agent (logged)."""
+        while True:
+            gevent.sleep(self.config.reconcile_interval)
+            if not self.driver.connected.is_set():
+                continue
+            for agent_id, leg in self.acd.legs_to_check(older_than=self.config.reconcile_grace):
+                try:
+                    exists = self.driver.api(f"uuid_exists {leg}").strip()
+                except NotConnectedError:
+                    break
+                if exists == "false":
+                    self.inbox.put(RepairLeg(agent_id, leg))
 
     def _acd_command(self, name: str):  # noqa: ANN202
         def run(args: dict[str, Any]) -> dict[str, Any]:

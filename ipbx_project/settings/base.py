@@ -120,6 +120,10 @@ FREESWITCH_ESL_HEARTBEAT_TIMEOUT = float(env_str("FREESWITCH_ESL_HEARTBEAT_TIMEO
 # How long web / Celery wait for icm to answer a command before reporting it unavailable.
 # Longer than FREESWITCH_ESL_COMMAND_TIMEOUT, so icm's own time-out answers first.
 ICM_COMMAND_REPLY_TIMEOUT = float(env_str("ICM_COMMAND_REPLY_TIMEOUT", "15"))
+# How often icm checks that agents' ringing / talking legs still exist on the switch.
+ICM_RECONCILE_INTERVAL = float(env_str("ICM_RECONCILE_INTERVAL", "10"))
+# … for legs older than this many seconds (a fresh originate may not exist yet).
+ICM_RECONCILE_GRACE = float(env_str("ICM_RECONCILE_GRACE", "5"))
 # Dialplan contexts an API originate may run its destination in.
 ICM_ORIGINATE_CONTEXTS = env_list("ICM_ORIGINATE_CONTEXTS", ["default"])
 ICM_OUTBOUND_HOST = env_str("ICM_OUTBOUND_HOST", "127.0.0.1")

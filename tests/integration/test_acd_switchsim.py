@@ -106,3 +106,20 @@ def test_agent_commands_refuse_bad_requests(call_center, platform_factory):
     assert response.status_code == 409 and "signed out" in response.json()["detail"]
     response = call_center.post("/api/agents/ag1/state/", {"state": "dancing"}, format="json")
     assert response.status_code == 400
+
+
+def test_reconciler_repairs_an_agent_stuck_by_lost_events(call_center, platform_factory):
+    platform = platform_factory(ICM_RECONCILE_INTERVAL="1", ICM_RECONCILE_GRACE="1")
+    esl = platform.control()
+    esl.api("sim_register 1101 answer:0.2")
+    set_state(call_center, platform, "ag1", "login")
+    assert esl.api("sim_call 5550004 8123 talk=600").startswith("+OK")
+    wait_until(lambda: ("reserved", "on_call", "") in transitions("ag1"), timeout=20,
+               what="the agent to be on the call")  # fmt: skip
+    # icm loses its connection and, meanwhile, the call ends: its hang-up events are lost
+    assert esl.api("sim_drop_esl").startswith("+OK")
+    esl.api("hupall NORMAL_CLEARING")
+    platform.icm.wait_log("repaired agent ag1 stuck on_call", timeout=20)
+    wait_until(lambda: ("wrap_up", "ready", "") in transitions("ag1"), timeout=20,
+               what="the repaired agent to be ready again")  # fmt: skip
+    esl.close()

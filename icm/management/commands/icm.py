@@ -34,6 +34,8 @@ class Command(BaseCommand):
             outbound_port=settings.ICM_OUTBOUND_PORT,
             command_timeout=settings.FREESWITCH_ESL_COMMAND_TIMEOUT,
             heartbeat_timeout=settings.FREESWITCH_ESL_HEARTBEAT_TIMEOUT,
+            reconcile_interval=settings.ICM_RECONCILE_INTERVAL,
+            reconcile_grace=settings.ICM_RECONCILE_GRACE,
         )
         service = IcmService(config)
         service.start()
