@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid as uuidlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ class ContactArrived:
     """An IVR handed a call to a queue (put in icm's inbox by the IVR greenlet)."""
 
     contact: Contact
+    posted: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,10 @@ class AcdRuntime:
         self.talking: dict[str, str] = {}  # customer leg -> agent, once bridged
         self.explanations: dict[str, dict[str, Any]] = {}
         self.wake = gevent.event.Event()
+        # perf_counter() of the input being handled, and input → originate latencies (s)
+        self.trigger_time: float | None = None
+        self.dispatch_latencies: deque[float] = deque(maxlen=100_000)
+        self.offers_sent = 0
 
     # --- configuration -------------------------------------------------------------------
     def configure(
@@ -241,6 +247,9 @@ class AcdRuntime:
             call_uuid = str(offer.attached.get("call_uuid") or offer.contact_id)
             self.on_leg_expected(ev.LegExpected(self.switch, leg, call_uuid))
             self._send(f"originate {{{variables}}}user/{extension} &park()", leg=leg)
+            self.offers_sent += 1
+            if self.trigger_time is not None:
+                self.dispatch_latencies.append(time.perf_counter() - self.trigger_time)
 
     def _finished(self, done: ContactFinished) -> None:
         customer = self.customer_leg.pop(done.contact_id, done.contact_id)

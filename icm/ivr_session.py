@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import gevent
+import gevent.event
+import gevent.queue
 from django.db import connection
 from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 
@@ -80,11 +82,41 @@ def make_ivr_app(switch: str, notify: Callable[[object], None]) -> type:
 
 def _lookup_routing(dnis: str, ani: str) -> tuple[str, str, int]:
     """(queue, customer id, priority) for a call; the customer lookup may fail (R-4)."""
-    # Each greenlet gets its own database connection: close it now, or every caller waiting
-    # in a queue would hold one open for the whole call.
-    try:
-        queue = queue_for_dnis(dnis)
-        customer, priority = customer_priority(ani)
-        return queue, customer, priority
-    finally:
-        connection.close()
+    return _lookups.run(_routing_query, dnis, ani)
+
+
+def _routing_query(dnis: str, ani: str) -> tuple[str, str, int]:
+    queue = queue_for_dnis(dnis)
+    customer, priority = customer_priority(ani)
+    return queue, customer, priority
+
+
+class _DbWorker:
+    """Runs database look-ups for every IVR greenlet in one greenlet, on one connection.
+
+    Django gives each greenlet its own connection: a connection per call would mean a new
+    PostgreSQL session per caller (slow) or one held open per waiting caller (exhausting).
+    """
+
+    def __init__(self) -> None:
+        self._queue: gevent.queue.Queue = gevent.queue.Queue()
+        self._worker: gevent.Greenlet | None = None
+
+    def run(self, func, *args):  # noqa: ANN001, ANN002, ANN201
+        if self._worker is None or self._worker.dead:
+            self._worker = gevent.spawn(self._serve)
+        result = gevent.event.AsyncResult()
+        self._queue.put((func, args, result))
+        return result.get(timeout=10)
+
+    def _serve(self) -> None:
+        while True:
+            func, args, result = self._queue.get()
+            try:
+                result.set(func(*args))
+            except Exception as exc:  # handed to the caller
+                connection.close()
+                result.set_exception(exc)
+
+
+_lookups = _DbWorker()

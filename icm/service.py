@@ -175,7 +175,16 @@ class IcmService:
                 log.exception("icm %s: failed to apply %r", self.name, _describe(item))
 
     def handle(self, item: object) -> None:
-        """Apply one frame / marker / domain event to the live model."""
+        """Apply one frame / marker / domain event to the live model (and the ACD)."""
+        if isinstance(item, dict):
+            self.acd.trigger_time = item.get("_rx")
+        elif isinstance(item, ContactArrived):
+            self.acd.trigger_time = item.posted
+        else:
+            self.acd.trigger_time = None
+        self._handle(item)
+
+    def _handle(self, item: object) -> None:
         if isinstance(item, dict):
             if item.get("Event-Name") == "BACKGROUND_JOB":
                 self._job_done(item)

@@ -196,6 +196,7 @@ class IcmInboundESL(InboundESL):
             else:
                 event.headers = parse_plain_body(body)
             self.events_received += 1
+            event.headers["_rx"] = time.perf_counter()  # for dispatch-latency figures
             self.sink(event.headers)
             return
         if ctype in ("api/response", "command/reply") and not self._commands_sent:

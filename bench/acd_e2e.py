@@ -1,0 +1,138 @@
+"""ACD end to end through switchsim + ESL with one icm: offered calls per second and
+dispatch latency (ESL event or queued contact → originate leaving icm).
+
+Prints offered_calls_per_s, dispatch_p50_ms and dispatch_p99_ms.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import logging  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+
+import django  # noqa: E402
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipbx_project.settings.dev")
+django.setup()
+
+import gevent  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from agents.models import Agent, AgentSkill, AgentStateChange, Skill  # noqa: E402
+from icm.acd_runtime import AcdRequest  # noqa: E402
+from icm.models import Extension, InboundRoute, Queue, QueueSkill, Site  # noqa: E402
+from icm.service import IcmConfig, IcmService  # noqa: E402
+from icm.switch.driver import SwitchAddress  # noqa: E402
+
+AGENTS = int(os.environ.get("BENCH_ACD_AGENTS", "150"))
+RATE = float(os.environ.get("BENCH_ACD_RATE", "150"))  # offered calls per second
+SECONDS = float(os.environ.get("BENCH_ACD_SECONDS", "10"))
+DNIS = "8555"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _call_center() -> None:
+    """The bench queue, its agents and route (recreated each run)."""
+    AgentStateChange.objects.filter(agent__login_id__startswith="bench-").delete()
+    Agent.objects.filter(login_id__startswith="bench-").delete()
+    InboundRoute.objects.filter(dnis=DNIS).delete()
+    Queue.objects.filter(name="bench").delete()
+    site, _ = Site.objects.get_or_create(
+        code="bench", defaults={"name": "Bench", "sip_domain": "bench.local"}
+    )
+    skill, _ = Skill.objects.get_or_create(name="bench")
+    queue = Queue.objects.create(
+        site=site, name="bench", display_name="Bench", wrap_up_seconds=0,
+        strategy="longest_idle", strategy_parameters={"ring_timeout": 10},
+    )  # fmt: skip
+    QueueSkill.objects.create(queue=queue, skill=skill, minimum_level=1)
+    InboundRoute.objects.create(site=site, name="bench", dnis=DNIS, queue=queue)
+    for i in range(AGENTS):
+        ext, _ = Extension.objects.get_or_create(site=site, number=f"{3000 + i}",
+                                                 defaults={"password": "x"})  # fmt: skip
+        agent = Agent.objects.create(login_id=f"bench-{i:03d}", name=f"Bench {i}", extension=ext)
+        AgentSkill.objects.create(agent=agent, skill=skill, level=5)
+
+
+def _acd(service: IcmService, name: str, **args) -> None:  # noqa: ANN003
+    request = AcdRequest(name, args)
+    service.inbox.put(request)
+    request.result.get(timeout=10)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    _call_center()
+    esl_port, outbound_port = _free_port(), _free_port()
+    sim = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "switchsim", "--esl-port", str(esl_port), "--playback-seconds",
+         "0.05", "--outbound-socket", f"127.0.0.1:{outbound_port}", "--log-level", "WARNING"]
+    )  # fmt: skip
+    service = None
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", esl_port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        config = IcmConfig(
+            switch=SwitchAddress(f"bench{uuid.uuid4().hex[:6]}", "127.0.0.1", esl_port, "ClueCon"),
+            redis_url=settings.REDIS_URL,
+            outbound_host="127.0.0.1",
+            outbound_port=outbound_port,
+        )
+        service = IcmService(config)
+        service.start()
+        while not service.driver.connected.is_set():
+            gevent.sleep(0.05)
+        for i in range(AGENTS):
+            service.driver.api(f"sim_register {3000 + i} answer:0.05")
+            _acd(service, "agent_login", agent=f"bench-{i:03d}")
+        gevent.sleep(1)
+        runtime = service.acd
+        runtime.dispatch_latencies.clear()
+        offers_before = runtime.offers_sent
+        total = int(RATE * SECONDS)
+        started = time.monotonic()
+        load = subprocess.Popen(  # noqa: S603 - the load comes from another process
+            [sys.executable, "-m", "bench.load_calls", "--port", str(esl_port), "--rate",
+             str(RATE), "--count", str(total), "--dnis", DNIS]
+        )  # fmt: skip
+        while runtime.offers_sent - offers_before < total and time.monotonic() - started < 120:
+            gevent.sleep(0.05)
+        elapsed = time.monotonic() - started
+        offered = runtime.offers_sent - offers_before
+        load.wait(30)
+        latencies = sorted(runtime.dispatch_latencies)
+        out = sys.stdout
+        out.write(f"offered_calls_per_s: {offered / elapsed:.0f} 1/s\n")
+        out.write(f"offered_calls: {offered} calls of {total} in {elapsed:.1f} s\n")
+        if latencies:
+            out.write(f"dispatch_p50_ms: {latencies[len(latencies) // 2] * 1000:.2f} ms\n")
+            out.write(f"dispatch_p99_ms: {latencies[int(len(latencies) * 0.99)] * 1000:.2f} ms\n")
+        out.flush()
+    finally:
+        if service is not None:
+            service.driver.api("hupall NORMAL_CLEARING")
+            service.stop()
+        sim.terminate()
+        sim.wait(10)
+
+
+if __name__ == "__main__":
+    main()
