@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/calls/originate/", api.OriginateView.as_view(), name="api-originate"),
     path("api/calls/<str:call_uuid>/hangup/", api.HangupView.as_view(), name="api-hangup"),
     path("api/agents/<str:login_id>/state/", api.AgentStateView.as_view(), name="api-agent-state"),
+    path("api/queues/<str:name>/report/", api.QueueReportView.as_view(), name="api-queue-report"),
     path("freeswitch/", include("icm.xml_curl.urls")),
 ]

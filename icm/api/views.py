@@ -1,6 +1,11 @@
 """icm REST views: thin — parse, call one action, serialize."""
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework import generics, status
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.request import Request
@@ -9,7 +14,8 @@ from rest_framework.views import APIView
 
 from icm import actions
 from icm.bus.commands import CommandError, IcmUnavailable
-from icm.models import Call
+from icm.models import Call, Queue
+from icm.reports import queue_report
 
 from .serializers import (
     AgentStateSerializer,
@@ -123,3 +129,30 @@ class AgentStateView(APIView):
         except CommandError as exc:
             return _command_error(exc)
         return Response(result)
+
+
+class QueueReportView(APIView):
+    """GET a queue's service level, abandon rate and ASA for ?since=&until= (ISO times)."""
+
+    permission_classes = [IsAuthenticated, CanViewCalls]
+    queryset = Call.objects.none()
+
+    def get(self, request: Request, name: str) -> Response:
+        queue = get_object_or_404(Queue, name=name)
+        try:
+            since = _parse_time(
+                request.query_params.get("since"), default=timezone.now() - timedelta(days=1)
+            )
+            until = _parse_time(request.query_params.get("until"), default=timezone.now())
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(queue_report(queue, since, until))
+
+
+def _parse_time(value: str | None, default: datetime) -> datetime:
+    if not value:
+        return default
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ValueError(f"not an ISO date-time: {value!r}")
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
