@@ -152,6 +152,8 @@ class AcdRuntime:
                     outputs = self.acd.end_wrap_up(agent, now)
                 case "extend_wrap_up":
                     outputs = self.acd.extend_wrap_up(agent, float(args.get("seconds", 30)), now)
+                case "agent_reject":
+                    outputs = self._reject(agent, bool(args.get("not_ready")), now)
                 case "set_policy":
                     outputs = self.acd.set_policy(args["policy"], now)
                 case _:
@@ -168,6 +170,20 @@ class AcdRuntime:
         self.apply(outputs)
         state = self.acd.agents[agent].state if agent in self.acd.agents else None
         req.result.set({"agent": agent, "state": str(state) if state else None})
+
+    def _reject(self, agent_id: str, not_ready: bool, now: float) -> list[Output]:
+        """The agent refuses the ringing contact (AG-5): stop its phone, re-route the call."""
+        agent = self.acd.agents.get(agent_id)
+        if agent is None:
+            raise UnknownAgent(agent_id)
+        leg = self.agent_leg.get(agent_id, "")
+        offer = self.offers.pop(leg, None)
+        if offer is None:
+            raise AcdError(f"agent {agent_id} has no call ringing")
+        self.agent_leg.pop(agent_id, None)
+        self._send(f"uuid_kill {leg} CALL_REJECTED")
+        why = "rejected_not_ready" if not_ready else "rejected"
+        return self.acd.offer_failed(offer.contact_id, agent_id, now, why)
 
     def on_event(self, event: ev.DomainEvent) -> None:
         """Switch events that matter to the ACD (called after the live model applied them)."""

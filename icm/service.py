@@ -56,6 +56,7 @@ ACD_COMMANDS = (
     "agent_not_ready",
     "end_wrap_up",
     "extend_wrap_up",
+    "agent_reject",
 )
 
 

@@ -76,7 +76,16 @@ class AgentStateSerializer(serializers.Serializer):
     """Change an agent's ACD state: sign in (ready or not), ready, not ready, sign out …"""
 
     state = serializers.ChoiceField(
-        choices=["login", "login_not_ready", "ready", "not_ready", "logout", "end_wrap_up"]
+        choices=[
+            "login",
+            "login_not_ready",
+            "ready",
+            "not_ready",
+            "logout",
+            "end_wrap_up",
+            "reject",
+            "reject_not_ready",
+        ]
     )
     reason = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
     switch = serializers.SlugField(required=False)

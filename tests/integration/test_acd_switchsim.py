@@ -123,3 +123,23 @@ def test_reconciler_repairs_an_agent_stuck_by_lost_events(call_center, platform_
     wait_until(lambda: ("wrap_up", "ready", "") in transitions("ag1"), timeout=20,
                what="the repaired agent to be ready again")  # fmt: skip
     esl.close()
+
+
+def test_agent_rejects_and_goes_not_ready_the_call_moves_on(call_center, platform_factory):
+    platform = platform_factory()
+    esl = platform.control()
+    esl.api("sim_register 1101 noanswer")  # rings until someone acts
+    esl.api("sim_register 1102 answer:0.2")
+    set_state(call_center, platform, "ag1", "login")
+    assert esl.api("sim_call 5550005 8123 talk=1").startswith("+OK")
+    wait_until(lambda: ("ready", "reserved", "") in transitions("ag1"), timeout=20,
+               what="ag1's phone to ring")  # fmt: skip
+    set_state(call_center, platform, "ag2", "login")  # ag2 is free, but ag1 holds the offer
+    assert set_state(call_center, platform, "ag1", "reject_not_ready")["state"] == "not_ready"
+    call = wait_until(lambda: ended("5550005"), timeout=30, what="the call to end")
+    assert call.agent.login_id == "ag2"
+    assert ("reserved", "not_ready", "rejected") in transitions("ag1")
+    body = {"state": "reject", "switch": platform.switch}
+    response = call_center.post("/api/agents/ag2/state/", body, format="json")
+    assert response.status_code == 409 and "no call ringing" in response.json()["detail"]
+    esl.close()
