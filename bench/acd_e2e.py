@@ -31,7 +31,7 @@ from icm.service import IcmConfig, IcmService  # noqa: E402
 from icm.switch.driver import SwitchAddress  # noqa: E402
 
 AGENTS = int(os.environ.get("BENCH_ACD_AGENTS", "150"))
-RATE = float(os.environ.get("BENCH_ACD_RATE", "150"))  # offered calls per second
+RATE = float(os.environ.get("BENCH_ACD_RATE", "100"))  # offered calls per second
 SECONDS = float(os.environ.get("BENCH_ACD_SECONDS", "10"))
 DNIS = "8555"
 
