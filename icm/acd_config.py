@@ -19,6 +19,7 @@ PARAMETERS = {
     "occupancy_window": float,
     "reserve_threshold": int,
     "reserve_service_level": float,
+    "announce_seconds": float,
 }
 
 

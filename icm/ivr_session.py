@@ -26,8 +26,17 @@ log = logging.getLogger(__name__)
 GREETING = "ivr/welcome.wav"
 
 
-def make_ivr_app(switch: str, notify: Callable[[object], None]) -> type:
-    """An application class for greenswitch's OutboundESLServer bound to one switch."""
+QueueStatus = Callable[[str], "tuple[int, float, float] | None"]
+
+
+def make_ivr_app(
+    switch: str, notify: Callable[[object], None], queue_status: QueueStatus | None = None
+) -> type:
+    """An application class for greenswitch's OutboundESLServer bound to one switch.
+
+    `queue_status(contact_id)` gives (position, expected wait s, announce every s) while the
+    caller waits unoffered, else None (R-9 announcements).
+    """
 
     class IvrCall:
         def __init__(self, session) -> None:  # noqa: ANN001 - greenswitch OutboundSession
@@ -66,8 +75,13 @@ def make_ivr_app(switch: str, notify: Callable[[object], None]) -> type:
                 log.info("call %s: dnis %s handed to queue %s (priority %s)", call_uuid, dnis,
                          queue, priority)  # fmt: skip
                 session.call_command("playback", "local_stream://moh")
+                last_announcement = time.monotonic()
                 while session._outbound_connected and session.connected:
                     gevent.sleep(0.5)
+                    status = queue_status(uuid) if queue_status else None
+                    if status and status[2] and time.monotonic() - last_announcement >= status[2]:
+                        last_announcement = time.monotonic()
+                        _announce(session, call_uuid, *status[:2])
             except (OutboundSessionHasGoneAway, NotConnectedError, gevent.Timeout):
                 log.info("call %s: caller left the IVR", call_uuid)
             except Exception:
@@ -78,6 +92,19 @@ def make_ivr_app(switch: str, notify: Callable[[object], None]) -> type:
                     pass
 
     return IvrCall
+
+
+def _announce(session, call_uuid: str, position: int, expected_wait: float) -> None:  # noqa: ANN001
+    """Tell a waiting caller its place and expected wait, then back to music (R-9)."""
+    if expected_wait == float("inf"):
+        wait_text = "All our agents are busy."
+    else:
+        minutes = max(1, round(expected_wait / 60))
+        wait_text = f"Your expected wait is about {minutes} minute{'s' if minutes > 1 else ''}."
+    session.call_command("speak", f"flite|kal|You are number {position} in the queue. {wait_text}")
+    session.call_command("playback", "local_stream://moh")
+    log.info("call %s: announced position %s, expected wait %.0fs", call_uuid, position,
+             expected_wait if expected_wait != float("inf") else -1)  # fmt: skip
 
 
 def _lookup_routing(dnis: str, ani: str) -> tuple[str, str, int]:

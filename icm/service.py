@@ -114,7 +114,7 @@ class IcmService:
         self.outbound = OutboundServer(
             config.outbound_host,
             config.outbound_port,
-            application=make_ivr_app(self.name, self.inbox.put),
+            application=make_ivr_app(self.name, self.inbox.put, self.queue_status),
             max_connections=2000,
         )
         self.events_applied = 0
@@ -255,6 +255,22 @@ class IcmService:
                     break
                 if exists == "false":
                     self.inbox.put(RepairLeg(agent_id, leg))
+
+    def queue_status(self, contact_id: str) -> tuple[int, float, float] | None:
+        """(position, expected wait, announce interval) of a contact waiting unoffered.
+
+        Read-only, from IVR greenlets: gevent switches only at I/O, never inside the engine.
+        """
+        acd = self.acd.acd
+        contact = acd.contacts.get(contact_id)
+        if contact is None or contact.offered_to:
+            return None
+        policy = acd.policies[contact.queue]
+        return (
+            acd.position(contact_id, time.time()),
+            acd.expected_wait(contact.queue),
+            (policy.announce_seconds),
+        )
 
     def _acd_command(self, name: str):  # noqa: ANN202
         def run(args: dict[str, Any]) -> dict[str, Any]:

@@ -143,3 +143,16 @@ def test_agent_rejects_and_goes_not_ready_the_call_moves_on(call_center, platfor
     response = call_center.post("/api/agents/ag2/state/", body, format="json")
     assert response.status_code == 409 and "no call ringing" in response.json()["detail"]
     esl.close()
+
+
+def test_waiting_callers_hear_their_position(call_center, platform_factory):
+    Queue.objects.filter(name="helpdesk").update(
+        strategy_parameters={"ring_timeout": 3, "announce_seconds": 1}
+    )
+    platform = platform_factory()
+    esl = platform.control()
+    assert esl.api("sim_call 5550006 8123 patience=6").startswith("+OK")
+    assert esl.api("sim_call 5550007 8123 patience=6").startswith("+OK")
+    platform.icm.wait_log("announced position 2", timeout=20)
+    wait_until(lambda: ended("5550007"), timeout=20, what="the callers to give up")
+    esl.close()

@@ -123,6 +123,7 @@ class QueuePolicy:
     service_level_seconds: float = 20.0
     max_wait: float | None = None
     overflow: tuple[Overflow, ...] = ()
+    announce_seconds: float = 30.0  # position / expected wait every N s (0: never)
     version: int = 1
 
 

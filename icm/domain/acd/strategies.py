@@ -139,6 +139,8 @@ def validate_policy(policy: QueuePolicy) -> QueuePolicy:
             problems.append(f"overflow to a {rule.target_kind} needs a target")
         if rule.target_kind == "queue" and rule.target == policy.name:
             problems.append("a queue cannot overflow to itself")
+    if policy.announce_seconds < 0:
+        problems.append("announce_seconds must be >= 0 (0 turns announcements off)")
     if policy.reserve_service_level is not None and not 0 < policy.reserve_service_level <= 1:
         problems.append("reserve_service_level must be between 0 and 1")
     if problems:
