@@ -18,6 +18,7 @@ from .models import (
     InboundRoute,
     Queue,
     QueueSkill,
+    RoutingRule,
     Schedule,
     ScheduleRule,
     Site,
@@ -276,6 +277,19 @@ class InboundRouteAdmin(admin.ModelAdmin):
         if obj.queue is not None:
             return f"queue {obj.queue.name}"
         return "-"
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    """R-3: dialled number, caller prefix and schedule → queue, tried by priority."""
+
+    list_display = ["name", "priority", "dnis", "caller_prefix", "when", "schedule", "queue",
+                    "enabled"]  # fmt: skip
+    list_editable = ["priority", "enabled"]
+    list_filter = ["enabled", "when", "queue", "schedule"]
+    list_select_related = ["queue", "schedule"]
+    search_fields = ["name", "dnis", "caller_prefix"]
+    autocomplete_fields = ["queue", "schedule"]
 
 
 # --- Calls (CDRs, read-only) -----------------------------------------------------------------

@@ -19,7 +19,7 @@ from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 from icm.acd_runtime import ContactArrived
 from icm.domain import events as ev
 from icm.domain.acd.model import Contact
-from icm.routing_lookup import customer_priority, queue_for_dnis
+from icm.routing_lookup import customer_priority, queue_for_call
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def _lookup_routing(dnis: str, ani: str) -> tuple[str, str, int]:
 
 
 def _routing_query(dnis: str, ani: str) -> tuple[str, str, int]:
-    queue = queue_for_dnis(dnis)
+    queue, _ = queue_for_call(dnis, ani)
     customer, priority = customer_priority(ani)
     return queue, customer, priority
 

@@ -3,15 +3,47 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from django.db import DatabaseError
+from django.db.models import Q
 
-from icm.models import CustomerNumber, InboundRoute
+from icm.domain.schedule import OpenInterval, is_open
+from icm.models import CustomerNumber, Holiday, InboundRoute, RoutingRule, Schedule
 
 log = logging.getLogger(__name__)
 GRADE_PRIORITY = {"standard": 0, "silver": 2, "gold": 5, "vip": 10}
 
 DEFAULT_QUEUE = "default"
+
+
+def schedule_open(schedule: Schedule, at: datetime) -> bool:
+    """Is `schedule` open at `at` (its weekly rules, its holidays and global ones)?"""
+    intervals = [OpenInterval(r.weekday, r.opens, r.closes) for r in schedule.rules.all()]
+    holidays = Holiday.objects.filter(Q(schedule=schedule) | Q(schedule__isnull=True))
+    return is_open(intervals, holidays.values_list("date", flat=True), schedule.timezone, at)
+
+
+def queue_for_call(dnis: str, ani: str, at: datetime | None = None) -> tuple[str, str]:
+    """(queue, why) for a call: the first matching routing rule on dialled number, caller
+    prefix and schedule (R-3), else the inbound route of the dialled number."""
+    at = at or datetime.now(tz=UTC)
+    rules = (
+        RoutingRule.objects.filter(enabled=True)
+        .filter(Q(dnis="") | Q(dnis=dnis))
+        .select_related("queue", "schedule")
+        .prefetch_related("schedule__rules")
+        .order_by("priority", "id")
+    )
+    for rule in rules:
+        if rule.caller_prefix and not ani.startswith(rule.caller_prefix):
+            continue
+        if rule.when != RoutingRule.When.ALWAYS:
+            open_now = schedule_open(rule.schedule, at)
+            if open_now != (rule.when == RoutingRule.When.OPEN):
+                continue
+        return rule.queue.name, f"rule {rule.name}"
+    return queue_for_dnis(dnis), "inbound route"
 
 
 def queue_for_dnis(dnis: str) -> str:

@@ -20,6 +20,7 @@ from icm.models import (
     InboundRoute,
     Queue,
     QueueSkill,
+    RoutingRule,
     Schedule,
     ScheduleRule,
     Site,
@@ -61,6 +62,7 @@ def world():
     QueueSkill.objects.create(queue=queue, skill=skill, minimum_level=3)
     schedule = Schedule.objects.create(name="Office hours")
     ScheduleRule.objects.create(schedule=schedule, weekday=0, opens=dt.time(8), closes=dt.time(20))
+    RoutingRule.objects.create(name="night", schedule=schedule, when="closed", queue=queue)
     Holiday.objects.create(schedule=schedule, date=dt.date(2030, 1, 1), name="New year")
     flow = Flow.objects.create(name="main-menu")
     version = FlowVersion.objects.create(

@@ -3,7 +3,15 @@
 from .calls import Call, CallLeg
 from .customers import Customer, CustomerNumber
 from .devices import Extension, Gateway, Site, Switch
-from .routing import Holiday, InboundRoute, Queue, QueueSkill, Schedule, ScheduleRule
+from .routing import (
+    Holiday,
+    InboundRoute,
+    Queue,
+    QueueSkill,
+    RoutingRule,
+    Schedule,
+    ScheduleRule,
+)
 
 __all__ = [
     "Call",
@@ -16,6 +24,7 @@ __all__ = [
     "InboundRoute",
     "Queue",
     "QueueSkill",
+    "RoutingRule",
     "Schedule",
     "ScheduleRule",
     "Site",

@@ -179,3 +179,43 @@ class InboundRoute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dnis} → {self.flow or self.queue}"
+
+
+class RoutingRule(models.Model):
+    """Route on system information (R-3): dialled number, caller-number prefix (area code),
+    and whether a schedule is open (time of day, weekday, holidays) → target queue.
+    Rules are tried by priority before the inbound route's own queue or flow."""
+
+    class When(models.TextChoices):
+        ALWAYS = "always", "Always"
+        OPEN = "open", "While the schedule is open"
+        CLOSED = "closed", "While the schedule is closed (nights, holidays)"
+
+    name = models.CharField(max_length=100)
+    priority = models.PositiveSmallIntegerField(default=100, help_text="Lower is tried first.")
+    dnis = models.CharField(
+        "dialled number", max_length=32, blank=True, validators=[digits_validator],
+        help_text="Empty: any number.",
+    )  # fmt: skip
+    caller_prefix = models.CharField(
+        max_length=32, blank=True, validators=[digits_validator],
+        help_text="Caller numbers starting with this (e.g. an area code). Empty: any caller.",
+    )  # fmt: skip
+    schedule = models.ForeignKey(
+        Schedule, on_delete=models.PROTECT, null=True, blank=True, related_name="routing_rules"
+    )
+    when = models.CharField(max_length=8, choices=When.choices, default=When.ALWAYS)
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="routing_rules")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(when="always") | models.Q(schedule__isnull=False),
+                name="routing_rule_schedule_for_when",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.queue}"
