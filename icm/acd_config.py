@@ -91,3 +91,23 @@ def load_agents() -> list[tuple[str, dict[str, int], str]]:
         )
         for agent in Agent.objects.filter(active=True).select_related("extension")
     ]
+
+
+def load_policy(name: str) -> QueuePolicy | None:
+    """One enabled queue's policy (None when missing or disabled); InvalidPolicy if bad."""
+    queue = Queue.objects.filter(name=name, enabled=True).first()
+    if queue is None:
+        return None
+    skills = {
+        qs.skill.name: qs.minimum_level for qs in queue.required_skills.select_related("skill")
+    }
+    return policy_from_queue(queue, skills)
+
+
+def load_agent(login_id: str) -> tuple[dict[str, int], str] | None:
+    """(skills, extension number) of one active agent, or None."""
+    agent = Agent.objects.filter(login_id=login_id, active=True).select_related("extension").first()
+    if agent is None:
+        return None
+    skills = {s.skill.name: s.level for s in agent.agent_skills.select_related("skill")}
+    return skills, agent.extension.number if agent.extension else ""

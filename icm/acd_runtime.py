@@ -13,7 +13,7 @@ import time
 import uuid as uuidlib
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import gevent
@@ -90,6 +90,8 @@ class AcdRuntime:
         on_agent_change: Callable[[AgentStateChanged], None],
         on_contact_finished: Callable[[ContactFinished, dict[str, Any]], None],
         on_leg_expected: Callable[[ev.LegExpected], None] = lambda event: None,
+        load_policy: Callable[[str], QueuePolicy | None] = lambda name: None,
+        load_agent: Callable[[str], tuple[dict[str, int], str] | None] = lambda agent: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.switch = switch
@@ -100,6 +102,8 @@ class AcdRuntime:
         self.on_agent_change = on_agent_change
         self.on_contact_finished = on_contact_finished
         self.on_leg_expected = on_leg_expected
+        self.load_policy = load_policy
+        self.load_agent = load_agent
         self.clock = clock
         self.extensions: dict[str, str] = {}
         self.offers: dict[str, _Offer] = {}  # agent leg uuid -> offer
@@ -154,14 +158,17 @@ class AcdRuntime:
                     outputs = self.acd.extend_wrap_up(agent, float(args.get("seconds", 30)), now)
                 case "agent_reject":
                     outputs = self._reject(agent, bool(args.get("not_ready")), now)
-                case "set_policy":
-                    outputs = self.acd.set_policy(args["policy"], now)
+                case "reload_queue":
+                    outputs = self._reload_queue(str(args.get("queue", "")), now)
+                case "reload_agent":
+                    outputs = self._reload_agent(agent)
                 case _:
                     raise AcdError(f"unknown ACD command {req.name!r}")
         except UnknownAgent as exc:
             req.result.set_exception(AcdError(f"unknown agent {exc.args[0]!r}"))
             return
         except (IllegalTransition, InvalidPolicy) as exc:
+            log.warning("acd %s: %s refused: %s", self.switch, req.name, exc)
             req.result.set_exception(AcdError(str(exc)))
             return
         except AcdError as exc:
@@ -170,6 +177,27 @@ class AcdRuntime:
         self.apply(outputs)
         state = self.acd.agents[agent].state if agent in self.acd.agents else None
         req.result.set({"agent": agent, "state": str(state) if state else None})
+
+    def _reload_queue(self, name: str, now: float) -> list[Output]:
+        """A queue's strategy or parameters changed (R-5, R-10): apply live, keep waiting calls."""
+        policy = self.load_policy(name)  # raises InvalidPolicy with the reason
+        if policy is None:
+            raise AcdError(f"queue {name!r} is unknown or disabled")
+        old = self.acd.policies.get(name)
+        policy = replace(policy, version=(old.version + 1) if old else 1)
+        log.info("acd %s: queue %s now %s (version %d)", self.switch, name, policy.strategy,
+                 policy.version)  # fmt: skip
+        return self.acd.set_policy(policy, now)
+
+    def _reload_agent(self, agent_id: str) -> list[Output]:
+        found = self.load_agent(agent_id)
+        if found is None:
+            raise AcdError(f"agent {agent_id!r} is unknown or inactive")
+        skills, extension = found
+        self.acd.set_agent(agent_id, skills)
+        self.extensions[agent_id] = extension
+        log.info("acd %s: agent %s skills now %s", self.switch, agent_id, skills)
+        return []
 
     def _reject(self, agent_id: str, not_ready: bool, now: float) -> list[Output]:
         """The agent refuses the ringing contact (AG-5): stop its phone, re-route the call."""

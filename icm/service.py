@@ -25,7 +25,7 @@ import redis
 from django.db import DatabaseError, close_old_connections
 from greenswitch.esl import NotConnectedError
 
-from icm.acd_config import load_agents, load_policies
+from icm.acd_config import load_agent, load_agents, load_policies, load_policy
 from icm.acd_runtime import (
     AcdError,
     AcdRequest,
@@ -57,6 +57,8 @@ ACD_COMMANDS = (
     "end_wrap_up",
     "extend_wrap_up",
     "agent_reject",
+    "reload_queue",
+    "reload_agent",
 )
 
 
@@ -109,6 +111,8 @@ class IcmService:
             self._agent_changed,
             self._contact_finished,
             self._apply,
+            load_policy=_with_fresh_connection(load_policy),
+            load_agent=_with_fresh_connection(load_agent),
         )
         self._agent_changes: list[AgentStateChanged] = []
         self.outbound = OutboundServer(
@@ -451,6 +455,16 @@ class IcmService:
             "live_legs": self.model.leg_count(),
             "time": time.monotonic(),
         }
+
+
+def _with_fresh_connection(func):  # noqa: ANN001, ANN202
+    """Run a look-up, then drop the consumer greenlet's connection if it broke meanwhile."""
+
+    def run(*args):  # noqa: ANN002, ANN202
+        close_old_connections()
+        return func(*args)
+
+    return run
 
 
 def _describe(item: object) -> str:

@@ -50,6 +50,15 @@ def send_command(
     return reply.get("result") or {}
 
 
+def post_command(
+    client: redis.Redis, switch: str, name: str, args: dict[str, Any], ttl: float = 300
+) -> None:
+    """Queue a command for icm without waiting for its reply (idempotent notifications such
+    as "reload this queue"); icm drops it if it has not run within `ttl` seconds."""
+    payload = {"id": uuid.uuid4().hex, "name": name, "args": args, "expires": time.time() + ttl}
+    client.lpush(keys.commands_key(switch), json.dumps(payload))
+
+
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 

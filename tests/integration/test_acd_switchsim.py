@@ -156,3 +156,22 @@ def test_waiting_callers_hear_their_position(call_center, platform_factory):
     platform.icm.wait_log("announced position 2", timeout=20)
     wait_until(lambda: ended("5550007"), timeout=20, what="the callers to give up")
     esl.close()
+
+
+def test_strategy_changes_apply_live_and_bad_ones_are_refused(call_center, platform_factory):
+    platform = platform_factory()
+    queue = Queue.objects.get(name="helpdesk")
+    queue.strategy = "round_robin"
+    queue.save()  # the admin's save: icm is told after the commit
+    platform.icm.wait_log("queue helpdesk now round_robin (version 2)", timeout=15)
+    queue.strategy_parameters = {"ring_timeout": -5}
+    queue.save()
+    platform.icm.wait_log("ring_timeout must be > 0", timeout=15)
+    esl = platform.control()
+    esl.api("sim_register 1101 answer:0.2")
+    set_state(call_center, platform, "ag1", "login")
+    assert esl.api("sim_call 5550008 8123 talk=0.5").startswith("+OK")
+    call = wait_until(lambda: ended("5550008"), timeout=30, what="the call to end")
+    routing = call.attached_data["routing"]
+    assert (routing["strategy"], routing["policy_version"]) == ("round_robin", 2)
+    esl.close()

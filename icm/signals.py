@@ -1,0 +1,53 @@
+"""Tell the running icm(s) when routing configuration changes, so it applies live (R-10)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from agents.models import Agent, AgentSkill
+from icm.bus.client import get_redis
+from icm.bus.commands import post_command
+from icm.models import Queue, QueueSkill, Switch
+
+log = logging.getLogger(__name__)
+
+
+def _notify(name: str, args: dict[str, Any]) -> None:
+    switches = set(Switch.objects.filter(enabled=True).values_list("name", flat=True))
+    switches.add(settings.IPBX_SWITCH_NAME)
+
+    def send() -> None:
+        try:
+            for switch in switches:
+                post_command(get_redis(), switch, name, args)
+        except redis.RedisError as exc:  # icm reloads everything when it starts anyway
+            log.warning("could not tell icm about %s %s: %s", name, args, exc)
+
+    transaction.on_commit(send)
+
+
+@receiver(post_save, sender=Queue)
+def queue_saved(sender: type, instance: Queue, **kwargs: Any) -> None:
+    _notify("reload_queue", {"queue": instance.name})
+
+
+@receiver([post_save, post_delete], sender=QueueSkill)
+def queue_skill_changed(sender: type, instance: QueueSkill, **kwargs: Any) -> None:
+    _notify("reload_queue", {"queue": instance.queue.name})
+
+
+@receiver(post_save, sender=Agent)
+def agent_saved(sender: type, instance: Agent, **kwargs: Any) -> None:
+    _notify("reload_agent", {"agent": instance.login_id})
+
+
+@receiver([post_save, post_delete], sender=AgentSkill)
+def agent_skill_changed(sender: type, instance: AgentSkill, **kwargs: Any) -> None:
+    _notify("reload_agent", {"agent": instance.agent.login_id})
