@@ -20,6 +20,7 @@ from .models import (
     QueueSkill,
     RoutingRule,
     Schedule,
+    ScheduledQueueChange,
     ScheduleRule,
     Site,
     Switch,
@@ -290,6 +291,19 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     list_select_related = ["queue", "schedule"]
     search_fields = ["name", "dnis", "caller_prefix"]
     autocomplete_fields = ["queue", "schedule"]
+
+
+@admin.register(ScheduledQueueChange)
+class ScheduledQueueChangeAdmin(admin.ModelAdmin):
+    """R-10: prepare a strategy change now, applied live at its time by Celery beat."""
+
+    list_display = ["queue", "strategy", "apply_at", "applied_at", "error", "note"]
+    list_filter = ["queue", "strategy", ("applied_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["queue"]
+    search_fields = ["queue__name", "note"]
+    autocomplete_fields = ["queue"]
+    readonly_fields = ["applied_at", "error", "created_at"]
+    date_hierarchy = "apply_at"
 
 
 # --- Calls (CDRs, read-only) -----------------------------------------------------------------

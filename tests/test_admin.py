@@ -22,6 +22,7 @@ from icm.models import (
     QueueSkill,
     RoutingRule,
     Schedule,
+    ScheduledQueueChange,
     ScheduleRule,
     Site,
     Switch,
@@ -63,6 +64,9 @@ def world():
     schedule = Schedule.objects.create(name="Office hours")
     ScheduleRule.objects.create(schedule=schedule, weekday=0, opens=dt.time(8), closes=dt.time(20))
     RoutingRule.objects.create(name="night", schedule=schedule, when="closed", queue=queue)
+    ScheduledQueueChange.objects.create(
+        queue=queue, apply_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC), strategy="ring_all"
+    )
     Holiday.objects.create(schedule=schedule, date=dt.date(2030, 1, 1), name="New year")
     flow = Flow.objects.create(name="main-menu")
     version = FlowVersion.objects.create(

@@ -10,6 +10,7 @@ from .routing import (
     QueueSkill,
     RoutingRule,
     Schedule,
+    ScheduledQueueChange,
     ScheduleRule,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "Queue",
     "QueueSkill",
     "RoutingRule",
+    "ScheduledQueueChange",
     "Schedule",
     "ScheduleRule",
     "Site",

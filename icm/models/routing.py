@@ -219,3 +219,41 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} → {self.queue}"
+
+
+class ScheduledQueueChange(models.Model):
+    """A strategy change prepared now and applied at `apply_at` (R-10); waiting calls stay."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="scheduled_changes")
+    apply_at = models.DateTimeField(db_index=True)
+    strategy = models.CharField(max_length=32, choices=Queue.Strategy.choices)
+    strategy_parameters = models.JSONField(default=dict, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["apply_at"]
+
+    def __str__(self) -> str:
+        return f"{self.queue} → {self.strategy} at {self.apply_at:%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        """Refuse, at scheduling time, a change the ACD could not run."""
+        from django.core.exceptions import ValidationError
+
+        from icm.acd_config import policy_from_queue
+        from icm.domain.acd.strategies import InvalidPolicy
+
+        if self.queue_id is None:
+            return
+        trial = Queue(name=self.queue.name, strategy=self.strategy,
+                      strategy_parameters=self.strategy_parameters,
+                      wrap_up_seconds=self.queue.wrap_up_seconds,
+                      service_level_seconds=self.queue.service_level_seconds,
+                      max_wait_seconds=self.queue.max_wait_seconds)  # fmt: skip
+        try:
+            policy_from_queue(trial, {})
+        except InvalidPolicy as exc:
+            raise ValidationError({"strategy_parameters": str(exc)}) from exc
