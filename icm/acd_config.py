@@ -111,3 +111,12 @@ def load_agent(login_id: str) -> tuple[dict[str, int], str] | None:
         return None
     skills = {s.skill.name: s.level for s in agent.agent_skills.select_related("skill")}
     return skills, agent.extension.number if agent.extension else ""
+
+
+def load_gateway() -> str | None:
+    """The trunk used to dial customers back (the first enabled gateway)."""
+    from icm.models import Gateway
+
+    return (
+        Gateway.objects.filter(enabled=True).order_by("id").values_list("name", flat=True).first()
+    )

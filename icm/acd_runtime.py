@@ -41,6 +41,14 @@ class ContactArrived:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackRequested:
+    """A waiting caller pressed the call-back key (posted by its IVR greenlet)."""
+
+    contact_id: str
+    result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
+
+
+@dataclass(frozen=True, slots=True)
 class OfferLegFailed:
     """An agent leg will never ring (originate refused, switch gone): re-route its contact."""
 
@@ -92,6 +100,7 @@ class AcdRuntime:
         on_leg_expected: Callable[[ev.LegExpected], None] = lambda event: None,
         load_policy: Callable[[str], QueuePolicy | None] = lambda name: None,
         load_agent: Callable[[str], tuple[dict[str, int], str] | None] = lambda agent: None,
+        load_gateway: Callable[[], str | None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.switch = switch
@@ -104,6 +113,9 @@ class AcdRuntime:
         self.on_leg_expected = on_leg_expected
         self.load_policy = load_policy
         self.load_agent = load_agent
+        self.load_gateway = load_gateway
+        self.callbacks: dict[str, str] = {}  # contact -> number to dial back
+        self.dialling: dict[str, str] = {}  # customer leg being dialled -> agent leg
         self.clock = clock
         self.extensions: dict[str, str] = {}
         self.offers: dict[str, _Offer] = {}  # agent leg uuid -> offer
@@ -137,6 +149,15 @@ class AcdRuntime:
             self.apply(self.acd.enqueue(contact, self.clock()))
         except UnknownQueue:
             log.error("call %s: queue %s is unknown to the ACD", contact.contact_id, contact.queue)
+
+    def callback_requested(self, req: CallbackRequested) -> None:
+        """Keep the caller's place as a call-back; its hang-up is then not an abandon."""
+        contact = self.acd.contacts.get(req.contact_id)
+        if contact is None or not self.acd.convert_to_callback(req.contact_id, self.clock()):
+            req.result.set(False)
+            return
+        self.callbacks[req.contact_id] = contact.ani
+        req.result.set(True)
 
     def request(self, req: AcdRequest) -> None:
         now = self.clock()
@@ -215,6 +236,13 @@ class AcdRuntime:
 
     def on_event(self, event: ev.DomainEvent) -> None:
         """Switch events that matter to the ACD (called after the live model applied them)."""
+        if isinstance(event, ev.LegAnswered) and event.uuid in self.dialling:
+            agent_leg = self.dialling.pop(event.uuid)
+            agent_id = self.leg_agent.get(agent_leg)
+            if agent_id is not None:
+                self.talking[event.uuid] = agent_id
+                self._send(f"uuid_bridge {agent_leg} {event.uuid}")
+            return
         if isinstance(event, ev.LegAnswered):
             offer = self.offers.get(event.uuid)
             if offer is not None and not offer.answered:
@@ -298,7 +326,13 @@ class AcdRuntime:
     def _finished(self, done: ContactFinished) -> None:
         customer = self.customer_leg.pop(done.contact_id, done.contact_id)
         explanation = self.explanations.pop(done.contact_id, {})
-        if done.outcome == "answered":
+        number = self.callbacks.pop(done.contact_id, None)
+        if done.outcome == "answered" and number is not None:
+            leg = self.agent_leg.get(done.agent_id, "")
+            self.offers.pop(leg, None)
+            self.leg_agent[leg] = done.agent_id
+            self._dial_back(done.contact_id, number, leg)
+        elif done.outcome == "answered":
             leg = self.agent_leg.get(done.agent_id, "")
             self.offers.pop(leg, None)
             self.leg_agent[leg] = done.agent_id
@@ -314,8 +348,30 @@ class AcdRuntime:
                 self._send(f"uuid_kill {customer} NORMAL_CLEARING")
         self.on_contact_finished(done, explanation)
 
+    def _dial_back(self, contact_id: str, number: str, agent_leg: str) -> None:
+        """The agent took the call-back: dial the customer and bridge them on answer."""
+        gateway = self.load_gateway()
+        if gateway is None or not _safe(number):
+            log.error("call-back %s: no gateway or number to dial; the agent is released",
+                      contact_id)  # fmt: skip
+            self._send(f"uuid_kill {agent_leg} NORMAL_TEMPORARY_FAILURE")
+            return
+        customer = str(uuidlib.uuid4())
+        self.dialling[customer] = agent_leg
+        self.on_leg_expected(ev.LegExpected(self.switch, customer, agent_leg))
+        log.info("call-back %s: dialling %s via %s", contact_id, number, gateway)
+        self._send(
+            f"originate {{origination_uuid={customer},ipbx_contact={contact_id}}}"
+            f"sofia/gateway/{gateway}/{_safe(number)} &park()"
+        )
+
     # --- internals -----------------------------------------------------------------------
     def _leg_gone(self, leg: str, cause: str) -> None:
+        if leg in self.dialling:  # the customer we called back did not answer
+            agent_leg = self.dialling.pop(leg)
+            log.warning("call-back leg %s ended unanswered (%s)", leg, cause)
+            self._send(f"uuid_kill {agent_leg} NORMAL_CLEARING")
+            return
         now = self.clock()
         offer = self.offers.pop(leg, None)
         if offer is not None:
@@ -335,6 +391,8 @@ class AcdRuntime:
             self.leg_agent.pop(agent_leg, None)
             self.apply(self.acd.call_ended(agent_id, now))
             return
+        if leg in self.callbacks:
+            return  # the caller hung up after asking to be called back: it keeps its place
         if leg in self.acd.contacts:  # a waiting or ringing customer left
             self.customer_leg.pop(leg, None)
             self.apply(self.acd.abandon(leg, now))

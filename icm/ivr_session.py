@@ -29,8 +29,14 @@ GREETING = "ivr/welcome.wav"
 QueueStatus = Callable[[str], "tuple[int, float, float] | None"]
 
 
+CALLBACK_KEY = "1"
+
+
 def make_ivr_app(
-    switch: str, notify: Callable[[object], None], queue_status: QueueStatus | None = None
+    switch: str,
+    notify: Callable[[object], None],
+    queue_status: QueueStatus | None = None,
+    request_callback: Callable[[str], bool] | None = None,
 ) -> type:
     """An application class for greenswitch's OutboundESLServer bound to one switch.
 
@@ -75,9 +81,18 @@ def make_ivr_app(
                 log.info("call %s: dnis %s handed to queue %s (priority %s)", call_uuid, dnis,
                          queue, priority)  # fmt: skip
                 session.call_command("playback", "local_stream://moh")
+                pressed: list[str] = []
+                session.register_handle(
+                    "DTMF", lambda event: pressed.append(event.headers.get("DTMF-Digit", ""))
+                )
                 last_announcement = time.monotonic()
                 while session._outbound_connected and session.connected:
-                    gevent.sleep(0.5)
+                    gevent.sleep(0.2)
+                    if CALLBACK_KEY in pressed and request_callback is not None:
+                        pressed.clear()
+                        if request_callback(uuid):
+                            _callback_goodbye(session, call_uuid, ani)
+                            break
                     status = queue_status(uuid) if queue_status else None
                     if status and status[2] and time.monotonic() - last_announcement >= status[2]:
                         last_announcement = time.monotonic()
@@ -92,6 +107,16 @@ def make_ivr_app(
                     pass
 
     return IvrCall
+
+
+def _callback_goodbye(session, call_uuid: str, number: str) -> None:  # noqa: ANN001
+    """The caller keeps its place and will be called back: say so, then hang up."""
+    log.info("call %s: call-back requested to %s; the place in the queue is kept", call_uuid,
+             number)  # fmt: skip
+    spoken = " ".join(number)
+    session.call_command("speak", f"flite|kal|We will call you back at {spoken}. Goodbye.",
+                         block=True, response_timeout=15)  # fmt: skip
+    session.hangup("NORMAL_CLEARING")
 
 
 def _announce(session, call_uuid: str, position: int, expected_wait: float) -> None:  # noqa: ANN001

@@ -25,12 +25,13 @@ import redis
 from django.db import DatabaseError, close_old_connections
 from greenswitch.esl import NotConnectedError
 
-from icm.acd_config import load_agent, load_agents, load_policies, load_policy
+from icm.acd_config import load_agent, load_agents, load_gateway, load_policies, load_policy
 from icm.acd_runtime import (
     AcdError,
     AcdRequest,
     AcdRuntime,
     AcdTick,
+    CallbackRequested,
     ContactArrived,
     OfferLegFailed,
     RepairLeg,
@@ -113,12 +114,15 @@ class IcmService:
             self._apply,
             load_policy=_with_fresh_connection(load_policy),
             load_agent=_with_fresh_connection(load_agent),
+            load_gateway=_with_fresh_connection(load_gateway),
         )
         self._agent_changes: list[AgentStateChanged] = []
         self.outbound = OutboundServer(
             config.outbound_host,
             config.outbound_port,
-            application=make_ivr_app(self.name, self.inbox.put, self.queue_status),
+            application=make_ivr_app(
+                self.name, self.inbox.put, self.queue_status, self.request_callback
+            ),  # fmt: skip
             max_connections=2000,
         )
         self.events_applied = 0
@@ -209,6 +213,9 @@ class IcmService:
         elif isinstance(item, OfferLegFailed):
             self.acd.originate_failed(item.leg, item.cause)
             return
+        elif isinstance(item, CallbackRequested):
+            self.acd.callback_requested(item)
+            return
         elif isinstance(item, RepairLeg):
             self.acd.repair(item.agent_id, item.leg)
             return
@@ -276,6 +283,12 @@ class IcmService:
             (policy.announce_seconds),
         )
 
+    def request_callback(self, contact_id: str) -> bool:
+        """From an IVR greenlet: turn the waiting contact into a call-back (True if done)."""
+        request = CallbackRequested(contact_id)
+        self.inbox.put(request)
+        return bool(request.result.get(timeout=5))
+
     def _acd_command(self, name: str):  # noqa: ANN202
         def run(args: dict[str, Any]) -> dict[str, Any]:
             request = AcdRequest(name, args)
@@ -304,9 +317,12 @@ class IcmService:
 
     def _contact_finished(self, done: ContactFinished, routing: dict[str, Any]) -> None:
         call = self.model.call_of_leg(self.name, done.contact_id)
+        if call is None and done.agent_id:  # a call-back: the caller's first call is over
+            call = self.model.call_of_leg(self.name, self.acd.agent_leg.get(done.agent_id, ""))
         if call is None:
             return
-        outcome = {"outcome": str(done.outcome), "waited": round(done.waited, 3)}
+        outcome = {"outcome": str(done.outcome), "waited": round(done.waited, 3),
+                   "media": done.media}  # fmt: skip
         if done.target_kind:
             outcome["overflow"] = f"{done.target_kind}:{done.target}"
         self._apply(

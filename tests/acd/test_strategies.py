@@ -268,3 +268,21 @@ def test_live_strategy_change_keeps_waiting_calls():
 def test_invalid_policies_are_refused_with_a_clear_error(policy, message):
     with pytest.raises(InvalidPolicy, match=message):
         Acd().set_policy(policy, 0)
+
+
+def test_a_call_back_keeps_its_place_in_the_queue():
+    from icm.domain.acd.model import Media
+
+    acd = acd_with(QueuePolicy("q", "longest_idle"), {"a1": {}}, ready=False)
+    acd.login("a1", 0, ready=False)
+    acd.enqueue(contact("first", at=0), 0)
+    acd.enqueue(contact("second", at=1), 1)
+    acd.enqueue(contact("third", at=2), 2)
+    assert acd.convert_to_callback("second", 3)
+    assert acd.position("second", 3) == 2
+    acd.abandon("first", 4)  # others may leave; the call-back moves up as a caller would
+    out = acd.set_ready("a1", 5)
+    offer = offers(out)[0]
+    assert (offer.contact_id, offer.media) == ("second", str(Media.CALLBACK))
+    done = finished(acd.offer_answered("second", "a1", 6))[0]
+    assert done.media == "callback" and done.outcome == ContactOutcome.ANSWERED

@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from agents.models import Agent, AgentSkill, AgentStateChange, Skill
-from icm.models import Call, Extension, InboundRoute, Queue, QueueSkill, Site
+from icm.models import Call, CallLeg, Extension, InboundRoute, Queue, QueueSkill, Site, Switch
 from tests.fixtures.waiting import wait_until
 
 
@@ -174,4 +174,33 @@ def test_strategy_changes_apply_live_and_bad_ones_are_refused(call_center, platf
     call = wait_until(lambda: ended("5550008"), timeout=30, what="the call to end")
     routing = call.attached_data["routing"]
     assert (routing["strategy"], routing["policy_version"]) == ("round_robin", 2)
+    esl.close()
+
+
+def test_call_back_keeps_the_place_reserves_the_agent_then_dials(call_center, platform_factory):
+    from icm.models import Gateway
+
+    platform = platform_factory()
+    Gateway.objects.create(switch=Switch.objects.get(name=platform.switch), name="carrier",
+                           proxy="198.51.100.10")  # fmt: skip
+    esl = platform.control()
+    uuid = esl.api("sim_call 5550009 8123 patience=600").split()[1]
+    platform.icm.wait_log("handed to queue helpdesk")
+    assert esl.api(f"sim_dtmf {uuid} 1").startswith("+OK")
+    platform.icm.wait_log("call-back requested to 5550009")
+    first = wait_until(lambda: ended("5550009"), timeout=20, what="the caller to hang up")
+    assert "routing" not in first.attached_data  # not an abandon: the contact still waits
+    esl.api("sim_register 1101 answer:0.2")
+    set_state(call_center, platform, "ag1", "login")  # reserved first, then the customer is dialled
+    platform.icm.wait_log("call-back ")
+    dialled = wait_until(
+        lambda: CallLeg.objects.filter(channel_name__contains="5550009",
+                                       bridged_at__isnull=False).first(),
+        timeout=20, what="the customer to be dialled and bridged to the agent",
+    )  # fmt: skip
+    call = Call.objects.get(pk=dialled.call_id)
+    assert call.attached_data["routing"]["media"] == "callback"
+    assert call.attached_data["routing"]["outcome"] == "answered"
+    assert ("reserved", "on_call", "") in transitions("ag1")
+    esl.api("hupall NORMAL_CLEARING")
     esl.close()

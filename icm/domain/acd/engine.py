@@ -14,7 +14,16 @@ from collections import deque
 from dataclasses import dataclass, replace
 
 from .agent_fsm import AgentStateChanged, IllegalTransition, change_state
-from .model import Agent, AgentState, CallKind, Contact, ContactOutcome, Explanation, QueuePolicy
+from .model import (
+    Agent,
+    AgentState,
+    CallKind,
+    Contact,
+    ContactOutcome,
+    Explanation,
+    Media,
+    QueuePolicy,
+)
 from .outputs import CancelOffer, ContactFinished, OfferContact, Output
 from .selection import contact_order_key, eligible_agents, has_skills
 from .strategies import STRATEGIES, RankContext, validate_policy
@@ -166,6 +175,18 @@ class Acd:
         if not was_busy and self._reserves_needed(contact.queue):
             return self._dispatch_queue(contact.queue, now)  # reserves join: serve the head
         return self._dispatch_contact(contact, now)
+
+    def convert_to_callback(self, contact_id: str, now: float) -> bool:
+        """The caller asked to be called back (item 9): the contact keeps its place in the
+        queue (same arrival order and priority) and is served by reserving an agent first,
+        then dialling the customer. False when it is already being offered."""
+        contact = self.contacts.get(contact_id)
+        if contact is None or contact.offered_to:
+            return False
+        contact.media = Media.CALLBACK
+        log.info("contact %s (%s): call-back requested, keeps position %d", contact_id,
+                 contact.queue, self.position(contact_id, now))  # fmt: skip
+        return True
 
     def abandon(self, contact_id: str, now: float) -> list[Output]:
         """The customer left (hung up while waiting or ringing)."""
@@ -392,7 +413,7 @@ class Acd:
                  ",".join(agent_ids), policy.strategy)  # fmt: skip
         out.insert(0, OfferContact(contact.contact_id, contact.queue, agent_ids,
                                    policy.ring_timeout, explanation, contact.ani,
-                                   dict(contact.attached)))  # fmt: skip
+                                   dict(contact.attached), str(contact.media)))  # fmt: skip
         return out
 
     def _dispatch_agent(self, agent: Agent, now: float) -> list[Output]:
@@ -478,7 +499,7 @@ class Acd:
         elif outcome is ContactOutcome.ABANDONED:
             stats.abandoned.append((now, waited))
         return [ContactFinished(contact.contact_id, contact.queue, outcome, waited, agent_id,
-                                target_kind, target)]  # fmt: skip
+                                target_kind, target, str(contact.media))]  # fmt: skip
 
     def _overdue_overflow(self, contact: Contact, now: float) -> list[Output]:
         policy = self.policies[contact.queue]

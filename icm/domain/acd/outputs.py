@@ -20,6 +20,7 @@ class OfferContact:
     explanation: Explanation
     ani: str = ""
     attached: dict[str, Any] = field(default_factory=dict)
+    media: str = "voice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class ContactFinished:
     agent_id: str = ""
     target_kind: str = ""
     target: str = ""
+    media: str = "voice"
 
 
 Output = OfferContact | CancelOffer | ContactFinished | AgentStateChanged
