@@ -7,7 +7,15 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from .models import Agent, AgentSkill, AgentStateChange, Skill, WorkGroup
+from .models import Agent, AgentSkill, AgentStateChange, NotReadyReason, Skill, WorkGroup
+
+
+@admin.register(NotReadyReason)
+class NotReadyReasonAdmin(admin.ModelAdmin):
+    list_display = ["code", "label", "paid", "active"]
+    list_editable = ["active"]
+    list_filter = ["active", "paid"]
+    search_fields = ["code", "label"]
 
 
 @admin.register(Skill)

@@ -118,3 +118,18 @@ class AgentStateChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent.login_id}: {self.from_state} → {self.to_state} at {self.at}"
+
+
+class NotReadyReason(models.Model):
+    """A reason an agent may give for not ready (AG-2): break, lunch, training …"""
+
+    code = models.SlugField(max_length=32, unique=True)
+    label = models.CharField(max_length=100)
+    paid = models.BooleanField(default=True, help_text="Counts as working time in reports.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.label

@@ -8,7 +8,14 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from agents.models import Agent, AgentSkill, AgentStateChange, Skill, WorkGroup
+from agents.models import (
+    Agent,
+    AgentSkill,
+    AgentStateChange,
+    NotReadyReason,
+    Skill,
+    WorkGroup,
+)
 from icm.models import (
     Call,
     CallLeg,
@@ -64,6 +71,7 @@ def world():
     schedule = Schedule.objects.create(name="Office hours")
     ScheduleRule.objects.create(schedule=schedule, weekday=0, opens=dt.time(8), closes=dt.time(20))
     RoutingRule.objects.create(name="night", schedule=schedule, when="closed", queue=queue)
+    NotReadyReason.objects.create(code="lunch", label="Lunch")
     ScheduledQueueChange.objects.create(
         queue=queue, apply_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC), strategy="ring_all"
     )

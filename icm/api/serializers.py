@@ -89,3 +89,13 @@ class AgentStateSerializer(serializers.Serializer):
     )
     reason = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
     switch = serializers.SlugField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        """A not-ready reason must be one of the configured codes, when any are configured."""
+        from agents.models import NotReadyReason
+
+        if attrs["state"] in ("not_ready", "login_not_ready"):
+            codes = list(NotReadyReason.objects.filter(active=True).values_list("code", flat=True))
+            if codes and attrs["reason"] not in codes:
+                raise serializers.ValidationError({"reason": f"must be one of {sorted(codes)}"})
+        return attrs
