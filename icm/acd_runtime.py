@@ -398,15 +398,16 @@ class AcdRuntime:
             self.apply(self.acd.abandon(leg, now))
 
     def _send(self, command: str, leg: str = "") -> None:
+        """Start a switch command; never waits for the switch (the consumer must not block)."""
         try:
-            reply = self.bgapi(command)
+            job = self.bgapi(command)
         except NotConnectedError as exc:
             log.warning("acd %s: %s not sent: %s", self.switch, command.split(" ", 1)[0], exc)
             if leg:
                 self.post(OfferLegFailed(leg, "SWITCH_DISCONNECTED"))
             return
         if leg:
-            self.jobs[reply.rsplit(" ", 1)[-1]] = leg
+            self.jobs[job] = leg
 
     def job_done(self, job_uuid: str, result: str) -> bool:
         """A BACKGROUND_JOB arrived; True when it was one of our offers' originates."""

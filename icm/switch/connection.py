@@ -149,6 +149,13 @@ class IcmInboundESL(InboundESL):
             self.close(f"no reply to {data.split(' ', 2)[:2]} in {self.command_timeout}s")
             raise CommandTimeout(f"no reply to {data[:40]!r}") from exc
 
+    def send_nowait(self, data: str) -> gevent.event.AsyncResult:
+        """Send a command without waiting for its reply (which the reader still consumes, in
+        order). For bgapi with our own Job-UUID: the outcome arrives as BACKGROUND_JOB."""
+        reply = gevent.event.AsyncResult()
+        self._send_raw(data, reply)
+        return reply
+
     def _send_raw(self, data: str, reply: gevent.event.AsyncResult) -> None:
         if not self.connected:
             raise NotConnectedError("not connected")

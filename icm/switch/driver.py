@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,6 +126,16 @@ class SwitchDriver:
         if conn is None or not conn.connected:
             raise NotConnectedError(f"switch {self.address.name} is not connected")
         return conn.send(f"api {command}").data
+
+    def bgapi_nowait(self, command: str) -> str:
+        """Start a bgapi job without waiting for the switch's reply; returns our Job-UUID,
+        which the BACKGROUND_JOB event carries back with the result."""
+        conn = self.connection
+        if conn is None or not conn.connected:
+            raise NotConnectedError(f"switch {self.address.name} is not connected")
+        job = str(uuid.uuid4())
+        conn.send_nowait(f"bgapi {command}\nJob-UUID: {job}")
+        return job
 
     def bgapi(self, command: str) -> str:
         """Run a bgapi command; returns the Job-UUID reply text."""
