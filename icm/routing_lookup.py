@@ -1,12 +1,17 @@
-"""Which queue a dialled number leads to (InboundRoute → queue, or the flow's queue node)."""
+"""Routing look-ups for a new call: the target queue (routing rules on system information,
+then the inbound route) and the caller's priority from customer data (R-3, R-4)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+import gevent
+from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Q
+from django.utils.module_loading import import_string
 
 from icm.domain.schedule import OpenInterval, is_open
 from icm.models import CustomerNumber, Holiday, InboundRoute, RoutingRule, Schedule
@@ -66,21 +71,43 @@ def queue_for_dnis(dnis: str) -> str:
     return DEFAULT_QUEUE
 
 
+def database_customer(ani: str) -> tuple[str, str] | None:
+    """The built-in customer connector: (account, grade) from the Customer table."""
+    row = (
+        CustomerNumber.objects.filter(number=ani)
+        .select_related("customer")
+        .only("customer__account", "customer__grade")
+        .first()
+    )
+    return (row.customer.account, row.customer.grade) if row else None
+
+
+def customer_connector() -> Callable[[str], tuple[str, str] | None]:
+    """The configured connector (IPBX_CUSTOMER_CONNECTOR, a dotted path): any callable
+    `ani -> (account, grade) | None`, e.g. one asking a CRM over HTTP."""
+    return import_string(settings.IPBX_CUSTOMER_CONNECTOR)
+
+
 def customer_priority(ani: str) -> tuple[str, int]:
-    """(customer account, routing priority) of the caller by number (R-4); a failed lookup
-    routes the call anyway at default priority."""
+    """(customer account, routing priority) of the caller by number (R-4).
+
+    The connector gets IPBX_CUSTOMER_LOOKUP_TIMEOUT seconds; a failure or a time-out routes
+    the call anyway, at default priority, with a log line.
+    """
     if not ani:
         return "", 0
+    timeout = settings.IPBX_CUSTOMER_LOOKUP_TIMEOUT
     try:
-        row = (
-            CustomerNumber.objects.filter(number=ani)
-            .select_related("customer")
-            .only("customer__account", "customer__grade")
-            .first()
-        )
-    except DatabaseError as exc:
+        with gevent.Timeout(timeout):
+            found = customer_connector()(ani)
+    except gevent.Timeout:
+        log.warning("caller %s: customer lookup timed out after %.1fs; default priority", ani,
+                    timeout)  # fmt: skip
+        return "", 0
+    except (DatabaseError, ImportError, OSError, ValueError, LookupError) as exc:
         log.warning("caller %s: customer lookup failed (%s); default priority", ani, exc)
         return "", 0
-    if row is None:
+    if found is None:
         return "", 0
-    return row.customer.account, GRADE_PRIORITY.get(row.customer.grade, 0)
+    account, grade = found
+    return account, GRADE_PRIORITY.get(grade, 0)

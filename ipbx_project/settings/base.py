@@ -130,6 +130,10 @@ ICM_COMMAND_REPLY_TIMEOUT = float(env_str("ICM_COMMAND_REPLY_TIMEOUT", "15"))
 ICM_RECONCILE_INTERVAL = float(env_str("ICM_RECONCILE_INTERVAL", "10"))
 # … for legs older than this many seconds (a fresh originate may not exist yet).
 ICM_RECONCILE_GRACE = float(env_str("ICM_RECONCILE_GRACE", "5"))
+# Customer look-up by caller number for routing priority: a callable ani -> (account,
+# grade) | None, and how long it may take before the call is routed at default priority.
+IPBX_CUSTOMER_CONNECTOR = env_str("IPBX_CUSTOMER_CONNECTOR", "icm.routing_lookup.database_customer")
+IPBX_CUSTOMER_LOOKUP_TIMEOUT = float(env_str("IPBX_CUSTOMER_LOOKUP_TIMEOUT", "1.5"))
 # Dialplan contexts an API originate may run its destination in.
 ICM_ORIGINATE_CONTEXTS = env_list("ICM_ORIGINATE_CONTEXTS", ["default"])
 ICM_OUTBOUND_HOST = env_str("ICM_OUTBOUND_HOST", "127.0.0.1")
