@@ -26,7 +26,7 @@ PARAMETERS = {
 def policy_from_queue(queue: Queue, skills: dict[str, int], version: int = 1) -> QueuePolicy:
     """The QueuePolicy of a Queue row; raises InvalidPolicy with a clear message."""
     params: dict[str, Any] = dict(queue.strategy_parameters or {})
-    unknown = set(params) - set(PARAMETERS) - {"escalation", "overflow"}
+    unknown = set(params) - set(PARAMETERS) - {"escalation", "overflow", "greetings"}
     if unknown:
         raise InvalidPolicy(f"queue {queue.name}: unknown parameters {sorted(unknown)}")
     try:

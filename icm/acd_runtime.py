@@ -101,6 +101,7 @@ class AcdRuntime:
         load_policy: Callable[[str], QueuePolicy | None] = lambda name: None,
         load_agent: Callable[[str], tuple[dict[str, int], str] | None] = lambda agent: None,
         load_gateway: Callable[[], str | None] = lambda: None,
+        on_offer: Callable[[OfferContact], None] = lambda offer: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.switch = switch
@@ -114,6 +115,7 @@ class AcdRuntime:
         self.load_policy = load_policy
         self.load_agent = load_agent
         self.load_gateway = load_gateway
+        self.on_offer = on_offer
         self.callbacks: dict[str, str] = {}  # contact -> number to dial back
         self.dialling: dict[str, str] = {}  # customer leg being dialled -> agent leg
         self.clock = clock
@@ -298,6 +300,10 @@ class AcdRuntime:
 
     def _offer(self, offer: OfferContact) -> None:
         self.explanations[offer.contact_id] = offer.explanation.as_dict()
+        try:
+            self.on_offer(offer)  # the screen pop (AG-4) reaches the desktops before the ring
+        except Exception:  # a lost screen pop must never stop the call
+            log.exception("call %s: screen pop not published", offer.contact_id)
         for agent_id in offer.agent_ids:
             extension = self.extensions.get(agent_id, "")
             leg = str(uuidlib.uuid4())

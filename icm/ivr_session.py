@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import gevent
@@ -19,7 +20,13 @@ from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 from icm.acd_runtime import ContactArrived
 from icm.domain import events as ev
 from icm.domain.acd.model import Contact
-from icm.routing_lookup import customer_priority, queue_for_call
+from icm.routing_lookup import (
+    GRADE_PRIORITY,
+    customer_priority,
+    greeting_for,
+    last_agent_for,
+    queue_for_call,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +69,11 @@ def make_ivr_app(
                 session.linger()
                 session.answer()
                 session.playback(GREETING, block=True)
-                queue, customer, priority = _lookup_routing(dnis, ani)
+                routing = _lookup_routing(dnis, ani)
+                queue, customer, priority = routing.queue, routing.customer, routing.priority
+                if routing.greeting:  # per-category greeting (R-9)
+                    log.info("call %s: greeting %s", call_uuid, routing.greeting)
+                    session.playback(routing.greeting, block=True)
                 session.call_command("set", f"ipbx_queue={queue}")
                 notify(ev.CallQueued(switch, call_uuid, queue, datetime.now(tz=UTC)))
                 notify(
@@ -74,6 +85,7 @@ def make_ivr_app(
                             priority=priority,
                             ani=ani,
                             customer_id=customer,
+                            last_agent_id=routing.last_agent,
                             attached={"dnis": dnis, "call_uuid": call_uuid},
                         )
                     )
@@ -132,15 +144,25 @@ def _announce(session, call_uuid: str, position: int, expected_wait: float) -> N
              expected_wait if expected_wait != float("inf") else -1)  # fmt: skip
 
 
-def _lookup_routing(dnis: str, ani: str) -> tuple[str, str, int]:
-    """(queue, customer id, priority) for a call; the customer lookup may fail (R-4)."""
+def _lookup_routing(dnis: str, ani: str) -> Routing:
+    """Queue, customer, priority, last agent and greeting for a call (R-3, R-4, R-8, R-9)."""
     return _lookups.run(_routing_query, dnis, ani)
 
 
-def _routing_query(dnis: str, ani: str) -> tuple[str, str, int]:
+def _routing_query(dnis: str, ani: str) -> Routing:
     queue, _ = queue_for_call(dnis, ani)
     customer, priority = customer_priority(ani)
-    return queue, customer, priority
+    grade = next((g for g, p in GRADE_PRIORITY.items() if p == priority), "standard")
+    return Routing(queue, customer, priority, last_agent_for(ani), greeting_for(queue, grade))
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    queue: str
+    customer: str
+    priority: int
+    last_agent: str
+    greeting: str
 
 
 class _DbWorker:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import gevent
 from django.conf import settings
@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from icm.domain.schedule import OpenInterval, is_open
-from icm.models import CustomerNumber, Holiday, InboundRoute, RoutingRule, Schedule
+from icm.models import Call, CustomerNumber, Holiday, InboundRoute, Queue, RoutingRule, Schedule
 
 log = logging.getLogger(__name__)
 GRADE_PRIORITY = {"standard": 0, "silver": 2, "gold": 5, "vip": 10}
@@ -111,3 +111,34 @@ def customer_priority(ani: str) -> tuple[str, int]:
         return "", 0
     account, grade = found
     return account, GRADE_PRIORITY.get(grade, 0)
+
+
+LAST_AGENT_DAYS = 30
+
+
+def last_agent_for(ani: str) -> str:
+    """The agent who last answered this caller within LAST_AGENT_DAYS (R-8), or ""."""
+    if not ani:
+        return ""
+    since = datetime.now(tz=UTC) - timedelta(days=LAST_AGENT_DAYS)
+    try:
+        row = (
+            Call.objects.filter(ani=ani, agent__isnull=False, created_at__gte=since)
+            .order_by("-created_at")
+            .values_list("agent__login_id", flat=True)
+            .first()
+        )
+    except DatabaseError as exc:
+        log.warning("caller %s: last-agent lookup failed (%s)", ani, exc)
+        return ""
+    return row or ""
+
+
+def greeting_for(queue: str, category: str) -> str:
+    """The queue's greeting for this caller category (grade), from its strategy parameter
+    `greetings` (`{"vip": "ivr/vip.wav", "default": "ivr/queue.wav"}`), or ""."""
+    params = Queue.objects.filter(name=queue).values_list("strategy_parameters", flat=True).first()
+    greetings = (params or {}).get("greetings") or {}
+    if not isinstance(greetings, dict):
+        return ""
+    return str(greetings.get(category) or greetings.get("default") or "")

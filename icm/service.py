@@ -41,7 +41,7 @@ from icm.bus.publisher import StatePublisher
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import AgentStateChanged
-from icm.domain.acd.outputs import ContactFinished
+from icm.domain.acd.outputs import ContactFinished, OfferContact
 from icm.domain.calls import CallRecord, LiveCalls
 from icm.ivr_session import make_ivr_app
 from icm.store import CdrStore, ensure_switch, set_switch_status, write_agent_changes
@@ -116,6 +116,7 @@ class IcmService:
             load_policy=_with_fresh_connection(load_policy),
             load_agent=_with_fresh_connection(load_agent),
             load_gateway=_with_fresh_connection(load_gateway),
+            on_offer=self._screen_pop,
         )
         self._agent_changes: list[AgentStateChanged] = []
         self.outbound = OutboundServer(
@@ -313,6 +314,23 @@ class IcmService:
                 "reason": change.reason,
                 "since": change.at,
                 "contact": agent.contact_id if agent else "",
+            },
+        )
+
+    def _screen_pop(self, offer: OfferContact) -> None:
+        self.publisher.publish_event(
+            self.name,
+            "contact.offered",
+            {
+                "contact": offer.contact_id,
+                "queue": offer.queue,
+                "agents": list(offer.agent_ids),
+                "ani": offer.ani,
+                "media": offer.media,
+                "attached": offer.attached,
+                "customer": self.acd.acd.contacts[offer.contact_id].customer_id
+                if offer.contact_id in self.acd.acd.contacts
+                else "",
             },
         )
 

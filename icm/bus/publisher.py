@@ -89,6 +89,17 @@ return seq
 )
 
 
+_EVENT = """
+if redis.call('GET', KEYS[3]) ~= ARGV[#ARGV] then
+  return redis.error_reply('NOEPOCH')
+end
+local seq = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', KEYS[2], '{"switch":' .. cjson.encode(ARGV[1]) .. ',"seq":' .. seq ..
+  ',"type":"' .. ARGV[2] .. '","call":null,"status":null,"data":' .. ARGV[3] .. '}')
+return seq
+"""
+
+
 class StatePublisher:
     """Publishes call changes of one icm; tolerant of Redis outages."""
 
@@ -99,6 +110,7 @@ class StatePublisher:
         self._reset = client.register_script(_RESET)
         self._status_script = client.register_script(_STATUS)
         self._entity_script = client.register_script(_ENTITY)
+        self._event_script = client.register_script(_EVENT)
         self._needs_reset: set[str] = set()
         self._connected: dict[str, bool] = {}
         self._status: dict[str, list[str]] = {}
@@ -156,7 +168,8 @@ class StatePublisher:
                 self.published += (len(args) - 1) // 3
             except redis.ResponseError as exc:
                 if "NOEPOCH" not in str(exc):
-                    raise
+                    log.error("bus: script refused by Redis: %s", exc)
+                    continue
                 log.warning("bus: Redis lost %s's snapshot (restarted?); rewriting it", switch)
                 self.reset(switch)
             except redis.RedisError as exc:
@@ -186,7 +199,8 @@ class StatePublisher:
             )
         except redis.ResponseError as exc:
             if "NOEPOCH" not in str(exc):
-                raise
+                log.error("bus: script refused by Redis: %s", exc)
+                return
             self.reset(switch)
         except redis.RedisError as exc:
             self._needs_reset.add(switch)
@@ -208,8 +222,27 @@ class StatePublisher:
             )
         except redis.ResponseError as exc:
             if "NOEPOCH" not in str(exc):
-                raise
+                log.error("bus: script refused by Redis: %s", exc)
+                return
             self.reset(switch)
         except redis.RedisError as exc:
             self._needs_reset.add(switch)
             log.warning("bus: agent state for %s failed: %s", switch, exc)
+
+    def publish_event(self, switch: str, event_type: str, data: dict[str, object]) -> None:
+        """A sequenced event with no snapshot state (e.g. `contact.offered`: the screen pop)."""
+        if switch in self._needs_reset:
+            self.reset(switch)
+        try:
+            self._event_script(
+                keys=[keys.seq_key(switch), keys.EVENTS_CHANNEL, keys.epoch_key(switch)],
+                args=[switch, event_type, json.dumps(data), self._epoch],
+            )
+        except redis.ResponseError as exc:
+            if "NOEPOCH" not in str(exc):
+                log.error("bus: script refused by Redis: %s", exc)
+                return
+            self.reset(switch)
+        except redis.RedisError as exc:
+            self._needs_reset.add(switch)
+            log.warning("bus: %s for %s failed: %s", event_type, switch, exc)

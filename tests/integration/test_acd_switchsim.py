@@ -204,3 +204,45 @@ def test_call_back_keeps_the_place_reserves_the_agent_then_dials(call_center, pl
     assert ("reserved", "on_call", "") in transitions("ag1")
     esl.api("hupall NORMAL_CLEARING")
     esl.close()
+
+
+def test_returning_caller_goes_to_its_last_agent_with_a_screen_pop(call_center, platform_factory):
+    import json
+
+    import redis
+    from django.conf import settings
+
+    Queue.objects.filter(name="helpdesk").update(
+        strategy="round_robin",
+        strategy_parameters={"ring_timeout": 3, "last_agent_seconds": 10,
+                             "greetings": {"default": "ivr/helpdesk.wav"}},
+    )  # fmt: skip
+    platform = platform_factory()
+    pubsub = redis.Redis.from_url(settings.REDIS_URL).pubsub()
+    pubsub.subscribe("ipbx:events")
+    esl = platform.control()
+    esl.api("sim_register 1101 answer:0.2")
+    esl.api("sim_register 1102 answer:0.2")
+    set_state(call_center, platform, "ag1", "login")
+    assert esl.api("sim_call 5550010 8123 talk=0.5").startswith("+OK")
+    first = wait_until(lambda: ended("5550010"), timeout=30, what="the first call")
+    assert first.agent.login_id == "ag1"
+    platform.icm.wait_log("greeting ivr/helpdesk.wav")
+    set_state(call_center, platform, "ag2", "login")  # round robin's turn: ag2 …
+    assert esl.api("sim_call 5550010 8123 talk=0.5").startswith("+OK")
+    second = wait_until(
+        lambda: Call.objects.filter(ani="5550010", ended_at__isnull=False)
+        .exclude(pk=first.pk).first(),
+        timeout=30, what="the second call",
+    )  # fmt: skip
+    assert second.agent.login_id == "ag1"  # … but the caller's last agent is free
+    assert "last agent ag1" in second.attached_data["routing"]["rule"]
+    pops = []
+    while (message := pubsub.get_message(timeout=0.1)) is not None:
+        if message["type"] == "message":
+            event = json.loads(message["data"])
+            if event["type"] == "contact.offered" and event["switch"] == platform.switch:
+                pops.append(event["data"])
+    assert [p["ani"] for p in pops] == ["5550010", "5550010"]
+    assert pops[0]["queue"] == "helpdesk" and pops[0]["agents"] == ["ag1"]
+    esl.close()
