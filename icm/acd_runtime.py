@@ -9,6 +9,7 @@ the waiting contact. Runs inside icm's consumer greenlet: the single writer of A
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid as uuidlib
 from collections import deque
@@ -23,13 +24,14 @@ from greenswitch.esl import NotConnectedError
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import AgentStateChanged, IllegalTransition
 from icm.domain.acd.engine import Acd, UnknownAgent, UnknownQueue
-from icm.domain.acd.model import Contact, QueuePolicy
+from icm.domain.acd.model import AgentState, CallKind, Contact, QueuePolicy
 from icm.domain.acd.outputs import CancelOffer, ContactFinished, OfferContact, Output
 from icm.domain.acd.strategies import InvalidPolicy
 
 log = logging.getLogger(__name__)
 
 BUSY_CAUSES = frozenset({"USER_BUSY", "CALL_REJECTED"})
+_PHONE_CHANNEL = re.compile(r"^sofia/internal/(?:sip:)?([0-9*#+]+)@")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,7 @@ class AcdRuntime:
         load_agent: Callable[[str], tuple[dict[str, int], str] | None] = lambda agent: None,
         load_gateway: Callable[[], str | None] = lambda: None,
         on_offer: Callable[[OfferContact], None] = lambda offer: None,
+        leg_channel: Callable[[str], str] = lambda uuid: "",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.switch = switch
@@ -116,6 +119,8 @@ class AcdRuntime:
         self.load_agent = load_agent
         self.load_gateway = load_gateway
         self.on_offer = on_offer
+        self.leg_channel = leg_channel
+        self.direct_legs: dict[str, str] = {}  # an agent's own (non-ACD) call leg -> agent
         self.callbacks: dict[str, str] = {}  # contact -> number to dial back
         self.dialling: dict[str, str] = {}  # customer leg being dialled -> agent leg
         self.clock = clock
@@ -245,6 +250,8 @@ class AcdRuntime:
                 self.talking[event.uuid] = agent_id
                 self._send(f"uuid_bridge {agent_leg} {event.uuid}")
             return
+        if isinstance(event, ev.LegAnswered) and self._direct_call(event.uuid):
+            return
         if isinstance(event, ev.LegAnswered):
             offer = self.offers.get(event.uuid)
             if offer is not None and not offer.answered:
@@ -371,8 +378,35 @@ class AcdRuntime:
             f"sofia/gateway/{gateway}/{_safe(number)} &park()"
         )
 
+    def _direct_call(self, leg: str) -> bool:
+        """An agent's phone answered a call the ACD did not place (internal or outbound,
+        AG-8): the agent is on a call — also when not ready — until that leg hangs up."""
+        if leg in self.offers or leg in self.dialling or leg in self.leg_agent:
+            return False
+        match = _PHONE_CHANNEL.match(self.leg_channel(leg))
+        agent_id = self._agent_on_extension(match.group(1)) if match else None
+        if agent_id is None:
+            return False
+        agent = self.acd.agents[agent_id]
+        if agent.state not in (AgentState.READY, AgentState.NOT_READY, AgentState.WRAP_UP):
+            return False
+        self.direct_legs[leg] = agent_id
+        log.info("agent %s: direct call on leg %s", agent_id, leg)
+        self.apply(self.acd.start_direct_call(agent_id, self.clock(), CallKind.INTERNAL))
+        return True
+
+    def _agent_on_extension(self, extension: str) -> str | None:
+        for agent_id, number in self.extensions.items():
+            if number == extension:
+                return agent_id
+        return None
+
     # --- internals -----------------------------------------------------------------------
     def _leg_gone(self, leg: str, cause: str) -> None:
+        direct = self.direct_legs.pop(leg, None)
+        if direct is not None:
+            self.apply(self.acd.call_ended(direct, self.clock()))
+            return
         if leg in self.dialling:  # the customer we called back did not answer
             agent_leg = self.dialling.pop(leg)
             log.warning("call-back leg %s ended unanswered (%s)", leg, cause)

@@ -117,6 +117,7 @@ class IcmService:
             load_agent=_with_fresh_connection(load_agent),
             load_gateway=_with_fresh_connection(load_gateway),
             on_offer=self._screen_pop,
+            leg_channel=self._leg_channel,
         )
         self._agent_changes: list[AgentStateChanged] = []
         self.outbound = OutboundServer(
@@ -316,6 +317,11 @@ class IcmService:
                 "contact": agent.contact_id if agent else "",
             },
         )
+
+    def _leg_channel(self, uuid: str) -> str:
+        call = self.model.call_of_leg(self.name, uuid)
+        leg = next((leg for leg in call.legs if leg.uuid == uuid), None) if call else None
+        return leg.channel_name if leg else ""
 
     def _screen_pop(self, offer: OfferContact) -> None:
         self.publisher.publish_event(

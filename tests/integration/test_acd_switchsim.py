@@ -246,3 +246,17 @@ def test_returning_caller_goes_to_its_last_agent_with_a_screen_pop(call_center, 
     assert [p["ani"] for p in pops] == ["5550010", "5550010"]
     assert pops[0]["queue"] == "helpdesk" and pops[0]["agents"] == ["ag1"]
     esl.close()
+
+
+def test_not_ready_agent_takes_an_internal_call_and_stays_not_ready(call_center, platform_factory):
+    platform = platform_factory()
+    esl = platform.control()
+    esl.api("sim_register 1101 answer:0.2")
+    set_state(call_center, platform, "ag1", "login_not_ready")
+    assert esl.api("sim_call 1199 1101 context=default talk=1").startswith("+OK")
+    wait_until(lambda: ("not_ready", "on_call", "") in transitions("ag1"), timeout=20,
+               what="the agent to be on the internal call")  # fmt: skip
+    wait_until(lambda: transitions("ag1")[-1][1] == "not_ready", timeout=20,
+               what="the agent back to not ready after the call")  # fmt: skip
+    assert ("on_call", "wrap_up", "") not in transitions("ag1")  # no wrap-up for direct calls
+    esl.close()
