@@ -72,6 +72,7 @@ AGENT_COMMANDS = {
     "not_ready": ("agent_not_ready", {}),
     "logout": ("agent_logout", {}),
     "end_wrap_up": ("end_wrap_up", {}),
+    "extend_wrap_up": ("extend_wrap_up", {"seconds": 30}),
     "reject": ("agent_reject", {}),
     "reject_not_ready": ("agent_reject", {"not_ready": True}),
 }

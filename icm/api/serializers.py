@@ -83,6 +83,7 @@ class AgentStateSerializer(serializers.Serializer):
             "not_ready",
             "logout",
             "end_wrap_up",
+            "extend_wrap_up",
             "reject",
             "reject_not_ready",
         ]
