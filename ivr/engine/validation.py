@@ -1,0 +1,153 @@
+"""Publish-time validation of a flow graph (ICM-4, IVR-5): every problem named by node.
+
+Refused: an unknown start, unknown node types, missing parameters, dangling or missing exits,
+unreachable nodes, unknown variables or hostile expressions, loops that never wait for input,
+and sub-flow cycles across flows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .expressions import ExpressionError, check
+from .nodes import CALL_VARIABLES, SPECS
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    node: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"node {self.node}: {self.message}" if self.node else self.message
+
+
+class FlowInvalid(ValueError):
+    """The flow cannot be published; `problems` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def exits_of(node: Mapping[str, Any]) -> dict[str, str]:
+    exits = node.get("exits") or {}
+    return {str(k): str(v) for k, v in exits.items()} if isinstance(exits, dict) else {}
+
+
+def validate(graph: Mapping[str, Any], flow_name: str = "",
+             subflows: Mapping[str, set[str]] | None = None) -> None:  # fmt: skip
+    """Raise FlowInvalid listing every problem; `subflows` maps other flows to the flows they
+    call (for cycle detection across flows)."""
+    problems: list[Problem] = []
+    nodes = graph.get("nodes")
+    if not isinstance(nodes, dict) or not nodes:
+        raise FlowInvalid([Problem("", "a flow needs nodes")])
+    start = graph.get("start")
+    if start not in nodes:
+        problems.append(Problem("", f"start node {start!r} does not exist"))
+    assigned = set(CALL_VARIABLES)
+    for node in nodes.values():
+        spec = SPECS.get(node.get("type", "")) if isinstance(node, dict) else None
+        for param in spec.assigns if spec else ():
+            if node.get(param):
+                assigned.add(str(node[param]))
+    for node_id, node in nodes.items():
+        problems += _check_node(str(node_id), node, nodes, assigned)
+    if start in nodes:
+        unreachable = set(nodes) - _reachable(str(start), nodes)
+        problems += [Problem(n, "is unreachable from the start") for n in sorted(unreachable)]
+    problems += _busy_loops(nodes)
+    problems += _subflow_cycles(flow_name, nodes, subflows or {})
+    if problems:
+        raise FlowInvalid(problems)
+
+
+def _check_node(
+    node_id: str, node: Any, nodes: Mapping[str, Any], assigned: set[str]
+) -> list[Problem]:
+    if not isinstance(node, dict):
+        return [Problem(node_id, "is not an object")]
+    spec = SPECS.get(node.get("type", ""))
+    if spec is None:
+        return [Problem(node_id, f"unknown type {node.get('type')!r} (one of {sorted(SPECS)})")]
+    problems = [Problem(node_id, f"needs parameter {p!r}") for p in spec.required
+                if node.get(p) in (None, "", [], {})]  # fmt: skip
+    exits = exits_of(node)
+    for name in spec.exits:
+        if name not in exits:
+            problems.append(Problem(node_id, f"exit {name!r} leads nowhere"))
+    if spec.terminal and exits:
+        problems.append(Problem(node_id, f"a {node['type']} node has no exits"))
+    if spec.dynamic_exits and not (set(exits) - set(spec.optional_exits)):
+        problems.append(Problem(node_id, "needs at least one choice"))
+    for name, target in exits.items():
+        if target not in nodes:
+            problems.append(Problem(node_id, f"exit {name!r} leads to missing node {target!r}"))
+    for param in spec.expressions:
+        if node.get(param) not in (None, ""):
+            try:
+                check(str(node[param]), assigned)
+            except ExpressionError as exc:
+                problems.append(Problem(node_id, str(exc)))
+    return problems
+
+
+def _reachable(start: str, nodes: Mapping[str, Any]) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        node_id = todo.pop()
+        if node_id in seen or node_id not in nodes:
+            continue
+        seen.add(node_id)
+        todo += list(exits_of(nodes[node_id]).values()) if isinstance(nodes[node_id], dict) else []
+    return seen
+
+
+def _busy_loops(nodes: Mapping[str, Any]) -> list[Problem]:
+    """Cycles made only of nodes that neither wait nor take input would spin forever."""
+    busy = {
+        node_id for node_id, node in nodes.items()
+        if isinstance(node, dict) and node.get("type") in SPECS
+        and not SPECS[node["type"]].waits
+    }  # fmt: skip
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    problems: list[Problem] = []
+
+    def visit(node_id: str) -> None:
+        state[node_id] = 1
+        for target in exits_of(nodes[node_id]).values():
+            if target not in busy:
+                continue
+            if state.get(target) == 1:
+                problems.append(Problem(target, "is in a loop that never waits for input"))
+            elif target not in state:
+                visit(target)
+        state[node_id] = 2
+
+    for node_id in sorted(busy):
+        if node_id not in state:
+            visit(node_id)
+    return problems
+
+
+def _subflow_cycles(flow: str, nodes: Mapping[str, Any],
+                    subflows: Mapping[str, set[str]]) -> list[Problem]:  # fmt: skip
+    calls: dict[str, str] = {
+        str(node["flow"]): node_id for node_id, node in nodes.items()
+        if isinstance(node, dict) and node.get("type") == "subflow" and node.get("flow")
+    }  # fmt: skip
+    problems = []
+    for called, node_id in calls.items():
+        seen, todo = set(), [called]
+        while todo:
+            current = todo.pop()
+            if current == flow:
+                problems.append(Problem(node_id, f"sub-flow {called!r} calls back into {flow!r}"))
+                break
+            if current not in seen:
+                seen.add(current)
+                todo += sorted(subflows.get(current, set()))
+    return problems
