@@ -92,7 +92,7 @@ FLOW_NAME = "main-menu"
 FLOW_GRAPH: dict[str, Any] = {
     "start": "greet",
     "nodes": {
-        "greet": {"type": "play", "file": "ivr/welcome.wav", "next": "queue"},
+        "greet": {"type": "play", "file": "ivr/welcome.wav", "exits": {"next": "queue"}},
         "queue": {"type": "enter_queue", "queue": "support"},
     },
 }

@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from .actions import FlowInvalid, check_publish
 from .models import Flow, FlowVersion
 
 
@@ -63,6 +64,19 @@ class FlowVersionAdmin(admin.ModelAdmin):
             # A published (or retired) graph is immutable: calls may be running it.
             readonly += ["flow", "number", "graph"]
         return readonly
+
+    actions = ["publish"]
+
+    @admin.action(description="Validate and publish (new calls use it)")
+    def publish(self, request: HttpRequest, queryset: QuerySet[FlowVersion]) -> None:
+        for version in queryset.select_related("flow"):
+            try:
+                check_publish(version)
+            except FlowInvalid as exc:
+                for problem in exc.problems:
+                    self.message_user(request, f"{version}: {problem}", messages.ERROR)
+            else:
+                self.message_user(request, f"{version.flow.name} v{version.number} published")
 
     def save_model(self, request: HttpRequest, obj: FlowVersion, form: Any, change: bool) -> None:
         if not change and obj.created_by_id is None:

@@ -1,0 +1,59 @@
+"""Publishing a flow version: refused with node-named problems, or new calls switch to it."""
+
+import pytest
+
+from ivr.actions import check_publish
+from ivr.engine.validation import FlowInvalid
+from ivr.models import Flow, FlowVersion
+
+GRAPH = {"start": "hi", "nodes": {"hi": {"type": "play", "text": "Hi", "exits": {"next": "q"}},
+                                  "q": {"type": "enter_queue", "queue": "support"}}}  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_publishing_retires_the_previous_version():
+    flow = Flow.objects.create(name="main")
+    v1 = FlowVersion.objects.create(flow=flow, number=1, graph=GRAPH)
+    check_publish(v1)
+    v2 = FlowVersion.objects.create(flow=flow, number=2, graph=GRAPH)
+    check_publish(v2)
+    flow.refresh_from_db()
+    v1.refresh_from_db()
+    assert flow.published_version == v2
+    assert v1.status == FlowVersion.Status.RETIRED
+
+
+@pytest.mark.django_db
+def test_an_invalid_version_is_refused_and_nothing_changes():
+    flow = Flow.objects.create(name="main")
+    good = FlowVersion.objects.create(flow=flow, number=1, graph=GRAPH)
+    check_publish(good)
+    dangling = {"start": "hi", "nodes": {"hi": {"type": "play", "exits": {"next": "nowhere"}}}}
+    bad = FlowVersion.objects.create(flow=flow, number=2, graph=dangling)
+    with pytest.raises(FlowInvalid, match="node hi: exit 'next' leads to missing node"):
+        check_publish(bad)
+    flow.refresh_from_db()
+    bad.refresh_from_db()
+    assert flow.published_version == good and bad.status == FlowVersion.Status.DRAFT
+
+
+@pytest.mark.django_db
+def test_sub_flow_cycles_are_found_across_published_flows():
+    billing = Flow.objects.create(name="billing")
+    calls_main = {"start": "s", "nodes": {
+        "s": {"type": "subflow", "flow": "main", "exits": {"next": "end"}},
+        "end": {"type": "hangup"}}}  # fmt: skip
+    check_publish(FlowVersion.objects.create(flow=billing, number=1, graph=calls_main))
+    main = Flow.objects.create(name="main")
+    calls_billing = {"start": "s", "nodes": {
+        "s": {"type": "subflow", "flow": "billing", "exits": {"next": "end"}},
+        "end": {"type": "hangup"}}}  # fmt: skip
+    with pytest.raises(FlowInvalid, match="calls back into 'main'"):
+        check_publish(FlowVersion.objects.create(flow=main, number=1, graph=calls_billing))
+
+
+def test_the_demo_flow_is_valid():
+    from icm.demo import FLOW_GRAPH
+    from ivr.engine.validation import validate
+
+    validate(FLOW_GRAPH, "main-menu")
