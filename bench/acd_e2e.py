@@ -10,11 +10,9 @@ monkey.patch_all()
 
 import logging  # noqa: E402
 import os  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 
 import django  # noqa: E402
 
@@ -22,24 +20,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ipbx_project.settings.dev")
 django.setup()
 
 import gevent  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 from agents.models import Agent, AgentSkill, AgentStateChange, Skill  # noqa: E402
+from bench.harness import icm_on_switchsim  # noqa: E402
 from icm.acd_runtime import AcdRequest  # noqa: E402
 from icm.models import Extension, InboundRoute, Queue, QueueSkill, Site  # noqa: E402
-from icm.service import IcmConfig, IcmService  # noqa: E402
-from icm.switch.driver import SwitchAddress  # noqa: E402
+from icm.service import IcmService  # noqa: E402
 
 AGENTS = int(os.environ.get("BENCH_ACD_AGENTS", "150"))
 RATE = float(os.environ.get("BENCH_ACD_RATE", "100"))  # offered calls per second
 SECONDS = float(os.environ.get("BENCH_ACD_SECONDS", "10"))
 DNIS = "8555"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _call_center() -> None:
@@ -74,32 +65,7 @@ def _acd(service: IcmService, name: str, **args) -> None:  # noqa: ANN003
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     _call_center()
-    esl_port, outbound_port = _free_port(), _free_port()
-    sim = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "switchsim", "--esl-port", str(esl_port), "--playback-seconds",
-         "0.05", "--outbound-socket", f"127.0.0.1:{outbound_port}", "--log-level", "WARNING"]
-    )  # fmt: skip
-    service = None
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", esl_port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        config = IcmConfig(
-            switch=SwitchAddress(f"bench{uuid.uuid4().hex[:6]}", "127.0.0.1", esl_port, "ClueCon"),
-            redis_url=settings.REDIS_URL,
-            outbound_host="127.0.0.1",
-            outbound_port=outbound_port,
-        )
-        service = IcmService(config)
-        service.start()
-        while not service.driver.connected.is_set():
-            gevent.sleep(0.05)
+    with icm_on_switchsim("--playback-seconds", "0.05") as (service, esl_port):
         for i in range(AGENTS):
             service.driver.api(f"sim_register {3000 + i} answer:0.05")
             _acd(service, "agent_login", agent=f"bench-{i:03d}")
@@ -126,12 +92,6 @@ def main() -> None:
             out.write(f"dispatch_p50_ms: {latencies[len(latencies) // 2] * 1000:.2f} ms\n")
             out.write(f"dispatch_p99_ms: {latencies[int(len(latencies) * 0.99)] * 1000:.2f} ms\n")
         out.flush()
-    finally:
-        if service is not None:
-            service.driver.api("hupall NORMAL_CLEARING")
-            service.stop()
-        sim.terminate()
-        sim.wait(10)
 
 
 if __name__ == "__main__":

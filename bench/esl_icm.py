@@ -10,11 +10,8 @@ monkey.patch_all()
 
 import logging  # noqa: E402
 import os  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 
 import django  # noqa: E402
 
@@ -23,27 +20,13 @@ django.setup()
 
 import gevent  # noqa: E402
 import psutil  # noqa: E402
-from django.conf import settings  # noqa: E402
 
-from icm.service import IcmConfig, IcmService  # noqa: E402
-from icm.switch.driver import SETTLE_RESYNC_SECONDS, SwitchAddress  # noqa: E402
+from bench.harness import icm_on_switchsim, wait  # noqa: E402
+from icm.service import IcmService  # noqa: E402
+from icm.switch.driver import SETTLE_RESYNC_SECONDS  # noqa: E402
 
 FLOOD_CALLS = int(os.environ.get("BENCH_FLOOD_CALLS", "6000"))
 MEMORY_CALLS = int(os.environ.get("BENCH_MEMORY_CALLS", "3000"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(check, timeout: float, what: str) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        gevent.sleep(0.01)
 
 
 def _control(service: IcmService, command: str) -> str:
@@ -58,7 +41,7 @@ def _flood(service: IcmService, me: psutil.Process) -> dict[str, float]:
     cpu_before = sum(me.cpu_times()[:2])
     started = time.monotonic()
     _control(service, f"sim_load {FLOOD_CALLS} 0")
-    _wait(lambda: service.model.leg_count() == 0 and service.inbox.empty()
+    wait(lambda: service.model.leg_count() == 0 and service.inbox.empty()
           and conn.events_received > start_events, 300, "flood to drain")  # fmt: skip
     last = -1
     while conn.events_received != last:  # until nothing more arrives
@@ -72,54 +55,20 @@ def _flood(service: IcmService, me: psutil.Process) -> dict[str, float]:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
-    esl_port, outbound_port = _free_port(), _free_port()
-    sim = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "switchsim",
-            "--esl-port",
-            str(esl_port),
-            "--outbound-socket",
-            f"127.0.0.1:{outbound_port}",
-            "--log-level",
-            "WARNING",
-        ]  # fmt: skip
-    )
-    service = None
-    try:
-        config = IcmConfig(
-            switch=SwitchAddress(f"bench{uuid.uuid4().hex[:6]}", "127.0.0.1", esl_port, "ClueCon"),
-            redis_url=settings.REDIS_URL,
-            outbound_host="127.0.0.1",
-            outbound_port=outbound_port,
-        )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", esl_port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        service = IcmService(config)
-        service.start()
-        _wait(service.driver.connected.is_set, 20, "icm to connect")
-
+    with icm_on_switchsim() as (service, _):
         # 1. memory per live call, measured first (before the flood grows Python's heap) and
         #    after the settle resync that follows a connect.
         gevent.sleep(SETTLE_RESYNC_SECONDS + 2)
         me = psutil.Process()
         rss_before = me.memory_info().rss
         _control(service, f"sim_load {MEMORY_CALLS} 600000")
-        _wait(lambda: len(service.model) >= MEMORY_CALLS and service.inbox.empty(), 300,
+        wait(lambda: len(service.model) >= MEMORY_CALLS and service.inbox.empty(), 300,
               "calls to be up")  # fmt: skip
         gevent.sleep(2)  # let the publisher and persister flush their batches
         rss_after = me.memory_info().rss
         per_call = (rss_after - rss_before) / 1024 / len(service.model)
         _control(service, "hupall NORMAL_CLEARING")
-        _wait(lambda: len(service.model) == 0, 120, "calls to end")
+        wait(lambda: len(service.model) == 0, 120, "calls to end")
 
         # 2. throughput: short calls created as fast as switchsim can, the full pipeline on,
         #    first with icm's own subscription, then with every event switchsim has.
@@ -135,11 +84,6 @@ def main() -> None:
         out.write(f"icm_cpu_us_per_event_all_events: {flood['cpu_us']:.0f} us\n")
         out.write(f"icm_kb_per_call: {per_call:.1f} KB\n")
         out.flush()
-    finally:
-        if service is not None:
-            service.stop()
-        sim.terminate()
-        sim.wait(10)
 
 
 if __name__ == "__main__":

@@ -124,7 +124,8 @@ class AcdRuntime:
         self.callbacks: dict[str, str] = {}  # contact -> number to dial back
         self.dialling: dict[str, str] = {}  # customer leg being dialled -> agent leg
         self.clock = clock
-        self.extensions: dict[str, str] = {}
+        self.extensions: dict[str, str] = {}  # agent -> extension number
+        self.extension_agents: dict[str, str] = {}  # extension number -> agent
         self.offers: dict[str, _Offer] = {}  # agent leg uuid -> offer
         self.agent_leg: dict[str, str] = {}  # agent -> its leg (ringing or talking)
         self.leg_agent: dict[str, str] = {}  # talking agent leg -> agent
@@ -144,7 +145,7 @@ class AcdRuntime:
         now = self.clock()
         for agent_id, skills, extension in agents:
             self.acd.set_agent(agent_id, skills)
-            self.extensions[agent_id] = extension
+            self._set_extension(agent_id, extension)
         for policy in policies:
             self.apply(self.acd.set_policy(policy, now))
         log.info("acd %s: %d queues, %d agents", self.switch, len(policies), len(agents))
@@ -223,7 +224,7 @@ class AcdRuntime:
             raise AcdError(f"agent {agent_id!r} is unknown or inactive")
         skills, extension = found
         self.acd.set_agent(agent_id, skills)
-        self.extensions[agent_id] = extension
+        self._set_extension(agent_id, extension)
         log.info("acd %s: agent %s skills now %s", self.switch, agent_id, skills)
         return []
 
@@ -308,7 +309,7 @@ class AcdRuntime:
     def _offer(self, offer: OfferContact) -> None:
         self.explanations[offer.contact_id] = offer.explanation.as_dict()
         try:
-            self.on_offer(offer)  # the screen pop (AG-4) reaches the desktops before the ring
+            self.on_offer(offer)  # the screen pop (AG-4), published within one publish batch
         except Exception:  # a lost screen pop must never stop the call
             log.exception("call %s: screen pop not published", offer.contact_id)
         for agent_id in offer.agent_ids:
@@ -384,7 +385,7 @@ class AcdRuntime:
         if leg in self.offers or leg in self.dialling or leg in self.leg_agent:
             return False
         match = _PHONE_CHANNEL.match(self.leg_channel(leg))
-        agent_id = self._agent_on_extension(match.group(1)) if match else None
+        agent_id = self.extension_agents.get(match.group(1)) if match else None
         if agent_id is None:
             return False
         agent = self.acd.agents[agent_id]
@@ -395,11 +396,13 @@ class AcdRuntime:
         self.apply(self.acd.start_direct_call(agent_id, self.clock(), CallKind.INTERNAL))
         return True
 
-    def _agent_on_extension(self, extension: str) -> str | None:
-        for agent_id, number in self.extensions.items():
-            if number == extension:
-                return agent_id
-        return None
+    def _set_extension(self, agent_id: str, extension: str) -> None:
+        old = self.extensions.get(agent_id)
+        if old and self.extension_agents.get(old) == agent_id:
+            del self.extension_agents[old]
+        self.extensions[agent_id] = extension
+        if extension:
+            self.extension_agents[extension] = agent_id
 
     # --- internals -----------------------------------------------------------------------
     def _leg_gone(self, leg: str, cause: str) -> None:

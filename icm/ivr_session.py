@@ -166,19 +166,25 @@ class Routing:
 
 
 class _DbWorker:
-    """Runs database look-ups for every IVR greenlet in one greenlet, on one connection.
+    """Runs database look-ups for every IVR greenlet in a few worker greenlets, each on one
+    long-lived connection.
 
     Django gives each greenlet its own connection: a connection per call would mean a new
     PostgreSQL session per caller (slow) or one held open per waiting caller (exhausting).
+    Several workers, because a call makes a few look-ups and one worker in turn caps the
+    call rate.
     """
+
+    WORKERS = 4
 
     def __init__(self) -> None:
         self._queue: gevent.queue.Queue = gevent.queue.Queue()
-        self._worker: gevent.Greenlet | None = None
+        self._workers: list[gevent.Greenlet] = []
 
     def run(self, func, *args):  # noqa: ANN001, ANN002, ANN201
-        if self._worker is None or self._worker.dead:
-            self._worker = gevent.spawn(self._serve)
+        self._workers = [w for w in self._workers if not w.dead]
+        while len(self._workers) < self.WORKERS:
+            self._workers.append(gevent.spawn(self._serve))
         result = gevent.event.AsyncResult()
         self._queue.put((func, args, result))
         return result.get(timeout=10)

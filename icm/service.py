@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid as uuidlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -120,6 +121,7 @@ class IcmService:
             leg_channel=self._leg_channel,
         )
         self._agent_changes: list[AgentStateChanged] = []
+        self._other_publications: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
         self.outbound = OutboundServer(
             config.outbound_host,
             config.outbound_port,
@@ -128,7 +130,6 @@ class IcmService:
             ),  # fmt: skip
             max_connections=2000,
         )
-        self.events_applied = 0
         self._jobs: dict[str, str] = {}  # bgapi Job-UUID -> what it was for
         self._pending_status: tuple[bool, datetime] | None = None
         self._to_publish: dict[tuple[str, str], CallRecord] = {}
@@ -238,7 +239,6 @@ class IcmService:
 
     def _apply(self, event: ev.DomainEvent) -> None:
         changed = self.model.apply(event)
-        self.events_applied += 1
         for rec in changed:
             key = (rec.switch, rec.call_uuid)
             self._to_publish[key] = rec
@@ -306,7 +306,8 @@ class IcmService:
     def _agent_changed(self, change: AgentStateChanged) -> None:
         self._agent_changes.append(change)
         agent = self.acd.acd.agents.get(change.agent_id)
-        self.publisher.publish_agent(
+        self._publish_later(
+            self.publisher.publish_agent,
             self.name,
             change.agent_id,
             {
@@ -324,7 +325,8 @@ class IcmService:
         return leg.channel_name if leg else ""
 
     def _screen_pop(self, offer: OfferContact) -> None:
-        self.publisher.publish_event(
+        self._publish_later(
+            self.publisher.publish_event,
             self.name,
             "contact.offered",
             {
@@ -373,12 +375,21 @@ class IcmService:
             log.info("icm %s: %s: %s", self.name, purpose, result)
 
     # --- output batches ------------------------------------------------------------------
+    def _publish_later(self, publish: Callable[..., None], *args: Any) -> None:
+        """Queue a bus publication for the publisher greenlet: the consumer (dispatch) never
+        waits on a Redis round trip."""
+        self._other_publications.append((publish, args))
+
     def _publish_loop(self) -> None:
         while True:
             gevent.sleep(self.config.publish_interval)
             if self._to_publish:
                 batch, self._to_publish = self._to_publish, {}
                 self.publisher.publish_calls(batch.values())
+            if self._other_publications:
+                pending, self._other_publications = self._other_publications, []
+                for publish, args in pending:
+                    publish(*args)
 
     def _persist_loop(self) -> None:
         backoff = self.config.persist_interval
@@ -487,18 +498,6 @@ class IcmService:
         job = reply.rsplit(" ", 1)[-1]
         self._jobs[job] = f"originate {call_uuid} {command.endpoint} -> {command.destination}"
         return {"uuid": call_uuid, "job_uuid": job}
-
-    # --- figures -------------------------------------------------------------------------
-    def stats(self) -> dict[str, float]:
-        return {
-            "events_applied": self.events_applied,
-            "events_received": self.driver.connection.events_received
-            if self.driver.connection
-            else 0,
-            "live_calls": len(self.model),
-            "live_legs": self.model.leg_count(),
-            "time": time.monotonic(),
-        }
 
 
 def _with_fresh_connection(func):  # noqa: ANN001, ANN202

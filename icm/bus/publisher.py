@@ -26,8 +26,9 @@ from .schema import call_json
 
 log = logging.getLogger(__name__)
 
+# Every sequenced script passes the epoch key last and the epoch token as its last argument.
 _CHECK_EPOCH = """
-if redis.call('GET', KEYS[4]) ~= ARGV[#ARGV] then
+if redis.call('GET', KEYS[#KEYS]) ~= ARGV[#ARGV] then
   return redis.error_reply('NOEPOCH')
 end
 """
@@ -89,15 +90,15 @@ return seq
 )
 
 
-_EVENT = """
-if redis.call('GET', KEYS[3]) ~= ARGV[#ARGV] then
-  return redis.error_reply('NOEPOCH')
-end
+_EVENT = (
+    _CHECK_EPOCH
+    + """
 local seq = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', KEYS[2], '{"switch":' .. cjson.encode(ARGV[1]) .. ',"seq":' .. seq ..
   ',"type":"' .. ARGV[2] .. '","call":null,"status":null,"data":' .. ARGV[3] .. '}')
 return seq
 """
+)
 
 
 class StatePublisher:
@@ -115,7 +116,6 @@ class StatePublisher:
         self._connected: dict[str, bool] = {}
         self._status: dict[str, list[str]] = {}
         self._epoch = uuid.uuid4().hex
-        self.published = 0
 
     def reset(self, switch: str) -> None:
         """Rewrite the switch's snapshot from icm's memory and tell pages to re-snapshot."""
@@ -155,26 +155,8 @@ class StatePublisher:
             if switch in self._needs_reset:
                 self.reset(switch)  # the snapshot it writes already holds these changes
                 continue
-            try:
-                self._publish_calls(
-                    keys=[
-                        keys.seq_key(switch),
-                        keys.calls_key(switch),
-                        keys.EVENTS_CHANNEL,
-                        keys.epoch_key(switch),
-                    ],
-                    args=[*args, self._epoch],
-                )
-                self.published += (len(args) - 1) // 3
-            except redis.ResponseError as exc:
-                if "NOEPOCH" not in str(exc):
-                    log.error("bus: script refused by Redis: %s", exc)
-                    continue
-                log.warning("bus: Redis lost %s's snapshot (restarted?); rewriting it", switch)
-                self.reset(switch)
-            except redis.RedisError as exc:
-                self._needs_reset.add(switch)
-                log.warning("bus: publish for %s failed (%s); will re-snapshot", switch, exc)
+            key_list = [keys.seq_key(switch), keys.calls_key(switch), keys.EVENTS_CHANNEL]
+            self._run(switch, self._publish_calls, key_list, args, "call publish")
 
     def publish_status(self, switch: str, connected: bool, since: str, detail: str) -> None:
         self._connected[switch] = connected
@@ -187,62 +169,38 @@ class StatePublisher:
         self._publish_status(switch, args)
 
     def _publish_status(self, switch: str, args: list[str]) -> None:
-        try:
-            self._status_script(
-                keys=[
-                    keys.seq_key(switch),
-                    keys.status_key(switch),
-                    keys.EVENTS_CHANNEL,
-                    keys.epoch_key(switch),
-                ],
-                args=[*args, self._epoch],
-            )
-        except redis.ResponseError as exc:
-            if "NOEPOCH" not in str(exc):
-                log.error("bus: script refused by Redis: %s", exc)
-                return
-            self.reset(switch)
-        except redis.RedisError as exc:
-            self._needs_reset.add(switch)
-            log.warning("bus: status publish for %s failed: %s", switch, exc)
+        key_list = [keys.seq_key(switch), keys.status_key(switch), keys.EVENTS_CHANNEL]
+        self._run(switch, self._status_script, key_list, args, "status")
 
     def publish_agent(self, switch: str, agent_id: str, state: dict[str, object]) -> None:
         """An agent's new state, kept in `ipbx:<switch>:agents` and sent as `agent.state`."""
         if switch in self._needs_reset:
             self.reset(switch)
-        try:
-            self._entity_script(
-                keys=[
-                    keys.seq_key(switch),
-                    keys.agents_key(switch),
-                    keys.EVENTS_CHANNEL,
-                    keys.epoch_key(switch),
-                ],
-                args=[switch, "agent.state", agent_id, json.dumps(state), self._epoch],
-            )
-        except redis.ResponseError as exc:
-            if "NOEPOCH" not in str(exc):
-                log.error("bus: script refused by Redis: %s", exc)
-                return
-            self.reset(switch)
-        except redis.RedisError as exc:
-            self._needs_reset.add(switch)
-            log.warning("bus: agent state for %s failed: %s", switch, exc)
+        key_list = [keys.seq_key(switch), keys.agents_key(switch), keys.EVENTS_CHANNEL]
+        args = [switch, "agent.state", agent_id, json.dumps(state)]
+        self._run(switch, self._entity_script, key_list, args, "agent state")
 
     def publish_event(self, switch: str, event_type: str, data: dict[str, object]) -> None:
         """A sequenced event with no snapshot state (e.g. `contact.offered`: the screen pop)."""
         if switch in self._needs_reset:
             self.reset(switch)
+        args = [switch, event_type, json.dumps(data)]
+        self._run(switch, self._event_script, [keys.seq_key(switch), keys.EVENTS_CHANNEL], args,
+                  event_type)  # fmt: skip
+
+    def _run(self, switch: str, script, key_list: list[str], args: list[str], what: str) -> bool:  # noqa: ANN001
+        """Run a sequenced script, epoch key and token appended. A lost snapshot is
+        rewritten, a Redis outage marks the switch for a reset. True when the script ran."""
         try:
-            self._event_script(
-                keys=[keys.seq_key(switch), keys.EVENTS_CHANNEL, keys.epoch_key(switch)],
-                args=[switch, event_type, json.dumps(data), self._epoch],
-            )
+            script(keys=[*key_list, keys.epoch_key(switch)], args=[*args, self._epoch])
+            return True
         except redis.ResponseError as exc:
             if "NOEPOCH" not in str(exc):
-                log.error("bus: script refused by Redis: %s", exc)
-                return
+                log.error("bus: %s script refused by Redis: %s", what, exc)
+                return False
+            log.warning("bus: Redis lost %s's snapshot (restarted?); rewriting it", switch)
             self.reset(switch)
         except redis.RedisError as exc:
             self._needs_reset.add(switch)
-            log.warning("bus: %s for %s failed: %s", event_type, switch, exc)
+            log.warning("bus: %s for %s failed (%s); will re-snapshot", what, switch, exc)
+        return False

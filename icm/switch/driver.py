@@ -75,7 +75,6 @@ class SwitchDriver:
         self.backoff_max = backoff_max
         self.connection: IcmInboundESL | None = None
         self.connected = gevent.event.Event()
-        self.connections_made = 0
         self._stopping = False
         self._calls_json = ""
         self._last_sequence = 0
@@ -164,7 +163,6 @@ class SwitchDriver:
                 raise NotConnectedError(f"event subscription refused: {reply.headers}")
             self._last_sequence = 0
             self._request_resync(conn)
-            self.connections_made += 1
             self.connected.set()
             self._reported_up = True
             self.sink(

@@ -1,0 +1,76 @@
+"""What the in-process icm benchmarks share: switchsim in a subprocess and a real IcmService
+(gevent, Django set up by the caller) driving it. Import after monkey-patching."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import gevent
+from django.conf import settings
+
+from icm.service import IcmConfig, IcmService
+from icm.switch.driver import SwitchAddress
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait(check, timeout: float, what: str) -> None:  # noqa: ANN001
+    """Yield to other greenlets until `check()` is true; TimeoutError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        gevent.sleep(0.01)
+
+
+@contextmanager
+def icm_on_switchsim(*sim_args: str) -> Iterator[tuple[IcmService, int]]:
+    """(a connected IcmService, switchsim's ESL port); everything is stopped on exit."""
+    esl_port, outbound_port = free_port(), free_port()
+    sim = subprocess.Popen(  # noqa: S603 - fixed argument list
+        [sys.executable, "-m", "switchsim", "--esl-port", str(esl_port), "--outbound-socket",
+         f"127.0.0.1:{outbound_port}", "--log-level", "WARNING", *sim_args]
+    )  # fmt: skip
+    service = None
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", esl_port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        service = IcmService(
+            IcmConfig(
+                switch=SwitchAddress(
+                    f"bench{uuid.uuid4().hex[:6]}", "127.0.0.1", esl_port, "ClueCon"
+                ),  # fmt: skip
+                redis_url=settings.REDIS_URL,
+                outbound_host="127.0.0.1",
+                outbound_port=outbound_port,
+            )
+        )
+        service.start()
+        wait(service.driver.connected.is_set, 20, "icm to connect")
+        yield service, esl_port
+    finally:
+        if service is not None:
+            try:
+                service.driver.api("hupall NORMAL_CLEARING")
+            except Exception:  # noqa: S110 - the switch may already be gone
+                pass
+            service.stop()
+        sim.terminate()
+        sim.wait(10)
