@@ -4,8 +4,10 @@ then the inbound route) and the caller's priority from customer data (R-3, R-4).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import gevent
 from django.conf import settings
@@ -134,11 +136,22 @@ def last_agent_for(ani: str) -> str:
     return row or ""
 
 
+GREETINGS_TTL_SECONDS = 10.0
+_greetings_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+
+
 def greeting_for(queue: str, category: str) -> str:
     """The queue's greeting for this caller category (grade), from its strategy parameter
-    `greetings` (`{"vip": "ivr/vip.wav", "default": "ivr/queue.wav"}`), or ""."""
-    params = Queue.objects.filter(name=queue).values_list("strategy_parameters", flat=True).first()
-    greetings = (params or {}).get("greetings") or {}
+    `greetings` (`{"vip": "ivr/vip.wav", "default": "ivr/queue.wav"}`), or "".
+    Read at most every GREETINGS_TTL_SECONDS per queue: it is asked on every call."""
+    cached = _greetings_cache.get(queue)
+    if cached is None or time.monotonic() - cached[0] > GREETINGS_TTL_SECONDS:
+        params = (
+            Queue.objects.filter(name=queue).values_list("strategy_parameters", flat=True).first()
+        )
+        cached = (time.monotonic(), (params or {}).get("greetings") or {})
+        _greetings_cache[queue] = cached
+    greetings = cached[1]
     if not isinstance(greetings, dict):
         return ""
     return str(greetings.get(category) or greetings.get("default") or "")

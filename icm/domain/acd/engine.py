@@ -249,7 +249,8 @@ class Acd:
         else:
             out.append(change_state(agent, S.READY, now, "reject"))
         if not ringing:
-            out += self._overdue_overflow(contact, now) or self._dispatch_contact(contact, now)
+            # back in the queue: serve the queue in priority order, not this contact first
+            out += self._overdue_overflow(contact, now) or self._dispatch_queue(contact.queue, now)
         if _is_ready(agent):  # (change_state moved it on)
             out += self._dispatch_agent(agent, now)
         return out
