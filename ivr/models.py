@@ -46,3 +46,48 @@ class FlowVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flow.name} v{self.number} ({self.status})"
+
+
+class DataConnector(models.Model):
+    """A data-access component a flow's lookup node calls by name (IVR-3, the old DA/HsAA).
+
+    `config` by kind — sql: `{"database": "default" | "<ENV VAR holding a libpq URL>",
+    "query": "SELECT … WHERE number = %(account)s"}`; http: `{"method": "GET", "url":
+    "https://…/{account}", "headers": {"Authorization": "Bearer {secret:NAME}"}, "fields":
+    {"balance": "$.balance"}}` (secrets come from IVR_SECRET_<NAME> in the environment, never
+    from the database); python: `{"entry_point": "<name in IVR_PYTHON_CONNECTORS>"}`.
+    """
+
+    class Kind(models.TextChoices):
+        SQL = "sql", "SQL query (read-only)"
+        HTTP = "http", "HTTP JSON API"
+        PYTHON = "python", "Python entry point"
+
+    name = models.SlugField(max_length=64, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    config = models.JSONField(default=dict)
+    timeout_seconds = models.FloatField(default=3.0)
+    failure_threshold = models.PositiveSmallIntegerField(
+        default=5, help_text="Failures in a row that open the circuit (calls fail fast)."
+    )
+    reset_seconds = models.PositiveIntegerField(
+        default=30, help_text="How long an open circuit waits before trying again."
+    )
+    enabled = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from ivr.connectors.registry import ConnectorConfigError, check_config
+
+        try:
+            check_config(self.kind, self.config or {}, self.timeout_seconds)
+        except ConnectorConfigError as exc:
+            raise ValidationError({"config": str(exc)}) from exc

@@ -19,10 +19,11 @@ class NodeSpec:
     waits: bool = False  # takes time or input (a loop through it is not a busy loop)
     dynamic_exits: bool = False  # exits named by the flow (menu choices, switch cases)
     terminal: bool = False
+    speaks: bool = False  # must say something (text, file, say or prompts)
 
 
 SPECS: dict[str, NodeSpec] = {
-    "play": NodeSpec(exits=("next",), waits=True),
+    "play": NodeSpec(exits=("next",), waits=True, speaks=True),
     "menu": NodeSpec(required=("prompt",), optional_exits=("timeout", "invalid"), waits=True,
                      dynamic_exits=True),
     "collect": NodeSpec(required=("prompt", "variable"), exits=("next",),
@@ -39,9 +40,9 @@ SPECS: dict[str, NodeSpec] = {
     "goto": NodeSpec(exits=("next",)),
     "schedule": NodeSpec(required=("schedule",), exits=("open", "closed")),
     "lookup": NodeSpec(required=("connector", "variable"), exits=("next", "error"),
-                       assigns=("variable",)),
+                       optional_exits=("not_found",), assigns=("variable",)),
     "icm_value": NodeSpec(required=("metric", "variable"), exits=("next",),
-                          assigns=("variable",)),
+                          optional_exits=("error",), assigns=("variable",)),
     "subflow": NodeSpec(required=("flow",), exits=("next",), optional_exits=("error",)),
     "return": NodeSpec(terminal=True),
     "language": NodeSpec(required=("languages",), exits=("next",), waits=True),

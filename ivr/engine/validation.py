@@ -13,6 +13,7 @@ from typing import Any
 
 from .expressions import ExpressionError, check
 from .nodes import CALL_VARIABLES, SPECS
+from .prompts import check_prompts, items, node_prompt_items
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +55,16 @@ def validate(graph: Mapping[str, Any], flow_name: str = "",
         for param in spec.assigns if spec else ():
             if node.get(param):
                 assigned.add(str(node[param]))
+        if spec and isinstance(node.get("outputs"), dict):
+            assigned.update(str(v) for v in node["outputs"].values())
     for node_id, node in nodes.items():
         problems += _check_node(str(node_id), node, nodes, assigned)
+    on_error = graph.get("on_error")
+    if on_error not in (None, "") and on_error not in nodes:
+        problems.append(Problem("", f"on_error node {on_error!r} does not exist"))
     if start in nodes:
-        unreachable = set(nodes) - _reachable(str(start), nodes)
+        roots = [str(start)] + ([str(on_error)] if on_error in nodes else [])
+        unreachable = set(nodes) - set().union(*(_reachable(r, nodes) for r in roots))
         problems += [Problem(n, "is unreachable from the start") for n in sorted(unreachable)]
     problems += _busy_loops(nodes)
     problems += _subflow_cycles(flow_name, nodes, subflows or {})
@@ -92,6 +99,32 @@ def _check_node(
                 check(str(node[param]), assigned)
             except ExpressionError as exc:
                 problems.append(Problem(node_id, str(exc)))
+    return problems + _check_speech(node_id, node, spec, assigned)
+
+
+def _check_speech(
+    node_id: str, node: dict[str, Any], spec: Any, assigned: set[str]
+) -> list[Problem]:
+    """Prompts, retry prompts, templates (`{expression}`), lookup parameters."""
+    try:
+        specs = node_prompt_items(node)
+        for key in ("invalid_prompt", "timeout_prompt"):
+            specs += items(node.get(key))
+        if node.get("type") == "transfer":
+            specs.append({"text": str(node.get("target", ""))})
+    except ExpressionError as exc:
+        return [Problem(node_id, str(exc))]
+    problems = [Problem(node_id, p) for p in check_prompts(specs, assigned)]
+    if spec.speaks and not specs:
+        problems.append(Problem(node_id, "says nothing: give it text, a file, say or prompts"))
+    params = node.get("params")
+    if params is not None and not isinstance(params, dict):
+        problems.append(Problem(node_id, "params must be an object of name: expression"))
+    for name, expression in (params or {}).items() if isinstance(params, dict) else ():
+        try:
+            check(str(expression), assigned)
+        except ExpressionError as exc:
+            problems.append(Problem(node_id, f"parameter {name!r}: {exc}"))
     return problems
 
 

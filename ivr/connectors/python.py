@@ -1,0 +1,47 @@
+"""User-defined connectors: Python callables registered in settings.IVR_PYTHON_CONNECTORS
+(`{"crm": "mycompany.ivr.crm_lookup"}`), each `params -> {field: value}`. Only code an
+operator installed can run: the database names an entry point, never a module path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ivr-connector")
+
+
+class PythonConfigError(ValueError):
+    pass
+
+
+def entry_point(config: Mapping[str, Any]) -> Callable[[dict[str, Any]], Mapping[str, Any]]:
+    name = str(config.get("entry_point") or "")
+    registered = getattr(settings, "IVR_PYTHON_CONNECTORS", {})
+    if name not in registered:
+        raise PythonConfigError(
+            f"entry point {name!r} is not registered in IVR_PYTHON_CONNECTORS "
+            f"(registered: {sorted(registered)})"
+        )
+    try:
+        return import_string(registered[name])
+    except ImportError as exc:
+        raise PythonConfigError(f"entry point {name!r}: {exc}") from exc
+
+
+def check(config: Mapping[str, Any]) -> None:
+    entry_point(config)
+
+
+def run(config: Mapping[str, Any], params: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+    func = entry_point(config)
+    result = _pool.submit(func, dict(params)).result(timeout=timeout)
+    if result is None:
+        return {}
+    if not isinstance(result, Mapping):
+        return {"value": result}
+    return dict(result)
