@@ -13,6 +13,7 @@ BENCHMARKS = {
     "esl": "bench.esl_icm",
     "acd": "bench.acd",
     "acd_e2e": "bench.acd_e2e",
+    "ivr": "bench.ivr",
 }
 
 

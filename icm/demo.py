@@ -31,7 +31,8 @@ from icm.models import (
     Site,
     Switch,
 )
-from ivr.models import Flow, FlowVersion
+from ivr.demo import MAIN_FLOW, MAIN_GRAPH, NIGHT_FLOW, load_billing_table, load_flows
+from ivr.models import Flow
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=models.Model)
@@ -88,14 +89,8 @@ AGENTS = [
     ),
 ]
 
-FLOW_NAME = "main-menu"
-FLOW_GRAPH: dict[str, Any] = {
-    "start": "greet",
-    "nodes": {
-        "greet": {"type": "play", "file": "ivr/welcome.wav", "exits": {"next": "queue"}},
-        "queue": {"type": "enter_queue", "queue": "support"},
-    },
-}
+FLOW_NAME = MAIN_FLOW
+FLOW_GRAPH = MAIN_GRAPH
 
 # name, account, grade, numbers
 CUSTOMERS = [
@@ -219,8 +214,8 @@ def load_demo() -> DemoSummary:
             summary.count_update(WorkGroup._meta.label)
 
     _load_agents(site, skills, groups, summary)
-    flow = _load_flow(summary)
-    _load_routing(site, flow, summary)
+    flow, night = _load_flow(summary)
+    _load_routing(site, flow, night, summary)
     _load_customers(summary)
 
     logger.info("demo data loaded: created %s, updated %s", summary.created, summary.updated)
@@ -294,31 +289,17 @@ def _load_agents(
             )
 
 
-def _load_flow(summary: DemoSummary) -> Flow:
-    flow = _upsert(
-        Flow,
-        summary,
-        name=FLOW_NAME,
-        defaults={"description": "Welcome prompt, then the support queue"},
-    )
-    version, created = FlowVersion.objects.get_or_create(
-        flow=flow,
-        number=1,
-        defaults={
-            "graph": FLOW_GRAPH,
-            "status": FlowVersion.Status.PUBLISHED,
-            "published_at": timezone.now(),
-        },
-    )
-    summary.count(FlowVersion._meta.label, created)
-    if flow.published_version_id is None:
-        flow.published_version = version
-        flow.save(update_fields=["published_version"])
+def _load_flow(summary: DemoSummary) -> tuple[Flow, Flow]:
+    """The demo flows (main menu, account balance, night service) and their data."""
+    flows, changed = load_flows()
+    if changed:
         summary.count_update(Flow._meta.label)
-    return flow
+    if load_billing_table(CUSTOMERS):
+        summary.count_update("demo.accounts")
+    return flows[MAIN_FLOW], flows[NIGHT_FLOW]
 
 
-def _load_routing(site: Site, flow: Flow, summary: DemoSummary) -> None:
+def _load_routing(site: Site, flow: Flow, night: Flow, summary: DemoSummary) -> None:
     schedule = _upsert(Schedule, summary, name="Office hours", defaults={"timezone": "UTC"})
     for weekday in range(ScheduleRule.Weekday.MONDAY, ScheduleRule.Weekday.FRIDAY + 1):
         _upsert(
@@ -343,7 +324,14 @@ def _load_routing(site: Site, flow: Flow, summary: DemoSummary) -> None:
         site=site,
         dnis="8000",
         name="Main number",
-        defaults={"flow": flow, "queue": None, "priority": 100, "enabled": True},
+        defaults={
+            "flow": flow,
+            "queue": None,
+            "priority": 100,
+            "enabled": True,
+            "schedule": schedule,
+            "closed_flow": night,
+        },
     )
     _upsert(
         InboundRoute,

@@ -1,15 +1,17 @@
-"""The minimal IVR run on each outbound-socket call until the IVR engine lands (ICM-4 stub):
-answer, play the greeting, find the queue from the dialled number, hand the call to it, and
-keep the socket open while the caller waits (the ACD takes over there).
+"""What runs on each outbound-socket call: answer, find the route, run the IVR flow (or
+greet), hand the call to its queue with the flow's data, and keep the socket open while the
+caller waits (music, announcements, the call-back key; the ACD takes over there).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import gevent
 import gevent.event
@@ -20,13 +22,19 @@ from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 from icm.acd_runtime import ContactArrived
 from icm.domain import events as ev
 from icm.domain.acd.model import Contact
+from icm.ivr_voice import BEEP, VoiceFrontend, safe_text
 from icm.routing_lookup import (
     GRADE_PRIORITY,
     customer_priority,
+    flow_for_dnis,
     greeting_for,
     last_agent_for,
     queue_for_call,
 )
+from ivr.engine.effects import Finished
+from ivr.engine.interpreter import Interpreter
+from ivr.flow_source import DbFlows
+from ivr.services import FlowServices
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +52,19 @@ def make_ivr_app(
     notify: Callable[[object], None],
     queue_status: QueueStatus | None = None,
     request_callback: Callable[[str], bool] | None = None,
+    queue_metric: Callable[[str, str], float] | None = None,
 ) -> type:
     """An application class for greenswitch's OutboundESLServer bound to one switch.
 
+    A call whose inbound route names a flow runs it (ivr.engine through icm.ivr_voice);
+    a routing rule or a route to a queue takes it straight to its queue after the greeting.
     `queue_status(contact_id)` gives (position, expected wait s, announce every s) while the
-    caller waits unoffered, else None (R-9 announcements).
+    caller waits unoffered, else None (R-9 announcements); `queue_metric(metric, queue)`
+    answers flows' live ICM values.
     """
+    flows = DbFlows(run_db=_lookups.run)
+    services = FlowServices(queue_metric or _no_metrics, run_db=_lookups.run)
+    interpreter = Interpreter(flows)
 
     class IvrCall:
         def __init__(self, session) -> None:  # noqa: ANN001 - greenswitch OutboundSession
@@ -64,51 +79,46 @@ def make_ivr_app(
                 "Caller-Destination-Number", ""
             )
             ani = data.get("Channel-Caller-ID-Number") or data.get("Caller-Caller-ID-Number", "")
+            name = data.get("Channel-Caller-ID-Name") or data.get("Caller-Caller-ID-Name", "")
             try:
                 session.myevents()
                 session.linger()
                 session.answer()
-                session.playback(GREETING, block=True)
                 routing = _lookup_routing(dnis, ani)
-                queue, customer, priority = routing.queue, routing.customer, routing.priority
-                if routing.greeting:  # per-category greeting (R-9)
-                    log.info("call %s: greeting %s", call_uuid, routing.greeting)
-                    session.playback(routing.greeting, block=True)
-                session.call_command("set", f"ipbx_queue={queue}")
-                notify(ev.CallQueued(switch, call_uuid, queue, datetime.now(tz=UTC)))
-                notify(
-                    ContactArrived(
-                        Contact(
-                            contact_id=uuid,
-                            queue=queue,
-                            enqueued_at=time.time(),
-                            priority=priority,
-                            ani=ani,
-                            customer_id=customer,
-                            last_agent_id=routing.last_agent,
-                            attached={"dnis": dnis, "call_uuid": call_uuid},
-                        )
+                attached: dict[str, Any] = {"dnis": dnis, "call_uuid": call_uuid}
+                queue, priority, skills = routing.queue, routing.priority, {}
+                if routing.flow:
+                    variables = _call_variables(ani, dnis, name, routing)
+                    done = VoiceFrontend(session, call_uuid, services).run(
+                        interpreter, routing.flow, variables
                     )
+                    if done.action != "enter_queue":
+                        _finish_call(session, call_uuid, done)
+                        return
+                    queue, skills = done.params["queue"], done.params.get("skills") or {}
+                    priority = max(priority, int(done.params.get("priority") or 0))
+                    attached.update(ivr=done.variables, arrived="ivr", flow=routing.flow)
+                else:
+                    session.playback(GREETING, block=True)
+                greeting = routing.greeting
+                if queue != routing.queue:
+                    greeting = _lookups.run(greeting_for, queue, routing.grade)
+                if greeting:  # per-category greeting (R-9)
+                    log.info("call %s: greeting %s", call_uuid, greeting)
+                    session.playback(greeting, block=True)
+                contact = Contact(
+                    contact_id=uuid,
+                    queue=queue,
+                    enqueued_at=time.time(),
+                    priority=priority,
+                    required_skills={str(k): int(v) for k, v in skills.items()},
+                    ani=ani,
+                    customer_id=routing.customer,
+                    last_agent_id=routing.last_agent,
+                    attached=attached,
                 )
-                log.info("call %s: dnis %s handed to queue %s (priority %s)", call_uuid, dnis,
-                         queue, priority)  # fmt: skip
-                session.call_command("playback", "local_stream://moh")
-                pressed: list[str] = []
-                session.register_handle(
-                    "DTMF", lambda event: pressed.append(event.headers.get("DTMF-Digit", ""))
-                )
-                last_announcement = time.monotonic()
-                while session._outbound_connected and session.connected:
-                    gevent.sleep(0.2)
-                    if CALLBACK_KEY in pressed and request_callback is not None:
-                        pressed.clear()
-                        if request_callback(uuid):
-                            _callback_goodbye(session, call_uuid, ani)
-                            break
-                    status = queue_status(uuid) if queue_status else None
-                    if status and status[2] and time.monotonic() - last_announcement >= status[2]:
-                        last_announcement = time.monotonic()
-                        _announce(session, call_uuid, *status[:2])
+                _wait_in_queue(session, switch, notify, contact, call_uuid, queue_status,
+                               request_callback)  # fmt: skip
             except (OutboundSessionHasGoneAway, NotConnectedError, gevent.Timeout):
                 log.info("call %s: caller left the IVR", call_uuid)
             except Exception:
@@ -119,6 +129,77 @@ def make_ivr_app(
                     pass
 
     return IvrCall
+
+
+def _no_metrics(metric: str, queue: str) -> float:
+    raise LookupError("no live ICM values here")
+
+
+def _call_variables(ani: str, dnis: str, name: str, routing: Routing) -> dict[str, Any]:
+    """What a flow knows about the call when it starts (IVR-6)."""
+    now = datetime.now(tz=UTC)
+    return {"ani": ani, "dnis": dnis, "caller_name": name,
+            "customer_account": routing.customer, "customer_grade": routing.grade,
+            "language": "en", "now_hour": now.hour, "weekday": now.weekday()}  # fmt: skip
+
+
+def _finish_call(session, call_uuid: str, done: Finished) -> None:  # noqa: ANN001
+    """A flow that ended other than in a queue: transfer, voicemail or hang up."""
+    if done.action == "transfer":
+        data = json.dumps(done.variables, separators=(",", ":"), default=str)
+        session.call_command("export", f"ipbx_ivr_data={safe_text(data)}")
+        target = done.params["target"]
+        log.info("call %s: IVR transfer to %s %s", call_uuid, done.params["kind"], target)
+        session.call_command("transfer", f"{target} XML default", block=True,
+                             response_timeout=30)  # fmt: skip
+        return
+    if done.action == "voicemail":
+        mailbox = safe_text(str(done.params["mailbox"])).replace("/", "_")
+        stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S")
+        path = f"voicemail/{mailbox}/{stamp}-{call_uuid}.wav"
+        session.call_command("playback", BEEP, block=True, response_timeout=30)
+        session.call_command("record", f"{path} {done.params.get('max_seconds', 120)}",
+                             block=True, response_timeout=700)  # fmt: skip
+        log.info("call %s: voicemail for %s in %s", call_uuid, mailbox, path)
+    session.hangup(str(done.params.get("cause") or "NORMAL_CLEARING"))
+
+
+def _wait_in_queue(
+    session,  # noqa: ANN001
+    switch: str,
+    notify: Callable[[object], None],
+    contact: Contact,
+    call_uuid: str,
+    queue_status: QueueStatus | None,
+    request_callback: Callable[[str], bool] | None,
+) -> None:
+    """Hand the call to the ACD, then music, announcements and the call-back key until an
+    agent takes it (the ACD bridges it) or the caller leaves."""
+    uuid, queue = contact.contact_id, contact.queue
+    session.call_command("set", f"ipbx_queue={queue}")
+    ivr = contact.attached.get("ivr")
+    data = {"flow": contact.attached.get("flow"), **ivr} if ivr else None
+    notify(ev.CallQueued(switch, call_uuid, queue, datetime.now(tz=UTC), data))
+    notify(ContactArrived(contact))
+    log.info("call %s: dnis %s handed to queue %s (priority %s)", call_uuid,
+             contact.attached.get("dnis"), queue, contact.priority)  # fmt: skip
+    session.call_command("playback", "local_stream://moh")
+    pressed: list[str] = []
+    session.register_handle(
+        "DTMF", lambda event: pressed.append(event.headers.get("DTMF-Digit", ""))
+    )
+    last_announcement = time.monotonic()
+    while session._outbound_connected and session.connected:
+        gevent.sleep(0.2)
+        if CALLBACK_KEY in pressed and request_callback is not None:
+            pressed.clear()
+            if request_callback(uuid):
+                _callback_goodbye(session, call_uuid, contact.ani)
+                break
+        status = queue_status(uuid) if queue_status else None
+        if status and status[2] and time.monotonic() - last_announcement >= status[2]:
+            last_announcement = time.monotonic()
+            _announce(session, call_uuid, *status[:2])
 
 
 def _callback_goodbye(session, call_uuid: str, number: str) -> None:  # noqa: ANN001
@@ -150,10 +231,12 @@ def _lookup_routing(dnis: str, ani: str) -> Routing:
 
 
 def _routing_query(dnis: str, ani: str) -> Routing:
-    queue, _ = queue_for_call(dnis, ani)
+    queue, why = queue_for_call(dnis, ani)
+    flow = flow_for_dnis(dnis) if why == "inbound route" else ""
     customer, priority = customer_priority(ani)
     grade = next((g for g, p in GRADE_PRIORITY.items() if p == priority), "standard")
-    return Routing(queue, customer, priority, last_agent_for(ani), greeting_for(queue, grade))
+    return Routing(queue, customer, priority, last_agent_for(ani), greeting_for(queue, grade),
+                   flow, grade)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +246,8 @@ class Routing:
     priority: int
     last_agent: str
     greeting: str
+    flow: str = ""  # the IVR flow to run first ("" : straight to the queue)
+    grade: str = "standard"
 
 
 class _DbWorker:

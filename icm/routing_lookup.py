@@ -53,6 +53,25 @@ def queue_for_call(dnis: str, ani: str, at: datetime | None = None) -> tuple[str
     return queue_for_dnis(dnis), "inbound route"
 
 
+def flow_for_dnis(dnis: str, at: datetime | None = None) -> str:
+    """The IVR flow of the dialled number's inbound route ("" when the route names a queue
+    or there is none); the route's closed flow outside its schedule (night service, IVR-7).
+    Routing rules (R-3) are tried before: see queue_for_call."""
+    at = at or datetime.now(tz=UTC)
+    route = (
+        InboundRoute.objects.filter(dnis=dnis, enabled=True)
+        .select_related("flow", "closed_flow", "schedule")
+        .order_by("priority")
+        .first()
+    )
+    if route is None or route.flow is None:
+        return ""
+    if route.schedule is not None and route.closed_flow is not None:
+        if not schedule_open(route.schedule, at):
+            return route.closed_flow.name
+    return route.flow.name
+
+
 def queue_for_dnis(dnis: str) -> str:
     """The queue name for `dnis`; `default` when no enabled route names one."""
     route = (

@@ -42,6 +42,7 @@ from icm.bus.publisher import StatePublisher
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import AgentStateChanged
+from icm.domain.acd.model import AgentState
 from icm.domain.acd.outputs import ContactFinished, OfferContact
 from icm.domain.calls import CallRecord, LiveCalls
 from icm.ivr_session import make_ivr_app
@@ -126,9 +127,13 @@ class IcmService:
             config.outbound_host,
             config.outbound_port,
             application=make_ivr_app(
-                self.name, self.inbox.put, self.queue_status, self.request_callback
+                self.name,
+                self.inbox.put,
+                self.queue_status,
+                self.request_callback,
+                self.queue_metric,
             ),  # fmt: skip
-            max_connections=2000,
+            max_connections=5000,  # IVR sessions at once (bench: 2,000 held)
         )
         self._jobs: dict[str, str] = {}  # bgapi Job-UUID -> what it was for
         self._pending_status: tuple[bool, datetime] | None = None
@@ -285,6 +290,24 @@ class IcmService:
             acd.expected_wait(contact.queue),
             (policy.announce_seconds),
         )
+
+    def queue_metric(self, metric: str, queue: str) -> float:
+        """A live figure of a queue for IVR flows (read-only, like queue_status):
+        queue_length, agents_ready, agents_logged_in, expected_wait (s; 86400 when nobody
+        serves a queue that has callers). KeyError for an unknown queue or metric."""
+        acd = self.acd.acd
+        if queue not in acd.policies:
+            raise KeyError(f"unknown queue {queue!r}")
+        members = [acd.agents[a] for a in acd.members.get(queue, ()) if a in acd.agents]
+        if metric == "queue_length":
+            return float(len(acd.waiting.get(queue, {})))
+        if metric == "agents_ready":
+            return float(sum(1 for a in members if a.state is AgentState.READY))
+        if metric == "agents_logged_in":
+            return float(sum(1 for a in members if a.state is not AgentState.LOGGED_OUT))
+        if metric == "expected_wait":
+            return min(acd.expected_wait(queue), 86400.0)
+        raise KeyError(f"unknown metric {metric!r}")
 
     def request_callback(self, contact_id: str) -> bool:
         """From an IVR greenlet: turn the waiting contact into a call-back (True if done)."""

@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -95,7 +96,7 @@ class CdrStore:
             [r.hangup_cause[:64] for r in calls],
             [self._queue_id(r.queue) for r in calls],
             [self._agent_id(r.agent) for r in calls],
-            [json.dumps({"routing": r.routing} if r.routing else {}) for r in calls],
+            [json.dumps(_attached(r)) for r in calls],
         ]
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_UPSERT_CALLS, call_columns)
@@ -240,3 +241,13 @@ def write_agent_changes(switch: str, changes: list[AgentStateChanged]) -> int:
     ]
     AgentStateChange.objects.bulk_create(rows)
     return len(rows)
+
+
+def _attached(record: CallRecord) -> dict[str, Any]:
+    """The call's attached data: the routing explanation and what the IVR gathered."""
+    data: dict[str, Any] = {}
+    if record.routing:
+        data["routing"] = record.routing
+    if record.ivr:
+        data["ivr"] = record.ivr
+    return data

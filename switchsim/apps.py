@@ -209,4 +209,5 @@ APPS: dict[str, App] = {
     "record": media.app_record,
     "sleep": media.app_sleep,
     "speak": media.app_speak,
+    "say": media.app_say,
 }

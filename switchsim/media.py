@@ -19,9 +19,49 @@ from switchsim.switch import W_PLAYBACK_START, W_PLAYBACK_STOP, W_RECORD_START, 
 _TONE_SEGMENT = re.compile(r"%\((\d+),(\d+)")
 
 
+def speech_seconds(text: str, default: float) -> float:
+    """How long TTS takes to say `text` (about 60 ms a character, at most 10 s)."""
+    return min(10.0, 0.06 * len(text)) or default
+
+
+_UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "s": " "}
+
+
+def separate(arg: str) -> list[str]:
+    """Split application arguments on blanks as FreeSWITCH's switch_separate_string does:
+    'single quotes' group words (and are removed); a backslash escapes a quote, a blank or
+    itself, and \\n \\r \\t \\s are unescaped (any other backslash stays, as in `\\d+`)."""
+    out: list[str] = []
+    current: list[str] = []
+    quoted = started = False
+    i = 0
+    while i < len(arg):
+        ch = arg[i]
+        nxt = arg[i + 1] if i + 1 < len(arg) else ""
+        if ch == "\\" and nxt and nxt in "'\" \\nrts":
+            current.append(_UNESCAPE.get(nxt, nxt))
+            started, i = True, i + 2
+            continue
+        if ch == "'" and (quoted or "'" in arg[i + 1 :]):
+            quoted, started = not quoted, True
+        elif ch == " " and not quoted:
+            if started:
+                out.append("".join(current))
+            current, started = [], False
+        else:
+            current.append(ch)
+            started = True
+        i += 1
+    if started:
+        out.append("".join(current))
+    return out
+
+
 def media_seconds(path: str, default: float) -> float | None:
     """How long a sound spec plays; None means forever (until interrupted)."""
     path = path.strip()
+    if path.startswith("say:"):
+        return speech_seconds(path[4:], default)
     if path.startswith("file_string://"):
         total = 0.0
         for part in path[len("file_string://") :].split("!"):
@@ -114,7 +154,7 @@ def _ask_caller(ch: Channel, max_digits: int, terminators: str) -> None:
 
 
 async def app_play_and_get_digits(sw: Switch, ch: Channel, arg: str) -> str | None:
-    a = arg.split()
+    a = separate(arg)
     if len(a) < 8:
         return None
     try:
@@ -161,7 +201,7 @@ def _matches(regex: str, digits: str) -> bool:
 
 async def app_read(sw: Switch, ch: Channel, arg: str) -> str | None:
     """read <min> <max> <file> <var> <timeout ms> <terminators>"""
-    a = arg.split()
+    a = separate(arg)
     if len(a) < 4:
         return None
     mn, mx, prompt, var = int(a[0]), int(a[1]), a[2], a[3]
@@ -205,7 +245,19 @@ async def app_sleep(sw: Switch, ch: Channel, arg: str) -> str | None:
 
 
 async def app_speak(sw: Switch, ch: Channel, arg: str) -> str | None:
-    text = arg.split("|")[-1]
-    await wait(ch, min(10.0, 0.06 * len(text)) or sw.config.playback_seconds, media=True)
+    """speak <engine>|<voice>|<text> (mod_flite in production)."""
+    text = arg.split("|", 2)[-1]
+    await wait(ch, speech_seconds(text, sw.config.playback_seconds), media=True)
+    ch.media_break = False
+    return None
+
+
+async def app_say(sw: Switch, ch: Channel, arg: str) -> str | None:
+    """say <module[:lang]> <type> <method> [gender] <text> (mod_say_en): about 0.4 s a word
+    of the spoken value."""
+    parts = arg.split()
+    value = parts[-1] if len(parts) >= 4 else ""
+    words = len(value.replace(".", " ").split()) + len(value) // 3
+    await wait(ch, min(8.0, 0.4 * max(1, words)), media=True)
     ch.media_break = False
     return None

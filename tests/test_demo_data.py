@@ -88,8 +88,10 @@ def test_demo_contents(settings):
 
     flow = Flow.objects.get(name="main-menu")
     assert flow.published_version.status == "published"
-    assert flow.published_version.graph["nodes"]["queue"]["queue"] == "support"
-    assert InboundRoute.objects.get(dnis="8000").flow == flow
+    route = InboundRoute.objects.get(dnis="8000")
+    assert route.flow == flow
+    assert route.closed_flow.name == "night-service" and route.schedule.name == "Office hours"
+    assert Flow.objects.get(name="account-balance").published_version is not None
     assert InboundRoute.objects.get(dnis="8001").queue.name == "sales"
 
     assert 15 <= Customer.objects.count() <= 30

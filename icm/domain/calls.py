@@ -77,6 +77,7 @@ class CallRecord:
     legs: tuple[LegRecord, ...]
     agent: str = ""
     routing: dict[str, Any] | None = None
+    ivr: dict[str, Any] | None = None  # what the IVR gathered (IVR-6)
 
     @property
     def ended(self) -> bool:
@@ -99,6 +100,7 @@ class _Call:
     queue: str = ""
     agent: str = ""
     routing: dict[str, Any] | None = None
+    ivr: dict[str, Any] | None = None
     legs: dict[str, LegRecord] = field(default_factory=dict)
 
     def state(self) -> LegState:
@@ -131,6 +133,7 @@ class _Call:
             legs=tuple(self.legs.values()),
             agent=self.agent,
             routing=self.routing,
+            ivr=self.ivr,
         )
 
 
@@ -243,6 +246,8 @@ class LiveCalls:
                 if call is None:
                     return []
                 call.queue = event.queue
+                if event.data is not None:
+                    call.ivr = dict(event.data)
                 return [call.record()]
             case ev.CallAssigned():
                 call = self._calls.get((event.switch, event.call_uuid))

@@ -70,12 +70,14 @@ class LegHungUp:
 
 @dataclass(frozen=True, slots=True)
 class CallQueued:
-    """An IVR handed the call to a queue (the ACD takes it from here)."""
+    """An IVR handed the call to a queue (the ACD takes it from here); `data` is what the
+    IVR flow gathered (IVR-6), kept with the call."""
 
     switch: str
     call_uuid: str
     queue: str
     at: datetime
+    data: dict[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)

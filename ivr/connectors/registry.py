@@ -53,13 +53,17 @@ _definitions: dict[str, tuple[float, Any]] = {}
 _breakers: dict[str, tuple[tuple[int, int], pybreaker.CircuitBreaker]] = {}
 
 
-def _definition(name: str) -> Any:
+def fetch_definition(name: str) -> Any:
+    """The enabled DataConnector row named `name`, or None."""
     from ivr.models import DataConnector
 
+    return DataConnector.objects.filter(name=name, enabled=True).first()
+
+
+def _definition(name: str, fetch: Callable[[str], Any]) -> Any:
     cached = _definitions.get(name)
     if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
-        row = DataConnector.objects.filter(name=name, enabled=True).first()
-        cached = (time.monotonic(), row)
+        cached = (time.monotonic(), fetch(name))
         _definitions[name] = cached
     return cached[1]
 
@@ -76,9 +80,12 @@ def breaker_for(name: str, fail_max: int, reset_seconds: int) -> pybreaker.Circu
     return found[1]
 
 
-def lookup(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Run connector `name`; {} when nothing was found; ConnectorError on any failure."""
-    connector = _definition(name)
+def lookup(
+    name: str, params: Mapping[str, Any], fetch: Callable[[str], Any] = fetch_definition
+) -> dict[str, Any]:
+    """Run connector `name`; {} when nothing was found; ConnectorError on any failure.
+    `fetch` reads the definition (icm passes one that runs on its database workers)."""
+    connector = _definition(name, fetch)
     if connector is None:
         raise ConnectorError(f"no enabled connector {name!r}")
     _check, runner = RUNNERS[connector.kind]

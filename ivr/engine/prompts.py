@@ -43,10 +43,14 @@ def items(spec: Any) -> list[Mapping[str, Any]]:
     if isinstance(spec, str):
         return [{"text": spec}]
     if isinstance(spec, Mapping):
-        return [spec]
+        return [spec if _is_item(spec) else {"text": spec}]  # else {language: text}
     if isinstance(spec, list):
         return [i if isinstance(i, Mapping) else {"text": str(i)} for i in spec]
     raise ExpressionError(f"a prompt must be text, an object or a list, not {spec!r}")
+
+
+def _is_item(spec: Mapping[str, Any]) -> bool:
+    return any(key in spec for key in ("text", "file", "say"))
 
 
 def node_prompt_items(node: Mapping[str, Any], key: str = "prompt") -> list[Mapping[str, Any]]:

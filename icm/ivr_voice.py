@@ -1,0 +1,173 @@
+"""The voice front-end of the IVR interpreter: effects carried out on one outbound-socket
+session through greenswitch (playback, speak via TTS, say, play_and_get_digits, record).
+
+Text that reaches the switch (TTS, lookup results, transfer targets) is made safe for an
+application argument first: no line breaks (they would end the sendmsg frame), no `${`
+(channel-variable expansion), no `'` or `!` (argument quoting and file_string separators).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import gevent
+
+from ivr.engine.effects import (
+    CheckSchedule,
+    Collect,
+    Effect,
+    Failed,
+    Finished,
+    Lookup,
+    Play,
+    ReadIcm,
+    Record,
+)
+from ivr.engine.interpreter import Interpreter, Run
+from ivr.engine.prompts import Prompt
+
+log = logging.getLogger(__name__)
+APP_TIMEOUT = 120.0  # no prompt or recording runs longer: a stuck switch ends the session
+DIGITS_VARIABLE = "ipbx_ivr_digits"
+SAY_TYPES = {  # our say type -> mod_say type and method
+    "number": ("NUMBER", "pronounced"),
+    "digits": ("NUMBER", "iterated"),
+    "currency": ("CURRENCY", "pronounced"),
+    "date": ("CURRENT_DATE", "pronounced"),
+    "time": ("CURRENT_TIME", "pronounced"),
+}
+BEEP = "tone_stream://%(500,0,800)"
+
+
+def safe_text(text: str) -> str:
+    """Text fit for an application argument (see the module docstring)."""
+    text = re.sub(r"[\r\n\t]+", " ", text).replace("${", "$ {").replace("$${", "$ {")
+    return text.replace("'", "").replace("!", ".").strip()[:1000]
+
+
+class VoiceFrontend:
+    """Runs one flow on one call: each effect becomes switch applications."""
+
+    def __init__(
+        self,
+        session: Any,  # greenswitch OutboundSession
+        call_uuid: str,
+        services: Any,  # ivr.engine.text.Services
+        tts: tuple[str, str] = ("flite", "kal"),
+        on_step: Callable[[Run], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.call_uuid = call_uuid
+        self.services = services
+        self.tts_engine, self.tts_voice = tts
+        self.on_step = on_step
+
+    def run(self, interpreter: Interpreter, flow: str, variables: dict[str, Any]) -> Finished:
+        """Run `flow` to its end; returns what happens to the call next (its prompts said)."""
+        self.session.call_command("set", f"tts_engine={self.tts_engine}")
+        self.session.call_command("set", f"tts_voice={self.tts_voice}")
+        run, effect = interpreter.start(flow, variables)
+        log.info("call %s: flow %s v%s started", self.call_uuid, run.flow, run.version)
+        while not isinstance(effect, Finished):
+            result = self.carry_out(effect, run)
+            effect = interpreter.resume(run, result)
+            if self.on_step is not None:
+                self.on_step(run)
+        if run.last_error:
+            log.warning("call %s: flow %s: %s", self.call_uuid, run.flow, run.last_error)
+        self.say(effect.prompts, run)
+        log.info("call %s: flow %s v%s finished: %s %s", self.call_uuid, run.flow, run.version,
+                 effect.action, effect.params)  # fmt: skip
+        return effect
+
+    def carry_out(self, effect: Effect, run: Run) -> Any:
+        if isinstance(effect, Play):
+            self.say(effect.prompts, run)
+            return None
+        if isinstance(effect, Collect):
+            return self.collect(effect, run)
+        if isinstance(effect, Record):
+            return self.record(effect, run)
+        if isinstance(effect, Lookup | ReadIcm | CheckSchedule):
+            return self.ask_service(effect)
+        raise TypeError(f"unknown effect {effect!r}")
+
+    # --- media ---------------------------------------------------------------------------
+    def _app(self, app: str, arg: str) -> Any:
+        return self.session.call_command(app, arg, block=True, response_timeout=APP_TIMEOUT)
+
+    def say(self, prompts: tuple[Prompt, ...], run: Run) -> None:
+        language = str(run.variables.get("language") or "en")
+        for prompt in prompts:
+            if prompt.kind == "file":
+                self._app("playback", safe_text(prompt.value))
+            elif prompt.kind == "say":
+                say_type, method = SAY_TYPES[prompt.say_type]
+                value = _say_value(prompt)
+                self._app("say", f"{language[:2] or 'en'} {say_type} {method} {safe_text(value)}")
+            else:
+                log.info("call %s: speak %r", self.call_uuid, prompt.value)
+                self._app("speak", f"{self.tts_engine}|{self.tts_voice}|{safe_text(prompt.value)}")
+
+    def _sound(self, prompts: tuple[Prompt, ...]) -> str:
+        """One sound spec for play_and_get_digits: a file, `say:` TTS, or a file_string."""
+        parts = []
+        for prompt in prompts:
+            if prompt.kind == "file":
+                parts.append(safe_text(prompt.value))
+            else:
+                parts.append("say:" + safe_text(prompt.value))
+        if not parts:
+            return "silence_stream://250"
+        return parts[0] if len(parts) == 1 else "file_string://" + "!".join(parts)
+
+    def collect(self, effect: Collect, run: Run) -> str:
+        terminators = effect.terminators or "none"
+        arg = (
+            f"{effect.min_digits} {effect.max_digits} 1 {int(effect.timeout * 1000)} "
+            f"{terminators} '{self._sound(effect.prompts)}' silence_stream://250 "
+            f"{DIGITS_VARIABLE} [0-9*#]+ {int(effect.digit_timeout * 1000)}"
+        )
+        self.session.call_command("unset", DIGITS_VARIABLE)
+        event = self._app("play_and_get_digits", arg)
+        headers = getattr(event, "headers", None) or {}
+        digits = str(headers.get(f"variable_{DIGITS_VARIABLE}") or "")
+        log.info("call %s: node %s collected %r", self.call_uuid, run.node, digits)
+        return digits
+
+    def record(self, effect: Record, run: Run) -> str:
+        self.say(effect.prompts, run)
+        self._app("playback", BEEP)
+        stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S")
+        path = f"ivr/{safe_text(effect.name)}-{self.call_uuid}-{stamp}.wav"
+        self._app("record", f"{path} {effect.max_seconds}")
+        log.info("call %s: recorded %s", self.call_uuid, path)
+        return path
+
+    # --- look-ups ------------------------------------------------------------------------
+    def ask_service(self, effect: Lookup | ReadIcm | CheckSchedule) -> Any:
+        try:
+            if isinstance(effect, Lookup):
+                return dict(self.services.lookup(effect.connector, effect.params))
+            if isinstance(effect, ReadIcm):
+                return self.services.icm_value(effect.metric, effect.queue)
+            return bool(self.services.schedule_open(effect.schedule))
+        except gevent.Timeout:
+            raise
+        except Exception as exc:  # the node's error branch: logged, never silent
+            log.warning("call %s: %s failed: %s", self.call_uuid, type(effect).__name__, exc)
+            return Failed(f"{type(exc).__name__}: {exc}")
+
+
+def _say_value(prompt: Prompt) -> str:
+    """mod_say wants epoch seconds for dates and times; numbers as they are."""
+    if prompt.say_type in ("date", "time"):
+        try:
+            return str(int(datetime.fromisoformat(prompt.value).timestamp()))
+        except ValueError:
+            return prompt.value
+    return prompt.value

@@ -1,0 +1,50 @@
+"""Flows from CallCenterDB for the interpreter (a FlowSource): pinned versions cached for
+good (a published graph never changes); which version is published is read for every new
+run (one indexed query), so a version reaches new calls the moment it is published."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ivr.models import Flow, FlowVersion
+
+GRAPHS_KEPT = 512
+
+
+def _published_number(flow: str) -> int | None:
+    return (
+        Flow.objects.filter(name=flow, published_version__isnull=False)
+        .values_list("published_version__number", flat=True)
+        .first()
+    )
+
+
+def _version_graph(flow: str, version: int) -> dict[str, Any]:
+    return FlowVersion.objects.values_list("graph", flat=True).get(flow__name=flow, number=version)
+
+
+class DbFlows:
+    """A FlowSource reading CallCenterDB; `run_db(func, *args)` runs the queries (icm hands
+    them to its database workers; the web process calls them directly)."""
+
+    def __init__(self, run_db: Callable[..., Any] | None = None) -> None:
+        self.run_db = run_db or (lambda func, *args: func(*args))
+        self._graphs: dict[tuple[str, int], Mapping[str, Any]] = {}
+
+    def graph(self, flow: str, version: int) -> Mapping[str, Any]:
+        key = (flow, version)
+        found = self._graphs.get(key)
+        if found is None:
+            found = self.run_db(_version_graph, flow, version)
+            self._remember(key, found)
+        return found
+
+    def published(self, flow: str) -> tuple[int, Mapping[str, Any]] | None:
+        number = self.run_db(_published_number, flow)
+        return None if number is None else (number, self.graph(flow, number))
+
+    def _remember(self, key: tuple[str, int], graph: Mapping[str, Any]) -> None:
+        if len(self._graphs) >= GRAPHS_KEPT:
+            self._graphs.pop(next(iter(self._graphs)))
+        self._graphs[key] = graph

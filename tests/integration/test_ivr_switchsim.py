@@ -1,0 +1,116 @@
+"""IVR flows on real calls through switchsim: menu → account number → SQL look-up → the
+balance spoken by TTS → the right queue with the data attached; live swap of versions."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from icm.models import Call, InboundRoute, Queue, Site
+from ivr.actions import check_publish
+from ivr.models import DataConnector, Flow, FlowVersion
+from tests.fixtures.esl_client import EventCollector
+from tests.fixtures.waiting import wait_until
+
+BANK_FLOW = {"start": "menu", "nodes": {
+    "menu": {"type": "menu", "prompt": "Press 1 for your balance, 2 for an agent.",
+             "exits": {"1": "account", "2": "agent", "timeout": "agent"}},
+    "account": {"type": "collect", "prompt": "Please enter your account number, then hash.",
+                "variable": "account", "min_digits": 4, "max_digits": 10,
+                "exits": {"next": "lookup"}},
+    "lookup": {"type": "lookup", "connector": "balances", "params": {"account": "account"},
+               "variable": "balance", "outputs": {"holder": "holder"},
+               "exits": {"next": "say", "not_found": "unknown", "error": "agent"}},
+    "say": {"type": "play", "text": "{holder}, your balance is {balance} dollars.",
+            "exits": {"next": "billing"}},
+    "unknown": {"type": "play", "text": "We could not find that account.",
+                "exits": {"next": "agent"}},
+    "billing": {"type": "enter_queue", "queue": "billing", "priority": "3",
+                "attach": ["account", "balance", "holder"]},
+    "agent": {"type": "enter_queue", "queue": "support"},
+}}  # fmt: skip
+
+
+@pytest.fixture
+def bank(transactional_db):
+    with connection.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS ivr_test_accounts "
+            "(number text PRIMARY KEY, balance numeric(12, 2), holder text)"
+        )
+        cur.execute("INSERT INTO ivr_test_accounts VALUES ('1234', 120.50, 'Ann Lee')")
+    site = Site.objects.create(code="ivr", name="IVR site", sip_domain="ivr.local")
+    for name in ("billing", "support"):
+        Queue.objects.create(site=site, name=name, display_name=name.title())
+    DataConnector.objects.create(
+        name="balances",
+        kind="sql",
+        config={
+            "database": "default",
+            "query": "SELECT balance, holder FROM ivr_test_accounts WHERE number = %(account)s",
+        },
+    )
+    flow = Flow.objects.create(name="bank")
+    check_publish(FlowVersion.objects.create(flow=flow, number=1, graph=BANK_FLOW))
+    InboundRoute.objects.create(site=site, name="bank", dnis="8200", flow=flow)
+    yield flow
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE ivr_test_accounts")
+
+
+def call_of(ani):
+    return Call.objects.filter(ani=ani, ended_at__isnull=False).first()
+
+
+def uuid_of(reply):
+    assert reply.startswith("+OK"), reply
+    return reply.split()[1]
+
+
+def test_balance_is_looked_up_spoken_and_the_call_queued_with_its_data(bank, platform):
+    events = EventCollector("127.0.0.1", platform.esl_port)
+    esl = platform.control()
+    leg = uuid_of(esl.api("sim_call 5550111 8200 dtmf=1,1234# patience=12"))
+    call = wait_until(lambda: call_of("5550111"), timeout=40, what="the call to end")
+    spoken = events.executed("speak")
+    assert "flite|kal|Ann Lee, your balance is 120.5 dollars." in spoken, spoken
+    prompts = " ".join(events.executed("play_and_get_digits"))
+    assert "say:Press 1 for your balance, 2 for an agent." in prompts
+    assert "say:Please enter your account number, then hash." in prompts
+    assert call.queue.name == "billing"
+    assert call.attached_data["ivr"] == {"flow": "bank", "account": "1234", "balance": 120.5,
+                                         "holder": "Ann Lee"}  # fmt: skip
+    assert call.attached_data["routing"]["outcome"] == "abandoned"  # nobody signed in
+    assert leg
+    events.close()
+    esl.close()
+
+
+def test_an_unknown_account_is_told_and_goes_to_an_agent(bank, platform):
+    events = EventCollector("127.0.0.1", platform.esl_port)
+    esl = platform.control()
+    uuid_of(esl.api("sim_call 5550112 8200 dtmf=1,9999# patience=10"))
+    call = wait_until(lambda: call_of("5550112"), timeout=40, what="the call to end")
+    assert "flite|kal|We could not find that account." in events.executed("speak")
+    assert call.queue.name == "support"
+    events.close()
+    esl.close()
+
+
+def test_publishing_a_new_version_changes_new_calls_only(bank, platform):
+    esl = platform.control()
+    events = EventCollector("127.0.0.1", platform.esl_port)
+    # the first caller is in the menu (version 1) when version 2 is published
+    first = uuid_of(esl.api("sim_call 5550113 8200 dtmf_delay=4 dtmf=2 patience=14"))
+    wait_until(lambda: events.executed("play_and_get_digits", first), timeout=15,
+               what="the first caller to hear the menu")  # fmt: skip
+    v2 = {**BANK_FLOW, "nodes": {**BANK_FLOW["nodes"], "agent": {
+        "type": "enter_queue", "queue": "billing"}}}  # fmt: skip
+    check_publish(FlowVersion.objects.create(flow=bank, number=2, graph=v2))
+    uuid_of(esl.api("sim_call 5550114 8200 dtmf=2 patience=8"))
+    old = wait_until(lambda: call_of("5550113"), timeout=40, what="the first call to end")
+    new = wait_until(lambda: call_of("5550114"), timeout=40, what="the second call to end")
+    assert old.queue.name == "support"  # finished on version 1
+    assert new.queue.name == "billing"  # started on version 2
+    events.close()
+    esl.close()
