@@ -17,10 +17,15 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.installed
+# Browser libraries from npm (served by the project, never from a CDN)
+node_modules/.installed: package.json package-lock.json
+	bash scripts/npm_install.sh
+	touch $@
+
+run: $(VENV)/.installed node_modules/.installed
 	$(BIN)/python -m ipbx_project.run_platform
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev node_modules/.installed
 	bash scripts/test.sh
 
 lint: $(VENV)/.installed-dev
@@ -36,4 +41,4 @@ stop-services:
 	$(BIN)/python -m ipbx_project.devservices stop
 
 clean: stop-services
-	rm -rf $(VENV) var/pgdata var/redis staticfiles
+	rm -rf $(VENV) var/pgdata var/redis staticfiles node_modules

@@ -16,6 +16,7 @@ from typing import Any
 import gevent
 import gevent.event
 import gevent.queue
+from django.conf import settings
 from django.db import connection
 from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 
@@ -89,7 +90,8 @@ def make_ivr_app(
                 queue, priority, skills = routing.queue, routing.priority, {}
                 if routing.flow:
                     variables = _call_variables(ani, dnis, name, routing)
-                    done = VoiceFrontend(session, call_uuid, services).run(
+                    voices = settings.IVR_TTS_VOICES
+                    done = VoiceFrontend(session, call_uuid, services, voices).run(
                         interpreter, routing.flow, variables
                     )
                     if done.action != "enter_queue":

@@ -57,19 +57,33 @@ class VoiceFrontend:
         session: Any,  # greenswitch OutboundSession
         call_uuid: str,
         services: Any,  # ivr.engine.text.Services
-        tts: tuple[str, str] = ("flite", "kal"),
+        voices: dict[str, str] | None = None,  # language -> "engine|voice" (IVR_TTS_VOICES)
         on_step: Callable[[Run], None] | None = None,
     ) -> None:
         self.session = session
         self.call_uuid = call_uuid
         self.services = services
-        self.tts_engine, self.tts_voice = tts
+        self.voices = voices or {"default": "flite|kal"}
+        self.tts_engine, self.tts_voice = self._voice("")
         self.on_step = on_step
+
+    def _voice(self, language: str) -> tuple[str, str]:
+        spec = self.voices.get(language) or self.voices.get("default") or "flite|kal"
+        engine, _, voice = spec.partition("|")
+        return engine, voice
+
+    def _use_language(self, run: Run) -> None:
+        """Speak in the caller's language: switch the TTS voice when it changes."""
+        engine, voice = self._voice(str(run.variables.get("language") or ""))
+        if (engine, voice) != (self.tts_engine, self.tts_voice):
+            self.tts_engine, self.tts_voice = engine, voice
+            self.session.call_command("multiset", f"tts_engine={engine} tts_voice={voice}")
 
     def run(self, interpreter: Interpreter, flow: str, variables: dict[str, Any]) -> Finished:
         """Run `flow` to its end; returns what happens to the call next (its prompts said)."""
-        self.session.call_command("set", f"tts_engine={self.tts_engine}")
-        self.session.call_command("set", f"tts_voice={self.tts_voice}")
+        self.session.call_command(
+            "multiset", f"tts_engine={self.tts_engine} tts_voice={self.tts_voice}"
+        )
         run, effect = interpreter.start(flow, variables)
         log.info("call %s: flow %s v%s started", self.call_uuid, run.flow, run.version)
         while not isinstance(effect, Finished):
@@ -79,12 +93,14 @@ class VoiceFrontend:
                 self.on_step(run)
         if run.last_error:
             log.warning("call %s: flow %s: %s", self.call_uuid, run.flow, run.last_error)
+        self._use_language(run)
         self.say(effect.prompts, run)
         log.info("call %s: flow %s v%s finished: %s %s", self.call_uuid, run.flow, run.version,
                  effect.action, effect.params)  # fmt: skip
         return effect
 
     def carry_out(self, effect: Effect, run: Run) -> Any:
+        self._use_language(run)
         if isinstance(effect, Play):
             self.say(effect.prompts, run)
             return None
@@ -132,10 +148,11 @@ class VoiceFrontend:
             f"{terminators} '{self._sound(effect.prompts)}' silence_stream://250 "
             f"{DIGITS_VARIABLE} [0-9*#]+ {int(effect.digit_timeout * 1000)}"
         )
-        self.session.call_command("unset", DIGITS_VARIABLE)
         event = self._app("play_and_get_digits", arg)
         headers = getattr(event, "headers", None) or {}
-        digits = str(headers.get(f"variable_{DIGITS_VARIABLE}") or "")
+        # read_result is set by every try; the digits variable may hold an older answer
+        ok = headers.get("variable_read_result") == "success"
+        digits = str(headers.get(f"variable_{DIGITS_VARIABLE}") or "") if ok else ""
         log.info("call %s: node %s collected %r", self.call_uuid, run.node, digits)
         return digits
 

@@ -104,6 +104,7 @@ class IcmService:
                 "hangup": self.cmd_hangup,
                 "originate": self.cmd_originate,
                 "hold": self.cmd_hold,
+                "queue_metric": self.cmd_queue_metric,
                 **{name: self._acd_command(name) for name in ACD_COMMANDS},
             },
             spawn=gevent.pool.Pool(50).spawn,
@@ -488,6 +489,14 @@ class IcmService:
                     if "No such channel" not in str(exc):
                         raise
         return {"call_uuid": call.call_uuid}
+
+    def cmd_queue_metric(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A live queue figure for the flow simulator (see queue_metric)."""
+        try:
+            value = self.queue_metric(str(args.get("metric", "")), str(args.get("queue", "")))
+        except KeyError as exc:
+            raise CommandError(str(exc.args[0])) from exc
+        return {"value": value}
 
     def cmd_hold(self, args: dict[str, Any]) -> dict[str, Any]:
         uuid = str(args.get("uuid", ""))

@@ -5,9 +5,12 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .actions import FlowInvalid, check_publish
-from .models import Flow, FlowVersion
+from .connectors.registry import forget_cache
+from .models import DataConnector, Flow, FlowVersion
 
 
 class FlowVersionInline(admin.TabularInline):
@@ -25,7 +28,7 @@ class FlowVersionInline(admin.TabularInline):
 
 @admin.register(Flow)
 class FlowAdmin(admin.ModelAdmin):
-    list_display = ["name", "description", "published_version", "version_count"]
+    list_display = ["name", "description", "published_version", "version_count", "editor"]
     list_select_related = ["published_version"]
     search_fields = ["name", "description"]
     inlines = [FlowVersionInline]
@@ -36,6 +39,11 @@ class FlowAdmin(admin.ModelAdmin):
     @admin.display(description="versions", ordering="_versions")
     def version_count(self, obj: Flow) -> int:
         return obj._versions
+
+    @admin.display(description="graphical editor")
+    def editor(self, obj: Flow) -> str:
+        return format_html('<a href="{}">Open the editor</a>',
+                           reverse("ivr-flow-editor", args=[obj.name]))  # fmt: skip
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "published_version":
@@ -82,3 +90,17 @@ class FlowVersionAdmin(admin.ModelAdmin):
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(DataConnector)
+class DataConnectorAdmin(admin.ModelAdmin):
+    """Data-access connectors (IVR-3); definitions are checked on save (model clean)."""
+
+    list_display = ["name", "kind", "enabled", "timeout_seconds", "failure_threshold",
+                    "description"]  # fmt: skip
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name", "description"]
+
+    def save_model(self, request: HttpRequest, obj: DataConnector, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        forget_cache()  # this process uses the new definition at once (icm within 10 s)

@@ -34,7 +34,7 @@ from icm.models import (
     Site,
     Switch,
 )
-from ivr.models import Flow, FlowVersion
+from ivr.models import DataConnector, Flow, FlowVersion
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +76,8 @@ def world():
         queue=queue, apply_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC), strategy="ring_all"
     )
     Holiday.objects.create(schedule=schedule, date=dt.date(2030, 1, 1), name="New year")
+    DataConnector.objects.create(name="balances", kind="sql", config={
+        "database": "default", "query": "SELECT 1 AS one WHERE %(a)s = ''"})  # fmt: skip
     flow = Flow.objects.create(name="main-menu")
     version = FlowVersion.objects.create(
         flow=flow, number=1, graph={"start": "x"}, status=FlowVersion.Status.PUBLISHED

@@ -10,6 +10,14 @@ GRAPH = {"start": "hi", "nodes": {"hi": {"type": "play", "text": "Hi", "exits": 
                                   "q": {"type": "enter_queue", "queue": "support"}}}  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def support_queue(db):
+    from icm.models import Queue, Site
+
+    site = Site.objects.create(code="p", name="Publish site", sip_domain="p.local")
+    Queue.objects.create(site=site, name="support", display_name="Support")
+
+
 @pytest.mark.django_db
 def test_publishing_retires_the_previous_version():
     flow = Flow.objects.create(name="main")
@@ -40,11 +48,11 @@ def test_an_invalid_version_is_refused_and_nothing_changes():
 @pytest.mark.django_db
 def test_sub_flow_cycles_are_found_across_published_flows():
     billing = Flow.objects.create(name="billing")
+    main = Flow.objects.create(name="main")
     calls_main = {"start": "s", "nodes": {
         "s": {"type": "subflow", "flow": "main", "exits": {"next": "end"}},
         "end": {"type": "hangup"}}}  # fmt: skip
     check_publish(FlowVersion.objects.create(flow=billing, number=1, graph=calls_main))
-    main = Flow.objects.create(name="main")
     calls_billing = {"start": "s", "nodes": {
         "s": {"type": "subflow", "flow": "billing", "exits": {"next": "end"}},
         "end": {"type": "hangup"}}}  # fmt: skip
@@ -57,3 +65,24 @@ def test_the_demo_flow_is_valid():
     from ivr.engine.validation import validate
 
     validate(FLOW_GRAPH, "main-menu")
+
+
+@pytest.mark.django_db
+def test_names_of_queues_connectors_schedules_and_sub_flows_must_exist():
+    flow = Flow.objects.create(name="typos")
+    graph = {"start": "s", "nodes": {
+        "s": {"type": "schedule", "schedule": "Ofice hours", "exits": {"open": "l", "closed": "l"}},
+        "l": {"type": "lookup", "connector": "balance", "variable": "b",
+              "exits": {"next": "f", "error": "f"}},
+        "f": {"type": "subflow", "flow": "bilin", "exits": {"next": "q"}},
+        "q": {"type": "enter_queue", "queue": "suport"}}}  # fmt: skip
+    with pytest.raises(FlowInvalid) as exc:
+        check_publish(FlowVersion.objects.create(flow=flow, number=1, graph=graph))
+    assert {(p.node, p.message) for p in exc.value.problems} == {
+        ("s", "there is no schedule named 'Ofice hours'"),
+        ("l", "there is no enabled connector named 'balance'"),
+        ("f", "there is no flow named 'bilin'"),
+        ("q", "there is no queue named 'suport'"),
+    }
+    flow.refresh_from_db()
+    assert flow.published_version is None

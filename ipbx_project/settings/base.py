@@ -98,6 +98,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Browser libraries installed from npm (`package.json`; `make run` / `make test` run npm ci)
+STATICFILES_DIRS = [("vendor/drawflow", BASE_DIR / "node_modules" / "drawflow" / "dist")]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -134,6 +136,15 @@ ICM_RECONCILE_GRACE = float(env_str("ICM_RECONCILE_GRACE", "5"))
 # grade) | None, and how long it may take before the call is routed at default priority.
 IPBX_CUSTOMER_CONNECTOR = env_str("IPBX_CUSTOMER_CONNECTOR", "icm.routing_lookup.database_customer")
 IPBX_CUSTOMER_LOOKUP_TIMEOUT = float(env_str("IPBX_CUSTOMER_LOOKUP_TIMEOUT", "1.5"))
+
+# --- IVR -------------------------------------------------------------------------------------
+# TTS engine|voice per caller language (`default` for the rest); see freeswitch_conf's
+# modules.conf.xml (mod_flite speaks English, espeak-ng through mod_tts_commandline others).
+IVR_TTS_VOICES = {"default": "flite|kal", "es": "tts_commandline|es", "fr": "tts_commandline|fr",
+                  "de": "tts_commandline|de", "zh": "tts_commandline|cmn"}  # fmt: skip
+# User-defined data-access connectors (IVR-3): entry-point name -> dotted path of a callable
+# `params -> {field: value}`; DataConnector rows of kind "python" name one of these.
+IVR_PYTHON_CONNECTORS: dict[str, str] = {}
 # Dialplan contexts an API originate may run its destination in.
 ICM_ORIGINATE_CONTEXTS = env_list("ICM_ORIGINATE_CONTEXTS", ["default"])
 ICM_OUTBOUND_HOST = env_str("ICM_OUTBOUND_HOST", "127.0.0.1")

@@ -9,7 +9,9 @@ ExpressionError at run time, which the node's error branch takes.
 from __future__ import annotations
 
 import ast
+import threading
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import simpleeval  # type: ignore[import-untyped]
@@ -49,8 +51,22 @@ class ExpressionError(ValueError):
     """An expression that is refused (publish time) or failed (run time); says why."""
 
 
-def check(text: str, known_variables: set[str]) -> set[str]:
+def check(text: str, known_variables: set[str] | Mapping[str, Any]) -> frozenset[str]:
     """Refuse a hostile or invalid expression; return the variable names it reads."""
+    names = _names(text)
+    unknown = [n for n in names if n not in known_variables and n not in _CONSTANTS]
+    if unknown:
+        raise ExpressionError(f"unknown variable(s) {sorted(unknown)} in {text!r}")
+    return names
+
+
+_CONSTANTS = frozenset({"True", "False", "None"})
+
+
+@lru_cache(maxsize=4096)
+def _names(text: str) -> frozenset[str]:
+    """The variables `text` reads, once it passed the structural checks (cached: flows
+    evaluate the same few expressions over and over)."""
     tree = _parse(text)
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -61,18 +77,31 @@ def check(text: str, known_variables: set[str]) -> set[str]:
                 raise ExpressionError(f"only {sorted(FUNCTIONS)} may be called in {text!r}")
         elif isinstance(node, ast.Name) and node.id not in FUNCTIONS:
             names.add(node.id)
-    unknown = names - known_variables - {"True", "False", "None"}
-    if unknown:
-        raise ExpressionError(f"unknown variable(s) {sorted(unknown)} in {text!r}")
-    return names
+    return frozenset(names)
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> Any:
+    return simpleeval.SimpleEval.parse(text)
+
+
+class _Evaluators(threading.local):
+    """One simpleeval evaluator per thread (building one per evaluation dominated the cost)."""
+
+    def __init__(self) -> None:
+        self.evaluator = simpleeval.EvalWithCompoundTypes(functions=FUNCTIONS, names={})
+
+
+_evaluators = _Evaluators()
 
 
 def evaluate(text: str, variables: Mapping[str, Any]) -> Any:
     """The value of `text` with `variables`; ExpressionError on any failure."""
-    check(text, set(variables))
-    evaluator = simpleeval.EvalWithCompoundTypes(functions=FUNCTIONS, names=dict(variables))
+    check(text, variables)
+    evaluator = _evaluators.evaluator
+    evaluator.names = dict(variables)
     try:
-        return evaluator.eval(text)
+        return evaluator.eval(text, _parsed(text.strip()))
     except ExpressionError:
         raise
     except (simpleeval.InvalidExpression, ArithmeticError, TypeError, ValueError) as exc:

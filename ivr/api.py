@@ -1,0 +1,218 @@
+"""REST API of the flow editor (IVR-5, ICM-4): flows, versions (draft, validate, publish,
+diff, rollback), node types and the text simulator. Thin: parse, call one action, reply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ivr import actions, simulator
+from ivr.engine.diff import diff_graphs
+from ivr.engine.interpreter import FlowNotFound
+from ivr.engine.nodes import CALL_VARIABLES, SPECS
+from ivr.engine.validation import FlowInvalid
+from ivr.models import Flow, FlowVersion
+
+
+class FlowPermission(BasePermission):
+    """Reading needs ivr.view_flow; saving drafts ivr.add_flowversion; publishing and
+    rolling back ivr.change_flow (administrators; business staff may be given them)."""
+
+    needs = {"read": "ivr.view_flow", "draft": "ivr.add_flowversion",
+             "publish": "ivr.change_flow"}  # fmt: skip
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        action = "read" if request.method in ("GET", "HEAD", "OPTIONS") else view.action
+        return bool(request.user and request.user.has_perm(self.needs[action]))
+
+
+class _FlowView(APIView):
+    permission_classes = [IsAuthenticated, FlowPermission]
+    action = "read"
+
+
+def _version(version: FlowVersion, graph: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "number": version.number,
+        "status": version.status,
+        "created_at": version.created_at,
+        "created_by": version.created_by.username if version.created_by else "",
+        "published_at": version.published_at,
+    }
+    if graph:
+        data["graph"] = version.graph
+    return data
+
+
+def _flow(flow: Flow) -> dict[str, Any]:
+    published = flow.published_version
+    return {"name": flow.name, "description": flow.description,
+            "published": published.number if published else None,
+            "versions": [_version(v) for v in flow.versions.all()]}  # fmt: skip
+
+
+class FlowCreateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Flow
+        fields = ["name", "description"]
+
+
+class FlowListView(_FlowView):
+    """GET the flows; POST {name, description} creates one (needs ivr.add_flowversion)."""
+
+    action = "draft"
+
+    def get(self, request: Request) -> Response:
+        flows = Flow.objects.select_related("published_version").prefetch_related(
+            Prefetch("versions", FlowVersion.objects.select_related("created_by"))
+        )
+        return Response([_flow(f) for f in flows])
+
+    def post(self, request: Request) -> Response:
+        serializer = FlowCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        flow = serializer.save()
+        return Response(_flow(flow), status=status.HTTP_201_CREATED)
+
+
+class FlowDetailView(_FlowView):
+    def get(self, request: Request, name: str) -> Response:
+        return Response(_flow(get_object_or_404(Flow, name=name)))
+
+
+class GraphSerializer(serializers.Serializer):
+    graph = serializers.JSONField()
+
+
+class VersionListView(_FlowView):
+    """POST {graph}: save a draft version; the reply lists what would stop it publishing."""
+
+    action = "draft"
+
+    def post(self, request: Request, name: str) -> Response:
+        flow = get_object_or_404(Flow, name=name)
+        body = GraphSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            version = actions.do_save_draft(flow, body.validated_data["graph"], request.user)
+        except actions.DraftRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        problems = actions.validation_problems(version.graph, flow.name)
+        return Response({**_version(version), "problems": problems},
+                        status=status.HTTP_201_CREATED)  # fmt: skip
+
+
+class VersionDetailView(_FlowView):
+    def get(self, request: Request, name: str, number: int) -> Response:
+        version = get_object_or_404(FlowVersion, flow__name=name, number=number)
+        return Response(_version(version, graph=True))
+
+
+class ValidateView(_FlowView):
+    """POST {graph}: every problem that would stop it publishing, each naming its node."""
+
+    def post(self, request: Request, name: str) -> Response:
+        body = GraphSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        problems = actions.validation_problems(body.validated_data["graph"], name)
+        return Response({"valid": not problems, "problems": problems})
+
+
+class PublishView(_FlowView):
+    """POST: publish version N (400 with the problems if it is not valid)."""
+
+    action = "publish"
+
+    def post(self, request: Request, name: str, number: int) -> Response:
+        version = get_object_or_404(FlowVersion.objects.select_related("flow"),
+                                    flow__name=name, number=number)  # fmt: skip
+        if version.status == FlowVersion.Status.PUBLISHED:
+            return Response(_version(version))
+        try:
+            actions.check_publish(version)
+        except FlowInvalid as exc:
+            problems = [{"node": p.node, "message": p.message} for p in exc.problems]
+            return Response({"detail": str(exc), "problems": problems},
+                            status=status.HTTP_400_BAD_REQUEST)  # fmt: skip
+        return Response(_version(version))
+
+
+class RollbackView(_FlowView):
+    """POST: publish a copy of version N as the newest version."""
+
+    action = "publish"
+
+    def post(self, request: Request, name: str, number: int) -> Response:
+        flow = get_object_or_404(Flow, name=name)
+        get_object_or_404(FlowVersion, flow=flow, number=number)
+        try:
+            version = actions.check_rollback(flow, number, request.user)
+        except FlowInvalid as exc:  # e.g. a sub-flow it calls now calls back into it
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(_version(version), status=status.HTTP_201_CREATED)
+
+
+class DiffView(_FlowView):
+    """GET ?from=A&to=B: nodes added, removed and changed between two versions."""
+
+    def get(self, request: Request, name: str) -> Response:
+        try:
+            numbers = int(request.query_params["from"]), int(request.query_params["to"])
+        except (KeyError, ValueError):
+            return Response({"detail": "give ?from=<version>&to=<version>"},
+                            status=status.HTTP_400_BAD_REQUEST)  # fmt: skip
+        old, new = (get_object_or_404(FlowVersion, flow__name=name, number=n) for n in numbers)
+        return Response(diff_graphs(old.graph or {}, new.graph or {}))
+
+
+class NodeTypesView(APIView):
+    """GET the node types (parameters, exits) the editor's palette offers."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        types = {name: {"required": spec.required, "exits": spec.exits,
+                        "optional_exits": spec.optional_exits,
+                        "dynamic_exits": spec.dynamic_exits, "terminal": spec.terminal}
+                 for name, spec in SPECS.items()}  # fmt: skip
+        return Response({"types": types, "call_variables": sorted(CALL_VARIABLES)})
+
+
+class SimulateSerializer(serializers.Serializer):
+    session = serializers.CharField(required=False)
+    input = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    graph = serializers.JSONField(required=False)
+    variables = serializers.DictField(required=False, child=serializers.CharField(
+        allow_blank=True, max_length=200))  # fmt: skip
+
+
+class SimulateView(_FlowView):
+    """POST {graph?, variables?} starts a text conversation with the flow (the draft given,
+    else the published version); POST {session, input} continues it."""
+
+    def post(self, request: Request, name: str) -> Response:
+        body = SimulateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            if data.get("session"):
+                reply = simulator.answer(request.session, data["session"], data.get("input", ""))
+            else:
+                draft = data.get("graph")
+                if draft is not None:
+                    actions.check_graph_shape(draft)
+                variables = {"ani": "5550100", "dnis": "8000", **data.get("variables", {})}
+                reply = simulator.start(request.session, name, draft, variables)
+        except KeyError:
+            return Response({"detail": "no such simulation: start again"},
+                            status=status.HTTP_404_NOT_FOUND)  # fmt: skip
+        except (FlowNotFound, actions.DraftRefused) as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(reply)
