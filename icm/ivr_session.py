@@ -145,15 +145,42 @@ def _call_variables(ani: str, dnis: str, name: str, routing: Routing) -> dict[st
             "language": "en", "now_hour": now.hour, "weekday": now.weekday()}  # fmt: skip
 
 
+APOLOGY = "We are sorry, that person cannot be reached. Goodbye."
+
+
+def _agent_extension(login_id: str) -> str:
+    from agents.models import Agent
+
+    return (
+        Agent.objects.filter(login_id=login_id, active=True, extension__isnull=False)
+        .values_list("extension__number", flat=True)
+        .first()
+        or ""
+    )
+
+
 def _finish_call(session, call_uuid: str, done: Finished) -> None:  # noqa: ANN001
     """A flow that ended other than in a queue: transfer, voicemail or hang up."""
     if done.action == "transfer":
         data = json.dumps(done.variables, separators=(",", ":"), default=str)
         session.call_command("export", f"ipbx_ivr_data={safe_text(data)}")
         target = done.params["target"]
+        if done.params["kind"] == "agent":
+            extension = _lookups.run(_agent_extension, target)
+            if not extension:
+                log.warning("call %s: IVR transfer to agent %s: no such agent with a phone",
+                            call_uuid, target)  # fmt: skip
+                session.call_command("speak", f"flite|kal|{APOLOGY}", block=True,
+                                     response_timeout=30)  # fmt: skip
+                session.hangup("UNALLOCATED_NUMBER")
+                return
+            target = extension
         log.info("call %s: IVR transfer to %s %s", call_uuid, done.params["kind"], target)
-        session.call_command("transfer", f"{target} XML default", block=True,
-                             response_timeout=30)  # fmt: skip
+        session.call_command("transfer", f"{target} XML default")
+        # Keep the socket until the call ends: closing it first would end the transferred
+        # call (FreeSWITCH hangs up a socket-app channel whose application server leaves).
+        while session._outbound_connected and session.connected:
+            gevent.sleep(0.5)
         return
     if done.action == "voicemail":
         mailbox = safe_text(str(done.params["mailbox"])).replace("/", "_")

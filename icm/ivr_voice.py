@@ -29,6 +29,7 @@ from ivr.engine.effects import (
 )
 from ivr.engine.interpreter import Interpreter, Run
 from ivr.engine.prompts import Prompt
+from ivr.prompts import switch_path
 
 log = logging.getLogger(__name__)
 APP_TIMEOUT = 120.0  # no prompt or recording runs longer: a stuck switch ends the session
@@ -120,7 +121,7 @@ class VoiceFrontend:
         language = str(run.variables.get("language") or "en")
         for prompt in prompts:
             if prompt.kind == "file":
-                self._app("playback", safe_text(prompt.value))
+                self._app("playback", safe_text(switch_path(prompt.value)))
             elif prompt.kind == "say":
                 say_type, method = SAY_TYPES[prompt.say_type]
                 value = _say_value(prompt)
@@ -134,7 +135,7 @@ class VoiceFrontend:
         parts = []
         for prompt in prompts:
             if prompt.kind == "file":
-                parts.append(safe_text(prompt.value))
+                parts.append(safe_text(switch_path(prompt.value)))
             else:
                 parts.append("say:" + safe_text(prompt.value))
         if not parts:

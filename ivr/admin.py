@@ -10,7 +10,7 @@ from django.utils.html import format_html
 
 from .actions import FlowInvalid, check_publish
 from .connectors.registry import forget_cache
-from .models import DataConnector, Flow, FlowVersion
+from .models import DataConnector, Flow, FlowVersion, Prompt
 
 
 class FlowVersionInline(admin.TabularInline):
@@ -104,3 +104,18 @@ class DataConnectorAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: DataConnector, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         forget_cache()  # this process uses the new definition at once (icm within 10 s)
+
+
+@admin.register(Prompt)
+class PromptAdmin(admin.ModelAdmin):
+    """Uploaded prompts (upload them in the flow editor: the WAV is checked there)."""
+
+    list_display = ["name", "language", "transcript", "duration_seconds", "sample_rate",
+                    "uploaded_at", "uploaded_by"]  # fmt: skip
+    list_filter = ["language"]
+    search_fields = ["name", "transcript"]
+    readonly_fields = ["file_name", "duration_seconds", "sample_rate", "uploaded_at",
+                       "uploaded_by"]  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a prompt needs its WAV: upload it in the flow editor

@@ -1,24 +1,27 @@
 """REST API of the flow editor (IVR-5, ICM-4): flows, versions (draft, validate, publish,
-diff, rollback), node types and the text simulator. Thin: parse, call one action, reply."""
+diff, rollback), node types, uploaded prompts and the text simulator. Thin: parse, call one
+action, reply."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import Prefetch
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ivr import actions, simulator
+from ivr import actions, prompts, simulator
 from ivr.engine.diff import diff_graphs
 from ivr.engine.interpreter import FlowNotFound
 from ivr.engine.nodes import CALL_VARIABLES, SPECS
 from ivr.engine.validation import FlowInvalid
-from ivr.models import Flow, FlowVersion
+from ivr.models import Flow, FlowVersion, Prompt
 
 
 class FlowPermission(BasePermission):
@@ -216,3 +219,56 @@ class SimulateView(_FlowView):
         except (FlowNotFound, actions.DraftRefused) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(reply)
+
+
+class PromptPermission(BasePermission):
+    """Listing and listening need ivr.view_prompt; uploading ivr.add_prompt."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        needed = "ivr.view_prompt" if request.method in ("GET", "HEAD") else "ivr.add_prompt"
+        return bool(request.user and request.user.has_perm(needed))
+
+
+def _prompt(prompt: Prompt) -> dict[str, Any]:
+    return {"name": prompt.name, "file": f"prompt:{prompt.name}", "language": prompt.language,
+            "transcript": prompt.transcript, "duration_seconds": prompt.duration_seconds,
+            "sample_rate": prompt.sample_rate, "uploaded_at": prompt.uploaded_at}  # fmt: skip
+
+
+class PromptListView(APIView):
+    """GET the uploaded prompts; POST multipart {name, file (WAV), transcript, language}."""
+
+    permission_classes = [IsAuthenticated, PromptPermission]
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get(self, request: Request) -> Response:
+        return Response([_prompt(p) for p in Prompt.objects.all()])
+
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response({"detail": "attach the WAV as 'file'"}, status=400)
+        if upload.size > prompts.MAX_BYTES:
+            return Response({"detail": "a prompt is at most 20 MiB"}, status=400)
+        try:
+            prompt = prompts.do_store_prompt(
+                str(request.data.get("name", "")), upload.read(),
+                str(request.data.get("transcript", "")), str(request.data.get("language", "")),
+                request.user,
+            )  # fmt: skip
+        except prompts.PromptRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(_prompt(prompt), status=status.HTTP_201_CREATED)
+
+
+class PromptAudioView(APIView):
+    """GET the prompt's WAV (to listen to it in the editor)."""
+
+    permission_classes = [IsAuthenticated, PromptPermission]
+
+    def get(self, request: Request, name: str) -> FileResponse:
+        prompt = get_object_or_404(Prompt, name=name)
+        path = prompts.local_path(prompt)
+        if not path.is_file():
+            raise Http404("the prompt's file is missing")
+        return FileResponse(path.open("rb"), content_type="audio/wav")

@@ -91,3 +91,25 @@ class DataConnector(models.Model):
             check_config(self.kind, self.config or {}, self.timeout_seconds)
         except ConnectorConfigError as exc:
             raise ValidationError({"config": str(exc)}) from exc
+
+
+class Prompt(models.Model):
+    """An uploaded voice prompt (IVR-1): flows play it as `prompt:<name>`; `transcript` is
+    what it says (shown by the text front-end and the editor)."""
+
+    name = models.SlugField(max_length=64, unique=True)
+    language = models.CharField(max_length=8, blank=True, help_text="Empty: any language.")
+    transcript = models.CharField(max_length=500, blank=True)
+    file_name = models.CharField(max_length=100, editable=False)
+    duration_seconds = models.FloatField(editable=False)
+    sample_rate = models.PositiveIntegerField(editable=False)
+    uploaded_at = models.DateTimeField(auto_now=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

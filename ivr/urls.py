@@ -8,6 +8,8 @@ urlpatterns = [
     path("ivr/flows/", views.flow_list, name="ivr-flows"),
     path("ivr/flows/<slug:name>/", views.flow_editor, name="ivr-flow-editor"),
     path("api/ivr/node-types/", api.NodeTypesView.as_view(), name="api-ivr-node-types"),
+    path("api/ivr/prompts/", api.PromptListView.as_view(), name="api-ivr-prompts"),
+    path("api/ivr/prompts/<slug:name>/audio/", api.PromptAudioView.as_view()),
     path("api/ivr/flows/", api.FlowListView.as_view(), name="api-ivr-flows"),
     path("api/ivr/flows/<slug:name>/", api.FlowDetailView.as_view(), name="api-ivr-flow"),
     path("api/ivr/flows/<slug:name>/validate/", api.ValidateView.as_view()),

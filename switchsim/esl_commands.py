@@ -123,6 +123,7 @@ def myevents(conn: EslConnection, line: str) -> str:
         conn.session = ch
     conn.names |= MY_EVENT_NAMES
     conn.myevents = True
+    conn.server.switch.bus.narrow(conn, conn.session.uuid)
     conn.events_on = True
     if "json" in line.lower().split():
         conn.format = "json"

@@ -72,6 +72,11 @@ class EslConnection:
         if self.paused:
             self.pending.append(data)
             return
+        transport = self.writer.transport
+        if transport is None or transport.is_closing():
+            # the peer has gone (or we closed): asyncio would drop the data and log
+            # "socket.send() raised exception." for every write after the fifth
+            return
         try:
             self.writer.write(data)
         except (ConnectionError, RuntimeError):
@@ -117,10 +122,8 @@ class EslConnection:
         if self.filters and not self._pass_filters(event):
             return
         if self.myevents and self.session is not None:
-            if (
-                event.get("Unique-ID") != self.session.uuid
-                and event.get("Job-Owner-UUID") != self.session.uuid
-            ):
+            uid, owner = event.route_ids()
+            if uid != self.session.uuid and owner != self.session.uuid:
                 return
         self.send(event.frame(self.format))
 

@@ -48,7 +48,7 @@ async def socket_app(server: Any, sw: Switch, ch: Channel, arg: str) -> None:
     ch.outbound_done = loop.create_future()
     ch.outbound_conn = conn
     server.connections.add(conn)
-    server.switch.bus.subscribers.append(conn)
+    server.switch.bus.subscribe(conn)
     task = asyncio.create_task(_serve(server, sw, ch, conn))
     ch.background = task
     await park_loop(sw, ch)
@@ -88,7 +88,6 @@ async def _serve(server: Any, sw: Switch, ch: Channel, conn: EslConnection) -> N
             await asyncio.sleep(0.05)
             reader_task.cancel()
         server.connections.discard(conn)
-        if conn in server.switch.bus.subscribers:
-            server.switch.bus.subscribers.remove(conn)
+        server.switch.bus.unsubscribe(conn)
         if ch.outbound_done is not None and not ch.outbound_done.done():
             ch.outbound_done.set_result(None)

@@ -41,7 +41,7 @@ EVENT_NAMES = frozenset(
 class Event:
     """One event: ordered (name, value) headers plus an optional body."""
 
-    __slots__ = ("name", "subclass", "headers", "body", "_plain", "_json", "_index")
+    __slots__ = ("name", "subclass", "headers", "body", "_plain", "_json", "_index", "_route")
 
     def __init__(
         self,
@@ -57,6 +57,7 @@ class Event:
         self._plain: bytes | None = None
         self._json: bytes | None = None
         self._index: dict[str, str] | None = None
+        self._route: tuple[str | None, str | None] | None = None
 
     def get(self, header: str) -> str | None:
         """Case-insensitive header lookup (first occurrence), like switch_event_get_header."""
@@ -66,6 +67,27 @@ class Event:
                 idx.setdefault(k.lower(), v)
             self._index = idx
         return self._index.get(header.lower())
+
+    def route_ids(self) -> tuple[str | None, str | None]:
+        """``(get("Unique-ID"), get("Job-Owner-UUID"))`` — what ``myevents`` listeners are
+        matched on — found in one pass without building the full header index."""
+        route = self._route
+        if route is not None:
+            return route
+        if self._index is not None:
+            route = (self._index.get("unique-id"), self._index.get("job-owner-uuid"))
+        else:
+            uid = owner = None
+            for k, v in self.headers:
+                n = len(k)
+                if n == 9:
+                    if uid is None and k.lower() == "unique-id":
+                        uid = v
+                elif n == 14 and owner is None and k.lower() == "job-owner-uuid":
+                    owner = v
+            route = (uid, owner)
+        self._route = route
+        return route
 
     def frame(self, fmt: str) -> bytes:
         """The complete listener frame for this event in ``plain`` or ``json`` format."""
@@ -82,6 +104,9 @@ class Subscriber(Protocol):
     def offer(self, event: Event) -> None: ...
 
 
+_NO_SUBSCRIBERS: tuple[Subscriber, ...] = ()
+
+
 class EventBus:
     """Stamps core headers on events and delivers them to subscribers."""
 
@@ -92,7 +117,13 @@ class EventBus:
         self.ipv6 = ipv6
         self.sequence = 0
         self.emitted = 0
-        self.subscribers: list[Subscriber] = []
+        # Listeners that may want any event, in subscription order, and ``myevents``
+        # listeners indexed by their session's uuid: a myevents listener only takes events
+        # whose Unique-ID or Job-Owner-UUID is that uuid, so it is offered only those (with
+        # thousands of outbound sessions, offering every event to every one is quadratic).
+        self._general: dict[Subscriber, None] = {}
+        self._by_uuid: dict[str, dict[Subscriber, None]] = {}
+        self._narrowed: dict[Subscriber, str] = {}
         self.hooks: list[Callable[[Event], None]] = []
         self._date_sec = -1
         self._date_local = ""
@@ -145,12 +176,57 @@ class EventBus:
             all_headers.extend(headers)
         return Event(name, all_headers, body, subclass)
 
+    # -- subscriptions -----------------------------------------------------------------
+    def subscribe(self, sub: Subscriber) -> None:
+        """Offer ``sub`` every event from now on (until :meth:`narrow`/:meth:`unsubscribe`)."""
+        if sub not in self._narrowed:
+            self._general[sub] = None
+
+    def narrow(self, sub: Subscriber, uuid: str) -> None:
+        """From now on offer ``sub`` only the events whose Unique-ID or Job-Owner-UUID is
+        ``uuid`` (it has turned on ``myevents`` for that session and filters on it)."""
+        if sub not in self._general and sub not in self._narrowed:
+            return  # not subscribed (e.g. already gone)
+        self._general.pop(sub, None)
+        self._remove_narrowed(sub)
+        self._narrowed[sub] = uuid
+        self._by_uuid.setdefault(uuid, {})[sub] = None
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self._general.pop(sub, None)
+        self._remove_narrowed(sub)
+
+    def _remove_narrowed(self, sub: Subscriber) -> None:
+        uuid = self._narrowed.pop(sub, None)
+        if uuid is not None:
+            subs = self._by_uuid.get(uuid)
+            if subs is not None:
+                subs.pop(sub, None)
+                if not subs:
+                    del self._by_uuid[uuid]
+
+    @property
+    def subscribers(self) -> list[Subscriber]:
+        """Every subscribed listener (a copy)."""
+        return [*self._general, *self._narrowed]
+
+    def _targets(self, event: Event) -> tuple[Subscriber, ...]:
+        targets = tuple(self._general)
+        if self._by_uuid:
+            uid, owner = event.route_ids()
+            by_uuid = self._by_uuid
+            if uid is not None and uid in by_uuid:
+                targets += tuple(by_uuid[uid])
+            if owner is not None and owner != uid and owner in by_uuid:
+                targets += tuple(by_uuid[owner])
+        return targets or _NO_SUBSCRIBERS
+
     def fire(self, event: Event) -> None:
-        """Deliver an event to every subscriber (synchronously queues bytes)."""
+        """Deliver an event to every subscriber that may want it (synchronously queues bytes)."""
         self.emitted += 1
         for hook in self.hooks:
             hook(event)
-        for sub in list(self.subscribers):
+        for sub in self._targets(event):
             try:
                 sub.offer(event)
             except Exception:  # a broken listener must not break the switch

@@ -61,7 +61,7 @@ class Server:
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = EslConnection(self, reader, writer)
         self.connections.add(conn)
-        self.switch.bus.subscribers.append(conn)
+        self.switch.bus.subscribe(conn)
         log.debug("ESL connection from %s", conn.peer)
         try:
             conn.send(b"Content-Type: auth/request\n\n")
@@ -72,8 +72,7 @@ class Server:
             log.exception("ESL connection %s failed", conn.peer)
         finally:
             self.connections.discard(conn)
-            if conn in self.switch.bus.subscribers:
-                self.switch.bus.subscribers.remove(conn)
+            self.switch.bus.unsubscribe(conn)
             log.debug("ESL connection %s closed", conn.peer)
 
     async def _heartbeats(self) -> None:

@@ -215,11 +215,12 @@ async def park_loop(sw: Switch, ch: Channel) -> None:
     """switch_ivr_park: CHANNEL_PARK, run queued sendmsg until hangup or break, CHANNEL_UNPARK."""
     ch.parked = True
     sw.chan_event(ch, "CHANNEL_PARK", W_PARK)
-    while ch.is_up and not ch.break_flag:
+    # a transfer (the transfer app, uuid_transfer) ends the park: the call moves on
+    while ch.is_up and not ch.break_flag and ch.transfer_to is None:
         if ch.private:
             await process_private(sw, ch, ch.private.popleft())
             continue
-        await wait_until(ch, lambda: bool(ch.private), None)
+        await wait_until(ch, lambda: bool(ch.private) or ch.transfer_to is not None, None)
     ch.parked = False
     sw.chan_event(ch, "CHANNEL_UNPARK", W_UNPARK)
 

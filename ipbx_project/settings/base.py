@@ -142,6 +142,11 @@ IPBX_CUSTOMER_LOOKUP_TIMEOUT = float(env_str("IPBX_CUSTOMER_LOOKUP_TIMEOUT", "1.
 # modules.conf.xml (mod_flite speaks English, espeak-ng through mod_tts_commandline others).
 IVR_TTS_VOICES = {"default": "flite|kal", "es": "tts_commandline|es", "fr": "tts_commandline|fr",
                   "de": "tts_commandline|de", "zh": "tts_commandline|cmn"}  # fmt: skip
+# Uploaded voice prompts: the web writes them to IVR_PROMPTS_DIR; the switch reads the same
+# files as IVR_PROMPTS_SWITCH_DIR (a shared directory on another host). Flows name them
+# `prompt:<name>`.
+IVR_PROMPTS_DIR = Path(env_str("IVR_PROMPTS_DIR", str(BASE_DIR / "var" / "prompts")))
+IVR_PROMPTS_SWITCH_DIR = env_str("IVR_PROMPTS_SWITCH_DIR", str(IVR_PROMPTS_DIR))
 # User-defined data-access connectors (IVR-3): entry-point name -> dotted path of a callable
 # `params -> {field: value}`; DataConnector rows of kind "python" name one of these.
 IVR_PYTHON_CONNECTORS: dict[str, str] = {}

@@ -21,3 +21,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 XML_CURL_SECRET = "test-xml-curl-secret"  # noqa: S105 - test only
 WHITENOISE_USE_FINDERS = True
 ICM_COMMAND_REPLY_TIMEOUT = 2.0
+# Uploaded prompts of test runs stay out of `make run`'s directory.
+IVR_PROMPTS_DIR = BASE_DIR / "var" / "test-prompts"  # noqa: F405
+IVR_PROMPTS_SWITCH_DIR = str(IVR_PROMPTS_DIR)

@@ -372,8 +372,10 @@ class Interpreter:
             raise _Fail(f"cannot transfer to a {kind!r} (agent, extension or number)")
         target = render([{"text": str(node["target"])}], run.variables)
         digits = target[0].value.strip() if target else ""
-        if not re.fullmatch(r"\+?[0-9*#]{1,32}", digits):
-            raise _Fail(f"transfer target {digits!r} is not a number")
+        allowed = r"[A-Za-z0-9_.-]{1,32}" if kind == "agent" else r"\+?[0-9*#]{1,32}"
+        if not re.fullmatch(allowed, digits):
+            what = "an agent ID" if kind == "agent" else "a number"
+            raise _Fail(f"transfer target {digits!r} is not {what}")
         return Finished("transfer", {"kind": kind, "target": digits},
                         render(node_prompt_items(node), run.variables), _data(run))  # fmt: skip
 

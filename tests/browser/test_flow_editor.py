@@ -3,6 +3,7 @@ published, run in the page's simulator, then followed by a real switchsim call."
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,19 @@ def test_build_publish_simulate_and_call(editor_setup, platform, web, page):
     esl.close()
 
 
-def test_problems_are_shown_on_the_nodes_and_history_rolls_back(editor_setup, web, page):
+@pytest.fixture
+def goodbye_wav(tmp_path):
+    path = tmp_path / "Goodbye.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x00" * 8000)
+    return path
+
+
+def test_problems_are_shown_on_the_nodes_and_history_rolls_back(editor_setup, web, page,
+                                                                goodbye_wav):  # fmt: skip
     log_in(page, web, "designer", "pw-for-tests-2", "/ivr/flows/three-nodes/")
     page.wait_for_selector("body[data-ready='1']")
     drop(page, "play", 60, 60)
@@ -120,6 +133,10 @@ def test_problems_are_shown_on_the_nodes_and_history_rolls_back(editor_setup, we
 
     connect(page, "play1", "next", "hangup1")
     edit(page, "play1", "text", "Goodbye.")
+    page.set_input_files("#prompt-file", str(goodbye_wav))  # a recorded prompt, uploaded
+    page.click("#prompt-send")
+    page.wait_for_selector("#status.ok:text('Prompt goodbye uploaded (1 s).')")
+    assert page.input_value("#node-form [name=file]") == "prompt:goodbye"
     page.click("#btn-publish")
     page.wait_for_selector("#status.ok:text('Published version 1')")  # nothing saved before
     edit(page, "play1", "text", "See you.")
@@ -134,3 +151,4 @@ def test_problems_are_shown_on_the_nodes_and_history_rolls_back(editor_setup, we
     flow = Flow.objects.select_related("published_version").get(name="three-nodes")
     assert flow.published_version.number == 3
     assert flow.published_version.graph["nodes"]["play1"]["text"] == "Goodbye."
+    assert flow.published_version.graph["nodes"]["play1"]["file"] == "prompt:goodbye"

@@ -3,6 +3,9 @@ balance spoken by TTS → the right queue with the data attached; live swap of v
 
 from __future__ import annotations
 
+import wave
+from pathlib import Path
+
 import pytest
 from django.db import connection
 
@@ -11,6 +14,8 @@ from ivr.actions import check_publish
 from ivr.models import DataConnector, Flow, FlowVersion
 from tests.fixtures.esl_client import EventCollector
 from tests.fixtures.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
 
 BANK_FLOW = {"start": "menu", "nodes": {
     "menu": {"type": "menu", "prompt": "Press 1 for your balance, 2 for an agent.",
@@ -113,4 +118,84 @@ def test_publishing_a_new_version_changes_new_calls_only(bank, platform):
     assert old.queue.name == "support"  # finished on version 1
     assert new.queue.name == "billing"  # started on version 2
     events.close()
+    esl.close()
+
+
+def publish_route(dnis, name, graph):
+    site = Site.objects.get(code="ivr")
+    flow = Flow.objects.create(name=name)
+    check_publish(FlowVersion.objects.create(flow=flow, number=1, graph=graph))
+    InboundRoute.objects.create(site=site, name=name, dnis=dnis, flow=flow)
+
+
+def test_a_recorded_message_is_kept_with_the_call(bank, platform):
+    publish_route("8201", "memo", {"start": "r", "nodes": {
+        "r": {"type": "record", "text": "Tell us why you are calling.", "variable": "memo",
+              "max_seconds": 5, "exits": {"next": "q"}},
+        "q": {"type": "enter_queue", "queue": "support"}}})  # fmt: skip
+    esl = platform.control()
+    uuid_of(esl.api("sim_call 5550115 8201 record=2 patience=6"))
+    call = wait_until(lambda: call_of("5550115"), timeout=40, what="the call to end")
+    memo = call.attached_data["ivr"]["memo"]
+    assert memo.startswith("ivr/memo-r-") and memo.endswith(".wav")
+    recording = ROOT / "var" / "test-recordings" / memo
+    with wave.open(str(recording)) as w:
+        assert abs(w.getnframes() / w.getframerate() - 2.0) < 0.3
+    esl.close()
+
+
+def test_a_transfer_node_sends_the_caller_to_the_extension(bank, platform):
+    publish_route("8202", "to-desk", {"start": "t", "nodes": {
+        "t": {"type": "transfer", "kind": "extension", "target": "1101",
+              "text": "Connecting you to the front desk."}}})  # fmt: skip
+    events = EventCollector("127.0.0.1", platform.esl_port)
+    esl = platform.control()
+    esl.api("sim_register 1101 answer:0.2")
+    uuid_of(esl.api("sim_call 5550116 8202 talk=1"))
+    call = wait_until(lambda: call_of("5550116"), timeout=40, what="the call to end")
+    assert "flite|kal|Connecting you to the front desk." in events.executed("speak")
+    assert any("1101" in leg.channel_name for leg in call.legs.all())
+    assert call.bridged_at is not None
+    events.close()
+    esl.close()
+
+
+def test_a_transfer_to_an_agent_rings_that_agents_phone(bank, platform):
+    from agents.models import Agent
+    from icm.models import Extension
+
+    ext = Extension.objects.create(site=Site.objects.get(code="ivr"), number="1102", password="x")
+    Agent.objects.create(login_id="maria", name="Maria", extension=ext)
+    publish_route("8203", "to-maria", {"start": "t", "nodes": {
+        "t": {"type": "transfer", "kind": "agent", "target": "maria"}}})  # fmt: skip
+    esl = platform.control()
+    esl.api("sim_register 1102 answer:0.2")
+    uuid_of(esl.api("sim_call 5550117 8203 talk=1"))
+    call = wait_until(lambda: call_of("5550117"), timeout=40, what="the call to end")
+    assert any("1102" in leg.channel_name for leg in call.legs.all())
+    esl.close()
+
+
+def test_the_editor_simulator_reads_live_icm_values_over_the_bus(bank, platform, settings):
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    settings.IPBX_SWITCH_NAME = platform.switch
+    graph = {"start": "n", "nodes": {
+        "n": {"type": "icm_value", "metric": "queue_length", "queue": "billing",
+              "variable": "waiting", "exits": {"next": "say", "error": "oops"}},
+        "say": {"type": "play", "text": "{waiting} callers are waiting.", "exits": {"next": "q"}},
+        "oops": {"type": "play", "text": "No figures.", "exits": {"next": "q"}},
+        "q": {"type": "enter_queue", "queue": "billing"}}}  # fmt: skip
+    client = APIClient()
+    client.force_authenticate(User.objects.create_superuser("sim", "s@example.com", "pw"))
+    esl = platform.control()
+    uuid_of(esl.api("sim_call 5550118 8200 dtmf=1,1234# patience=20"))  # waits in billing
+    wait_until(lambda: Call.objects.filter(ani="5550118", queue__name="billing").exists(),
+               timeout=30, what="the caller to wait in billing")  # fmt: skip
+    reply = client.post("/api/ivr/flows/bank/simulate/", {"graph": graph}, format="json").json()
+    assert reply["messages"][0] == "1 callers are waiting."
+    graph["nodes"]["n"]["queue"] = "nowhere"
+    reply = client.post("/api/ivr/flows/bank/simulate/", {"graph": graph}, format="json").json()
+    assert reply["messages"][0] == "No figures."
     esl.close()

@@ -166,3 +166,34 @@ def test_an_unknown_or_disabled_connector_fails():
                                  config={"entry_point": "x"})  # fmt: skip
     with pytest.raises(ConnectorError, match="no enabled connector"):
         registry.lookup("off", {})
+
+
+def test_a_flow_whose_http_lookup_times_out_takes_the_error_branch(httpserver, monkeypatch):
+    from ivr.engine.interpreter import Interpreter
+    from ivr.engine.text import TextConversation
+    from ivr.engine.validation import validate
+    from ivr.services import FlowServices
+
+    from .flows import MemoryFlows
+
+    def slow(request):
+        time.sleep(1.5)
+        return Response('{"account": {"balance": 1}}', content_type="application/json")
+
+    monkeypatch.setenv("IVR_SECRET_CRM_TOKEN", "s3cret")
+    httpserver.expect_request("/accounts/5550101").respond_with_handler(slow)
+    http_connector(httpserver, timeout=0.3)
+    graph = {"start": "look", "nodes": {
+        "look": {"type": "lookup", "connector": "crm", "params": {"account": "ani"},
+                 "variable": "balance", "exits": {"next": "say", "error": "sorry"}},
+        "say": {"type": "play", "text": "Your balance is {balance}.", "exits": {"next": "q"}},
+        "sorry": {"type": "play", "text": "Our systems are slow today.", "exits": {"next": "q"}},
+        "q": {"type": "enter_queue", "queue": "support"}}}  # fmt: skip
+    validate(graph, "main")
+    conversation = TextConversation(Interpreter(MemoryFlows({"main": graph})),
+                                    FlowServices(lambda metric, queue: 0))  # fmt: skip
+    started = time.monotonic()
+    _, reply = conversation.start("main", {"ani": "5550101"})
+    assert reply.messages[0] == "Our systems are slow today."
+    assert "timed out" in reply.outcome["error"]
+    assert time.monotonic() - started < 1.2  # the caller was not kept waiting for the API

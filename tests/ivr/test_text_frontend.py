@@ -223,7 +223,7 @@ def test_enter_queue_with_priority_skills_and_data():
 
 @pytest.mark.parametrize(
     ("kind", "target", "expected"),
-    [("extension", "1001", "1001"), ("number", "+{ani}", "+5550101")],
+    [("extension", "1001", "1001"), ("number", "+{ani}", "+5550101"), ("agent", "a1001", "a1001")],
 )
 def test_transfer(kind, target, expected):
     graph = {

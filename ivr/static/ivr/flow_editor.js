@@ -148,10 +148,35 @@ function buildGraph() {
   return graph;
 }
 
+// Where to draw nodes the graph has no position for: columns by distance from the start.
+function autoLayout(graph) {
+  const nodes = graph.nodes || {};
+  const depth = {};
+  const queue = [graph.start, graph.on_error].filter((id) => id && nodes[id]);
+  queue.forEach((id) => { depth[id] = 0; });
+  while (queue.length) {
+    const id = queue.shift();
+    for (const target of Object.values(nodes[id].exits || {})) {
+      if (nodes[target] && depth[target] === undefined) {
+        depth[target] = depth[id] + 1;
+        queue.push(target);
+      }
+    }
+  }
+  const rows = {};
+  const layout = {};
+  for (const id of Object.keys(nodes)) {
+    const d = depth[id] === undefined ? Math.max(0, ...Object.values(depth)) + 1 : depth[id];
+    rows[d] = (rows[d] || 0) + 1;
+    layout[id] = [40 + d * 270, 30 + (rows[d] - 1) * 150];
+  }
+  return layout;
+}
+
 function loadGraph(graph) {
   editor.clear();
   startId = graph.start || "";
-  const layout = graph.layout || {};
+  const layout = {...autoLayout(graph), ...(graph.layout || {})};
   const dids = {};
   Object.entries(graph.nodes || {}).forEach(([id, node], i) => {
     const {type, exits, ...params} = node;
@@ -240,6 +265,10 @@ function select(did) {
     input.addEventListener("change", () => applyField(input));
     wrap.appendChild(input);
     form.appendChild(wrap);
+    if (name === "file") {
+      input.setAttribute("list", "prompt-list");
+      form.appendChild(promptUpload(input));
+    }
   }
   const startBtn = document.createElement("button");
   startBtn.type = "button";
@@ -249,6 +278,63 @@ function select(did) {
   startBtn.addEventListener("click", () => { startId = meta.id; refreshAll(); select(did); });
   form.appendChild(startBtn);
   panel.appendChild(form);
+}
+
+// --- uploaded prompts: pick one for a file field, upload a WAV, listen to it --------------
+async function loadPrompts() {
+  let list = document.getElementById("prompt-list");
+  if (!list) {
+    list = document.createElement("datalist");
+    list.id = "prompt-list";
+    document.body.appendChild(list);
+  }
+  try {
+    const prompts = await call("GET", "/api/ivr/prompts/");
+    list.innerHTML = "";
+    prompts.forEach((p) => list.appendChild(new Option(p.transcript || p.name, p.file)));
+  } catch (e) { /* no permission to list prompts: the field still takes a path */ }
+}
+
+function promptUpload(fileInput) {
+  const box = document.createElement("div");
+  box.className = "prompt-upload";
+  box.innerHTML = `<label>Upload a prompt (WAV, mono 16-bit)
+      <input type="file" accept=".wav,audio/wav" id="prompt-file"></label>
+    <label>Prompt name <input id="prompt-name" pattern="[-a-z0-9_]+"></label>
+    <button type="button" id="prompt-send">Upload</button>
+    <audio id="prompt-audio" controls hidden></audio>`;
+  const chosen = box.querySelector("#prompt-file");
+  chosen.addEventListener("change", () => {
+    const base = (chosen.files[0] ? chosen.files[0].name : "").replace(/\.wav$/i, "");
+    box.querySelector("#prompt-name").value = base.toLowerCase().replace(/[^-a-z0-9_]+/g, "-");
+  });
+  box.querySelector("#prompt-send").addEventListener("click", async () => {
+    if (!chosen.files[0]) { status("Choose a WAV file first.", "error"); return; }
+    const form = new FormData();
+    form.append("file", chosen.files[0]);
+    form.append("name", box.querySelector("#prompt-name").value);
+    const textField = document.querySelector("#node-form [name=text]");
+    form.append("transcript", textField ? textField.value : "");
+    const r = await fetch("/api/ivr/prompts/", {method: "POST", credentials: "same-origin",
+      headers: {"X-CSRFToken": csrf()}, body: form});
+    const body = await r.json();
+    if (!r.ok) { status(`Upload refused: ${body.detail}`, "error"); return; }
+    fileInput.value = body.file;
+    applyField(fileInput);
+    await loadPrompts();
+    showPromptAudio(box, body.file);
+    status(`Prompt ${body.name} uploaded (${body.duration_seconds} s).`, "ok");
+  });
+  showPromptAudio(box, fileInput.value);
+  return box;
+}
+
+function showPromptAudio(box, file) {
+  const audio = box.querySelector("#prompt-audio");
+  if (file && file.startsWith("prompt:")) {
+    audio.src = `/api/ivr/prompts/${encodeURIComponent(file.slice(7))}/audio/`;
+    audio.hidden = false;
+  }
 }
 
 function applyField(input) {
@@ -456,6 +542,7 @@ function guard(fn) {
 }
 
 buildPalette();
+loadPrompts();
 document.getElementById("btn-validate").addEventListener("click", guard(validate));
 document.getElementById("btn-save").addEventListener("click", guard(saveDraft));
 document.getElementById("btn-publish").addEventListener("click", guard(publish));
