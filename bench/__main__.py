@@ -14,6 +14,7 @@ BENCHMARKS = {
     "acd": "bench.acd",
     "acd_e2e": "bench.acd_e2e",
     "ivr": "bench.ivr",
+    "desktop": "bench.desktop",
 }
 
 

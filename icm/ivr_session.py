@@ -5,8 +5,10 @@ caller waits (music, announcements, the call-back key; the ACD takes over there)
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 from icm.acd_runtime import ContactArrived
 from icm.domain import events as ev
 from icm.domain.acd.model import Contact
-from icm.ivr_voice import BEEP, VoiceFrontend, safe_text
+from icm.ivr_voice import BEEP, VoiceFrontend
 from icm.routing_lookup import (
     GRADE_PRIORITY,
     customer_priority,
@@ -33,7 +35,7 @@ from icm.routing_lookup import (
     queue_for_call,
 )
 from ivr.engine.effects import Finished
-from ivr.engine.interpreter import Interpreter
+from ivr.engine.interpreter import FlowNotFound, Interpreter
 from ivr.flow_source import DbFlows
 from ivr.services import FlowServices
 
@@ -88,12 +90,18 @@ def make_ivr_app(
                 routing = _lookup_routing(dnis, ani)
                 attached: dict[str, Any] = {"dnis": dnis, "call_uuid": call_uuid}
                 queue, priority, skills = routing.queue, routing.priority, {}
+                done = None
                 if routing.flow:
                     variables = _call_variables(ani, dnis, name, routing)
                     voices = settings.IVR_TTS_VOICES
-                    done = VoiceFrontend(session, call_uuid, services, voices).run(
-                        interpreter, routing.flow, variables
-                    )
+                    try:
+                        done = VoiceFrontend(session, call_uuid, services, voices).run(
+                            interpreter, routing.flow, variables
+                        )
+                    except FlowNotFound:  # a route to a flow never published: its queue
+                        log.error("call %s: flow %s has no published version; queue %s",
+                                  call_uuid, routing.flow, routing.queue)  # fmt: skip
+                if done is not None:
                     if done.action != "enter_queue":
                         _finish_call(session, call_uuid, done)
                         return
@@ -121,9 +129,9 @@ def make_ivr_app(
                 )
                 _wait_in_queue(session, switch, notify, contact, call_uuid, queue_status,
                                request_callback)  # fmt: skip
-            except (OutboundSessionHasGoneAway, NotConnectedError, gevent.Timeout):
+            except (OutboundSessionHasGoneAway, NotConnectedError):
                 log.info("call %s: caller left the IVR", call_uuid)
-            except Exception:
+            except (Exception, gevent.Timeout):  # a stuck switch command times out too
                 log.exception("call %s: IVR failed; hanging up", call_uuid)
                 try:
                     session.hangup("NORMAL_TEMPORARY_FAILURE")
@@ -162,8 +170,12 @@ def _agent_extension(login_id: str) -> str:
 def _finish_call(session, call_uuid: str, done: Finished) -> None:  # noqa: ANN001
     """A flow that ended other than in a queue: transfer, voicemail or hang up."""
     if done.action == "transfer":
-        data = json.dumps(done.variables, separators=(",", ":"), default=str)
-        session.call_command("export", f"ipbx_ivr_data={safe_text(data)}")
+        # base64 of the JSON: nothing in it can be read as an argument or expanded
+        data = json.dumps(done.variables, separators=(",", ":"), default=str).encode()
+        if len(data) <= 8192:
+            session.call_command("export", f"ipbx_ivr_data={base64.b64encode(data).decode()}")
+        else:
+            log.warning("call %s: IVR data over 8 KiB not exported with the transfer", call_uuid)
         target = done.params["target"]
         if done.params["kind"] == "agent":
             extension = _lookups.run(_agent_extension, target)
@@ -183,14 +195,15 @@ def _finish_call(session, call_uuid: str, done: Finished) -> None:  # noqa: ANN0
             gevent.sleep(0.5)
         return
     if done.action == "voicemail":
-        mailbox = safe_text(str(done.params["mailbox"])).replace("/", "_")
+        mailbox = re.sub(r"[^A-Za-z0-9_-]", "_", str(done.params["mailbox"]))[:64]
         stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S")
         path = f"voicemail/{mailbox}/{stamp}-{call_uuid}.wav"
         session.call_command("playback", BEEP, block=True, response_timeout=30)
         session.call_command("record", f"{path} {done.params.get('max_seconds', 120)}",
                              block=True, response_timeout=700)  # fmt: skip
         log.info("call %s: voicemail for %s in %s", call_uuid, mailbox, path)
-    session.hangup(str(done.params.get("cause") or "NORMAL_CLEARING"))
+    cause = str(done.params.get("cause") or "NORMAL_CLEARING")
+    session.hangup(cause if re.fullmatch(r"[A-Z][A-Z_]{2,40}", cause) else "NORMAL_CLEARING")
 
 
 def _wait_in_queue(

@@ -32,6 +32,7 @@ from ivr.engine.prompts import Prompt
 from ivr.prompts import switch_path
 
 log = logging.getLogger(__name__)
+SERVICE_DEADLINE = 12.0  # a look-up never holds a caller longer (connectors' own limit is ≤ 10)
 APP_TIMEOUT = 120.0  # no prompt or recording runs longer: a stuck switch ends the session
 DIGITS_VARIABLE = "ipbx_ivr_digits"
 SAY_TYPES = {  # our say type -> mod_say type and method
@@ -44,10 +45,26 @@ SAY_TYPES = {  # our say type -> mod_say type and method
 BEEP = "tone_stream://%(500,0,800)"
 
 
+_SPOKEN = re.compile(r"[^\w .,;:?%+\-/@&()=#*]", re.UNICODE)
+
+
 def safe_text(text: str) -> str:
-    """Text fit for an application argument (see the module docstring)."""
-    text = re.sub(r"[\r\n\t]+", " ", text).replace("${", "$ {").replace("$${", "$ {")
-    return text.replace("'", "").replace("!", ".").strip()[:1000]
+    """Text fit to be spoken inside an application argument: an allow-list of letters,
+    digits, blanks and plain punctuation. Everything else goes — `$`, braces (channel
+    variable and API expansion), quotes and backslashes (argument quoting), `!`
+    (file_string separators), line breaks (they would end the sendmsg frame)."""
+    return " ".join(_SPOKEN.sub(" ", str(text)).split())[:1000]
+
+
+_WORD = re.compile(r"[A-Za-z0-9_.:/\-]+")
+
+
+def safe_word(value: str, what: str = "value") -> str:
+    """One argument token (a path, a cause, a language): refused unless it is plain."""
+    value = str(value)
+    if not _WORD.fullmatch(value) or ".." in value or len(value) > 200:
+        raise ValueError(f"unsafe {what} {value!r}")
+    return value
 
 
 class VoiceFrontend:
@@ -121,11 +138,12 @@ class VoiceFrontend:
         language = str(run.variables.get("language") or "en")
         for prompt in prompts:
             if prompt.kind == "file":
-                self._app("playback", safe_text(switch_path(prompt.value)))
+                self._app("playback", safe_word(switch_path(prompt.value), "prompt file"))
             elif prompt.kind == "say":
                 say_type, method = SAY_TYPES[prompt.say_type]
-                value = _say_value(prompt)
-                self._app("say", f"{language[:2] or 'en'} {say_type} {method} {safe_text(value)}")
+                value = re.sub(r"[^0-9.\-]", "", _say_value(prompt))[:32] or "0"
+                lang = language[:2] if re.fullmatch(r"[a-z]{2}", language[:2]) else "en"
+                self._app("say", f"{lang} {say_type} {method} {value}")
             else:
                 log.info("call %s: speak %r", self.call_uuid, prompt.value)
                 self._app("speak", f"{self.tts_engine}|{self.tts_voice}|{safe_text(prompt.value)}")
@@ -135,7 +153,7 @@ class VoiceFrontend:
         parts = []
         for prompt in prompts:
             if prompt.kind == "file":
-                parts.append(safe_text(switch_path(prompt.value)))
+                parts.append(safe_word(switch_path(prompt.value), "prompt file"))
             else:
                 parts.append("say:" + safe_text(prompt.value))
         if not parts:
@@ -143,7 +161,8 @@ class VoiceFrontend:
         return parts[0] if len(parts) == 1 else "file_string://" + "!".join(parts)
 
     def collect(self, effect: Collect, run: Run) -> str:
-        terminators = effect.terminators or "none"
+        terminators = "".join(ch for ch in effect.terminators if ch in "0123456789*#")[:3]
+        terminators = terminators or "none"
         arg = (
             f"{effect.min_digits} {effect.max_digits} 1 {int(effect.timeout * 1000)} "
             f"{terminators} '{self._sound(effect.prompts)}' silence_stream://250 "
@@ -161,24 +180,29 @@ class VoiceFrontend:
         self.say(effect.prompts, run)
         self._app("playback", BEEP)
         stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S")
-        path = f"ivr/{safe_text(effect.name)}-{self.call_uuid}-{stamp}.wav"
-        self._app("record", f"{path} {effect.max_seconds}")
+        path = safe_word(f"ivr/{effect.name}-{self.call_uuid}-{stamp}.wav", "recording path")
+        self.session.call_command("record", f"{path} {effect.max_seconds}", block=True,
+                                  response_timeout=effect.max_seconds + 30)  # fmt: skip
         log.info("call %s: recorded %s", self.call_uuid, path)
         return path
 
     # --- look-ups ------------------------------------------------------------------------
     def ask_service(self, effect: Lookup | ReadIcm | CheckSchedule) -> Any:
+        """The look-up's answer, or Failed: a time-out (a hard wall-clock limit, whatever the
+        back-end does), an error, an open circuit or busy database workers."""
         try:
-            if isinstance(effect, Lookup):
-                return dict(self.services.lookup(effect.connector, effect.params))
-            if isinstance(effect, ReadIcm):
-                return self.services.icm_value(effect.metric, effect.queue)
-            return bool(self.services.schedule_open(effect.schedule))
-        except gevent.Timeout:
-            raise
+            with gevent.Timeout(SERVICE_DEADLINE, TimeoutError("no answer in time")):
+                return self._ask(effect)
         except Exception as exc:  # the node's error branch: logged, never silent
             log.warning("call %s: %s failed: %s", self.call_uuid, type(effect).__name__, exc)
             return Failed(f"{type(exc).__name__}: {exc}")
+
+    def _ask(self, effect: Lookup | ReadIcm | CheckSchedule) -> Any:
+        if isinstance(effect, Lookup):
+            return dict(self.services.lookup(effect.connector, effect.params))
+        if isinstance(effect, ReadIcm):
+            return self.services.icm_value(effect.metric, effect.queue)
+        return bool(self.services.schedule_open(effect.schedule))
 
 
 def _say_value(prompt: Prompt) -> str:

@@ -2,8 +2,11 @@
 
 from django.urls import path
 
+from agents.consumers import AgentDesktopConsumer
+
 from .consumers import LiveCallsConsumer
 
 websocket_urlpatterns = [
     path("ws/live/", LiveCallsConsumer.as_asgi()),
+    path("ws/agent/", AgentDesktopConsumer.as_asgi()),
 ]

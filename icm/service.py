@@ -37,6 +37,7 @@ from icm.acd_runtime import (
     OfferLegFailed,
     RepairLeg,
 )
+from icm.agent_calls import AgentCallControl
 from icm.bus.commands import CommandError, CommandServer
 from icm.bus.publisher import StatePublisher
 from icm.domain import commands as cmd
@@ -105,6 +106,7 @@ class IcmService:
                 "originate": self.cmd_originate,
                 "hold": self.cmd_hold,
                 "queue_metric": self.cmd_queue_metric,
+                "agent_call": lambda args: self.agent_calls.run(args),
                 **{name: self._acd_command(name) for name in ACD_COMMANDS},
             },
             spawn=gevent.pool.Pool(50).spawn,
@@ -122,6 +124,7 @@ class IcmService:
             on_offer=self._screen_pop,
             leg_channel=self._leg_channel,
         )
+        self.agent_calls = AgentCallControl(self.name, self.acd, self.model, self._api)
         self._agent_changes: list[AgentStateChanged] = []
         self._other_publications: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
         self.outbound = OutboundServer(
@@ -340,8 +343,19 @@ class IcmService:
                 "reason": change.reason,
                 "since": change.at,
                 "contact": agent.contact_id if agent else "",
+                "offer": self._offer_card(agent.contact_id) if agent and agent.contact_id else None,
             },
         )
+
+    def _offer_card(self, contact_id: str) -> dict[str, Any] | None:
+        """What the desktop shows of the agent's contact (kept in the agent's snapshot so a
+        page that reloads while the phone rings still shows the screen pop)."""
+        contact = self.acd.acd.contacts.get(contact_id)
+        if contact is None:
+            return None
+        return {"contact": contact_id, "queue": contact.queue, "ani": contact.ani,
+                "customer": contact.customer_id, "media": str(contact.media),
+                "attached": contact.attached, "priority": contact.priority}  # fmt: skip
 
     def _leg_channel(self, uuid: str) -> str:
         call = self.model.call_of_leg(self.name, uuid)
@@ -461,9 +475,10 @@ class IcmService:
             return False
 
     # --- commands from the bus -----------------------------------------------------------
-    def _api(self, command: cmd.SwitchCommand) -> str:
+    def _api(self, command: cmd.SwitchCommand | str) -> str:
+        """Run one api command (a domain command, or a line built from checked values)."""
         try:
-            line = command_to_api(command)
+            line = command if isinstance(command, str) else command_to_api(command)
         except UnsafeArgument as exc:
             raise CommandError(str(exc)) from exc
         try:

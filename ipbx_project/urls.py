@@ -7,4 +7,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("icm.urls")),
     path("", include("ivr.urls")),
+    path("", include("agents.urls")),
 ]

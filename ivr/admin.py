@@ -32,6 +32,8 @@ class FlowAdmin(admin.ModelAdmin):
     list_select_related = ["published_version"]
     search_fields = ["name", "description"]
     inlines = [FlowVersionInline]
+    # publishing validates: use the "Validate and publish" action or the flow editor
+    readonly_fields = ["published_version"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Flow]:
         return super().get_queryset(request).annotate(_versions=Count("versions"))
@@ -44,15 +46,6 @@ class FlowAdmin(admin.ModelAdmin):
     def editor(self, obj: Flow) -> str:
         return format_html('<a href="{}">Open the editor</a>',
                            reverse("ivr-flow-editor", args=[obj.name]))  # fmt: skip
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "published_version":
-            flow_id = (
-                request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
-            )
-            queryset = FlowVersion.objects.select_related("flow")
-            kwargs["queryset"] = queryset.filter(flow_id=flow_id) if flow_id else queryset.none()
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(FlowVersion)

@@ -198,12 +198,16 @@ class SimulateSerializer(serializers.Serializer):
 
 class SimulateView(_FlowView):
     """POST {graph?, variables?} starts a text conversation with the flow (the draft given,
-    else the published version); POST {session, input} continues it."""
+    else the published version); POST {session, input} continues it. Simulating a posted
+    graph needs ivr.add_flowversion: a graph can call any connector with any parameters."""
 
     def post(self, request: Request, name: str) -> Response:
         body = SimulateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        if data.get("graph") is not None and not request.user.has_perm("ivr.add_flowversion"):
+            return Response({"detail": "simulating a draft needs the right to edit flows"},
+                            status=status.HTTP_403_FORBIDDEN)  # fmt: skip
         try:
             if data.get("session"):
                 reply = simulator.answer(request.session, data["session"], data.get("input", ""))
@@ -213,7 +217,7 @@ class SimulateView(_FlowView):
                     actions.check_graph_shape(draft)
                 variables = {"ani": "5550100", "dnis": "8000", **data.get("variables", {})}
                 reply = simulator.start(request.session, name, draft, variables)
-        except KeyError:
+        except simulator.SimulationNotFound:
             return Response({"detail": "no such simulation: start again"},
                             status=status.HTTP_404_NOT_FOUND)  # fmt: skip
         except (FlowNotFound, actions.DraftRefused) as exc:
@@ -250,9 +254,16 @@ class PromptListView(APIView):
             return Response({"detail": "attach the WAV as 'file'"}, status=400)
         if upload.size > prompts.MAX_BYTES:
             return Response({"detail": "a prompt is at most 20 MiB"}, status=400)
+        name = str(request.data.get("name", ""))
+        if Prompt.objects.filter(name=name).exists() and not request.user.has_perm(
+            "ivr.change_prompt"
+        ):
+            return Response({"detail": f"prompt {name!r} exists: replacing it (every flow "
+                             "playing it hears the new one) needs ivr.change_prompt"},
+                            status=status.HTTP_403_FORBIDDEN)  # fmt: skip
         try:
             prompt = prompts.do_store_prompt(
-                str(request.data.get("name", "")), upload.read(),
+                name, upload.read(),
                 str(request.data.get("transcript", "")), str(request.data.get("language", "")),
                 request.user,
             )  # fmt: skip

@@ -12,10 +12,11 @@ from ivr.models import Flow, FlowVersion
 GRAPHS_KEPT = 512
 
 
-def _published_number(flow: str) -> int | None:
+def _published_number(flow: str) -> tuple[int, int] | None:
+    """(the flow's id, its published version's number)."""
     return (
         Flow.objects.filter(name=flow, published_version__isnull=False)
-        .values_list("published_version__number", flat=True)
+        .values_list("id", "published_version__number")
         .first()
     )
 
@@ -31,6 +32,7 @@ class DbFlows:
     def __init__(self, run_db: Callable[..., Any] | None = None) -> None:
         self.run_db = run_db or (lambda func, *args: func(*args))
         self._graphs: dict[tuple[str, int], Mapping[str, Any]] = {}
+        self._flow_ids: dict[str, int] = {}  # a flow deleted and made again starts at v1 again
 
     def graph(self, flow: str, version: int) -> Mapping[str, Any]:
         key = (flow, version)
@@ -41,8 +43,14 @@ class DbFlows:
         return found
 
     def published(self, flow: str) -> tuple[int, Mapping[str, Any]] | None:
-        number = self.run_db(_published_number, flow)
-        return None if number is None else (number, self.graph(flow, number))
+        found = self.run_db(_published_number, flow)
+        if found is None:
+            return None
+        flow_id, number = found
+        if self._flow_ids.get(flow, flow_id) != flow_id:
+            self._graphs = {k: v for k, v in self._graphs.items() if k[0] != flow}
+        self._flow_ids[flow] = flow_id
+        return number, self.graph(flow, number)
 
     def _remember(self, key: tuple[str, int], graph: Mapping[str, Any]) -> None:
         if len(self._graphs) >= GRAPHS_KEPT:

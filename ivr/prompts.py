@@ -5,7 +5,9 @@ mono, 8/16/32/48 kHz, at most 10 minutes), stored under IVR_PROMPTS_DIR, played 
 from __future__ import annotations
 
 import io
+import os
 import re
+import tempfile
 import wave
 from pathlib import Path
 from typing import Any
@@ -53,14 +55,26 @@ def do_store_prompt(name: str, data: bytes, transcript: str, language: str, user
     directory = Path(settings.IVR_PROMPTS_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     file_name = f"{name}.wav"
-    temporary = directory / f".{file_name}.part"
-    temporary.write_bytes(data)
+    handle, temporary_name = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
+    temporary = Path(temporary_name)
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+    try:
+        prompt = _save_row(name, transcript, language, user, file_name, duration, rate)
+        temporary.replace(directory / file_name)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return prompt
+
+
+def _save_row(name: str, transcript: str, language: str, user: Any, file_name: str,
+              duration: float, rate: int) -> Prompt:  # fmt: skip
     with transaction.atomic():
         prompt, _ = Prompt.objects.update_or_create(name=name, defaults={
             "file_name": file_name, "duration_seconds": round(duration, 3), "sample_rate": rate,
             "transcript": transcript[:500], "language": language[:8],
             "uploaded_by": user if getattr(user, "is_authenticated", False) else None})  # fmt: skip
-        temporary.replace(directory / file_name)
     return prompt
 
 

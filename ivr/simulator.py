@@ -70,10 +70,16 @@ def start(session: Any, flow: str, draft: Mapping[str, Any] | None,
     return _reply(sim_id, run, reply)
 
 
+class SimulationNotFound(LookupError):
+    """No conversation with that id in this browser session (expired or never started)."""
+
+
 def answer(session: Any, sim_id: str, text: str) -> dict[str, Any]:
-    """The user's next message in conversation `sim_id` (KeyError when unknown)."""
+    """The user's next message in conversation `sim_id`."""
     sims = dict(session.get(SESSION_KEY) or {})
-    stored = sims[sim_id]
+    stored = sims.get(sim_id)
+    if stored is None:
+        raise SimulationNotFound(sim_id)
     run = Run.from_dict(stored["run"])
     reply = _conversation(stored["flow"], stored["draft"]).answer(run, text)
     stored["run"] = run.to_dict()
@@ -81,4 +87,4 @@ def answer(session: Any, sim_id: str, text: str) -> dict[str, Any]:
     return _reply(sim_id, run, reply)
 
 
-__all__ = ["CommandError", "FlowNotFound", "answer", "start"]
+__all__ = ["CommandError", "FlowNotFound", "SimulationNotFound", "answer", "start"]

@@ -77,6 +77,19 @@ async def _answer(sw: Switch, a: list[str], raw: str) -> str:
     return "+OK\n"
 
 
+async def _phone_event(sw: Switch, a: list[str], raw: str) -> str:
+    """uuid_phone_event <uuid> talk|hold: a SIP NOTIFY asking the phone to pick up (talk) or
+    hold. A simulated phone that rings on an outbound leg answers on `talk`."""
+    if len(a) < 2:
+        return "-USAGE: <uuid> talk|hold\n"
+    ch = sw.get(a[0])
+    if ch is None:
+        return NO_CHANNEL
+    if a[1].lower() == "talk" and ch.direction == "outbound" and not ch.times["answered"]:
+        sw.answer(ch)
+    return "+OK\n"
+
+
 async def _bridge(sw: Switch, a: list[str], raw: str) -> str:
     if len(a) < 2:
         return "-USAGE: <uuid> <other_uuid>\n"
@@ -298,6 +311,7 @@ _HANDLERS = {
     "uuid_recv_dtmf": _recv_dtmf,
     "uuid_dump": _dump,
     "uuid_break": _break,
+    "uuid_phone_event": _phone_event,
 }
 
 __all__ = ["W_CHANNEL_DATA", "api_uuid", "dump_event", "get_var", "send_dtmf"]

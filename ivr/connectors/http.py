@@ -28,8 +28,11 @@ class HttpConfigError(ValueError):
 
 def check(config: Mapping[str, Any]) -> None:
     url = str(config.get("url") or "")
-    if urlsplit(url.replace("{", "").replace("}", "")).scheme not in ("http", "https"):
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
         raise HttpConfigError("an HTTP connector needs an http:// or https:// url")
+    if "{" in parts.scheme + parts.netloc:
+        raise HttpConfigError("parameters go in the path or query, never in the host")
     if str(config.get("method") or "GET").upper() not in ("GET", "POST"):
         raise HttpConfigError("method must be GET or POST")
     if "{secret:" in url:
@@ -84,6 +87,9 @@ def _fill(template: str, params: Mapping[str, Any], quote_values: bool = False) 
         if name not in params:
             raise LookupError(f"missing parameter {name!r}")
         text = "" if params[name] is None else str(params[name])
-        return quote(text, safe="") if quote_values else text
+        if not quote_values:
+            return re.sub(r"[\r\n]", " ", text)  # a header value stays one line
+        # dots too: ".." must not climb to another path of the back-end
+        return quote(text, safe="").replace(".", "%2E")
 
     return _FIELD.sub(value, template)

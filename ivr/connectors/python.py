@@ -12,7 +12,9 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ivr-connector")
+WORKERS = 8
+_pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="ivr-connector")
+_running = 0  # calls not finished, time-outs included (a hung entry point keeps a worker)
 
 
 class PythonConfigError(ValueError):
@@ -38,8 +40,19 @@ def check(config: Mapping[str, Any]) -> None:
 
 
 def run(config: Mapping[str, Any], params: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+    global _running
     func = entry_point(config)
-    result = _pool.submit(func, dict(params)).result(timeout=timeout)
+    if _running >= WORKERS:
+        raise RuntimeError("every Python connector worker is busy (hung entry points?)")
+    _running += 1
+    future = _pool.submit(func, dict(params))
+
+    def done(_: object) -> None:
+        global _running
+        _running -= 1
+
+    future.add_done_callback(done)
+    result = future.result(timeout=timeout)
     if result is None:
         return {}
     if not isinstance(result, Mapping):

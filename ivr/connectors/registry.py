@@ -1,8 +1,10 @@
 """Connectors by name (IVR-3): the DataConnector rows, each with its own circuit breaker.
 
-`lookup(name, params)` runs one connector with its time-out; failures count towards its
-breaker, and an open breaker fails at once (ConnectorError) until `reset_seconds` pass, so
-a dead back-end cannot stall every caller. Definitions are re-read every CACHE_SECONDS.
+`lookup(name, params)` runs one connector with its time-out; failures in a row count
+towards its breaker, and an open breaker fails at once (ConnectorError) until
+`reset_seconds` pass, then lets one trial call through (half open). The breaker takes no
+lock while a look-up runs (pybreaker holds one, which would queue every caller of a slow
+back-end behind the others). Definitions are re-read every CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import psycopg
-import pybreaker
 import requests
 
 from ivr.connectors import http, python, sql
@@ -41,8 +42,8 @@ class ConnectorError(RuntimeError):
 def check_config(kind: str, config: Mapping[str, Any], timeout: float) -> None:
     if kind not in RUNNERS:
         raise ConnectorConfigError(f"unknown kind {kind!r} (one of {sorted(RUNNERS)})")
-    if not 0 < float(timeout) <= 30:
-        raise ConnectorConfigError("the time-out must be between 0 and 30 seconds")
+    if not 0 < float(timeout) <= 10:
+        raise ConnectorConfigError("the time-out must be between 0 and 10 seconds")
     try:
         RUNNERS[kind][0](config)
     except ValueError as exc:
@@ -50,7 +51,41 @@ def check_config(kind: str, config: Mapping[str, Any], timeout: float) -> None:
 
 
 _definitions: dict[str, tuple[float, Any]] = {}
-_breakers: dict[str, tuple[tuple[int, int], pybreaker.CircuitBreaker]] = {}
+
+
+class Breaker:
+    """Closed → open after `fail_max` failures in a row → half open after `reset_seconds`
+    (one trial call; success closes it, failure opens it again)."""
+
+    def __init__(self, fail_max: int, reset_seconds: float) -> None:
+        self.fail_max, self.reset_seconds = max(1, fail_max), reset_seconds
+        self.failures = 0
+        self.opened_at: float | None = None
+        self.trial_running = False
+
+    def allow(self) -> bool:
+        if self.opened_at is None:
+            return True
+        if time.monotonic() - self.opened_at < self.reset_seconds or self.trial_running:
+            return False
+        self.trial_running = True  # half open: this call is the trial
+        return True
+
+    def succeeded(self) -> None:
+        self.failures, self.opened_at, self.trial_running = 0, None, False
+
+    def failed(self) -> None:
+        self.failures += 1
+        self.trial_running = False
+        if self.failures >= self.fail_max or self.opened_at is not None:
+            self.opened_at = time.monotonic()
+
+    @property
+    def is_open(self) -> bool:
+        return self.opened_at is not None
+
+
+_breakers: dict[str, tuple[tuple[int, int], Breaker]] = {}
 
 
 def fetch_definition(name: str) -> Any:
@@ -68,13 +103,11 @@ def _definition(name: str, fetch: Callable[[str], Any]) -> Any:
     return cached[1]
 
 
-def breaker_for(name: str, fail_max: int, reset_seconds: int) -> pybreaker.CircuitBreaker:
+def breaker_for(name: str, fail_max: int, reset_seconds: int) -> Breaker:
     settings_key = (fail_max, reset_seconds)
     found = _breakers.get(name)
     if found is None or found[0] != settings_key:
-        breaker = pybreaker.CircuitBreaker(
-            fail_max=max(1, fail_max), reset_timeout=reset_seconds, name=name
-        )
+        breaker = Breaker(fail_max, reset_seconds)
         _breakers[name] = (settings_key, breaker)
         return breaker
     return found[1]
@@ -90,18 +123,23 @@ def lookup(
         raise ConnectorError(f"no enabled connector {name!r}")
     _check, runner = RUNNERS[connector.kind]
     breaker = breaker_for(name, connector.failure_threshold, connector.reset_seconds)
+    if not breaker.allow():
+        log.warning("connector %s: circuit open, failing fast", name)
+        raise ConnectorError(f"connector {name!r} circuit is open")
     started = time.monotonic()
     try:
-        result = breaker.call(runner, connector.config, params, connector.timeout_seconds)
-    except pybreaker.CircuitBreakerError as exc:
-        log.warning("connector %s: circuit open, failing fast", name)
-        raise ConnectorError(f"connector {name!r} circuit is open") from exc
-    except (FutureTimeout, requests.Timeout, psycopg.errors.QueryCanceled) as exc:
+        result = runner(connector.config, params, connector.timeout_seconds)
+    except (FutureTimeout, requests.Timeout, psycopg.errors.QueryCanceled, TimeoutError) as exc:
+        breaker.failed()
         log.warning("connector %s: timed out after %.1fs", name, connector.timeout_seconds)
         raise ConnectorError(f"connector {name!r} timed out") from exc
-    except Exception as exc:
+    except BaseException as exc:  # gevent.Timeout from a caller's deadline counts too
+        breaker.failed()
+        if not isinstance(exc, Exception):
+            raise
         log.warning("connector %s: failed: %s: %s", name, type(exc).__name__, exc)
         raise ConnectorError(f"connector {name!r} failed: {type(exc).__name__}") from exc
+    breaker.succeeded()
     log.debug("connector %s: answered in %.1f ms", name, (time.monotonic() - started) * 1000)
     return result
 

@@ -50,19 +50,37 @@ def run(config: Mapping[str, Any], params: Mapping[str, Any], timeout: float) ->
     if missing:
         raise LookupError(f"missing parameter(s) {sorted(missing)}")
     conninfo = _conninfo(str(config.get("database") or "default"))
-    conn = _take(conninfo, timeout)
+    values = {k: params[k] for k in parameters(config)}
+    conn, pooled = _take(conninfo, timeout)
     try:
-        with conn.cursor() as cur:
-            cur.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
-            cur.execute(query.encode(), {k: params[k] for k in parameters(config)})
-            row = cur.fetchone()
-            columns = [c.name for c in cur.description or []]
-        conn.rollback()
+        columns, row = _query(conn, query, values, timeout)
+    except psycopg.OperationalError:
+        conn.close()
+        if not pooled:
+            raise
+        # a kept connection the server dropped meanwhile (restart, idle kill): once more
+        conn = _connect(conninfo, timeout)
+        try:
+            columns, row = _query(conn, query, values, timeout)
+        except BaseException:
+            conn.close()
+            raise
     except BaseException:
         conn.close()
         raise
     _give_back(conninfo, conn)
     return dict(zip(columns, row, strict=True)) if row else {}
+
+
+def _query(conn: psycopg.Connection, query: str, values: dict[str, Any],
+           timeout: float) -> tuple[list[str], Any]:  # fmt: skip
+    with conn.cursor() as cur:
+        cur.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
+        cur.execute(query.encode(), values)
+        row = cur.fetchone()
+        columns = [c.name for c in cur.description or []]
+    conn.rollback()
+    return columns, row
 
 
 def _conninfo(database: str) -> str:
@@ -80,17 +98,24 @@ def _conninfo(database: str) -> str:
     return value
 
 
-def _take(conninfo: str, timeout: float) -> psycopg.Connection:
+def _take(conninfo: str, timeout: float) -> tuple[psycopg.Connection, bool]:
+    """A kept connection (True) or a new one (False)."""
     free = _FREE.setdefault(conninfo, [])
     while free:
         conn = free.pop()
         if not conn.closed:
-            return conn
+            return conn, True
+    return _connect(conninfo, timeout), False
+
+
+def _connect(conninfo: str, timeout: float) -> psycopg.Connection:
     return psycopg.connect(
         conninfo,
         connect_timeout=max(2, math.ceil(timeout)),
         options="-c default_transaction_read_only=on",
         application_name="ipbx-ivr-connector",
+        # a network stall (no answer at all) ends the query too, not only slow SQL
+        tcp_user_timeout=int(timeout * 1000) + 1000,
     )
 
 

@@ -11,6 +11,7 @@ else the caller hears an apology and the call is hung up: a caller never waits i
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -33,6 +34,7 @@ from .prompts import Prompt, items, node_prompt_items, render
 from .validation import exits_of
 
 MAX_STEPS = 200  # nodes run without waiting in one resume (validation refuses busy loops)
+MAX_CALL_STEPS = 5000  # nodes in one whole run: a menu looping on itself cannot hold a caller
 MAX_DIGITS = 32
 APOLOGY = (Prompt("tts", "We are sorry, we cannot take your call right now. Goodbye."),)
 RETRY_INVALID = "Sorry, that is not a valid choice."
@@ -123,8 +125,8 @@ class Interpreter:
         node = self._node(run)
         try:
             moved = self._result(run, node, result)
-        except (_Fail, ExpressionError) as exc:
-            moved = self._fail(run, node, str(exc))
+        except Exception as exc:  # any failing node takes its error route, never escapes
+            moved = self._fail(run, node, _reason(exc))
         return moved if moved is not None else self._advance(run)
 
     # --- the loop ------------------------------------------------------------------------
@@ -141,13 +143,17 @@ class Interpreter:
         for _ in range(MAX_STEPS):
             node = self._node(run)
             run.steps += 1
+            if run.steps > MAX_CALL_STEPS:
+                run.last_error = f"more than {MAX_CALL_STEPS} steps in one run"
+                return self._finish(run, Finished("hangup", {"cause": "NORMAL_TEMPORARY_FAILURE"},
+                                                  APOLOGY))  # fmt: skip
             if node.get("_missing"):
                 return self._finish(run, Finished("hangup", {"cause": "NORMAL_TEMPORARY_FAILURE"},
                                                   APOLOGY))  # fmt: skip
             try:
                 effect = self._enter[str(node.get("type"))](run, node)
-            except (_Fail, ExpressionError, KeyError) as exc:
-                effect = self._fail(run, node, str(exc))
+            except Exception as exc:  # unknown type, bad parameter, failed expression …
+                effect = self._fail(run, node, _reason(exc))
             if effect is not None:
                 if isinstance(effect, Finished):
                     return self._finish(run, effect)
@@ -171,14 +177,20 @@ class Interpreter:
         """The error exit, else the flow's on_error node, else an apology and hang-up."""
         run.last_error = f"node {run.node}: {reason}"
         run.errors += 1
+        run.attempts, run.retry_reason = 0, ""
         exits = exits_of(node)
-        on_error = self._graph(run).get("on_error")
         if "error" in exits:
-            run.node, run.attempts = exits["error"], 0
+            run.node = exits["error"]
             return None
-        if on_error and on_error != run.node and run.errors <= 3:
-            run.node, run.attempts = str(on_error), 0
-            return None
+        while run.errors <= 3:  # the flow's on_error, else the calling flow's, outwards
+            on_error = self._graph(run).get("on_error")
+            if on_error and on_error != run.node:
+                run.node = str(on_error)
+                return None
+            if not run.stack:
+                break
+            frame = run.stack.pop()
+            run.flow, run.version, run.node = frame.flow, frame.version, frame.node
         return self._finish(run, Finished("hangup", {"cause": "NORMAL_TEMPORARY_FAILURE"}, APOLOGY))
 
     # --- results of effects --------------------------------------------------------------
@@ -293,7 +305,7 @@ class Interpreter:
                       _int(node.get("max_seconds"), 60, 1, 3600), name)  # fmt: skip
 
     def _set(self, run: Run, node: Mapping[str, Any]) -> None:
-        run.variables[str(node["variable"])] = evaluate(str(node["value"]), run.variables)
+        run.variables[str(node["variable"])] = _plain(evaluate(str(node["value"]), run.variables))
         self._go(run, node, "next")
 
     def _condition(self, run: Run, node: Mapping[str, Any]) -> None:
@@ -391,6 +403,11 @@ class Interpreter:
                         _data(run))  # fmt: skip
 
 
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    return text if isinstance(exc, _Fail | ExpressionError) else f"{type(exc).__name__}: {text}"
+
+
 def initial_variables(graph: Mapping[str, Any], given: Mapping[str, Any] | None) -> dict[str, Any]:
     """Every call variable and every variable the flow assigns exists from the start (None
     until set), so an expression reading one early fails on its value, not its name."""
@@ -439,12 +456,19 @@ def _data(run: Run, attach: Any = None) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-safe value (decimals and dates from connectors become numbers and text)."""
-    if value is None or isinstance(value, bool | int | float | str):
+    """A JSON-safe value (decimals and dates from connectors become numbers and text; not a
+    number and infinities become text)."""
+    if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, list | tuple | set | dict):
+        return str(value)
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        return str(value)
+    if not math.isfinite(number):
         return str(value)
     return int(number) if number.is_integer() and "." not in str(value) else number
 

@@ -85,6 +85,8 @@ def fill(template: str, variables: Mapping[str, Any]) -> str:
 
 def _spoken(value: Any) -> str:
     if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
         return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
     return str(value)
 

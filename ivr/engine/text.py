@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .effects import CheckSchedule, Collect, Effect, Failed, Finished, Lookup, Play, ReadIcm, Record
-from .interpreter import Interpreter, Run
+from .interpreter import APOLOGY, Interpreter, Run
 
 KEYS = "0123456789*#"
+MAX_EFFECTS_PER_TURN = 100
 
 
 class Services(Protocol):
@@ -63,7 +64,7 @@ class TextConversation:
 
     def _drive(self, run: Run, effect: Effect) -> Reply:
         reply = Reply()
-        while True:
+        for _ in range(MAX_EFFECTS_PER_TURN):
             if isinstance(effect, Play):
                 reply.messages += [p.as_text() for p in effect.prompts]
                 effect = self.interpreter.resume(run, None)
@@ -82,6 +83,12 @@ class TextConversation:
                 return reply
             else:
                 return self._finished(run, effect, reply)
+        # a flow that talks on and on without asking anything (play → play → …)
+        run.finished = True
+        run.last_error = f"more than {MAX_EFFECTS_PER_TURN} prompts without waiting for input"
+        reply.messages = reply.messages[:MAX_EFFECTS_PER_TURN]
+        return self._finished(run, Finished("hangup", {"cause": "NORMAL_TEMPORARY_FAILURE"},
+                                            APOLOGY), reply)  # fmt: skip
 
     def _ask_service(self, effect: Lookup | ReadIcm | CheckSchedule) -> Any:
         try:

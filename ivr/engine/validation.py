@@ -7,6 +7,7 @@ and sub-flow cycles across flows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -99,7 +100,45 @@ def _check_node(
                 check(str(node[param]), assigned)
             except ExpressionError as exc:
                 problems.append(Problem(node_id, str(exc)))
-    return problems + _check_speech(node_id, node, spec, assigned)
+    return problems + _check_speech(node_id, node, spec, assigned) + _check_tokens(node_id, node)
+
+
+_TOKENS = {  # parameter -> (pattern it must match, what it is)
+    "terminators": (r"[0-9*#]{0,3}", "up to 3 keys among 0-9 * #"),
+    "cause": (r"[A-Z][A-Z_]{2,40}", "a hang-up cause such as NORMAL_CLEARING"),
+    "mailbox": (r"[A-Za-z0-9_-]{1,64}", "letters, digits, - and _"),
+}
+_NODE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_QUANTIFIED_GROUP = re.compile(r"\)[*+?{]")
+
+
+def _check_tokens(node_id: str, node: dict[str, Any]) -> list[Problem]:
+    """Values that end up as switch arguments or file names must be plain tokens; digit
+    patterns must be safe to match (no quantified groups: catastrophic backtracking)."""
+    problems = []
+    if not _NODE_ID.fullmatch(node_id):
+        problems.append(Problem(node_id, "a node id is 1-64 letters, digits, - and _"))
+    for param, (token, what) in _TOKENS.items():
+        value = node.get(param)
+        if value not in (None, "") and not re.fullmatch(token, str(value)):
+            problems.append(Problem(node_id, f"{param} must be {what}"))
+    languages = node.get("languages")
+    if languages is not None:
+        values = languages if isinstance(languages, list) else [languages]
+        if not values or not all(re.fullmatch(r"[a-z]{2}", str(v)) for v in values):
+            problems.append(Problem(node_id, "languages are two-letter codes such as en, es"))
+    pattern = node.get("pattern")
+    if pattern not in (None, ""):
+        text = str(pattern)
+        if len(text) > 100 or _QUANTIFIED_GROUP.search(text):
+            problems.append(Problem(node_id, "pattern: at most 100 characters, no quantified "
+                                             "groups such as (…)* or (…)+"))  # fmt: skip
+        else:
+            try:
+                re.compile(text)
+            except re.error as exc:
+                problems.append(Problem(node_id, f"pattern is not a valid regex: {exc}"))
+    return problems
 
 
 def _check_speech(

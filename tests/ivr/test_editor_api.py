@@ -138,3 +138,14 @@ def test_permissions(admin):
                        format="json").status_code == 201  # fmt: skip
     assert editor.post("/api/ivr/flows/f/versions/1/publish/").status_code == 403
     assert APIClient().get("/api/ivr/flows/").status_code in (401, 403)
+
+
+def test_readers_simulate_the_published_flow_but_not_a_graph_of_their_own(admin):
+    Flow.objects.create(name="f")
+    admin.post("/api/ivr/flows/f/versions/", {"graph": GRAPH}, format="json")
+    admin.post("/api/ivr/flows/f/versions/1/publish/")
+    reader = client_for("ivr.view_flow")
+    r = reader.post("/api/ivr/flows/f/simulate/", {}, format="json")
+    assert r.status_code == 200 and r.json()["messages"][0] == "Hello 5550100."
+    r = reader.post("/api/ivr/flows/f/simulate/", {"graph": GRAPH}, format="json")
+    assert r.status_code == 403

@@ -88,3 +88,19 @@ def test_a_flow_naming_a_missing_prompt_is_not_published(admin):
         check_publish(FlowVersion.objects.create(flow=flow, number=1, graph=graph))
     admin.post("/api/ivr/prompts/", {"name": "ghost", "file": wav()}, format="multipart")
     check_publish(FlowVersion.objects.create(flow=flow, number=2, graph=graph))
+
+
+def test_replacing_an_existing_prompt_needs_the_change_permission(admin):
+    from django.contrib.auth.models import Permission
+
+    admin.post("/api/ivr/prompts/", {"name": "welcome", "file": wav(1.0)}, format="multipart")
+    uploader = User.objects.create_user("uploader", password="pw")
+    uploader.user_permissions.add(Permission.objects.get(codename="add_prompt"))
+    client = APIClient()
+    client.force_authenticate(uploader)
+    r = client.post("/api/ivr/prompts/", {"name": "welcome", "file": wav(3.0)},
+                    format="multipart")  # fmt: skip
+    assert r.status_code == 403 and "change_prompt" in r.json()["detail"]
+    assert Prompt.objects.get(name="welcome").duration_seconds == 1.0
+    r = client.post("/api/ivr/prompts/", {"name": "other", "file": wav(3.0)}, format="multipart")
+    assert r.status_code == 201

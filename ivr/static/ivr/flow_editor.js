@@ -137,6 +137,10 @@ function buildGraph() {
       const out = node.outputs[`output_${k + 1}`];
       if (out && out.connections.length) exits[name] = data[out.connections[0].node].data.id;
     });
+    for (const [name, target] of Object.entries(meta.extraExits || {})) {
+      // exits the canvas does not draw (e.g. an `error` exit written by hand) are kept
+      if (!(name in exits) && Object.values(data).some((n) => n.data.id === target)) exits[name] = target;
+    }
     const params = {...meta.params};
     delete params.choices; delete params.cases;
     const entry = {type: meta.type, ...params};
@@ -184,7 +188,9 @@ function loadGraph(graph) {
     if (type === "menu") params.choices = keys.filter((k) => !["timeout", "invalid", "error"].includes(k));
     if (type === "switch") params.cases = keys.filter((k) => !["default", "error"].includes(k));
     const [x, y] = layout[id] || [60 + (i % 4) * 260, 60 + Math.floor(i / 4) * 170];
-    dids[id] = addNode(type, x, y, {id, type, params});
+    const drawn = new Set(exitsOf({type, params}));
+    const extraExits = Object.fromEntries(Object.entries(exits || {}).filter(([k]) => !drawn.has(k)));
+    dids[id] = addNode(type, x, y, {id, type, params, extraExits});
     remember(dids[id]);
   });
   Object.entries(graph.nodes || {}).forEach(([id, node]) => {
@@ -234,6 +240,7 @@ function fieldValue(kind, value) {
 }
 
 function parseField(kind, text) {
+  if (kind === "textarea" && /^\s*\{/.test(text)) return JSON.parse(text);  // {"en": …, "es": …}
   if (kind === "number") return text === "" ? undefined : Number(text);
   if (kind === "list") return text.split(",").map((s) => s.trim()).filter(Boolean);
   if (kind === "json") return text.trim() ? JSON.parse(text) : undefined;

@@ -1,0 +1,42 @@
+"""What an agent may do from its desktop (AG-1…AG-7): checked here, carried out by icm.
+
+Every command acts on the signed-in agent itself — its state, the offer ringing its phone,
+the call it is on — never on a channel or an agent the page names, so an agent controls
+only its own calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from agents.models import Agent, NotReadyReason
+from icm.actions import _command, check_agent_state
+
+STATE_COMMANDS = ("login", "login_not_ready", "ready", "not_ready", "logout", "end_wrap_up",
+                  "extend_wrap_up", "reject", "reject_not_ready")  # fmt: skip
+CALL_COMMANDS = ("accept", "hold", "unhold", "hangup", "dtmf")
+
+
+class DesktopRefused(ValueError):
+    """A desktop command that is not allowed or not well formed; says why."""
+
+
+def check_desktop_command(
+    agent: Agent, switch: str, command: str, args: dict[str, Any]
+) -> dict[str, Any]:
+    if not isinstance(args, dict):
+        raise DesktopRefused("args must be an object")
+    if command in STATE_COMMANDS:
+        reason = str(args.get("reason") or "")
+        if command in ("not_ready", "login_not_ready") and reason:
+            if not NotReadyReason.objects.filter(code=reason, active=True).exists():
+                raise DesktopRefused(f"unknown not-ready reason {reason!r}")
+        return check_agent_state(switch, agent.login_id, command, reason)
+    if command in CALL_COMMANDS:
+        payload = {"agent": agent.login_id, "action": command}
+        if command == "dtmf":
+            payload["digits"] = str(args.get("digits", ""))[:32]
+        return _command(switch, "agent_call", payload, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
+    raise DesktopRefused(f"unknown command {command!r}")

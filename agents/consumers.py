@@ -1,0 +1,128 @@
+"""The agent desktop's WebSocket (`/ws/agent/`): the agent's own events, in order, and its
+commands back to icm (AG-1…AG-7).
+
+One socket per agent: a second one is refused unless it asks to take over (`?takeover=1`),
+which closes the first. Events come from the process's one bus subscription; this consumer
+keeps only the agent's (its state, its offers, its calls) and watches the switch's sequence
+numbers: a gap, a reset or an overflow makes it tell the page to re-snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from agents import desktop
+from agents.actions import DesktopRefused, check_desktop_command
+from icm.bus.commands import CommandError
+from icm.bus.subscriber import fanout
+
+log = logging.getLogger(__name__)
+UNAUTHORIZED = 4401
+NOT_AN_AGENT = 4403
+ALREADY_OPEN = 4409
+TAKEN_OVER = 4410
+
+_open: dict[str, AgentDesktopConsumer] = {}  # agent -> its socket in this process
+
+
+class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        # Accepted, then closed with a code the page understands (signed out / not an agent);
+        # no event is ever sent before the checks pass.
+        if user is None or not user.is_authenticated:
+            await self.accept()
+            await self.close(code=UNAUTHORIZED)
+            return
+        agent = await database_sync_to_async(desktop.agent_of)(user)
+        if agent is None:
+            await self.accept()
+            await self.close(code=NOT_AN_AGENT)
+            return
+        self.agent = agent
+        self.login_id = agent.login_id
+        self.extension = agent.extension.number if agent.extension_id else ""
+        self.switch = await database_sync_to_async(desktop.switch_of)(agent)
+        takeover = parse_qs(self.scope.get("query_string", b"").decode()).get("takeover")
+        other = _open.get(self.login_id)
+        if other is not None and not takeover:
+            await self.accept()
+            await self.send_json({"type": "refused", "detail": "this agent is already signed "
+                                  "in on another page; take over to move here"})  # fmt: skip
+            await self.close(code=ALREADY_OPEN)
+            return
+        if other is not None:
+            await other.taken_over()
+        _open[self.login_id] = self
+        self.token = uuid.uuid4().hex
+        self.last_seq: int | None = None
+        await self.accept()
+        self.queue = fanout().register()
+        self.pump = asyncio.create_task(self._pump())
+        log.info("agent %s: desktop connected", self.login_id)
+
+    async def taken_over(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.send_json({"type": "taken_over"})
+        await self.close(code=TAKEN_OVER)
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "login_id", None) and _open.get(self.login_id) is self:
+            del _open[self.login_id]
+        if hasattr(self, "pump"):
+            fanout().unregister(self.queue)
+            self.pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.pump
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict):
+            await self.send_json({"type": "error", "detail": "commands are JSON objects"})
+            return
+        if content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+            return
+        request_id = str(content.get("id", ""))[:64]
+        try:
+            result = await database_sync_to_async(check_desktop_command)(
+                self.agent, self.switch, str(content.get("command", "")), content.get("args") or {}
+            )
+        except (DesktopRefused, CommandError) as exc:
+            await self.send_json({"type": "reply", "id": request_id, "ok": False,
+                                  "detail": str(exc)})  # fmt: skip
+            return
+        await self.send_json({"type": "reply", "id": request_id, "ok": True, "result": result})
+
+    async def _pump(self) -> None:
+        while True:
+            event = await self.queue.get()
+            if event.get("switch") not in (None, self.switch):
+                continue
+            if event.get("type") == "resync" or self._gap(event):
+                await self.send_json({"type": "resync"})
+                continue
+            if not desktop.is_mine(event, self.login_id, self.extension):
+                continue
+            if event.get("type") == "agent.state" and (event.get("agent") or {}).get("offer"):
+                state = dict(event["agent"])
+                state["offer"] = await database_sync_to_async(desktop.offer_card)(state["offer"])
+                event = {**event, "agent": state}
+            await self.send_json(event)
+
+    def _gap(self, event: dict[str, Any]) -> bool:
+        """A missed event upstream (the bus's per-switch seq skipped) or a reset."""
+        seq = event.get("seq")
+        if not isinstance(seq, int):
+            return False
+        last, self.last_seq = self.last_seq, seq
+        if event.get("type") == "reset":
+            return True
+        return last is not None and seq != last + 1

@@ -1,0 +1,196 @@
+"""What the agent desktop (the phone bar, AG-1…AG-23) shows: its snapshot (agent state,
+own calls, history since sign-in), the screen pop's customer card (INT-2, BIZ-1), which bus
+events concern an agent, and where an agent's switch is."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from agents.models import Agent, AgentStateChange, NotReadyReason
+from icm.bus import keys
+from icm.bus.client import get_redis
+from icm.models import Call, CustomerNumber, Switch
+
+HISTORY_LIMIT = 50
+
+
+def agent_of(user: Any) -> Agent | None:
+    """The active agent a signed-in user is, or None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Agent.objects.filter(user=user, active=True).select_related("extension").first()
+
+
+def switch_of(agent: Agent) -> str:
+    """The switch an agent's phone is on: its extension's site's switch, else the default."""
+    if agent.extension_id is not None:
+        name = (
+            Switch.objects.filter(site_id=agent.extension.site_id)
+            .order_by("id")
+            .values_list("name", flat=True)
+            .first()
+        )
+        if name:
+            return name
+    return settings.IPBX_SWITCH_NAME
+
+
+def is_mine(event: dict[str, Any], login_id: str, extension: str) -> bool:
+    """Does a bus event concern this agent (its state, its offers, its calls)?"""
+    kind = event.get("type")
+    if kind == "agent.state":
+        return (event.get("agent") or {}).get("agent") == login_id
+    if kind == "contact.offered":
+        return login_id in ((event.get("data") or {}).get("agents") or [])
+    if kind in ("call.updated", "call.ended"):
+        return call_is_mine(event.get("call") or {}, login_id, extension)
+    return kind in ("switch.status", "reset", "resync")
+
+
+def call_is_mine(call: dict[str, Any], login_id: str, extension: str) -> bool:
+    if call.get("agent") == login_id:
+        return True
+    if not extension:
+        return False
+    marks = (f"user/{extension}", f"/{extension}@", f"sofia/internal/{extension}")
+    return any(
+        m in (leg.get("channel_name") or "") for leg in call.get("legs") or [] for m in marks
+    )
+
+
+def snapshot(agent: Agent) -> dict[str, Any]:
+    """The desktop's state at one sequence number: apply events with a greater seq."""
+    switch = switch_of(agent)
+    extension = agent.extension.number if agent.extension_id else ""
+    client = get_redis()
+    pipe = client.pipeline(transaction=True)
+    pipe.get(keys.seq_key(switch))
+    pipe.hget(keys.agents_key(switch), agent.login_id)
+    pipe.hgetall(keys.calls_key(switch))
+    pipe.hgetall(keys.status_key(switch))
+    seq, state, calls, status = pipe.execute()
+    calls = [json.loads(v) for v in (calls or {}).values()]
+    state = json.loads(state) if state else {"agent": agent.login_id, "state": "logged_out"}
+    if state.get("offer"):
+        state["offer"] = offer_card(state["offer"])
+    status = {_s(k): _s(v) for k, v in (status or {}).items()}
+    return {
+        "switch": switch,
+        "seq": int(seq or 0),
+        "connected": status.get("connected") == "1",
+        "agent": {"login_id": agent.login_id, "name": agent.name, "level": agent.level,
+                  "level_label": agent.get_level_display(), "extension": extension},
+        "state": state,
+        "calls": sorted((c for c in calls if call_is_mine(c, agent.login_id, extension)),
+                        key=lambda c: c["created_at"]),
+        "history": history(agent),
+        "reasons": list(NotReadyReason.objects.filter(active=True).values("code", "label")),
+    }  # fmt: skip
+
+
+def offer_card(offer: dict[str, Any]) -> dict[str, Any]:
+    """The screen pop: the offer plus the customer found by caller number (INT-2) and how
+    the contact arrived (AG-21)."""
+    attached = offer.get("attached") or {}
+    arrived = attached.get("arrived") or ("callback" if offer.get("media") == "callback"
+                                          else "direct")  # fmt: skip
+    return {**offer, "arrived": arrived, "ivr": attached.get("ivr") or {},
+            "customer_card": customer_card(str(offer.get("ani") or ""))}  # fmt: skip
+
+
+def customer_card(number: str) -> dict[str, Any] | None:
+    """Name, account, grade and recent contacts of the customer calling from `number`."""
+    if not number:
+        return None
+    found = CustomerNumber.objects.filter(number=number).select_related("customer").first()
+    if found is None:
+        return None
+    customer = found.customer
+    numbers = list(customer.numbers.values_list("number", flat=True))
+    recent = (
+        Call.objects.filter(Q(customer=customer) | Q(ani__in=numbers), ended_at__isnull=False)
+        .select_related("agent", "queue")
+        .order_by("-created_at")[:5]
+    )
+    return {
+        "name": customer.name,
+        "account": customer.account,
+        "grade": customer.grade,
+        "grade_label": customer.get_grade_display(),
+        "email": customer.email,
+        "recent": [{"at": c.created_at.isoformat(), "queue": c.queue.name if c.queue else "",
+                    "agent": c.agent.name if c.agent else "", "cause": c.hangup_cause,
+                    "seconds": _seconds(c)} for c in recent],
+    }  # fmt: skip
+
+
+def history(agent: Agent) -> list[dict[str, Any]]:
+    """The agent's contacts since it last signed in (AG-15): answered calls and offers it
+    missed or rejected, newest first."""
+    since = _signed_in_at(agent) or timezone.now() - timedelta(hours=12)
+    changes = list(
+        AgentStateChange.objects.filter(agent=agent, at__gte=since)
+        .order_by("at", "id")
+        .values("at", "from_state", "to_state", "reason", "call_uuid")
+    )
+    offered = []
+    for index, change in enumerate(changes):
+        if change["to_state"] != "reserved":
+            continue
+        following = changes[index + 1] if index + 1 < len(changes) else None
+        if following is None:
+            outcome = "ringing"
+        elif following["to_state"] == "on_call":
+            outcome = "answered"
+        else:
+            outcome = "rejected" if "rejected" in (following["reason"] or "") else "missed"
+        # the contact is on the transition out of "reserved" (the one into it may lack it)
+        contact = change["call_uuid"] or (following or {}).get("call_uuid") or ""
+        offered.append((change["at"], contact, outcome))
+    contacts = [u for _, u, _ in offered]
+    found = Call.objects.filter(Q(call_uuid__in=contacts) | Q(legs__uuid__in=contacts))
+    calls = {c.call_uuid: c for c in found.select_related("queue", "customer")}
+    by_leg = {leg: c for c in calls.values() for leg in c.legs.values_list("uuid", flat=True)}
+    names = dict(
+        CustomerNumber.objects.filter(number__in={c.ani for c in calls.values()}).values_list(
+            "number", "customer__name"
+        )
+    )
+    rows = []
+    for at, contact, outcome in reversed(offered[-HISTORY_LIMIT:]):
+        call = calls.get(contact) or by_leg.get(contact)
+        customer = ""
+        if call is not None:
+            customer = call.customer.name if call.customer else names.get(call.ani, "")
+        rows.append({
+            "at": at.isoformat(), "outcome": outcome, "contact": contact,
+            "ani": call.ani if call else "", "customer": customer,
+            "queue": call.queue.name if call and call.queue else "",
+            "seconds": _seconds(call) if call and outcome == "answered" else None,
+        })  # fmt: skip
+    return rows
+
+
+def _signed_in_at(agent: Agent) -> datetime | None:
+    return (
+        AgentStateChange.objects.filter(agent=agent, from_state="logged_out")
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+
+
+def _seconds(call: Call) -> int | None:
+    if call.answered_at and call.ended_at:
+        return int((call.ended_at - call.answered_at).total_seconds())
+    return None
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,252 @@
+// The agent desktop (the phone bar): a snapshot over HTTP, then the agent's own events over
+// one WebSocket (applied when their seq is greater); a resync, a reconnect or a reset loads
+// a fresh snapshot. Commands go back over the socket; icm acts on the switch.
+"use strict";
+
+const STATE_LABELS = {logged_out: "Signed out", ready: "Ready", not_ready: "Not ready",
+  reserved: "Ringing", on_call: "On call", wrap_up: "Wrap-up"};
+let snap = null;          // the last snapshot (state, calls by uuid, history)
+let calls = new Map();
+let socket = null;
+let retry = 0;
+let nextId = 1;
+const pending = new Map();
+let stopped = false;
+let lastOffer = null;     // the screen pop of the contact being handled (kept during the call)
+
+const $ = (id) => document.getElementById(id);
+
+function esc(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;",
+    '"': "&quot;", "'": "&#39;"}[c]));
+}
+
+function toast(text, ok = false) {
+  const t = $("toast");
+  t.textContent = text;
+  t.className = ok ? "ok" : "";
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.textContent = ""; }, 5000);
+}
+
+function clock(sinceSeconds) {
+  const s = Math.max(0, Math.floor(Date.now() / 1000 - sinceSeconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+// --- snapshot and events ----------------------------------------------------------------
+async function loadSnapshot() {
+  const r = await fetch("/api/agent/desktop/", {credentials: "same-origin"});
+  if (!r.ok) throw new Error(`snapshot: ${r.status}`);
+  snap = await r.json();
+  calls = new Map(snap.calls.map((c) => [c.call_uuid, c]));
+  if ($("reason").options.length === 1) {
+    snap.reasons.forEach((r) => $("reason").add(new Option(r.label, r.code)));
+  }
+  render();
+}
+
+function apply(event) {
+  if (!snap || typeof event.seq !== "number" || event.seq <= snap.seq) return;
+  snap.seq = event.seq;
+  if (event.type === "agent.state") snap.state = event.agent;
+  else if (event.type === "call.updated") calls.set(event.call.call_uuid, event.call);
+  else if (event.type === "call.ended") { calls.delete(event.call.call_uuid); refreshSoon(); }
+  else if (event.type === "switch.status") snap.connected = event.status.connected;
+  else if (event.type === "reset") { refreshSoon(); return; }
+  if (event.type === "agent.state" && ["ready", "not_ready", "wrap_up"].includes(event.agent.state)) {
+    refreshSoon();  // the history gained a row
+  }
+  render();
+}
+
+function refreshSoon() {
+  clearTimeout(refreshSoon.timer);
+  refreshSoon.timer = setTimeout(() => loadSnapshot().catch(() => {}), 300);
+}
+
+// --- the socket -------------------------------------------------------------------------
+function connect(takeover = false) {
+  const url = `${location.origin.replace(/^http/, "ws")}/ws/agent/${takeover ? "?takeover=1" : ""}`;
+  socket = new WebSocket(url);
+  socket.onopen = async () => {
+    retry = 0;
+    $("link").textContent = "live";
+    $("link").dataset.up = "1";
+    await loadSnapshot().catch((e) => toast(e.message));
+  };
+  socket.onmessage = (m) => {
+    const event = JSON.parse(m.data);
+    if (event.type === "reply") return settle(event);
+    if (event.type === "resync") return refreshSoon();
+    if (event.type === "refused") return offerTakeover(event.detail);
+    if (event.type === "taken_over") {
+      stopped = true;
+      $("link").textContent = "signed in on another page";
+      return;
+    }
+    apply(event);
+  };
+  socket.onclose = (e) => {
+    $("link").dataset.up = "0";
+    if (stopped || e.code === 4409 || e.code === 4410) return;
+    if (e.code === 4401 || e.code === 4403) { location.reload(); return; }
+    $("link").textContent = "reconnecting…";
+    retry = Math.min(retry + 1, 6);
+    setTimeout(() => connect(), 250 * 2 ** retry);
+  };
+}
+
+function offerTakeover(detail) {
+  stopped = true;
+  $("link").innerHTML = `${esc(detail)} <button type="button" id="btn-takeover">Take over here</button>`;
+  $("btn-takeover").addEventListener("click", () => { stopped = false; connect(true); });
+}
+
+function command(name, args = {}) {
+  return new Promise((resolve) => {
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      toast("Not connected: try again in a moment.");
+      return resolve(null);
+    }
+    const id = String(nextId++);
+    pending.set(id, resolve);
+    socket.send(JSON.stringify({id, command: name, args}));
+  });
+}
+
+function settle(reply) {
+  const resolve = pending.get(reply.id);
+  pending.delete(reply.id);
+  if (!reply.ok) toast(reply.detail);
+  if (resolve) resolve(reply.ok ? reply.result : null);
+}
+
+// --- rendering --------------------------------------------------------------------------
+function myLeg(call) {
+  const ext = snap.agent.extension;
+  return call.legs.find((l) => ext && (l.channel_name.includes(`user/${ext}`) ||
+    l.channel_name.includes(`/${ext}@`)));
+}
+
+function currentCall() {
+  const live = [...calls.values()].filter((c) => c.state !== "ended");
+  return live.find((c) => myLeg(c)) || live[0] || null;
+}
+
+function customerHtml(card, ani) {
+  if (!card) return `<div class="name">Unknown caller ${esc(ani)}</div>`;
+  const recent = (card.recent || []).map((r) =>
+    `<li>${new Date(r.at).toLocaleString()} · ${esc(r.queue || "—")} · ${esc(r.agent || "no agent")}${r.seconds != null ? ` · ${r.seconds}s` : ""}</li>`).join("");
+  return `<div class="name">${esc(card.name)}<span class="grade grade-${esc(card.grade)}">${esc(card.grade_label)}</span></div>
+    <div>Account ${esc(card.account)}${card.email ? ` · ${esc(card.email)}` : ""}</div>
+    ${recent ? `<ul class="recent">${recent}</ul>` : "<div class='muted'>No earlier contacts.</div>"}`;
+}
+
+function ivrHtml(data) {
+  const rows = Object.entries(data || {}).filter(([k]) => k !== "flow");
+  if (!rows.length) return "";
+  return `<table><caption>From the IVR${data.flow ? ` (${esc(data.flow)})` : ""}</caption>${rows.map(([k, v]) =>
+    `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join("")}</table>`;
+}
+
+function render() {
+  if (!snap) return;
+  const state = snap.state.state;
+  $("state").dataset.state = state;
+  $("state-label").textContent = STATE_LABELS[state] + (snap.state.reason ? ` · ${snap.state.reason}` : "");
+  $("btn-ready").disabled = !["not_ready", "logged_out", "wrap_up"].includes(state);
+  $("btn-not-ready").disabled = !["ready", "logged_out", "wrap_up"].includes(state);
+  const offer = state === "reserved" ? snap.state.offer : null;
+  $("offer").hidden = !offer;
+  if (offer) lastOffer = offer;
+  if (offer) {
+    $("offer-ani").textContent = offer.ani || "unknown number";
+    $("offer-queue").textContent = offer.queue ? `for ${offer.queue}` : "";
+    $("offer-arrived").textContent = {ivr: "from the IVR", direct: "direct", callback: "call-back",
+      transferred: "transferred"}[offer.arrived] || offer.arrived;
+    $("offer-customer").innerHTML = customerHtml(offer.customer_card, offer.ani);
+    $("offer-ivr").innerHTML = ivrHtml(offer.ivr);
+  }
+  const call = currentCall();
+  const talking = state === "on_call" && call;
+  $("incall").hidden = !talking;
+  if (talking) {
+    const other = call.legs.find((l) => l !== myLeg(call) && l.state !== "ended");
+    const held = other && other.held;
+    $("incall-label").textContent = held ? "On hold" : "On call";
+    $("incall-ani").textContent = call.ani;
+    $("btn-hold").textContent = held ? "Resume" : "Hold";
+    $("btn-hold").dataset.held = held ? "1" : "";
+    const card = lastOffer && lastOffer.ani === call.ani ? lastOffer.customer_card : null;
+    $("incall-customer").innerHTML = customerHtml(card, call.ani);
+  }
+  $("wrapup").hidden = state !== "wrap_up";
+  $("idle").hidden = !!offer || !!talking || state === "wrap_up";
+  renderHistory();
+}
+
+function renderHistory() {
+  const body = $("history").querySelector("tbody");
+  body.innerHTML = snap.history.map((h) => `<tr class="outcome-${esc(h.outcome)}">
+    <td>${new Date(h.at).toLocaleTimeString()}</td><td>${esc(h.ani)}</td><td>${esc(h.customer)}</td>
+    <td>${esc(h.queue)}</td><td class="outcome-${esc(h.outcome)}">${esc(h.outcome)}</td>
+    <td>${h.seconds != null ? `${h.seconds}s` : ""}</td></tr>`).join("");
+}
+
+function tick() {
+  if (!snap) return;
+  if (snap.state.since) $("state-timer").textContent = clock(snap.state.since);
+  const call = currentCall();
+  if (call && call.answered_at) $("incall-timer").textContent = clock(Date.parse(call.answered_at) / 1000);
+  if (snap.state.since) $("wrapup-timer").textContent = clock(snap.state.since);
+}
+
+// --- controls ---------------------------------------------------------------------------
+const actions = {
+  ready: () => command(snap.state.state === "logged_out" ? "login" : (snap.state.state === "wrap_up" ? "end_wrap_up" : "ready")),
+  notReady: () => command(snap.state.state === "logged_out" ? "login_not_ready" : "not_ready",
+                          {reason: $("reason").value}),
+  accept: () => command("accept"),
+  reject: () => command("reject"),
+  rejectNotReady: () => command("reject_not_ready"),
+  hold: () => command($("btn-hold").dataset.held ? "unhold" : "hold"),
+  hangup: () => command("hangup"),
+  wrapDone: () => command("end_wrap_up"),
+  wrapExtend: () => command("extend_wrap_up"),
+};
+
+$("btn-ready").addEventListener("click", actions.ready);
+$("btn-not-ready").addEventListener("click", actions.notReady);
+$("btn-accept").addEventListener("click", actions.accept);
+$("btn-reject").addEventListener("click", actions.reject);
+$("btn-reject-nr").addEventListener("click", actions.rejectNotReady);
+$("btn-hold").addEventListener("click", actions.hold);
+$("btn-hangup").addEventListener("click", actions.hangup);
+$("btn-wrap-done").addEventListener("click", actions.wrapDone);
+$("btn-wrap-extend").addEventListener("click", actions.wrapExtend);
+const keypad = document.querySelector(".keypad");
+"123456789*0#".split("").forEach((d) => {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = d;
+  b.addEventListener("click", () => command("dtmf", {digits: d}));
+  keypad.appendChild(b);
+});
+
+document.addEventListener("keydown", (ev) => {
+  if (ev.target.matches("input, textarea, select") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const key = ev.key.toLowerCase();
+  const map = {r: [actions.ready, "btn-ready"], n: [actions.notReady, "btn-not-ready"],
+    a: [actions.accept, "btn-accept"], h: [actions.hold, "btn-hold"], x: [actions.hangup, "btn-hangup"],
+    d: [actions.wrapDone, "btn-wrap-done"]};
+  const found = map[key];
+  if (!found) return;
+  const button = $(found[1]);
+  if (button.disabled || button.closest("[hidden]")) return;
+  ev.preventDefault();
+  found[0]();
+});
+
+setInterval(tick, 1000);
+connect();

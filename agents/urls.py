@@ -1,0 +1,12 @@
+"""HTTP routes of the agent desktop."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("agent/", views.desktop_page, name="agent-desktop"),
+    path("agent/sign-in/", views.sign_in, name="agent-sign-in"),
+    path("agent/sign-out/", views.sign_out, name="agent-sign-out"),
+    path("api/agent/desktop/", views.desktop_snapshot, name="api-agent-desktop"),
+]

@@ -1,0 +1,67 @@
+"""The agent desktop's pages (sign in with agent ID and phone-bar password, AG-1; the
+desktop itself) and its snapshot API."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth import login, logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agents import desktop
+from agents.actions import check_desktop_command
+from agents.models import Agent
+from icm.bus.commands import CommandError
+
+log = logging.getLogger(__name__)
+
+
+def desktop_page(request: HttpRequest) -> HttpResponse:
+    agent = desktop.agent_of(request.user)
+    if agent is None:
+        return render(request, "agents/sign_in.html", {"error": request.GET.get("error", "")})
+    return render(request, "agents/desktop.html", {"agent": agent})
+
+
+@require_POST
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """Agent ID + phone-bar password; then the agent is signed in to the ACD, not ready."""
+    login_id = request.POST.get("agent_id", "").strip()
+    password = request.POST.get("password", "")
+    agent = Agent.objects.filter(login_id=login_id, active=True).select_related("user").first()
+    if agent is None or agent.user is None or not agent.check_phone_bar_password(password):
+        log.warning("agent %s: desktop sign-in refused", login_id[:32])
+        return render(request, "agents/sign_in.html",
+                      {"error": "Unknown agent ID or wrong password."}, status=403)  # fmt: skip
+    login(request, agent.user, backend="django.contrib.auth.backends.ModelBackend")
+    try:
+        check_desktop_command(agent, desktop.switch_of(agent), "login_not_ready", {})
+    except CommandError as exc:
+        log.warning("agent %s: ACD sign-in failed: %s", login_id, exc)
+    return redirect("agent-desktop")
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    agent = desktop.agent_of(request.user)
+    if agent is not None:
+        try:
+            check_desktop_command(agent, desktop.switch_of(agent), "logout", {})
+        except CommandError as exc:
+            log.warning("agent %s: ACD sign-out failed: %s", agent.login_id, exc)
+    logout(request)
+    return redirect("agent-desktop")
+
+
+@api_view(["GET"])
+def desktop_snapshot(request: Request) -> Response | JsonResponse:
+    """GET the signed-in agent's desktop state (then apply WebSocket events with greater seq)."""
+    agent = desktop.agent_of(request.user)
+    if agent is None:
+        return Response({"detail": "you are not an agent"}, status=403)
+    return Response(desktop.snapshot(agent))

@@ -1,0 +1,89 @@
+"""An agent's own call, controlled from the desktop (AG-4…AG-7): accept the ringing offer,
+hold / resume the customer, hang up, send DTMF.
+
+The desktop never names a channel: icm finds the agent's legs itself (the offer ringing its
+phone, the call it is on), so an agent can only ever act on its own call. Runs in a command
+greenlet; it reads the ACD and the live model (gevent switches only at I/O) and talks to the
+switch with `api`, so a refusal comes back to the agent at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from icm.acd_runtime import AcdRuntime
+from icm.bus.commands import CommandError
+from icm.domain import commands as cmd
+from icm.domain.calls import LegState, LiveCalls
+
+log = logging.getLogger(__name__)
+ACTIONS = ("accept", "hold", "unhold", "hangup", "dtmf")
+
+
+class AgentCallControl:
+    def __init__(
+        self,
+        switch: str,
+        acd: AcdRuntime,
+        model: LiveCalls,
+        api: Callable[[cmd.SwitchCommand | str], str],
+    ) -> None:
+        self.switch = switch
+        self.acd = acd
+        self.model = model
+        self.api = api
+
+    def run(self, args: dict[str, Any]) -> dict[str, Any]:
+        agent_id = str(args.get("agent", ""))
+        action = str(args.get("action", ""))
+        if action not in ACTIONS:
+            raise CommandError(f"unknown call action {action!r} (one of {list(ACTIONS)})")
+        if agent_id not in self.acd.acd.agents:
+            raise CommandError(f"unknown agent {agent_id!r}")
+        if action == "accept":
+            return self._accept(agent_id)
+        agent_leg, other = self._call_legs(agent_id)
+        if action in ("hold", "unhold"):
+            self.api(cmd.HoldLeg(other, action == "hold"))
+            log.info("agent %s: %s call leg %s", agent_id, action, other)
+        elif action == "hangup":
+            for leg in (agent_leg, other):
+                try:
+                    self.api(cmd.HangupLeg(leg, "NORMAL_CLEARING"))
+                except CommandError as exc:
+                    if "No such channel" not in str(exc):  # one kill often ends both legs
+                        raise
+            log.info("agent %s: hung up its call (legs %s, %s)", agent_id, agent_leg, other)
+        else:
+            digits = str(args.get("digits", ""))
+            if not re.fullmatch(r"[0-9*#A-D]{1,32}", digits):
+                raise CommandError("DTMF digits are 0-9, *, # and A-D")
+            self.api(f"uuid_send_dtmf {other} {digits}")
+        return {"agent": agent_id, "action": action, "leg": agent_leg}
+
+    def _accept(self, agent_id: str) -> dict[str, Any]:
+        leg = self.acd.agent_leg.get(agent_id, "")
+        if not leg or leg not in self.acd.offers:
+            raise CommandError(f"agent {agent_id} has no call ringing")
+        # Ask the phone to pick up (SIP NOTIFY talk event, honoured by desk phones and
+        # softphones with auto-answer); the ACD bridges the customer when the leg answers.
+        self.api(f"uuid_phone_event {leg} talk")
+        log.info("agent %s: accepted the offer on leg %s", agent_id, leg)
+        return {"agent": agent_id, "action": "accept", "leg": leg}
+
+    def _call_legs(self, agent_id: str) -> tuple[str, str]:
+        """(the agent's leg, the other party's leg) of the call the agent is on."""
+        leg = self.acd.agent_leg.get(agent_id) or next(
+            (lg for lg, a in self.acd.direct_legs.items() if a == agent_id), ""
+        )
+        call = self.model.call_of_leg(self.switch, leg) if leg else None
+        if call is None or leg in self.acd.offers:
+            raise CommandError(f"agent {agent_id} is not on a call")
+        others = [x.uuid for x in call.legs if x.uuid != leg and x.state is not LegState.ENDED]
+        if not others:
+            raise CommandError(f"agent {agent_id}'s call has no other party")
+        bridged = next((x.uuid for x in call.legs if x.other_leg_uuid == leg), None)
+        return leg, bridged if bridged in others else others[0]

@@ -1,0 +1,202 @@
+"""The agent desktop in headless Chromium against switchsim: sign in, ready, a known customer
+rings with the screen pop, accept, hold and resume on the switch, hang up, wrap-up, history
+with a missed offer; one socket per agent; an agent only ever controls its own call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from agents.models import Agent, AgentSkill, Skill
+from icm.models import (
+    Customer,
+    CustomerNumber,
+    Extension,
+    InboundRoute,
+    Queue,
+    QueueSkill,
+    Site,
+    Switch,
+)
+from tests.fixtures.esl_client import EventCollector
+from tests.fixtures.waiting import wait_until
+
+pytestmark = pytest.mark.browser
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "test-logs"
+
+
+@pytest.fixture
+def center(transactional_db):
+    site = Site.objects.create(code="desk", name="Desk site", sip_domain="desk.local")
+    skill = Skill.objects.create(name="support")
+    queue = Queue.objects.create(site=site, name="support", display_name="Support",
+                                 strategy="top_down", wrap_up_seconds=30,
+                                 strategy_parameters={"ring_timeout": 4})  # fmt: skip
+    QueueSkill.objects.create(queue=queue, skill=skill, minimum_level=1)
+    InboundRoute.objects.create(site=site, name="support", dnis="8124", queue=queue)
+    for n in (1, 2):
+        ext = Extension.objects.create(site=site, number=f"110{n}", password="x")
+        user = User.objects.create_user(f"agent{n}", password="not-the-phone-bar-one")
+        agent = Agent.objects.create(login_id=f"ag{n}", name=f"Agent {n}", extension=ext,
+                                     user=user)  # fmt: skip
+        agent.set_phone_bar_password(f"bar-{n}")
+        agent.save()
+        AgentSkill.objects.create(agent=agent, skill=skill, level=5)
+    acme = Customer.objects.create(name="Acme Logistics", account="C0001", grade="vip")
+    CustomerNumber.objects.create(customer=acme, number="5550101")
+    return site
+
+
+def attach_switch(platform, site):
+    Switch.objects.filter(name=platform.switch).update(site=site)
+
+
+def sign_in(page, web, agent_id, password):
+    page.goto(f"{web}/agent/")
+    page.fill("input[name=agent_id]", agent_id)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#link[data-up='1']")
+
+
+def state_is(page, state):
+    page.wait_for_selector(f"#state[data-state={state}]")
+
+
+def test_a_call_from_start_to_history(center, platform, web, page):
+    attach_switch(platform, center)
+    events = EventCollector("127.0.0.1", platform.esl_port, "CHANNEL_HOLD CHANNEL_UNHOLD")
+    esl = platform.control()
+    esl.api("sim_register 1101 noanswer")  # the agent answers from the desktop
+    sign_in(page, web, "ag1", "bar-1")
+    state_is(page, "not_ready")
+    page.click("#btn-ready")
+    state_is(page, "ready")
+
+    assert esl.api("sim_call 5550101 8124 talk=600").startswith("+OK")
+    state_is(page, "reserved")
+    page.wait_for_selector("#offer:not([hidden])")
+    assert "Acme Logistics" in page.inner_text("#offer-customer")
+    assert "VIP" in page.inner_text("#offer-customer")
+    assert page.inner_text("#offer-ani") == "5550101"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "agent-desktop-offer.png"))
+    page.click("#btn-accept")
+    state_is(page, "on_call")
+    page.wait_for_selector("#incall:not([hidden])")
+    assert "Acme Logistics" in page.inner_text("#incall-customer")
+
+    page.keyboard.press("h")  # hold by keyboard shortcut
+    page.wait_for_selector("#incall-label:text('On hold')")
+    wait_until(lambda: events.executed_events("CHANNEL_HOLD"), what="the switch to hold")
+    page.click("#btn-hold")  # resume
+    page.wait_for_selector("#incall-label:text('On call')")
+    wait_until(lambda: events.executed_events("CHANNEL_UNHOLD"), what="the switch to unhold")
+
+    page.click("#btn-hangup")
+    state_is(page, "wrap_up")
+    page.click("#btn-wrap-done")
+    state_is(page, "ready")
+    row = page.locator("#history tbody tr", has_text="5550101").first
+    row.wait_for()
+    assert "answered" in row.inner_text() and "Acme Logistics" in row.inner_text()
+
+    # an offer the agent lets ring out is a missed one in its history
+    assert esl.api("sim_call 5550199 8124 talk=600 patience=30").startswith("+OK")
+    state_is(page, "reserved")
+    page.wait_for_selector("#history tr.outcome-missed", timeout=20_000)
+    assert "Unknown caller" not in page.inner_text("#history")
+    assert "5550199" in page.inner_text("#history tr.outcome-missed")
+    events.close()
+    esl.close()
+
+
+def test_one_socket_per_agent_and_commands_act_on_the_own_call_only(center, platform, web,
+                                                                    page):  # fmt: skip
+    attach_switch(platform, center)
+    esl = platform.control()
+    esl.api("sim_register 1101 noanswer")
+    esl.api("sim_register 1102 noanswer")
+    sign_in(page, web, "ag1", "bar-1")
+    page.click("#btn-ready")
+    state_is(page, "ready")
+    assert esl.api("sim_call 5550101 8124 talk=600").startswith("+OK")
+    state_is(page, "reserved")  # ag1's phone rings
+
+    # a second page of the same agent is refused, and can take over explicitly
+    second = page.context.new_page()
+    second.goto(f"{web}/agent/")
+    second.wait_for_selector("#btn-takeover")
+    second.click("#btn-takeover")
+    second.wait_for_selector("#link[data-up='1']")
+    page.wait_for_selector("#link:text('signed in on another page')")
+    second.close()
+
+    # agent 2 (own browser session) tries to accept and hang up: nothing of ag1's moves
+    other = page.context.browser.new_context().new_page()
+    sign_in(other, web, "ag2", "bar-2")
+    replies = other.evaluate("""async () => {
+        const ws = new WebSocket(location.origin.replace('http', 'ws') + '/ws/agent/?takeover=1');
+        await new Promise((r) => ws.onopen = r);
+        const ask = (id, command, args) => new Promise((resolve) => {
+            ws.addEventListener('message', (m) => { const e = JSON.parse(m.data);
+                if (e.type === 'reply' && e.id === id) resolve(e); });
+            ws.send(JSON.stringify({id, command, args}));
+        });
+        return [await ask('1', 'accept', {agent: 'ag1'}),
+                await ask('2', 'hangup', {agent: 'ag1', uuid: 'anything'})];
+    }""")
+    assert [r["ok"] for r in replies] == [False, False]
+    assert "ag2 has no call ringing" in replies[0]["detail"]
+    assert "ag2 is not" in replies[1]["detail"]
+    assert Agent.objects.get(login_id="ag1")  # ag1's call still rings:
+    live = esl.api("show channels as json")
+    assert "5550101" in live
+    other.close()
+    esl.close()
+
+
+def test_sign_in_refuses_a_wrong_password_and_sockets_need_an_agent(center, web, page):
+    page.goto(f"{web}/agent/")
+    page.fill("input[name=agent_id]", "ag1")
+    page.fill("input[name=password]", "wrong")
+    page.click("button[type=submit]")
+    page.wait_for_selector("p.error:text('Unknown agent ID or wrong password.')")
+    code = page.evaluate("""() => new Promise((resolve) => {
+        const ws = new WebSocket(location.origin.replace('http', 'ws') + '/ws/agent/');
+        ws.onclose = (e) => resolve(e.code);
+    })""")
+    assert code == 4401
+    assert page.request.get(f"{web}/api/agent/desktop/").status in (401, 403)
+
+
+def test_the_page_reconnects_after_a_web_restart_and_shows_the_same_call(center, platform,
+                                                                         page):  # fmt: skip
+    from tests.fixtures.esl_client import free_port
+    from tests.fixtures.processes import start_web
+
+    attach_switch(platform, center)
+    esl = platform.control()
+    esl.api("sim_register 1101 answer:0.3")
+    port = free_port()
+    web = start_web(port)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        sign_in(page, base, "ag1", "bar-1")
+        page.click("#btn-ready")
+        state_is(page, "ready")
+        assert esl.api("sim_call 5550101 8124 talk=600").startswith("+OK")
+        state_is(page, "on_call")
+        page.wait_for_selector("#incall-ani:text('5550101')")
+        web.stop()  # the web process dies mid-call
+        page.wait_for_selector("#link[data-up='0']")
+        web = start_web(port)
+        page.wait_for_selector("#link[data-up='1']", timeout=30_000)
+        state_is(page, "on_call")
+        assert page.inner_text("#incall-ani") == "5550101"
+        assert page.locator("#incall:not([hidden])").count() == 1
+    finally:
+        web.stop()
+        esl.close()
