@@ -11,9 +11,10 @@ from typing import Any
 
 from django.conf import settings
 
-from agents.models import Agent, NotReadyReason
+from agents.models import Agent, ContactNote, Disposition, NotReadyReason
 from icm.actions import _command, check_agent_state
 
+WRAP_UP = "wrap_up"
 STATE_COMMANDS = ("login", "login_not_ready", "ready", "not_ready", "logout", "end_wrap_up",
                   "extend_wrap_up", "reject", "reject_not_ready")  # fmt: skip
 CALL_COMMANDS = ("accept", "hold", "unhold", "hangup", "dtmf")
@@ -34,9 +35,41 @@ def check_desktop_command(
             if not NotReadyReason.objects.filter(code=reason, active=True).exists():
                 raise DesktopRefused(f"unknown not-ready reason {reason!r}")
         return check_agent_state(switch, agent.login_id, command, reason)
+    if command == WRAP_UP:
+        return do_wrap_up(agent, switch, args)
     if command in CALL_COMMANDS:
         payload = {"agent": agent.login_id, "action": command}
         if command == "dtmf":
             payload["digits"] = str(args.get("digits", ""))[:32]
         return _command(switch, "agent_call", payload, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
     raise DesktopRefused(f"unknown command {command!r}")
+
+
+def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Save the disposition and notes of the contact just handled, then end wrap-up (the
+    agent returns to the state it had before the call)."""
+    code = str(args.get("disposition") or "")
+    disposition = Disposition.objects.filter(code=code, active=True).first() if code else None
+    if code and disposition is None:
+        raise DesktopRefused(f"unknown disposition {code!r}")
+    call_uuid = _last_contact(agent)  # its own last contact: never one the page names
+    if not call_uuid:
+        raise DesktopRefused("there is no contact to wrap up")
+    notes = str(args.get("notes") or "")[:4000]
+    ContactNote.objects.create(agent=agent, call_uuid=call_uuid, disposition=disposition,
+                               notes=notes)  # fmt: skip
+    result = check_agent_state(switch, agent.login_id, "end_wrap_up", "")
+    return {**result, "call_uuid": call_uuid, "disposition": code}
+
+
+def _last_contact(agent: Agent) -> str:
+    from agents.models import AgentStateChange
+
+    return (
+        AgentStateChange.objects.filter(agent=agent, to_state="wrap_up")
+        .exclude(call_uuid="")
+        .order_by("-at")
+        .values_list("call_uuid", flat=True)
+        .first()
+        or ""
+    )

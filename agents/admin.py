@@ -7,7 +7,43 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from .models import Agent, AgentSkill, AgentStateChange, NotReadyReason, Skill, WorkGroup
+from .models import (
+    Agent,
+    AgentSkill,
+    AgentStateChange,
+    ContactNote,
+    Disposition,
+    NotReadyReason,
+    Skill,
+    WorkGroup,
+)
+
+
+@admin.register(Disposition)
+class DispositionAdmin(admin.ModelAdmin):
+    list_display = ["code", "label", "active"]
+    list_editable = ["active"]
+    search_fields = ["code", "label"]
+
+
+@admin.register(ContactNote)
+class ContactNoteAdmin(admin.ModelAdmin):
+    """Agents' wrap-ups, read-only: they are the record of what was said."""
+
+    list_display = ["at", "agent", "call_uuid", "disposition", "notes"]
+    list_filter = ["disposition", "agent"]
+    search_fields = ["call_uuid", "notes", "agent__login_id"]
+    date_hierarchy = "at"
+    list_select_related = ["agent", "disposition"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(NotReadyReason)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from agents.models import Agent, AgentStateChange, NotReadyReason
+from agents.models import Agent, AgentStateChange, Disposition, NotReadyReason
 from icm.bus import keys
 from icm.bus.client import get_redis
 from icm.models import Call, CustomerNumber, Switch
@@ -91,6 +91,7 @@ def snapshot(agent: Agent) -> dict[str, Any]:
                         key=lambda c: c["created_at"]),
         "history": history(agent),
         "reasons": list(NotReadyReason.objects.filter(active=True).values("code", "label")),
+        "dispositions": list(Disposition.objects.filter(active=True).values("code", "label")),
     }  # fmt: skip
 
 

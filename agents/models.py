@@ -133,3 +133,35 @@ class NotReadyReason(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class Disposition(models.Model):
+    """How a contact ended, chosen by the agent in wrap-up (sale, resolved, call back …)."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    label = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ContactNote(models.Model):
+    """An agent's wrap-up of one contact: disposition and notes (append-only)."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="contact_notes")
+    call_uuid = models.CharField(max_length=64, db_index=True)
+    disposition = models.ForeignKey(
+        Disposition, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    notes = models.TextField(blank=True, max_length=4000)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.agent.login_id} {self.call_uuid}: {self.disposition or '-'}"

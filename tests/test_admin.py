@@ -12,6 +12,8 @@ from agents.models import (
     Agent,
     AgentSkill,
     AgentStateChange,
+    ContactNote,
+    Disposition,
     NotReadyReason,
     Skill,
     WorkGroup,
@@ -39,7 +41,7 @@ from ivr.models import DataConnector, Flow, FlowVersion, Prompt
 pytestmark = pytest.mark.django_db
 
 APPS = {"agents", "icm", "ivr"}
-READ_ONLY_MODELS = {AgentStateChange, Call, CallLeg}
+READ_ONLY_MODELS = {AgentStateChange, Call, CallLeg, ContactNote}
 UPLOADED_MODELS = {Prompt}  # added by uploading in the flow editor, not in the admin
 CALL_AT = dt.datetime(2025, 6, 2, 10, 0, tzinfo=dt.UTC)
 
@@ -73,6 +75,8 @@ def world():
     ScheduleRule.objects.create(schedule=schedule, weekday=0, opens=dt.time(8), closes=dt.time(20))
     RoutingRule.objects.create(name="night", schedule=schedule, when="closed", queue=queue)
     NotReadyReason.objects.create(code="lunch", label="Lunch")
+    Disposition.objects.create(code="resolved", label="Resolved")
+    ContactNote.objects.create(agent=agent, call_uuid="11111111-aaaa", notes="Sorted out.")
     ScheduledQueueChange.objects.create(
         queue=queue, apply_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC), strategy="ring_all"
     )

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
-from agents.models import Agent, AgentSkill, Skill
+from agents.models import Agent, AgentSkill, ContactNote, Disposition, Skill
 from icm.models import (
+    Call,
     Customer,
     CustomerNumber,
     Extension,
@@ -44,6 +45,7 @@ def center(transactional_db):
         agent.set_phone_bar_password(f"bar-{n}")
         agent.save()
         AgentSkill.objects.create(agent=agent, skill=skill, level=5)
+    Disposition.objects.create(code="resolved", label="Resolved")
     acme = Customer.objects.create(name="Acme Logistics", account="C0001", grade="vip")
     CustomerNumber.objects.create(customer=acme, number="5550101")
     return site
@@ -97,8 +99,13 @@ def test_a_call_from_start_to_history(center, platform, web, page):
 
     page.click("#btn-hangup")
     state_is(page, "wrap_up")
+    page.select_option("#disposition", "resolved")
+    page.fill("#notes", "Reset the router; customer happy.")
     page.click("#btn-wrap-done")
     state_is(page, "ready")
+    note = ContactNote.objects.get(agent__login_id="ag1")
+    assert note.disposition.code == "resolved" and note.notes.startswith("Reset the router")
+    assert Call.objects.filter(ani="5550101", legs__uuid=note.call_uuid).exists()
     row = page.locator("#history tbody tr", has_text="5550101").first
     row.wait_for()
     assert "answered" in row.inner_text() and "Acme Logistics" in row.inner_text()

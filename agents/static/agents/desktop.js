@@ -43,6 +43,9 @@ async function loadSnapshot() {
   if ($("reason").options.length === 1) {
     snap.reasons.forEach((r) => $("reason").add(new Option(r.label, r.code)));
   }
+  if ($("disposition").options.length === 1) {
+    snap.dispositions.forEach((d) => $("disposition").add(new Option(d.label, d.code)));
+  }
   render();
 }
 
@@ -212,7 +215,10 @@ const actions = {
   rejectNotReady: () => command("reject_not_ready"),
   hold: () => command($("btn-hold").dataset.held ? "unhold" : "hold"),
   hangup: () => command("hangup"),
-  wrapDone: () => command("end_wrap_up"),
+  wrapDone: async () => {
+    const done = await command("wrap_up", {disposition: $("disposition").value, notes: $("notes").value});
+    if (done) { $("notes").value = ""; $("disposition").value = ""; }
+  },
   wrapExtend: () => command("extend_wrap_up"),
 };
 
