@@ -17,7 +17,7 @@ from icm.actions import _command, check_agent_state
 WRAP_UP = "wrap_up"
 STATE_COMMANDS = ("login", "login_not_ready", "ready", "not_ready", "logout", "end_wrap_up",
                   "extend_wrap_up", "reject", "reject_not_ready")  # fmt: skip
-CALL_COMMANDS = ("accept", "hold", "unhold", "hangup", "dtmf")
+CALL_COMMANDS = ("accept", "hold", "unhold", "hangup", "dtmf", "transfer")
 
 
 class DesktopRefused(ValueError):
@@ -41,6 +41,9 @@ def check_desktop_command(
         payload = {"agent": agent.login_id, "action": command}
         if command == "dtmf":
             payload["digits"] = str(args.get("digits", ""))[:32]
+        if command == "transfer":
+            payload.update(kind=str(args.get("kind", "")), target=str(args.get("target", ""))[:64],
+                           note=str(args.get("note", ""))[:1000])  # fmt: skip
         return _command(switch, "agent_call", payload, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
     raise DesktopRefused(f"unknown command {command!r}")
 

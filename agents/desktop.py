@@ -101,7 +101,12 @@ def offer_card(offer: dict[str, Any]) -> dict[str, Any]:
     attached = offer.get("attached") or {}
     arrived = attached.get("arrived") or ("callback" if offer.get("media") == "callback"
                                           else "direct")  # fmt: skip
+    transferred_by = ""
+    if attached.get("transferred_from"):
+        found = Agent.objects.filter(login_id=attached["transferred_from"]).first()
+        transferred_by = found.name if found else str(attached["transferred_from"])
     return {**offer, "arrived": arrived, "ivr": attached.get("ivr") or {},
+            "transferred_by": transferred_by, "note": attached.get("transfer_note") or "",
             "customer_card": customer_card(str(offer.get("ani") or ""))}  # fmt: skip
 
 

@@ -9,6 +9,8 @@ switch with `api`, so a refusal comes back to the agent at once.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -20,7 +22,9 @@ from icm.domain import commands as cmd
 from icm.domain.calls import LegState, LiveCalls
 
 log = logging.getLogger(__name__)
-ACTIONS = ("accept", "hold", "unhold", "hangup", "dtmf")
+ACTIONS = ("accept", "hold", "unhold", "hangup", "dtmf", "transfer")
+TRANSFER_KINDS = ("queue", "agent", "extension", "number")
+REQUEUE = "ipbx_requeue XML public"  # the public context hands the caller back to icm
 
 
 class AgentCallControl:
@@ -46,6 +50,8 @@ class AgentCallControl:
         if action == "accept":
             return self._accept(agent_id)
         agent_leg, other = self._call_legs(agent_id)
+        if action == "transfer":
+            return self._transfer(agent_id, agent_leg, other, args)
         if action in ("hold", "unhold"):
             self.api(cmd.HoldLeg(other, action == "hold"))
             log.info("agent %s: %s call leg %s", agent_id, action, other)
@@ -63,6 +69,39 @@ class AgentCallControl:
                 raise CommandError("DTMF digits are 0-9, *, # and A-D")
             self.api(f"uuid_send_dtmf {other} {digits}")
         return {"agent": agent_id, "action": action, "leg": agent_leg}
+
+    def _transfer(
+        self, agent_id: str, agent_leg: str, customer: str, args: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Blind transfer (AG-9, AG-13): to a queue (the ACD picks the agent; the note and the
+        caller's data follow in the screen pop), an agent's phone, an extension or a number.
+        The agent's own leg then hangs up: it goes to wrap-up."""
+        kind, target = str(args.get("kind", "")), str(args.get("target", "")).strip()
+        note = str(args.get("note", ""))[:1000]
+        if kind not in TRANSFER_KINDS:
+            raise CommandError(f"transfer to what? one of {list(TRANSFER_KINDS)}")
+        if kind == "queue" and target not in self.acd.acd.policies:
+            raise CommandError(f"there is no queue {target!r}")
+        if kind == "agent":
+            target = self.acd.extensions.get(target, "")
+            if not target:
+                raise CommandError(f"agent {args.get('target')!r} is unknown or has no phone")
+        if kind in ("extension", "number") and not re.fullmatch(r"\+?[0-9]{2,20}", target):
+            raise CommandError(f"{target!r} is not a number")
+        data = {"from": agent_id, "note": note, "kind": kind, "target": str(args.get("target"))}
+        encoded = base64.b64encode(json.dumps(data).encode()).decode()
+        self.api(f"uuid_setvar {customer} ipbx_transfer {encoded}")
+        destination = REQUEUE if kind == "queue" else f"{target} XML default"
+        if kind == "queue":
+            self.api(f"uuid_setvar {customer} ipbx_transfer_queue {target}")
+        self.api(f"uuid_transfer {customer} {destination}")
+        try:
+            self.api(cmd.HangupLeg(agent_leg, "NORMAL_CLEARING"))
+        except CommandError as exc:
+            if "No such channel" not in str(exc):
+                raise
+        log.info("agent %s: transferred %s to %s %s", agent_id, customer, kind, target)
+        return {"agent": agent_id, "action": "transfer", "kind": kind, "target": target}
 
     def _accept(self, agent_id: str) -> dict[str, Any]:
         leg = self.acd.agent_leg.get(agent_id, "")

@@ -66,6 +66,7 @@ def make_ivr_app(
     answers flows' live ICM values.
     """
     flows = DbFlows(run_db=_lookups.run)
+    sessions: dict[str, object] = {}  # channel uuid -> the session now in charge of it
     services = FlowServices(queue_metric or _no_metrics, run_db=_lookups.run)
     interpreter = Interpreter(flows)
 
@@ -83,9 +84,19 @@ def make_ivr_app(
             )
             ani = data.get("Channel-Caller-ID-Number") or data.get("Caller-Caller-ID-Number", "")
             name = data.get("Channel-Caller-ID-Name") or data.get("Caller-Caller-ID-Name", "")
+            superseded = sessions.get(uuid)
+            if superseded is not None:  # the caller came back (a transfer to a queue)
+                superseded.superseded = True  # type: ignore[attr-defined]
+            sessions[uuid] = self
+            self.superseded = False
             try:
                 session.myevents()
                 session.linger()
+                transfer = _transfer_data(data)
+                if transfer is not None:
+                    _requeue(session, switch, notify, uuid, call_uuid, ani, transfer, self,
+                             queue_status, request_callback)  # fmt: skip
+                    return
                 session.answer()
                 routing = _lookup_routing(dnis, ani)
                 attached: dict[str, Any] = {"dnis": dnis, "call_uuid": call_uuid}
@@ -128,7 +139,7 @@ def make_ivr_app(
                     attached=attached,
                 )
                 _wait_in_queue(session, switch, notify, contact, call_uuid, queue_status,
-                               request_callback)  # fmt: skip
+                               request_callback, self)  # fmt: skip
             except (OutboundSessionHasGoneAway, NotConnectedError):
                 log.info("call %s: caller left the IVR", call_uuid)
             except (Exception, gevent.Timeout):  # a stuck switch command times out too
@@ -137,8 +148,43 @@ def make_ivr_app(
                     session.hangup("NORMAL_TEMPORARY_FAILURE")
                 except Exception:  # noqa: S110 - the call is already gone
                     pass
+            finally:
+                if sessions.get(uuid) is self:
+                    del sessions[uuid]
 
     return IvrCall
+
+
+def _transfer_data(data: dict[str, str]) -> dict[str, Any] | None:
+    """What an agent's transfer to a queue left on the channel (icm.agent_calls)."""
+    queue = data.get("variable_ipbx_transfer_queue") or ""
+    if not queue:
+        return None
+    try:
+        details = json.loads(base64.b64decode(data.get("variable_ipbx_transfer") or "e30="))
+    except ValueError:
+        details = {}
+    return {"queue": queue, "from": str(details.get("from", "")),
+            "note": str(details.get("note", ""))[:1000]}  # fmt: skip
+
+
+def _requeue(session, switch: str, notify: Callable[[object], None], uuid: str,  # noqa: ANN001
+             call_uuid: str, ani: str, transfer: dict[str, Any], owner: Any,
+             queue_status: QueueStatus | None,
+             request_callback: Callable[[str], bool] | None) -> None:  # fmt: skip
+    """A caller an agent transferred to a queue: straight back in, with the note."""
+    session.call_command("unset", "ipbx_transfer_queue")
+    customer, _priority = _lookups.run(customer_priority, ani)
+    contact = Contact(
+        contact_id=uuid, queue=transfer["queue"], enqueued_at=time.time(), ani=ani,
+        customer_id=customer,
+        attached={"call_uuid": call_uuid, "arrived": "transferred",
+                  "transferred_from": transfer["from"], "transfer_note": transfer["note"]},
+    )  # fmt: skip
+    log.info("call %s: transferred by agent %s to queue %s", call_uuid, transfer["from"],
+             transfer["queue"])  # fmt: skip
+    _wait_in_queue(session, switch, notify, contact, call_uuid, queue_status, request_callback,
+                   owner)  # fmt: skip
 
 
 def _no_metrics(metric: str, queue: str) -> float:
@@ -214,9 +260,12 @@ def _wait_in_queue(
     call_uuid: str,
     queue_status: QueueStatus | None,
     request_callback: Callable[[str], bool] | None,
+    owner: Any = None,
 ) -> None:
     """Hand the call to the ACD, then music, announcements and the call-back key until an
-    agent takes it (the ACD bridges it) or the caller leaves."""
+    agent takes it (the ACD bridges it) or the caller leaves. A session whose caller was
+    transferred back to icm (`owner.superseded`) stops acting but keeps its socket until the
+    call ends: closing it would hang the call up."""
     uuid, queue = contact.contact_id, contact.queue
     session.call_command("set", f"ipbx_queue={queue}")
     ivr = contact.attached.get("ivr")
@@ -233,6 +282,8 @@ def _wait_in_queue(
     last_announcement = time.monotonic()
     while session._outbound_connected and session.connected:
         gevent.sleep(0.2)
+        if getattr(owner, "superseded", False):
+            continue
         if CALLBACK_KEY in pressed and request_callback is not None:
             pressed.clear()
             if request_callback(uuid):

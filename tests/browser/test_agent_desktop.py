@@ -207,3 +207,50 @@ def test_the_page_reconnects_after_a_web_restart_and_shows_the_same_call(center,
     finally:
         web.stop()
         esl.close()
+
+
+def test_a_transfer_to_a_skill_group_rings_another_agent_with_the_note(center, platform, web,
+                                                                       page):  # fmt: skip
+    billing = Skill.objects.create(name="billing")
+    refunds = Queue.objects.create(site=center, name="refunds", display_name="Refunds",
+                                   strategy_parameters={"ring_timeout": 10})  # fmt: skip
+    QueueSkill.objects.create(queue=refunds, skill=billing, minimum_level=1)
+    AgentSkill.objects.filter(agent__login_id="ag2").delete()
+    AgentSkill.objects.create(agent=Agent.objects.get(login_id="ag2"), skill=billing, level=5)
+    attach_switch(platform, center)
+    esl = platform.control()
+    esl.api("sim_register 1101 noanswer")
+    esl.api("sim_register 1102 noanswer")
+    sign_in(page, web, "ag1", "bar-1")
+    page.click("#btn-ready")
+    second = page.context.browser.new_context().new_page()
+    sign_in(second, web, "ag2", "bar-2")
+    second.click("#btn-ready")
+    state_is(page, "ready")
+    state_is(second, "ready")
+
+    assert esl.api("sim_call 5550101 8124 talk=600").startswith("+OK")
+    state_is(page, "reserved")
+    page.click("#btn-accept")
+    state_is(page, "on_call")
+    page.select_option("#transfer-kind", "queue")
+    page.fill("#transfer-target", "refunds")
+    page.fill("#transfer-note", "Wants a refund for invoice 42.")
+    page.click("#btn-transfer")
+    state_is(page, "wrap_up")
+
+    state_is(second, "reserved")
+    second.wait_for_selector("#offer-note:not([hidden])")
+    assert second.inner_text("#offer-note") == (
+        "Transferred by Agent 1: Wants a refund for invoice 42."
+    )
+    assert "Acme Logistics" in second.inner_text("#offer-customer")
+    assert second.inner_text("#offer-arrived") == "transferred"
+    second.click("#btn-accept")
+    state_is(second, "on_call")
+    second.wait_for_selector("#incall-ani:text('5550101')")
+    call = wait_until(lambda: Call.objects.filter(ani="5550101", queue__name="refunds").first(),
+                      what="the call to be in the refunds queue")  # fmt: skip
+    assert call.ended_at is None
+    second.close()
+    esl.close()

@@ -169,6 +169,9 @@ function render() {
     $("offer-arrived").textContent = {ivr: "from the IVR", direct: "direct", callback: "call-back",
       transferred: "transferred"}[offer.arrived] || offer.arrived;
     $("offer-customer").innerHTML = customerHtml(offer.customer_card, offer.ani);
+    $("offer-note").hidden = !(offer.transferred_by || offer.note);
+    $("offer-note").textContent = offer.transferred_by
+      ? `Transferred by ${offer.transferred_by}${offer.note ? `: ${offer.note}` : ""}` : offer.note;
     $("offer-ivr").innerHTML = ivrHtml(offer.ivr);
   }
   const call = currentCall();
@@ -231,6 +234,12 @@ $("btn-hold").addEventListener("click", actions.hold);
 $("btn-hangup").addEventListener("click", actions.hangup);
 $("btn-wrap-done").addEventListener("click", actions.wrapDone);
 $("btn-wrap-extend").addEventListener("click", actions.wrapExtend);
+$("transfer").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const done = await command("transfer", {kind: $("transfer-kind").value,
+    target: $("transfer-target").value.trim(), note: $("transfer-note").value});
+  if (done) { $("transfer-note").value = ""; toast(`Transferred to ${done.kind} ${done.target}.`, true); }
+});
 const keypad = document.querySelector(".keypad");
 "123456789*0#".split("").forEach((d) => {
   const b = document.createElement("button");
