@@ -37,6 +37,13 @@ def check_desktop_command(
         return check_agent_state(switch, agent.login_id, command, reason)
     if command == WRAP_UP:
         return do_wrap_up(agent, switch, args)
+    if command == "dial":
+        from agents.dialing import DialRefused, check_dial
+
+        try:
+            return check_dial(agent, switch, str(args.get("number", "")))
+        except DialRefused as exc:
+            raise DesktopRefused(str(exc)) from exc
     if command in CALL_COMMANDS:
         payload = {"agent": agent.login_id, "action": command}
         if command == "dtmf":

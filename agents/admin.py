@@ -12,6 +12,7 @@ from .models import (
     AgentSkill,
     AgentStateChange,
     ContactNote,
+    DialRule,
     Disposition,
     NotReadyReason,
     Skill,
@@ -24,6 +25,16 @@ class DispositionAdmin(admin.ModelAdmin):
     list_display = ["code", "label", "active"]
     list_editable = ["active"]
     search_fields = ["code", "label"]
+
+
+@admin.register(DialRule)
+class DialRuleAdmin(admin.ModelAdmin):
+    """Outbound dialing restrictions by agent level (AG-16)."""
+
+    list_display = ["priority", "name", "pattern", "minimum_level", "message", "enabled"]
+    list_display_links = ["name"]
+    list_editable = ["enabled"]
+    list_filter = ["enabled", "minimum_level"]
 
 
 @admin.register(ContactNote)

@@ -165,3 +165,39 @@ class ContactNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent.login_id} {self.call_uuid}: {self.disposition or '-'}"
+
+
+class DialRule(models.Model):
+    """An outbound dialing restriction by agent level (AG-16): numbers matching `pattern`
+    need at least `minimum_level`; the first enabled matching rule (by priority) decides."""
+
+    name = models.CharField(max_length=100)
+    pattern = models.CharField(
+        max_length=100, help_text="Regular expression on the dialled digits, e.g. ^1900 or ^00."
+    )
+    minimum_level = models.PositiveSmallIntegerField(
+        choices=Agent.Level.choices, default=Agent.Level.SENIOR
+    )
+    message = models.CharField(
+        max_length=200, help_text="Shown to an agent whose level is too low."
+    )
+    priority = models.PositiveSmallIntegerField(default=100, help_text="Lower is tried first.")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pattern}) ≥ {self.get_minimum_level_display()}"
+
+    def clean(self) -> None:
+        import re
+
+        from django.core.exceptions import ValidationError
+
+        if re.search(r"\)[*+?{]", self.pattern):
+            raise ValidationError({"pattern": "no quantified groups such as (…)*"})
+        try:
+            re.compile(self.pattern)
+        except re.error as exc:
+            raise ValidationError({"pattern": f"not a valid regular expression: {exc}"}) from exc

@@ -9,4 +9,5 @@ urlpatterns = [
     path("agent/sign-in/", views.sign_in, name="agent-sign-in"),
     path("agent/sign-out/", views.sign_out, name="agent-sign-out"),
     path("api/agent/desktop/", views.desktop_snapshot, name="api-agent-desktop"),
+    path("api/agents/<str:login_id>/dial/", views.dial, name="api-agent-dial"),
 ]

@@ -65,3 +65,31 @@ def desktop_snapshot(request: Request) -> Response | JsonResponse:
     if agent is None:
         return Response({"detail": "you are not an agent"}, status=403)
     return Response(desktop.snapshot(agent))
+
+
+@api_view(["POST"])
+def dial(request: Request, login_id: str) -> Response:
+    """POST {number}: ring the agent's phone and connect it to the number (click-to-dial
+    from a business system, INT-4). The agent itself, or users allowed to change agents;
+    dialing rules for the agent's level apply (AG-16)."""
+    from agents.dialing import DialRefused, check_dial
+    from icm.actions import may_control_agent
+    from icm.bus.commands import IcmUnavailable
+
+    agent = Agent.objects.filter(login_id=login_id, active=True).select_related("extension").first()
+    if agent is None:
+        return Response({"detail": f"no active agent {login_id!r}"}, status=404)
+    if not may_control_agent(request.user, login_id):
+        return Response({"detail": "you may not dial for this agent"}, status=403)
+    number = request.data.get("number") if isinstance(request.data, dict) else None
+    if not isinstance(number, str):
+        return Response({"detail": 'give the number to dial as {"number": "…"}'}, status=400)
+    try:
+        result = check_dial(agent, desktop.switch_of(agent), number)
+    except DialRefused as exc:
+        return Response({"detail": str(exc)}, status=403)
+    except IcmUnavailable as exc:
+        return Response({"detail": str(exc)}, status=503)
+    except CommandError as exc:
+        return Response({"detail": str(exc)}, status=409)
+    return Response(result)

@@ -13,6 +13,7 @@ import base64
 import json
 import logging
 import re
+import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from icm.domain import commands as cmd
 from icm.domain.calls import LegState, LiveCalls
 
 log = logging.getLogger(__name__)
-ACTIONS = ("accept", "hold", "unhold", "hangup", "dtmf", "transfer")
+ACTIONS = ("accept", "hold", "unhold", "hangup", "dtmf", "transfer", "dial")
 TRANSFER_KINDS = ("queue", "agent", "extension", "number")
 REQUEUE = "ipbx_requeue XML public"  # the public context hands the caller back to icm
 
@@ -34,11 +35,13 @@ class AgentCallControl:
         acd: AcdRuntime,
         model: LiveCalls,
         api: Callable[[cmd.SwitchCommand | str], str],
+        bgapi: Callable[[str], str] | None = None,
     ) -> None:
         self.switch = switch
         self.acd = acd
         self.model = model
         self.api = api
+        self.bgapi = bgapi
 
     def run(self, args: dict[str, Any]) -> dict[str, Any]:
         agent_id = str(args.get("agent", ""))
@@ -49,6 +52,8 @@ class AgentCallControl:
             raise CommandError(f"unknown agent {agent_id!r}")
         if action == "accept":
             return self._accept(agent_id)
+        if action == "dial":
+            return self._dial(agent_id, args)
         agent_leg, other = self._call_legs(agent_id)
         if action == "transfer":
             return self._transfer(agent_id, agent_leg, other, args)
@@ -102,6 +107,36 @@ class AgentCallControl:
                 raise
         log.info("agent %s: transferred %s to %s %s", agent_id, customer, kind, target)
         return {"agent": agent_id, "action": "transfer", "kind": kind, "target": target}
+
+    def _dial(self, agent_id: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Ring the agent's phone, then connect it to the number (AG-8, AG-23): an extension
+        directly, anything else through the trunk. The web checked the dialing rules."""
+        number = str(args.get("number", ""))
+        gateway = str(args.get("gateway", ""))
+        if not re.fullmatch(r"\+?[0-9*#]{2,20}", number):
+            raise CommandError(f"{number!r} is not a phone number")
+        if gateway and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", gateway):
+            raise CommandError("bad gateway name")
+        extension = self.acd.extensions.get(agent_id, "")
+        if not extension or not re.fullmatch(r"[0-9]{1,16}", extension):
+            raise CommandError(f"agent {agent_id} has no phone to call from")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", agent_id):
+            raise CommandError(f"agent ID {agent_id!r} cannot be put on a call")
+        if self.acd.agent_leg.get(agent_id):
+            raise CommandError(f"agent {agent_id} is already on a call")
+        leg = str(uuidlib.uuid4())
+        target = f"sofia/gateway/{gateway}/{number}" if gateway else f"user/{number}"
+        variables = (
+            f"origination_uuid={leg},ipbx_agent={agent_id},origination_caller_id_number={number}"
+        )
+        line = f"originate {{{variables}}}user/{extension} &bridge({target})"
+        if self.bgapi is None:
+            raise CommandError("dialing is not available")
+        reply = self.bgapi(line)
+        if not reply.startswith("+OK"):
+            raise CommandError(reply.lstrip("-").strip() or "originate refused")
+        log.info("agent %s: dialling %s via %s", agent_id, number, target)
+        return {"agent": agent_id, "action": "dial", "number": number, "leg": leg}
 
     def _accept(self, agent_id: str) -> dict[str, Any]:
         leg = self.acd.agent_leg.get(agent_id, "")

@@ -124,7 +124,9 @@ class IcmService:
             on_offer=self._screen_pop,
             leg_channel=self._leg_channel,
         )
-        self.agent_calls = AgentCallControl(self.name, self.acd, self.model, self._api)
+        self.agent_calls = AgentCallControl(
+            self.name, self.acd, self.model, self._api, self.driver.bgapi
+        )
         self._agent_changes: list[AgentStateChanged] = []
         self._other_publications: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
         self.outbound = OutboundServer(

@@ -13,6 +13,7 @@ from agents.models import (
     AgentSkill,
     AgentStateChange,
     ContactNote,
+    DialRule,
     Disposition,
     NotReadyReason,
     Skill,
@@ -76,6 +77,7 @@ def world():
     RoutingRule.objects.create(name="night", schedule=schedule, when="closed", queue=queue)
     NotReadyReason.objects.create(code="lunch", label="Lunch")
     Disposition.objects.create(code="resolved", label="Resolved")
+    DialRule.objects.create(name="Premium", pattern="^1900", message="Seniors only.")
     ContactNote.objects.create(agent=agent, call_uuid="11111111-aaaa", notes="Sorted out.")
     ScheduledQueueChange.objects.create(
         queue=queue, apply_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC), strategy="ring_all"

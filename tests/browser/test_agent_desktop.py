@@ -254,3 +254,26 @@ def test_a_transfer_to_a_skill_group_rings_another_agent_with_the_note(center, p
     assert call.ended_at is None
     second.close()
     esl.close()
+
+
+def test_dialling_from_the_desktop_applies_the_rules(center, platform, web, page):
+    from agents.models import DialRule
+    from icm.models import CallLeg, Gateway
+
+    attach_switch(platform, center)
+    Gateway.objects.create(switch=Switch.objects.get(name=platform.switch), name="carrier",
+                           proxy="sip.example")  # fmt: skip
+    DialRule.objects.create(name="International", pattern=r"^00", minimum_level=3,
+                            message="International calls need a senior agent.")  # fmt: skip
+    esl = platform.control()
+    esl.api("sim_register 1101 answer:0.2")
+    sign_in(page, web, "ag1", "bar-1")  # ag1 is a plain agent (level 2)
+    page.fill("#dial-number", "0044 20 7946 0000")
+    page.press("#dial-number", "Enter")
+    page.wait_for_selector("#toast:text('International calls need a senior agent.')")
+    page.fill("#dial-number", "5550123")
+    page.click("#btn-dial")
+    page.wait_for_selector("#toast.ok:text('Calling 5550123')")
+    wait_until(lambda: CallLeg.objects.filter(channel_name__contains="5550123@carrier").exists(),
+               timeout=20, what="the trunk leg")  # fmt: skip
+    esl.close()

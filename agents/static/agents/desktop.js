@@ -197,7 +197,9 @@ function renderHistory() {
   body.innerHTML = snap.history.map((h) => `<tr class="outcome-${esc(h.outcome)}">
     <td>${new Date(h.at).toLocaleTimeString()}</td><td>${esc(h.ani)}</td><td>${esc(h.customer)}</td>
     <td>${esc(h.queue)}</td><td class="outcome-${esc(h.outcome)}">${esc(h.outcome)}</td>
-    <td>${h.seconds != null ? `${h.seconds}s` : ""}</td></tr>`).join("");
+    <td>${h.seconds != null ? `${h.seconds}s` : ""}</td>
+    <td>${h.ani ? `<button type="button" class="call-back" data-number="${esc(h.ani)}" title="Call back">Call</button>` : ""}</td></tr>`).join("");
+  body.querySelectorAll(".call-back").forEach((b) => b.addEventListener("click", () => dial(b.dataset.number)));
 }
 
 function tick() {
@@ -234,6 +236,15 @@ $("btn-hold").addEventListener("click", actions.hold);
 $("btn-hangup").addEventListener("click", actions.hangup);
 $("btn-wrap-done").addEventListener("click", actions.wrapDone);
 $("btn-wrap-extend").addEventListener("click", actions.wrapExtend);
+async function dial(number) {
+  const done = await command("dial", {number});
+  if (done) toast(`Calling ${done.number}: your phone rings first.`, true);
+}
+$("dial").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  dial($("dial-number").value.trim());
+});
+
 $("transfer").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const done = await command("transfer", {kind: $("transfer-kind").value,

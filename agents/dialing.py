@@ -1,0 +1,56 @@
+"""Outbound calls from the desktop or a business system (AG-8, AG-16, AG-23, INT-4): the
+number is checked against the dialing rules for the agent's level, then icm rings the
+agent's phone and connects it to the number (an extension inside, the trunk outside)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+
+from agents.models import Agent, DialRule
+from icm.actions import _command
+from icm.models import Extension, Gateway
+
+
+class DialRefused(ValueError):
+    """The number may not be dialled by this agent, or is not a number; says why."""
+
+
+def normalise(number: str) -> str:
+    digits = re.sub(r"[\s().-]", "", str(number))
+    if not re.fullmatch(r"\+?[0-9*#]{2,20}", digits):
+        raise DialRefused(f"{number!r} is not a phone number")
+    return digits
+
+
+def check_rules(agent: Agent, number: str) -> None:
+    for rule in DialRule.objects.filter(enabled=True):
+        try:
+            matches = re.search(rule.pattern, number.lstrip("+")) is not None
+        except re.error:
+            continue
+        if matches:
+            if agent.level < rule.minimum_level:
+                raise DialRefused(rule.message)
+            return
+
+
+def check_dial(agent: Agent, switch: str, number: str) -> dict[str, Any]:
+    """Dial `number` for `agent` (its phone rings first), or DialRefused with the reason."""
+    number = normalise(number)
+    check_rules(agent, number)
+    internal = Extension.objects.filter(number=number, enabled=True).exists()
+    args: dict[str, Any] = {"agent": agent.login_id, "action": "dial", "number": number}
+    if not internal:
+        gateway = (
+            Gateway.objects.filter(switch__name=switch, enabled=True)
+            .order_by("id")
+            .values_list("name", flat=True)
+            .first()
+        )
+        if gateway is None:
+            raise DialRefused(f"switch {switch} has no enabled trunk for outside calls")
+        args["gateway"] = gateway
+    return _command(switch, "agent_call", args, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
