@@ -49,15 +49,27 @@ def check_desktop_command(
         if command == "dtmf":
             payload["digits"] = str(args.get("digits", ""))[:32]
         if command == "transfer":
-            payload.update(kind=str(args.get("kind", "")), target=str(args.get("target", ""))[:64],
-                           note=str(args.get("note", ""))[:1000])  # fmt: skip
+            kind, target = str(args.get("kind", "")), str(args.get("target", ""))[:64]
+            if kind in ("number", "extension"):
+                from agents.dialing import DialRefused, check_destination
+
+                try:  # a transfer reaches numbers too: the same rules as dialing
+                    target, internal = check_destination(agent, target)
+                except DialRefused as exc:
+                    raise DesktopRefused(str(exc)) from exc
+                if kind == "extension" and not internal:
+                    raise DesktopRefused(f"there is no extension {target}")
+            payload.update(kind=kind, target=target, note=str(args.get("note", ""))[:1000])
         return _command(switch, "agent_call", payload, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
     raise DesktopRefused(f"unknown command {command!r}")
 
 
 def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any]:
-    """Save the disposition and notes of the contact just handled, then end wrap-up (the
-    agent returns to the state it had before the call)."""
+    """End wrap-up, then save the disposition and notes of the contact just handled (the
+    agent returns to the state it had before the call). Refused unless the agent is in
+    wrap-up now: a note never lands on an older contact."""
+    if _live_state(agent, switch) != "wrap_up":
+        raise DesktopRefused("you are not in wrap-up")
     code = str(args.get("disposition") or "")
     disposition = Disposition.objects.filter(code=code, active=True).first() if code else None
     if code and disposition is None:
@@ -66,10 +78,20 @@ def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any
     if not call_uuid:
         raise DesktopRefused("there is no contact to wrap up")
     notes = str(args.get("notes") or "")[:4000]
+    result = check_agent_state(switch, agent.login_id, "end_wrap_up", "")
     ContactNote.objects.create(agent=agent, call_uuid=call_uuid, disposition=disposition,
                                notes=notes)  # fmt: skip
-    result = check_agent_state(switch, agent.login_id, "end_wrap_up", "")
     return {**result, "call_uuid": call_uuid, "disposition": code}
+
+
+def _live_state(agent: Agent, switch: str) -> str:
+    import json
+
+    from icm.bus import keys
+    from icm.bus.client import get_redis
+
+    raw = get_redis().hget(keys.agents_key(switch), agent.login_id)
+    return str(json.loads(raw).get("state", "")) if raw else "logged_out"
 
 
 def _last_contact(agent: Agent) -> str:

@@ -20,6 +20,19 @@ from .models import (
 )
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the system (icm, the desktop): browse and search, never edit."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Disposition)
 class DispositionAdmin(admin.ModelAdmin):
     list_display = ["code", "label", "active"]
@@ -38,7 +51,7 @@ class DialRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContactNote)
-class ContactNoteAdmin(admin.ModelAdmin):
+class ContactNoteAdmin(ReadOnlyAdmin):
     """Agents' wrap-ups, read-only: they are the record of what was said."""
 
     list_display = ["at", "agent", "call_uuid", "disposition", "notes"]
@@ -46,15 +59,6 @@ class ContactNoteAdmin(admin.ModelAdmin):
     search_fields = ["call_uuid", "notes", "agent__login_id"]
     date_hierarchy = "at"
     list_select_related = ["agent", "disposition"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(NotReadyReason)
@@ -165,7 +169,7 @@ class AgentAdmin(admin.ModelAdmin):
 
 
 @admin.register(AgentStateChange)
-class AgentStateChangeAdmin(admin.ModelAdmin):
+class AgentStateChangeAdmin(ReadOnlyAdmin):
     """The state log is written by icm only: browse and search, never edit."""
 
     list_display = ["at", "agent", "from_state", "to_state", "reason", "switch", "call_uuid"]
@@ -173,12 +177,3 @@ class AgentStateChangeAdmin(admin.ModelAdmin):
     list_select_related = ["agent", "switch"]
     search_fields = ["agent__login_id", "agent__name", "call_uuid", "reason"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

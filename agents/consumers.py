@@ -29,6 +29,7 @@ UNAUTHORIZED = 4401
 NOT_AN_AGENT = 4403
 ALREADY_OPEN = 4409
 TAKEN_OVER = 4410
+RELAY_FAILED = 4500
 
 _open: dict[str, AgentDesktopConsumer] = {}  # agent -> its socket in this process
 
@@ -51,8 +52,14 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
         self.login_id = agent.login_id
         self.extension = agent.extension.number if agent.extension_id else ""
         self.switch = await database_sync_to_async(desktop.switch_of)(agent)
-        takeover = parse_qs(self.scope.get("query_string", b"").decode()).get("takeover")
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        self.tab = (query.get("tab") or [""])[0][:64]
         other = _open.get(self.login_id)
+        # the same browser tab coming back (its old socket half open after a blip) takes
+        # over by itself; another page must ask
+        takeover = query.get("takeover") or (
+            other is not None and self.tab and other.tab == self.tab
+        )
         if other is not None and not takeover:
             await self.accept()
             await self.send_json({"type": "refused", "detail": "this agent is already signed "
@@ -92,9 +99,10 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
             return
         request_id = str(content.get("id", ""))[:64]
         try:
-            result = await database_sync_to_async(check_desktop_command)(
-                self.agent, self.switch, str(content.get("command", "")), content.get("args") or {}
-            )
+            # not thread-sensitive: one desktop waiting on icm must not hold up the others
+            run = database_sync_to_async(check_desktop_command, thread_sensitive=False)
+            result = await run(self.agent, self.switch, str(content.get("command", "")),
+                               content.get("args") or {})  # fmt: skip
         except (DesktopRefused, CommandError) as exc:
             await self.send_json({"type": "reply", "id": request_id, "ok": False,
                                   "detail": str(exc)})  # fmt: skip
@@ -102,11 +110,23 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "reply", "id": request_id, "ok": True, "result": result})
 
     async def _pump(self) -> None:
+        try:
+            await self._relay()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the page must not believe it is live when it is not
+            log.exception("agent %s: desktop event relay failed; closing", self.login_id)
+            with contextlib.suppress(Exception):
+                await self.close(code=RELAY_FAILED)
+
+    async def _relay(self) -> None:
         while True:
             event = await self.queue.get()
             if event.get("switch") not in (None, self.switch):
                 continue
             if event.get("type") == "resync" or self._gap(event):
+                if event.get("type") == "resync":
+                    self.last_seq = None  # the next event starts a fresh count
                 await self.send_json({"type": "resync"})
                 continue
             if not desktop.is_mine(event, self.login_id, self.extension):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from agents.models import Agent, AgentStateChange, Disposition, NotReadyReason
 from icm.bus import keys
 from icm.bus.client import get_redis
-from icm.models import Call, CustomerNumber, Switch
+from icm.models import Call, CustomerNumber, Queue, Switch
 
 HISTORY_LIMIT = 50
 
@@ -50,7 +50,7 @@ def is_mine(event: dict[str, Any], login_id: str, extension: str) -> bool:
         return login_id in ((event.get("data") or {}).get("agents") or [])
     if kind in ("call.updated", "call.ended"):
         return call_is_mine(event.get("call") or {}, login_id, extension)
-    return kind in ("switch.status", "reset", "resync")
+    return kind in ("switch.status", "reset", "resync", "queue.stats")
 
 
 def call_is_mine(call: dict[str, Any], login_id: str, extension: str) -> bool:
@@ -74,7 +74,9 @@ def snapshot(agent: Agent) -> dict[str, Any]:
     pipe.hget(keys.agents_key(switch), agent.login_id)
     pipe.hgetall(keys.calls_key(switch))
     pipe.hgetall(keys.status_key(switch))
-    seq, state, calls, status = pipe.execute()
+    pipe.get(keys.queues_key(switch))
+    seq, state, calls, status, figures = pipe.execute()
+    figures = json.loads(figures) if figures else {}
     calls = [json.loads(v) for v in (calls or {}).values()]
     state = json.loads(state) if state else {"agent": agent.login_id, "state": "logged_out"}
     if state.get("offer"):
@@ -90,9 +92,19 @@ def snapshot(agent: Agent) -> dict[str, Any]:
         "calls": sorted((c for c in calls if call_is_mine(c, agent.login_id, extension)),
                         key=lambda c: c["created_at"]),
         "history": history(agent),
+        "queues": [{"name": q.name, "display_name": q.display_name, **figures.get(q.name, {})}
+                   for q in skill_group_queues(agent)],
         "reasons": list(NotReadyReason.objects.filter(active=True).values("code", "label")),
         "dispositions": list(Disposition.objects.filter(active=True).values("code", "label")),
     }  # fmt: skip
+
+
+def skill_group_queues(agent: Agent) -> list[Queue]:
+    """The queues whose every required skill the agent has (AG-12), as the ACD counts
+    members."""
+    skills = set(agent.agent_skills.values_list("skill_id", flat=True))
+    queues = Queue.objects.filter(enabled=True).prefetch_related("required_skills")
+    return [q for q in queues if all(r.skill_id in skills for r in q.required_skills.all())]
 
 
 def offer_card(offer: dict[str, Any]) -> dict[str, Any]:
@@ -159,17 +171,20 @@ def history(agent: Agent) -> list[dict[str, Any]]:
         # the contact is on the transition out of "reserved" (the one into it may lack it)
         contact = change["call_uuid"] or (following or {}).get("call_uuid") or ""
         offered.append((change["at"], contact, outcome))
+    offered = offered[-HISTORY_LIMIT:]
     contacts = [u for _, u, _ in offered]
     found = Call.objects.filter(Q(call_uuid__in=contacts) | Q(legs__uuid__in=contacts))
-    calls = {c.call_uuid: c for c in found.select_related("queue", "customer")}
-    by_leg = {leg: c for c in calls.values() for leg in c.legs.values_list("uuid", flat=True)}
+    calls = {
+        c.call_uuid: c for c in found.select_related("queue", "customer").prefetch_related("legs")
+    }
+    by_leg = {leg.uuid: c for c in calls.values() for leg in c.legs.all()}
     names = dict(
         CustomerNumber.objects.filter(number__in={c.ani for c in calls.values()}).values_list(
             "number", "customer__name"
         )
     )
     rows = []
-    for at, contact, outcome in reversed(offered[-HISTORY_LIMIT:]):
+    for at, contact, outcome in reversed(offered):
         call = calls.get(contact) or by_leg.get(contact)
         customer = ""
         if call is not None:

@@ -25,10 +25,20 @@ def normalise(number: str) -> str:
     return digits
 
 
+def _forms(number: str) -> set[str]:
+    """The spellings a rule is tried on: the digits, "+" written as the international
+    prefix 00, and without leading zeros — so "+44…", "0044…" and "44…" meet the same rules."""
+    digits = number.lstrip("+")
+    forms = {digits, digits.lstrip("0")}
+    if number.startswith("+"):
+        forms.add("00" + digits)
+    return forms
+
+
 def check_rules(agent: Agent, number: str) -> None:
     for rule in DialRule.objects.filter(enabled=True):
         try:
-            matches = re.search(rule.pattern, number.lstrip("+")) is not None
+            matches = any(re.search(rule.pattern, form) for form in _forms(number))
         except re.error:
             continue
         if matches:
@@ -37,20 +47,30 @@ def check_rules(agent: Agent, number: str) -> None:
             return
 
 
+def check_destination(agent: Agent, number: str) -> tuple[str, bool]:
+    """(the number as it will be dialled, whether it is an internal extension), or
+    DialRefused: the dialing rules apply to every way a number can be reached (dial,
+    transfer); feature codes (* and #) only ever reach extensions."""
+    number = normalise(number)
+    internal = Extension.objects.filter(number=number, enabled=True).exists()
+    if not internal and re.search(r"[*#]", number):
+        raise DialRefused(f"{number!r} is not a phone number")
+    check_rules(agent, number)
+    return number, internal
+
+
 def check_dial(agent: Agent, switch: str, number: str) -> dict[str, Any]:
     """Dial `number` for `agent` (its phone rings first), or DialRefused with the reason."""
-    number = normalise(number)
-    check_rules(agent, number)
-    internal = Extension.objects.filter(number=number, enabled=True).exists()
+    number, internal = check_destination(agent, number)
     args: dict[str, Any] = {"agent": agent.login_id, "action": "dial", "number": number}
     if not internal:
         gateway = (
             Gateway.objects.filter(switch__name=switch, enabled=True)
             .order_by("id")
-            .values_list("name", flat=True)
+            .values_list("name", "caller_id_number")
             .first()
         )
         if gateway is None:
             raise DialRefused(f"switch {switch} has no enabled trunk for outside calls")
-        args["gateway"] = gateway
+        args["gateway"], args["caller_id"] = gateway[0], gateway[1] or ""
     return _command(switch, "agent_call", args, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import login, logout
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -19,6 +21,7 @@ from agents.models import Agent
 from icm.bus.commands import CommandError
 
 log = logging.getLogger(__name__)
+_DUMMY = make_password("not a real phone-bar password")  # unknown IDs cost the same check
 
 
 def desktop_page(request: HttpRequest) -> HttpResponse:
@@ -28,17 +31,34 @@ def desktop_page(request: HttpRequest) -> HttpResponse:
     return render(request, "agents/desktop.html", {"agent": agent})
 
 
+SIGN_IN_TRIES = 5  # failures per agent ID and address …
+SIGN_IN_WINDOW = 300  # … within this many seconds, then refused until it passes
+
+
 @require_POST
 def sign_in(request: HttpRequest) -> HttpResponse:
-    """Agent ID + phone-bar password; then the agent is signed in to the ACD, not ready."""
-    login_id = request.POST.get("agent_id", "").strip()
+    """Agent ID + phone-bar password; then the agent is signed in to the ACD, not ready.
+
+    A phone-bar password is short: tries are counted per agent ID and address, unknown IDs
+    take as long as known ones, and it never opens a staff or administrator session (those
+    sign in with their own password)."""
+    login_id = request.POST.get("agent_id", "").strip()[:32]
     password = request.POST.get("password", "")
+    key = f"agent-sign-in:{login_id}:{request.META.get('REMOTE_ADDR', '')}"
+    if cache.get(key, 0) >= SIGN_IN_TRIES:
+        log.warning("agent %s: desktop sign-in throttled", login_id)
+        return render(request, "agents/sign_in.html", {"error": "Too many attempts: wait a few "
+                      "minutes and try again."}, status=429)  # fmt: skip
     agent = Agent.objects.filter(login_id=login_id, active=True).select_related("user").first()
-    if agent is None or agent.user is None or not agent.check_phone_bar_password(password):
-        log.warning("agent %s: desktop sign-in refused", login_id[:32])
+    user = agent.user if agent is not None else None
+    ok = agent.check_phone_bar_password(password) if agent else check_password(password, _DUMMY)
+    if not ok or user is None or not user.is_active or user.is_staff or user.is_superuser:
+        cache.set(key, cache.get(key, 0) + 1, SIGN_IN_WINDOW)
+        log.warning("agent %s: desktop sign-in refused", login_id)
         return render(request, "agents/sign_in.html",
                       {"error": "Unknown agent ID or wrong password."}, status=403)  # fmt: skip
-    login(request, agent.user, backend="django.contrib.auth.backends.ModelBackend")
+    cache.delete(key)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     try:
         check_desktop_command(agent, desktop.switch_of(agent), "login_not_ready", {})
     except CommandError as exc:

@@ -58,8 +58,10 @@ class AgentCallControl:
         if action == "transfer":
             return self._transfer(agent_id, agent_leg, other, args)
         if action in ("hold", "unhold"):
-            self.api(cmd.HoldLeg(other, action == "hold"))
-            log.info("agent %s: %s call leg %s", agent_id, action, other)
+            # FreeSWITCH holds the named channel and plays music to its partner: holding
+            # the agent's leg is what puts the customer on music
+            self.api(cmd.HoldLeg(agent_leg, action == "hold"))
+            log.info("agent %s: %s (leg %s; %s hears music)", agent_id, action, agent_leg, other)
         elif action == "hangup":
             for leg in (agent_leg, other):
                 try:
@@ -122,10 +124,16 @@ class AgentCallControl:
             raise CommandError(f"agent {agent_id} has no phone to call from")
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", agent_id):
             raise CommandError(f"agent ID {agent_id!r} cannot be put on a call")
-        if self.acd.agent_leg.get(agent_id):
+        state = self.acd.acd.agents[agent_id].state
+        busy = self.acd.agent_leg.get(agent_id) or agent_id in self.acd.direct_legs.values()
+        if busy or str(state) in ("reserved", "on_call"):
             raise CommandError(f"agent {agent_id} is already on a call")
         leg = str(uuidlib.uuid4())
-        target = f"sofia/gateway/{gateway}/{number}" if gateway else f"user/{number}"
+        caller_id = str(args.get("caller_id", ""))
+        shown = f"{{origination_caller_id_number={caller_id}}}" if re.fullmatch(
+            r"\+?[0-9]{2,20}", caller_id) else ""  # fmt: skip
+        # the customer sees the company's number (the trunk's), never their own
+        target = f"{shown}sofia/gateway/{gateway}/{number}" if gateway else f"user/{number}"
         variables = (
             f"origination_uuid={leg},ipbx_agent={agent_id},origination_caller_id_number={number}"
         )

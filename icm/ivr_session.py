@@ -173,7 +173,8 @@ def _requeue(session, switch: str, notify: Callable[[object], None], uuid: str, 
              queue_status: QueueStatus | None,
              request_callback: Callable[[str], bool] | None) -> None:  # fmt: skip
     """A caller an agent transferred to a queue: straight back in, with the note."""
-    session.call_command("unset", "ipbx_transfer_queue")
+    session.call_command("unset", "ipbx_transfer_queue")  # a later transfer starts clean
+    session.call_command("unset", "ipbx_transfer")
     customer, _priority = _lookups.run(customer_priority, ani)
     contact = Contact(
         contact_id=uuid, queue=transfer["queue"], enqueued_at=time.time(), ani=ani,

@@ -11,6 +11,7 @@ Greenlets:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid as uuidlib
@@ -38,6 +39,7 @@ from icm.acd_runtime import (
     RepairLeg,
 )
 from icm.agent_calls import AgentCallControl
+from icm.bus import keys
 from icm.bus.commands import CommandError, CommandServer
 from icm.bus.publisher import StatePublisher
 from icm.domain import commands as cmd
@@ -53,6 +55,7 @@ from icm.switch.outbound import OutboundServer
 from icm.switch.translator import UnsafeArgument, command_to_api, translate
 
 log = logging.getLogger(__name__)
+QUEUE_STATS_SECONDS = 2.0
 PERSIST_CHUNK = 10  # calls per upsert statement: keeps CPU bursts (and dispatch p99) short
 ACD_COMMANDS = (
     "agent_login",
@@ -170,6 +173,7 @@ class IcmService:
             self.outbound.listen,
             self._acd_timers,
             self._reconcile_loop,
+            self._queue_stats_loop,
         ):
             self._greenlets.append(gevent.spawn(target))
 
@@ -280,6 +284,34 @@ class IcmService:
                     break
                 if exists == "false":
                     self.inbox.put(RepairLeg(agent_id, leg))
+
+    def queue_figures(self) -> dict[str, dict[str, float]]:
+        """Every queue's live figures (read-only; for desktops and wallboards)."""
+        now = time.time()
+        figures = {}
+        for queue in self.acd.acd.policies:
+            waiting = [c for c in self.acd.acd.waiting.get(queue, {}).values() if not c.offered_to]
+            figures[queue] = {
+                "waiting": float(len(waiting)),
+                "longest_wait": round(max((now - c.enqueued_at for c in waiting), default=0.0), 1),
+                "agents_ready": self.queue_metric("agents_ready", queue),
+                "agents_logged_in": self.queue_metric("agents_logged_in", queue),
+                "expected_wait": round(self.queue_metric("expected_wait", queue), 1),
+            }
+        return figures
+
+    def _queue_stats_loop(self) -> None:
+        """Every QUEUE_STATS_SECONDS: the queues' figures in Redis and as a `queue.stats`
+        event (desktops show their skill groups' queues, AG-12)."""
+        while True:
+            gevent.sleep(QUEUE_STATS_SECONDS)
+            try:
+                figures = self.queue_figures()
+                self.redis.set(keys.queues_key(self.name), json.dumps(figures), ex=60)
+                self._publish_later(self.publisher.publish_event, self.name, "queue.stats",
+                                    {"queues": figures})  # fmt: skip
+            except (redis.RedisError, KeyError) as exc:
+                log.warning("icm %s: queue figures not published: %s", self.name, exc)
 
     def queue_status(self, contact_id: str) -> tuple[int, float, float] | None:
         """(position, expected wait, announce interval) of a contact waiting unoffered.

@@ -18,6 +18,11 @@ def agents_key(switch: str) -> str:
     return f"ipbx:{switch}:agents"
 
 
+def queues_key(switch: str) -> str:
+    """JSON of every queue's live figures (waiting, longest wait, agents), refreshed by icm."""
+    return f"ipbx:{switch}:queues"
+
+
 def status_key(switch: str) -> str:
     """Hash with the switch connection status (connected, since, detail)."""
     return f"ipbx:{switch}:status"

@@ -38,7 +38,8 @@ def test_premium_rate_refused_for_a_trainee_dialled_for_a_senior(agents, platfor
     platform = platform_factory()
     switch = Switch.objects.get(name=platform.switch)
     Switch.objects.filter(pk=switch.pk).update(site=site)
-    Gateway.objects.create(switch=switch, name="carrier", proxy="sip.example", enabled=True)
+    Gateway.objects.create(switch=switch, name="carrier", proxy="sip.example", enabled=True,
+                           caller_id_number="5550000")  # fmt: skip
     esl = platform.control()
     esl.api("sim_register 1101 answer:0.2")
     esl.api("sim_register 1102 answer:0.2")
@@ -54,6 +55,7 @@ def test_premium_rate_refused_for_a_trainee_dialled_for_a_senior(agents, platfor
     # switchsim names trunk legs as FreeSWITCH does: sofia/external/<number>@<gateway>
     leg = wait_until(lambda: leg_to("sofia/external/19005551234@carrier"), timeout=20,
                      what="the trunk leg")  # fmt: skip
+    assert leg.ani == "5550000"  # the customer sees the company's number, not their own
     agent_leg = CallLeg.objects.filter(channel_name__contains="1102", call=leg.call).first()
     assert agent_leg is not None  # the senior's phone rang first and is bridged to the trunk
 
@@ -63,6 +65,9 @@ def test_premium_rate_refused_for_a_trainee_dialled_for_a_senior(agents, platfor
     inside = wait_until(lambda: leg_to("sofia/internal/1103@"), timeout=20,
                         what="the extension's leg")  # fmt: skip
     assert CallLeg.objects.filter(channel_name__contains="1101", call=inside.call).exists()
+    for spelling in ("+1 900 555 1234", "001900 555 1234", "*19005551234"):
+        r = client.post("/api/agents/trainee/dial/", {"number": spelling}, format="json")
+        assert r.status_code == 403, spelling  # every spelling meets the rule (or is refused)
     r = client.post("/api/agents/trainee/dial/", {"number": "not a number"}, format="json")
     assert r.status_code == 403 and "not a phone number" in r.json()["detail"]
     r = client.post("/api/agents/nobody/dial/", {"number": "1102"}, format="json")
@@ -76,3 +81,15 @@ def test_only_the_agent_itself_or_a_supervisor_may_dial_for_it(agents):
     client.force_authenticate(other)
     r = client.post("/api/agents/senior/dial/", {"number": "5551234"}, format="json")
     assert r.status_code == 403
+
+
+def test_a_transfer_meets_the_same_dialing_rules(agents):
+    from agents.actions import DesktopRefused, check_desktop_command
+
+    trainee = Agent.objects.get(login_id="trainee")
+    with pytest.raises(DesktopRefused, match="Premium-rate numbers need a senior agent."):
+        check_desktop_command(trainee, "fs1", "transfer", {"kind": "number",
+                              "target": "1900 555 1234"})  # fmt: skip
+    with pytest.raises(DesktopRefused, match="there is no extension 5551234"):
+        check_desktop_command(trainee, "fs1", "transfer", {"kind": "extension",
+                              "target": "5551234"})  # fmt: skip

@@ -110,6 +110,9 @@ def test_a_call_from_start_to_history(center, platform, web, page):
     row.wait_for()
     assert "answered" in row.inner_text() and "Acme Logistics" in row.inner_text()
 
+    # the agent's skill group shows who waits (AG-12): nobody now
+    assert page.locator("#queues tbody tr[data-queue=support]").count() == 1
+
     # an offer the agent lets ring out is a missed one in its history
     assert esl.api("sim_call 5550199 8124 talk=600 patience=30").startswith("+OK")
     state_is(page, "reserved")
@@ -276,4 +279,17 @@ def test_dialling_from_the_desktop_applies_the_rules(center, platform, web, page
     page.wait_for_selector("#toast.ok:text('Calling 5550123')")
     wait_until(lambda: CallLeg.objects.filter(channel_name__contains="5550123@carrier").exists(),
                timeout=20, what="the trunk leg")  # fmt: skip
+    esl.close()
+
+
+def test_the_skill_group_panel_shows_callers_waiting_live(center, platform, web, page):
+    attach_switch(platform, center)
+    esl = platform.control()
+    sign_in(page, web, "ag1", "bar-1")  # signed in, not ready: callers wait
+    row = page.locator("#queues tbody tr[data-queue=support]")
+    row.wait_for()
+    assert esl.api("sim_call 5550101 8124 patience=30").startswith("+OK")
+    page.wait_for_selector("#queues tbody tr[data-queue=support].busy td:nth-child(2):text('1')")
+    assert esl.api("sim_call 5550102 8124 patience=30").startswith("+OK")
+    page.wait_for_selector("#queues tbody tr[data-queue=support] td:nth-child(2):text('2')")
     esl.close()

@@ -13,6 +13,10 @@ let nextId = 1;
 const pending = new Map();
 let stopped = false;
 let lastOffer = null;     // the screen pop of the contact being handled (kept during the call)
+let loading = false;      // a snapshot is on its way: events wait for it
+let buffered = [];
+const TAB = sessionStorage.getItem("ipbx-tab") || Math.random().toString(36).slice(2);
+sessionStorage.setItem("ipbx-tab", TAB);
 
 const $ = (id) => document.getElementById(id);
 
@@ -36,10 +40,18 @@ function clock(sinceSeconds) {
 
 // --- snapshot and events ----------------------------------------------------------------
 async function loadSnapshot() {
-  const r = await fetch("/api/agent/desktop/", {credentials: "same-origin"});
+  loading = true;
+  buffered = [];
+  let r;
+  try {
+    r = await fetch("/api/agent/desktop/", {credentials: "same-origin"});
+  } finally { loading = false; }
   if (!r.ok) throw new Error(`snapshot: ${r.status}`);
   snap = await r.json();
   calls = new Map(snap.calls.map((c) => [c.call_uuid, c]));
+  const waiting = buffered;  // what arrived while the snapshot was read: the newer part
+  buffered = [];
+  waiting.forEach((event) => apply(event));
   if ($("reason").options.length === 1) {
     snap.reasons.forEach((r) => $("reason").add(new Option(r.label, r.code)));
   }
@@ -50,12 +62,16 @@ async function loadSnapshot() {
 }
 
 function apply(event) {
+  if (loading) { buffered.push(event); return; }
   if (!snap || typeof event.seq !== "number" || event.seq <= snap.seq) return;
   snap.seq = event.seq;
   if (event.type === "agent.state") snap.state = event.agent;
   else if (event.type === "call.updated") calls.set(event.call.call_uuid, event.call);
   else if (event.type === "call.ended") { calls.delete(event.call.call_uuid); refreshSoon(); }
   else if (event.type === "switch.status") snap.connected = event.status.connected;
+  else if (event.type === "queue.stats") {
+    snap.queues = snap.queues.map((q) => ({...q, ...(event.data.queues[q.name] || {})}));
+  }
   else if (event.type === "reset") { refreshSoon(); return; }
   if (event.type === "agent.state" && ["ready", "not_ready", "wrap_up"].includes(event.agent.state)) {
     refreshSoon();  // the history gained a row
@@ -70,15 +86,20 @@ function refreshSoon() {
 
 // --- the socket -------------------------------------------------------------------------
 function connect(takeover = false) {
-  const url = `${location.origin.replace(/^http/, "ws")}/ws/agent/${takeover ? "?takeover=1" : ""}`;
-  socket = new WebSocket(url);
-  socket.onopen = async () => {
+  const url = `${location.origin.replace(/^http/, "ws")}/ws/agent/?tab=${TAB}${takeover ? "&takeover=1" : ""}`;
+  const ws = new WebSocket(url);
+  socket = ws;
+  ws.onopen = async () => {
     retry = 0;
-    $("link").textContent = "live";
+    try {
+      await loadSnapshot();
+    } catch (e) { toast(e.message); return; }
+    if (stopped || socket !== ws || ws.readyState !== WebSocket.OPEN) return;  // refused / taken over
+    $("link").textContent = "live";  // only once the state is known: buttons act on it
     $("link").dataset.up = "1";
-    await loadSnapshot().catch((e) => toast(e.message));
+    document.body.dataset.ready = "1";
   };
-  socket.onmessage = (m) => {
+  ws.onmessage = (m) => {
     const event = JSON.parse(m.data);
     if (event.type === "reply") return settle(event);
     if (event.type === "resync") return refreshSoon();
@@ -90,7 +111,7 @@ function connect(takeover = false) {
     }
     apply(event);
   };
-  socket.onclose = (e) => {
+  ws.onclose = (e) => {
     $("link").dataset.up = "0";
     if (stopped || e.code === 4409 || e.code === 4410) return;
     if (e.code === 4401 || e.code === 4403) { location.reload(); return; }
@@ -108,6 +129,7 @@ function offerTakeover(detail) {
 
 function command(name, args = {}) {
   return new Promise((resolve) => {
+    if (!snap) return resolve(null);
     if (!socket || socket.readyState !== WebSocket.OPEN) {
       toast("Not connected: try again in a moment.");
       return resolve(null);
@@ -128,8 +150,9 @@ function settle(reply) {
 // --- rendering --------------------------------------------------------------------------
 function myLeg(call) {
   const ext = snap.agent.extension;
-  return call.legs.find((l) => ext && (l.channel_name.includes(`user/${ext}`) ||
-    l.channel_name.includes(`/${ext}@`)));
+  if (!ext) return null;
+  const phone = new RegExp(`^(user/${ext}(@|$)|sofia/internal/(sip:)?${ext}@)`);
+  return call.legs.find((l) => l.state !== "ended" && phone.test(l.channel_name));
 }
 
 function currentCall() {
@@ -178,8 +201,8 @@ function render() {
   const talking = state === "on_call" && call;
   $("incall").hidden = !talking;
   if (talking) {
-    const other = call.legs.find((l) => l !== myLeg(call) && l.state !== "ended");
-    const held = other && other.held;
+    const mine = myLeg(call);
+    const held = mine ? mine.held : call.state === "held";
     $("incall-label").textContent = held ? "On hold" : "On call";
     $("incall-ani").textContent = call.ani;
     $("btn-hold").textContent = held ? "Resume" : "Hold";
@@ -189,7 +212,15 @@ function render() {
   }
   $("wrapup").hidden = state !== "wrap_up";
   $("idle").hidden = !!offer || !!talking || state === "wrap_up";
+  renderQueues();
   renderHistory();
+}
+
+function renderQueues() {
+  $("queues").querySelector("tbody").innerHTML = snap.queues.map((q) => `<tr data-queue="${esc(q.name)}"
+    class="${q.waiting ? "busy" : ""}"><td>${esc(q.display_name || q.name)}</td><td>${q.waiting ?? "—"}</td>
+    <td>${q.longest_wait != null ? clock(Date.now() / 1000 - q.longest_wait) : "—"}</td>
+    <td>${q.agents_ready ?? "—"}</td></tr>`).join("");
 }
 
 function renderHistory() {
