@@ -68,30 +68,34 @@ def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any
     """End wrap-up, then save the disposition and notes of the contact just handled (the
     agent returns to the state it had before the call). Refused unless the agent is in
     wrap-up now: a note never lands on an older contact."""
-    if _live_state(agent, switch) != "wrap_up":
+    state, live_contact = _live_state(agent, switch)
+    if state != "wrap_up":
         raise DesktopRefused("you are not in wrap-up")
     code = str(args.get("disposition") or "")
     disposition = Disposition.objects.filter(code=code, active=True).first() if code else None
     if code and disposition is None:
         raise DesktopRefused(f"unknown disposition {code!r}")
-    call_uuid = _last_contact(agent)  # its own last contact: never one the page names
-    if not call_uuid:
-        raise DesktopRefused("there is no contact to wrap up")
+    # its own contact, from icm's live state (the state log may not be written yet); never
+    # one the page names
+    call_uuid = live_contact or _last_contact(agent)
     notes = str(args.get("notes") or "")[:4000]
     result = check_agent_state(switch, agent.login_id, "end_wrap_up", "")
-    ContactNote.objects.create(agent=agent, call_uuid=call_uuid, disposition=disposition,
-                               notes=notes)  # fmt: skip
+    if call_uuid:
+        ContactNote.objects.create(agent=agent, call_uuid=call_uuid, disposition=disposition,
+                                   notes=notes)  # fmt: skip
     return {**result, "call_uuid": call_uuid, "disposition": code}
 
 
-def _live_state(agent: Agent, switch: str) -> str:
+def _live_state(agent: Agent, switch: str) -> tuple[str, str]:
+    """(state, contact) of the agent in icm's live view."""
     import json
 
     from icm.bus import keys
     from icm.bus.client import get_redis
 
     raw = get_redis().hget(keys.agents_key(switch), agent.login_id)
-    return str(json.loads(raw).get("state", "")) if raw else "logged_out"
+    live = json.loads(raw) if raw else {}
+    return str(live.get("state", "logged_out")), str(live.get("contact") or "")[:64]
 
 
 def _last_contact(agent: Agent) -> str:
