@@ -271,11 +271,13 @@ def _wait_in_queue(
     session.call_command("set", f"ipbx_queue={queue}")
     ivr = contact.attached.get("ivr")
     data = {"flow": contact.attached.get("flow"), **ivr} if ivr else None
+    # Music first, then the ACD: an agent answering at once must not be bridged before the
+    # switch has the music command, which would then play after the bridge
+    session.call_command("playback", "local_stream://moh")
     notify(ev.CallQueued(switch, call_uuid, queue, datetime.now(tz=UTC), data))
     notify(ContactArrived(contact))
     log.info("call %s: dnis %s handed to queue %s (priority %s)", call_uuid,
              contact.attached.get("dnis"), queue, contact.priority)  # fmt: skip
-    session.call_command("playback", "local_stream://moh")
     pressed: list[str] = []
     session.register_handle(
         "DTMF", lambda event: pressed.append(event.headers.get("DTMF-Digit", ""))
