@@ -29,6 +29,7 @@ from ivr.engine.effects import (
 )
 from ivr.engine.interpreter import Interpreter, Run
 from ivr.engine.prompts import Prompt
+from ivr.engine.text import ask
 from ivr.prompts import switch_path
 
 log = logging.getLogger(__name__)
@@ -192,17 +193,10 @@ class VoiceFrontend:
         back-end does), an error, an open circuit or busy database workers."""
         try:
             with gevent.Timeout(SERVICE_DEADLINE, TimeoutError("no answer in time")):
-                return self._ask(effect)
+                return ask(self.services, effect)
         except Exception as exc:  # the node's error branch: logged, never silent
             log.warning("call %s: %s failed: %s", self.call_uuid, type(effect).__name__, exc)
             return Failed(f"{type(exc).__name__}: {exc}")
-
-    def _ask(self, effect: Lookup | ReadIcm | CheckSchedule) -> Any:
-        if isinstance(effect, Lookup):
-            return dict(self.services.lookup(effect.connector, effect.params))
-        if isinstance(effect, ReadIcm):
-            return self.services.icm_value(effect.metric, effect.queue)
-        return bool(self.services.schedule_open(effect.schedule))
 
 
 def _say_value(prompt: Prompt) -> str:

@@ -92,11 +92,7 @@ class TextConversation:
 
     def _ask_service(self, effect: Lookup | ReadIcm | CheckSchedule) -> Any:
         try:
-            if isinstance(effect, Lookup):
-                return dict(self.services.lookup(effect.connector, effect.params))
-            if isinstance(effect, ReadIcm):
-                return self.services.icm_value(effect.metric, effect.queue)
-            return bool(self.services.schedule_open(effect.schedule))
+            return ask(self.services, effect)
         except Exception as exc:  # every failure takes the node's error branch
             return Failed(f"{type(exc).__name__}: {exc}")
 
@@ -119,3 +115,12 @@ def describe(effect: Finished) -> str:
     if effect.action == "voicemail":
         return f"(Your message will be left in mailbox {p['mailbox']}.)"
     return "(The conversation has ended.)"
+
+
+def ask(services: Services, effect: Lookup | ReadIcm | CheckSchedule) -> Any:
+    """The answer of the service an effect asks for (both front-ends use it)."""
+    if isinstance(effect, Lookup):
+        return dict(services.lookup(effect.connector, effect.params))
+    if isinstance(effect, ReadIcm):
+        return services.icm_value(effect.metric, effect.queue)
+    return bool(services.schedule_open(effect.schedule))
