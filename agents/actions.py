@@ -17,7 +17,8 @@ from icm.actions import _command, check_agent_state
 WRAP_UP = "wrap_up"
 STATE_COMMANDS = ("login", "login_not_ready", "ready", "not_ready", "logout", "end_wrap_up",
                   "extend_wrap_up", "reject", "reject_not_ready")  # fmt: skip
-CALL_COMMANDS = ("accept", "hold", "unhold", "hangup", "dtmf", "transfer")
+CALL_COMMANDS = ("accept", "hold", "unhold", "hangup", "dtmf", "transfer", "consult",
+                 "consult_cancel", "consult_complete", "conference")  # fmt: skip
 
 
 class DesktopRefused(ValueError):
@@ -37,6 +38,8 @@ def check_desktop_command(
         return check_agent_state(switch, agent.login_id, command, reason)
     if command == WRAP_UP:
         return do_wrap_up(agent, switch, args)
+    if command in ("book_callback", "cancel_callback"):
+        return _callback_command(agent, command, args)
     if command == "dial":
         from agents.dialing import DialRefused, check_dial
 
@@ -60,8 +63,60 @@ def check_desktop_command(
                 if kind == "extension" and not internal:
                     raise DesktopRefused(f"there is no extension {target}")
             payload.update(kind=kind, target=target, note=str(args.get("note", ""))[:1000])
+        if command == "consult":
+            payload.update(_consult_target(agent, switch, args))
         return _command(switch, "agent_call", payload, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
     raise DesktopRefused(f"unknown command {command!r}")
+
+
+def _callback_command(agent: Agent, command: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Book a call-back for oneself at a time (AG-17), or cancel one of one's own."""
+    from datetime import datetime
+
+    from agents import callbacks
+
+    try:
+        if command == "cancel_callback":
+            callback_id = int(str(args.get("id", "")))
+            callbacks.access_callback(agent.user, callback_id)
+            return callbacks.as_dict(callbacks.cancel(callback_id))
+        try:
+            due_at = datetime.fromisoformat(str(args.get("due_at", "")))
+        except ValueError as exc:
+            raise DesktopRefused("give the call-back's date and time") from exc
+        if due_at.tzinfo is None:
+            raise DesktopRefused("the call-back's time needs its time zone")
+        booked = callbacks.book(number=str(args.get("number", "")), due_at=due_at, agent=agent,
+                                note=str(args.get("note", ""))[:1000], booked_by=agent)  # fmt: skip
+        return callbacks.as_dict(booked)
+    except (ValueError, LookupError) as exc:  # CallbackRefused, CallbackNotFound, int()
+        raise DesktopRefused(str(exc) or "no such call-back") from exc
+
+
+def _consult_target(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Whom a consultation rings: an agent by ID, or a number / extension under the same
+    dialing rules as a call (AG-16), through the trunk when it is not an extension."""
+    from agents.dialing import DialRefused, check_destination, trunk_for
+
+    kind, target = str(args.get("kind", "")), str(args.get("target", "")).strip()[:64]
+    note = str(args.get("note", ""))[:1000]
+    if kind == "agent":
+        if not Agent.objects.filter(login_id=target, active=True).exists():
+            raise DesktopRefused(f"there is no agent {target!r}")
+        return {"kind": kind, "target": target, "note": note}
+    if kind not in ("number", "extension"):
+        raise DesktopRefused("consult an agent, an extension or a number")
+    try:
+        target, internal = check_destination(agent, target)
+        if internal:
+            return {"kind": "extension", "target": target, "note": note}
+        if kind == "extension":
+            raise DesktopRefused(f"there is no extension {target}")
+        gateway, caller_id = trunk_for(switch)
+    except DialRefused as exc:
+        raise DesktopRefused(str(exc)) from exc
+    return {"kind": "number", "target": target, "note": note, "gateway": gateway,
+            "caller_id": caller_id}  # fmt: skip
 
 
 def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any]:

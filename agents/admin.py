@@ -15,6 +15,7 @@ from .models import (
     DialRule,
     Disposition,
     NotReadyReason,
+    ScheduledCallback,
     Skill,
     WorkGroup,
 )
@@ -177,3 +178,33 @@ class AgentStateChangeAdmin(ReadOnlyAdmin):
     list_select_related = ["agent", "switch"]
     search_fields = ["agent__login_id", "agent__name", "call_uuid", "reason"]
     date_hierarchy = "at"
+
+
+@admin.register(ScheduledCallback)
+class ScheduledCallbackAdmin(ReadOnlyAdmin):
+    """Scheduled call-backs (AG-17): booked from the desktop, the IVR or the API (which
+    validate them), dispatched by Celery; here they are browsed and cancelled."""
+
+    list_display = ["due_at", "number", "agent", "queue", "customer", "status", "attempts",
+                    "last_error", "source", "booked_by"]  # fmt: skip
+    list_filter = ["status", "source", "queue"]
+    list_select_related = ["agent", "queue", "customer", "booked_by"]
+    search_fields = ["number", "agent__login_id", "customer__name", "note", "contact"]
+    date_hierarchy = "due_at"
+    actions = ["cancel_callbacks"]
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("agents.change_scheduledcallback")
+
+    @admin.action(description="Cancel the selected pending call-backs", permissions=["cancel"])
+    def cancel_callbacks(self, request: HttpRequest, queryset: QuerySet[ScheduledCallback]) -> None:
+        from .callbacks import CallbackConflict, CallbackNotFound, cancel
+
+        done = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                cancel(pk)
+                done += 1
+            except (CallbackConflict, CallbackNotFound):
+                continue
+        self.message_user(request, f"{done} call-back(s) cancelled.")

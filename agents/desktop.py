@@ -66,6 +66,8 @@ def call_is_mine(call: dict[str, Any], login_id: str, extension: str) -> bool:
 
 def snapshot(agent: Agent) -> dict[str, Any]:
     """The desktop's state at one sequence number: apply events with a greater seq."""
+    from agents import callbacks  # (it finds agents' switches here)
+
     switch = switch_of(agent)
     extension = agent.extension.number if agent.extension_id else ""
     client = get_redis()
@@ -92,6 +94,7 @@ def snapshot(agent: Agent) -> dict[str, Any]:
         "calls": sorted((c for c in calls if call_is_mine(c, agent.login_id, extension)),
                         key=lambda c: c["created_at"]),
         "history": history(agent),
+        "callbacks": callbacks.for_agent(agent),
         "queues": [{"name": q.name, "display_name": q.display_name, **figures.get(q.name, {})}
                    for q in skill_group_queues(agent)],
         "reasons": list(NotReadyReason.objects.filter(active=True).values("code", "label")),
@@ -155,7 +158,7 @@ def history(agent: Agent) -> list[dict[str, Any]]:
     changes = list(
         AgentStateChange.objects.filter(agent=agent, at__gte=since)
         .order_by("at", "id")
-        .values("at", "from_state", "to_state", "reason", "call_uuid")
+        .values("at", "from_state", "to_state", "reason", "trigger", "call_uuid")
     )
     offered = []
     for index, change in enumerate(changes):
@@ -167,7 +170,11 @@ def history(agent: Agent) -> list[dict[str, Any]]:
         elif following["to_state"] == "on_call":
             outcome = "answered"
         else:
-            outcome = "rejected" if "rejected" in (following["reason"] or "") else "missed"
+            trigger = following["trigger"] or ""
+            if trigger.startswith("reject") or "rejected" in following["reason"]:
+                outcome = "rejected"
+            else:
+                outcome = "cancelled" if trigger == "cancelled" else "missed"
         # the contact is on the transition out of "reserved" (the one into it may lack it)
         contact = change["call_uuid"] or (following or {}).get("call_uuid") or ""
         offered.append((change["at"], contact, outcome))

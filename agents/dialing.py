@@ -64,13 +64,18 @@ def check_dial(agent: Agent, switch: str, number: str) -> dict[str, Any]:
     number, internal = check_destination(agent, number)
     args: dict[str, Any] = {"agent": agent.login_id, "action": "dial", "number": number}
     if not internal:
-        gateway = (
-            Gateway.objects.filter(switch__name=switch, enabled=True)
-            .order_by("id")
-            .values_list("name", "caller_id_number")
-            .first()
-        )
-        if gateway is None:
-            raise DialRefused(f"switch {switch} has no enabled trunk for outside calls")
-        args["gateway"], args["caller_id"] = gateway[0], gateway[1] or ""
+        args["gateway"], args["caller_id"] = trunk_for(switch)
     return _command(switch, "agent_call", args, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
+
+
+def trunk_for(switch: str) -> tuple[str, str]:
+    """(gateway, the company's caller number) for outside calls on `switch`, or DialRefused."""
+    gateway = (
+        Gateway.objects.filter(switch__name=switch, enabled=True)
+        .order_by("id")
+        .values_list("name", "caller_id_number")
+        .first()
+    )
+    if gateway is None:
+        raise DialRefused(f"switch {switch} has no enabled trunk for outside calls")
+    return gateway[0], gateway[1] or ""

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 
@@ -110,6 +110,8 @@ class AgentStateChange(models.Model):
     from_state = models.CharField(max_length=32, blank=True)
     to_state = models.CharField(max_length=32)
     reason = models.CharField(max_length=64, blank=True)
+    # what moved the agent: answer, no_answer, busy, reject, hang-up, consult, call-back …
+    trigger = models.CharField(max_length=32, blank=True)
     call_uuid = models.CharField(max_length=64, blank=True)
 
     class Meta:
@@ -201,3 +203,84 @@ class DialRule(models.Model):
             re.compile(self.pattern)
         except re.error as exc:
             raise ValidationError({"pattern": f"not a valid regular expression: {exc}"}) from exc
+
+
+CALLBACK_NUMBER_PATTERN = r"^\+?[0-9]{2,20}$"  # what a call-back may dial
+
+
+class ScheduledCallback(models.Model):
+    """A call-back booked for a time (AG-17): then icm rings the agent (or the queue) and then
+    the customer. Dispatched by Celery (`agents.callbacks`); the lease fields let any number of
+    workers run at once without sending one row twice."""
+
+    class Source(models.TextChoices):
+        AGENT = "agent", "Agent"
+        IVR = "ivr", "IVR"
+        API = "api", "Business system"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RINGING = "ringing", "Ringing"  # icm took it: the agent's phone or the queue rings
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    agent = models.ForeignKey(
+        Agent, on_delete=models.PROTECT, null=True, blank=True, related_name="callbacks"
+    )
+    queue = models.ForeignKey(
+        "icm.Queue", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    number = models.CharField(
+        max_length=21,
+        validators=[
+            RegexValidator(
+                CALLBACK_NUMBER_PATTERN, "Digits with an optional leading +, 2 to 20 of them."
+            )
+        ],
+    )
+    customer = models.ForeignKey(
+        "icm.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    due_at = models.DateTimeField()
+    note = models.TextField(blank=True, max_length=1000)
+    booked_by = models.ForeignKey(
+        Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="booked_callbacks"
+    )
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.AGENT)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # times icm answered (took it or refused it); an unreachable icm does not count
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(help_text="The due time, then the time of the retry.")
+    last_error = models.CharField(max_length=300, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    dispatched_to = models.CharField(max_length=8, blank=True, help_text="agent or queue")
+    contact = models.CharField(max_length=64, blank=True, help_text="icm's contact ID.")
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="callback_pending_due_idx",
+            ),
+            models.Index(fields=["agent", "status", "due_at"], name="callback_agent_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(agent__isnull=False) | models.Q(queue__isnull=False),
+                name="callback_agent_or_queue",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(number__regex=CALLBACK_NUMBER_PATTERN),
+                name="callback_number_digits",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.agent.login_id if self.agent_id else self.queue.name
+        return f"call-back {self.pk} to {self.number} by {target} at {self.due_at} ({self.status})"

@@ -120,6 +120,8 @@ class AcdRuntime:
         self.load_gateway = load_gateway
         self.on_offer = on_offer
         self.leg_channel = leg_channel
+        # legs another part of icm follows (consultations): it sees their failed originates
+        self.intercept_leg_failed: Callable[[str, str], bool] = lambda leg, cause: False
         self.direct_legs: dict[str, str] = {}  # an agent's own (non-ACD) call leg -> agent
         self.callbacks: dict[str, str] = {}  # contact -> number to dial back
         self.dialling: dict[str, str] = {}  # customer leg being dialled -> agent leg
@@ -238,7 +240,7 @@ class AcdRuntime:
         if offer is None:
             raise AcdError(f"agent {agent_id} has no call ringing")
         self.agent_leg.pop(agent_id, None)
-        self._send(f"uuid_kill {leg} CALL_REJECTED")
+        self.send(f"uuid_kill {leg} CALL_REJECTED")
         why = "rejected_not_ready" if not_ready else "rejected"
         return self.acd.offer_failed(offer.contact_id, agent_id, now, why)
 
@@ -249,7 +251,7 @@ class AcdRuntime:
             agent_id = self.leg_agent.get(agent_leg)
             if agent_id is not None:
                 self.talking[event.uuid] = agent_id
-                self._send(f"uuid_bridge {agent_leg} {event.uuid}")
+                self.send(f"uuid_bridge {agent_leg} {event.uuid}")
             return
         if isinstance(event, ev.LegAnswered) and self._direct_call(event.uuid):
             return
@@ -263,6 +265,8 @@ class AcdRuntime:
 
     def originate_failed(self, leg: str, cause: str) -> None:
         """A bgapi originate for an offer answered -ERR (e.g. USER_NOT_REGISTERED)."""
+        if self.intercept_leg_failed(leg, cause):
+            return
         self._leg_gone(leg, cause)
 
     def tick(self) -> None:
@@ -299,7 +303,7 @@ class AcdRuntime:
                         leg = self.agent_leg.pop(agent_id, "")
                         if leg and leg in self.offers:
                             del self.offers[leg]
-                            self._send(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+                            self.send(f"uuid_kill {leg} ORIGINATOR_CANCEL")
                 case ContactFinished():
                     self._finished(out)
                 case AgentStateChanged():
@@ -330,9 +334,10 @@ class AcdRuntime:
                 continue
             log.info("call %s: ringing agent %s on %s (%s)", offer.contact_id, agent_id,
                      extension, offer.explanation.strategy)  # fmt: skip
-            call_uuid = str(offer.attached.get("call_uuid") or offer.contact_id)
-            self.on_leg_expected(ev.LegExpected(self.switch, leg, call_uuid))
-            self._send(f"originate {{{variables}}}user/{extension} &park()", leg=leg)
+            if offer.media != "callback":  # a call-back is a new call: the first one ended
+                call_uuid = str(offer.attached.get("call_uuid") or offer.contact_id)
+                self.on_leg_expected(ev.LegExpected(self.switch, leg, call_uuid))
+            self.send(f"originate {{{variables}}}user/{extension} &park()", leg=leg)
             self.offers_sent += 1
             if self.trigger_time is not None:
                 self.dispatch_latencies.append(time.perf_counter() - self.trigger_time)
@@ -345,36 +350,36 @@ class AcdRuntime:
             leg = self.agent_leg.get(done.agent_id, "")
             self.offers.pop(leg, None)
             self.leg_agent[leg] = done.agent_id
-            self._dial_back(done.contact_id, number, leg)
+            self.dial_back(done.contact_id, number, leg)
         elif done.outcome == "answered":
             leg = self.agent_leg.get(done.agent_id, "")
             self.offers.pop(leg, None)
             self.leg_agent[leg] = done.agent_id
             self.talking[customer] = done.agent_id
-            self._send(f"uuid_bridge {customer} {leg}")
+            self.send(f"uuid_bridge {customer} {leg}")
         elif done.outcome == "overflowed":
             if done.target_kind == "number" and done.target:
-                self._send(f"uuid_transfer {customer} {_safe(done.target)} XML default")
+                self.send(f"uuid_transfer {customer} {_safe(done.target)} XML default")
             elif done.target_kind != "queue":
                 # voicemail and call-back flows arrive with the IVR issue: say goodbye
                 log.warning("call %s: overflow to %s is not available yet; hanging up",
                             customer, done.target_kind)  # fmt: skip
-                self._send(f"uuid_kill {customer} NORMAL_CLEARING")
+                self.send(f"uuid_kill {customer} NORMAL_CLEARING")
         self.on_contact_finished(done, explanation)
 
-    def _dial_back(self, contact_id: str, number: str, agent_leg: str) -> None:
+    def dial_back(self, contact_id: str, number: str, agent_leg: str) -> None:
         """The agent took the call-back: dial the customer and bridge them on answer."""
         gateway = self.load_gateway()
         if gateway is None or not _safe(number):
             log.error("call-back %s: no gateway or number to dial; the agent is released",
                       contact_id)  # fmt: skip
-            self._send(f"uuid_kill {agent_leg} NORMAL_TEMPORARY_FAILURE")
+            self.send(f"uuid_kill {agent_leg} NORMAL_TEMPORARY_FAILURE")
             return
         customer = str(uuidlib.uuid4())
         self.dialling[customer] = agent_leg
         self.on_leg_expected(ev.LegExpected(self.switch, customer, agent_leg))
         log.info("call-back %s: dialling %s via %s", contact_id, number, gateway)
-        self._send(
+        self.send(
             f"originate {{origination_uuid={customer},ipbx_contact={contact_id}}}"
             f"sofia/gateway/{gateway}/{_safe(number)} &park()"
         )
@@ -413,7 +418,7 @@ class AcdRuntime:
         if leg in self.dialling:  # the customer we called back did not answer
             agent_leg = self.dialling.pop(leg)
             log.warning("call-back leg %s ended unanswered (%s)", leg, cause)
-            self._send(f"uuid_kill {agent_leg} NORMAL_CLEARING")
+            self.send(f"uuid_kill {agent_leg} NORMAL_CLEARING")
             return
         now = self.clock()
         offer = self.offers.pop(leg, None)
@@ -440,7 +445,7 @@ class AcdRuntime:
             self.customer_leg.pop(leg, None)
             self.apply(self.acd.abandon(leg, now))
 
-    def _send(self, command: str, leg: str = "") -> None:
+    def send(self, command: str, leg: str = "") -> None:
         """Start a switch command; never waits for the switch (the consumer must not block)."""
         try:
             job = self.bgapi(command)

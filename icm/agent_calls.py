@@ -1,5 +1,6 @@
-"""An agent's own call, controlled from the desktop (AG-4…AG-7): accept the ringing offer,
-hold / resume the customer, hang up, send DTMF.
+"""An agent's own call, controlled from the desktop (AG-4…AG-10): accept the ringing offer,
+hold / resume the customer, hang up, send DTMF, transfer (blind here; consultative and
+conference steps in icm.consults, whose switch commands run here, in order).
 
 The desktop never names a channel: icm finds the agent's legs itself (the offer ringing its
 phone, the call it is on), so an agent can only ever act on its own call. Runs in a command
@@ -19,12 +20,16 @@ from typing import Any
 
 from icm.acd_runtime import AcdRuntime
 from icm.bus.commands import CommandError
+from icm.consults import MUSIC, RING_SECONDS, RINGBACK, ConsultRequest, Consults
 from icm.domain import commands as cmd
 from icm.domain.calls import LegState, LiveCalls
 
 log = logging.getLogger(__name__)
-ACTIONS = ("accept", "hold", "unhold", "hangup", "dtmf", "transfer", "dial")
+ACTIONS = ("accept", "hold", "unhold", "hangup", "dtmf", "transfer", "dial", "consult",
+           "consult_cancel", "consult_complete", "conference")  # fmt: skip
 TRANSFER_KINDS = ("queue", "agent", "extension", "number")
+CONSULT_KINDS = ("agent", "extension", "number")
+STEP_TIMEOUT = 10.0
 REQUEUE = "ipbx_requeue XML public"  # the public context hands the caller back to icm
 
 
@@ -36,12 +41,18 @@ class AgentCallControl:
         model: LiveCalls,
         api: Callable[[cmd.SwitchCommand | str], str],
         bgapi: Callable[[str], str] | None = None,
+        consults: Consults | None = None,
+        post: Callable[[object], None] | None = None,
+        direct_ringing_leg: Callable[[str], str] = lambda agent_id: "",
     ) -> None:
         self.switch = switch
         self.acd = acd
         self.model = model
         self.api = api
         self.bgapi = bgapi
+        self.consults = consults
+        self.post = post
+        self.direct_ringing_leg = direct_ringing_leg  # a consultation or call-back ringing
 
     def run(self, args: dict[str, Any]) -> dict[str, Any]:
         agent_id = str(args.get("agent", ""))
@@ -54,7 +65,16 @@ class AgentCallControl:
             return self._accept(agent_id)
         if action == "dial":
             return self._dial(agent_id, args)
+        if action in ("consult_cancel", "consult_complete", "conference"):
+            return self._consult_step(agent_id, action.removeprefix("consult_"))
+        consult = self.consults.of(agent_id) if self.consults else None
         agent_leg, other = self._call_legs(agent_id)
+        if action == "consult":
+            return self._consult(agent_id, agent_leg, other, args)
+        if consult is not None and action in ("transfer", "hold", "unhold"):
+            raise CommandError("finish the consultation first (complete, conference or cancel)")
+        if consult is not None and action == "hangup":
+            return self._hang_up_in_consult(agent_id, agent_leg)
         if action == "transfer":
             return self._transfer(agent_id, agent_leg, other, args)
         if action in ("hold", "unhold"):
@@ -146,7 +166,112 @@ class AgentCallControl:
         log.info("agent %s: dialling %s via %s", agent_id, number, target)
         return {"agent": agent_id, "action": "dial", "number": number, "leg": leg}
 
+    def _consult(
+        self, agent_id: str, agent_leg: str, customer: str, args: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Ring a colleague, an extension or a number while the customer waits with music
+        (AG-9, AG-10): the steps of icm.consults' `begin`, in order."""
+        kind, target = str(args.get("kind", "")), str(args.get("target", "")).strip()
+        if kind not in CONSULT_KINDS:
+            raise CommandError(f"consult whom? one of {list(CONSULT_KINDS)}")
+        if kind == "agent" and not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", target):
+            raise CommandError(f"{target!r} is not an agent ID")
+        if kind != "agent" and not re.fullmatch(r"\+?[0-9]{2,20}", target):
+            raise CommandError(f"{target!r} is not a number")
+        gateway = str(args.get("gateway", ""))
+        if kind == "number" and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", gateway):
+            raise CommandError("no trunk to reach that number")
+        consult = self._ask(
+            "begin",
+            agent_id,
+            {
+                "agent_leg": agent_leg,
+                "customer": customer,
+                "kind": kind,
+                "target": target,
+                "note": str(args.get("note", ""))[:1000],
+            },
+        )
+        caller_id = _plain(str(args.get("caller_id", "")))
+        # a colleague sees who the customer is; an outside number sees the company's number
+        ani = (caller_id if kind == "number" and caller_id else _plain(self._ani(customer))
+               ) or "unknown"  # fmt: skip
+        if kind == "agent":
+            endpoint = f"user/{self.acd.extensions[target]}"
+        elif kind == "extension":
+            endpoint = f"user/{target}"
+        else:
+            endpoint = f"sofia/gateway/{gateway}/{target}"
+        variables = (f"origination_uuid={consult.leg},originate_timeout={RING_SECONDS},"
+                     f"origination_caller_id_number={ani},ipbx_consult_by={agent_id}"
+                     + (f",ipbx_agent={target}" if kind == "agent" else ""))  # fmt: skip
+        try:
+            for line in (f"uuid_setvar {customer} park_after_bridge true",
+                         f"uuid_setvar {agent_leg} park_after_bridge true",
+                         f"uuid_park {customer}",
+                         f"uuid_broadcast {customer} {MUSIC} aleg",
+                         f"uuid_broadcast {agent_leg} {RINGBACK} aleg"):  # fmt: skip
+                self.api(line)
+            self.acd.send(f"originate {{{variables}}}{endpoint} &park()", leg=consult.leg)
+        except CommandError:
+            self._ask("abort", agent_id, {})
+            try:
+                self.api(f"uuid_bridge {agent_leg} {customer}")
+            except CommandError:
+                log.warning("agent %s: could not return to the customer %s", agent_id, customer)
+            raise
+        log.info("agent %s: consulting %s %s (leg %s)", agent_id, kind, target, consult.leg)
+        return {"agent": agent_id, "action": "consult", "kind": kind, "target": target,
+                "leg": consult.leg}  # fmt: skip
+
+    def _consult_step(self, agent_id: str, step: str) -> dict[str, Any]:
+        """complete (the customer goes to the consulted party), conference, cancel."""
+        done = self._ask(step, agent_id, {})
+        if done.get("then") == "bridge":
+            self.api(f"uuid_bridge {done['customer']} {done['leg']}")
+        if done.get("then") in ("bridge", "hangup"):
+            self._kill(done["agent_leg"])
+        if step == "conference":
+            room = f"conference:{done['room']}@ipbx"
+            self.api(f"uuid_transfer {done['customer']} {room} inline")
+            self.api(f"uuid_transfer {done['agent_leg']} -both {room} inline")
+        log.info("agent %s: consultation %s", agent_id, step)
+        return {"agent": agent_id, "action": f"consult_{step}", "state": done.get("state")}
+
+    def _hang_up_in_consult(self, agent_id: str, agent_leg: str) -> dict[str, Any]:
+        """Hang-up while consulting ends the consultation (back to the customer); in a
+        conference it leaves the room; a consulted agent hangs up its own leg only."""
+        assert self.consults is not None
+        consult = self.consults.of(agent_id)
+        if consult is not None and consult.agent_id == agent_id and consult.state != "conference":
+            return self._consult_step(agent_id, "cancel")
+        self._kill(agent_leg)
+        return {"agent": agent_id, "action": "hangup", "leg": agent_leg}
+
+    def _ask(self, step: str, agent_id: str, args: dict[str, Any]) -> Any:  # noqa: ANN401
+        if self.consults is None or self.post is None:
+            raise CommandError("consultation is not available")
+        request = ConsultRequest(step, agent_id, args)
+        self.post(request)
+        return request.result.get(timeout=STEP_TIMEOUT)
+
+    def _kill(self, leg: str) -> None:
+        try:
+            self.api(cmd.HangupLeg(leg, "NORMAL_CLEARING"))
+        except CommandError as exc:
+            if "No such channel" not in str(exc):
+                raise
+
+    def _ani(self, leg: str) -> str:
+        call = self.model.call_of_leg(self.switch, leg)
+        return call.ani if call else ""
+
     def _accept(self, agent_id: str) -> dict[str, Any]:
+        direct_leg = self.direct_ringing_leg(agent_id)
+        if direct_leg:
+            self.api(f"uuid_phone_event {direct_leg} talk")
+            log.info("agent %s: accepted the direct offer on leg %s", agent_id, direct_leg)
+            return {"agent": agent_id, "action": "accept", "leg": direct_leg}
         leg = self.acd.agent_leg.get(agent_id, "")
         if not leg or leg not in self.acd.offers:
             raise CommandError(f"agent {agent_id} has no call ringing")
@@ -158,6 +283,9 @@ class AgentCallControl:
 
     def _call_legs(self, agent_id: str) -> tuple[str, str]:
         """(the agent's leg, the other party's leg) of the call the agent is on."""
+        consulting = self.consults.legs_of(agent_id) if self.consults else None
+        if consulting is not None:
+            return consulting
         leg = self.acd.agent_leg.get(agent_id) or next(
             (lg for lg, a in self.acd.direct_legs.items() if a == agent_id), ""
         )
@@ -169,3 +297,7 @@ class AgentCallControl:
             raise CommandError(f"agent {agent_id}'s call has no other party")
         bridged = next((x.uuid for x in call.legs if x.other_leg_uuid == leg), None)
         return leg, bridged if bridged in others else others[0]
+
+
+def _plain(number: str) -> str:
+    return "".join(ch for ch in number if ch.isalnum() or ch in "+*#")

@@ -290,35 +290,46 @@ def _wait_in_queue(
         if CALLBACK_KEY in pressed and request_callback is not None:
             pressed.clear()
             if request_callback(uuid):
-                _callback_goodbye(session, call_uuid, contact.ani)
+                _callback_goodbye(session, uuid, call_uuid, contact.ani)
                 break
         status = queue_status(uuid) if queue_status else None
         if status and status[2] and time.monotonic() - last_announcement >= status[2]:
             last_announcement = time.monotonic()
-            _announce(session, call_uuid, *status[:2])
+            _announce(session, uuid, call_uuid, *status[:2])
 
 
-def _callback_goodbye(session, call_uuid: str, number: str) -> None:  # noqa: ANN001
+def _callback_goodbye(session, channel: str, call_uuid: str, number: str) -> None:  # noqa: ANN001
     """The caller keeps its place and will be called back: say so, then hang up."""
     log.info("call %s: call-back requested to %s; the place in the queue is kept", call_uuid,
              number)  # fmt: skip
     spoken = " ".join(number)
+    _stop_music(session, channel)
     session.call_command("speak", f"flite|kal|We will call you back at {spoken}. Goodbye.",
                          block=True, response_timeout=15)  # fmt: skip
     session.hangup("NORMAL_CLEARING")
 
 
-def _announce(session, call_uuid: str, position: int, expected_wait: float) -> None:  # noqa: ANN001
+def _announce(session, channel: str, call_uuid: str, position: int, expected_wait: float) -> None:  # noqa: ANN001, E501
     """Tell a waiting caller its place and expected wait, then back to music (R-9)."""
     if expected_wait == float("inf"):
         wait_text = "All our agents are busy."
     else:
         minutes = max(1, round(expected_wait / 60))
         wait_text = f"Your expected wait is about {minutes} minute{'s' if minutes > 1 else ''}."
+    _stop_music(session, channel)
     session.call_command("speak", f"flite|kal|You are number {position} in the queue. {wait_text}")
     session.call_command("playback", "local_stream://moh")
     log.info("call %s: announced position %s, expected wait %.0fs", call_uuid, position,
              expected_wait if expected_wait != float("inf") else -1)  # fmt: skip
+
+
+def _stop_music(session, uuid: str) -> None:  # noqa: ANN001
+    """Queue music (`local_stream://`) never ends by itself: break it so that what is queued
+    behind it plays now."""
+    reply = session.send(f"api uuid_break {uuid} all")
+    text = getattr(reply, "data", "") or ""
+    if str(text).startswith("-ERR"):
+        log.warning("call %s: music not stopped: %s", uuid, text)
 
 
 def _lookup_routing(dnis: str, ani: str) -> Routing:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,9 +38,12 @@ from icm.acd_runtime import (
     RepairLeg,
 )
 from icm.agent_calls import AgentCallControl
+from icm.booked_callbacks import BookedCallbacks, CallbackRing
 from icm.bus import keys
 from icm.bus.commands import CommandError, CommandServer
 from icm.bus.publisher import StatePublisher
+from icm.call_commands import CallCommands
+from icm.consults import ConsultRequest, Consults
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import AgentStateChanged
@@ -49,7 +51,14 @@ from icm.domain.acd.model import AgentState
 from icm.domain.acd.outputs import ContactFinished, OfferContact
 from icm.domain.calls import CallRecord, LiveCalls
 from icm.ivr_session import make_ivr_app
-from icm.store import CdrStore, ensure_switch, set_switch_status, write_agent_changes
+from icm.queue_figures import QueueFigures
+from icm.store import (
+    CdrStore,
+    ensure_switch,
+    save_callback_outcomes,
+    set_switch_status,
+    write_agent_changes,
+)
 from icm.switch.driver import ResyncReady, SwitchAddress, SwitchDriver
 from icm.switch.outbound import OutboundServer
 from icm.switch.translator import UnsafeArgument, command_to_api, translate
@@ -101,19 +110,6 @@ class IcmService:
         self.redis = redis.Redis.from_url(config.redis_url, socket_timeout=5)
         self.publisher = StatePublisher(self.redis, self.model.calls)
         self.store = CdrStore()
-        self.commands = CommandServer(
-            self.redis,
-            self.name,
-            {
-                "hangup": self.cmd_hangup,
-                "originate": self.cmd_originate,
-                "hold": self.cmd_hold,
-                "queue_metric": self.cmd_queue_metric,
-                "agent_call": lambda args: self.agent_calls.run(args),
-                **{name: self._acd_command(name) for name in ACD_COMMANDS},
-            },
-            spawn=gevent.pool.Pool(50).spawn,
-        )
         self.acd = AcdRuntime(
             self.name,
             self.driver.bgapi_nowait,
@@ -127,9 +123,33 @@ class IcmService:
             on_offer=self._screen_pop,
             leg_channel=self._leg_channel,
         )
-        self.agent_calls = AgentCallControl(
-            self.name, self.acd, self.model, self._api, self.driver.bgapi
+        self.figures = QueueFigures(self.acd.acd)
+        self.call_commands = CallCommands(
+            self.name, self.model, self.figures, self._api, self.driver.bgapi
         )
+        self.commands = CommandServer(
+            self.redis,
+            self.name,
+            {
+                **self.call_commands.handlers(),
+                "agent_call": lambda args: self.agent_calls.run(args),
+                "callback_ring": self.cmd_callback_ring,
+                **{name: self._acd_command(name) for name in ACD_COMMANDS},
+            },
+            spawn=gevent.pool.Pool(50).spawn,
+        )
+        self.consults = Consults(self.name, self.acd, self.model, self._agent_view_changed)
+        self.booked = BookedCallbacks(self.name, self.acd, self._callback_outcome)
+        self.acd.intercept_leg_failed = lambda leg, cause: (
+            self.consults.leg_failed(leg, cause) or self.booked.leg_failed(leg, cause)
+        )
+        self.agent_calls = AgentCallControl(
+            self.name, self.acd, self.model, self._api, self.driver.bgapi, self.consults,
+            self.inbox.put,
+            direct_ringing_leg=lambda agent: (
+                self.consults.ringing_leg(agent) or self.booked.ringing_leg(agent)),
+        )  # fmt: skip
+        self._callback_outcomes: list[tuple[str, str, str]] = []
         self._agent_changes: list[AgentStateChanged] = []
         self._other_publications: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
         self.outbound = OutboundServer(
@@ -138,13 +158,12 @@ class IcmService:
             application=make_ivr_app(
                 self.name,
                 self.inbox.put,
-                self.queue_status,
+                self.figures.status,
                 self.request_callback,
-                self.queue_metric,
+                self.figures.metric,
             ),  # fmt: skip
             max_connections=5000,  # IVR sessions at once (bench: 2,000 held)
         )
-        self._jobs: dict[str, str] = {}  # bgapi Job-UUID -> what it was for
         self._pending_status: tuple[bool, datetime] | None = None
         self._to_publish: dict[tuple[str, str], CallRecord] = {}
         self._to_persist: dict[tuple[str, str], CallRecord] = {}
@@ -224,7 +243,14 @@ class IcmService:
             self.acd.contact_arrived(item.contact)
             return
         elif isinstance(item, AcdRequest):
-            self.acd.request(item)
+            if not (item.name == "agent_reject" and self._reject_consult(item)):
+                self.acd.request(item)
+            return
+        elif isinstance(item, ConsultRequest):
+            self.consults.request(item)
+            return
+        elif isinstance(item, CallbackRing):
+            self.booked.request(item)
             return
         elif isinstance(item, AcdTick):
             self.acd.tick()
@@ -246,11 +272,16 @@ class IcmService:
             return
         else:
             event = item  # type: ignore[assignment]
-        if isinstance(event, ev.LegHungUp):
+        if isinstance(event, ev.LegHungUp) and not self._direct_event(event):
             self.acd.on_event(event)  # first: the call is still live to record the outcome
         self._apply(event)  # type: ignore[arg-type]
-        if isinstance(event, ev.LegAnswered):
+        if isinstance(event, ev.LegAnswered) and not self._direct_event(event):
             self.acd.on_event(event)
+
+    def _direct_event(self, event: ev.LegAnswered | ev.LegHungUp) -> bool:
+        """Consultations and booked call-backs follow their own legs first (True: only
+        theirs, the ACD must not see it)."""
+        return self.consults.on_event(event) or self.booked.on_event(event)
 
     def _apply(self, event: ev.DomainEvent) -> None:
         changed = self.model.apply(event)
@@ -285,67 +316,18 @@ class IcmService:
                 if exists == "false":
                     self.inbox.put(RepairLeg(agent_id, leg))
 
-    def queue_figures(self) -> dict[str, dict[str, float]]:
-        """Every queue's live figures (read-only; for desktops and wallboards)."""
-        now = time.time()
-        figures = {}
-        for queue in self.acd.acd.policies:
-            waiting = [c for c in self.acd.acd.waiting.get(queue, {}).values() if not c.offered_to]
-            figures[queue] = {
-                "waiting": float(len(waiting)),
-                "longest_wait": round(max((now - c.enqueued_at for c in waiting), default=0.0), 1),
-                "agents_ready": self.queue_metric("agents_ready", queue),
-                "agents_logged_in": self.queue_metric("agents_logged_in", queue),
-                "expected_wait": round(self.queue_metric("expected_wait", queue), 1),
-            }
-        return figures
-
     def _queue_stats_loop(self) -> None:
         """Every QUEUE_STATS_SECONDS: the queues' figures in Redis and as a `queue.stats`
         event (desktops show their skill groups' queues, AG-12)."""
         while True:
             gevent.sleep(QUEUE_STATS_SECONDS)
             try:
-                figures = self.queue_figures()
+                figures = self.figures.all_queues()
                 self.redis.set(keys.queues_key(self.name), json.dumps(figures), ex=60)
                 self._publish_later(self.publisher.publish_event, self.name, "queue.stats",
                                     {"queues": figures})  # fmt: skip
             except (redis.RedisError, KeyError) as exc:
                 log.warning("icm %s: queue figures not published: %s", self.name, exc)
-
-    def queue_status(self, contact_id: str) -> tuple[int, float, float] | None:
-        """(position, expected wait, announce interval) of a contact waiting unoffered.
-
-        Read-only, from IVR greenlets: gevent switches only at I/O, never inside the engine.
-        """
-        acd = self.acd.acd
-        contact = acd.contacts.get(contact_id)
-        if contact is None or contact.offered_to:
-            return None
-        policy = acd.policies[contact.queue]
-        return (
-            acd.position(contact_id, time.time()),
-            acd.expected_wait(contact.queue),
-            (policy.announce_seconds),
-        )
-
-    def queue_metric(self, metric: str, queue: str) -> float:
-        """A live figure of a queue for IVR flows (read-only, like queue_status):
-        queue_length, agents_ready, agents_logged_in, expected_wait (s; 86400 when nobody
-        serves a queue that has callers). KeyError for an unknown queue or metric."""
-        acd = self.acd.acd
-        if queue not in acd.policies:
-            raise KeyError(f"unknown queue {queue!r}")
-        members = [acd.agents[a] for a in acd.members.get(queue, ()) if a in acd.agents]
-        if metric == "queue_length":
-            return float(len(acd.waiting.get(queue, {})))
-        if metric == "agents_ready":
-            return float(sum(1 for a in members if a.state is AgentState.READY))
-        if metric == "agents_logged_in":
-            return float(sum(1 for a in members if a.state is not AgentState.LOGGED_OUT))
-        if metric == "expected_wait":
-            return min(acd.expected_wait(queue), 86400.0)
-        raise KeyError(f"unknown metric {metric!r}")
 
     def request_callback(self, contact_id: str) -> bool:
         """From an IVR greenlet: turn the waiting contact into a call-back (True if done)."""
@@ -366,30 +348,72 @@ class IcmService:
 
     def _agent_changed(self, change: AgentStateChanged) -> None:
         self._agent_changes.append(change)
-        agent = self.acd.acd.agents.get(change.agent_id)
+        self._publish_agent(change.agent_id, str(change.to_state), change.reason, change.at)
+
+    def _agent_view_changed(self, agent_id: str) -> None:
+        """A consultation the agent takes part in moved on: republish its desktop view."""
+        agent = self.acd.acd.agents.get(agent_id)
+        if agent is not None:
+            self._publish_agent(agent_id, str(agent.state), agent.reason, agent.state_since)
+
+    def _publish_agent(self, agent_id: str, state: str, reason: str, since: float) -> None:
+        agent = self.acd.acd.agents.get(agent_id)
+        contact = agent.contact_id if agent else ""
         self._publish_later(
             self.publisher.publish_agent,
             self.name,
-            change.agent_id,
+            agent_id,
             {
-                "agent": change.agent_id,
-                "state": str(change.to_state),
-                "reason": change.reason,
-                "since": change.at,
-                "contact": agent.contact_id if agent else "",
-                "offer": self._offer_card(agent.contact_id) if agent and agent.contact_id else None,
+                "agent": agent_id,
+                "state": state,
+                "reason": reason,
+                "since": since,
+                "contact": contact,
+                "offer": self._offer_card(agent_id, contact) if contact else None,
+                "consult": self.consults.view(agent_id),
             },
         )
 
-    def _offer_card(self, contact_id: str) -> dict[str, Any] | None:
+    def _offer_card(self, agent_id: str, contact_id: str) -> dict[str, Any] | None:
         """What the desktop shows of the agent's contact (kept in the agent's snapshot so a
         page that reloads while the phone rings still shows the screen pop)."""
+        direct = self.consults.offer_card(agent_id) or self.booked.offer_card(agent_id)
+        if direct is not None:
+            return direct
         contact = self.acd.acd.contacts.get(contact_id)
         if contact is None:
             return None
         return {"contact": contact_id, "queue": contact.queue, "ani": contact.ani,
                 "customer": contact.customer_id, "media": str(contact.media),
                 "attached": contact.attached, "priority": contact.priority}  # fmt: skip
+
+    def _reject_consult(self, request: AcdRequest) -> bool:
+        """A consulted agent rejects the consultation ringing its phone (AG-5)."""
+        agent_id = str(request.args.get("agent", ""))
+        leg = self.consults.ringing_leg(agent_id)
+        if not leg and self.booked.reject(agent_id):
+            request.result.set({"agent": agent_id, "state": "reserved"})
+            return True
+        if not leg:
+            return False
+        consult = self.consults.by_target[agent_id]
+        consult.why = "reject_not_ready" if request.args.get("not_ready") else "reject"
+        if request.args.get("not_ready"):
+            agent = self.acd.acd.agents[agent_id]
+            agent.prior_state, agent.prior_reason = AgentState.NOT_READY, "rejected"
+        self.acd.send(f"uuid_kill {leg} CALL_REJECTED")
+        request.result.set({"agent": agent_id, "state": "reserved"})
+        return True
+
+    def cmd_callback_ring(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Celery: a booked call-back is due (see icm.booked_callbacks)."""
+        self.booked.check(args)  # refuse a malformed request before it is queued
+        request = CallbackRing(dict(args))
+        self.inbox.put(request)
+        return request.result.get(timeout=self.config.command_timeout)
+
+    def _callback_outcome(self, callback: str, outcome: str, detail: str) -> None:
+        self._callback_outcomes.append((callback, outcome, detail))
 
     def _leg_channel(self, uuid: str) -> str:
         call = self.model.call_of_leg(self.name, uuid)
@@ -437,14 +461,7 @@ class IcmService:
         result = (headers.get("_body") or "").strip()
         if self.acd.job_done(headers.get("Job-UUID", ""), result):
             return
-        purpose = self._jobs.pop(headers.get("Job-UUID", ""), None)
-        if purpose is None:
-            return
-        result = (headers.get("_body") or "").strip()
-        if result.startswith("-"):
-            log.warning("icm %s: %s failed: %s", self.name, purpose, result)
-        else:
-            log.info("icm %s: %s: %s", self.name, purpose, result)
+        self.call_commands.job_done(headers.get("Job-UUID", ""), result)
 
     # --- output batches ------------------------------------------------------------------
     def _publish_later(self, publish: Callable[..., None], *args: Any) -> None:
@@ -480,6 +497,15 @@ class IcmService:
                 log.warning("icm %s: agent state log not saved (%s); retrying", self.name, exc)
                 close_old_connections()
                 self._agent_changes = changes + self._agent_changes
+                return False
+        if self._callback_outcomes:
+            outcomes, self._callback_outcomes = self._callback_outcomes, []
+            try:
+                save_callback_outcomes(outcomes, datetime.now(tz=UTC))
+            except DatabaseError as exc:
+                log.warning("icm %s: call-back outcomes not saved (%s); retrying", self.name, exc)
+                close_old_connections()
+                self._callback_outcomes = outcomes + self._callback_outcomes
                 return False
         if self._pending_status is not None:
             status, self._pending_status = self._pending_status, None
@@ -522,63 +548,6 @@ class IcmService:
         if reply.startswith("-"):
             raise CommandError(reply.lstrip("-").strip())
         return reply
-
-    def cmd_hangup(self, args: dict[str, Any]) -> dict[str, Any]:
-        uuid = str(args.get("uuid", ""))
-        call = self.model.call(self.name, uuid) or self.model.call_of_leg(self.name, uuid)
-        if call is None:
-            raise CommandError(f"no live call {uuid!r} on switch {self.name}")
-        cause = str(args.get("cause") or "NORMAL_CLEARING")
-        for leg in call.legs:
-            if leg.hungup_at is None:
-                try:
-                    self._api(cmd.HangupLeg(leg.uuid, cause))
-                except CommandError as exc:
-                    # Killing one leg often takes its bridged partner down with it.
-                    if "No such channel" not in str(exc):
-                        raise
-        return {"call_uuid": call.call_uuid}
-
-    def cmd_queue_metric(self, args: dict[str, Any]) -> dict[str, Any]:
-        """A live queue figure for the flow simulator (see queue_metric)."""
-        try:
-            value = self.queue_metric(str(args.get("metric", "")), str(args.get("queue", "")))
-        except KeyError as exc:
-            raise CommandError(str(exc.args[0])) from exc
-        return {"value": value}
-
-    def cmd_hold(self, args: dict[str, Any]) -> dict[str, Any]:
-        uuid = str(args.get("uuid", ""))
-        if self.model.call_of_leg(self.name, uuid) is None:
-            raise CommandError(f"no live leg {uuid!r} on switch {self.name}")
-        self._api(cmd.HoldLeg(uuid, bool(args.get("hold", True))))
-        return {"uuid": uuid}
-
-    def cmd_originate(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Start a call in the background (bgapi: ringing must not block the event socket)."""
-        call_uuid = str(uuidlib.uuid4())
-        try:
-            command = cmd.OriginateCall(
-                endpoint=str(args["endpoint"]),
-                destination=str(args["destination"]),
-                context=str(args.get("context") or "default"),
-                caller_id_number=str(args.get("caller_id_number") or ""),
-                uuid=call_uuid,
-            )
-            line = command_to_api(command)
-        except KeyError as exc:
-            raise CommandError(f"originate needs {exc.args[0]}") from exc
-        except UnsafeArgument as exc:
-            raise CommandError(str(exc)) from exc
-        try:
-            reply = self.driver.bgapi(line)
-        except NotConnectedError as exc:
-            raise CommandError(f"switch {self.name} is not connected") from exc
-        if not reply.startswith("+OK"):
-            raise CommandError(reply.lstrip("-").strip() or "originate refused")
-        job = reply.rsplit(" ", 1)[-1]
-        self._jobs[job] = f"originate {call_uuid} {command.endpoint} -> {command.destination}"
-        return {"uuid": call_uuid, "job_uuid": job}
 
 
 def _with_fresh_connection(func):  # noqa: ANN001, ANN202

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from agents.models import Agent, AgentStateChange
+from agents.models import Agent, AgentStateChange, ScheduledCallback
 from icm.domain.acd.agent_fsm import AgentStateChanged
 from icm.domain.calls import CallDirection, CallRecord, LegRecord, LegState
 from icm.models import Call, Queue, Site, Switch
@@ -38,6 +38,30 @@ def ensure_switch(name: str, host: str, port: int) -> Switch:
 def set_switch_status(name: str, connected: bool, at: datetime) -> None:
     status = Switch.Status.CONNECTED if connected else Switch.Status.DISCONNECTED
     Switch.objects.filter(name=name).update(status=status, status_changed_at=at)
+
+
+CALLBACK_RETRY_SECONDS = 60
+
+
+def save_callback_outcomes(outcomes: list[tuple[str, str, str]], now: datetime) -> None:
+    """What became of booked call-backs icm took (icm.booked_callbacks): `done` (the agent
+    answered, or the call-back waits in its queue) or `missed` (the agent did not answer and
+    there was no queue: pending again, retried by Celery in a minute)."""
+    from datetime import timedelta
+
+    for callback, outcome, detail in outcomes:
+        rows = ScheduledCallback.objects.filter(pk=int(callback)) if callback.isdigit() else None
+        if rows is None:
+            continue
+        if outcome == "missed":
+            rows.filter(status=ScheduledCallback.Status.RINGING).update(
+                status=ScheduledCallback.Status.PENDING, last_error=detail[:300],
+                next_attempt_at=now + timedelta(seconds=CALLBACK_RETRY_SECONDS))  # fmt: skip
+        else:
+            done = {"status": ScheduledCallback.Status.DONE, "last_error": ""}
+            if outcome == "queued":
+                done["dispatched_to"] = "queue"
+            rows.exclude(status=ScheduledCallback.Status.CANCELLED).update(**done)
 
 
 class CdrStore:
@@ -234,6 +258,7 @@ def write_agent_changes(switch: str, changes: list[AgentStateChanged]) -> int:
             from_state=str(c.from_state),
             to_state=str(c.to_state),
             reason=c.reason[:64],
+            trigger=c.trigger[:32],
             call_uuid=c.contact_id[:64],
         )
         for c in changes

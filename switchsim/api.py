@@ -1,8 +1,9 @@
 """The api command table: ``api``/``bgapi`` command name → implementation.
 
 Owns dispatch and the non-uuid commands: status, show, originate, hupall, sofia status,
-reloadxml, version, global_getvar/setvar, plus the switchsim-only ``sim_*`` commands
-(delegated to :mod:`switchsim.sim_api`). Unknown commands answer
+reloadxml, version, global_getvar/setvar, ``conference`` (delegated to
+:mod:`switchsim.conference_api`), plus the switchsim-only ``sim_*`` commands (delegated to
+:mod:`switchsim.sim_api`). Unknown commands answer
 ``-ERR <name> Command not found!`` as mod_event_socket does.
 """
 
@@ -144,6 +145,10 @@ async def execute_api(server: Any, conn: Any, cmd: str, arg: str) -> str:
             k, _, v = arg.partition("=")
             sw.globals[k.strip()] = v.strip()
             return "+OK\n"
+        elif lname == "conference":
+            from switchsim.conference_api import api_conference
+
+            return api_conference(sw, arg)
         elif lname == "eval":
             return sw.expand(arg)
         elif lname == "echo":

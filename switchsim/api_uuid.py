@@ -9,8 +9,9 @@ import asyncio
 from switchsim.bridge import request_uuid_bridge
 from switchsim.channel import Channel
 from switchsim.events import Event
+from switchsim.media import separate
 from switchsim.recording import start_recording, stop_recording
-from switchsim.session import execute
+from switchsim.session import execute, request_park, request_transfer, transfer_defaults
 from switchsim.switch import W_CHANNEL_DATA, Switch, valid_cause
 from switchsim.wire import serialize_json, serialize_plain
 
@@ -112,31 +113,32 @@ async def _kill(sw: Switch, a: list[str], raw: str) -> str:
 
 
 async def _transfer(sw: Switch, a: list[str], raw: str) -> str:
+    """uuid_transfer <uuid> [-bleg|-both] <dest> [<dialplan>] [<context>]; ``inline`` as the
+    dialplan runs ``app:arg,app:arg`` (quote the list when it holds blanks)."""
     usage = "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n"
-    if len(a) < 2:
+    words = separate(raw)
+    if len(words) < 2 or len(words) > 5:
         return usage
-    ch = sw.get(a[0])
+    ch = sw.get(words[0])
     if ch is None:
         return NO_CHANNEL
-    rest = a[1:]
-    who = "-aleg"
-    if rest[0] in ("-bleg", "-both"):
-        who, rest = rest[0], rest[1:]
+    rest = words[1:]
+    who = ""
+    if rest[0].startswith("-"):
+        who, rest = rest[0].lower(), rest[1:]
         if not rest:
             return usage
-    dest = (rest[0], rest[1] if len(rest) > 1 else "XML", rest[2] if len(rest) > 2 else "default")
-    targets = []
-    if who in ("-aleg", "-both"):
-        targets.append(ch)
-    if who in ("-bleg", "-both") and ch.bridge_peer is not None:
-        targets.append(ch.bridge_peer)
-    if not targets:
-        return "-ERR\n"
+    dest = rest[0]
+    dialplan = rest[1] if len(rest) > 1 else ""
+    context = rest[2] if len(rest) > 2 else ""
+    peer = ch.bridge_peer
+    targets = [ch]
+    if who == "-bleg" and peer is not None:
+        targets = [peer]  # no partner: FreeSWITCH transfers the channel itself
+    elif who == "-both" and peer is not None:
+        targets = [peer, ch]
     for t in targets:
-        t.transfer_to = dest
-        t.idle_wait = False
-        t.break_flag = True
-        t.wake_up()
+        request_transfer(t, dest, *transfer_defaults(t, dialplan, context))
     return "+OK\n"
 
 
@@ -147,11 +149,7 @@ async def _park(sw: Switch, a: list[str], raw: str) -> str:
     if ch is None:
         return NO_CHANNEL
     if not ch.parked:
-        ch.apps.clear()
-        ch.apps.append(("park", ""))
-        ch.idle_wait = False
-        ch.break_flag = True
-        ch.wake_up()
+        request_park(ch)
     return "+OK\n"
 
 
@@ -216,7 +214,9 @@ async def _broadcast(sw: Switch, a: list[str], raw: str) -> str:
     if "::" in path:
         app, _, arg = path.partition("::")
     for t in targets:
-        if t.parked or (t.idle_wait and t.bridge_peer is None) or t.bridge_peer is t:
+        # a parked (or about to park) channel runs it in its park loop
+        idle = t.idle_wait and t.bridge_peer is None
+        if t.parked or t.park_request or idle or t.bridge_peer is t:
             t.private.append(
                 {"call-command": "execute", "execute-app-name": app, "execute-app-arg": arg}
             )

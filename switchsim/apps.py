@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable
 from switchsim import media
 from switchsim.bridge import run_bridge
 from switchsim.channel import Channel
+from switchsim.conference import app_conference
 from switchsim.legs import OriginateError, originate_leg
 from switchsim.recording import start_recording, stop_recording
-from switchsim.session import park_loop, wait_until
+from switchsim.session import park_loop, request_transfer, transfer_defaults, wait_until
 from switchsim.switch import Switch, valid_cause
 
 log = logging.getLogger(__name__)
@@ -100,16 +101,24 @@ async def app_log(sw: Switch, ch: Channel, arg: str) -> str | None:
 
 
 async def app_transfer(sw: Switch, ch: Channel, arg: str) -> str | None:
-    parts = arg.split()
-    if not parts:
+    """transfer [-bleg|-both] <dest> [<dialplan>] [<context>] (``inline``: ``app:arg,…``)."""
+    words = media.separate(arg)
+    if not words:
         return None
-    if parts[0] in ("-bleg", "-both") and len(parts) > 1:
-        parts = parts[1:]
-    ch.transfer_to = (
-        parts[0],
-        parts[1] if len(parts) > 1 else "XML",
-        parts[2] if len(parts) > 2 else ch.profile.context,
-    )
+    targets = [ch]
+    if words[0].lower() in ("-bleg", "-both"):
+        peer = ch.bridge_peer
+        targets = [peer] if peer is not None else []
+        if words[0].lower() == "-both":
+            targets.append(ch)
+        words = words[1:]
+    if not words:
+        return None
+    dest = words[0]
+    dialplan = words[1] if len(words) > 1 else ""
+    context = words[2] if len(words) > 2 else ""
+    for t in targets:
+        request_transfer(t, dest, *transfer_defaults(t, dialplan, context))
     return None
 
 
@@ -203,6 +212,7 @@ APPS: dict[str, App] = {
     "stop_record_session": app_stop_record_session,
     "send_dtmf": app_send_dtmf,
     "socket": app_socket,
+    "conference": app_conference,
     "playback": media.app_playback,
     "play_and_get_digits": media.app_play_and_get_digits,
     "read": media.app_read,

@@ -41,6 +41,34 @@ CALLSTATE_NUMBERS = {
 CODECS = {"L16": ("L16", "8000", "128000"), "PCMU": ("PCMU", "8000", "64000")}
 
 
+TRUE_WORDS = frozenset(("yes", "on", "true", "t", "enabled", "active", "allow"))
+
+
+def truthy(value: str | None) -> bool:
+    """switch_true(): yes/on/true/t/enabled/active/allow or a non-zero number."""
+    text = (value or "").strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    try:
+        return int(text) != 0
+    except ValueError:
+        return False
+
+
+FALSE_WORDS = frozenset(("no", "off", "false", "f", "disabled", "inactive", "disallow"))
+
+
+def falsy(value: str | None) -> bool:
+    """switch_false(): no/off/false/f/disabled/inactive/disallow or the number 0."""
+    text = (value or "").strip().lower()
+    if text in FALSE_WORDS:
+        return True
+    try:
+        return int(text) == 0
+    except ValueError:
+        return False
+
+
 def now_us() -> int:
     """Wall-clock time in microseconds, as FreeSWITCH timestamps are."""
     return time.time_ns() // 1000
@@ -192,7 +220,12 @@ class Channel:
         self.background: Any = None
         self.transfer_to: tuple[str, str, str] | None = None
         self.bridge_request: Channel | None = None
+        # bumped whenever something pulls the channel away from what it does (uuid_bridge,
+        # uuid_transfer, uuid_park): a bridge partner watching it sees the change
+        self.moves = 0
+        self.park_request = False  # switch_ivr_park_session: park as soon as the app returns
         self.parked = False
+        self.conference_member_id = 0  # kept for re-joins, as mod_conference's __confmid
         self.current_app = ""
         self.current_arg = ""
         self.last_app = ""

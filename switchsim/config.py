@@ -25,6 +25,8 @@ switchsim-only api commands (send them with `api` or `bgapi` on any ESL connecti
   sim_register <ext> [answer|answer:<delay>|noanswer|busy]   register an extension.
   sim_unregister <ext>    unregister it.
   sim_dtmf <uuid> <digits>   DTMF received from the far end of a channel.
+  sim_conference [<name>]  a conference room (or every room) as JSON: its members and,
+        for each, the members it hears (every other member that may speak, if it hears).
   sim_stats               channels up, calls, events emitted, ESL connections.
 """
 
@@ -44,6 +46,7 @@ class Config:
     recordings_dir: Path = field(default_factory=lambda: Path("var/recordings"))
     log_level: str = "INFO"
     playback_seconds: float = 2.0
+    local_stream_seconds: float | None = None  # None: as playback_seconds; 0: forever
     gateway_answer_delay: float = 0.5
     hostname: str = field(default_factory=socket.gethostname)
     ipv4: str = "127.0.0.1"
@@ -87,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="duration of playing a sound file whose length is not in its name",
     )
     p.add_argument(
+        "--local-stream-seconds",
+        type=float,
+        default=None,
+        help="how long a local_stream:// (music on hold) plays: 0 = until interrupted, as "
+        "on FreeSWITCH (default: --playback-seconds)",
+    )
+    p.add_argument(
         "--gateway-answer-delay",
         type=float,
         default=0.5,
@@ -111,6 +121,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         recordings_dir=a.recordings_dir,
         log_level=a.log_level.upper(),
         playback_seconds=a.playback_seconds,
+        local_stream_seconds=a.local_stream_seconds,
         gateway_answer_delay=a.gateway_answer_delay,
         hostname=a.hostname,
         seed=a.seed,

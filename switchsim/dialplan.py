@@ -145,3 +145,44 @@ def _expand_captures(text: str, caps: tuple[str, ...]) -> str:
         lambda m: caps[int(m.group(1)) - 1] if 0 < int(m.group(1)) <= len(caps) else "",
         text,
     )
+
+
+def separate_by(text: str, delim: str) -> list[str]:
+    """switch_separate_string with a non-blank delimiter: ``'…'`` groups (quotes removed),
+    a backslash escapes, items are stripped; ``^^X`` at the start picks delimiter X."""
+    if text.startswith("^^") and len(text) > 3:
+        delim, text = text[2], text[3:]
+    items: list[str] = []
+    current: list[str] = []
+    quoted = False
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            current.append(text[i + 1])
+            i += 2
+            continue
+        if c == "'" and (quoted or "'" in text[i + 1 :]):
+            quoted = not quoted
+        elif c == delim and not quoted:
+            items.append("".join(current).strip(" "))
+            current = []
+        else:
+            current.append(c)
+        i += 1
+    items.append("".join(current).strip(" "))
+    return items if any(items) else []
+
+
+def parse_inline(target: str) -> list[tuple[str, str]]:
+    """mod_dptools inline_dialplan_hunt: ``app:arg,app:arg`` (``m:X:`` picks delimiter X);
+    the first ``:`` of an item splits the application from its data."""
+    delim = ","
+    if len(target) > 3 and target[0] == "m" and target[1] == ":" and target[3] == ":":
+        delim, target = target[2], target[4:]
+    apps = []
+    for item in separate_by(target, delim):
+        app, _, data = item.partition(":")
+        if app.strip():
+            apps.append((app.strip(), data))
+    return apps

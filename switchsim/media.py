@@ -1,9 +1,9 @@
 """Media applications: playback, play_and_get_digits, read, record, speak, sleep.
 
 Owns simulated media timing (how long a prompt "plays": tone_stream/silence_stream lengths
-from their spec, ``--playback-seconds`` for ordinary files), PLAYBACK_START/STOP, and DTMF
-collection from the channel's digit buffer (filled by the simulated caller or by DTMF
-arriving from a loopback peer).
+from their spec, ``--playback-seconds`` for ordinary files, ``--local-stream-seconds`` for
+music on hold), PLAYBACK_START/STOP, and DTMF collection from the channel's digit buffer
+(filled by the simulated caller or by DTMF arriving from a loopback peer).
 """
 
 from __future__ import annotations
@@ -98,6 +98,9 @@ async def play(sw: Switch, ch: Channel, path: str, interrupt_on_dtmf: bool = Fal
     info = [("Playback-File-Type", _file_type(path)), ("Playback-File-Path", path)]
     sw.chan_event(ch, "PLAYBACK_START", W_PLAYBACK_START, after=info)
     seconds = media_seconds(path, sw.config.playback_seconds)
+    stream = sw.config.local_stream_seconds
+    if path.startswith("local_stream://") and stream is not None:
+        seconds = stream if stream > 0 else None  # FreeSWITCH's music never ends by itself
     started = time.monotonic()
     if interrupt_on_dtmf:
         done = await wait_until(ch, lambda: bool(ch.dtmf), seconds, media=True)

@@ -2,9 +2,10 @@
 
 Owns the "session thread" of each simulated channel: the prelude of inbound and outbound
 legs (CHANNEL_STATE/CREATE/ORIGINATE …), the execute loop (dialplan apps, sendmsg private
-events, transfers, uuid_bridge requests), CHANNEL_EXECUTE/EXECUTE_COMPLETE around every app,
-the park loop, and the hang-up teardown (CS_HANGUP … CHANNEL_HANGUP_COMPLETE, CHANNEL_DESTROY)
-in FreeSWITCH's order.
+events, transfers, uuid_bridge and park requests), CHANNEL_EXECUTE/EXECUTE_COMPLETE around
+every app, the park loop, the requests that pull a channel away from what it does
+(:func:`pull_away`, :func:`request_transfer`, :func:`request_park`) and the hang-up teardown
+(CS_HANGUP … CHANNEL_HANGUP_COMPLETE, CHANNEL_DESTROY) in FreeSWITCH's order.
 """
 
 from __future__ import annotations
@@ -123,7 +124,14 @@ async def run_session(sw: Switch, ch: Channel) -> None:
             if ch.bridge_request is not None:
                 other, ch.bridge_request = ch.bridge_request, None
                 if other.is_up:
+                    uuid_bridge_execute(sw, ch, other)
                     await run_bridge(sw, ch, other, uuid_mode=True)
+                continue
+            if ch.park_request:
+                ch.park_request = False
+                ch.apps.clear()
+                sw.set_state(ch, "CS_PARK", 6)
+                await park_loop(sw, ch)
                 continue
             if ch.private:
                 await process_private(sw, ch, ch.private.popleft())
@@ -133,7 +141,7 @@ async def run_session(sw: Switch, ch: Channel) -> None:
                 await execute(sw, ch, app, arg)
                 continue
             if ch.idle_wait:
-                await wait_until(ch, lambda: bool(ch.private or ch.apps or ch.pending_hangup), None)
+                await wait_until(ch, lambda: _has_work(ch), None)
                 continue
             sw.hangup(ch, "NORMAL_CLEARING")
             break
@@ -145,6 +153,68 @@ async def run_session(sw: Switch, ch: Channel) -> None:
         sw.hangup(ch, "NORMAL_TEMPORARY_FAILURE")
     finally:
         await teardown(sw, ch)
+
+
+def _has_work(ch: Channel) -> bool:
+    return bool(
+        ch.private
+        or ch.apps
+        or ch.pending_hangup
+        or ch.park_request
+        or ch.transfer_to is not None
+        or ch.bridge_request is not None
+    )
+
+
+def uuid_bridge_execute(sw: Switch, a: Channel, b: Channel) -> None:
+    """uuid_bridge_on_soft_execute: the originator enters CS_SOFT_EXECUTE and both legs get a
+    CHANNEL_EXECUTE ``uuid_bridge`` (no _COMPLETE) so ``show channels`` shows the bridge."""
+    if a.state != "CS_SOFT_EXECUTE":
+        sw.set_state(a, "CS_SOFT_EXECUTE", 3)
+    for x, y, line in ((a, b, 1236), (b, a, 1243)):
+        x.current_app, x.current_arg = "uuid_bridge", y.uuid
+        where = ("switch_ivr_bridge.c", "uuid_bridge_on_soft_execute", line)
+        after = [("Application", "uuid_bridge"), ("Application-Data", y.uuid)]
+        sw.chan_event(x, "CHANNEL_EXECUTE", where, after=after)
+
+
+# -- requests from outside the session (api commands, other sessions) -----------------------
+def pull_away(ch: Channel) -> None:
+    """Interrupt what the channel does (app, park, bridge, conference) for a new job; the
+    bridge partner (whose session runs the bridge when it drives) is told first."""
+    ch.moves += 1
+    ch.break_flag = True
+    if ch.bridge_peer is not None:
+        ch.bridge_peer.wake_up()
+    ch.wake_up()
+
+
+def request_transfer(ch: Channel, dest: str, dialplan: str, context: str) -> None:
+    """switch_ivr_session_transfer: route the channel anew (``inline`` runs ``app:arg,…``)."""
+    ch.transfer_to = (dest, dialplan, context)
+    ch.bridge_request = None
+    ch.park_request = False
+    ch.idle_wait = False
+    pull_away(ch)
+
+
+def transfer_defaults(ch: Channel, dialplan: str, context: str) -> tuple[str, str]:
+    """switch_ivr_session_transfer: missing dialplan → the profile's (never inline) or XML,
+    missing context → the profile's."""
+    if not dialplan:
+        dialplan = ch.profile.dialplan
+        if not dialplan or dialplan.lower() == "inline":
+            dialplan = "XML"
+    return dialplan, context or ch.profile.context or "default"
+
+
+def request_park(ch: Channel) -> None:
+    """switch_ivr_park_session (uuid_park, park_after_bridge): CS_PARK, then the park loop."""
+    ch.park_request = True
+    ch.transfer_to = None
+    ch.bridge_request = None
+    ch.apps.clear()
+    pull_away(ch)
 
 
 async def execute(
@@ -227,17 +297,24 @@ async def park_loop(sw: Switch, ch: Channel) -> None:
 
 def do_transfer(sw: Switch, ch: Channel) -> None:
     """Re-route a channel to a new extension (uuid_transfer / transfer app)."""
+    from switchsim.dialplan import parse_inline
+
     assert ch.transfer_to is not None
     dest, dialplan, context = ch.transfer_to
     ch.transfer_to = None
     ch.apps.clear()
     ch.idle_wait = False
+    inline = dialplan.lower() == "inline"
     p = ch.profile
-    stamp = f"{int(time.time())}:{uuidlib.uuid4()}:bl_xfer:{dest}/{context}/{dialplan.upper()}"
+    shown = dialplan if inline else dialplan.upper()
+    stamp = f"{int(time.time())}:{uuidlib.uuid4()}:bl_xfer:{dest}/{context}/{shown}"
     ch.set_var("transfer_history", stamp)
     ch.set_var("transfer_source", stamp)
     ch.set_var("max_forwards", "69")
-    p.destination_number = dest
+    if not inline:
+        # inline_dialplan_hunt puts the old destination number back (from rdnis)
+        p.destination_number = dest
+    p.dialplan = dialplan
     p.context = context
     p.transfer_source = stamp
     p.profile_index += 1
@@ -245,7 +322,10 @@ def do_transfer(sw: Switch, ch: Channel) -> None:
     ch.times["transfer"] = p.created_us
     ch.hit_dialplan = True
     sw.set_state(ch, "CS_ROUTING", 2)
-    apps = sw.dialplan.lookup(context, dest, ch.vars, sw.globals)
+    if inline:
+        apps: list[tuple[str, str]] | None = parse_inline(dest) or None
+    else:
+        apps = sw.dialplan.lookup(context, dest, ch.vars, sw.globals)
     if apps is None:
         ch.pending_hangup = "NO_ROUTE_DESTINATION"
         return

@@ -12,7 +12,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from switchsim.channel import CALLSTATE_NUMBERS, Channel, now_us
+from switchsim.channel import CALLSTATE_NUMBERS, Channel, now_us, truthy
 from switchsim.events import EventBus
 
 if TYPE_CHECKING:
@@ -96,6 +96,7 @@ class Switch:
         self.globals: dict[str, str] = {}
         self.world: Any = None  # switchsim.world.World, set by the server
         self.outbound_factory: Any = None  # connects socket-app sessions
+        self.conferences: Any = None  # switchsim.conference.Conferences, made on first use
 
     # -- registry ------------------------------------------------------------------------
     def next_session_id(self) -> int:
@@ -200,7 +201,11 @@ class Switch:
             self.soft_hangup(peer, cause)
         peer = ch.bridge_peer
         if peer is not None and peer.is_up:
-            if peer.hangup_with_peer:
+            # park_after_bridge / transfer_after_bridge: the bridge's ending decides instead
+            stays = truthy(peer.vars.get("park_after_bridge")) or bool(
+                peer.vars.get("transfer_after_bridge")
+            )
+            if peer.hangup_with_peer and not stays:
                 self.soft_hangup(peer, cause)
             else:
                 peer.wake_up()

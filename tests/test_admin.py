@@ -16,6 +16,7 @@ from agents.models import (
     DialRule,
     Disposition,
     NotReadyReason,
+    ScheduledCallback,
     Skill,
     WorkGroup,
 )
@@ -42,7 +43,7 @@ from ivr.models import DataConnector, Flow, FlowVersion, Prompt
 pytestmark = pytest.mark.django_db
 
 APPS = {"agents", "icm", "ivr"}
-READ_ONLY_MODELS = {AgentStateChange, Call, CallLeg, ContactNote}
+READ_ONLY_MODELS = {AgentStateChange, Call, CallLeg, ContactNote, ScheduledCallback}
 UPLOADED_MODELS = {Prompt}  # added by uploading in the flow editor, not in the admin
 CALL_AT = dt.datetime(2025, 6, 2, 10, 0, tzinfo=dt.UTC)
 
@@ -79,6 +80,8 @@ def world():
     Disposition.objects.create(code="resolved", label="Resolved")
     DialRule.objects.create(name="Premium", pattern="^1900", message="Seniors only.")
     ContactNote.objects.create(agent=agent, call_uuid="11111111-aaaa", notes="Sorted out.")
+    due = dt.datetime(2030, 1, 1, 9, tzinfo=dt.UTC)
+    ScheduledCallback.objects.create(agent=agent, number="5551234", due_at=due, next_attempt_at=due)
     ScheduledQueueChange.objects.create(
         queue=queue, apply_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC), strategy="ring_all"
     )

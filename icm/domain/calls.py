@@ -22,6 +22,7 @@ RESYNC_HANGUP_CAUSE = "ICM_RESYNC_NOT_ON_SWITCH"
 """Hang-up cause recorded for a leg that vanished while icm was not listening."""
 
 TOMBSTONE_LIMIT = 20_000
+ENDED_KEPT = 2_000  # recently ended calls a late leg can still join
 """How many recently hung-up legs are remembered per model, so that a resync snapshot taken
 from FreeSWITCH's lagging channel table cannot bring them back to life."""
 
@@ -156,6 +157,9 @@ class LiveCalls:
         self._tombstones: dict[tuple[str, str], None] = {}
         # Legs icm is originating for an existing call: (switch, uuid) -> call uuid.
         self._expected: dict[tuple[str, str], str] = {}
+        # calls that ended lately: a leg icm placed for one (an agent's phone rung for a
+        # caller who just hung up) still belongs to it when it shows up late
+        self._ended: dict[tuple[str, str], _Call] = {}
         # Per switch: legs created since the pending resync was requested (None: none pending).
         self._created_since_resync: dict[str, set[str]] = {}
 
@@ -270,7 +274,13 @@ class LiveCalls:
             pending.add(event.uuid)
         expected = self._expected.pop(key, "")
         if expected and (event.switch, expected) not in self._calls:
-            expected = ""  # that call is over: the leg stands alone
+            ended = self._ended.pop((event.switch, expected), None)
+            if ended is None:
+                expected = ""  # that call is long over: the leg stands alone
+            else:
+                ended.ended_at = None  # up again until this late leg ends too
+                self._calls[(event.switch, expected)] = ended
+                log.info("call %s: late leg %s joins it", expected, event.uuid)
         call_uuid = (
             expected
             or self._leg_to_call.get((event.switch, event.other_leg_uuid))
@@ -378,6 +388,9 @@ class LiveCalls:
         if all(leg.state is LegState.ENDED for leg in call.legs.values()):
             call.ended_at = at
             del self._calls[(switch, call_uuid)]
+            self._ended[(switch, call_uuid)] = call
+            if len(self._ended) > ENDED_KEPT:
+                del self._ended[next(iter(self._ended))]
             log.info("call %s ended on %s: %s", call_uuid, switch, call.hangup_cause)
         return [call.record()]
 

@@ -81,6 +81,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "icm.apply_scheduled_queue_changes",
         "schedule": 15.0,  # seconds: a scheduled change applies within 15 s of its time
     },
+    "dispatch-due-callbacks": {
+        "task": "agents.dispatch_due_callbacks",
+        "schedule": 5.0,  # seconds: a scheduled call-back rings within 5 s of its time (AG-17)
+        "options": {"expires": 10},  # a tick no worker took in time is dropped, not piled up
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -9,10 +9,12 @@ if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
     ensure()
 
 # Tests use their own Redis database so that `make run` on the same Redis never shows test
-# switches (pub/sub channels are shared, but test switch names are unique).
+# switches (pub/sub channels are shared, but test switch names are unique). Two suites at once
+# (e.g. two engineers on one machine) each set IPBX_TEST_REDIS_DB and their own DATABASE_URL.
 _redis = os.environ["REDIS_URL"].rsplit("/", 1)
-if _redis[-1].isdigit() and _redis[-1] != "15":
-    os.environ["REDIS_URL"] = f"{_redis[0]}/15"
+_test_db = os.environ.get("IPBX_TEST_REDIS_DB", "15")
+if _redis[-1].isdigit() and _redis[-1] != _test_db:
+    os.environ["REDIS_URL"] = f"{_redis[0]}/{_test_db}"
 
 from .base import *  # noqa: E402, F403
 

@@ -44,3 +44,21 @@ def test_a_staff_user_cannot_sign_in_with_a_phone_bar_password(client):
 def test_unknown_agents_are_refused_like_wrong_passwords(client):
     r = client.post("/agent/sign-in/", {"agent_id": "ghost", "password": "1234"})
     assert r.status_code == 403 and b"Unknown agent ID or wrong password." in r.content
+
+
+def test_the_desktop_forms_need_their_csrf_token():
+    """Sign-in and sign-out are forms: a post from another site (no CSRF token) is refused
+    and signs nobody in or out; the page's own form, token included, works."""
+    from django.test import Client
+
+    make_agent("ag1")
+    browser = Client(enforce_csrf_checks=True)
+    r = browser.post("/agent/sign-in/", {"agent_id": "ag1", "password": "1234"})
+    assert r.status_code == 403 and "_auth_user_id" not in browser.session
+    page = browser.get("/agent/")  # the sign-in form
+    token = page.cookies["csrftoken"].value
+    r = browser.post("/agent/sign-in/", {"agent_id": "ag1", "password": "1234",
+                                         "csrfmiddlewaretoken": token})  # fmt: skip
+    assert r.status_code == 302 and "_auth_user_id" in browser.session
+    r = browser.post("/agent/sign-out/")  # forged: no token
+    assert r.status_code == 403 and "_auth_user_id" in browser.session

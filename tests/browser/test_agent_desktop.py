@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from agents.models import Agent, AgentSkill, ContactNote, Disposition, Skill
 from icm.models import (
     Call,
+    CallLeg,
     Customer,
     CustomerNumber,
     Extension,
@@ -291,4 +292,194 @@ def test_the_skill_group_panel_shows_callers_waiting_live(center, platform, web,
     page.wait_for_selector("#queues tbody tr[data-queue=support].busy td:nth-child(2):text('1')")
     assert esl.api("sim_call 5550102 8124 patience=30").startswith("+OK")
     page.wait_for_selector("#queues tbody tr[data-queue=support] td:nth-child(2):text('2')")
+    esl.close()
+
+
+def test_consult_a_colleague_complete_the_transfer_then_a_conference(center, platform, web,
+                                                                     page):  # fmt: skip
+    """AG-9, AG-10: the customer waits with music while agent 1 consults agent 2 (not ready:
+    consultations still ring), whose screen pop shows the customer and agent 1's note; the
+    transfer completes; agent 2 consults extension 1103 and brings it into a conference;
+    leaving it ends the call; both histories list it."""
+    Extension.objects.create(site=center, number="1103", password="x")
+    attach_switch(platform, center)
+    events = EventCollector("127.0.0.1", platform.esl_port,
+                            "PLAYBACK_START CUSTOM "
+                            "conference::maintenance")  # fmt: skip
+    esl = platform.control()
+    esl.api("sim_register 1101 noanswer")
+    esl.api("sim_register 1102 noanswer")
+    esl.api("sim_register 1103 answer:0.3")  # a colleague's desk phone
+    sign_in(page, web, "ag1", "bar-1")
+    page.click("#btn-ready")
+    second = page.context.browser.new_context().new_page()
+    sign_in(second, web, "ag2", "bar-2")
+    state_is(second, "not_ready")
+    state_is(page, "ready")
+
+    assert esl.api("sim_call 5550101 8124 talk=600").startswith("+OK")
+    state_is(page, "reserved")
+    page.click("#btn-accept")
+    state_is(page, "on_call")
+    call = wait_until(lambda: Call.objects.filter(ani="5550101").first(), what="the call")
+    customer = call.call_uuid
+    page.select_option("#transfer-kind", "agent")
+    page.fill("#transfer-target", "ag2")
+    page.fill("#transfer-note", "Asks about invoice 42.")
+    page.click("#btn-consult")
+    page.wait_for_selector("#consult:not([hidden]) #consult-label:text('Ringing')")
+    wait_until(lambda: any(e.get("Unique-ID") == customer
+                           and "local_stream://moh" in e.get("Playback-File-Path", "")
+                           for e in events.executed_events("PLAYBACK_START")),
+               what="the customer to hear music")  # fmt: skip
+
+    state_is(second, "reserved")
+    second.wait_for_selector("#offer-note:not([hidden])")
+    assert second.inner_text("#offer-note") == "Consultation from Agent 1: Asks about invoice 42."
+    assert "Acme Logistics" in second.inner_text("#offer-customer")
+    assert second.inner_text("#offer-arrived") == "consultation"
+    second.click("#btn-accept")
+    state_is(second, "on_call")
+    page.wait_for_selector("#consult-label:text('Consulting')")
+    second.wait_for_selector("#consult:not([hidden]) #consult-target:text('ag1')")
+
+    page.click("#btn-consult-complete")
+    state_is(page, "wrap_up")
+    wait_until(lambda: "1102" in esl.api(f"uuid_getvar {customer} bridge_channel"),
+               what="the customer bridged to agent 2")  # fmt: skip
+    second.wait_for_selector("#consult", state="hidden")
+    assert second.inner_text("#incall-ani") == "5550101"
+    assert "Acme Logistics" in second.inner_text("#incall-customer")
+
+    second.select_option("#transfer-kind", "extension")
+    second.fill("#transfer-target", "1103")
+    second.click("#btn-consult")
+    second.wait_for_selector("#consult-label:text('Consulting')")  # 1103 answered
+    second.click("#btn-conference")
+    second.wait_for_selector("#consult-label:text('Conference')")
+    room = f"ipbx-{customer}"
+
+    def members() -> list[str]:
+        reply = esl.api(f"conference {room} list")
+        return [line for line in reply.splitlines() if line and line[0].isdigit()]
+
+    in_room = wait_until(lambda: len(members()) == 3 and members(), what="three in the room")
+    assert any(customer in line for line in in_room)
+    assert any("1102" in line for line in in_room) and any("1103" in line for line in in_room)
+    adds = [
+        e
+        for e in events.executed_events("CUSTOM")
+        if e.get("Action") == "add-member" and e.get("Conference-Name") == room
+    ]
+    assert len(adds) == 3
+    assert second.inner_text("#btn-hangup") == "Leave"
+
+    second.click("#btn-hangup")  # the last agent leaves: the conference ends
+    state_is(second, "wrap_up")
+    wait_until(lambda: Call.objects.filter(call_uuid=customer, ended_at__isnull=False).exists(),
+               what="the call to end")  # fmt: skip
+    assert "not found" in esl.api(f"conference {room} list")
+
+    for desk in (page, second):
+        desk.click("#btn-wrap-done")
+        row = desk.locator("#history tbody tr", has_text="5550101").first
+        row.wait_for()
+        assert "answered" in row.inner_text() and "Acme Logistics" in row.inner_text()
+    second.close()
+    events.close()
+    esl.close()
+
+
+def test_a_consultation_nobody_answers_returns_the_agent_to_the_customer(center, platform, web,
+                                                                         page):  # fmt: skip
+    attach_switch(platform, center)
+    esl = platform.control()
+    esl.api("sim_register 1101 noanswer")
+    esl.api("sim_register 1102 busy")
+    sign_in(page, web, "ag1", "bar-1")
+    page.click("#btn-ready")
+    second = page.context.browser.new_context().new_page()
+    sign_in(second, web, "ag2", "bar-2")
+    state_is(page, "ready")
+    assert esl.api("sim_call 5550101 8124 talk=600").startswith("+OK")
+    state_is(page, "reserved")
+    page.click("#btn-accept")
+    state_is(page, "on_call")
+    page.select_option("#transfer-kind", "agent")
+    page.fill("#transfer-target", "ag2")
+    page.click("#btn-consult")
+    # ag2's phone is busy: agent 1 is back with the customer, ag2 back to not ready
+    page.wait_for_selector("#consult", state="hidden")
+    page.wait_for_selector("#transfer:not([hidden])")
+    state_is(second, "not_ready")
+    call = Call.objects.get(ani="5550101")
+    agent_leg = next(leg for leg in CallLeg.objects.filter(call=call)
+                     if "1101" in leg.channel_name)  # fmt: skip
+    wait_until(lambda: esl.api(f"uuid_getvar {agent_leg.uuid} bridge_uuid").strip()
+               == call.call_uuid, what="agent 1 bridged to the customer again")  # fmt: skip
+    row = second.locator("#history tbody tr", has_text="5550101").first
+    row.wait_for()
+    assert "missed" in row.inner_text()
+    page.click("#btn-hangup")
+    state_is(page, "wrap_up")
+    second.close()
+    esl.close()
+
+
+def test_a_call_back_booked_a_minute_ahead_rings_the_agent_then_the_customer(
+    center, platform, web, page, celery_process
+):
+    """AG-17: booked from the desktop; at its time Celery asks icm, the agent's phone rings
+    with the call-back's screen pop, and once the agent answers the customer is dialled."""
+    import time
+
+    from agents.models import ScheduledCallback
+    from icm.models import CallLeg, Gateway
+
+    attach_switch(platform, center)
+    Gateway.objects.create(switch=Switch.objects.get(name=platform.switch), name="carrier",
+                           proxy="sip.example")  # fmt: skip
+    esl = platform.control()
+    esl.api("sim_register 1101 noanswer")
+    sign_in(page, web, "ag1", "bar-1")
+    page.click("#btn-ready")
+    state_is(page, "ready")
+    page.fill("#callback-number", "5550101")
+    page.fill("#callback-note", "Promised the refund status.")
+    booked_at = time.time()
+    page.evaluate("""() => {
+        const d = new Date(Date.now() + 60000), p = (n) => String(n).padStart(2, "0");
+        document.getElementById("callback-at").value = `${d.getFullYear()}-${p(d.getMonth() + 1)}-`
+          + `${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    }""")
+    page.click("#btn-callback")
+    page.wait_for_selector("#toast.ok:text('Call-back booked')")
+    page.locator("#callbacks tbody tr", has_text="5550101").wait_for()
+    callback = ScheduledCallback.objects.get(number="5550101")
+    assert callback.agent.login_id == "ag1" and callback.status == "pending"
+    assert 55 <= callback.due_at.timestamp() - booked_at <= 61
+
+    page.wait_for_selector("#state[data-state=reserved]", timeout=90_000)
+    assert time.time() >= callback.due_at.timestamp() - 1  # not before its time
+    assert page.inner_text("#offer-arrived") == "call-back"
+    assert page.inner_text("#offer-ani") == "5550101"
+    assert "Acme Logistics" in page.inner_text("#offer-customer")
+    assert "Promised the refund status." in page.inner_text("#offer-note")
+    page.click("#btn-accept")
+    state_is(page, "on_call")
+    customer = wait_until(lambda: CallLeg.objects.filter(
+        channel_name__contains="5550101@carrier").first(), timeout=20,
+        what="the customer dialled after the agent answered")  # fmt: skip
+    agent_leg = CallLeg.objects.filter(call=customer.call, channel_name__contains="1101").first()
+    assert agent_leg is not None and agent_leg.created_at < customer.created_at
+    wait_until(lambda: "5550101@carrier" in esl.api(f"uuid_getvar {agent_leg.uuid} "
+                                                    "bridge_channel"),
+               what="agent and customer bridged")  # fmt: skip
+    wait_until(lambda: ScheduledCallback.objects.get(pk=callback.pk).status == "done",
+               what="the call-back marked done")  # fmt: skip
+    page.click("#btn-hangup")
+    state_is(page, "ready")  # booked for the agent, outside any queue: no wrap-up
+    wait_until(lambda: Call.objects.filter(pk=customer.call_id, ended_at__isnull=False).exists(),
+               what="the call to end")  # fmt: skip
+    page.locator("#callbacks tbody tr", has_text="5550101").wait_for(state="detached")
     esl.close()

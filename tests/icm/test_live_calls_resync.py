@@ -62,3 +62,22 @@ def test_unbridge_frees_both_legs():
     call = model.call("fs", "a")
     assert {leg.state for leg in call.legs} == {LegState.ANSWERED}
     assert call.state is LegState.ANSWERED
+
+
+def test_an_agent_leg_placed_for_a_caller_who_just_hung_up_joins_the_callers_call():
+    """The ACD rang an agent as the caller gave up: the agent leg's CHANNEL_CREATE arrives
+    after the caller's call ended. It belongs to that call (its CDR, its routing), never to a
+    call of its own that looks like a new caller."""
+    model = LiveCalls()
+    model.apply(created("caller"))
+    model.apply(ev.CallQueued("fs", "caller", "support", AT, None))
+    model.apply(ev.LegExpected("fs", "agent-leg", "caller"))
+    model.apply(ev.LegHungUp("fs", "caller", "ORIGINATOR_CANCEL", AT))
+    assert len(model) == 0
+    changed = model.apply(created("agent-leg"))
+    assert [c.call_uuid for c in changed] == ["caller"]
+    assert changed[0].queue == "support" and changed[0].ended_at is None
+    ended = model.apply(ev.LegHungUp("fs", "agent-leg", "ORIGINATOR_CANCEL", AT))
+    assert ended[0].call_uuid == "caller" and ended[0].ended_at == AT
+    assert ended[0].hangup_cause == "ORIGINATOR_CANCEL"
+    assert len(model) == 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.switchsim.eslraw import RawESL
+from tests.switchsim.eslraw import EventLog, RawESL
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,3 +111,13 @@ def wait_for(pred, timeout: float = 5.0, interval: float = 0.02):  # noqa: ANN00
             return value
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def log(sim: SwitchSim) -> Iterator[EventLog]:
+    """An event-logging ESL client on the module's own `sim` (modules define that fixture
+    with the switchsim options they need); hangs everything up afterwards."""
+    c = EventLog(sim.authed())
+    yield c
+    c.api("hupall")
+    c.close()

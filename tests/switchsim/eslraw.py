@@ -104,3 +104,102 @@ class RawESL:
                 return got
             if time.monotonic() > deadline:
                 raise TimeoutError(f"condition not met; got {len(got)} frames")
+
+
+class EventLog:
+    """An authenticated connection with ``event plain ALL`` that keeps every event it reads
+    (as dicts) so a test can wait for, and then look back at, what happened."""
+
+    def __init__(self, esl: RawESL) -> None:
+        self.esl = esl
+        self.esl.pending = []
+        self.events: list[dict[str, str]] = []
+        assert esl.command("event plain ALL").headers["Reply-Text"].startswith("+OK")
+        self._keep()
+
+    def _keep(self) -> None:
+        while self.esl.pending:
+            frame = self.esl.pending.pop(0)
+            if frame.content_type.startswith("text/event"):
+                self.events.append(frame.event_dict())
+
+    def api(self, cmd: str) -> str:
+        body = self.esl.command(f"api {cmd}").body
+        self._keep()
+        return body
+
+    def wait(self, pred, timeout: float = 5.0):  # noqa: ANN001, ANN201
+        """Read events until ``pred(events)`` is truthy; return its value."""
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                value = pred(self.events)
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("condition not met in time")
+                self._read(left)
+        finally:
+            self.esl.sock.settimeout(5.0)
+
+    def _read(self, seconds: float) -> None:
+        self.esl.sock.settimeout(max(0.01, seconds))
+        try:
+            frame = self.esl.read_frame()
+        except TimeoutError:
+            return
+        if frame.content_type.startswith("text/event"):
+            self.events.append(frame.event_dict())
+
+    def settle(self, seconds: float = 0.3) -> None:
+        """Collect whatever arrives in the next ``seconds``."""
+        deadline = time.monotonic() + seconds
+        try:
+            while time.monotonic() < deadline:
+                self._read(deadline - time.monotonic())
+        finally:
+            self.esl.sock.settimeout(5.0)
+
+    def close(self) -> None:
+        self.esl.close()
+
+
+# -- helpers for call tests driving loopback legs through an EventLog ------------------------
+Events = list[dict[str, str]]
+
+
+def parked_leg(log: EventLog, park_after_bridge: bool = False) -> str:
+    """A parked loopback a-leg (``originate … &park()``)."""
+    variables = "{park_after_bridge=true}" if park_after_bridge else ""
+    out = log.api(f"originate {variables}loopback/9199/default &park()")
+    assert out.startswith("+OK "), out
+    uuid = out.split()[1]
+    log.wait(lambda ev: parked(ev, uuid))
+    return uuid
+
+
+def parked(events: Events, uuid: str) -> list[dict[str, str]]:
+    return [e for e in events if e.get("Event-Name") == "CHANNEL_PARK" and e["Unique-ID"] == uuid]
+
+
+def bridged(events: Events, a: str, b: str) -> list[dict[str, str]]:
+    return [
+        e
+        for e in events
+        if e.get("Event-Name") == "CHANNEL_BRIDGE"
+        and e["Unique-ID"] == a
+        and e["Other-Leg-Unique-ID"] == b
+    ]
+
+
+def named(events: Events, name: str, uuid: str) -> list[dict[str, str]]:
+    return [e for e in events if e.get("Event-Name") == name and e.get("Unique-ID") == uuid]
+
+
+def bridge(log: EventLog, a: str, b: str) -> int:
+    """uuid_bridge a b and wait for it; the index of the events that follow."""
+    mark = len(log.events)
+    assert log.api(f"uuid_bridge {a} {b}") == f"+OK {b}\n"
+    log.wait(lambda ev: bridged(ev[mark:], a, b))
+    return mark

@@ -190,11 +190,12 @@ function render() {
     $("offer-ani").textContent = offer.ani || "unknown number";
     $("offer-queue").textContent = offer.queue ? `for ${offer.queue}` : "";
     $("offer-arrived").textContent = {ivr: "from the IVR", direct: "direct", callback: "call-back",
-      transferred: "transferred"}[offer.arrived] || offer.arrived;
+      transferred: "transferred", consult: "consultation"}[offer.arrived] || offer.arrived;
     $("offer-customer").innerHTML = customerHtml(offer.customer_card, offer.ani);
     $("offer-note").hidden = !(offer.transferred_by || offer.note);
+    const by = offer.arrived === "consult" ? "Consultation from" : "Transferred by";
     $("offer-note").textContent = offer.transferred_by
-      ? `Transferred by ${offer.transferred_by}${offer.note ? `: ${offer.note}` : ""}` : offer.note;
+      ? `${by} ${offer.transferred_by}${offer.note ? `: ${offer.note}` : ""}` : offer.note;
     $("offer-ivr").innerHTML = ivrHtml(offer.ivr);
   }
   const call = currentCall();
@@ -210,10 +211,41 @@ function render() {
     const card = lastOffer && lastOffer.ani === call.ani ? lastOffer.customer_card : null;
     $("incall-customer").innerHTML = customerHtml(card, call.ani);
   }
+  renderConsult(talking ? snap.state.consult : null);
   $("wrapup").hidden = state !== "wrap_up";
   $("idle").hidden = !!offer || !!talking || state === "wrap_up";
   renderQueues();
   renderHistory();
+  renderCallbacks();
+}
+
+function renderCallbacks() {
+  const body = $("callbacks").querySelector("tbody");
+  body.innerHTML = (snap.callbacks || []).map((c) => `<tr data-callback="${esc(c.id)}">
+    <td>${new Date(c.due_at).toLocaleString()}</td><td>${esc(c.number)}</td>
+    <td>${esc(c.customer ? c.customer.name : "")}</td><td>${esc(c.note)}</td>
+    <td><button type="button" class="cancel-callback" data-id="${esc(c.id)}">Cancel</button></td></tr>`).join("");
+  body.querySelectorAll(".cancel-callback").forEach((b) => b.addEventListener("click", async () => {
+    if (await command("cancel_callback", {id: b.dataset.id})) { toast("Call-back cancelled.", true); refreshSoon(); }
+  }));
+}
+
+const CONSULT_LABELS = {ringing: "Ringing", talking: "Consulting", conference: "Conference"};
+
+function renderConsult(consult) {
+  const mine = consult && consult.role === "consulting";
+  $("consult").hidden = !consult;
+  $("transfer").hidden = !!consult;
+  $("btn-hangup").textContent = consult && consult.state === "conference" ? "Leave" : "Hang up";
+  if (!consult) return;
+  $("consult").dataset.state = consult.state;
+  $("consult-label").textContent = consult.role === "consulted"
+    ? (consult.state === "conference" ? "Conference" : "Consultation from")
+    : CONSULT_LABELS[consult.state] || consult.state;
+  $("consult-target").textContent = consult.role === "consulted" ? consult.by : consult.target;
+  $("btn-consult-complete").hidden = !mine || consult.state === "conference";
+  $("btn-conference").hidden = !mine || consult.state !== "talking";
+  $("btn-consult-cancel").hidden = !mine || consult.state === "conference";
 }
 
 function renderQueues() {
@@ -239,6 +271,7 @@ function tick() {
   const call = currentCall();
   if (call && call.answered_at) $("incall-timer").textContent = clock(Date.parse(call.answered_at) / 1000);
   if (snap.state.since) $("wrapup-timer").textContent = clock(snap.state.since);
+  if (snap.state.consult) $("consult-timer").textContent = clock(snap.state.consult.started);
 }
 
 // --- controls ---------------------------------------------------------------------------
@@ -274,6 +307,31 @@ async function dial(number) {
 $("dial").addEventListener("submit", (ev) => {
   ev.preventDefault();
   dial($("dial-number").value.trim());
+});
+
+$("btn-consult").addEventListener("click", async () => {
+  const target = $("transfer-target").value.trim();
+  const kind = $("transfer-kind").value;
+  if (kind === "queue") { toast("Consult an agent, an extension or a number."); return; }
+  if (!target) { toast("Whom to consult?"); return; }
+  const done = await command("consult", {kind, target, note: $("transfer-note").value});
+  if (done) { $("transfer-note").value = ""; toast(`Ringing ${done.target}; the customer hears music.`, true); }
+});
+$("btn-consult-complete").addEventListener("click", () => command("consult_complete"));
+$("btn-conference").addEventListener("click", () => command("conference"));
+$("btn-consult-cancel").addEventListener("click", () => command("consult_cancel"));
+
+$("callback").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const when = new Date($("callback-at").value);
+  if (Number.isNaN(when.getTime())) { toast("When should we call back?"); return; }
+  const done = await command("book_callback", {number: $("callback-number").value.trim(),
+    due_at: when.toISOString(), note: $("callback-note").value});
+  if (done) {
+    $("callback-note").value = "";
+    toast(`Call-back booked for ${new Date(done.due_at).toLocaleString()}.`, true);
+    refreshSoon();
+  }
 });
 
 $("transfer").addEventListener("submit", async (ev) => {

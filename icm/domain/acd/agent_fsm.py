@@ -15,10 +15,11 @@ ALLOWED: dict[AgentState, frozenset[AgentState]] = {
     S.LOGGED_OUT: frozenset({S.READY, S.NOT_READY}),
     S.READY: frozenset({S.NOT_READY, S.RESERVED, S.ON_CALL, S.LOGGED_OUT}),
     # not ready still takes internal and outbound calls (ON_CALL), never queue offers
-    S.NOT_READY: frozenset({S.READY, S.ON_CALL, S.LOGGED_OUT}),
+    # … and a direct offer (consultation, booked call-back) rings it while not ready too
+    S.NOT_READY: frozenset({S.READY, S.RESERVED, S.ON_CALL, S.LOGGED_OUT}),
     S.RESERVED: frozenset({S.ON_CALL, S.READY, S.NOT_READY, S.LOGGED_OUT}),
     S.ON_CALL: frozenset({S.WRAP_UP, S.READY, S.NOT_READY, S.LOGGED_OUT}),
-    S.WRAP_UP: frozenset({S.READY, S.NOT_READY, S.ON_CALL, S.LOGGED_OUT}),
+    S.WRAP_UP: frozenset({S.READY, S.NOT_READY, S.RESERVED, S.ON_CALL, S.LOGGED_OUT}),
 }
 BUSY = frozenset({S.ON_CALL, S.WRAP_UP})
 

@@ -60,6 +60,7 @@ class Acd:
         self.members: dict[str, set[str]] = {}  # queue -> agents with its skills (any level)
         self.agent_queues: dict[str, set[str]] = {}
         self.contact_queue_of_agent: dict[str, str] = {}  # agent -> queue of its queue call
+        self.direct_offers: dict[str, str] = {}  # agent -> contact ringing it outside queues
         self._rr_last: dict[str, str] = {}
         self._stats: dict[str, _QueueStats] = {}
         self._timers: list[tuple[float, int, str, str, int]] = []
@@ -113,6 +114,8 @@ class Acd:
         if agent.state is S.LOGGED_OUT:
             return []
         offered = agent.contact_id if agent.state is S.RESERVED else ""
+        if self.direct_offers.pop(agent_id, None) is not None:
+            offered = ""  # not a queue offer: nothing to re-route
         self._cancel_timer("wrap", agent_id)
         out: list[Output] = [change_state(agent, S.LOGGED_OUT, now, "logout")]
         if offered:
@@ -135,12 +138,67 @@ class Acd:
         if agent.state is S.ON_CALL:
             agent.prior_state, agent.prior_reason = S.NOT_READY, reason
             return []
+        if agent.state is S.RESERVED and agent_id in self.direct_offers:
+            agent.prior_state, agent.prior_reason = S.NOT_READY, reason
+            return []
         if agent.state is S.RESERVED:
             return self.offer_failed(agent.contact_id, agent_id, now, "rejected_not_ready")
         if agent.state is S.LOGGED_OUT:
             raise IllegalTransition(f"agent {agent_id} is signed out")
         self._cancel_timer("wrap", agent_id)
         return [change_state(agent, S.NOT_READY, now, "not ready", reason)]
+
+    # --- direct offers: one chosen agent, outside any queue ------------------------------
+    def offer_direct(
+        self, agent_id: str, contact_id: str, now: float, trigger: str
+    ) -> list[Output]:
+        """Ring one chosen agent for a contact (a consultation, a booked call-back): ready, not
+        ready or in wrap-up — never while it is on a call or already ringing. The agent is
+        reserved (no queue offer meanwhile) and returns to where it was if it does not take
+        the contact."""
+        agent = self._agent(agent_id)
+        if agent.state not in (S.READY, S.NOT_READY, S.WRAP_UP):
+            raise IllegalTransition(f"agent {agent_id} is {agent.state.value.replace('_', ' ')}")
+        if agent.state in (S.READY, S.NOT_READY):
+            agent.prior_state, agent.prior_reason = agent.state, agent.reason
+        self._cancel_timer("wrap", agent_id)
+        agent.contact_id = contact_id
+        out: list[Output] = [change_state(agent, S.RESERVED, now, trigger)]
+        self.direct_offers[agent_id] = contact_id
+        return out
+
+    def direct_answered(
+        self, agent_id: str, now: float, queue: str = "", kind: CallKind = CallKind.INTERNAL
+    ) -> list[Output]:
+        """The chosen agent took the contact: on call (a queue's when `queue` is given: it
+        then wraps up afterwards and the call counts as handled)."""
+        agent = self._agent(agent_id)
+        contact = self.direct_offers.pop(agent_id, None)
+        if contact is None or agent.state is not S.RESERVED:
+            return []
+        agent.missed_in_a_row = 0
+        out: list[Output] = [change_state(agent, S.ON_CALL, now, "answer")]
+        agent.contact_id = contact
+        self.take_over(agent_id, queue, kind)
+        return out
+
+    def direct_failed(self, agent_id: str, now: float, why: str) -> list[Output]:
+        """The chosen agent did not take the contact (`why`: no_answer, busy, reject,
+        cancelled): back to its earlier state."""
+        agent = self._agent(agent_id)
+        if self.direct_offers.pop(agent_id, None) is None or agent.state is not S.RESERVED:
+            return []
+        return self._return_to_prior(agent, now, why)
+
+    def take_over(self, agent_id: str, queue: str, kind: CallKind = CallKind.INTERNAL) -> None:
+        """The agent (on call) now handles its contact as `queue`'s (a completed consultative
+        transfer): wrap-up follows its hang-up. Without a queue it stays an internal call."""
+        agent = self._agent(agent_id)
+        if queue and queue in self.policies:
+            agent.call_kind = CallKind.INBOUND
+            self.contact_queue_of_agent[agent_id] = queue
+        else:
+            agent.call_kind = kind
 
     def start_direct_call(self, agent_id: str, now: float, kind: CallKind) -> list[Output]:
         """An internal or outbound call, allowed also when not ready (AG-2, AG-8)."""

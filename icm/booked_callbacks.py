@@ -1,0 +1,229 @@
+"""Booked call-backs at their time (AG-17): Celery asks (`callback_ring`), icm rings the
+booking agent's phone first — a direct offer with the call-back's screen pop — and once the
+agent answers dials the customer and bridges them; when the agent is not free or does not
+answer, the call-back waits in its queue (when it has one) like a caller's call-back.
+
+State changes only in icm's consumer greenlet (`request`, `on_event`, `leg_failed`); the
+outcome of each call-back is reported through `on_outcome` (saved by the persister).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid as uuidlib
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import gevent.event
+
+from icm.bus.commands import CommandError
+from icm.domain import events as ev
+from icm.domain.acd.agent_fsm import IllegalTransition
+from icm.domain.acd.engine import UnknownQueue
+from icm.domain.acd.model import AgentState, Contact, Media
+
+if TYPE_CHECKING:
+    from icm.acd_runtime import AcdRuntime
+
+log = logging.getLogger(__name__)
+RING_SECONDS = 30
+REMEMBERED = 10_000  # call-back ids taken, so that a repeated request never rings twice
+FREE = (AgentState.READY, AgentState.NOT_READY, AgentState.WRAP_UP)
+
+
+@dataclass(slots=True)
+class Booking:
+    callback: str
+    agent: str
+    queue: str
+    number: str
+    note: str
+    customer: str
+    leg: str = ""  # the agent's leg while its phone rings
+
+
+@dataclass(slots=True)
+class CallbackRing:
+    """Celery's `callback_ring` command, run by the consumer greenlet."""
+
+    args: dict[str, Any]
+    result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
+
+
+class BookedCallbacks:
+    def __init__(
+        self,
+        switch: str,
+        runtime: AcdRuntime,
+        on_outcome: Callable[[str, str, str], None] = lambda callback, outcome, detail: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.switch = switch
+        self.rt = runtime
+        self.on_outcome = on_outcome
+        self.clock = clock
+        self.ringing: dict[str, Booking] = {}  # agent leg -> booking
+        self.by_agent: dict[str, Booking] = {}
+        self.taken: OrderedDict[str, None] = OrderedDict()
+
+    @staticmethod
+    def check(args: dict[str, Any]) -> Booking:
+        """The command's arguments, checked (in the command greenlet, before queuing it)."""
+        booking = Booking(
+            callback=str(args.get("callback", "")),
+            agent=str(args.get("agent") or ""),
+            queue=str(args.get("queue") or ""),
+            number=str(args.get("number", "")),
+            note=str(args.get("note") or "")[:1000],
+            customer=str(args.get("customer") or "")[:200],
+        )
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", booking.callback):
+            raise CommandError("a call-back needs its id")
+        if not re.fullmatch(r"\+?[0-9]{2,20}", booking.number):
+            raise CommandError(f"{booking.number!r} is not a phone number")
+        if not booking.agent and not booking.queue:
+            raise CommandError("a call-back goes to an agent or a queue")
+        return booking
+
+    # --- Celery's request (consumer greenlet) --------------------------------------------
+    def request(self, req: CallbackRing) -> None:
+        try:
+            req.result.set(self._ring(self.check(req.args)))
+        except CommandError as exc:
+            req.result.set_exception(exc)
+
+    def _ring(self, booking: Booking) -> dict[str, Any]:
+        if booking.callback in self.taken:
+            return {"status": "duplicate"}
+        why = self._agent_unavailable(booking.agent) if booking.agent else "no agent booked"
+        if why and not booking.queue:
+            raise CommandError(why)
+        self._remember(booking.callback)
+        if why:
+            log.info("call-back %s: %s; waiting in queue %s", booking.callback, why,
+                     booking.queue)  # fmt: skip
+            return {"status": "queued", "contact": self._to_queue(booking)}
+        return {"status": "ringing_agent", "contact": self._ring_agent(booking)}
+
+    def _agent_unavailable(self, agent_id: str) -> str:
+        agent = self.rt.acd.agents.get(agent_id)
+        if agent is None or agent.state is AgentState.LOGGED_OUT:
+            return f"agent {agent_id} is not signed in"
+        if agent.state not in FREE or agent_id in self.rt.agent_leg:
+            return f"agent {agent_id} is busy"
+        if not self.rt.extensions.get(agent_id):
+            return f"agent {agent_id} has no phone"
+        return ""
+
+    def _ring_agent(self, booking: Booking) -> str:
+        leg = str(uuidlib.uuid4())
+        booking.leg = leg
+        self.by_agent[booking.agent] = booking
+        try:
+            self.rt.apply(self.rt.acd.offer_direct(booking.agent, leg, self.clock(), "call-back"))
+        except IllegalTransition as exc:
+            del self.by_agent[booking.agent]
+            raise CommandError(str(exc)) from exc
+        self.ringing[leg] = booking
+        variables = (
+            f"origination_uuid={leg},originate_timeout={RING_SECONDS},"
+            f"origination_caller_id_number={booking.number},ipbx_agent={booking.agent},"
+            f"ipbx_callback={booking.callback}"
+        )
+        extension = self.rt.extensions[booking.agent]
+        log.info("call-back %s: ringing agent %s on %s, then %s", booking.callback,
+                 booking.agent, extension, booking.number)  # fmt: skip
+        self.rt.send(f"originate {{{variables}}}user/{extension} &park()", leg=leg)
+        return leg
+
+    def _to_queue(self, booking: Booking) -> str:
+        contact_id = str(uuidlib.uuid4())
+        contact = Contact(contact_id, booking.queue, self.clock(), media=Media.CALLBACK,
+                          ani=booking.number,
+                          attached={"arrived": "callback", "transfer_note": booking.note,
+                                    "callback": booking.callback})  # fmt: skip
+        self.rt.callbacks[contact_id] = booking.number
+        try:
+            self.rt.apply(self.rt.acd.enqueue(contact, self.clock()))
+        except UnknownQueue as exc:
+            self.rt.callbacks.pop(contact_id, None)
+            raise CommandError(f"there is no queue {booking.queue!r}") from exc
+        self.on_outcome(booking.callback, "queued", booking.queue)
+        return contact_id
+
+    def _remember(self, callback: str) -> None:
+        self.taken[callback] = None
+        while len(self.taken) > REMEMBERED:
+            self.taken.popitem(last=False)
+
+    # --- what the agent's desktop shows --------------------------------------------------
+    def offer_card(self, agent_id: str) -> dict[str, Any] | None:
+        booking = self.by_agent.get(agent_id)
+        if booking is None:
+            return None
+        return {"contact": booking.leg, "queue": booking.queue, "ani": booking.number,
+                "customer": "", "media": "callback", "priority": 0,
+                "attached": {"arrived": "callback", "transfer_note": booking.note,
+                             "callback": booking.callback}}  # fmt: skip
+
+    def ringing_leg(self, agent_id: str) -> str:
+        booking = self.by_agent.get(agent_id)
+        return booking.leg if booking is not None and booking.leg in self.ringing else ""
+
+    # --- switch events (consumer greenlet) -----------------------------------------------
+    def on_event(self, event: ev.DomainEvent) -> bool:
+        """True when the event was the ringing agent leg's (the ACD must not see it)."""
+        if not isinstance(event, (ev.LegAnswered, ev.LegHungUp)):
+            return False
+        booking = self.ringing.pop(event.uuid, None)
+        if booking is None:
+            return False
+        if isinstance(event, ev.LegAnswered):
+            self._agent_answered(booking)
+        else:
+            self._agent_missed(booking, event.cause)
+        return True
+
+    def leg_failed(self, leg: str, cause: str) -> bool:
+        booking = self.ringing.pop(leg, None)
+        if booking is None:
+            return False
+        self._agent_missed(booking, cause)
+        return True
+
+    def reject(self, agent_id: str) -> bool:
+        """The agent rejects the ringing call-back: its phone stops; the queue takes it."""
+        leg = self.ringing_leg(agent_id)
+        if leg:
+            self.rt.send(f"uuid_kill {leg} CALL_REJECTED")
+        return bool(leg)
+
+    def _agent_answered(self, booking: Booking) -> None:
+        rt = self.rt
+        self.by_agent.pop(booking.agent, None)
+        rt.apply(rt.acd.direct_answered(booking.agent, self.clock(), booking.queue))
+        rt.agent_leg[booking.agent] = booking.leg
+        rt.leg_agent[booking.leg] = booking.agent
+        log.info("call-back %s: agent %s answered; dialling %s", booking.callback,
+                 booking.agent, booking.number)  # fmt: skip
+        rt.dial_back(booking.leg, booking.number, booking.leg)
+        self.on_outcome(booking.callback, "done", f"agent {booking.agent} answered")
+
+    def _agent_missed(self, booking: Booking, cause: str) -> None:
+        self.by_agent.pop(booking.agent, None)
+        why = "reject" if cause == "CALL_REJECTED" else "no_answer"
+        self.rt.apply(self.rt.acd.direct_failed(booking.agent, self.clock(), why))
+        log.warning("call-back %s: agent %s did not answer (%s)", booking.callback,
+                    booking.agent, cause)  # fmt: skip
+        if booking.queue:
+            try:
+                self._to_queue(booking)
+                return
+            except CommandError as exc:
+                cause = str(exc)
+        self.taken.pop(booking.callback, None)  # Celery asks again later: ring again then
+        self.on_outcome(booking.callback, "missed", f"agent {booking.agent}: {cause}")
