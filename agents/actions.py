@@ -17,7 +17,8 @@ from icm.actions import _command, check_agent_state
 WRAP_UP = "wrap_up"
 STATE_COMMANDS = ("login", "login_not_ready", "ready", "not_ready", "logout", "end_wrap_up",
                   "extend_wrap_up", "reject", "reject_not_ready")  # fmt: skip
-CALL_COMMANDS = ("accept", "hold", "unhold", "hangup", "dtmf", "transfer", "consult",
+CALL_COMMANDS = ("accept", "hold", "unhold", "mute", "unmute", "hangup", "dtmf", "transfer",
+                 "consult",
                  "consult_cancel", "consult_complete", "conference")  # fmt: skip
 
 
@@ -38,6 +39,12 @@ def check_desktop_command(
         return check_agent_state(switch, agent.login_id, command, reason)
     if command == WRAP_UP:
         return do_wrap_up(agent, switch, args)
+    if command == "pick":  # a chosen waiting caller of one of its queues (AG-3)
+        contact = str(args.get("contact", ""))[:64]
+        if not contact:
+            raise DesktopRefused("which caller?")
+        return _command(switch, "agent_pick", {"agent": agent.login_id, "contact": contact},
+                        timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
     if command in ("book_callback", "cancel_callback"):
         return _callback_command(agent, command, args)
     if command == "dial":

@@ -95,6 +95,7 @@ def snapshot(agent: Agent) -> dict[str, Any]:
                         key=lambda c: c["created_at"]),
         "history": history(agent),
         "callbacks": callbacks.for_agent(agent),
+        "customers": my_customers(agent),
         "queues": [{"name": q.name, "display_name": q.display_name, **figures.get(q.name, {})}
                    for q in skill_group_queues(agent)],
         "reasons": list(NotReadyReason.objects.filter(active=True).values("code", "label")),
@@ -203,6 +204,39 @@ def history(agent: Agent) -> list[dict[str, Any]]:
             "seconds": _seconds(call) if call and outcome == "answered" else None,
         })  # fmt: skip
     return rows
+
+
+def my_customers(agent: Agent) -> list[dict[str, Any]]:
+    """The customers the agent served today (AG-11), latest first: name, account, grade, the
+    last call's state, wait and talk time and queue (skill), and how many calls today."""
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    calls = (
+        Call.objects.filter(agent=agent, created_at__gte=start)
+        .select_related("customer", "queue")
+        .order_by("-created_at")[:200]
+    )
+    names = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for call in calls:
+        customer = call.customer
+        key = f"c{customer.pk}" if customer else f"n{call.ani}"
+        if key in rows:
+            rows[key]["calls"] += 1
+            continue
+        if customer is None and call.ani not in names:
+            names[call.ani] = customer_card(call.ani)
+        card = names.get(call.ani) if customer is None else None
+        routing = (call.attached_data or {}).get("routing") or {}
+        rows[key] = {
+            "name": customer.name if customer else (card or {}).get("name", ""),
+            "account": customer.account if customer else (card or {}).get("account", ""),
+            "grade": customer.grade if customer else (card or {}).get("grade", ""),
+            "ani": call.ani, "queue": call.queue.name if call.queue else "",
+            "state": "live" if call.ended_at is None else "ended",
+            "waited": routing.get("waited"), "talk": _seconds(call), "calls": 1,
+            "at": call.created_at.isoformat(),
+        }  # fmt: skip
+    return list(rows.values())[:HISTORY_LIMIT]
 
 
 def _signed_in_at(agent: Agent) -> datetime | None:

@@ -189,6 +189,8 @@ class AcdRuntime:
                     outputs = self.acd.extend_wrap_up(agent, float(args.get("seconds", 30)), now)
                 case "agent_reject":
                     outputs = self._reject(agent, bool(args.get("not_ready")), now)
+                case "agent_pick":
+                    outputs = self.acd.pick(agent, str(args.get("contact", "")), now)
                 case "reload_queue":
                     outputs = self._reload_queue(str(args.get("queue", "")), now)
                 case "reload_agent":

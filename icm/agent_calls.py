@@ -25,8 +25,8 @@ from icm.domain import commands as cmd
 from icm.domain.calls import LegState, LiveCalls
 
 log = logging.getLogger(__name__)
-ACTIONS = ("accept", "hold", "unhold", "hangup", "dtmf", "transfer", "dial", "consult",
-           "consult_cancel", "consult_complete", "conference")  # fmt: skip
+ACTIONS = ("accept", "hold", "unhold", "mute", "unmute", "hangup", "dtmf", "transfer", "dial",
+           "consult", "consult_cancel", "consult_complete", "conference")  # fmt: skip
 TRANSFER_KINDS = ("queue", "agent", "extension", "number")
 CONSULT_KINDS = ("agent", "extension", "number")
 STEP_TIMEOUT = 10.0
@@ -77,6 +77,13 @@ class AgentCallControl:
             return self._hang_up_in_consult(agent_id, agent_leg)
         if action == "transfer":
             return self._transfer(agent_id, agent_leg, other, args)
+        if action in ("mute", "unmute"):
+            # what the agent's phone sends is silenced: nobody hears the agent (AG-6)
+            line = f"uuid_audio {agent_leg} start read mute 1" if action == "mute" else (
+                f"uuid_audio {agent_leg} stop")  # fmt: skip
+            self.api(line)
+            log.info("agent %s: %s (leg %s)", agent_id, action, agent_leg)
+            return {"agent": agent_id, "action": action, "leg": agent_leg}
         if action in ("hold", "unhold"):
             # FreeSWITCH holds the named channel and plays music to its partner: holding
             # the agent's leg is what puts the customer on music

@@ -14,6 +14,7 @@ from icm.domain.acd.engine import Acd
 from icm.domain.acd.model import AgentState
 
 METRICS = ("queue_length", "agents_ready", "agents_logged_in", "expected_wait")
+LISTED = 10  # waiting callers listed per queue (desktops pick from them, AG-3)
 
 
 class QueueFigures:
@@ -32,6 +33,16 @@ class QueueFigures:
                 "agents_ready": self.metric("agents_ready", queue),
                 "agents_logged_in": self.metric("agents_logged_in", queue),
                 "expected_wait": round(self.metric("expected_wait", queue), 1),
+                "callers": [
+                    {
+                        "contact": c.contact_id,
+                        "ani": c.ani,
+                        "since": round(c.enqueued_at, 1),
+                        "priority": c.priority,
+                        "media": str(c.media),
+                    }
+                    for c in sorted(waiting, key=lambda c: (-c.priority, c.enqueued_at))[:LISTED]
+                ],  # fmt: skip
             }
         return figures
 

@@ -74,6 +74,7 @@ ACD_COMMANDS = (
     "end_wrap_up",
     "extend_wrap_up",
     "agent_reject",
+    "agent_pick",
     "reload_queue",
     "reload_agent",
 )

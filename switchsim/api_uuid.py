@@ -284,6 +284,31 @@ async def _dump(sw: Switch, a: list[str], raw: str) -> str:
     return serialize_plain(ev.headers)
 
 
+async def _audio(sw: Switch, a: list[str], raw: str) -> str:
+    """uuid_audio <uuid> [start [read|write] [mute|level <level>]|stop] (mod_commands.c
+    session_audio_function): mute or level what is read from / written to the channel;
+    `ch.audio` keeps it (mute: that direction carries silence)."""
+    usage = "-USAGE: <uuid> [start [read|write] [mute|level <level>]|stop]\n"
+    if len(a) < 2:
+        return usage
+    ch = sw.get(a[0])
+    if ch is None:
+        return NO_CHANNEL
+    if a[1].lower() == "stop":
+        ch.audio.clear()
+        return "+OK\n"
+    if a[1].lower() != "start" or len(a) < 5 or a[2].lower() not in ("read", "write"):
+        return usage
+    if a[3].lower() not in ("mute", "level"):
+        return usage
+    try:
+        level = int(a[4])
+    except ValueError:
+        level = 0  # atoi
+    ch.audio[f"{a[2].lower()}_{a[3].lower()}"] = level
+    return "+OK\n"
+
+
 async def _break(sw: Switch, a: list[str], raw: str) -> str:
     if not a:
         return "-USAGE: <uuid> [all]\n"
@@ -312,6 +337,7 @@ _HANDLERS = {
     "uuid_dump": _dump,
     "uuid_break": _break,
     "uuid_phone_event": _phone_event,
+    "uuid_audio": _audio,
 }
 
 __all__ = ["W_CHANNEL_DATA", "api_uuid", "dump_event", "get_var", "send_dtmf"]

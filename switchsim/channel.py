@@ -210,6 +210,7 @@ class Channel:
         self.destroyed = asyncio.Event()
         self.answered = asyncio.Event()
         self.holds: list[asyncio.Future[Any]] = []
+        self.audio: dict[str, int] = {}  # uuid_audio: "read_mute" / "write_level" -> level
         self.break_flag = False
         self.pending_hangup: str | None = None
         self.idle_wait = False

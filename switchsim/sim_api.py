@@ -1,7 +1,7 @@
 """The switchsim-only ``sim_*`` api commands used by tests, demos and benchmarks.
 
 Owns: ``sim_call``, ``sim_load``, ``sim_drop_esl``, ``sim_pause_esl``, ``sim_register``,
-``sim_unregister``, ``sim_dtmf``, ``sim_conference`` and ``sim_stats`` (syntax in
+``sim_unregister``, ``sim_dtmf``, ``sim_audio``, ``sim_conference`` and ``sim_stats`` (syntax in
 ``python -m switchsim --help``).
 """
 
@@ -120,6 +120,11 @@ async def sim_api(server: Any, conn: Any, cmd: str, arg: str) -> str | None:
             return "-ERR No such channel!\n"
         sw.receive_dtmf(ch, words[1])
         return "+OK\n"
+    if cmd == "sim_audio":  # what uuid_audio set on a channel (mute: silence that way)
+        ch = sw.get(arg.strip())
+        if ch is None:
+            return "-ERR No such channel!\n"
+        return json.dumps({"uuid": ch.uuid, **ch.audio}) + "\n"
     if cmd == "sim_conference":
         from switchsim.conference_api import sim_conference
 

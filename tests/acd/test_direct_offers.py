@@ -65,3 +65,25 @@ def test_signing_out_while_rung_directly_drops_the_offer():
     acd.logout("a1", 3)
     assert acd.direct_offers == {}
     assert acd.direct_failed("a1", 4, "no_answer") == []
+
+
+def test_an_agent_picks_a_chosen_waiting_caller_ahead_of_the_first():
+    """AG-3: offered to the picking agent alone, whatever the caller's rank; the agent
+    returns to not ready (with its reason) after the call when it picked while not ready."""
+    acd = two_agents()
+    for agent in ("a1", "a2"):
+        acd.set_not_ready(agent, 1, "admin")
+    acd.enqueue(contact("first", at=2), 2)
+    acd.enqueue(contact("second", at=3), 3)
+    out = acd.pick("a2", "second", 4)
+    assert [(o.contact_id, o.agent_ids) for o in offers(out)] == [("second", ("a2",))]
+    assert offers(out)[0].explanation.strategy == "picked"
+    with pytest.raises(IllegalTransition, match="ringing another agent"):
+        acd.pick("a1", "second", 5)
+    acd.offer_answered("second", "a2", 5)
+    assert acd.waiting["q"].keys() == {"first"}
+    acd.call_ended("a2", 30)
+    acd.end_wrap_up("a2", 31)
+    assert (acd.agents["a2"].state, acd.agents["a2"].reason) == (S.NOT_READY, "admin")
+    with pytest.raises(IllegalTransition, match="no longer waiting"):
+        acd.pick("a1", "second", 32)

@@ -98,6 +98,21 @@ def test_a_call_from_start_to_history(center, platform, web, page):
     page.wait_for_selector("#incall-label:text('On call')")
     wait_until(lambda: events.executed_events("CHANNEL_UNHOLD"), what="the switch to unhold")
 
+    # mute: what the agent's phone sends is silenced on the switch, then back
+    import json
+
+    from icm.models import CallLeg
+
+    leg = wait_until(lambda: CallLeg.objects.filter(call__ani="5550101",
+                                                    channel_name__contains="1101").first(),
+                     what="the agent's leg")  # fmt: skip
+    page.keyboard.press("m")
+    page.wait_for_selector("#btn-mute:text('Unmute')")
+    assert json.loads(esl.api(f"sim_audio {leg.uuid}")).get("read_mute") == 1
+    page.click("#btn-mute")
+    page.wait_for_selector("#btn-mute:text('Mute')")
+    assert "read_mute" not in json.loads(esl.api(f"sim_audio {leg.uuid}"))
+
     page.click("#btn-hangup")
     state_is(page, "wrap_up")
     page.select_option("#disposition", "resolved")
@@ -110,6 +125,11 @@ def test_a_call_from_start_to_history(center, platform, web, page):
     row = page.locator("#history tbody tr", has_text="5550101").first
     row.wait_for()
     assert "answered" in row.inner_text() and "Acme Logistics" in row.inner_text()
+    # "my customers" (AG-11): whom the agent served today, with account, queue and times
+    mine = page.locator("#customers tbody tr", has_text="Acme Logistics")
+    mine.wait_for()
+    assert "C0001" in mine.inner_text() and "support" in mine.inner_text()
+    assert "ended" in mine.inner_text()
 
     # the agent's skill group shows who waits (AG-12): nobody now
     assert page.locator("#queues tbody tr[data-queue=support]").count() == 1
@@ -285,6 +305,7 @@ def test_dialling_from_the_desktop_applies_the_rules(center, platform, web, page
 def test_the_skill_group_panel_shows_callers_waiting_live(center, platform, web, page):
     attach_switch(platform, center)
     esl = platform.control()
+    esl.api("sim_register 1101 noanswer")
     sign_in(page, web, "ag1", "bar-1")  # signed in, not ready: callers wait
     row = page.locator("#queues tbody tr[data-queue=support]")
     row.wait_for()
@@ -292,6 +313,15 @@ def test_the_skill_group_panel_shows_callers_waiting_live(center, platform, web,
     page.wait_for_selector("#queues tbody tr[data-queue=support].busy td:nth-child(2):text('1')")
     assert esl.api("sim_call 5550102 8124 patience=30").startswith("+OK")
     page.wait_for_selector("#queues tbody tr[data-queue=support] td:nth-child(2):text('2')")
+    # AG-3: the agent (still not ready) takes the second caller, ahead of the first
+    page.locator("#queues tr.caller", has_text="5550102").locator("button.pick").click()
+    state_is(page, "reserved")
+    assert page.inner_text("#offer-ani") == "5550102"
+    page.click("#btn-accept")
+    state_is(page, "on_call")
+    page.wait_for_selector("#incall-ani:text('5550102')")
+    page.wait_for_selector("#queues tbody tr[data-queue=support] td:nth-child(2):text('1')")
+    assert page.locator("#queues tr.caller", has_text="5550101").count() == 1
     esl.close()
 
 

@@ -194,3 +194,16 @@ def test_show_registrations(inbound) -> None:  # noqa: ANN001
     assert plain.startswith("reg_user,realm,token,url,expires,network_ip,network_port")
     api(inbound, "sim_unregister 1003")
     assert "1003" not in api(inbound, "show registrations")
+
+
+def test_uuid_audio_mutes_what_a_channel_sends_and_stop_lifts_it(inbound) -> None:  # noqa: ANN001
+    """mod_commands' uuid_audio: replies and what it leaves on the channel (sim_audio)."""
+    uuid = api(inbound, "originate {origination_uuid=mute-me}loopback/9100 &park()").split()[-1]
+    assert uuid == "mute-me"
+    assert api(inbound, "uuid_audio mute-me start read mute 1") == "+OK\n"
+    assert json.loads(api(inbound, "sim_audio mute-me"))["read_mute"] == 1
+    assert api(inbound, "uuid_audio mute-me start write level 2") == "+OK\n"
+    assert api(inbound, "uuid_audio mute-me start sideways mute 1").startswith("-USAGE:")
+    assert api(inbound, "uuid_audio nobody stop") == "-ERR No such channel!\n"
+    assert api(inbound, "uuid_audio mute-me stop") == "+OK\n"
+    assert json.loads(api(inbound, "sim_audio mute-me")) == {"uuid": "mute-me"}

@@ -201,6 +201,11 @@ function render() {
   const call = currentCall();
   const talking = state === "on_call" && call;
   $("incall").hidden = !talking;
+  if (!talking && $("btn-mute").dataset.muted) {  // a new call starts unmuted
+    $("btn-mute").dataset.muted = "";
+    $("btn-mute").textContent = "Mute";
+    $("btn-mute").classList.remove("danger");
+  }
   if (talking) {
     const mine = myLeg(call);
     const held = mine ? mine.held : call.state === "held";
@@ -217,6 +222,15 @@ function render() {
   renderQueues();
   renderHistory();
   renderCallbacks();
+  renderCustomers();
+}
+
+function renderCustomers() {
+  $("customers").querySelector("tbody").innerHTML = (snap.customers || []).map((c) => `<tr>
+    <td>${esc(c.name || "Unknown caller")}${c.grade ? `<span class="grade grade-${esc(c.grade)}">${esc(c.grade)}</span>` : ""}</td>
+    <td>${esc(c.account)}</td><td>${esc(c.ani)}</td><td>${esc(c.queue)}</td>
+    <td class="state-${esc(c.state)}">${esc(c.state)}</td><td>${c.waited != null ? `${Math.round(c.waited)}s` : ""}</td>
+    <td>${c.talk != null ? `${c.talk}s` : ""}</td><td>${esc(c.calls)}</td></tr>`).join("");
 }
 
 function renderCallbacks() {
@@ -249,10 +263,17 @@ function renderConsult(consult) {
 }
 
 function renderQueues() {
-  $("queues").querySelector("tbody").innerHTML = snap.queues.map((q) => `<tr data-queue="${esc(q.name)}"
+  const body = $("queues").querySelector("tbody");
+  body.innerHTML = snap.queues.map((q) => `<tr data-queue="${esc(q.name)}"
     class="${q.waiting ? "busy" : ""}"><td>${esc(q.display_name || q.name)}</td><td>${q.waiting ?? "—"}</td>
     <td>${q.longest_wait != null ? clock(Date.now() / 1000 - q.longest_wait) : "—"}</td>
-    <td>${q.agents_ready ?? "—"}</td></tr>`).join("");
+    <td>${q.agents_ready ?? "—"}</td></tr>` + (q.callers || []).map((c) => `<tr class="caller"
+    data-contact="${esc(c.contact)}"><td>${esc(c.ani || "unknown")}${c.priority ? ` <span class="tag">priority ${esc(c.priority)}</span>` : ""}</td>
+    <td class="muted">${c.media === "callback" ? "call-back" : ""}</td><td class="waited" data-since="${esc(c.since)}">${clock(c.since)}</td>
+    <td><button type="button" class="pick" data-contact="${esc(c.contact)}" title="Take this caller now">Pick</button></td></tr>`).join("")).join("");
+  body.querySelectorAll(".pick").forEach((b) => b.addEventListener("click", async () => {
+    if (await command("pick", {contact: b.dataset.contact})) toast("Ringing your phone for this caller.", true);
+  }));
 }
 
 function renderHistory() {
@@ -272,6 +293,7 @@ function tick() {
   if (call && call.answered_at) $("incall-timer").textContent = clock(Date.parse(call.answered_at) / 1000);
   if (snap.state.since) $("wrapup-timer").textContent = clock(snap.state.since);
   if (snap.state.consult) $("consult-timer").textContent = clock(snap.state.consult.started);
+  document.querySelectorAll("#queues td.waited").forEach((td) => { td.textContent = clock(Number(td.dataset.since)); });
 }
 
 // --- controls ---------------------------------------------------------------------------
@@ -284,6 +306,14 @@ const actions = {
   rejectNotReady: () => command("reject_not_ready"),
   hold: () => command($("btn-hold").dataset.held ? "unhold" : "hold"),
   hangup: () => command("hangup"),
+  mute: async () => {
+    const muting = !$("btn-mute").dataset.muted;
+    if (await command(muting ? "mute" : "unmute")) {
+      $("btn-mute").dataset.muted = muting ? "1" : "";
+      $("btn-mute").textContent = muting ? "Unmute" : "Mute";
+      $("btn-mute").classList.toggle("danger", muting);
+    }
+  },
   wrapDone: async () => {
     const done = await command("wrap_up", {disposition: $("disposition").value, notes: $("notes").value});
     if (done) { $("notes").value = ""; $("disposition").value = ""; }
@@ -298,6 +328,7 @@ $("btn-reject").addEventListener("click", actions.reject);
 $("btn-reject-nr").addEventListener("click", actions.rejectNotReady);
 $("btn-hold").addEventListener("click", actions.hold);
 $("btn-hangup").addEventListener("click", actions.hangup);
+$("btn-mute").addEventListener("click", actions.mute);
 $("btn-wrap-done").addEventListener("click", actions.wrapDone);
 $("btn-wrap-extend").addEventListener("click", actions.wrapExtend);
 async function dial(number) {
@@ -354,6 +385,7 @@ document.addEventListener("keydown", (ev) => {
   const key = ev.key.toLowerCase();
   const map = {r: [actions.ready, "btn-ready"], n: [actions.notReady, "btn-not-ready"],
     a: [actions.accept, "btn-accept"], h: [actions.hold, "btn-hold"], x: [actions.hangup, "btn-hangup"],
+    m: [actions.mute, "btn-mute"],
     d: [actions.wrapDone, "btn-wrap-done"]};
   const found = map[key];
   if (!found) return;

@@ -18,6 +18,7 @@ from .model import (
     Agent,
     AgentState,
     CallKind,
+    Candidate,
     Contact,
     ContactOutcome,
     Explanation,
@@ -147,6 +148,25 @@ class Acd:
             raise IllegalTransition(f"agent {agent_id} is signed out")
         self._cancel_timer("wrap", agent_id)
         return [change_state(agent, S.NOT_READY, now, "not ready", reason)]
+
+    def pick(self, agent_id: str, contact_id: str, now: float) -> list[Output]:
+        """The agent takes a chosen caller waiting in one of its queues (AG-3), whatever the
+        caller's rank: offered to it alone, now. Ready or not ready, never while busy."""
+        agent = self._agent(agent_id)
+        contact = self.contacts.get(contact_id)
+        if contact is None or contact_id not in self.waiting.get(contact.queue, {}):
+            raise IllegalTransition("that caller is no longer waiting")
+        if contact.offered_to:
+            raise IllegalTransition("that caller is ringing another agent")
+        if contact.queue not in self.agent_queues.get(agent_id, ()):
+            raise IllegalTransition(f"queue {contact.queue} is not one of yours")
+        if agent.state not in (S.READY, S.NOT_READY):
+            raise IllegalTransition(f"agent {agent_id} is {agent.state.value.replace('_', ' ')}")
+        self._cancel_timer("wrap", agent_id)
+        policy = self.policies[contact.queue]
+        explanation = Explanation("picked", policy.version, {}, 0, (Candidate(agent_id, 0.0),),
+                                  (agent_id,), {}, "picked by the agent")  # fmt: skip
+        return self._offer(contact, (agent_id,), explanation, now)
 
     # --- direct offers: one chosen agent, outside any queue ------------------------------
     def offer_direct(
@@ -457,16 +477,25 @@ class Acd:
             excluded=elig.excluded,
             rule=elig.rule,
         )
+        return self._offer(contact, tuple(c.agent_id for c in chosen), explanation, now)
+
+    def _offer(
+        self, contact: Contact, agent_ids: tuple[str, ...], explanation: Explanation, now: float
+    ) -> list[Output]:
+        policy = self.policies[contact.queue]
         out: list[Output] = []
-        agent_ids = tuple(c.agent_id for c in chosen)
         for agent_id in agent_ids:
             agent = self.agents[agent_id]
-            agent.prior_state = S.READY
+            if agent.state is S.READY:
+                agent.prior_state = S.READY
+            elif agent.state is S.NOT_READY:  # it picked this contact itself (AG-3)
+                agent.prior_state, agent.prior_reason = S.NOT_READY, agent.reason
             out.append(change_state(agent, S.RESERVED, now, "offer"))
             agent.contact_id = contact.contact_id
         self.offers[contact.contact_id] = set(agent_ids)
         contact.offered_to = frozenset(agent_ids)
-        self._rr_last[contact.queue] = agent_ids[0]
+        if explanation.strategy != "picked":
+            self._rr_last[contact.queue] = agent_ids[0]
         self._set_timer(now + policy.ring_timeout, "ring", contact.contact_id)
         log.info("contact %s (%s): offered to %s by %s", contact.contact_id, contact.queue,
                  ",".join(agent_ids), policy.strategy)  # fmt: skip
