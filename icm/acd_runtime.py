@@ -369,14 +369,14 @@ class AcdRuntime:
                 self.send(f"uuid_kill {customer} NORMAL_CLEARING")
         self.on_contact_finished(done, explanation)
 
-    def dial_back(self, contact_id: str, number: str, agent_leg: str) -> None:
+    def dial_back(self, contact_id: str, number: str, agent_leg: str) -> str:
         """The agent took the call-back: dial the customer and bridge them on answer."""
         gateway = self.load_gateway()
         if gateway is None or not _safe(number):
             log.error("call-back %s: no gateway or number to dial; the agent is released",
                       contact_id)  # fmt: skip
             self.send(f"uuid_kill {agent_leg} NORMAL_TEMPORARY_FAILURE")
-            return
+            return ""
         customer = str(uuidlib.uuid4())
         self.dialling[customer] = agent_leg
         self.on_leg_expected(ev.LegExpected(self.switch, customer, agent_leg))
@@ -385,6 +385,7 @@ class AcdRuntime:
             f"originate {{origination_uuid={customer},ipbx_contact={contact_id}}}"
             f"sofia/gateway/{gateway}/{_safe(number)} &park()"
         )
+        return customer
 
     def _direct_call(self, leg: str) -> bool:
         """An agent's phone answered a call the ACD did not place (internal or outbound,
@@ -430,6 +431,9 @@ class AcdRuntime:
             self.apply(self.acd.offer_failed(offer.contact_id, offer.agent_id, now, why))
             return
         agent_id = self.leg_agent.pop(leg, None)
+        for customer in [c for c, a in self.dialling.items() if a == leg]:
+            del self.dialling[customer]  # nobody is left to talk to the customer we dial
+            self.send(f"uuid_kill {customer} ORIGINATOR_CANCEL")
         if agent_id is not None:  # the agent's side of a call hung up
             self.agent_leg.pop(agent_id, None)
             self.talking = {c: a for c, a in self.talking.items() if a != agent_id}

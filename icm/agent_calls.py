@@ -18,6 +18,8 @@ import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
 
+import gevent
+
 from icm.acd_runtime import AcdRuntime
 from icm.bus.commands import CommandError
 from icm.consults import MUSIC, RING_SECONDS, RINGBACK, ConsultRequest, Consults
@@ -188,6 +190,8 @@ class AgentCallControl:
         gateway = str(args.get("gateway", ""))
         if kind == "number" and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", gateway):
             raise CommandError("no trunk to reach that number")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", agent_id):
+            raise CommandError(f"agent ID {agent_id!r} cannot be put on a call")
         consult = self._ask(
             "begin",
             agent_id,
@@ -213,8 +217,9 @@ class AgentCallControl:
                      f"origination_caller_id_number={ani},ipbx_consult_by={agent_id}"
                      + (f",ipbx_agent={target}" if kind == "agent" else ""))  # fmt: skip
         try:
-            for line in (f"uuid_setvar {customer} park_after_bridge true",
-                         f"uuid_setvar {agent_leg} park_after_bridge true",
+            # the agent's leg stays up when the customer is parked away (and when the
+            # consulted party hangs up); the customer parks by uuid_park itself
+            for line in (f"uuid_setvar {agent_leg} park_after_bridge true",
                          f"uuid_park {customer}",
                          f"uuid_broadcast {customer} {MUSIC} aleg",
                          f"uuid_broadcast {agent_leg} {RINGBACK} aleg"):  # fmt: skip
@@ -223,6 +228,7 @@ class AgentCallControl:
         except CommandError:
             self._ask("abort", agent_id, {})
             try:
+                self.api(f"uuid_setvar {agent_leg} park_after_bridge false")
                 self.api(f"uuid_bridge {agent_leg} {customer}")
             except CommandError:
                 log.warning("agent %s: could not return to the customer %s", agent_id, customer)
@@ -235,7 +241,12 @@ class AgentCallControl:
         """complete (the customer goes to the consulted party), conference, cancel."""
         done = self._ask(step, agent_id, {})
         if done.get("then") == "bridge":
-            self.api(f"uuid_bridge {done['customer']} {done['leg']}")
+            try:
+                self.api(f"uuid_bridge {done['customer']} {done['leg']}")
+            except CommandError:
+                self._ask("cancel", agent_id, {})  # back to the customer
+                raise
+            self._ask("handed", agent_id, {})
         if done.get("then") in ("bridge", "hangup"):
             self._kill(done["agent_leg"])
         if step == "conference":
@@ -260,7 +271,12 @@ class AgentCallControl:
             raise CommandError("consultation is not available")
         request = ConsultRequest(step, agent_id, args)
         self.post(request)
-        return request.result.get(timeout=STEP_TIMEOUT)
+        try:
+            return request.result.get(timeout=STEP_TIMEOUT)
+        except gevent.Timeout as exc:
+            if step == "begin":
+                self.post(ConsultRequest("abort", agent_id))  # runs after the late begin
+            raise CommandError("icm is busy: try again in a moment") from exc
 
     def _kill(self, leg: str) -> None:
         try:

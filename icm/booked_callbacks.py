@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RING_SECONDS = 30
 REMEMBERED = 10_000  # call-back ids taken, so that a repeated request never rings twice
-FREE = (AgentState.READY, AgentState.NOT_READY, AgentState.WRAP_UP)
+FREE = (AgentState.READY, AgentState.NOT_READY)  # in wrap-up it finishes its notes first
 
 
 @dataclass(slots=True)
@@ -44,6 +44,7 @@ class Booking:
     note: str
     customer: str
     leg: str = ""  # the agent's leg while its phone rings
+    since: float = field(default_factory=time.time)
 
 
 @dataclass(slots=True)
@@ -67,6 +68,7 @@ class BookedCallbacks:
         self.on_outcome = on_outcome
         self.clock = clock
         self.ringing: dict[str, Booking] = {}  # agent leg -> booking
+        self.dialled: dict[str, Booking] = {}  # customer leg being dialled -> booking
         self.by_agent: dict[str, Booking] = {}
         self.taken: OrderedDict[str, None] = OrderedDict()
 
@@ -102,12 +104,14 @@ class BookedCallbacks:
         why = self._agent_unavailable(booking.agent) if booking.agent else "no agent booked"
         if why and not booking.queue:
             raise CommandError(why)
-        self._remember(booking.callback)
         if why:
             log.info("call-back %s: %s; waiting in queue %s", booking.callback, why,
                      booking.queue)  # fmt: skip
-            return {"status": "queued", "contact": self._to_queue(booking)}
-        return {"status": "ringing_agent", "contact": self._ring_agent(booking)}
+            result = {"status": "queued", "contact": self._to_queue(booking)}
+        else:
+            result = {"status": "ringing_agent", "contact": self._ring_agent(booking)}
+        self._remember(booking.callback)  # once taken: a refusal is asked again later
+        return result
 
     def _agent_unavailable(self, agent_id: str) -> str:
         agent = self.rt.acd.agents.get(agent_id)
@@ -129,6 +133,7 @@ class BookedCallbacks:
             del self.by_agent[booking.agent]
             raise CommandError(str(exc)) from exc
         self.ringing[leg] = booking
+        booking.since = self.clock()
         variables = (
             f"origination_uuid={leg},originate_timeout={RING_SECONDS},"
             f"origination_caller_id_number={booking.number},ipbx_agent={booking.agent},"
@@ -179,6 +184,15 @@ class BookedCallbacks:
         """True when the event was the ringing agent leg's (the ACD must not see it)."""
         if not isinstance(event, (ev.LegAnswered, ev.LegHungUp)):
             return False
+        dialled = self.dialled.pop(event.uuid, None)
+        if dialled is not None:  # the customer's leg: the ACD bridges it, we keep the score
+            if isinstance(event, ev.LegAnswered):
+                self.on_outcome(dialled.callback, "done", f"{dialled.number} answered")
+            else:
+                self.taken.pop(dialled.callback, None)
+                self.on_outcome(dialled.callback, "missed",
+                                f"{dialled.number} did not answer ({event.cause})")  # fmt: skip
+            return False
         booking = self.ringing.pop(event.uuid, None)
         if booking is None:
             return False
@@ -187,6 +201,11 @@ class BookedCallbacks:
         else:
             self._agent_missed(booking, event.cause)
         return True
+
+    def legs_to_check(self, older_than: float) -> list[str]:
+        """Agent legs ringing for a call-back longer than `older_than` s (for the reconciler)."""
+        now = self.clock()
+        return [leg for leg, b in self.ringing.items() if now - b.since > older_than]
 
     def leg_failed(self, leg: str, cause: str) -> bool:
         booking = self.ringing.pop(leg, None)
@@ -210,8 +229,12 @@ class BookedCallbacks:
         rt.leg_agent[booking.leg] = booking.agent
         log.info("call-back %s: agent %s answered; dialling %s", booking.callback,
                  booking.agent, booking.number)  # fmt: skip
-        rt.dial_back(booking.leg, booking.number, booking.leg)
-        self.on_outcome(booking.callback, "done", f"agent {booking.agent} answered")
+        customer = rt.dial_back(booking.leg, booking.number, booking.leg)
+        if customer:
+            self.dialled[customer] = booking
+        else:
+            self.taken.pop(booking.callback, None)
+            self.on_outcome(booking.callback, "missed", "no trunk to dial the customer")
 
     def _agent_missed(self, booking: Booking, cause: str) -> None:
         self.by_agent.pop(booking.agent, None)

@@ -24,6 +24,7 @@ the switch commands of one step run in order in the command greenlet that asked
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid as uuidlib
 from collections.abc import Callable
@@ -48,7 +49,7 @@ RING_SECONDS = 30
 REQUEUE = "ipbx_requeue XML public"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Consult:
     agent_id: str  # who consults
     agent_leg: str
@@ -145,6 +146,13 @@ class Consults:
             return consult.leg, consult.agent_leg
         return None
 
+    def legs_to_check(self, older_than: float) -> list[str]:
+        """Consulted legs of consultations older than `older_than` s (the reconciler asks
+        the switch whether they still exist: a lost hang-up must not leave anyone stuck)."""
+        now = self.clock()
+        return [c.leg for c in set(self.by_leg.values()) if now - c.started > older_than
+                and c.leg in self.by_leg]  # fmt: skip
+
     def of(self, agent_id: str) -> Consult | None:
         return self.by_agent.get(agent_id) or self.by_target.get(agent_id)
 
@@ -159,6 +167,11 @@ class Consults:
                     req.result.set(True)
                 case "complete" | "conference" | "cancel":
                     req.result.set(self._step(req.action, req.agent_id))
+                case "handed":  # the customer is bridged to the consulted party
+                    consult = self.by_agent.get(req.agent_id)
+                    if consult is not None and consult.state == "completing":
+                        self._hand_over(consult)
+                    req.result.set(True)
                 case _:
                     raise CommandError(f"unknown consult step {req.action!r}")
         except CommandError as exc:
@@ -212,7 +225,7 @@ class Consults:
         if consult is None:
             raise CommandError("you are not consulting anyone")
         if action == "cancel":
-            if consult.state not in ("ringing", "talking"):
+            if consult.state not in ("ringing", "talking", "completing"):
                 raise CommandError("there is no consultation to cancel")
             consult.why = "cancelled"
             self.rt.send(f"uuid_kill {consult.leg} ORIGINATOR_CANCEL")
@@ -224,9 +237,9 @@ class Consults:
                 return {"state": "ringing", "agent_leg": consult.agent_leg, "then": "hangup"}
             if consult.state != "talking":
                 raise CommandError("there is nobody to transfer to yet")
-            self._hand_over(consult)
-            return {"state": "done", "agent_leg": consult.agent_leg, "customer": consult.customer,
-                    "leg": consult.leg, "then": "bridge"}  # fmt: skip
+            consult.state = "completing"  # the bridge first; the hand-over once it is made
+            return {"state": "completing", "agent_leg": consult.agent_leg,
+                    "customer": consult.customer, "leg": consult.leg, "then": "bridge"}  # fmt: skip
         if consult.state != "talking":
             raise CommandError("a conference needs the consulted party on the line")
         consult.state = "conference"
@@ -273,7 +286,8 @@ class Consults:
 
     def _answered(self, consult: Consult) -> None:
         if consult.customer_gone:
-            return  # its leg is being hung up
+            self.rt.send(f"uuid_kill {consult.leg} ORIGINATOR_CANCEL")
+            return
         now = self.clock()
         if consult.target_agent:
             self.rt.apply(self.rt.acd.direct_answered(consult.target_agent, now))
@@ -308,10 +322,13 @@ class Consults:
         if consult.customer_gone:
             self._forget(consult)
             return
+        if consult.state == "completing":  # gone as the transfer was made: the customer too
+            log.warning("call %s: the consulted party left while the transfer was made",
+                        consult.call_uuid)  # fmt: skip
         if consult.transfer_on_answer:  # nobody took the customer: back to its queue
             log.warning("call %s: transfer not answered (%s); back to queue %s",
                         consult.call_uuid, cause, consult.queue or "-")  # fmt: skip
-            if consult.queue:
+            if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", consult.queue):
                 self.rt.send(f"uuid_transfer {consult.customer} "
                               f"'set:ipbx_transfer_queue={consult.queue},transfer:{REQUEUE}' "
                               "inline")  # fmt: skip
@@ -320,25 +337,36 @@ class Consults:
         else:
             log.info("agent %s: back with the customer (%s %s: %s)", consult.agent_id,
                      consult.kind, consult.target, consult.why or cause)  # fmt: skip
+            self.rt.send(f"uuid_setvar {consult.agent_leg} park_after_bridge false")
             self.rt.send(f"uuid_bridge {consult.agent_leg} {consult.customer}")
         self._forget(consult)
 
     def _consulting_agent_left(self, consult: Consult) -> None:
-        if consult.customer_gone:
-            return
         if consult.state == "conference":
             consult.members.discard(consult.agent_leg)
-            self._leave_room_to_target(consult)
+            if not consult.customer_gone:
+                self._leave_room_to_target(consult)
+            self._release_consulting_agent(consult)
             self._room_check(consult)
-        elif consult.state == "talking":
+            return
+        if consult.customer_gone:
+            return
+        if consult.state in ("talking", "completing"):
             self.rt.send(f"uuid_bridge {consult.customer} {consult.leg}")
             self._hand_over(consult)
         elif consult.state == "ringing":
             consult.transfer_on_answer = True
-            self._changed(consult)
+            self._release_consulting_agent(consult)
+
+    def _release_consulting_agent(self, consult: Consult) -> None:
+        """Its part is over while the consultation goes on: its next call is its own."""
+        if self.by_agent.get(consult.agent_id) is consult:
+            del self.by_agent[consult.agent_id]
+            self.on_change(consult.agent_id)
 
     def _customer_left(self, consult: Consult) -> None:
         consult.customer_gone = True
+        consult.why = consult.why or "cancelled"
         if consult.state == "conference":
             consult.members.discard(consult.customer)
             self.rt.send(f"conference {consult.room} hup all")
@@ -380,13 +408,14 @@ class Consults:
         rt, now = self.rt, self.clock()
         consult.state = "done"
         agent_id = consult.agent_id
+        owned = (rt.leg_agent.pop(consult.agent_leg, None) == agent_id) | (
+            rt.direct_legs.pop(consult.agent_leg, None) == agent_id)  # fmt: skip
         if rt.agent_leg.get(agent_id) == consult.agent_leg:
             rt.agent_leg.pop(agent_id, None)
-        rt.leg_agent.pop(consult.agent_leg, None)
-        rt.direct_legs.pop(consult.agent_leg, None)
         if rt.talking.get(consult.customer) == agent_id:
             rt.talking.pop(consult.customer, None)
-        rt.apply(rt.acd.call_ended(agent_id, now))
+        if owned:  # (not when it hung up earlier: it may be on its next call by now)
+            rt.apply(rt.acd.call_ended(agent_id, now))
         if consult.target_agent:
             target = consult.target_agent
             rt.agent_leg[target] = consult.leg

@@ -309,13 +309,26 @@ class IcmService:
             gevent.sleep(self.config.reconcile_interval)
             if not self.driver.connected.is_set():
                 continue
-            for agent_id, leg in self.acd.legs_to_check(older_than=self.config.reconcile_grace):
+            grace = self.config.reconcile_grace
+            for agent_id, leg in self.acd.legs_to_check(older_than=grace):
                 try:
                     exists = self.driver.api(f"uuid_exists {leg}").strip()
                 except NotConnectedError:
                     break
                 if exists == "false":
                     self.inbox.put(RepairLeg(agent_id, leg))
+            # consultations and call-backs ringing an agent: a lost hang-up ends them here
+            direct = self.consults.legs_to_check(grace) + self.booked.legs_to_check(grace)
+            for leg in direct:
+                try:
+                    exists = self.driver.api(f"uuid_exists {leg}").strip()
+                except NotConnectedError:
+                    break
+                if exists == "false":
+                    log.warning("icm %s: leg %s is gone from the switch; ending it", self.name,
+                                leg)  # fmt: skip
+                    self.inbox.put(ev.LegHungUp(self.name, leg, "ICM_RECONCILED",
+                                                datetime.now(tz=UTC)))  # fmt: skip
 
     def _queue_stats_loop(self) -> None:
         """Every QUEUE_STATS_SECONDS: the queues' figures in Redis and as a `queue.stats`
@@ -392,7 +405,11 @@ class IcmService:
         """A consulted agent rejects the consultation ringing its phone (AG-5)."""
         agent_id = str(request.args.get("agent", ""))
         leg = self.consults.ringing_leg(agent_id)
-        if not leg and self.booked.reject(agent_id):
+        if not leg and self.booked.ringing_leg(agent_id):
+            if request.args.get("not_ready"):
+                agent = self.acd.acd.agents[agent_id]
+                agent.prior_state, agent.prior_reason = AgentState.NOT_READY, "rejected"
+            self.booked.reject(agent_id)
             request.result.set({"agent": agent_id, "state": "reserved"})
             return True
         if not leg:
@@ -411,7 +428,10 @@ class IcmService:
         self.booked.check(args)  # refuse a malformed request before it is queued
         request = CallbackRing(dict(args))
         self.inbox.put(request)
-        return request.result.get(timeout=self.config.command_timeout)
+        try:
+            return request.result.get(timeout=self.config.command_timeout)
+        except gevent.Timeout as exc:  # it may still run: Celery's retry then gets "duplicate"
+            raise CommandError("icm is busy: try again in a moment") from exc
 
     def _callback_outcome(self, callback: str, outcome: str, detail: str) -> None:
         self._callback_outcomes.append((callback, outcome, detail))

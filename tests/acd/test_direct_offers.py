@@ -46,6 +46,9 @@ def test_an_agent_on_a_call_or_ringing_cannot_be_offered_directly():
     acd.offer_answered("c1", busy, 2)
     with pytest.raises(IllegalTransition, match="on call"):
         acd.offer_direct(busy, "cust-1", 3, "consult")
+    acd.call_ended(busy, 4)
+    with pytest.raises(IllegalTransition, match="wrap up"):  # its notes come first
+        acd.offer_direct(busy, "cust-1", 5, "consult")
 
 
 def test_taking_over_a_queue_customer_means_wrap_up_after_the_call():

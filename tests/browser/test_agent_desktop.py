@@ -450,8 +450,11 @@ def test_a_consultation_nobody_answers_returns_the_agent_to_the_customer(center,
     row = second.locator("#history tbody tr", has_text="5550101").first
     row.wait_for()
     assert "missed" in row.inner_text()
-    page.click("#btn-hangup")
+    # the customer hangs up: the agent's phone is freed too (not left parked off-hook)
+    assert esl.api(f"uuid_kill {call.call_uuid}").startswith("+OK")
     state_is(page, "wrap_up")
+    wait_until(lambda: esl.api(f"uuid_exists {agent_leg.uuid}").strip() == "false",
+               what="the agent's leg to hang up with the customer")  # fmt: skip
     second.close()
     esl.close()
 

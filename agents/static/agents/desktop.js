@@ -251,6 +251,7 @@ function renderConsult(consult) {
   $("consult").hidden = !consult;
   $("transfer").hidden = !!consult;
   $("btn-hangup").textContent = consult && consult.state === "conference" ? "Leave" : "Hang up";
+  $("btn-hangup").hidden = false;
   if (!consult) return;
   $("consult").dataset.state = consult.state;
   $("consult-label").textContent = consult.role === "consulted"
@@ -260,6 +261,8 @@ function renderConsult(consult) {
   $("btn-consult-complete").hidden = !mine || consult.state === "conference";
   $("btn-conference").hidden = !mine || consult.state !== "talking";
   $("btn-consult-cancel").hidden = !mine || consult.state === "conference";
+  // while consulting, "Back to customer" ends the consultation; hanging up is for later
+  $("btn-hangup").hidden = mine && consult.state !== "conference";
 }
 
 function renderQueues() {

@@ -19,7 +19,7 @@ ALLOWED: dict[AgentState, frozenset[AgentState]] = {
     S.NOT_READY: frozenset({S.READY, S.RESERVED, S.ON_CALL, S.LOGGED_OUT}),
     S.RESERVED: frozenset({S.ON_CALL, S.READY, S.NOT_READY, S.LOGGED_OUT}),
     S.ON_CALL: frozenset({S.WRAP_UP, S.READY, S.NOT_READY, S.LOGGED_OUT}),
-    S.WRAP_UP: frozenset({S.READY, S.NOT_READY, S.RESERVED, S.ON_CALL, S.LOGGED_OUT}),
+    S.WRAP_UP: frozenset({S.READY, S.NOT_READY, S.ON_CALL, S.LOGGED_OUT}),
 }
 BUSY = frozenset({S.ON_CALL, S.WRAP_UP})
 

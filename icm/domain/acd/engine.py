@@ -172,16 +172,14 @@ class Acd:
     def offer_direct(
         self, agent_id: str, contact_id: str, now: float, trigger: str
     ) -> list[Output]:
-        """Ring one chosen agent for a contact (a consultation, a booked call-back): ready, not
-        ready or in wrap-up — never while it is on a call or already ringing. The agent is
+        """Ring one chosen agent for a contact (a consultation, a booked call-back): ready or
+        not ready — never while on a call, ringing or in wrap-up. The agent is
         reserved (no queue offer meanwhile) and returns to where it was if it does not take
         the contact."""
         agent = self._agent(agent_id)
-        if agent.state not in (S.READY, S.NOT_READY, S.WRAP_UP):
+        if agent.state not in (S.READY, S.NOT_READY):  # wrap-up: it finishes its notes first
             raise IllegalTransition(f"agent {agent_id} is {agent.state.value.replace('_', ' ')}")
-        if agent.state in (S.READY, S.NOT_READY):
-            agent.prior_state, agent.prior_reason = agent.state, agent.reason
-        self._cancel_timer("wrap", agent_id)
+        agent.prior_state, agent.prior_reason = agent.state, agent.reason
         agent.contact_id = contact_id
         out: list[Output] = [change_state(agent, S.RESERVED, now, trigger)]
         self.direct_offers[agent_id] = contact_id
