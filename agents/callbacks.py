@@ -49,6 +49,7 @@ RETRY_SECONDS = 60
 AGENT_ONLY_ATTEMPTS = 3  # refusals by the booked agent before its queue is offered too
 MAX_ATTEMPTS = 10
 GIVE_UP_AFTER = timedelta(hours=1)  # past the due time
+OUTCOME_LOST_SECONDS = 600  # "ringing" for an agent this long: the outcome was lost
 LEASE_MARGIN_SECONDS = 30  # beyond the command's reply time-out
 UPCOMING_LIMIT = 50
 
@@ -298,6 +299,7 @@ def dispatch_due(
     icm did not answer is not tried again in the same run."""
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[-64:]
     started = time.monotonic()
+    _sweep_lost_outcomes(now or timezone.now())
     unreachable: set[str] = set()
     taken = 0
     for _ in range(limit):
@@ -309,6 +311,21 @@ def dispatch_due(
         if dispatch_one(callback, owner, now or timezone.now(), unreachable) == Status.RINGING:
             taken += 1
     return taken
+
+
+def _sweep_lost_outcomes(now: datetime) -> int:
+    """A call-back icm took for an agent reports its outcome within a few minutes (ring,
+    then dial the customer); one still "ringing" long after lost it (icm restarted, or the
+    outcome was saved before the row said "ringing"): it is due again."""
+    stale = ScheduledCallback.objects.filter(
+        status=Status.RINGING, dispatched_to="agent",
+        dispatched_at__lt=now - timedelta(seconds=OUTCOME_LOST_SECONDS),
+    )  # fmt: skip
+    count = stale.update(status=Status.PENDING, next_attempt_at=now,
+                         last_error="no outcome from icm: asked again")  # fmt: skip
+    if count:
+        log.warning("call-backs: %d without an outcome from icm are due again", count)
+    return count
 
 
 def dispatch_one(

@@ -27,6 +27,8 @@ class WorkGroup(models.Model):
     leaders = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="led_work_groups"
     )
+    # the queues its team leaders supervise (their wallboard, their controls)
+    queues = models.ManyToManyField("icm.Queue", blank=True, related_name="work_groups")
 
     class Meta:
         ordering = ["name"]

@@ -79,9 +79,18 @@ AGENT_COMMANDS = {
 
 
 def may_control_agent(user: Any, login_id: str) -> bool:
-    """The agent itself, or a user allowed to change agents (team leaders, administrators)."""
+    """The agent itself, an administrator, a team leader of one of the agent's work groups
+    (ICM-8), or another user allowed to change agents."""
+    from supervision.roles import ADMINISTRATOR, TEAM_LEADER
+    from supervision.scope import scope_of
+
     own = getattr(getattr(user, "agent", None), "login_id", None)
-    return own == login_id or user.has_perm("agents.change_agent")
+    if own == login_id:
+        return True
+    scope = scope_of(user)
+    if scope.role == TEAM_LEADER:
+        return scope.has_agent(login_id)
+    return scope.role == ADMINISTRATOR or user.has_perm("agents.change_agent")
 
 
 def check_agent_state(switch: str, login_id: str, state: str, reason: str) -> dict[str, Any]:

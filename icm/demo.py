@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import Group
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -206,11 +207,19 @@ def load_demo() -> DemoSummary:
 
     _user("admin", "admin", summary, is_staff=True, is_superuser=True)
     leader = _user("leader", "leader", summary, first_name="Lena", last_name="Leader")
+    team_leaders, _ = Group.objects.get_or_create(name="Team leaders")
+    if not leader.groups.filter(pk=team_leaders.pk).exists():
+        leader.groups.add(team_leaders)
+        summary.count_update(leader._meta.label)
     groups = {}
+    queues = list(Queue.objects.filter(site=site))
     for name, description in WORK_GROUPS.items():
         groups[name] = _upsert(WorkGroup, summary, name=name, defaults={"description": description})
         if not groups[name].leaders.filter(pk=leader.pk).exists():
             groups[name].leaders.add(leader)
+            summary.count_update(WorkGroup._meta.label)
+        if groups[name].queues.count() != len(queues):  # the leader supervises every queue
+            groups[name].queues.set(queues)
             summary.count_update(WorkGroup._meta.label)
 
     _load_agents(site, skills, groups, summary)

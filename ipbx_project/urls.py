@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("icm.urls")),
     path("", include("ivr.urls")),
     path("", include("agents.urls")),
+    path("", include("supervision.urls")),
 ]

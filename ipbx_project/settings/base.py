@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "stats",
     "recording",
     "fax",
+    "supervision",
 ]
 
 MIDDLEWARE = [

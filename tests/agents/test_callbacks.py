@@ -530,3 +530,17 @@ def test_the_beat_schedule_runs_the_registered_dispatcher_every_few_seconds():
     assert entry["task"] == "agents.dispatch_due_callbacks" and entry["schedule"] <= 10
     app.loader.import_default_modules()
     assert "agents.dispatch_due_callbacks" in app.tasks
+
+
+def test_a_call_back_whose_outcome_was_lost_is_asked_again(center, responder):
+    """icm took it for the agent but never reported back (it restarted): ten minutes on,
+    the row is due again and icm is asked once more."""
+    icm = responder()
+    row = make(center)
+    now = timezone.now()
+    assert dispatch_due(now) == 1
+    assert reload(row).status == Status.RINGING
+    assert dispatch_due(now + timedelta(minutes=5)) == 0  # still within its time
+    assert dispatch_due(now + timedelta(minutes=11)) == 1
+    assert icm.ids() == [str(row.pk), str(row.pk)]
+    assert reload(row).status == Status.RINGING

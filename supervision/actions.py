@@ -1,0 +1,113 @@
+"""Supervisor controls on agents and calls (SV-3, SV-6, SV-10, SV-11): checked against the
+user's role and scope, carried out by icm, and every attempt — done, refused or failed —
+written to the audit log."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+
+from agents.desktop import switch_of
+from agents.models import Agent, NotReadyReason
+from icm.actions import _command, check_agent_state
+from icm.bus.commands import CommandError
+from icm.models import Extension
+from supervision.models import AuditEntry
+from supervision.roles import MONITOR_MODES, may
+from supervision.scope import scope_of
+
+log = logging.getLogger(__name__)
+
+
+class SupervisionRefused(PermissionError):
+    """Not allowed for this user (role or scope); the message says why."""
+
+
+class UnknownTarget(LookupError):
+    """No such agent (or it is inactive)."""
+
+
+def audit(
+    user: Any,
+    role: str,
+    action: str,
+    target_kind: str,
+    target: str,
+    outcome: str,
+    detail: dict[str, Any] | None = None,
+    address: str | None = None,
+) -> AuditEntry:
+    """Write one audit entry (who, what, target, when, outcome)."""
+    entry = AuditEntry.objects.create(
+        user=user if getattr(user, "is_authenticated", False) else None,
+        username=getattr(user, "username", "") or "anonymous", role=role, action=action,
+        target_kind=target_kind, target=target[:128], outcome=outcome, detail=detail or {},
+        address=address,
+    )  # fmt: skip
+    log.info("audit: %s (%s) %s %s %s: %s", entry.username, role, action, target_kind,
+             target, outcome)  # fmt: skip
+    return entry
+
+
+def act_on_agent(user: Any, action: str, login_id: str, args: dict[str, Any],
+                 address: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Force sign-out / ready / not ready, or release the agent's call."""
+    scope = scope_of(user)
+    detail = {k: str(v)[:64] for k, v in args.items() if k in ("reason", "extension")}
+
+    def refuse(why: str) -> SupervisionRefused:
+        audit(user, scope.role, action, "agent", login_id, AuditEntry.Outcome.REFUSED,
+              {**detail, "why": why}, address)  # fmt: skip
+        return SupervisionRefused(why)
+
+    if not may(scope.role, action):
+        raise refuse(f"your role may not {action.replace('_', ' ')}")
+    if not scope.has_agent(login_id):
+        raise refuse(f"agent {login_id} is not in your work groups")
+    agent = Agent.objects.filter(login_id=login_id, active=True).select_related("extension").first()
+    if agent is None:
+        raise UnknownTarget(f"no active agent {login_id!r}")
+    reason = str(args.get("reason") or "")
+    if (
+        action == "force_not_ready"
+        and reason
+        and not NotReadyReason.objects.filter(code=reason, active=True).exists()
+    ):
+        raise refuse(f"unknown not-ready reason {reason!r}")
+    switch = switch_of(agent)
+    extension = ""
+    if action in MONITOR_MODES:
+        extension = _supervisor_phone(user, str(args.get("extension") or ""))
+        if not extension:
+            raise refuse("give the extension of the phone to listen on")
+        detail["extension"] = extension
+    try:
+        if action in MONITOR_MODES:
+            result = _command(switch, "monitor", {"agent": login_id, "extension": extension,
+                                                  "mode": MONITOR_MODES[action]},
+                              timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+        elif action == "force_release":
+            result = _command(switch, "agent_call", {"agent": login_id, "action": "hangup"},
+                              timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+        else:
+            state = {"force_logout": "logout", "force_ready": "ready",
+                     "force_not_ready": "not_ready"}[action]  # fmt: skip
+            result = check_agent_state(switch, login_id, state, reason or "supervisor")
+    except CommandError as exc:
+        audit(user, scope.role, action, "agent", login_id, AuditEntry.Outcome.FAILED,
+              {**detail, "why": str(exc)}, address)  # fmt: skip
+        raise
+    audit(user, scope.role, action, "agent", login_id, AuditEntry.Outcome.OK, detail, address)
+    return result
+
+
+def _supervisor_phone(user: Any, asked: str) -> str:
+    """The extension a supervisor listens on: the one asked (an enabled extension), else its
+    own agent's."""
+    if asked:
+        return asked if Extension.objects.filter(number=asked, enabled=True).exists() else ""
+    own = Agent.objects.filter(user=user, extension__enabled=True).values_list(
+        "extension__number", flat=True).first()  # fmt: skip
+    return own or ""

@@ -1,0 +1,15 @@
+"""URLs of supervision."""
+
+from django.urls import path
+
+from supervision import views
+
+urlpatterns = [
+    path(
+        "api/supervision/agents/<str:login_id>/<str:action>/",
+        views.agent_action,
+        name="api-supervision-agent",
+    ),  # fmt: skip
+    path("api/supervision/audit/", views.audit_api, name="api-supervision-audit"),
+    path("supervision/audit/", views.audit_page, name="supervision-audit"),
+]

@@ -1,0 +1,97 @@
+"""Supervision over HTTP: controls on agents (`POST /api/supervision/agents/<id>/<action>/`)
+and the audit log (`GET /api/supervision/audit/` and the page `/supervision/audit/`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from icm.bus.commands import CommandError, IcmUnavailable
+from supervision.actions import SupervisionRefused, UnknownTarget, act_on_agent
+from supervision.models import AuditEntry
+from supervision.roles import ACTIONS, ADMINISTRATOR, TEAM_LEADER, role_of
+
+FILTERS = ("username", "action", "target", "outcome")
+AUDIT_LIMIT = 500
+
+
+@api_view(["POST"])
+def agent_action(request: Request, login_id: str, action: str) -> Response:
+    """POST {reason?}: force_logout, force_ready, force_not_ready, force_release."""
+    if action not in ACTIONS:
+        return Response({"detail": f"unknown action {action!r} (one of {sorted(ACTIONS)})"},
+                        status=404)  # fmt: skip
+    if not isinstance(request.data, dict):
+        return Response({"detail": 'send a JSON object, e.g. {"reason": "meeting"}'}, status=400)
+    try:
+        result = act_on_agent(request.user, action, login_id, dict(request.data),
+                              request.META.get("REMOTE_ADDR"))  # fmt: skip
+    except SupervisionRefused as exc:
+        return Response({"detail": str(exc)}, status=403)
+    except UnknownTarget as exc:
+        return Response({"detail": str(exc)}, status=404)
+    except IcmUnavailable as exc:
+        return Response({"detail": str(exc)}, status=503)
+    except CommandError as exc:
+        return Response({"detail": str(exc)}, status=409)
+    return Response(result)
+
+
+def audit_entries(user: Any, params: Any) -> list[AuditEntry]:
+    """The audit log filtered by ?username=&action=&target=&outcome=&since=&until= (ISO);
+    administrators see every entry, team leaders their own actions."""
+    role = role_of(user)
+    if role not in (ADMINISTRATOR, TEAM_LEADER):
+        raise PermissionDenied("only team leaders and administrators see the audit log")
+    rows = AuditEntry.objects.all()
+    if role == TEAM_LEADER:
+        rows = rows.filter(user=user)
+    for name in FILTERS:
+        if params.get(name):
+            rows = rows.filter(**{name: params[name]})
+    for name, lookup in (("since", "at__gte"), ("until", "at__lt")):
+        if params.get(name):
+            try:
+                rows = rows.filter(**{lookup: datetime.fromisoformat(params[name])})
+            except ValueError as exc:
+                raise ValueError(f"{name} must be an ISO date-time") from exc
+    return list(rows[:AUDIT_LIMIT])
+
+
+def _as_dict(entry: AuditEntry) -> dict[str, Any]:
+    return {"at": entry.at.isoformat(), "username": entry.username, "role": entry.role,
+            "action": entry.action, "target_kind": entry.target_kind, "target": entry.target,
+            "outcome": entry.outcome, "detail": entry.detail, "address": entry.address}  # fmt: skip
+
+
+@api_view(["GET"])
+def audit_api(request: Request) -> Response:
+    try:
+        entries = audit_entries(request.user, request.query_params)
+    except PermissionDenied as exc:
+        return Response({"detail": str(exc)}, status=403)
+    except ValueError as exc:
+        return Response({"detail": str(exc)}, status=400)
+    return Response({"entries": [_as_dict(e) for e in entries]})
+
+
+@login_required
+def audit_page(request: HttpRequest) -> HttpResponse:
+    try:
+        entries = audit_entries(request.user, request.GET)
+        error = ""
+    except ValueError as exc:
+        entries, error = [], str(exc)
+    return render(request, "supervision/audit.html", {
+        "entries": entries, "error": error, "filters": {k: request.GET.get(k, "") for k in
+                                                         (*FILTERS, "since", "until")},
+        "actions": sorted(ACTIONS), "outcomes": AuditEntry.Outcome.choices,
+    })  # fmt: skip
