@@ -70,7 +70,7 @@ class AgentCallControl:
         if action in ("consult_cancel", "consult_complete", "conference"):
             return self._consult_step(agent_id, action.removeprefix("consult_"))
         consult = self.consults.of(agent_id) if self.consults else None
-        agent_leg, other = self._call_legs(agent_id)
+        agent_leg, other = self.call_legs(agent_id)
         if action == "consult":
             return self._consult(agent_id, agent_leg, other, args)
         if consult is not None and action in ("transfer", "hold", "unhold"):
@@ -304,7 +304,7 @@ class AgentCallControl:
         log.info("agent %s: accepted the offer on leg %s", agent_id, leg)
         return {"agent": agent_id, "action": "accept", "leg": leg}
 
-    def _call_legs(self, agent_id: str) -> tuple[str, str]:
+    def call_legs(self, agent_id: str) -> tuple[str, str]:
         """(the agent's leg, the other party's leg) of the call the agent is on."""
         consulting = self.consults.legs_of(agent_id) if self.consults else None
         if consulting is not None:

@@ -51,6 +51,7 @@ from icm.domain.acd.model import AgentState
 from icm.domain.acd.outputs import ContactFinished, OfferContact
 from icm.domain.calls import CallRecord, LiveCalls
 from icm.ivr_session import make_ivr_app
+from icm.monitoring import Monitoring
 from icm.queue_figures import QueueFigures
 from icm.store import (
     CdrStore,
@@ -135,6 +136,7 @@ class IcmService:
                 **self.call_commands.handlers(),
                 "agent_call": lambda args: self.agent_calls.run(args),
                 "callback_ring": self.cmd_callback_ring,
+                "monitor": lambda args: self.monitoring.run(args),
                 **{name: self._acd_command(name) for name in ACD_COMMANDS},
             },
             spawn=gevent.pool.Pool(50).spawn,
@@ -151,6 +153,11 @@ class IcmService:
                 self.consults.ringing_leg(agent) or self.booked.ringing_leg(agent)),
         )  # fmt: skip
         self._callback_outcomes: list[tuple[str, str, str]] = []
+        self.monitoring = Monitoring(
+            self.name, self.agent_calls.call_legs,
+            lambda leg: self.model.call_of_leg(self.name, leg), self.driver.bgapi,
+            self.inbox.put,
+        )  # fmt: skip
         self._agent_changes: list[AgentStateChanged] = []
         self._other_publications: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
         self.outbound = OutboundServer(

@@ -5,7 +5,9 @@ record, DTMF, dump, break) with FreeSWITCH's exact reply texts.
 from __future__ import annotations
 
 import asyncio
+import re
 
+from switchsim.audio_paths import AudioBug
 from switchsim.bridge import request_uuid_bridge
 from switchsim.channel import Channel
 from switchsim.events import Event
@@ -286,27 +288,48 @@ async def _dump(sw: Switch, a: list[str], raw: str) -> str:
 
 async def _audio(sw: Switch, a: list[str], raw: str) -> str:
     """uuid_audio <uuid> [start [read|write] [mute|level <level>]|stop] (mod_commands.c
-    session_audio_function): mute or level what is read from / written to the channel;
-    `ch.audio` keeps it (mute: that direction carries silence)."""
+    session_audio_function, switch_ivr_session_audio): one "audio" media bug per channel
+    (MEDIA_BUG_START when the first ``start`` adds it, MEDIA_BUG_STOP at ``stop``).
+    ``mute N`` sets that direction's mute to N and its level to 0 (any N != 0 silences it);
+    ``level N`` is taken for -5 < N < 5 only. `ch.audio` keeps the non-zero values; once all
+    are 0 the bug removes itself (session_audio_callback returns FALSE)."""
     usage = "-USAGE: <uuid> [start [read|write] [mute|level <level>]|stop]\n"
     if len(a) < 2:
         return usage
     ch = sw.get(a[0])
     if ch is None:
         return NO_CHANNEL
+    bug = next((b for b in ch.bugs if isinstance(b, AudioBug)), None)
     if a[1].lower() == "stop":
+        if bug is not None:
+            sw.remove_bug(ch, bug)
         ch.audio.clear()
         return "+OK\n"
     if a[1].lower() != "start" or len(a) < 5 or a[2].lower() not in ("read", "write"):
         return usage
-    if a[3].lower() not in ("mute", "level"):
+    cmd, direction = a[3].lower(), a[2].lower()
+    if cmd not in ("mute", "level"):
         return usage
-    try:
-        level = int(a[4])
-    except ValueError:
-        level = 0  # atoi
-    ch.audio[f"{a[2].lower()}_{a[3].lower()}"] = level
+    level = _atoi(a[4])
+    if bug is None:
+        bug = AudioBug(cmd)
+        sw.add_bug(ch, bug)
+    if cmd == "mute":
+        ch.audio[f"{direction}_mute"] = level
+        ch.audio[f"{direction}_level"] = 0
+    elif -5 < level < 5:
+        ch.audio[f"{direction}_level"] = level
+    for key in [k for k, v in ch.audio.items() if not v]:
+        del ch.audio[key]
+    if not ch.audio:
+        sw.remove_bug(ch, bug)
     return "+OK\n"
+
+
+def _atoi(text: str) -> int:
+    """C atoi: optional sign and leading digits, else 0."""
+    m = re.match(r"\s*([+-]?\d+)", text)
+    return int(m.group(1)) if m else 0
 
 
 async def _break(sw: Switch, a: list[str], raw: str) -> str:

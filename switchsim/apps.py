@@ -1,6 +1,7 @@
 """Dialplan applications (answer, park, bridge, set, socket …) and the APPS registry.
 
-Owns the non-media applications; media ones are in :mod:`switchsim.media`. Every app is
+Owns the non-media applications; media ones are in :mod:`switchsim.media`, ``conference``
+in :mod:`switchsim.conference`, ``eavesdrop`` in :mod:`switchsim.eavesdrop`. Every app is
 ``async def app(sw, ch, arg) -> response | None``; CHANNEL_EXECUTE / _COMPLETE are fired
 by :func:`switchsim.session.execute` around it.
 """
@@ -14,9 +15,10 @@ from switchsim import media
 from switchsim.bridge import run_bridge
 from switchsim.channel import Channel
 from switchsim.conference import app_conference
+from switchsim.eavesdrop import app_eavesdrop
 from switchsim.legs import OriginateError, originate_leg
 from switchsim.recording import start_recording, stop_recording
-from switchsim.session import park_loop, request_transfer, transfer_defaults, wait_until
+from switchsim.session import park_loop, request_transfer, transfer_defaults
 from switchsim.switch import Switch, valid_cause
 
 log = logging.getLogger(__name__)
@@ -151,18 +153,6 @@ async def app_bridge(sw: Switch, ch: Channel, arg: str) -> str | None:
     ch.vars["originate_disposition"] = "SUCCESS"
     ch.vars["DIALSTATUS"] = "SUCCESS"
     await run_bridge(sw, ch, b)
-    return None
-
-
-async def app_eavesdrop(sw: Switch, ch: Channel, arg: str) -> str | None:
-    target = sw.get(arg.strip())
-    if not ch.times["answered"]:
-        sw.answer(ch)
-    if target is None:
-        return None
-    ch.vars["eavesdrop_target_uuid"] = target.uuid
-    while ch.is_up and target.is_up and not ch.break_flag:
-        await wait_until(ch, lambda: not target.is_up, 0.2)
     return None
 
 

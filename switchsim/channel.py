@@ -211,6 +211,12 @@ class Channel:
         self.answered = asyncio.Event()
         self.holds: list[asyncio.Future[Any]] = []
         self.audio: dict[str, int] = {}  # uuid_audio: "read_mute" / "write_level" -> level
+        # media bugs on this channel in the order attached (switchsim.audio_paths.AudioBug,
+        # .Eavesdrop): the order decides how they mix, as in switch_core_media_bug_add
+        self.bugs: list[Any] = []
+        self.eavesdrop: Any = None  # the Eavesdrop this channel runs (eavesdrop app)
+        # switch_core_session_queue_event: `sendevent` with this Unique-ID (eavesdrop-command)
+        self.events: deque[dict[str, str]] = deque(maxlen=256)
         self.break_flag = False
         self.pending_hangup: str | None = None
         self.idle_wait = False

@@ -152,6 +152,13 @@ class Room:
                 self.set_floor(sw, holder)
 
     # -- membership --------------------------------------------------------------------
+    def heard_by(self, m: Member) -> list[Member]:
+        """The members whose audio the room mixes for ``m``: every other member that may
+        speak, if ``m`` may hear (no echo of its own voice); by member id."""
+        if not m.hear:
+            return []
+        return sorted((o for o in self.members if o is not m and o.speak), key=lambda o: o.id)
+
     def member(self, member_id: int) -> Member | None:
         return next((m for m in self.members if m.id == member_id), None)
 

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from switchsim.audio_paths import NOTHING, Heard, audio_paths
 from switchsim.conference import SUBCLASS, Member, Room, conferences
 from switchsim.switch import Switch
 
@@ -163,8 +164,10 @@ def api_conference(sw: Switch, arg: str) -> str:
     return f"-ERR Conference command '{words[1]}' not found.\n"
 
 
-def snapshot(room: Room) -> dict[str, Any]:
-    """A room as ``sim_conference`` shows it: members by id and the audio each one hears."""
+def snapshot(room: Room, paths: dict[str, Heard]) -> dict[str, Any]:
+    """A room as ``sim_conference`` shows it: members by id and whom each one hears
+    (``paths`` from :func:`switchsim.audio_paths.audio_paths`: the room's mix as
+    :meth:`Room.heard_by` says, after uuid_audio mutes, hold and eavesdroppers)."""
     members = sorted(room.members, key=lambda m: m.id)
     return {
         "name": room.name,
@@ -180,8 +183,7 @@ def snapshot(room: Room) -> dict[str, Any]:
                 "hear": m.hear,
                 "speak": m.speak,
                 "moderator": m.moderator,
-                # every member hears every other member that may speak (mixing, no echo)
-                "hears": [o.ch.uuid for o in members if o is not m and o.speak] if m.hear else [],
+                "hears": list(paths.get(m.ch.uuid, NOTHING).uuids),
             }
             for m in members
         ],
@@ -192,9 +194,12 @@ def sim_conference(sw: Switch, arg: str) -> str:
     """``sim_conference [NAME]``: one room, or every room, as JSON."""
     rooms = conferences(sw).rooms
     name = arg.strip()
-    if not name:
-        return json.dumps([snapshot(r) for r in rooms.values()]) + "\n"
     room = rooms.get(name)
-    if room is None:
+    if name and room is None:
         return f"-ERR Conference {name} not found\n"
-    return json.dumps(snapshot(room)) + "\n"
+    shown = [room] if room is not None else list(rooms.values())
+    members = [m.ch for r in shown for m in r.members]
+    paths = audio_paths(sw.channels.values(), rooms.values(), only=members)
+    if not name:
+        return json.dumps([snapshot(r, paths) for r in shown]) + "\n"
+    return json.dumps(snapshot(shown[0], paths)) + "\n"

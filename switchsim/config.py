@@ -25,8 +25,13 @@ switchsim-only api commands (send them with `api` or `bgapi` on any ESL connecti
   sim_register <ext> [answer|answer:<delay>|noanswer|busy]   register an extension.
   sim_unregister <ext>    unregister it.
   sim_dtmf <uuid> <digits>   DTMF received from the far end of a channel.
+  sim_audio <uuid>        JSON: what uuid_audio set on the channel (read_mute, write_mute,
+        read_level, write_level when non-zero), `hears` (sorted uuids whose audio reaches
+        it), `hold_music`, `eavesdrop` {target, mux_read, mux_write, bridge_read,
+        bridge_write, dtmf} when it eavesdrops, `eavesdroppers` when it is eavesdropped.
   sim_conference [<name>]  a conference room (or every room) as JSON: its members and,
-        for each, the members it hears (every other member that may speak, if it hears).
+        for each, whom it hears (the others that may speak if it hears, after mutes,
+        hold and eavesdroppers; the same model as sim_audio).
   sim_stats               channels up, calls, events emitted, ESL connections.
 """
 

@@ -2,7 +2,8 @@
 
 Owns ``event``/``nixevent``/``noevents`` parsing (format word, ``ALL``, ``CUSTOM`` followed
 by subclasses), ``filter [add|delete]``, ``myevents``, ``linger``, ``sendmsg``,
-``sendevent`` and the outbound ``connect`` reply (CHANNEL_DATA headers).
+``sendevent`` (fired, or queued to the session its ``Unique-ID`` names, as
+switch_core_session_queue_event) and the outbound ``connect`` reply (CHANNEL_DATA headers).
 """
 
 from __future__ import annotations
@@ -189,6 +190,13 @@ def sendevent(conn: EslConnection, cmd: Command, name: str) -> str:
     subclass = cmd.header("event-subclass") or None
     headers = [(k, v) for k, v in cmd.headers.items() if k not in ("content-length",)]
     headers.append(("Event-UUID", event_uuid))
+    target = conn.server.switch.get(cmd.header("unique-id") or "")
+    if target is not None:
+        # switch_core_session_queue_event: the session gets it (eavesdrop reads its
+        # eavesdrop-command header); it is not fired
+        target.events.append({k.lower(): v for k, v in headers})
+        target.wake_up()
+        return f"+OK {event_uuid}"
     bus.emit(
         ename if ename in EVENT_NAMES else "CUSTOM",
         ("mod_event_socket.c", "parse_command", 2268),

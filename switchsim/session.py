@@ -409,6 +409,7 @@ async def teardown(sw: Switch, ch: Channel) -> None:
         sw.hangup(ch, "NORMAL_CLEARING")
     stop_all_recordings(sw, ch)
     sw.set_state(ch, "CS_HANGUP", 10)
+    sw.remove_all_bugs(ch)  # switch_core_session_hangup_state: MEDIA_BUG_STOP for each
     sw.set_callstate(ch, "HANGUP")
     sw.set_state(ch, "CS_REPORTING", 11)
     _cdr_vars(ch)

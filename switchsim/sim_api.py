@@ -69,6 +69,26 @@ async def sim_load(server: Any, arg: str) -> str:
     return f"+OK {n} calls\n"
 
 
+def audio_state(sw: Any, ch: Any) -> dict[str, Any]:
+    """``sim_audio``: what uuid_audio set on the channel (non-zero ``read_mute``,
+    ``write_mute``, ``read_level``, ``write_level``), whom it hears (sorted uuids) and whether
+    hold music (:mod:`switchsim.audio_paths`), its eavesdrop when it runs one, and the
+    eavesdroppers on it."""
+    from switchsim.audio_paths import Eavesdrop, heard_by
+
+    rooms = sw.conferences.rooms.values() if sw.conferences is not None else ()
+    heard = heard_by(sw.channels.values(), rooms, ch)
+    out: dict[str, Any] = {"uuid": ch.uuid, **ch.audio}
+    out["hears"] = list(heard.uuids)
+    out["hold_music"] = heard.music
+    if isinstance(ch.eavesdrop, Eavesdrop):
+        out["eavesdrop"] = ch.eavesdrop.as_json()
+    spies = sorted(b.eavesdropper.uuid for b in ch.bugs if isinstance(b, Eavesdrop))
+    if spies:
+        out["eavesdroppers"] = spies
+    return out
+
+
 def _others(server: Any, conn: Any) -> list[Any]:
     return [c for c in list(server.connections) if c is not conn and not c.outbound]
 
@@ -120,11 +140,11 @@ async def sim_api(server: Any, conn: Any, cmd: str, arg: str) -> str | None:
             return "-ERR No such channel!\n"
         sw.receive_dtmf(ch, words[1])
         return "+OK\n"
-    if cmd == "sim_audio":  # what uuid_audio set on a channel (mute: silence that way)
+    if cmd == "sim_audio":
         ch = sw.get(arg.strip())
         if ch is None:
             return "-ERR No such channel!\n"
-        return json.dumps({"uuid": ch.uuid, **ch.audio}) + "\n"
+        return json.dumps(audio_state(sw, ch)) + "\n"
     if cmd == "sim_conference":
         from switchsim.conference_api import sim_conference
 

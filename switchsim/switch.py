@@ -46,6 +46,8 @@ W_PLAYBACK_STOP = ("switch_ivr_play_say.c", "switch_ivr_play_file", 2023)
 W_RECORD_START = ("switch_ivr_async.c", "record_callback", 1482)
 W_RECORD_STOP = ("switch_ivr_async.c", "send_record_stop_event", 1241)
 W_CHANNEL_DATA = ("mod_event_socket.c", "parse_command", 2029)
+W_BUG_START = ("switch_core_media_bug.c", "switch_core_media_bug_add", 1014)
+W_BUG_STOP = ("switch_core_media_bug.c", "switch_core_media_bug_destroy", 84)
 W_BGJOB = ("mod_event_socket.c", "api_exec", 1580)
 
 Q850 = {
@@ -199,6 +201,10 @@ class Switch:
         peer = ch.loopback_peer
         if peer is not None and peer.is_up:
             self.soft_hangup(peer, cause)
+        for bug in ch.bugs:  # an eavesdropper on this channel stops listening
+            spy = getattr(bug, "eavesdropper", None)
+            if spy is not None:
+                spy.wake_up()
         peer = ch.bridge_peer
         if peer is not None and peer.is_up:
             # park_after_bridge / transfer_after_bridge: the bridge's ending decides instead
@@ -262,6 +268,35 @@ class Switch:
         self.chan_event(ch, "CHANNEL_UNHOLD", W_UNHOLD)
         self.set_callstate(ch, "ACTIVE")
         return True
+
+    # -- media bugs ----------------------------------------------------------------------
+    def add_bug(self, ch: Channel, bug: Any) -> None:
+        """switch_core_media_bug_add: attach ``bug`` (``.function``, ``.bug_target``) last in
+        ``ch.bugs`` and fire MEDIA_BUG_START with the channel's data."""
+        ch.bugs.append(bug)
+        self._bug_event(ch, bug, "MEDIA_BUG_START", W_BUG_START)
+
+    def remove_bug(self, ch: Channel, bug: Any) -> bool:
+        """switch_core_media_bug_remove: detach ``bug`` (MEDIA_BUG_STOP); False if it was
+        not attached. An eavesdropper whose bug goes is woken up to notice."""
+        if bug not in ch.bugs:
+            return False
+        ch.bugs.remove(bug)
+        self._bug_event(ch, bug, "MEDIA_BUG_STOP", W_BUG_STOP)
+        spy = getattr(bug, "eavesdropper", None)
+        if spy is not None:
+            spy.wake_up()
+        return True
+
+    def remove_all_bugs(self, ch: Channel) -> None:
+        """switch_core_media_bug_remove_all (the hang-up state handler)."""
+        for bug in list(ch.bugs):
+            self.remove_bug(ch, bug)
+        ch.audio.clear()
+
+    def _bug_event(self, ch: Channel, bug: Any, name: str, where: tuple[str, str, int]) -> None:
+        ids = [("Media-Bug-Function", bug.function), ("Media-Bug-Target", bug.bug_target)]
+        self.chan_event(ch, name, where, before=ids)
 
     # -- misc ----------------------------------------------------------------------------
     def uptime_text(self) -> str:

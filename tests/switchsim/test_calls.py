@@ -206,4 +206,8 @@ def test_uuid_audio_mutes_what_a_channel_sends_and_stop_lifts_it(inbound) -> Non
     assert api(inbound, "uuid_audio mute-me start sideways mute 1").startswith("-USAGE:")
     assert api(inbound, "uuid_audio nobody stop") == "-ERR No such channel!\n"
     assert api(inbound, "uuid_audio mute-me stop") == "+OK\n"
-    assert json.loads(api(inbound, "sim_audio mute-me")) == {"uuid": "mute-me"}
+    assert json.loads(api(inbound, "sim_audio mute-me")) == {
+        "uuid": "mute-me",
+        "hears": [],
+        "hold_music": False,
+    }

@@ -1,0 +1,106 @@
+"""Silent monitor, whisper and barge-in (SV-4, SV-8) and force release (SV-6) through icm and
+switchsim: the supervisor's phone rings, eavesdrops on the agent's leg in the chosen mode,
+and switchsim's audio paths show who hears whom. Every action is audited."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.models import AgentSkill, Skill
+from icm.models import CallLeg, Extension, InboundRoute, Queue, QueueSkill, Switch
+from supervision.models import AuditEntry
+from tests.fixtures.waiting import wait_until
+from tests.supervision.conftest import client_for
+
+
+@pytest.fixture
+def on_a_call(teams, platform):
+    site, users = teams
+    Switch.objects.filter(name=platform.switch).update(site=site)
+    skill = Skill.objects.create(name="support")
+    support = Queue.objects.get(name="support")
+    QueueSkill.objects.create(queue=support, skill=skill, minimum_level=1)
+    AgentSkill.objects.create(agent=users["agent1"].agent, skill=skill, level=5)
+    InboundRoute.objects.create(site=site, name="support", dnis="8131", queue=support)
+    Extension.objects.create(site=site, number="1390", password="x")  # the team leader's desk
+    esl = platform.control()
+    esl.api("sim_register 1301 answer:0.2")
+    esl.api("sim_register 1390 answer:0.2")
+    assert (
+        client_for(users["agent1"])
+        .post(
+            "/api/agents/ag1/state/", {"state": "login", "switch": platform.switch}, format="json"
+        )
+        .status_code
+        == 200
+    )
+    assert esl.api("sim_call 5550101 8131 talk=600").startswith("+OK")
+    agent_leg = wait_until(lambda: CallLeg.objects.filter(
+        channel_name__contains="1301", answered_at__isnull=False).first(),
+        what="the agent on the call")  # fmt: skip
+    customer = agent_leg.call.call_uuid
+    wait_until(lambda: customer in esl.api(f"uuid_getvar {agent_leg.uuid} bridge_uuid"),
+               what="agent and customer bridged")  # fmt: skip
+    yield esl, users, agent_leg.uuid, customer
+    esl.api("hupall")
+    esl.close()
+
+
+def hears(esl, uuid: str) -> set[str]:
+    return set(json.loads(esl.api(f"sim_audio {uuid}"))["hears"])
+
+
+def supervisor_leg(esl, mode: str) -> str:
+    def found():
+        for leg in CallLeg.objects.filter(channel_name__contains="1390", hungup_at__isnull=True):
+            if esl.api(f"uuid_getvar {leg.uuid} ipbx_monitor_mode").strip() == mode:
+                return leg.uuid
+        return None
+
+    return wait_until(found, what=f"the supervisor's phone in {mode} mode")
+
+
+def test_monitor_whisper_barge_and_release(on_a_call):
+    esl, users, agent, customer = on_a_call
+    lead = client_for(users["lead1"])
+    r = lead.post("/api/supervision/agents/ag1/monitor/", {"extension": "1390"}, format="json")
+    assert r.status_code == 200, r.content
+    listen = supervisor_leg(esl, "listen")
+    wait_until(lambda: hears(esl, listen) >= {agent, customer}, what="the supervisor to listen")
+    assert listen not in hears(esl, agent) | hears(esl, customer)  # silent
+    assert json.loads(esl.api(f"sim_audio {listen}"))["eavesdrop"]["target"] == agent
+    esl.api(f"uuid_kill {listen}")
+
+    assert lead.post("/api/supervision/agents/ag1/whisper/", {"extension": "1390"},
+                     format="json").status_code == 200  # fmt: skip
+    whisper = supervisor_leg(esl, "whisper")
+    wait_until(lambda: whisper in hears(esl, agent), what="the agent to hear the coach")
+    assert whisper not in hears(esl, customer)
+    esl.api(f"uuid_kill {whisper}")
+
+    assert lead.post("/api/supervision/agents/ag1/barge/", {"extension": "1390"},
+                     format="json").status_code == 200  # fmt: skip
+    barge = supervisor_leg(esl, "barge")
+    wait_until(lambda: barge in hears(esl, agent) and barge in hears(esl, customer),
+               what="a three-way call")  # fmt: skip
+
+    assert lead.post("/api/supervision/agents/ag1/force_release/").status_code == 200
+    wait_until(lambda: esl.api(f"uuid_exists {customer}").strip() == "false",
+               what="the call released")  # fmt: skip
+    wait_until(lambda: esl.api(f"uuid_exists {barge}").strip() == "false",
+               what="the eavesdrop to end with the call")  # fmt: skip
+    done = list(AuditEntry.objects.filter(username="lead1").order_by("id")
+                .values_list("action", "outcome"))  # fmt: skip
+    assert done == [("monitor", "ok"), ("whisper", "ok"), ("barge", "ok"), ("force_release", "ok")]
+
+
+def test_monitoring_needs_a_phone_and_the_scope(on_a_call):
+    esl, users, agent, customer = on_a_call
+    r = client_for(users["lead1"]).post("/api/supervision/agents/ag1/monitor/")
+    assert r.status_code == 403 and "extension" in r.json()["detail"]
+    r = client_for(users["lead2"]).post("/api/supervision/agents/ag1/barge/",
+                                        {"extension": "1390"}, format="json")  # fmt: skip
+    assert r.status_code == 403 and "not in your work groups" in r.json()["detail"]
+    assert not CallLeg.objects.filter(channel_name__contains="1390").exists()
