@@ -45,6 +45,13 @@ def check_desktop_command(
             raise DesktopRefused("which caller?")
         return _command(switch, "agent_pick", {"agent": agent.login_id, "contact": contact},
                         timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+    if command == "read_bulletin":  # the read receipt (SV-12), of its own bulletins only
+        from supervision.bulletins import BulletinRefused, mark_read
+
+        try:
+            return mark_read(agent, int(str(args.get("id", ""))))
+        except (BulletinRefused, ValueError) as exc:
+            raise DesktopRefused(str(exc) or "no such bulletin") from exc
     if command in ("book_callback", "cancel_callback"):
         return _callback_command(agent, command, args)
     if command == "dial":

@@ -48,6 +48,8 @@ def is_mine(event: dict[str, Any], login_id: str, extension: str) -> bool:
         return (event.get("agent") or {}).get("agent") == login_id
     if kind == "contact.offered":
         return login_id in ((event.get("data") or {}).get("agents") or [])
+    if kind == "bulletin":  # SV-12: its recipients were resolved when it was sent
+        return login_id in ((event.get("data") or {}).get("agents") or [])
     if kind in ("call.updated", "call.ended"):
         return call_is_mine(event.get("call") or {}, login_id, extension)
     return kind in ("switch.status", "reset", "resync", "queue.stats")
@@ -67,6 +69,7 @@ def call_is_mine(call: dict[str, Any], login_id: str, extension: str) -> bool:
 def snapshot(agent: Agent) -> dict[str, Any]:
     """The desktop's state at one sequence number: apply events with a greater seq."""
     from agents import callbacks  # (it finds agents' switches here)
+    from supervision.bulletins import unread_for as unread_bulletins
 
     switch = switch_of(agent)
     extension = agent.extension.number if agent.extension_id else ""
@@ -96,6 +99,7 @@ def snapshot(agent: Agent) -> dict[str, Any]:
         "history": history(agent),
         "callbacks": callbacks.for_agent(agent),
         "customers": my_customers(agent),
+        "bulletins": unread_bulletins(agent),
         "queues": [{"name": q.name, "display_name": q.display_name, **figures.get(q.name, {})}
                    for q in skill_group_queues(agent)],
         "reasons": list(NotReadyReason.objects.filter(active=True).values("code", "label")),

@@ -1,4 +1,5 @@
-"""The audit log (ICM-8): who did what to which target, when, and how it went."""
+"""The audit log (ICM-8: who did what to which target, when, how it went) and bulletins with
+their read receipts (SV-12)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,45 @@ class AuditEntry(models.Model):
         return (
             f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.target}: {self.outcome}"
         )
+
+
+class Bulletin(models.Model):
+    """A notice from a supervisor to all agents, a work group or one agent (SV-12)."""
+
+    class Priority(models.TextChoices):
+        NORMAL = "normal", "Normal"
+        URGENT = "urgent", "Urgent"
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    author_name = models.CharField(max_length=150)
+    text = models.TextField(max_length=1000)
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    target_kind = models.CharField(max_length=8)  # all | group | agent
+    target = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.author_name} → {self.target_kind} {self.target}: {self.text[:40]}"
+
+
+class BulletinReceipt(models.Model):
+    """One recipient of a bulletin, and when it read it (the read receipt)."""
+
+    bulletin = models.ForeignKey(Bulletin, on_delete=models.CASCADE, related_name="receipts")
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bulletin", "agent"], name="bulletin_receipt_once")
+        ]
+        indexes = [models.Index(fields=["agent", "read_at"], name="bulletin_unread_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.bulletin_id} → {self.agent_id}: {'read' if self.read_at else 'unread'}"

@@ -11,5 +11,11 @@ urlpatterns = [
         name="api-supervision-agent",
     ),  # fmt: skip
     path("api/supervision/audit/", views.audit_api, name="api-supervision-audit"),
+    path("api/supervision/bulletins/", views.bulletin_send, name="api-supervision-bulletins"),
+    path(
+        "api/supervision/bulletins/<int:bulletin_id>/",
+        views.bulletin_receipts,
+        name="api-supervision-bulletin",
+    ),  # fmt: skip
     path("supervision/audit/", views.audit_page, name="supervision-audit"),
 ]

@@ -95,3 +95,37 @@ def audit_page(request: HttpRequest) -> HttpResponse:
                                                          (*FILTERS, "since", "until")},
         "actions": sorted(ACTIONS), "outcomes": AuditEntry.Outcome.choices,
     })  # fmt: skip
+
+
+@api_view(["POST"])
+def bulletin_send(request: Request) -> Response:
+    """POST {text, to: {kind: all|group|agent, target}, priority?}: send a bulletin (SV-12)."""
+    from supervision import bulletins
+
+    body = request.data if isinstance(request.data, dict) else None
+    to = body.get("to") if body else None
+    if body is None or not isinstance(to, dict):
+        return Response({"detail": 'send {"text": "…", "to": {"kind": "group", "target": '
+                                   '"<work group>"}}'}, status=400)  # fmt: skip
+    try:
+        sent = bulletins.send(request.user, str(body.get("text", "")), str(to.get("kind", "")),
+                              str(to.get("target", "")), str(body.get("priority", "normal")),
+                              address=request.META.get("REMOTE_ADDR"))  # fmt: skip
+    except SupervisionRefused as exc:
+        return Response({"detail": str(exc)}, status=403)
+    except bulletins.BulletinRefused as exc:
+        return Response({"detail": str(exc)}, status=400)
+    return Response(bulletins.receipts(request.user, sent.pk), status=201)
+
+
+@api_view(["GET"])
+def bulletin_receipts(request: Request, bulletin_id: int) -> Response:
+    """GET who received the bulletin and who read it when."""
+    from supervision import bulletins
+
+    try:
+        return Response(bulletins.receipts(request.user, bulletin_id))
+    except SupervisionRefused as exc:
+        return Response({"detail": str(exc)}, status=403)
+    except bulletins.BulletinRefused as exc:
+        return Response({"detail": str(exc)}, status=404)

@@ -62,6 +62,7 @@ async function loadSnapshot() {
 }
 
 function apply(event) {
+  if (event.type === "bulletin") return addBulletin(event.data);  // not sequenced
   if (loading) { buffered.push(event); return; }
   if (!snap || typeof event.seq !== "number" || event.seq <= snap.seq) return;
   snap.seq = event.seq;
@@ -223,6 +224,27 @@ function render() {
   renderHistory();
   renderCallbacks();
   renderCustomers();
+  renderBulletins();
+}
+
+function addBulletin(bulletin) {
+  if (!snap || !bulletin) return;
+  snap.bulletins = [bulletin, ...(snap.bulletins || []).filter((b) => b.id !== bulletin.id)];
+  renderBulletins();
+}
+
+function renderBulletins() {
+  const box = $("bulletins");
+  box.innerHTML = (snap.bulletins || []).map((b) => `<div class="bulletin ${esc(b.priority)}"
+    data-id="${esc(b.id)}"><b>${esc(b.from)}</b> <time>${new Date(b.at).toLocaleTimeString()}</time>
+    <span class="text">${esc(b.text)}</span><button type="button" class="read">Got it</button></div>`).join("");
+  box.querySelectorAll(".bulletin button.read").forEach((button) => button.addEventListener("click", async () => {
+    const id = Number(button.closest(".bulletin").dataset.id);
+    if (await command("read_bulletin", {id})) {
+      snap.bulletins = snap.bulletins.filter((b) => b.id !== id);
+      renderBulletins();
+    }
+  }));
 }
 
 function renderCustomers() {
