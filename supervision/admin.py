@@ -1,8 +1,8 @@
-"""The audit log in the admin: read-only, filterable."""
+"""The audit log (read-only, filterable) and sent bulletins with their receipts, in the admin."""
 
 from django.contrib import admin
 
-from supervision.models import AuditEntry
+from supervision.models import AuditEntry, Bulletin, BulletinReceipt
 
 
 @admin.register(AuditEntry)
@@ -17,6 +17,38 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+
+class BulletinReceiptInline(admin.TabularInline):
+    model = BulletinReceipt
+    extra = 0
+    fields = ("agent", "read_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+
+@admin.register(Bulletin)
+class BulletinAdmin(admin.ModelAdmin):
+    """Sent bulletins and who read them (sent from the wallboard or the API, never here)."""
+
+    list_display = ("created_at", "author_name", "priority", "target_kind", "target", "text")
+    list_filter = ("priority", "target_kind")
+    search_fields = ("text", "author_name", "target")
+    readonly_fields = ("author", "author_name", "text", "priority", "target_kind", "target",
+                       "created_at", "expires_at")  # fmt: skip
+    inlines = [BulletinReceiptInline]
+
+    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False  # what was sent, and who read it, is a record
 
     def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False

@@ -39,11 +39,13 @@ from icm.models import (
     Switch,
 )
 from ivr.models import DataConnector, Flow, FlowVersion, Prompt
+from supervision.models import AuditEntry, Bulletin, BulletinReceipt
 
 pytestmark = pytest.mark.django_db
 
-APPS = {"agents", "icm", "ivr"}
-READ_ONLY_MODELS = {AgentStateChange, Call, CallLeg, ContactNote, ScheduledCallback}
+APPS = {"agents", "icm", "ivr", "supervision"}
+READ_ONLY_MODELS = {AgentStateChange, Call, CallLeg, ContactNote, ScheduledCallback, AuditEntry,
+                    Bulletin}  # fmt: skip
 UPLOADED_MODELS = {Prompt}  # added by uploading in the flow editor, not in the admin
 CALL_AT = dt.datetime(2025, 6, 2, 10, 0, tzinfo=dt.UTC)
 
@@ -127,6 +129,11 @@ def world():
         dnis="5550000",
         created_at=CALL_AT - dt.timedelta(days=400),
     )
+    AuditEntry.objects.create(username="lead", role="team_leader", action="force_logout",
+                              target_kind="agent", target="a1001", outcome="ok")  # fmt: skip
+    bulletin = Bulletin.objects.create(author_name="Lead", text="Meeting at 3",
+                                       target_kind="agent", target="a1001")  # fmt: skip
+    BulletinReceipt.objects.create(bulletin=bulletin, agent=agent)
     return {"agent": agent, "ext": ext, "call": call, "alpha": alpha, "beta": beta}
 
 
