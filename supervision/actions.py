@@ -111,3 +111,35 @@ def _supervisor_phone(user: Any, asked: str) -> str:
     own = Agent.objects.filter(user=user, extension__enabled=True).values_list(
         "extension__number", flat=True).first()  # fmt: skip
     return own or ""
+
+
+def assign_call(user: Any, queue: str, contact: str, login_id: str,
+                address: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """SV-7: offer a caller waiting in `queue` to the chosen agent now (the ACD's pick; the
+    agent must be free). Both the queue and the agent must be in the supervisor's scope."""
+    scope = scope_of(user)
+    detail = {"contact": contact[:64], "agent": login_id[:32]}
+
+    def refuse(why: str) -> SupervisionRefused:
+        audit(user, scope.role, "assign_call", "queue", queue, AuditEntry.Outcome.REFUSED,
+              {**detail, "why": why}, address)  # fmt: skip
+        return SupervisionRefused(why)
+
+    if not may(scope.role, "assign_call"):
+        raise refuse("your role may not assign calls")
+    if not scope.has_queue(queue):
+        raise refuse(f"queue {queue} is not one of your work groups'")
+    if not scope.has_agent(login_id):
+        raise refuse(f"agent {login_id} is not in your work groups")
+    agent = Agent.objects.filter(login_id=login_id, active=True).select_related("extension").first()
+    if agent is None:
+        raise UnknownTarget(f"no active agent {login_id!r}")
+    try:
+        result = _command(switch_of(agent), "agent_pick", {"agent": login_id, "contact": contact},
+                          timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+    except CommandError as exc:
+        audit(user, scope.role, "assign_call", "queue", queue, AuditEntry.Outcome.FAILED,
+              {**detail, "why": str(exc)}, address)  # fmt: skip
+        raise
+    audit(user, scope.role, "assign_call", "queue", queue, AuditEntry.Outcome.OK, detail, address)
+    return result

@@ -20,6 +20,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "monitor": frozenset({TEAM_LEADER, ADMINISTRATOR}),  # SV-4: silent
     "whisper": frozenset({TEAM_LEADER, ADMINISTRATOR}),  # SV-8: only the agent hears
     "barge": frozenset({TEAM_LEADER, ADMINISTRATOR}),  # SV-8: three-way
+    "assign_call": frozenset({TEAM_LEADER, ADMINISTRATOR}),  # SV-7: a waiting call to an agent
 }
 MONITOR_MODES = {"monitor": "listen", "whisper": "whisper", "barge": "barge"}
 

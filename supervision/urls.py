@@ -10,6 +10,11 @@ urlpatterns = [
         views.agent_action,
         name="api-supervision-agent",
     ),  # fmt: skip
+    path(
+        "api/supervision/queues/<str:queue>/assign/",
+        views.assign_call,
+        name="api-supervision-assign",
+    ),  # fmt: skip
     path("api/supervision/audit/", views.audit_api, name="api-supervision-audit"),
     path("api/supervision/bulletins/", views.bulletin_send, name="api-supervision-bulletins"),
     path(

@@ -129,3 +129,26 @@ def bulletin_receipts(request: Request, bulletin_id: int) -> Response:
         return Response({"detail": str(exc)}, status=403)
     except bulletins.BulletinRefused as exc:
         return Response({"detail": str(exc)}, status=404)
+
+
+@api_view(["POST"])
+def assign_call(request: Request, queue: str) -> Response:
+    """POST {contact, agent}: the waiting caller goes to that agent now (SV-7)."""
+    from supervision.actions import assign_call as assign
+
+    body = request.data if isinstance(request.data, dict) else {}
+    contact, agent = str(body.get("contact", "")), str(body.get("agent", ""))
+    if not contact or not agent:
+        return Response({"detail": 'send {"contact": "<waiting caller>", "agent": "<agent ID>"}'},
+                        status=400)  # fmt: skip
+    try:
+        result = assign(request.user, queue, contact, agent, request.META.get("REMOTE_ADDR"))
+    except SupervisionRefused as exc:
+        return Response({"detail": str(exc)}, status=403)
+    except UnknownTarget as exc:
+        return Response({"detail": str(exc)}, status=404)
+    except IcmUnavailable as exc:
+        return Response({"detail": str(exc)}, status=503)
+    except CommandError as exc:
+        return Response({"detail": str(exc)}, status=409)
+    return Response(result)
