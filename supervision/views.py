@@ -31,9 +31,15 @@ def agent_action(request: Request, login_id: str, action: str) -> Response:
                         status=404)  # fmt: skip
     if not isinstance(request.data, dict):
         return Response({"detail": 'send a JSON object, e.g. {"reason": "meeting"}'}, status=400)
+    return _answer(lambda: act_on_agent(request.user, action, login_id, dict(request.data),
+                                        request.META.get("REMOTE_ADDR")))  # fmt: skip
+
+
+def _answer(control: Any) -> Response:
+    """Run a supervisor control; its refusals as HTTP answers (403 not allowed, 404 no such
+    target, 503 icm unreachable, 409 icm refused)."""
     try:
-        result = act_on_agent(request.user, action, login_id, dict(request.data),
-                              request.META.get("REMOTE_ADDR"))  # fmt: skip
+        result = control()
     except SupervisionRefused as exc:
         return Response({"detail": str(exc)}, status=403)
     except UnknownTarget as exc:
@@ -141,14 +147,5 @@ def assign_call(request: Request, queue: str) -> Response:
     if not contact or not agent:
         return Response({"detail": 'send {"contact": "<waiting caller>", "agent": "<agent ID>"}'},
                         status=400)  # fmt: skip
-    try:
-        result = assign(request.user, queue, contact, agent, request.META.get("REMOTE_ADDR"))
-    except SupervisionRefused as exc:
-        return Response({"detail": str(exc)}, status=403)
-    except UnknownTarget as exc:
-        return Response({"detail": str(exc)}, status=404)
-    except IcmUnavailable as exc:
-        return Response({"detail": str(exc)}, status=503)
-    except CommandError as exc:
-        return Response({"detail": str(exc)}, status=409)
-    return Response(result)
+    return _answer(lambda: assign(request.user, queue, contact, agent,
+                                  request.META.get("REMOTE_ADDR")))  # fmt: skip

@@ -40,3 +40,15 @@ def client_for(user):
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+def support_calls_reach_agent1(site, users, dnis: str) -> None:
+    """Calls to `dnis` go to the queue "support", which agent 1 (skill support) serves."""
+    from agents.models import AgentSkill, Skill
+    from icm.models import InboundRoute, QueueSkill
+
+    skill = Skill.objects.create(name="support")
+    support = Queue.objects.get(name="support")
+    QueueSkill.objects.create(queue=support, skill=skill, minimum_level=1)
+    AgentSkill.objects.create(agent=users["agent1"].agent, skill=skill, level=5)
+    InboundRoute.objects.create(site=site, name="support", dnis=dnis, queue=support)

@@ -8,22 +8,17 @@ import json
 import redis
 from django.conf import settings
 
-from agents.models import AgentSkill, Skill
 from icm.bus import keys
-from icm.models import InboundRoute, Queue, QueueSkill, Switch
+from icm.models import Switch
 from supervision.models import AuditEntry
 from tests.fixtures.waiting import wait_until
-from tests.supervision.conftest import client_for
+from tests.supervision.conftest import client_for, support_calls_reach_agent1
 
 
 def test_a_waiting_caller_is_assigned_to_a_chosen_agent(teams, platform):
     site, users = teams
     Switch.objects.filter(name=platform.switch).update(site=site)
-    skill = Skill.objects.create(name="support")
-    support = Queue.objects.get(name="support")
-    QueueSkill.objects.create(queue=support, skill=skill, minimum_level=1)
-    AgentSkill.objects.create(agent=users["agent1"].agent, skill=skill, level=5)
-    InboundRoute.objects.create(site=site, name="support", dnis="8132", queue=support)
+    support_calls_reach_agent1(site, users, "8132")
     esl = platform.control()
     esl.api("sim_register 1301 noanswer")
     agent = client_for(users["agent1"])

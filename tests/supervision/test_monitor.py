@@ -8,22 +8,17 @@ import json
 
 import pytest
 
-from agents.models import AgentSkill, Skill
-from icm.models import CallLeg, Extension, InboundRoute, Queue, QueueSkill, Switch
+from icm.models import CallLeg, Extension, Switch
 from supervision.models import AuditEntry
 from tests.fixtures.waiting import wait_until
-from tests.supervision.conftest import client_for
+from tests.supervision.conftest import client_for, support_calls_reach_agent1
 
 
 @pytest.fixture
 def on_a_call(teams, platform):
     site, users = teams
     Switch.objects.filter(name=platform.switch).update(site=site)
-    skill = Skill.objects.create(name="support")
-    support = Queue.objects.get(name="support")
-    QueueSkill.objects.create(queue=support, skill=skill, minimum_level=1)
-    AgentSkill.objects.create(agent=users["agent1"].agent, skill=skill, level=5)
-    InboundRoute.objects.create(site=site, name="support", dnis="8131", queue=support)
+    support_calls_reach_agent1(site, users, "8131")
     Extension.objects.create(site=site, number="1390", password="x")  # the team leader's desk
     esl = platform.control()
     esl.api("sim_register 1301 answer:0.2")
