@@ -15,6 +15,7 @@ BENCHMARKS = {
     "acd_e2e": "bench.acd_e2e",
     "ivr": "bench.ivr",
     "desktop": "bench.desktop",
+    "wallboard": "bench.wallboard",
 }
 
 

@@ -9,6 +9,7 @@ these reads, so they always see a consistent engine.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from icm.domain.acd.engine import Acd
 from icm.domain.acd.model import AgentState
@@ -21,7 +22,7 @@ class QueueFigures:
     def __init__(self, acd: Acd) -> None:
         self.acd = acd
 
-    def all_queues(self) -> dict[str, dict[str, float]]:
+    def all_queues(self) -> dict[str, dict[str, Any]]:
         """Every queue's live figures."""
         now = time.time()
         figures = {}

@@ -3,10 +3,12 @@
 from django.urls import path
 
 from agents.consumers import AgentDesktopConsumer
+from supervision.consumers import WallboardConsumer
 
 from .consumers import LiveCallsConsumer
 
 websocket_urlpatterns = [
     path("ws/live/", LiveCallsConsumer.as_asgi()),
     path("ws/agent/", AgentDesktopConsumer.as_asgi()),
+    path("ws/wallboard/", WallboardConsumer.as_asgi()),
 ]

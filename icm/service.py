@@ -11,7 +11,6 @@ Greenlets:
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -47,10 +46,15 @@ from icm.consults import ConsultRequest, Consults
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import AgentStateChanged
+from icm.domain.acd.day_figures import DayFigures
 from icm.domain.acd.model import AgentState
 from icm.domain.acd.outputs import ContactFinished, OfferContact
+from icm.domain.alarms import alarm_json
 from icm.domain.calls import CallRecord, LiveCalls
 from icm.ivr_session import make_ivr_app
+from icm.live_figures import TICK as WALLBOARD_TICK
+from icm.live_figures import LiveFigures
+from icm.models import SystemEvent
 from icm.monitoring import Monitoring
 from icm.queue_figures import QueueFigures
 from icm.store import (
@@ -63,9 +67,17 @@ from icm.store import (
 from icm.switch.driver import ResyncReady, SwitchAddress, SwitchDriver
 from icm.switch.outbound import OutboundServer
 from icm.switch.translator import UnsafeArgument, command_to_api, translate
+from icm.wallboard_store import (
+    load_alarm_limits,
+    local_day_start,
+    seed_day_figures,
+    system_event,
+    write_system_events,
+)
 
 log = logging.getLogger(__name__)
-QUEUE_STATS_SECONDS = 2.0
+ALARM_SECONDS = 1.0  # alarms looked at every …
+LIMITS_SECONDS = 30.0  # queue alarm limits reloaded every …
 PERSIST_CHUNK = 10  # calls per upsert statement: keeps CPU bursts (and dispatch p99) short
 ACD_COMMANDS = (
     "agent_login",
@@ -93,6 +105,7 @@ class IcmConfig:
     persist_interval: float = 0.2
     reconcile_interval: float = 10.0
     reconcile_grace: float = 5.0
+    not_ready_alarm_seconds: float | None = 900.0  # wallboard alarm: not ready longer
 
 
 class IcmService:
@@ -126,6 +139,14 @@ class IcmService:
             leg_channel=self._leg_channel,
         )
         self.figures = QueueFigures(self.acd.acd)
+        self.day = DayFigures(
+            lambda ts: local_day_start(ts).timestamp(),
+            lambda q: self.acd.acd.policies[q].service_level_seconds
+            if q in self.acd.acd.policies else 20.0,
+        )  # fmt: skip
+        self.live = LiveFigures(self.figures, self.day, self._party)
+        self.live.not_ready_limit = config.not_ready_alarm_seconds
+        self._system_events: list[SystemEvent] = []
         self.call_commands = CallCommands(
             self.name, self.model, self.figures, self._api, self.driver.bgapi
         )
@@ -186,10 +207,14 @@ class IcmService:
         for queue, why in refused.items():
             log.error("icm %s: queue %s refused: %s", self.name, queue, why)
         self.acd.configure(policies, load_agents())
+        contacts, changes = seed_day_figures(self.day, self.name, time.time())
+        self.live.limits = load_alarm_limits()
+        self._system_events.append(system_event(self.name, SystemEvent.Kind.ICM_STARTED,
+                                                time.time(), "icm started"))  # fmt: skip
         close_old_connections()
-        log.info(
-            "icm %s: %d calls live from the database before resync", self.name, len(self.model)
-        )
+        log.info("icm %s: %d calls live from the database before resync; today so far: %d "
+                 "queue contacts, %d agent state changes", self.name, len(self.model), contacts,
+                 changes)  # fmt: skip
         self.publisher.reset(self.name)
         for target in (
             self.driver.run,
@@ -200,7 +225,7 @@ class IcmService:
             self.outbound.listen,
             self._acd_timers,
             self._reconcile_loop,
-            self._queue_stats_loop,
+            self._wallboard_loop,
         ):
             self._greenlets.append(gevent.spawn(target))
 
@@ -215,6 +240,8 @@ class IcmService:
         now = datetime.now(tz=UTC)
         self.publisher.publish_status(self.name, False, now.isoformat(), "icm stopped")
         self._pending_status = (False, now)
+        self._system_events.append(system_event(self.name, SystemEvent.Kind.ICM_STOPPED,
+                                                now.timestamp(), "icm stopped"))  # fmt: skip
         self._flush_persist()
 
     def wait(self) -> None:
@@ -337,18 +364,52 @@ class IcmService:
                     self.inbox.put(ev.LegHungUp(self.name, leg, "ICM_RECONCILED",
                                                 datetime.now(tz=UTC)))  # fmt: skip
 
-    def _queue_stats_loop(self) -> None:
-        """Every QUEUE_STATS_SECONDS: the queues' figures in Redis and as a `queue.stats`
-        event (desktops show their skill groups' queues, AG-12)."""
+    def _wallboard_loop(self) -> None:
+        """The queues' tiles when they change (in Redis and as a `queue.stats` event with the
+        changed ones: wallboards, desktops' skill groups, AG-12), the alarms every second,
+        the queues' alarm limits every LIMITS_SECONDS."""
+        last_alarms = last_limits = time.monotonic()
         while True:
-            gevent.sleep(QUEUE_STATS_SECONDS)
+            gevent.sleep(WALLBOARD_TICK)
             try:
-                figures = self.figures.all_queues()
-                self.redis.set(keys.queues_key(self.name), json.dumps(figures), ex=60)
-                self._publish_later(self.publisher.publish_event, self.name, "queue.stats",
-                                    {"queues": figures})  # fmt: skip
-            except (redis.RedisError, KeyError) as exc:
-                log.warning("icm %s: queue figures not published: %s", self.name, exc)
+                tiles = self.live.tiles()
+                changed = self.live.changed_tiles(tiles)
+                if changed:
+                    self._publish_later(self.publisher.publish_keyed, self.name,
+                                        keys.queues_key(self.name), tiles, "queue.stats",
+                                        {"queues": changed})  # fmt: skip
+                if time.monotonic() - last_alarms >= ALARM_SECONDS:
+                    last_alarms = time.monotonic()
+                    self._alarms(tiles)
+                if time.monotonic() - last_limits >= LIMITS_SECONDS:
+                    last_limits = time.monotonic()
+                    self.live.limits = _with_fresh_connection(load_alarm_limits)()
+            except (redis.RedisError, KeyError, DatabaseError) as exc:
+                log.warning("icm %s: wallboard figures not published: %s", self.name, exc)
+
+    def _alarms(self, tiles: dict[str, dict[str, Any]]) -> None:
+        connected = bool(self.publisher._connected.get(self.name))
+        for change in self.live.alarm_changes(tiles, connected):
+            kinds = SystemEvent.Kind
+            kind = kinds.ALARM_RAISED if change.raised else kinds.ALARM_CLEARED
+            self._system_events.append(system_event(self.name, kind, change.at, change=change))
+            level = logging.WARNING if change.raised else logging.INFO
+            log.log(level, "icm %s: alarm %s (%s): %s", self.name, kind.label.lower(),
+                    change.alarm.key, change.alarm.text)  # fmt: skip
+            self._publish_later(self.publisher.publish_keyed, self.name,
+                                keys.alarms_key(self.name), self.live.alarms.as_json(), "alarm",
+                                {**alarm_json(change.alarm, change.since),
+                                 "raised": change.raised, "at": change.at})  # fmt: skip
+
+    def _party(self, agent_id: str) -> dict[str, str] | None:
+        """Who the agent is connected to (or rung for): the other end's number and name."""
+        leg = self.acd.agent_leg.get(agent_id, "")
+        call = self.model.call_of_leg(self.name, leg) if leg else None
+        if call is None:
+            return None
+        if call.ani and call.ani == self.acd.extensions.get(agent_id):
+            return {"number": call.dnis, "name": "", "call": call.call_uuid}
+        return {"number": call.ani, "name": call.caller_name, "call": call.call_uuid}
 
     def request_callback(self, contact_id: str) -> bool:
         """From an IVR greenlet: turn the waiting contact into a call-back (True if done)."""
@@ -369,6 +430,10 @@ class IcmService:
 
     def _agent_changed(self, change: AgentStateChanged) -> None:
         self._agent_changes.append(change)
+        queue = ""
+        if change.to_state is AgentState.ON_CALL:
+            queue = self.acd.acd.contact_queue_of_agent.get(change.agent_id, "")
+        self.day.agent_changed(change.agent_id, str(change.to_state), change.at, queue)
         self._publish_agent(change.agent_id, str(change.to_state), change.reason, change.at)
 
     def _agent_view_changed(self, agent_id: str) -> None:
@@ -392,6 +457,7 @@ class IcmService:
                 "contact": contact,
                 "offer": self._offer_card(agent_id, contact) if contact else None,
                 "consult": self.consults.view(agent_id),
+                **self.live.agent_view(agent_id),
             },
         )
 
@@ -467,6 +533,7 @@ class IcmService:
         )
 
     def _contact_finished(self, done: ContactFinished, routing: dict[str, Any]) -> None:
+        self.day.contact_finished(done.queue, str(done.outcome), done.waited, time.time())
         call = self.model.call_of_leg(self.name, done.contact_id)
         if call is None and done.agent_id:  # a call-back: the caller's first call is over
             call = self.model.call_of_leg(self.name, self.acd.agent_leg.get(done.agent_id, ""))
@@ -482,6 +549,10 @@ class IcmService:
         )  # fmt: skip
 
     def _switch_status(self, item: ev.SwitchConnectionChanged) -> None:
+        kind = SystemEvent.Kind.SWITCH_CONNECTED if item.connected else (
+            SystemEvent.Kind.SWITCH_DISCONNECTED)  # fmt: skip
+        self._system_events.append(system_event(self.name, kind, item.at.timestamp(),
+                                                item.detail))  # fmt: skip
         self.publisher.publish_status(self.name, item.connected, item.at.isoformat(), item.detail)
         self._pending_status = (item.connected, item.at)  # saved by the persister
 
@@ -534,6 +605,15 @@ class IcmService:
                 log.warning("icm %s: call-back outcomes not saved (%s); retrying", self.name, exc)
                 close_old_connections()
                 self._callback_outcomes = outcomes + self._callback_outcomes
+                return False
+        if self._system_events:
+            rows, self._system_events = self._system_events, []
+            try:
+                write_system_events(rows)
+            except DatabaseError as exc:
+                log.warning("icm %s: system events not saved (%s); retrying", self.name, exc)
+                close_old_connections()
+                self._system_events = rows + self._system_events
                 return False
         if self._pending_status is not None:
             status, self._pending_status = self._pending_status, None

@@ -1,10 +1,15 @@
 """URL map of the web process."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # sign-in for supervisors and administrators (the wallboard, live calls, reports);
+    # agents sign in to their desktop with their phone-bar password at /agent/
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("icm.urls")),
     path("", include("ivr.urls")),
     path("", include("agents.urls")),

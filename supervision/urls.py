@@ -1,8 +1,8 @@
 """URLs of supervision."""
 
-from django.urls import path
+from django.urls import include, path
 
-from supervision import views
+from supervision import views, wallboard_views
 
 urlpatterns = [
     path(
@@ -23,4 +23,9 @@ urlpatterns = [
         name="api-supervision-bulletin",
     ),  # fmt: skip
     path("supervision/audit/", views.audit_page, name="supervision-audit"),
+    path("wallboard/", wallboard_views.wallboard_page, name="wallboard"),
+    path("api/wallboard/", wallboard_views.wallboard_api, name="api-wallboard"),
+    path("api/supervision/events/", wallboard_views.events_api, name="api-supervision-events"),
+    path("supervision/events/", wallboard_views.events_page, name="supervision-events"),
+    path("", include("supervision.workgroup_urls")),
 ]

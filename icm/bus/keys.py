@@ -23,6 +23,11 @@ def queues_key(switch: str) -> str:
     return f"ipbx:{switch}:queues"
 
 
+def alarms_key(switch: str) -> str:
+    """JSON list of the alarms active now (the wallboard's alarm bar)."""
+    return f"ipbx:{switch}:alarms"
+
+
 def status_key(switch: str) -> str:
     """Hash with the switch connection status (connected, since, detail)."""
     return f"ipbx:{switch}:status"

@@ -101,6 +101,21 @@ return seq
 )
 
 
+# A sequenced event whose whole state is one key (the queue figures, the active alarms):
+# the key and the event change together, so a snapshot taken at seq S holds exactly the
+# events up to S.
+_KEYED_EVENT = (
+    _CHECK_EPOCH
+    + """
+redis.call('SET', KEYS[2], ARGV[3])
+local seq = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', KEYS[3], '{"switch":' .. cjson.encode(ARGV[1]) .. ',"seq":' .. seq ..
+  ',"type":"' .. ARGV[2] .. '","call":null,"status":null,"data":' .. ARGV[4] .. '}')
+return seq
+"""
+)
+
+
 class StatePublisher:
     """Publishes call changes of one icm; tolerant of Redis outages."""
 
@@ -112,6 +127,7 @@ class StatePublisher:
         self._status_script = client.register_script(_STATUS)
         self._entity_script = client.register_script(_ENTITY)
         self._event_script = client.register_script(_EVENT)
+        self._keyed_script = client.register_script(_KEYED_EVENT)
         self._needs_reset: set[str] = set()
         self._connected: dict[str, bool] = {}
         self._status: dict[str, list[str]] = {}
@@ -187,6 +203,15 @@ class StatePublisher:
         args = [switch, event_type, json.dumps(data)]
         self._run(switch, self._event_script, [keys.seq_key(switch), keys.EVENTS_CHANNEL], args,
                   event_type)  # fmt: skip
+
+    def publish_keyed(self, switch: str, key: str, state: object, event_type: str,
+                      data: dict[str, object]) -> None:  # fmt: skip
+        """Replace `key` with `state` (JSON) and publish the sequenced event, atomically."""
+        if switch in self._needs_reset:
+            self.reset(switch)
+        key_list = [keys.seq_key(switch), key, keys.EVENTS_CHANNEL]
+        args = [switch, event_type, json.dumps(state), json.dumps(data)]
+        self._run(switch, self._keyed_script, key_list, args, event_type)
 
     def _run(self, switch: str, script, key_list: list[str], args: list[str], what: str) -> bool:  # noqa: ANN001
         """Run a sequenced script, epoch key and token appended. A lost snapshot is

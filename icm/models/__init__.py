@@ -1,4 +1,5 @@
-"""CallCenterDB models owned by icm: devices, routing data, customers, calls and legs."""
+"""CallCenterDB models owned by icm: devices, routing data, customers, calls and legs,
+the system event history."""
 
 from .calls import Call, CallLeg
 from .customers import Customer, CustomerNumber
@@ -13,6 +14,7 @@ from .routing import (
     ScheduledQueueChange,
     ScheduleRule,
 )
+from .system_events import SystemEvent
 
 __all__ = [
     "Call",
@@ -31,4 +33,5 @@ __all__ = [
     "ScheduleRule",
     "Site",
     "Switch",
+    "SystemEvent",
 ]

@@ -96,6 +96,12 @@ class Queue(models.Model):
         default=80, validators=[MaxValueValidator(100)], help_text="Percent."
     )
     wrap_up_seconds = models.PositiveIntegerField(default=10)
+    alarm_waiting = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Wallboard alarm when more callers than this wait."
+    )
+    alarm_wait_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Wallboard alarm when a caller has waited longer."
+    )
     max_wait_seconds = models.PositiveIntegerField(default=600)
     music_on_hold = models.CharField(max_length=255, default="local_stream://moh")
     enabled = models.BooleanField(default=True)

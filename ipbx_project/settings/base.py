@@ -95,7 +95,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/wallboard/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("IPBX_TIME_ZONE", "UTC")
@@ -105,7 +106,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Browser libraries installed from npm (`package.json`; `make run` / `make test` run npm ci)
-STATICFILES_DIRS = [("vendor/drawflow", BASE_DIR / "node_modules" / "drawflow" / "dist")]
+STATICFILES_DIRS = [
+    ("vendor/drawflow", BASE_DIR / "node_modules" / "drawflow" / "dist"),
+    ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
+]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -138,6 +142,8 @@ ICM_COMMAND_REPLY_TIMEOUT = float(env_str("ICM_COMMAND_REPLY_TIMEOUT", "15"))
 ICM_RECONCILE_INTERVAL = float(env_str("ICM_RECONCILE_INTERVAL", "10"))
 # … for legs older than this many seconds (a fresh originate may not exist yet).
 ICM_RECONCILE_GRACE = float(env_str("ICM_RECONCILE_GRACE", "5"))
+# Wallboard alarm: an agent not ready longer than this many seconds (0: never)
+IPBX_ALARM_NOT_READY_SECONDS = float(env_str("IPBX_ALARM_NOT_READY_SECONDS", "900"))
 # Customer look-up by caller number for routing priority: a callable ani -> (account,
 # grade) | None, and how long it may take before the call is routed at default priority.
 IPBX_CUSTOMER_CONNECTOR = env_str("IPBX_CUSTOMER_CONNECTOR", "icm.routing_lookup.database_customer")

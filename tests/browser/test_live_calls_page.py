@@ -46,7 +46,7 @@ def test_calls_appear_and_end_live_and_can_be_hung_up(admin_user, platform, web,
 
 def test_page_and_socket_refuse_anonymous_users(web, page):
     page.goto(f"{web}/calls/")
-    assert "/admin/login/" in page.url
+    assert "/accounts/login/" in page.url
     code = page.evaluate(
         """() => new Promise((resolve) => {
             const ws = new WebSocket(location.origin.replace('http', 'ws') + '/ws/live/');

@@ -36,6 +36,7 @@ class Command(BaseCommand):
             heartbeat_timeout=settings.FREESWITCH_ESL_HEARTBEAT_TIMEOUT,
             reconcile_interval=settings.ICM_RECONCILE_INTERVAL,
             reconcile_grace=settings.ICM_RECONCILE_GRACE,
+            not_ready_alarm_seconds=settings.IPBX_ALARM_NOT_READY_SECONDS or None,
         )
         service = IcmService(config)
         service.start()
