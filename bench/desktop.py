@@ -30,7 +30,7 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import connections  # noqa: E402
 
-from agents.models import Agent  # noqa: E402
+from agents.models import Agent, AgentStateChange  # noqa: E402
 from icm.bus import keys  # noqa: E402
 from icm.bus.commands import send_command  # noqa: E402
 
@@ -59,6 +59,7 @@ def wait_port(port: int, timeout: float = 30) -> None:
 
 def agents_with_sessions() -> list[tuple[str, str]]:
     """(login id, session cookie) for each bench agent, created fresh."""
+    AgentStateChange.objects.filter(agent__login_id__startswith="bench-desk-").delete()
     Agent.objects.filter(login_id__startswith="bench-desk-").delete()
     User.objects.filter(username__startswith="bench-desk-").delete()
     out = []

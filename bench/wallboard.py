@@ -79,11 +79,13 @@ class Socket:
 
 @dataclass
 class Bus:
-    """The bench switch's `agent.state` events as published: seq → `since`, and arrival."""
+    """The bench switch's events as the bus carried them: every `agent.state` seq, with its
+    `since` and arrival time, and when the switch's stream was reset (its seqs start again:
+    they compare only between two resets)."""
 
-    agent_seqs: list[int] = field(default_factory=list)
+    agent_seqs: list[tuple[int, int]] = field(default_factory=list)  # (resets before it, seq)
     timed: list[tuple[float, float]] = field(default_factory=list)  # (since, bus arrival)
-    resets: int = 0
+    resets: list[float] = field(default_factory=list)  # arrival times
 
 
 async def wallboard(cookie: str, port: int, sock: Socket, ready: asyncio.Event) -> None:
@@ -124,9 +126,9 @@ async def record(bus: Bus, subscribed: asyncio.Event, stop: asyncio.Event) -> No
                 if event.get("switch") != SWITCH:
                     continue
                 if event.get("type") == "reset":
-                    bus.resets += 1
+                    bus.resets.append(now)
                 elif event.get("type") == "agent.state" and isinstance(event.get("seq"), int):
-                    bus.agent_seqs.append(event["seq"])
+                    bus.agent_seqs.append((len(bus.resets), event["seq"]))
                     since = (event.get("agent") or {}).get("since")
                     if since:
                         bus.timed.append((float(since), now))
@@ -134,10 +136,13 @@ async def record(bus: Bus, subscribed: asyncio.Event, stop: asyncio.Event) -> No
         await client.aclose()
 
 
-async def drive(client: redis.Redis, agents: list[str], pool: ThreadPoolExecutor) -> tuple:
+async def drive(
+    client: redis.Redis, agents: list[str], pool: ThreadPoolExecutor
+) -> tuple[int, int, float, dict[str, str]]:
     """RATE changes/s in all, agents taking turns (each flips ready / not ready once every
     AGENTS / RATE s); commands leave on a fixed schedule, their replies awaited in threads.
-    Returns (changes done, refused, seconds from first command to last reply)."""
+    Returns (changes done, refused, seconds from first command to last reply, each agent's
+    state after its last change as icm replied)."""
     loop = asyncio.get_running_loop()
     ready = dict.fromkeys(agents, False)
     pending = []
@@ -154,11 +159,12 @@ async def drive(client: redis.Redis, agents: list[str], pool: ThreadPoolExecutor
     results = await asyncio.gather(*pending, return_exceptions=True)
     elapsed = time.monotonic() - started
     refused = [r for r in results if isinstance(r, BaseException)]
+    final = {r["agent"]: r["state"] for r in results if isinstance(r, dict) and "agent" in r}
     for exc in refused[:3]:
         if not isinstance(exc, CommandError):
             raise exc
         sys.stderr.write(f"wallboard bench: command refused: {exc}\n")
-    return len(results) - len(refused), len(refused), elapsed
+    return len(results) - len(refused), len(refused), elapsed, final
 
 
 @dataclass
@@ -173,18 +179,20 @@ class Check:
     problems: list[str] = field(default_factory=list)
 
 
-def check(sockets: list[Socket], bus: Bus, drive_start: float) -> Check:
+def check(sockets: list[Socket], bus: Bus, drive_start: float, final: dict[str, str]) -> Check:
     """Each socket against the bus: every agent.state after its latest snapshot received,
-    bus seqs strictly increasing from each snapshot on, wseq contiguous."""
+    bus seqs strictly increasing from each snapshot on, wseq contiguous. Each hole in wseq
+    counts as missed too (so a lost agent.state frame counts twice: its seq and its wseq).
+    Each wallboard's final view of the agents (snapshot + events) must match icm's."""
     out = Check()
-    published = set(bus.agent_seqs)
     for n, sock in enumerate(sockets):
         if sock.closed:
             out.problems.append(f"wallboard {n}: {sock.closed}")
-        wseq = 0
+        wseq = epoch = 0
         snap_seq: int | None = None
         last = 0
         received: set[int] = set()
+        shown: dict[str, str] = {}
         for arrived, raw in sock.frames:
             frame = json.loads(raw)
             out.frames += 1
@@ -205,7 +213,9 @@ def check(sockets: list[Socket], bus: Bus, drive_start: float) -> Check:
                 if SWITCH not in frame.get("seq", {}):
                     out.problems.append(f"wallboard {n}: snapshot without switch {SWITCH}")
                 snap_seq = last = int(frame.get("seq", {}).get(SWITCH, 0))
+                epoch = sum(1 for t in bus.resets if t < arrived)  # resets it reflects
                 received = set()  # what the snapshot covers needs no event
+                shown = {a.get("agent"): a.get("state") for a in frame.get("agents", [])}
                 continue
             seq = frame.get("seq")
             if frame.get("switch") != SWITCH or not isinstance(seq, int) or snap_seq is None:
@@ -215,13 +225,21 @@ def check(sockets: list[Socket], bus: Bus, drive_start: float) -> Check:
             last = max(last, seq)
             if kind == "agent.state":
                 received.add(seq)
-                since = (frame.get("agent") or {}).get("since")
+                row = frame.get("agent") or {}
+                shown[row.get("agent")] = row.get("state")
+                since = row.get("since")
                 if since:
                     out.latencies.append(arrived - float(since))
         if snap_seq is None:
             out.problems.append(f"wallboard {n}: no snapshot")
             continue
-        out.missed += sum(1 for s in published if s > snap_seq and s not in received)
+        for e, s in bus.agent_seqs:  # a reset after the snapshot leaves it all to come
+            out.missed += e > epoch or (e == epoch and s > snap_seq and s not in received)
+        wrong = sorted(a for a, state in final.items() if shown.get(a) != state)
+        if wrong:
+            out.problems.append(f"wallboard {n}: {len(wrong)} agents shown in a state icm "
+                                f"does not hold, e.g. {wrong[0]} {shown.get(wrong[0])!r} "
+                                f"(icm: {final[wrong[0]]!r})")  # fmt: skip
     out.latencies.sort()
     return out
 
@@ -243,14 +261,14 @@ async def run(agents: list[str], cookie: str, web_port: int, client: redis.Redis
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=60)
         await asyncio.sleep(1)
         drive_start = time.time()
-        changes, refused, elapsed = await drive(client, agents, pool)
+        changes, refused, elapsed, final = await drive(client, agents, pool)
     await asyncio.sleep(SETTLE)
     for reader in readers:
         reader.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
     stop.set()
     await recorder
-    result = check(sockets, bus, drive_start)
+    result = check(sockets, bus, drive_start, final)
     lat = result.latencies
     lags = sorted(at - since for since, at in bus.timed if since >= drive_start)  # icm's share
     out = sys.stdout
@@ -272,7 +290,7 @@ async def run(agents: list[str], cookie: str, web_port: int, client: redis.Redis
         result.problems.append(f"{len(result.early)} resyncs before driving, at most "
                                f"{max(result.early):.2f} s after the first snapshot")  # fmt: skip
     if bus.resets:
-        result.problems.append(f"{bus.resets} bus resets of {SWITCH}")
+        result.problems.append(f"{len(bus.resets)} bus resets of {SWITCH}")
     for problem in result.problems:
         sys.stderr.write(f"wallboard bench: {problem}\n")
 
@@ -292,7 +310,7 @@ def main() -> None:
     web = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(web_port),
            "ipbx_project.asgi:application"]  # fmt: skip
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
-    # a killed icm leaves "connected" behind: wait for this run's icm, after its reset
+    # the last run's icm left "connected" behind: wait for this run's, after its reset
     client.delete(keys.status_key(SWITCH))
     procs = [start(sim, env, "wb-switchsim")]
     try:

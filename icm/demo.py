@@ -237,7 +237,14 @@ def _load_queues(site: Site, skills: dict[str, Skill], summary: DemoSummary) -> 
             Queue,
             summary,
             name=name,
-            defaults={"site": site, "display_name": display_name, "strategy": strategy},
+            defaults={
+                "site": site,
+                "display_name": display_name,
+                "strategy": strategy,
+                # the wallboard's alarms: more than 4 callers, or one waiting over 2 min
+                "alarm_waiting": 4,
+                "alarm_wait_seconds": 120,
+            },  # fmt: skip
         )
         for skill_name, minimum in required.items():
             _upsert(

@@ -33,6 +33,7 @@ class LiveFigures:
         self.limits: dict[str, QueueAlarmLimits] = {}
         self.not_ready_limit: float | None = None
         self.alarms = AlarmBook()
+        self.gateways: dict[str, tuple[str, str]] = {}  # name -> (state, ping status)
         self._published: dict[str, dict[str, Any]] = {}
 
     def tiles(self, now: float | None = None) -> dict[str, dict[str, Any]]:
@@ -84,5 +85,5 @@ class LiveFigures:
         agents = {a.agent_id: (str(a.state), a.state_since, a.reason)
                   for a in self.acd.agents.values()}  # fmt: skip
         found = current_alarms(tiles, self.limits, agents, switch_connected,
-                               self.not_ready_limit, now)  # fmt: skip
+                               self.not_ready_limit, now, self.gateways)  # fmt: skip
         return self.alarms.update(found, now)

@@ -11,6 +11,7 @@ Greenlets:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import gevent
+import gevent.event
 import gevent.pool
 import gevent.queue
 import redis
@@ -66,7 +68,12 @@ from icm.store import (
 )
 from icm.switch.driver import ResyncReady, SwitchAddress, SwitchDriver
 from icm.switch.outbound import OutboundServer
-from icm.switch.translator import UnsafeArgument, command_to_api, translate
+from icm.switch.translator import (
+    UnsafeArgument,
+    command_to_api,
+    gateways_from_xmlstatus,
+    translate,
+)
 from icm.wallboard_store import (
     load_alarm_limits,
     local_day_start,
@@ -123,7 +130,7 @@ class IcmService:
             heartbeat_timeout=config.heartbeat_timeout,
         )
         self.redis = redis.Redis.from_url(config.redis_url, socket_timeout=5)
-        self.publisher = StatePublisher(self.redis, self.model.calls)
+        self.publisher = StatePublisher(self.redis, self.model.calls, self._live_state)
         self.store = CdrStore()
         self.acd = AcdRuntime(
             self.name,
@@ -147,6 +154,9 @@ class IcmService:
         self.live = LiveFigures(self.figures, self.day, self._party)
         self.live.not_ready_limit = config.not_ready_alarm_seconds
         self._system_events: list[SystemEvent] = []
+        self._gateway_since: dict[str, float] = {}
+        self._stopping = False
+        self._stopped = gevent.event.Event()
         self.call_commands = CallCommands(
             self.name, self.model, self.figures, self._api, self.driver.bgapi
         )
@@ -230,7 +240,9 @@ class IcmService:
             self._greenlets.append(gevent.spawn(target))
 
     def stop(self) -> None:
-        """Stop taking input, apply what was received, then persist everything."""
+        """Stop taking input, apply what was received, then persist everything (`wait`
+        returns once this is done)."""
+        self._stopping = True
         self.commands.stop()
         self.driver.stop()
         self.outbound.stop()
@@ -243,9 +255,12 @@ class IcmService:
         self._system_events.append(system_event(self.name, SystemEvent.Kind.ICM_STOPPED,
                                                 now.timestamp(), "icm stopped"))  # fmt: skip
         self._flush_persist()
+        self._stopped.set()
 
     def wait(self) -> None:
         gevent.joinall(self._greenlets, raise_error=False)
+        if self._stopping:  # killall ended the greenlets: let stop() publish and persist
+            self._stopped.wait(timeout=30)
 
     # --- the single writer of live state -------------------------------------------------
     def _consume(self) -> None:
@@ -273,6 +288,9 @@ class IcmService:
                 return
             event = translate(self.name, item)
             if event is None:
+                return
+            if isinstance(event, ev.GatewayStateChanged):
+                self._gateway_state(event)
                 return
         elif isinstance(item, ContactArrived):
             self.acd.contact_arrived(item.contact)
@@ -304,6 +322,9 @@ class IcmService:
             log.info("icm %s: resync with %d legs on the switch", self.name, len(event.legs))
         elif isinstance(item, ev.SwitchConnectionChanged):
             self._switch_status(item)
+            return
+        elif isinstance(item, ev.GatewayStateChanged):
+            self._gateway_state(item)
             return
         else:
             event = item  # type: ignore[assignment]
@@ -443,23 +464,37 @@ class IcmService:
             self._publish_agent(agent_id, str(agent.state), agent.reason, agent.state_since)
 
     def _publish_agent(self, agent_id: str, state: str, reason: str, since: float) -> None:
+        self._publish_later(self.publisher.publish_agent, self.name, agent_id,
+                            self._agent_state(agent_id, state, reason, since))  # fmt: skip
+
+    def _agent_state(self, agent_id: str, state: str, reason: str, since: float) -> dict[str, Any]:
+        """What desktops and wallboards keep of an agent (`ipbx:<switch>:agents`)."""
         agent = self.acd.acd.agents.get(agent_id)
         contact = agent.contact_id if agent else ""
-        self._publish_later(
-            self.publisher.publish_agent,
-            self.name,
-            agent_id,
-            {
-                "agent": agent_id,
-                "state": state,
-                "reason": reason,
-                "since": since,
-                "contact": contact,
-                "offer": self._offer_card(agent_id, contact) if contact else None,
-                "consult": self.consults.view(agent_id),
-                **self.live.agent_view(agent_id),
-            },
-        )
+        return {
+            "agent": agent_id,
+            "state": state,
+            "reason": reason,
+            "since": since,
+            "contact": contact,
+            "offer": self._offer_card(agent_id, contact) if contact else None,
+            "consult": self.consults.view(agent_id),
+            **self.live.agent_view(agent_id),
+        }
+
+    def _live_state(self, switch: str) -> dict[str, object]:
+        """Everything but the calls a snapshot holds, for a reset (Redis lost it)."""
+        agents = {a.agent_id: json.dumps(self._agent_state(a.agent_id, str(a.state), a.reason,
+                                                          a.state_since))
+                  for a in self.acd.acd.agents.values()}  # fmt: skip
+        gateways = json.dumps(self._gateways_json()) if self.live.gateways else None
+        return {"agents": agents, "queues": json.dumps(self.live.tiles()),
+                "alarms": json.dumps(self.live.alarms.as_json()), "gateways": gateways}  # fmt: skip
+
+    def _gateways_json(self) -> dict[str, dict[str, Any]]:
+        return {name: {"state": state, "ping": ping, "healthy": ev.gateway_healthy(state, ping),
+                       "since": self._gateway_since.get(name)}
+                for name, (state, ping) in self.live.gateways.items()}  # fmt: skip
 
     def _offer_card(self, agent_id: str, contact_id: str) -> dict[str, Any] | None:
         """What the desktop shows of the agent's contact (kept in the agent's snapshot so a
@@ -548,7 +583,36 @@ class IcmService:
                             datetime.now(tz=UTC))
         )  # fmt: skip
 
+    def _gateway_state(self, item: ev.GatewayStateChanged) -> None:
+        """A trunk's state (the wallboard's gateway badges; its alarm comes with the next
+        look at the alarms)."""
+        before = self.live.gateways.get(item.gateway)
+        self.live.gateways[item.gateway] = (item.state, item.ping_status)
+        if before == (item.state, item.ping_status):
+            return
+        log.log(logging.INFO if item.healthy else logging.WARNING, "icm %s: gateway %s %s "
+                "(ping %s) %s", self.name, item.gateway, item.state, item.ping_status,
+                item.phrase)  # fmt: skip
+        self._gateway_since[item.gateway] = item.at.timestamp()
+        full = self._gateways_json()
+        self._publish_later(self.publisher.publish_keyed, self.name,
+                            keys.gateways_key(self.name), full, "gateway.state",
+                            {"gateway": item.gateway, **full[item.gateway]})  # fmt: skip
+
+    def _load_gateways(self) -> None:
+        """After a (re)connect: every gateway's state from `sofia xmlstatus gateway` (events
+        may have been missed while away)."""
+        try:
+            reply = self.driver.api("sofia xmlstatus gateway")
+        except Exception as exc:  # noqa: BLE001 - a reconnect retries; nothing else depends on it
+            log.warning("icm %s: gateway states not read: %s", self.name, exc)
+            return
+        for item in gateways_from_xmlstatus(self.name, reply, datetime.now(tz=UTC)):
+            self.inbox.put(item)
+
     def _switch_status(self, item: ev.SwitchConnectionChanged) -> None:
+        if item.connected:
+            gevent.spawn(self._load_gateways)
         kind = SystemEvent.Kind.SWITCH_CONNECTED if item.connected else (
             SystemEvent.Kind.SWITCH_DISCONNECTED)  # fmt: skip
         self._system_events.append(system_event(self.name, kind, item.at.timestamp(),

@@ -1,4 +1,4 @@
-"""Supervisor controls on agents and calls (SV-3, SV-6, SV-10, SV-11): checked against the
+"""Supervisor controls on agents and calls (SV-3, SV-6, SV-9, SV-10, SV-11): checked against the
 user's role and scope, carried out by icm, and every attempt — done, refused or failed —
 written to the audit log."""
 
@@ -78,6 +78,11 @@ def act_on_agent(user: Any, action: str, login_id: str, args: dict[str, Any],
         raise refuse(f"unknown not-ready reason {reason!r}")
     switch = switch_of(agent)
     extension = ""
+    if action == "intercept":
+        extension = _qa_desk(str(args.get("extension") or ""))
+        if not extension:
+            raise refuse("no QA desk: give its extension or set IPBX_QA_DESK_EXTENSION")
+        detail["extension"] = extension
     if action in MONITOR_MODES:
         extension = _supervisor_phone(user, str(args.get("extension") or ""))
         if not extension:
@@ -87,6 +92,12 @@ def act_on_agent(user: Any, action: str, login_id: str, args: dict[str, Any],
         if action in MONITOR_MODES:
             result = _command(switch, "monitor", {"agent": login_id, "extension": extension,
                                                   "mode": MONITOR_MODES[action]},
+                              timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+        elif action == "intercept":
+            note = f"intercepted by {getattr(user, 'username', '')} for quality assurance"
+            result = _command(switch, "agent_call", {"agent": login_id, "action": "transfer",
+                                                     "kind": "extension", "target": extension,
+                                                     "note": note},
                               timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
         elif action == "force_release":
             result = _command(switch, "agent_call", {"agent": login_id, "action": "hangup"},
@@ -101,6 +112,12 @@ def act_on_agent(user: Any, action: str, login_id: str, args: dict[str, Any],
         raise
     audit(user, scope.role, action, "agent", login_id, AuditEntry.Outcome.OK, detail, address)
     return result
+
+
+def _qa_desk(asked: str) -> str:
+    """The QA desk's extension: the one asked (an enabled extension), else the configured."""
+    number = asked or settings.IPBX_QA_DESK_EXTENSION
+    return number if Extension.objects.filter(number=number, enabled=True).exists() else ""
 
 
 def _supervisor_phone(user: Any, asked: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -77,6 +78,7 @@ class WallboardConsumer(AsyncJsonWebsocketConsumer):
                 await self.close(code=RELAY_FAILED)
 
     async def _snapshot(self) -> None:
+        self.snapshot_read = time.monotonic()
         self.supervisor = await database_sync_to_async(scope_of)(self.user)
         snap = await database_sync_to_async(wallboard.snapshot, thread_sensitive=False)(self.user)
         self.last_seq = dict(snap["seq"])
@@ -86,6 +88,8 @@ class WallboardConsumer(AsyncJsonWebsocketConsumer):
         while True:
             event = await self.queue.get()
             place = "resync" if event.get("type") == "resync" else self._place(event)
+            if place == "resync" and event.get("subscribed", 1e18) < self.snapshot_read:
+                continue  # the subscription was up before the snapshot: nothing was lost
             if place == "stale":  # the snapshot holds it already
                 continue
             if place in ("resync", "gap"):

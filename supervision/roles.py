@@ -21,7 +21,9 @@ ACTIONS: dict[str, frozenset[str]] = {
     "whisper": frozenset({TEAM_LEADER, ADMINISTRATOR}),  # SV-8: only the agent hears
     "barge": frozenset({TEAM_LEADER, ADMINISTRATOR}),  # SV-8: three-way
     "assign_call": frozenset({TEAM_LEADER, ADMINISTRATOR}),  # SV-7: a waiting call to an agent
+    "intercept": frozenset({TEAM_LEADER, ADMINISTRATOR}),  # SV-9: the call to the QA desk
 }
+AGENT_ACTIONS = frozenset(ACTIONS) - {"assign_call"}  # POST /api/supervision/agents/<id>/<…>/
 MONITOR_MODES = {"monitor": "listen", "whisper": "whisper", "barge": "barge"}
 
 

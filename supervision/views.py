@@ -15,9 +15,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from icm.bus.commands import CommandError, IcmUnavailable
+from supervision import workgroups
 from supervision.actions import SupervisionRefused, UnknownTarget, act_on_agent
 from supervision.models import AuditEntry
-from supervision.roles import ACTIONS, ADMINISTRATOR, TEAM_LEADER, role_of
+from supervision.roles import ACTIONS, ADMINISTRATOR, AGENT_ACTIONS, TEAM_LEADER, role_of
 
 FILTERS = ("username", "action", "target", "outcome")
 AUDIT_LIMIT = 500
@@ -25,10 +26,11 @@ AUDIT_LIMIT = 500
 
 @api_view(["POST"])
 def agent_action(request: Request, login_id: str, action: str) -> Response:
-    """POST {reason?}: force_logout, force_ready, force_not_ready, force_release."""
-    if action not in ACTIONS:
-        return Response({"detail": f"unknown action {action!r} (one of {sorted(ACTIONS)})"},
-                        status=404)  # fmt: skip
+    """POST {reason?, extension?}: force_logout, force_ready, force_not_ready, force_release,
+    monitor, whisper, barge, intercept."""
+    if action not in AGENT_ACTIONS:
+        return Response({"detail": f"unknown action {action!r} (one of "
+                                   f"{sorted(AGENT_ACTIONS)})"}, status=404)  # fmt: skip
     if not isinstance(request.data, dict):
         return Response({"detail": 'send a JSON object, e.g. {"reason": "meeting"}'}, status=400)
     return _answer(lambda: act_on_agent(request.user, action, login_id, dict(request.data),
@@ -99,7 +101,9 @@ def audit_page(request: HttpRequest) -> HttpResponse:
     return render(request, "supervision/audit.html", {
         "entries": entries, "error": error, "filters": {k: request.GET.get(k, "") for k in
                                                          (*FILTERS, "since", "until")},
-        "actions": sorted(ACTIONS), "outcomes": AuditEntry.Outcome.choices,
+        "actions": sorted({*ACTIONS, *workgroups.ACTIONS,
+                           *AuditEntry.objects.values_list("action", flat=True).distinct()}),
+        "outcomes": AuditEntry.Outcome.choices,
     })  # fmt: skip
 
 

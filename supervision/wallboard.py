@@ -57,14 +57,18 @@ def snapshot(user: Any) -> dict[str, Any]:
         pipe.get(keys.queues_key(switch))
         pipe.get(keys.alarms_key(switch))
         pipe.hgetall(keys.status_key(switch))
+        pipe.get(keys.gateways_key(switch))
     raw = pipe.execute()
     seqs: dict[str, int] = {}
     states: dict[tuple[str, str], dict[str, Any]] = {}
     tiles: dict[tuple[str, str], dict[str, Any]] = {}
     alarms: list[dict[str, Any]] = []
     status: dict[str, dict[str, Any]] = {}
+    trunks: dict[str, dict[str, Any]] = {}
     for n, switch in enumerate(names):
-        seq, agent_states, figures, active, sw_status = raw[5 * n : 5 * n + 5]
+        seq, agent_states, figures, active, sw_status, gateways = raw[6 * n : 6 * n + 6]
+        for name, gw in (json.loads(gateways) if gateways else {}).items():
+            trunks[name] = {**gw, "switch": switch}
         seqs[switch] = int(seq or 0)
         for value in (agent_states or {}).values():
             state = json.loads(value)
@@ -97,12 +101,23 @@ def snapshot(user: Any) -> dict[str, Any]:
             for a in agents
         ],
         "alarms": [a for a in alarms if alarm_in_scope(a, scope)],
-        "gateways": [{"name": g.name, "enabled": g.enabled, "max_channels": g.max_channels}
-                     for g in Gateway.objects.order_by("name")],
+        "gateways": gateway_rows(trunks),
         "groups": [g.name for g in work_groups_of(user, scope)],
         "reasons": list(NotReadyReason.objects.filter(active=True).values("code", "label")),
         "server_time": time.time(),
     }  # fmt: skip
+
+
+def gateway_rows(live: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The configured gateways with the state their switch reports, and any other gateway
+    a switch reports."""
+    rows = [{"name": g.name, "enabled": g.enabled, "max_channels": g.max_channels,
+             **live.get(g.name, {"state": "", "ping": "", "healthy": None})}
+            for g in Gateway.objects.order_by("name")]  # fmt: skip
+    known = {r["name"] for r in rows}
+    rows += [{"name": name, "enabled": True, "max_channels": None, **gw}
+             for name, gw in sorted(live.items()) if name not in known]  # fmt: skip
+    return rows
 
 
 def work_groups_of(user: Any, scope: Scope) -> list[WorkGroup]:
@@ -152,6 +167,9 @@ def for_wallboard(event: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
             return None
         return {"type": kind, "switch": event.get("switch"), "seq": event.get("seq"),
                 "alarm": alarm}  # fmt: skip
+    if kind == "gateway.state":
+        return {"type": kind, "switch": event.get("switch"), "seq": event.get("seq"),
+                "gateway": event.get("data")}  # fmt: skip
     if kind == "switch.status":
         return {"type": kind, "switch": event.get("switch"), "seq": event.get("seq"),
                 "status": event.get("status")}  # fmt: skip

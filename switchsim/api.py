@@ -1,6 +1,7 @@
 """The api command table: ``api``/``bgapi`` command name → implementation.
 
 Owns dispatch and the non-uuid commands: status, show, originate, hupall, sofia status,
+sofia xmlstatus gateway (:mod:`switchsim.gateways`),
 reloadxml, version, global_getvar/setvar, ``conference`` (delegated to
 :mod:`switchsim.conference_api`), plus the switchsim-only ``sim_*`` commands (delegated to
 :mod:`switchsim.sim_api`). Unknown commands answer
@@ -128,8 +129,11 @@ async def execute_api(server: Any, conn: Any, cmd: str, arg: str) -> str:
         elif lname == "hupall":
             return hupall(sw, arg)
         elif lname == "sofia":
-            if arg.split()[:1] == ["status"]:
+            words = arg.split()
+            if words[:1] == ["status"] and len(words) == 1:
                 return SOFIA_STATUS
+            if words[:2] == ["xmlstatus", "gateway"]:
+                return sw.gateways.xmlstatus(words[2] if len(words) > 2 else "")
             return "+OK\n"
         elif lname == "reloadxml":
             return "+OK [Success]\n"

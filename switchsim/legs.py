@@ -163,6 +163,11 @@ async def _originate_one(
         profile, _, target = rest.partition("/")
         if profile == "gateway":
             gw, _, number = target.partition("/")
+            trunk = sw.gateways.get(gw)
+            if trunk.status != "UP":  # sofia_outgoing_channel: no channel at all
+                trunk.failed_calls_out += 1
+                raise OriginateError("GATEWAY_DOWN")
+            trunk.calls_out += 1
             return await _gateway(sw, gw, number, variables, timeout, caller, cid)
         ext, _, host = target.partition("@")
         if sw.world is not None and sw.world.registration(ext) is not None:

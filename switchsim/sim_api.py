@@ -124,6 +124,16 @@ async def sim_api(server: Any, conn: Any, cmd: str, arg: str) -> str | None:
             return f"-ERR {exc}\n"
         reg = world.register(words[0], behaviour)
         return f"+OK {reg.ext} registered\n"
+    if cmd == "sim_gateway":
+        words = arg.split(maxsplit=3)
+        if len(words) < 2:
+            return "-USAGE: sim_gateway <name> <state> [UP|DOWN] [phrase]\n"
+        try:
+            gw = sw.gateways.set(words[0], words[1], *(words[2:3] or [""]),
+                                 *(words[3:4] or [""]))  # fmt: skip
+        except ValueError as exc:
+            return f"-ERR {exc}\n"
+        return f"+OK {gw.name} {gw.state} {gw.status}\n"
     if cmd == "sim_unregister":
         words = arg.split()
         if not words:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from switchsim.channel import CALLSTATE_NUMBERS, Channel, now_us, truthy
 from switchsim.events import EventBus
+from switchsim.gateways import Gateways
 
 if TYPE_CHECKING:
     from switchsim.config import Config
@@ -99,6 +100,7 @@ class Switch:
         self.world: Any = None  # switchsim.world.World, set by the server
         self.outbound_factory: Any = None  # connects socket-app sessions
         self.conferences: Any = None  # switchsim.conference.Conferences, made on first use
+        self.gateways = Gateways(self.bus)
 
     # -- registry ------------------------------------------------------------------------
     def next_session_id(self) -> int:

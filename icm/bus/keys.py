@@ -28,6 +28,11 @@ def alarms_key(switch: str) -> str:
     return f"ipbx:{switch}:alarms"
 
 
+def gateways_key(switch: str) -> str:
+    """JSON of the switch's gateways: name → {state, ping, healthy, since}."""
+    return f"ipbx:{switch}:gateways"
+
+
 def status_key(switch: str) -> str:
     """Hash with the switch connection status (connected, since, detail)."""
     return f"ipbx:{switch}:status"

@@ -52,11 +52,23 @@ return out
 """
 )
 
+# ARGV: switch, connected, the other state (JSON: agents {id: state JSON}, queues, alarms,
+# gateways as JSON text or null), then call uuid / call JSON pairs, then the epoch token.
 _RESET = """
 redis.call('DEL', KEYS[2])
 redis.call('SET', KEYS[6], ARGV[#ARGV])
-for i = 3, #ARGV - 1, 2 do
+for i = 4, #ARGV - 1, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+end
+local other = cjson.decode(ARGV[3])
+redis.call('DEL', KEYS[7])
+for id, state in pairs(other.agents) do
+  redis.call('HSET', KEYS[7], id, state)
+end
+for n, name in ipairs({'queues', 'alarms', 'gateways'}) do
+  if other[name] ~= cjson.null then
+    redis.call('SET', KEYS[7 + n], other[name])
+  end
 end
 redis.call('HSET', KEYS[4], 'connected', ARGV[2])
 redis.call('SADD', KEYS[5], ARGV[1])
@@ -119,9 +131,17 @@ return seq
 class StatePublisher:
     """Publishes call changes of one icm; tolerant of Redis outages."""
 
-    def __init__(self, client: redis.Redis, live_calls: Callable[[str], list[CallRecord]]) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        live_calls: Callable[[str], list[CallRecord]],
+        live_state: Callable[[str], dict[str, object]] | None = None,
+    ) -> None:
         self.redis = client
         self.live_calls = live_calls
+        # the rest of the snapshot, rewritten with the calls on a reset: {"agents": {id:
+        # state JSON}, "queues" / "alarms" / "gateways": JSON text or None}
+        self.live_state = live_state or (lambda switch: {})
         self._publish_calls = client.register_script(_PUBLISH_CALLS)
         self._reset = client.register_script(_RESET)
         self._status_script = client.register_script(_STATUS)
@@ -135,7 +155,9 @@ class StatePublisher:
 
     def reset(self, switch: str) -> None:
         """Rewrite the switch's snapshot from icm's memory and tell pages to re-snapshot."""
-        args: list[str] = [switch, "1" if self._connected.get(switch) else "0"]
+        other = {"agents": {}, "queues": None, "alarms": None, "gateways": None}
+        other.update(self.live_state(switch))
+        args: list[str] = [switch, "1" if self._connected.get(switch) else "0", json.dumps(other)]
         for call in self.live_calls(switch):
             args += [call.call_uuid, json.dumps(call_json(call))]
         args.append(self._epoch)
@@ -148,6 +170,10 @@ class StatePublisher:
                     keys.status_key(switch),
                     keys.switches_key(),
                     keys.epoch_key(switch),
+                    keys.agents_key(switch),
+                    keys.queues_key(switch),
+                    keys.alarms_key(switch),
+                    keys.gateways_key(switch),
                 ],
                 args=args,
             )

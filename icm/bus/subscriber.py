@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -47,8 +48,9 @@ class EventFanout:
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(keys.EVENTS_CHANNEL)
-                    # Anything published while we were away is lost: ask pages to re-snapshot.
-                    self._deliver({"type": "resync"})
+                    # Anything published while we were away is lost: ask pages to re-snapshot
+                    # (`subscribed`: a page whose snapshot was read after it lost nothing).
+                    self._deliver({"type": "resync", "subscribed": time.monotonic()})
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
                             continue

@@ -7,6 +7,7 @@ Conditions:
 - `service_level`: the last 15 minutes' service level is under the queue's target, once
   at least MIN_SL_CONTACTS contacts finished in that window;
 - `switch`: icm has no connection to its switch;
+- `gateway`: a SIP trunk is not registered or not reachable;
 - `not_ready`: an agent has been not ready longer than the threshold.
 
 Pure: the caller passes the figures and the time.
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from icm.domain.events import gateway_healthy
 
 MIN_SL_CONTACTS = 3
 
@@ -51,12 +54,18 @@ def current_alarms(
     switch_connected: bool,
     not_ready_limit: float | None,
     now: float,
+    gateways: dict[str, tuple[str, str]] | None = None,
 ) -> dict[str, Alarm]:
     """The alarms that hold now. `queues`: name → figures (waiting, longest_wait, sl_15m,
-    finished_15m); `agents`: id → (state, since, reason)."""
+    finished_15m); `agents`: id → (state, since, reason); `gateways`: name → (registration
+    state, ping status)."""
     found: list[Alarm] = []
     if not switch_connected:
         found.append(Alarm("switch:", "switch", "", "critical", "switch disconnected"))
+    for name, (state, ping) in (gateways or {}).items():
+        if switch_connected and not gateway_healthy(state, ping):
+            text = f"gateway {name} is {state.lower() or 'unknown'} (ping {ping.lower() or '?'})"
+            found.append(Alarm(f"gateway:{name}", "gateway", name, "critical", text))
     for name, fig in queues.items():
         limit = limits.get(name) or QueueAlarmLimits()
         waiting = int(fig.get("waiting") or 0)

@@ -155,6 +155,27 @@ class SwitchConnectionChanged:
     detail: str = field(default="")
 
 
+@dataclass(frozen=True, slots=True)
+class GatewayStateChanged:
+    """A SIP trunk's registration state or ping status changed (sofia::gateway_state)."""
+
+    switch: str
+    gateway: str
+    state: str  # REGED, NOREG, FAILED, FAIL_WAIT, TRYING, UNREGED, DOWN, TIMEOUT …
+    ping_status: str  # UP | DOWN
+    at: datetime
+    phrase: str = field(default="")
+
+    @property
+    def healthy(self) -> bool:
+        """Calls can go out: registered (or registration not asked for) and reachable."""
+        return gateway_healthy(self.state, self.ping_status)
+
+
+def gateway_healthy(state: str, ping_status: str) -> bool:
+    return state in ("REGED", "NOREG") and ping_status != "DOWN"
+
+
 DomainEvent = (
     LegCreated
     | LegAnswered

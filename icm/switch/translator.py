@@ -26,7 +26,7 @@ SUBSCRIBED_EVENTS = (
     "HEARTBEAT",
     "BACKGROUND_JOB",
 )
-SUBSCRIBED_CUSTOM = ("sofia::register", "sofia::unregister")
+SUBSCRIBED_CUSTOM = ("sofia::register", "sofia::unregister", "sofia::gateway_state")
 
 _SAFE_ARG = re.compile(r"^[A-Za-z0-9_.:@/+*#=-]+$")
 ANSWERED_CALLSTATES = frozenset({"ACTIVE", "HELD", "UNHELD"})
@@ -62,9 +62,15 @@ def _leg_created(switch: str, h: Mapping[str, str], at: datetime) -> ev.LegCreat
     )
 
 
-def translate(switch: str, headers: Mapping[str, str]) -> ev.DomainEvent | None:
+def translate(
+    switch: str, headers: Mapping[str, str]
+) -> ev.DomainEvent | ev.GatewayStateChanged | None:
     """Turn one ESL event (plain or json, already decoded) into a domain event, or None."""
     name = headers.get("Event-Name")
+    if name == "CUSTOM" and headers.get("Event-Subclass") == "sofia::gateway_state":
+        return ev.GatewayStateChanged(switch, headers.get("Gateway", ""),
+                                      headers.get("State", ""), headers.get("Ping-Status", ""),
+                                      event_time(headers), headers.get("Phrase", ""))  # fmt: skip
     uuid = headers.get("Unique-ID", "")
     if not uuid and name != "HEARTBEAT":
         return None
@@ -91,6 +97,24 @@ def translate(switch: str, headers: Mapping[str, str]) -> ev.DomainEvent | None:
             cause = headers.get("Hangup-Cause") or headers.get("variable_hangup_cause", "")
             return ev.LegHungUp(switch, uuid, cause, at)
     return None
+
+
+def gateways_from_xmlstatus(switch: str, text: str, at: datetime) -> list[ev.GatewayStateChanged]:
+    """Every gateway of `sofia xmlstatus gateway` (mod_sofia's xml_gateway_status), or []
+    when the reply is not that XML (no mod_sofia, an error)."""
+    import xml.etree.ElementTree as ET  # noqa: N817, S405 - the switch's own reply
+
+    try:
+        root = ET.fromstring(text.strip())  # noqa: S314
+    except ET.ParseError:
+        return []
+    return [
+        ev.GatewayStateChanged(
+            switch, gw.findtext("name", ""), gw.findtext("state", ""), gw.findtext("status", ""), at
+        )  # fmt: skip
+        for gw in root.iter("gateway")
+        if gw.findtext("name")
+    ]
 
 
 def resync_from_show(

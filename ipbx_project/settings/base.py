@@ -142,6 +142,8 @@ ICM_COMMAND_REPLY_TIMEOUT = float(env_str("ICM_COMMAND_REPLY_TIMEOUT", "15"))
 ICM_RECONCILE_INTERVAL = float(env_str("ICM_RECONCILE_INTERVAL", "10"))
 # … for legs older than this many seconds (a fresh originate may not exist yet).
 ICM_RECONCILE_GRACE = float(env_str("ICM_RECONCILE_GRACE", "5"))
+# SV-9: the extension an intercepted call goes to (the QA desk); empty: the supervisor names it
+IPBX_QA_DESK_EXTENSION = env_str("IPBX_QA_DESK_EXTENSION", "")
 # Wallboard alarm: an agent not ready longer than this many seconds (0: never)
 IPBX_ALARM_NOT_READY_SECONDS = float(env_str("IPBX_ALARM_NOT_READY_SECONDS", "900"))
 # Customer look-up by caller number for routing priority: a callable ani -> (account,

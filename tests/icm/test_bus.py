@@ -160,3 +160,25 @@ def test_command_to_a_switch_without_icm_times_out_and_is_withdrawn(private_redi
     with pytest.raises(IcmUnavailable):
         send_command(client, "nobody", "hangup", {"uuid": "abc"}, timeout=1)
     assert client.llen(keys.commands_key("nobody")) == 0
+
+
+def test_a_reset_rewrites_agents_tiles_alarms_and_trunks(private_redis):
+    """After Redis lost everything, the snapshot desktops and wallboards read holds every
+    agent's state, the queue tiles, the active alarms and the trunks again — not only calls."""
+    import json
+
+    model = LiveCalls()
+    state = {"agents": {"a1": json.dumps({"agent": "a1", "state": "not_ready"})},
+             "queues": json.dumps({"support": {"waiting": 2}}),
+             "alarms": json.dumps([{"key": "switch:"}]), "gateways": None}  # fmt: skip
+    publisher = StatePublisher(private_redis.client(), model.calls, lambda switch: state)
+    publisher.reset("sw")
+    publisher.publish_agent("sw", "a2", {"agent": "a2", "state": "ready"})
+    private_redis.stop()
+    private_redis.start()  # restarted empty
+    publisher.publish_agent("sw", "a2", {"agent": "a2", "state": "on_call"})  # noticed: reset
+    client = private_redis.client()
+    assert json.loads(client.hget("ipbx:sw:agents", "a1"))["state"] == "not_ready"
+    assert json.loads(client.get("ipbx:sw:queues")) == {"support": {"waiting": 2}}
+    assert json.loads(client.get("ipbx:sw:alarms")) == [{"key": "switch:"}]
+    assert client.get("ipbx:sw:gateways") is None

@@ -45,7 +45,8 @@ class FakeSwitch:
                 for reply in (b"Content-Type: command/reply\nReply-Text: +OK accepted\n\n",) * 2:
                     self._read_command(file)  # auth, then the event subscription
                     conn.sendall(reply)
-                for _ in range(2):  # show calls as json, show channels as json
+                # show calls as json, show channels as json, sofia xmlstatus gateway
+                for _ in range(3):
                     self._read_command(file)
                     conn.sendall(api_reply)
                 conn.sendall(self.frame)

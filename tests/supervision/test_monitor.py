@@ -99,3 +99,27 @@ def test_monitoring_needs_a_phone_and_the_scope(on_a_call):
                                         {"extension": "1390"}, format="json")  # fmt: skip
     assert r.status_code == 403 and "not in your work groups" in r.json()["detail"]
     assert not CallLeg.objects.filter(channel_name__contains="1390").exists()
+
+
+def test_intercept_moves_the_call_to_the_qa_desk(on_a_call):
+    """SV-9: the customer is transferred to the QA desk's phone; the agent's leg ends (it
+    wraps up); audited with the desk's extension."""
+    esl, users, agent, customer = on_a_call
+    Extension.objects.create(site=Extension.objects.get(number="1390").site, number="1395",
+                             password="x")  # fmt: skip
+    esl.api("sim_register 1395 answer:0.2")
+    lead = client_for(users["lead1"])
+    r = lead.post("/api/supervision/agents/ag1/intercept/", {"extension": "1399"}, format="json")
+    assert r.status_code == 403 and "QA desk" in r.json()["detail"]  # no such extension
+    r = lead.post("/api/supervision/agents/ag1/intercept/", {"extension": "1395"}, format="json")
+    assert r.status_code == 200, r.content
+    wait_until(lambda: esl.api(f"uuid_exists {agent}").strip() == "false",
+               what="the agent's leg to end")  # fmt: skip
+    desk = wait_until(lambda: CallLeg.objects.filter(channel_name__contains="1395",
+                                                     answered_at__isnull=False).first(),
+                      what="the QA desk's phone to answer")  # fmt: skip
+    wait_until(lambda: hears(esl, customer) == {desk.uuid}, what="the customer with the QA desk")
+    assert esl.api(f"uuid_exists {customer}").strip() == "true"
+    entry = AuditEntry.objects.filter(action="intercept").order_by("id")
+    assert list(entry.values_list("outcome", flat=True)) == ["refused", "ok"]
+    assert entry.last().detail["extension"] == "1395"

@@ -294,3 +294,25 @@ def test_the_page_s_csrf_cookie_lets_its_script_change_members(teams):
     r = browser.post(url, {"add": ["ag2"]}, content_type="application/json",
                      headers={"X-CSRFToken": token})  # fmt: skip
     assert r.status_code == 200 and groups_now()["team 1"][3] == ["ag1", "ag2"]
+
+
+def test_team_leaders_cannot_bypass_the_rules_in_the_admin(teams):
+    """The admin would let a team leader change any group's leaders and queues, unaudited:
+    the migration takes `change_workgroup` from the role that 0002 granted it to."""
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+
+    roles = importlib.import_module("supervision.migrations.0002_roles")
+    fix = importlib.import_module(
+        "supervision.migrations.0004_leaders_change_work_groups_in_the_app"
+    )
+    leaders = Group.objects.get(name="Team leaders")
+    for app, code in roles.TEAM_LEADER_PERMS:  # the role as 0002 made it
+        leaders.permissions.add(Permission.objects.get(content_type__app_label=app, codename=code))
+    fix.forwards(apps, None)
+    _, users = teams
+    lead = type(users["lead1"]).objects.get(pk=users["lead1"].pk)  # fresh permission cache
+    assert lead.has_perm("agents.view_workgroup")
+    assert not lead.has_perm("agents.change_workgroup")

@@ -85,3 +85,13 @@ def test_service_level_alarm_waits_for_enough_contacts():
     limits = {"q": QueueAlarmLimits(sl_target=80)}
     few = {"q": {"waiting": 0, "sl_15m": 0.0, "finished_15m": 2}}
     assert current_alarms(few, limits, {}, True, None, 0.0) == {}
+
+
+def test_a_trunk_that_is_not_registered_or_not_reachable_is_an_alarm():
+    gateways = {"ok": ("REGED", "UP"), "noreg": ("NOREG", "UP"), "lost": ("FAIL_WAIT", "DOWN"),
+                "unpinged": ("REGED", "DOWN")}  # fmt: skip
+    found = current_alarms({}, {}, {}, True, None, 0.0, gateways)
+    assert sorted(found) == ["gateway:lost", "gateway:unpinged"]
+    assert found["gateway:lost"].severity == "critical"
+    # with the switch gone its trunks' state is unknown: only the switch alarm
+    assert sorted(current_alarms({}, {}, {}, False, None, 0.0, gateways)) == ["switch:"]

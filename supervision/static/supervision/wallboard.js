@@ -60,6 +60,7 @@ function onFrame(frame) {
     case "queue.stats": return updateQueues(frame.queues);
     case "alarm": return updateAlarm(frame.alarm);
     case "switch.status": return updateSwitch(frame.switch, frame.status);
+    case "gateway.state": return updateGateway(frame.gateway);
     default: return undefined;
   }
 }
@@ -111,6 +112,14 @@ function updateAlarm(alarm) {
   renderAlarms();
 }
 
+function updateGateway(gw) {
+  if (!board.snap) return;
+  const known = board.snap.gateways.find((g) => g.name === gw.gateway);
+  if (known) Object.assign(known, gw);
+  else board.snap.gateways.push({name: gw.gateway, enabled: true, ...gw});
+  renderGateways();
+}
+
 function updateSwitch(name, status) {
   if (!board.snap) return;
   board.snap.switches[name] = status;
@@ -125,9 +134,13 @@ function renderSwitches() {
 }
 
 function renderGateways() {
-  $("gateways").innerHTML = board.snap.gateways.map((g) =>
-    `<span class="badge ${g.enabled ? "on" : "off"}" data-gateway="${esc(g.name)}">` +
-    `${esc(g.name)}${g.enabled ? "" : " (disabled)"}</span>`).join(" ");
+  $("gateways").innerHTML = board.snap.gateways.map((g) => {
+    const health = !g.enabled ? "disabled" : g.healthy === true ? "up" : g.healthy === false ? "down" : "unknown";
+    const cls = {up: "on", down: "off", disabled: "", unknown: ""}[health];
+    const detail = g.state ? ` ${g.state.toLowerCase()}${g.ping ? " / " + g.ping.toLowerCase() : ""}` : "";
+    return `<span class="badge ${cls}" data-gateway="${esc(g.name)}" data-health="${health}">` +
+      `trunk ${esc(g.name)}:${health === "disabled" ? " disabled" : detail || " no report"}</span>`;
+  }).join(" ");
 }
 
 function renderQueues() {
@@ -345,6 +358,7 @@ async function act(action) {
   const args = {};
   if (action === "force_not_ready") args.reason = $("panel-reason").value;
   if (["monitor", "whisper", "barge"].includes(action)) args.extension = $("panel-ext").value.trim();
+  if (action === "intercept" && $("panel-qa").value.trim()) args.extension = $("panel-qa").value.trim();
   try {
     await post(`/api/supervision/agents/${encodeURIComponent(selected)}/${action}/`, args);
     $("panel-result").textContent = `${action.replace(/_/g, " ")}: done`;
