@@ -19,7 +19,9 @@ STATE_COMMANDS = ("login", "login_not_ready", "ready", "not_ready", "logout", "e
                   "extend_wrap_up", "reject", "reject_not_ready")  # fmt: skip
 CALL_COMMANDS = ("accept", "hold", "unhold", "mute", "unmute", "hangup", "dtmf", "transfer",
                  "consult",
-                 "consult_cancel", "consult_complete", "conference")  # fmt: skip
+                 "consult_cancel", "consult_complete", "conference",
+                 # recording on demand and pause / resume for sensitive moments (AG-14, REC-9)
+                 "record_start", "record_stop", "record_pause", "record_resume")  # fmt: skip
 
 
 class DesktopRefused(ValueError):

@@ -16,6 +16,7 @@ BENCHMARKS = {
     "ivr": "bench.ivr",
     "desktop": "bench.desktop",
     "wallboard": "bench.wallboard",
+    "recording": "bench.recording",
 }
 
 

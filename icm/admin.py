@@ -24,6 +24,7 @@ from .models import (
     ScheduleRule,
     Site,
     Switch,
+    SystemEvent,
 )
 
 
@@ -375,3 +376,13 @@ class CallLegAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["switch", "call"]
     search_fields = ["uuid", "call__call_uuid", "channel_name", "ani", "dnis"]
     date_hierarchy = "created_at"
+
+
+@admin.register(SystemEvent)
+class SystemEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The system event history (SV-14), written by icm; also /supervision/events/."""
+
+    list_display = ["at", "switch", "kind", "alarm", "subject", "severity", "text"]
+    list_filter = ["kind", "alarm", "severity", "switch"]
+    search_fields = ["subject", "text"]
+    date_hierarchy = "at"

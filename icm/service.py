@@ -59,6 +59,9 @@ from icm.live_figures import LiveFigures
 from icm.models import SystemEvent
 from icm.monitoring import Monitoring
 from icm.queue_figures import QueueFigures
+from icm.recorder import ACTIONS as RECORDER_ACTIONS
+from icm.recorder import Recorder
+from icm.recording_store import load_recording_rules, write_recordings
 from icm.store import (
     CdrStore,
     ensure_switch,
@@ -85,6 +88,7 @@ from icm.wallboard_store import (
 log = logging.getLogger(__name__)
 ALARM_SECONDS = 1.0  # alarms looked at every …
 LIMITS_SECONDS = 30.0  # queue alarm limits reloaded every …
+RECORDING_RULES_SECONDS = 5.0  # recording policies and supervisors' orders reloaded every …
 PERSIST_CHUNK = 10  # calls per upsert statement: keeps CPU bursts (and dispatch p99) short
 ACD_COMMANDS = (
     "agent_login",
@@ -113,6 +117,8 @@ class IcmConfig:
     reconcile_interval: float = 10.0
     reconcile_grace: float = 5.0
     not_ready_alarm_seconds: float | None = 900.0  # wallboard alarm: not ready longer
+    recordings_dir: str = "var/recordings"  # where the switch writes recordings (shared)
+    time_zone: str = "UTC"  # the recording policies' time windows
 
 
 class IcmService:
@@ -154,7 +160,11 @@ class IcmService:
         self.live = LiveFigures(self.figures, self.day, self._party)
         self.live.not_ready_limit = config.not_ready_alarm_seconds
         self._system_events: list[SystemEvent] = []
+        self.recorder = Recorder(self.name, self.driver.bgapi_nowait, config.recordings_dir,
+                                 config.time_zone,
+                                 lambda row: self._finished_recordings.append(row))  # fmt: skip
         self._gateway_since: dict[str, float] = {}
+        self._finished_recordings: list[dict[str, Any]] = []
         self._stopping = False
         self._stopped = gevent.event.Event()
         self.call_commands = CallCommands(
@@ -165,7 +175,7 @@ class IcmService:
             self.name,
             {
                 **self.call_commands.handlers(),
-                "agent_call": lambda args: self.agent_calls.run(args),
+                "agent_call": self._agent_call,
                 "callback_ring": self.cmd_callback_ring,
                 "monitor": lambda args: self.monitoring.run(args),
                 **{name: self._acd_command(name) for name in ACD_COMMANDS},
@@ -219,6 +229,7 @@ class IcmService:
         self.acd.configure(policies, load_agents())
         contacts, changes = seed_day_figures(self.day, self.name, time.time())
         self.live.limits = load_alarm_limits()
+        self.recorder.policies, self.recorder.orders = load_recording_rules()
         self._system_events.append(system_event(self.name, SystemEvent.Kind.ICM_STARTED,
                                                 time.time(), "icm started"))  # fmt: skip
         close_old_connections()
@@ -291,6 +302,12 @@ class IcmService:
                 return
             if isinstance(event, ev.GatewayStateChanged):
                 self._gateway_state(event)
+                return
+            if isinstance(event, ev.RecordingStopped):
+                rec = self.recorder.active.get(event.path)
+                if self.recorder.stopped(event.uuid, event.path, event.at.timestamp(),
+                                         event.cause, event.milliseconds) and rec:  # fmt: skip
+                    self._agent_view_changed(rec.agent)
                 return
         elif isinstance(item, ContactArrived):
             self.acd.contact_arrived(item.contact)
@@ -389,7 +406,7 @@ class IcmService:
         """The queues' tiles when they change (in Redis and as a `queue.stats` event with the
         changed ones: wallboards, desktops' skill groups, AG-12), the alarms every second,
         the queues' alarm limits every LIMITS_SECONDS."""
-        last_alarms = last_limits = time.monotonic()
+        last_alarms = last_limits = last_rules = time.monotonic()
         while True:
             gevent.sleep(WALLBOARD_TICK)
             try:
@@ -405,6 +422,10 @@ class IcmService:
                 if time.monotonic() - last_limits >= LIMITS_SECONDS:
                     last_limits = time.monotonic()
                     self.live.limits = _with_fresh_connection(load_alarm_limits)()
+                if time.monotonic() - last_rules >= RECORDING_RULES_SECONDS:
+                    last_rules = time.monotonic()
+                    rules = _with_fresh_connection(load_recording_rules)()
+                    self.recorder.policies, self.recorder.orders = rules
             except (redis.RedisError, KeyError, DatabaseError) as exc:
                 log.warning("icm %s: wallboard figures not published: %s", self.name, exc)
 
@@ -455,6 +476,10 @@ class IcmService:
         if change.to_state is AgentState.ON_CALL:
             queue = self.acd.acd.contact_queue_of_agent.get(change.agent_id, "")
         self.day.agent_changed(change.agent_id, str(change.to_state), change.at, queue)
+        if change.to_state is AgentState.ON_CALL and change.from_state is not AgentState.ON_CALL:
+            leg = self.acd.agent_leg.get(change.agent_id, "")
+            call = self.model.call_of_leg(self.name, leg) if leg else None
+            self.recorder.agent_connected(change.agent_id, leg, call, queue)
         self._publish_agent(change.agent_id, str(change.to_state), change.reason, change.at)
 
     def _agent_view_changed(self, agent_id: str) -> None:
@@ -479,6 +504,7 @@ class IcmService:
             "contact": contact,
             "offer": self._offer_card(agent_id, contact) if contact else None,
             "consult": self.consults.view(agent_id),
+            "recording": self.recorder.state_of(self.acd.agent_leg.get(agent_id, "")),
             **self.live.agent_view(agent_id),
         }
 
@@ -583,6 +609,21 @@ class IcmService:
                             datetime.now(tz=UTC))
         )  # fmt: skip
 
+    def _agent_call(self, args: dict[str, Any]) -> dict[str, Any]:
+        """An agent's own call: the recording actions here, the rest in agent_calls."""
+        action = str(args.get("action", ""))
+        if action not in RECORDER_ACTIONS:
+            return self.agent_calls.run(args)
+        agent = str(args.get("agent", ""))
+        if agent not in self.acd.acd.agents:
+            raise CommandError(f"unknown agent {agent!r}")
+        leg = self.acd.agent_leg.get(agent, "")
+        call = self.model.call_of_leg(self.name, leg) if leg else None
+        queue = self.acd.acd.contact_queue_of_agent.get(agent, "")
+        result = self.recorder.command(action, agent, leg, call, queue, args)
+        self._agent_view_changed(agent)  # the desktop shows the recording's state
+        return result
+
     def _gateway_state(self, item: ev.GatewayStateChanged) -> None:
         """A trunk's state (the wallboard's gateway badges; its alarm comes with the next
         look at the alarms)."""
@@ -669,6 +710,15 @@ class IcmService:
                 log.warning("icm %s: call-back outcomes not saved (%s); retrying", self.name, exc)
                 close_old_connections()
                 self._callback_outcomes = outcomes + self._callback_outcomes
+                return False
+        if self._finished_recordings:
+            done, self._finished_recordings = self._finished_recordings, []
+            try:
+                write_recordings(done)
+            except DatabaseError as exc:
+                log.warning("icm %s: recordings not catalogued (%s); retrying", self.name, exc)
+                close_old_connections()
+                self._finished_recordings = done + self._finished_recordings
                 return False
         if self._system_events:
             rows, self._system_events = self._system_events, []

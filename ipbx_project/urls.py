@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("ivr.urls")),
     path("", include("agents.urls")),
     path("", include("supervision.urls")),
+    path("", include("recording.urls")),
 ]

@@ -12,7 +12,7 @@ from switchsim.bridge import request_uuid_bridge
 from switchsim.channel import Channel
 from switchsim.events import Event
 from switchsim.media import separate
-from switchsim.recording import start_recording, stop_recording
+from switchsim.recording import pause_recording, start_recording, stop_recording
 from switchsim.session import execute, request_park, request_transfer, transfer_defaults
 from switchsim.switch import W_CHANNEL_DATA, Switch, valid_cause
 from switchsim.wire import serialize_json, serialize_plain
@@ -246,7 +246,11 @@ async def _record(sw: Switch, a: list[str], raw: str) -> str:
             if stop_recording(sw, ch, path)
             else ("-ERR Cannot stop record session!\n")
         )
-    if action in ("mask", "unmask", "pause", "resume"):
+    if action in ("pause", "resume"):
+        if pause_recording(sw, ch, path, action == "pause"):
+            return "+OK Success\n"
+        return f"-ERR Cannot {action} recording session!\n"
+    if action in ("mask", "unmask"):
         return "+OK Success\n"
     return usage
 

@@ -3,6 +3,12 @@
 Owns where recordings are written (paths relative to --recordings-dir; unwritable absolute
 paths are redirected there), the record_* channel variables and the WAV produced when a
 recording stops (explicitly, at its time limit, or at hang-up).
+
+As switch_ivr_record_session does, the channel's variables when the recording starts say
+its shape: ``RECORD_STEREO`` (two channels: this leg's audio on the first, its partner's on
+the second), ``record_sample_rate`` (default 8000). ``uuid_record <uuid> pause|resume <path>``
+sets / clears the media bug's SMBF_PAUSE: no audio reaches the file while paused, so a paused
+stretch is absent from it (``mask`` keeps the length; switchsim does not write its silence).
 """
 
 from __future__ import annotations
@@ -40,7 +46,14 @@ def resolve_path(sw: Switch, path: str) -> Path:
 def start_recording(sw: Switch, ch: Channel, path: str, limit: float | None = None) -> bool:
     if not ch.is_up or path in ch.recordings:
         return False
-    rec = {"path": path, "start": time.monotonic(), "timer": None}
+    stereo = ch.vars.get("RECORD_STEREO", "").lower() in ("true", "1", "yes", "on")
+    try:
+        rate = int(ch.vars.get("record_sample_rate") or RATE)
+    except ValueError:
+        rate = RATE
+    rec = {"path": path, "start": time.monotonic(), "timer": None, "channels": 2 if stereo
+           else 1, "rate": rate if rate in (8000, 16000, 32000, 48000) else RATE,
+           "paused": 0.0, "paused_at": None}  # fmt: skip
     ch.recordings[path] = rec
     sw.chan_event(ch, "RECORD_START", W_RECORD_START, after=[("Record-File-Path", path)])
     if limit and limit > 0:
@@ -59,26 +72,43 @@ def stop_recording(sw: Switch, ch: Channel, path: str, cause: str | None = None)
         return False
     if rec["timer"] is not None:
         rec["timer"].cancel()
-    seconds = time.monotonic() - rec["start"]
+    now = time.monotonic()
+    paused = rec["paused"] + (now - rec["paused_at"] if rec["paused_at"] is not None else 0.0)
+    seconds = max(0.0, now - rec["start"] - paused)
     if cause is None:
         cause = "no-input-timeout" if not ch.is_up else "success-maxtime"
-    finish(sw, ch, path, seconds, cause)
+    finish(sw, ch, path, seconds, cause, rec["channels"], rec["rate"])
     return True
 
 
-def finish(sw: Switch, ch: Channel, path: str, seconds: float, cause: str) -> None:
+def pause_recording(sw: Switch, ch: Channel, path: str, on: bool) -> bool:
+    """switch_ivr_record_session_pause: False when no such recording runs."""
+    rec = ch.recordings.get(path)
+    if rec is None:
+        return False
+    now = time.monotonic()
+    if on and rec["paused_at"] is None:
+        rec["paused_at"] = now
+    elif not on and rec["paused_at"] is not None:
+        rec["paused"] += now - rec["paused_at"]
+        rec["paused_at"] = None
+    return True
+
+
+def finish(sw: Switch, ch: Channel, path: str, seconds: float, cause: str, channels: int = 1,
+           rate: int = RATE) -> None:  # fmt: skip
     """Write the WAV, set record_* variables and fire RECORD_STOP."""
     real = resolve_path(sw, path)
     try:
-        samples = write_wav(real, seconds)
+        samples = write_wav(real, seconds, channels=channels, rate=rate)
         size = real.stat().st_size
     except OSError as exc:
         log.warning("recording %s failed: %s", real, exc)
         samples, size = 0, 0
     ch.vars["record_file_size"] = str(size)
     ch.vars["record_samples"] = str(samples)
-    ch.vars["record_seconds"] = str(samples // RATE)
-    ch.vars["record_ms"] = str(samples // (RATE // 1000))
+    ch.vars["record_seconds"] = str(samples // rate)
+    ch.vars["record_ms"] = str(samples * 1000 // rate)
     ch.vars["record_completion_cause"] = cause
     sw.chan_event(
         ch,

@@ -37,15 +37,25 @@ from icm.models import (
     ScheduleRule,
     Site,
     Switch,
+    SystemEvent,
 )
 from ivr.models import DataConnector, Flow, FlowVersion, Prompt
+from recording.models import (
+    Evaluation,
+    EvaluationForm,
+    EvaluationQuestion,
+    Recording,
+    RecordingAccess,
+    RecordingPolicy,
+    RecordOrder,
+)
 from supervision.models import AuditEntry, Bulletin, BulletinReceipt
 
 pytestmark = pytest.mark.django_db
 
-APPS = {"agents", "icm", "ivr", "supervision"}
+APPS = {"agents", "icm", "ivr", "supervision", "recording"}
 READ_ONLY_MODELS = {AgentStateChange, Call, CallLeg, ContactNote, ScheduledCallback, AuditEntry,
-                    Bulletin}  # fmt: skip
+                    Bulletin, SystemEvent, Recording, RecordingAccess, Evaluation}  # fmt: skip
 UPLOADED_MODELS = {Prompt}  # added by uploading in the flow editor, not in the admin
 CALL_AT = dt.datetime(2025, 6, 2, 10, 0, tzinfo=dt.UTC)
 
@@ -134,6 +144,19 @@ def world():
     bulletin = Bulletin.objects.create(author_name="Lead", text="Meeting at 3",
                                        target_kind="agent", target="a1001")  # fmt: skip
     BulletinReceipt.objects.create(bulletin=bulletin, agent=agent)
+    SystemEvent.objects.create(at=CALL_AT, switch="fs1", kind="alarm_raised", alarm="switch",
+                               severity="critical", text="switch disconnected")  # fmt: skip
+    policy = RecordingPolicy.objects.create(name="all calls", only_numbers="5550101")
+    policy.agents.add(agent)
+    RecordOrder.objects.create(agent=agent, starts_at=CALL_AT)
+    recording = Recording.objects.create(
+        switch="fs1", call_uuid=call.call_uuid, leg_uuid="leg", call=call, ani="5550101",
+        dnis="8000", agent=agent, started_at=CALL_AT, path="/var/rec/x.wav",
+        status="ready")  # fmt: skip
+    RecordingAccess.objects.create(recording=recording, username="lead", kind="listen")
+    form = EvaluationForm.objects.create(name="Quality")
+    EvaluationQuestion.objects.create(form=form, text="Greeting", weight=2, max_points=5)
+    Evaluation.objects.create(recording=recording, form=form, answers={}, score=80.0)
     return {"agent": agent, "ext": ext, "call": call, "alpha": alpha, "beta": beta}
 
 

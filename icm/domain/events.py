@@ -156,6 +156,19 @@ class SwitchConnectionChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingStopped:
+    """The switch closed a recording file (RECORD_STOP): its path, how it ended, and the
+    audio it holds (record_ms)."""
+
+    switch: str
+    uuid: str
+    path: str
+    at: datetime
+    cause: str = field(default="")
+    milliseconds: int | None = field(default=None)
+
+
+@dataclass(frozen=True, slots=True)
 class GatewayStateChanged:
     """A SIP trunk's registration state or ping status changed (sofia::gateway_state)."""
 
@@ -192,3 +205,6 @@ DomainEvent = (
     | SwitchResynced
     | SwitchConnectionChanged
 )
+
+# What the switch reports that is not about the live call model (icm routes these apart)
+SWITCH_NOTICES = (GatewayStateChanged, RecordingStopped)

@@ -23,6 +23,7 @@ SUBSCRIBED_EVENTS = (
     "CHANNEL_UNHOLD",
     "CHANNEL_HANGUP_COMPLETE",
     "CHANNEL_UUID",
+    "RECORD_STOP",
     "HEARTBEAT",
     "BACKGROUND_JOB",
 )
@@ -64,7 +65,7 @@ def _leg_created(switch: str, h: Mapping[str, str], at: datetime) -> ev.LegCreat
 
 def translate(
     switch: str, headers: Mapping[str, str]
-) -> ev.DomainEvent | ev.GatewayStateChanged | None:
+) -> ev.DomainEvent | ev.GatewayStateChanged | ev.RecordingStopped | None:
     """Turn one ESL event (plain or json, already decoded) into a domain event, or None."""
     name = headers.get("Event-Name")
     if name == "CUSTOM" and headers.get("Event-Subclass") == "sofia::gateway_state":
@@ -93,6 +94,11 @@ def translate(
         case "CHANNEL_UUID":
             old = headers.get("Old-Unique-ID", "")
             return ev.LegRenamed(switch, old, uuid, at) if old and old != uuid else None
+        case "RECORD_STOP":
+            ms = headers.get("variable_record_ms", "")
+            return ev.RecordingStopped(switch, uuid, headers.get("Record-File-Path", ""), at,
+                                       headers.get("Record-Completion-Cause", ""),
+                                       int(ms) if ms.isdigit() else None)  # fmt: skip
         case "CHANNEL_HANGUP_COMPLETE":
             cause = headers.get("Hangup-Cause") or headers.get("variable_hangup_cause", "")
             return ev.LegHungUp(switch, uuid, cause, at)

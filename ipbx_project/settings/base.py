@@ -87,6 +87,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5.0,  # seconds: a scheduled call-back rings within 5 s of its time (AG-17)
         "options": {"expires": 10},  # a tick no worker took in time is dropped, not piled up
     },
+    "process-new-recordings": {
+        "task": "recording.process_new_recordings",
+        "schedule": 5.0,  # seconds: a finished recording is catalogued within 5 s
+        "options": {"expires": 10},
+    },
+    "apply-recording-retention": {"task": "recording.apply_retention", "schedule": 3600.0},
+    "backup-recordings": {
+        "task": "recording.backup_recordings",
+        "schedule": 60.0,
+        "options": {"expires": 120},
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -142,6 +153,11 @@ ICM_COMMAND_REPLY_TIMEOUT = float(env_str("ICM_COMMAND_REPLY_TIMEOUT", "15"))
 ICM_RECONCILE_INTERVAL = float(env_str("ICM_RECONCILE_INTERVAL", "10"))
 # … for legs older than this many seconds (a fresh originate may not exist yet).
 ICM_RECONCILE_GRACE = float(env_str("ICM_RECONCILE_GRACE", "5"))
+# Where FreeSWITCH writes call recordings and the catalogue keeps them: the same path on the
+# switch's host and here (shared storage in production)
+IPBX_RECORDINGS_DIR = Path(env_str("IPBX_RECORDINGS_DIR", str(VAR_DIR / "recordings")))
+# Backup locations of recordings, comma separated: dir:/mounted/archive (REC-10)
+IPBX_RECORDING_BACKUP = env_str("IPBX_RECORDING_BACKUP", "")
 # SV-9: the extension an intercepted call goes to (the QA desk); empty: the supervisor names it
 IPBX_QA_DESK_EXTENSION = env_str("IPBX_QA_DESK_EXTENSION", "")
 # Wallboard alarm: an agent not ready longer than this many seconds (0: never)

@@ -17,7 +17,7 @@ def replay(name: str) -> tuple[LiveCalls, list]:
     ended = []
     for headers in read_events(name):
         event = translate("fs1", headers)
-        if event is None:
+        if event is None or isinstance(event, ev.SWITCH_NOTICES):
             continue
         for record in model.apply(event):
             if record.ended:
@@ -54,7 +54,7 @@ def test_hold_and_unhold_are_seen_on_the_call():
     states = []
     for headers in read_events("inbound-plain.txt"):
         event = translate("fs1", headers)
-        if event is None:
+        if event is None or isinstance(event, ev.SWITCH_NOTICES):
             continue
         for rec in model.apply(event):
             if rec.call_uuid == ORIGINATED:
@@ -85,7 +85,7 @@ def test_bridge_capture_produces_bridged_legs():
         event = translate("fs1", headers)
         if isinstance(event, ev.LegBridged):
             bridged_pairs.add(frozenset((event.uuid, event.other_leg_uuid)))
-        if event is not None:
+        if event is not None and not isinstance(event, ev.SWITCH_NOTICES):
             model.apply(event)
     assert bridged_pairs, "the capture bridges two calls"
     assert len(model) == 0
@@ -121,3 +121,11 @@ def test_resync_ends_legs_gone_from_the_switch():
 def test_malformed_show_reply_is_refused():
     with pytest.raises(ValueError):
         resync_from_show("fs1", "-ERR no reply", "", datetime.now(tz=UTC))
+
+
+def test_a_real_record_stop_names_its_file_and_how_it_ended():
+    stops = [e for h in read_events("inbound-json.txt")
+             if isinstance(e := translate("fs1", h), ev.RecordingStopped)]  # fmt: skip
+    assert stops, "the capture records a call"
+    assert all(s.path.endswith(".wav") and s.cause for s in stops)
+    assert all(s.milliseconds is not None for s in stops)

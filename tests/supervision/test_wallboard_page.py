@@ -90,7 +90,9 @@ def test_a_call_through_the_wallboard(board, web, page):
     page.wait_for_function(
         "document.querySelector('.tile[data-queue=support] [data-f=waiting]').textContent === '0'"
     )
-    assert tile(page, "support", "answered") == "1"
+    page.wait_for_function(  # the answer reaches the tile with the next look (≤ 0.25 s)
+        "document.querySelector('.tile[data-queue=support] [data-f=answered]').textContent === '1'"
+    )
     assert page.inner_text(".tile[data-queue=support] [data-s=on_call]").strip().startswith("1")
     page.wait_for_selector("#alarms li[data-key='queue_waiting:support']", state="detached")
 

@@ -142,6 +142,31 @@ def test_uuid_record_writes_a_playable_wav(inbound, switchsim: SwitchSim) -> Non
     assert api(inbound, f"uuid_record {uuid} stop x.wav") == "-ERR Cannot locate session!\n"
 
 
+def test_stereo_recording_leaves_the_paused_stretch_out(inbound, switchsim: SwitchSim) -> None:  # noqa: ANN001
+    """RECORD_STEREO and record_sample_rate shape the file; a paused stretch is not in it
+    (SMBF_PAUSE), so its length is the recording's time minus the pause."""
+    import time
+
+    uuid = api(inbound, "originate loopback/9199/default &park()").split()[1].strip()
+    api(inbound, f"uuid_setvar {uuid} RECORD_STEREO true")
+    api(inbound, f"uuid_setvar {uuid} record_sample_rate 16000")
+    started = time.monotonic()
+    assert api(inbound, f"uuid_record {uuid} start st-{uuid}.wav") == "+OK Success\n"
+    gevent.sleep(0.4)
+    assert api(inbound, f"uuid_record {uuid} pause st-{uuid}.wav") == "+OK Success\n"
+    gevent.sleep(1.0)
+    assert api(inbound, f"uuid_record {uuid} resume st-{uuid}.wav") == "+OK Success\n"
+    gevent.sleep(0.4)
+    assert api(inbound, f"uuid_record {uuid} stop st-{uuid}.wav") == "+OK Success\n"
+    elapsed = time.monotonic() - started
+    gwait(lambda: named(inbound.events, "RECORD_STOP", uuid))
+    with wave.open(str(switchsim.recordings / f"st-{uuid}.wav")) as w:
+        assert (w.getframerate(), w.getnchannels()) == (16000, 2)
+        assert abs(w.getnframes() / 16000 - (elapsed - 1.0)) < 0.2
+    assert api(inbound, f"uuid_record {uuid} pause nothing.wav").startswith("-ERR Cannot pause")
+    api(inbound, f"uuid_kill {uuid}")
+
+
 def test_transfer_and_broadcast_and_dtmf(inbound) -> None:  # noqa: ANN001
     uuid = api(inbound, "originate loopback/9199/default &park()").split()[1].strip()
     b_leg = gwait(lambda: named(inbound.events, "CHANNEL_PARK", uuid))[0][

@@ -207,6 +207,13 @@ function render() {
     $("btn-mute").textContent = "Mute";
     $("btn-mute").classList.remove("danger");
   }
+  const recording = talking ? (snap.state.recording || "") : "";
+  $("rec-state").hidden = !recording;
+  $("rec-state").textContent = recording === "paused" ? "Recording paused" : "● REC";
+  $("rec-state").dataset.state = recording;
+  $("btn-record").textContent = recording ? "Stop recording" : "Record";
+  $("btn-record-pause").hidden = !recording;
+  $("btn-record-pause").textContent = recording === "paused" ? "Resume recording" : "Pause recording";
   if (talking) {
     const mine = myLeg(call);
     const held = mine ? mine.held : call.state === "held";
@@ -344,6 +351,8 @@ const actions = {
     if (done) { $("notes").value = ""; $("disposition").value = ""; }
   },
   wrapExtend: () => command("extend_wrap_up"),
+  record: () => command(snap.state.recording ? "record_stop" : "record_start"),
+  recordPause: () => command(snap.state.recording === "paused" ? "record_resume" : "record_pause"),
 };
 
 $("btn-ready").addEventListener("click", actions.ready);
@@ -354,6 +363,8 @@ $("btn-reject-nr").addEventListener("click", actions.rejectNotReady);
 $("btn-hold").addEventListener("click", actions.hold);
 $("btn-hangup").addEventListener("click", actions.hangup);
 $("btn-mute").addEventListener("click", actions.mute);
+$("btn-record").addEventListener("click", actions.record);
+$("btn-record-pause").addEventListener("click", actions.recordPause);
 $("btn-wrap-done").addEventListener("click", actions.wrapDone);
 $("btn-wrap-extend").addEventListener("click", actions.wrapExtend);
 async function dial(number) {

@@ -37,6 +37,8 @@ class Command(BaseCommand):
             reconcile_interval=settings.ICM_RECONCILE_INTERVAL,
             reconcile_grace=settings.ICM_RECONCILE_GRACE,
             not_ready_alarm_seconds=settings.IPBX_ALARM_NOT_READY_SECONDS or None,
+            recordings_dir=str(settings.IPBX_RECORDINGS_DIR),
+            time_zone=settings.TIME_ZONE,
         )
         service = IcmService(config)
         service.start()

@@ -1,0 +1,71 @@
+"""Who may find, listen to and download which recordings (REC-6), and the operation log of
+every action on a recording — refusals included.
+
+- an administrator: every recording; listens and downloads;
+- a team leader: the recordings of its work groups' agents and queues; listens; downloads
+  only with the `recording.download_recording` permission;
+- an agent: its own recordings; listens only;
+- anyone else: nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from recording.models import Recording, RecordingAccess
+from supervision.roles import ADMINISTRATOR, TEAM_LEADER
+from supervision.scope import scope_of
+
+
+class RecordingRefused(PermissionError):
+    """Not this user's to see or to take; the message says why."""
+
+
+def visible(user: Any) -> QuerySet[Recording]:
+    """The recordings `user` may find."""
+    rows = Recording.objects.exclude(status=Recording.Status.DELETED)
+    scope = scope_of(user)
+    if scope.role == ADMINISTRATOR:
+        return rows
+    if scope.role == TEAM_LEADER:
+        return rows.filter(Q(agent__login_id__in=scope.agents) | Q(queue__name__in=scope.queues))
+    agent = getattr(user, "agent", None) if getattr(user, "is_authenticated", False) else None
+    if agent is not None:
+        return rows.filter(agent=agent)
+    return rows.none()
+
+
+def may_download(user: Any) -> bool:
+    role = scope_of(user).role
+    return role == ADMINISTRATOR or (
+        role == TEAM_LEADER and user.has_perm("recording.download_recording")
+    )
+
+
+def log(recording: Recording, user: Any, kind: str, address: str | None = None,
+        detail: str = "") -> RecordingAccess:  # fmt: skip
+    return RecordingAccess.objects.create(
+        recording=recording, user=user if getattr(user, "is_authenticated", False) else None,
+        username=getattr(user, "username", "") or "anonymous", kind=kind, address=address,
+        detail=detail[:300],
+    )  # fmt: skip
+
+
+def fetch(user: Any, recording_id: int, kind: str, address: str | None = None) -> Recording:
+    """The recording for a listen or a download by `user` — logged; a refusal is logged
+    too (when the recording exists) and raised."""
+    recording = Recording.objects.filter(pk=recording_id).first()
+    if recording is None or recording.status == Recording.Status.DELETED:
+        raise LookupError(f"no recording {recording_id}")
+    if not visible(user).filter(pk=recording_id).exists():
+        log(recording, user, RecordingAccess.Kind.REFUSED, address, f"{kind}: not yours")
+        raise RecordingRefused("this recording is not one you may hear")
+    if kind == RecordingAccess.Kind.DOWNLOAD and not may_download(user):
+        log(recording, user, RecordingAccess.Kind.REFUSED, address, "download: role")
+        raise RecordingRefused("your role may listen to recordings but not download them")
+    if recording.status != Recording.Status.READY:
+        raise LookupError(f"recording {recording_id} is {recording.get_status_display().lower()}")
+    log(recording, user, kind, address)
+    return recording
