@@ -204,6 +204,7 @@ def load_demo() -> DemoSummary:
         for name, description in SKILLS.items()
     }
     _load_queues(site, skills, summary)
+    _load_recording(summary)
 
     _user("admin", "admin", summary, is_staff=True, is_superuser=True)
     leader = _user("leader", "leader", summary, first_name="Lena", last_name="Leader")
@@ -229,6 +230,28 @@ def load_demo() -> DemoSummary:
 
     logger.info("demo data loaded: created %s, updated %s", summary.created, summary.updated)
     return summary
+
+
+def _load_recording(summary: DemoSummary) -> None:
+    """Record every call in A-law (half of PCM's size), kept 90 days; a QA form."""
+    from recording.models import EvaluationForm, EvaluationQuestion, RecordingPolicy
+
+    _upsert(RecordingPolicy, summary, name="demo: all calls",
+            defaults={"mode": "all", "format": "alaw", "stereo": True,
+                      "retention_days": 90})  # fmt: skip
+    form = _upsert(EvaluationForm, summary, name="Call quality",
+                   defaults={"description": "The demo's evaluation form"})  # fmt: skip
+    for order, (text, weight, points) in enumerate((("Greeting and identification", 1, 5),
+                                                    ("Understood the need", 2, 10),
+                                                    ("Resolution", 3, 10),
+                                                    ("Courtesy", 1, 5))):  # fmt: skip
+        _upsert(
+            EvaluationQuestion,
+            summary,
+            form=form,
+            text=text,
+            defaults={"weight": weight, "max_points": points, "order": order},
+        )
 
 
 def _load_queues(site: Site, skills: dict[str, Skill], summary: DemoSummary) -> None:

@@ -5,8 +5,10 @@ is retried with a growing delay and raises a "backup" alarm in the system event 
 it never counts as done. Every deletion and copy is in the recording's operation log.
 
 Backup locations (`IPBX_RECORDING_BACKUP`, comma separated): `dir:/path` — a directory
-(a mounted archive disk or share). Rows are leased (`FOR UPDATE SKIP LOCKED`): several
-workers never copy the same recording at once.
+(a mounted archive disk or share) — or `s3:<bucket>/<prefix>` — an S3-compatible object store
+(`IPBX_S3_ENDPOINT_URL`, `IPBX_S3_ACCESS_KEY`, `IPBX_S3_SECRET_KEY`, `IPBX_S3_REGION`; boto3):
+the object is read back and hashed, so only what the store really holds counts. Rows are
+leased (`FOR UPDATE SKIP LOCKED`): several workers never copy the same recording at once.
 """
 
 from __future__ import annotations
@@ -71,8 +73,11 @@ def _copy_to(location: str, recording: Recording) -> str:
     """Copy the recording to `location`; returns where. Raises BackupFailed."""
     kind, _, where = location.partition(":")
     source = Path(recording.file or recording.path)
+    if kind == "s3" and where:
+        return _copy_to_s3(where, source, recording)
     if kind != "dir" or not where:
-        raise BackupFailed(f"unknown backup location {location!r} (use dir:/path)")
+        raise BackupFailed(f"unknown backup location {location!r} (dir:/path or "
+                           "s3:bucket/prefix)")  # fmt: skip
     target = Path(where) / recording.switch / f"{recording.started_at:%Y/%m/%d}" / source.name
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +89,39 @@ def _copy_to(location: str, recording: Recording) -> str:
         raise BackupFailed(f"the copy at {target} does not match (sha256 {copied[:12]}… ≠ "
                            f"{recording.sha256[:12]}…)")  # fmt: skip
     return str(target)
+
+
+def _s3_client():  # noqa: ANN202
+    import boto3
+
+    return boto3.client(
+        "s3", endpoint_url=settings.IPBX_S3_ENDPOINT_URL or None,
+        aws_access_key_id=settings.IPBX_S3_ACCESS_KEY or None,
+        aws_secret_access_key=settings.IPBX_S3_SECRET_KEY or None,
+        region_name=settings.IPBX_S3_REGION or None,
+    )  # fmt: skip
+
+
+def _copy_to_s3(where: str, source: Path, recording: Recording) -> str:
+    import hashlib
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, prefix = where.partition("/")
+    key = "/".join(p for p in (prefix.strip("/"), recording.switch,
+                               f"{recording.started_at:%Y/%m/%d}", source.name) if p)  # fmt: skip
+    try:
+        client = _s3_client()
+        client.upload_file(str(source), bucket, key)
+        body = client.get_object(Bucket=bucket, Key=key)["Body"]
+        digest = hashlib.sha256()
+        for block in iter(lambda: body.read(1 << 20), b""):
+            digest.update(block)
+    except (BotoCoreError, ClientError, OSError) as exc:
+        raise BackupFailed(f"upload to s3://{bucket}/{key} failed: {exc}") from exc
+    if digest.hexdigest() != recording.sha256:
+        raise BackupFailed(f"the object s3://{bucket}/{key} does not match the catalogue")
+    return f"s3://{bucket}/{key}"
 
 
 def backup_pending(now: datetime | None = None) -> tuple[int, int]:

@@ -139,6 +139,9 @@ class Recording(models.Model):
     retention_days = models.PositiveIntegerField(null=True, blank=True)
     legal_hold = models.BooleanField(default=False)
     qa_score = models.FloatField(null=True, blank=True, help_text="the latest evaluation's")
+    trimmed_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="trims",
+        help_text="the original, kept")  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

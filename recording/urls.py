@@ -10,6 +10,7 @@ urlpatterns = [
     path("recordings/storage/", views.storage_page, name="recordings-storage"),
     path("api/recordings/storage/", views.storage_api, name="api-recordings-storage"),
     path("api/recordings/", views.recordings_api, name="api-recordings"),
+    path("api/recordings/<int:recording_id>/trim/", views.trim_api, name="api-recording-trim"),
     path("api/recordings/qa-report/", views.qa_report_api, name="api-recordings-qa-report"),
     path("api/recordings/<int:recording_id>/", views.recording_api, name="api-recording"),
     path(

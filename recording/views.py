@@ -199,6 +199,26 @@ def storage_api(request: Request) -> Response:
     return Response(figures())
 
 
+@api_view(["POST"])
+def trim_api(request: Request, recording_id: int) -> Response:
+    """POST {start, end} (seconds): a new recording of that range; the original is kept."""
+    from recording.edit import BadTrim, trim
+
+    body = request.data if isinstance(request.data, dict) else None
+    if body is None:
+        return Response({"detail": 'send {"start": seconds, "end": seconds}'}, status=400)
+    try:
+        copy = trim(request.user, recording_id, body.get("start"), body.get("end"),
+                    request.META.get("REMOTE_ADDR"))  # fmt: skip
+    except access.RecordingRefused as exc:
+        return Response({"detail": str(exc)}, status=403)
+    except LookupError as exc:
+        return Response({"detail": str(exc)}, status=404)
+    except BadTrim as exc:
+        return Response({"detail": str(exc)}, status=400)
+    return Response(as_row(copy), status=201)
+
+
 @api_view(["GET"])
 def qa_report_api(request: Request) -> Response:
     from datetime import datetime

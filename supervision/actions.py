@@ -1,5 +1,5 @@
-"""Supervisor controls on agents and calls (SV-3, SV-6, SV-9, SV-10, SV-11): checked against the
-user's role and scope, carried out by icm, and every attempt — done, refused or failed —
+"""Supervisor controls on agents and calls (SV-3, SV-5, SV-6, SV-9, SV-10, SV-11): checked
+against the user's role and scope, carried out by icm, and every attempt — done, refused or failed —
 written to the audit log."""
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def act_on_agent(user: Any, action: str, login_id: str, args: dict[str, Any],
         raise refuse(f"unknown not-ready reason {reason!r}")
     switch = switch_of(agent)
     extension = ""
+    if action == "record":
+        return _record_agent(user, scope.role, agent, switch, args, detail, address, refuse)
     if action == "intercept":
         extension = _qa_desk(str(args.get("extension") or ""))
         if not extension:
@@ -112,6 +114,65 @@ def act_on_agent(user: Any, action: str, login_id: str, args: dict[str, Any],
         raise
     audit(user, scope.role, action, "agent", login_id, AuditEntry.Outcome.OK, detail, address)
     return result
+
+
+def _record_agent(
+    user: Any,
+    role: str,
+    agent: Agent,
+    switch: str,
+    args: dict[str, Any],
+    detail: dict[str, Any],
+    address: str | None,
+    refuse: Any,
+) -> dict[str, Any]:
+    """SV-5: record the agent's calls from now (or `starts_at`, ISO) for `minutes` (none:
+    until cancelled), and its current call at once when it is on one."""
+    from datetime import UTC, datetime, timedelta
+
+    from recording.models import RecordOrder
+
+    try:
+        starts = datetime.fromisoformat(str(args["starts_at"])) if args.get("starts_at") else (
+            datetime.now(tz=UTC))  # fmt: skip
+        minutes = float(args["minutes"]) if args.get("minutes") not in (None, "") else None
+    except (TypeError, ValueError) as exc:
+        raise refuse("starts_at is an ISO time and minutes a number") from exc
+    if starts.tzinfo is None:
+        raise refuse("starts_at needs its time zone (e.g. 2026-12-01T14:00:00+01:00)")
+    if minutes is not None and not 0 < minutes <= 24 * 60:
+        raise refuse("minutes: 1 to 1440 (or none: until cancelled)")
+    fmt = str(args.get("format") or "pcm")
+    if fmt not in ("pcm", "alaw", "ulaw", "ima_adpcm"):
+        raise refuse("format: pcm, alaw, ulaw or ima_adpcm")
+    ends = starts + timedelta(minutes=minutes) if minutes else None
+    order = RecordOrder.objects.create(agent=agent, starts_at=starts, ends_at=ends, format=fmt,
+                                       ordered_by=user if getattr(user, "is_authenticated",
+                                                                  False) else None)  # fmt: skip
+    detail.update(
+        order=order.pk,
+        starts_at=starts.isoformat(),
+        ends_at=ends.isoformat() if ends else "until cancelled",
+        format=fmt,
+    )
+    current = ""
+    if starts <= datetime.now(tz=UTC):
+        try:  # the call it is on now, from now
+            done = _command(switch, "agent_call", {"agent": agent.login_id,
+                            "action": "record_start", "format": fmt, "why": "order"},
+                            timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+            current = str(done.get("path", ""))
+        except CommandError as exc:
+            current = ""  # not on a call (or already recorded): the order covers its next calls
+            detail["now"] = str(exc)[:100]
+    audit(user, role, "record", "agent", agent.login_id, AuditEntry.Outcome.OK, detail, address)
+    return {
+        "agent": agent.login_id,
+        "order": order.pk,
+        "starts_at": starts.isoformat(),
+        "ends_at": ends.isoformat() if ends else None,
+        "recording_now": bool(current),
+    }
 
 
 def _qa_desk(asked: str) -> str:

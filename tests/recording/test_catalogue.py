@@ -64,3 +64,30 @@ def test_a_missing_file_is_retried_then_failed_with_why(tmp_path):
     assert process_new(now=datetime.now(tz=UTC) + timedelta(minutes=5)) == 0
     row.refresh_from_db()
     assert row.status == Recording.Status.FAILED and "never appeared" in row.error
+
+
+@pytest.mark.django_db
+def test_trimming_makes_a_new_recording_and_keeps_the_original(tmp_path):
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    original = a_recording(tmp_path, "alaw", seconds=8.0)
+    process_new()
+    original.refresh_from_db()
+    boss = APIClient()
+    boss.force_authenticate(User.objects.create_superuser("boss", "b@example.com", "pw"))
+    r = boss.post(f"/api/recordings/{original.pk}/trim/", {"start": 1.5, "end": 4.0},
+                  format="json")  # fmt: skip
+    assert r.status_code == 201, r.content
+    trimmed = Recording.objects.get(pk=r.json()["id"])
+    info = soundfile.info(trimmed.file)
+    assert info.subtype == "ALAW" and info.channels == 2
+    assert info.frames / info.samplerate == pytest.approx(2.5, abs=0.01)
+    assert trimmed.trimmed_from == original and trimmed.duration_seconds == pytest.approx(2.5)
+    original.refresh_from_db()
+    assert (
+        original.status == Recording.Status.READY and soundfile.info(original.file).frames == 64000
+    )
+    assert set(original.accesses.values_list("kind", flat=True)) == {"trim"}
+    bad = boss.post(f"/api/recordings/{original.pk}/trim/", {"start": 5, "end": 99}, format="json")
+    assert bad.status_code == 400 and "within 0–8.00 s" in bad.json()["detail"]

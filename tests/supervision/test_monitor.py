@@ -123,3 +123,30 @@ def test_intercept_moves_the_call_to_the_qa_desk(on_a_call):
     entry = AuditEntry.objects.filter(action="intercept").order_by("id")
     assert list(entry.values_list("outcome", flat=True)) == ["refused", "ok"]
     assert entry.last().detail["extension"] == "1395"
+
+
+def test_record_an_agent_now_and_for_minutes(on_a_call, tmp_path):
+    """SV-5: the supervisor's order records the agent's current call at once and its calls
+    for the next N minutes; audited; refused outside the scope."""
+    from recording.models import Recording, RecordOrder
+
+    esl, users, agent, customer = on_a_call
+    r = client_for(users["lead2"]).post("/api/supervision/agents/ag1/record/", {"minutes": 5},
+                                        format="json")  # fmt: skip
+    assert r.status_code == 403
+    r = client_for(users["lead1"]).post("/api/supervision/agents/ag1/record/", {"minutes": 5},
+                                        format="json")  # fmt: skip
+    assert r.status_code == 200, r.content
+    assert r.json()["recording_now"] is True
+    order = RecordOrder.objects.get()
+    assert round((order.ends_at - order.starts_at).total_seconds()) == 300
+    wait_until(lambda: esl.api(f"uuid_getvar {agent} RECORD_STEREO").strip() == "true",
+               what="the switch told to record in stereo")  # fmt: skip
+    esl.api(f"uuid_kill {customer}")
+    row = wait_until(lambda: Recording.objects.first(), what="the recording catalogued")
+    assert row.policy == "order" and row.agent.login_id == "ag1"
+    entry = AuditEntry.objects.get(action="record", outcome="ok")
+    assert entry.detail["order"] == order.pk
+    r = client_for(users["lead1"]).post("/api/supervision/agents/ag1/record/",
+                                        {"minutes": "soon"}, format="json")  # fmt: skip
+    assert r.status_code == 403 and "minutes" in r.json()["detail"]

@@ -103,7 +103,18 @@ async function saveScore(event) {
   if (res.ok) { runSearch(); open(current.id); }
 }
 
+async function trimCopy(event) {
+  event.preventDefault();
+  const res = await fetch(`/api/recordings/${current.id}/trim/`, {method: "POST", credentials: "same-origin",
+    headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()},
+    body: JSON.stringify({start: Number($("trim-start").value), end: Number($("trim-end").value)})});
+  const data = await res.json();
+  $("trim-result").textContent = res.ok ? `new recording ${data.id}, ${duration(data.duration)} (the original is kept)` : data.detail;
+  if (res.ok) runSearch();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  $("trim").addEventListener("submit", trimCopy);
   $("search").addEventListener("submit", runSearch);
   $("results").addEventListener("click", (e) => { const tr = e.target.closest("tr[data-id]"); if (tr) open(tr.dataset.id); });
   $("waveform").addEventListener("click", seek);

@@ -359,6 +359,7 @@ async function act(action) {
   if (action === "force_not_ready") args.reason = $("panel-reason").value;
   if (["monitor", "whisper", "barge"].includes(action)) args.extension = $("panel-ext").value.trim();
   if (action === "intercept" && $("panel-qa").value.trim()) args.extension = $("panel-qa").value.trim();
+  if (action === "record" && $("panel-minutes").value.trim()) args.minutes = $("panel-minutes").value.trim();
   try {
     await post(`/api/supervision/agents/${encodeURIComponent(selected)}/${action}/`, args);
     $("panel-result").textContent = `${action.replace(/_/g, " ")}: done`;
