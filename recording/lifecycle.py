@@ -105,6 +105,7 @@ def _s3_client():  # noqa: ANN202
 def _copy_to_s3(where: str, source: Path, recording: Recording) -> str:
     import hashlib
 
+    from boto3.exceptions import Boto3Error
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, _, prefix = where.partition("/")
@@ -117,7 +118,7 @@ def _copy_to_s3(where: str, source: Path, recording: Recording) -> str:
         digest = hashlib.sha256()
         for block in iter(lambda: body.read(1 << 20), b""):
             digest.update(block)
-    except (BotoCoreError, ClientError, OSError) as exc:
+    except (Boto3Error, BotoCoreError, ClientError, OSError) as exc:
         raise BackupFailed(f"upload to s3://{bucket}/{key} failed: {exc}") from exc
     if digest.hexdigest() != recording.sha256:
         raise BackupFailed(f"the object s3://{bucket}/{key} does not match the catalogue")

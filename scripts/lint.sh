@@ -8,4 +8,4 @@ $BIN/ruff format --check .
 $BIN/lint-imports
 DJANGO_SETTINGS_MODULE=ipbx_project.settings.test $BIN/python manage.py makemigrations --check --dry-run
 # The pure core is type-checked strictly.
-$BIN/mypy --strict icm/domain icm/switch/translator.py ivr/engine
+$BIN/mypy --strict icm/domain icm/switch/translator.py ivr/engine stats/erlang.py

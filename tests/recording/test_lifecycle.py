@@ -81,3 +81,46 @@ def test_storage_figures(tmp_path, settings):
     pcm = next(x for x in f["by_format"] if x["format"] == "pcm")
     assert pcm["mb_per_hour"] == pytest.approx(57.6, rel=0.01)
     assert f["free_bytes"] > 0 and f["days_left"] is not None and f["hours_left"] > 0
+
+
+@pytest.fixture
+def s3_store(settings):
+    """An S3-compatible object store over HTTP (moto's server), with a bucket "archive"."""
+    import socket
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    settings.IPBX_S3_ENDPOINT_URL = f"http://127.0.0.1:{port}"
+    settings.IPBX_S3_ACCESS_KEY, settings.IPBX_S3_SECRET_KEY = "ipbx", "ipbx-secret"
+    settings.IPBX_S3_REGION = "us-east-1"
+    client = boto3.client("s3", endpoint_url=settings.IPBX_S3_ENDPOINT_URL,
+                          aws_access_key_id="ipbx", aws_secret_access_key="ipbx-secret",
+                          region_name="us-east-1")  # fmt: skip
+    client.create_bucket(Bucket="archive")
+    yield client
+    server.stop()
+
+
+@pytest.mark.django_db
+def test_backup_to_an_s3_compatible_store_is_read_back_and_verified(tmp_path, settings, s3_store):
+    import hashlib
+
+    settings.IPBX_RECORDING_BACKUP = "s3:archive/recordings"
+    row = ready(tmp_path, "to-s3")
+    assert backup_pending() == (1, 0)
+    copy = BackupCopy.objects.get(recording=row)
+    assert copy.status == "ok" and copy.target.startswith("s3://archive/recordings/fs1/")
+    key = copy.target.removeprefix("s3://archive/")
+    stored = s3_store.get_object(Bucket="archive", Key=key)["Body"].read()
+    assert hashlib.sha256(stored).hexdigest() == row.sha256
+    # a store that refuses (no such bucket) is a failure, retried, never "ok"
+    settings.IPBX_RECORDING_BACKUP = "s3:no-such-bucket"
+    assert backup_pending() == (0, 1)
+    failed = BackupCopy.objects.get(recording=row, location="s3:no-such-bucket")
+    assert failed.status == "failed" and "failed" in failed.last_error and failed.next_try
