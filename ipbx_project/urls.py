@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("agents.urls")),
     path("", include("supervision.urls")),
     path("", include("recording.urls")),
+    path("", include("stats.urls")),
 ]

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 UNAUTHORIZED = 4401
 FORBIDDEN = 4403
 RELAY_FAILED = 4500
+SUBSCRIBE_WAIT = 2.0  # s
 
 
 class WallboardConsumer(AsyncJsonWebsocketConsumer):
@@ -78,6 +79,10 @@ class WallboardConsumer(AsyncJsonWebsocketConsumer):
                 await self.close(code=RELAY_FAILED)
 
     async def _snapshot(self) -> None:
+        # a fresh web process subscribes to the bus now: read the snapshot once it is up,
+        # not before (that would need a second snapshot straight away)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(fanout().subscribed.wait(), SUBSCRIBE_WAIT)
         self.snapshot_read = time.monotonic()
         self.supervisor = await database_sync_to_async(scope_of)(self.user)
         snap = await database_sync_to_async(wallboard.snapshot, thread_sensitive=False)(self.user)

@@ -31,6 +31,9 @@ class EventFanout:
         self.url = url
         self._queues: set[asyncio.Queue] = set()
         self._task: asyncio.Task | None = None
+        # set while the subscription is up: a page that reads its snapshot after it misses
+        # nothing (the wallboard waits for it rather than re-snapshot at once)
+        self.subscribed = asyncio.Event()
 
     def register(self) -> asyncio.Queue:
         queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
@@ -50,7 +53,9 @@ class EventFanout:
                     await pubsub.subscribe(keys.EVENTS_CHANNEL)
                     # Anything published while we were away is lost: ask pages to re-snapshot
                     # (`subscribed`: a page whose snapshot was read after it lost nothing).
-                    self._deliver({"type": "resync", "subscribed": time.monotonic()})
+                    since = time.monotonic()
+                    self.subscribed.set()
+                    self._deliver({"type": "resync", "subscribed": since})
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
                             continue
@@ -63,9 +68,11 @@ class EventFanout:
                         if not self._queues:
                             break
             except (aioredis.RedisError, OSError) as exc:
+                self.subscribed.clear()
                 log.warning("bus: subscription lost (%s); retrying", exc)
                 await asyncio.sleep(1)
             finally:
+                self.subscribed.clear()
                 with contextlib.suppress(Exception):
                     await client.aclose()
 

@@ -36,3 +36,23 @@ def test_shrinkage_occupancy_cap_and_bad_input():
         agents_needed(200, 180, 3600, 80, 20)
     with pytest.raises(StaffingError, match="handle time"):
         agents_needed(200, 0, 3600, 0.8, 20)
+
+
+@pytest.mark.django_db
+def test_the_calculator_over_http_for_supervisors_only():
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    boss = APIClient()
+    boss.force_login(User.objects.create_superuser("boss", "b@example.com", "pw"))
+    r = boss.get("/api/stats/staffing/", {"calls": 200, "aht": 180, "interval": 3600,
+                                          "target": 80, "threshold": 20})  # fmt: skip
+    assert r.status_code == 200 and r.json()["needed"]["agents"] == 14
+    rows = {row["agents"]: row for row in r.json()["table"]}
+    assert round(rows[13]["service_level"] * 100, 1) == 79.6
+    assert boss.get("/api/stats/staffing/", {"calls": "many"}).status_code == 400
+    nobody = APIClient()
+    nobody.force_authenticate(User.objects.create_user("someone"))
+    assert nobody.get("/api/stats/staffing/").status_code == 403
+    page = boss.get("/stats/staffing/", {"calls": 200})
+    assert page.status_code == 200 and b"<b>14</b> agents on the phones" in page.content
