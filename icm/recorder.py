@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from icm.bus.commands import CommandError
 from icm.domain.calls import CallRecord
 from icm.domain.recording_policy import (
+    FORMATS,
     CallFacts,
     Decision,
     RecordingPolicy,
@@ -139,7 +140,7 @@ class Recorder:
             if path is not None:
                 raise CommandError("this call is already being recorded")
             fmt = str(args.get("format") or "pcm")
-            decision = Decision(fmt if fmt in ("pcm", "alaw", "ulaw", "ima_adpcm") else "pcm",
+            decision = Decision(fmt if fmt in FORMATS else "pcm",
                                 bool(args.get("stereo", True)), str(args.get("why") or
                                 "on demand"))  # fmt: skip
             path = self._start(agent, leg, call, queue, str(args.get("customer") or ""),

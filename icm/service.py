@@ -430,8 +430,7 @@ class IcmService:
                 log.warning("icm %s: wallboard figures not published: %s", self.name, exc)
 
     def _alarms(self, tiles: dict[str, dict[str, Any]]) -> None:
-        connected = bool(self.publisher._connected.get(self.name))
-        for change in self.live.alarm_changes(tiles, connected):
+        for change in self.live.alarm_changes(tiles, self.driver.connected.is_set()):
             kinds = SystemEvent.Kind
             kind = kinds.ALARM_RAISED if change.raised else kinds.ALARM_CLEARED
             self._system_events.append(system_event(self.name, kind, change.at, change=change))

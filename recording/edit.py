@@ -12,8 +12,7 @@ from django.db import transaction
 from recording.access import RecordingRefused, log, visible
 from recording.catalogue import SUBTYPES, sha256_of
 from recording.models import Recording, RecordingAccess
-from supervision.roles import ADMINISTRATOR, TEAM_LEADER
-from supervision.scope import scope_of
+from supervision.roles import is_supervisor
 
 
 class BadTrim(ValueError):
@@ -22,7 +21,7 @@ class BadTrim(ValueError):
 
 def trim(user: Any, recording_id: int, start: Any, end: Any,
          address: str | None = None) -> Recording:  # fmt: skip
-    if scope_of(user).role not in (ADMINISTRATOR, TEAM_LEADER):
+    if not is_supervisor(user):
         raise RecordingRefused("only team leaders and administrators edit recordings")
     original = visible(user).filter(pk=recording_id, status=Recording.Status.READY).first()
     if original is None:

@@ -15,8 +15,7 @@ from django.db.models import Avg, Count, Max, Min
 
 from recording.access import RecordingRefused, log, visible
 from recording.models import Evaluation, EvaluationForm, Recording, RecordingAccess
-from supervision.roles import ADMINISTRATOR, TEAM_LEADER
-from supervision.scope import scope_of
+from supervision.roles import is_supervisor
 
 
 class BadEvaluation(ValueError):
@@ -47,7 +46,7 @@ def score(form: EvaluationForm, answers: dict[str, Any]) -> float:
 def evaluate(user: Any, recording_id: int, form_id: Any, answers: Any, comment: str = "",
              address: str | None = None) -> Evaluation:  # fmt: skip
     """Score a recording (team leaders within their scope, administrators); logged."""
-    if scope_of(user).role not in (ADMINISTRATOR, TEAM_LEADER):
+    if not is_supervisor(user):
         raise RecordingRefused("only team leaders and administrators score recordings")
     recording = visible(user).filter(pk=recording_id).first()
     if recording is None:

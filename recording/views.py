@@ -23,6 +23,7 @@ from recording.catalogue import convert
 from recording.models import EvaluationForm, RecordingAccess
 from recording.search import PAGE, BadSearch, as_row, search
 from recording.waveform import peaks
+from supervision.roles import is_supervisor
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
@@ -170,18 +171,11 @@ def evaluate_api(request: Request, recording_id: int) -> Response:
     return Response({"id": evaluation.pk, "score": evaluation.score}, status=201)
 
 
-def _supervisor(user) -> bool:  # noqa: ANN001
-    from supervision.roles import ADMINISTRATOR, TEAM_LEADER
-    from supervision.scope import scope_of
-
-    return scope_of(user).role in (ADMINISTRATOR, TEAM_LEADER)
-
-
 @login_required
 def storage_page(request: HttpRequest) -> HttpResponse:
     from recording.storage import figures
 
-    if not _supervisor(request.user):
+    if not is_supervisor(request.user):
         return HttpResponse("for team leaders and administrators", status=403)
     f = figures()
     return render(request, "recording/storage.html", {
@@ -194,7 +188,7 @@ def storage_page(request: HttpRequest) -> HttpResponse:
 def storage_api(request: Request) -> Response:
     from recording.storage import figures
 
-    if not _supervisor(request.user):
+    if not is_supervisor(request.user):
         return Response({"detail": "for team leaders and administrators"}, status=403)
     return Response(figures())
 

@@ -15,8 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from stats.erlang import StaffingError, agents_needed, staffing_for
-from supervision.roles import ADMINISTRATOR, TEAM_LEADER
-from supervision.scope import scope_of
+from supervision.roles import is_supervisor
 
 FIELDS = {"calls": 200.0, "aht": 180.0, "interval": 3600.0, "target": 80.0, "threshold": 20.0,
           "shrinkage": 0.0, "max_occupancy": None}  # fmt: skip
@@ -48,13 +47,9 @@ def calculate(params: Any) -> dict[str, Any]:
     return {"inputs": v, "needed": asdict(need), "table": table}
 
 
-def _allowed(user: Any) -> bool:
-    return scope_of(user).role in (ADMINISTRATOR, TEAM_LEADER)
-
-
 @api_view(["GET"])
 def staffing_api(request: Request) -> Response:
-    if not _allowed(request.user):
+    if not is_supervisor(request.user):
         return Response({"detail": "for team leaders and administrators"}, status=403)
     try:
         return Response(_json_safe(calculate(request.query_params)))
@@ -74,7 +69,7 @@ def _json_safe(value: Any) -> Any:
 
 @login_required
 def staffing_page(request: HttpRequest) -> HttpResponse:
-    if not _allowed(request.user):
+    if not is_supervisor(request.user):
         return HttpResponse("for team leaders and administrators", status=403)
     try:
         result, error = calculate(request.GET), ""

@@ -130,6 +130,7 @@ def _record_agent(
     until cancelled), and its current call at once when it is on one."""
     from datetime import UTC, datetime, timedelta
 
+    from icm.domain.recording_policy import FORMATS
     from recording.models import RecordOrder
 
     try:
@@ -143,8 +144,8 @@ def _record_agent(
     if minutes is not None and not 0 < minutes <= 24 * 60:
         raise refuse("minutes: 1 to 1440 (or none: until cancelled)")
     fmt = str(args.get("format") or "pcm")
-    if fmt not in ("pcm", "alaw", "ulaw", "ima_adpcm"):
-        raise refuse("format: pcm, alaw, ulaw or ima_adpcm")
+    if fmt not in FORMATS:
+        raise refuse(f"format: one of {', '.join(FORMATS)}")
     ends = starts + timedelta(minutes=minutes) if minutes else None
     order = RecordOrder.objects.create(agent=agent, starts_at=starts, ends_at=ends, format=fmt,
                                        ordered_by=user if getattr(user, "is_authenticated",

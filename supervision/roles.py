@@ -41,5 +41,10 @@ def role_of(user: Any) -> str:
     return ""
 
 
+def is_supervisor(user: Any) -> bool:
+    """A team leader or an administrator (the wallboard, the catalogue's editing, reports)."""
+    return role_of(user) in (ADMINISTRATOR, TEAM_LEADER)
+
+
 def may(role: str, action: str) -> bool:
     return role in ACTIONS.get(action, frozenset())

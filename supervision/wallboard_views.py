@@ -19,14 +19,14 @@ from rest_framework.response import Response
 
 from icm.models import SystemEvent
 from supervision import wallboard
-from supervision.roles import ADMINISTRATOR, TEAM_LEADER
+from supervision.roles import ADMINISTRATOR, TEAM_LEADER, is_supervisor
 from supervision.scope import scope_of
 
 EVENTS_LIMIT = 500
 
 
 def _supervisor_only(user: Any) -> None:
-    if scope_of(user).role not in (ADMINISTRATOR, TEAM_LEADER):
+    if not is_supervisor(user):
         raise PermissionDenied("the wallboard is for team leaders and administrators")
 
 
