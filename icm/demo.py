@@ -34,6 +34,7 @@ from icm.models import (
 )
 from ivr.demo import MAIN_FLOW, MAIN_GRAPH, NIGHT_FLOW, load_billing_table, load_flows
 from ivr.models import Flow
+from stats.demo import load_demo_tariffs
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=models.Model)
@@ -228,6 +229,8 @@ def load_demo() -> DemoSummary:
     _load_routing(site, flow, night, summary)
     _load_customers(summary)
 
+    if load_demo_tariffs():
+        summary.count_update("stats.TariffRate")
     logger.info("demo data loaded: created %s, updated %s", summary.created, summary.updated)
     return summary
 

@@ -53,9 +53,11 @@ from icm.domain.acd.model import AgentState
 from icm.domain.acd.outputs import ContactFinished, OfferContact
 from icm.domain.alarms import alarm_json
 from icm.domain.calls import CallRecord, LiveCalls
+from icm.domain.facts import FactBuilder
 from icm.ivr_session import make_ivr_app
 from icm.live_figures import TICK as WALLBOARD_TICK
 from icm.live_figures import LiveFigures
+from icm.live_listen import LiveTaps
 from icm.models import SystemEvent
 from icm.monitoring import Monitoring
 from icm.queue_figures import QueueFigures
@@ -84,6 +86,7 @@ from icm.wallboard_store import (
     system_event,
     write_system_events,
 )
+from stats.fact_writer import write_facts
 
 log = logging.getLogger(__name__)
 ALARM_SECONDS = 1.0  # alarms looked at every …
@@ -117,6 +120,7 @@ class IcmConfig:
     reconcile_interval: float = 10.0
     reconcile_grace: float = 5.0
     not_ready_alarm_seconds: float | None = 900.0  # wallboard alarm: not ready longer
+    snapshot_seconds: float = 30.0  # a system snapshot fact every … (0: none)
     recordings_dir: str = "var/recordings"  # where the switch writes recordings (shared)
     time_zone: str = "UTC"  # the recording policies' time windows
 
@@ -160,6 +164,9 @@ class IcmService:
         self.live = LiveFigures(self.figures, self.day, self._party)
         self.live.not_ready_limit = config.not_ready_alarm_seconds
         self._system_events: list[SystemEvent] = []
+        self.facts = FactBuilder(self.name)
+        self._facts: list[tuple[str, dict[str, Any]]] = []
+        self._next_snapshot = 0.0
         self.recorder = Recorder(self.name, self.driver.bgapi_nowait, config.recordings_dir,
                                  config.time_zone,
                                  lambda row: self._finished_recordings.append(row))  # fmt: skip
@@ -178,6 +185,8 @@ class IcmService:
                 "agent_call": self._agent_call,
                 "callback_ring": self.cmd_callback_ring,
                 "monitor": lambda args: self.monitoring.run(args),
+                "live_listen": lambda args: self.taps.start(args),
+                "live_listen_stop": lambda args: self.taps.stop(args),
                 **{name: self._acd_command(name) for name in ACD_COMMANDS},
             },
             spawn=gevent.pool.Pool(50).spawn,
@@ -198,6 +207,10 @@ class IcmService:
             self.name, self.agent_calls.call_legs,
             lambda leg: self.model.call_of_leg(self.name, leg), self.driver.bgapi,
             self.inbox.put,
+        )  # fmt: skip
+        self.taps = LiveTaps(
+            self.name, config.recordings_dir, self.agent_calls.call_legs,
+            lambda leg: self.model.call_of_leg(self.name, leg), self._api,
         )  # fmt: skip
         self._agent_changes: list[AgentStateChanged] = []
         self._other_publications: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
@@ -304,6 +317,8 @@ class IcmService:
                 self._gateway_state(event)
                 return
             if isinstance(event, ev.RecordingStopped):
+                if self.taps.stopped(event.path):
+                    return
                 rec = self.recorder.active.get(event.path)
                 if self.recorder.stopped(event.uuid, event.path, event.at.timestamp(),
                                          event.cause, event.milliseconds) and rec:  # fmt: skip
@@ -311,6 +326,10 @@ class IcmService:
                 return
         elif isinstance(item, ContactArrived):
             self.acd.contact_arrived(item.contact)
+            call = self.model.call_of_leg(self.name, item.contact.contact_id)
+            self.facts.queue_event("entered", item.contact.contact_id, item.contact.queue,
+                                   item.contact.enqueued_at,
+                                   call.call_uuid if call is not None else "")  # fmt: skip
             return
         elif isinstance(item, AcdRequest):
             if not (item.name == "agent_reject" and self._reject_consult(item)):
@@ -475,6 +494,8 @@ class IcmService:
         if change.to_state is AgentState.ON_CALL:
             queue = self.acd.acd.contact_queue_of_agent.get(change.agent_id, "")
         self.day.agent_changed(change.agent_id, str(change.to_state), change.at, queue)
+        self.facts.agent_changed(change.agent_id, str(change.to_state), change.at,
+                                 change.reason, queue, change.contact_id)  # fmt: skip
         if change.to_state is AgentState.ON_CALL and change.from_state is not AgentState.ON_CALL:
             leg = self.acd.agent_leg.get(change.agent_id, "")
             call = self.model.call_of_leg(self.name, leg) if leg else None
@@ -575,6 +596,9 @@ class IcmService:
         return leg.channel_name if leg else ""
 
     def _screen_pop(self, offer: OfferContact) -> None:
+        now = time.time()
+        for agent in offer.agent_ids:
+            self.facts.queue_event("offered", offer.contact_id, offer.queue, now, agent=agent)
         self._publish_later(
             self.publisher.publish_event,
             self.name,
@@ -593,8 +617,16 @@ class IcmService:
         )
 
     def _contact_finished(self, done: ContactFinished, routing: dict[str, Any]) -> None:
-        self.day.contact_finished(done.queue, str(done.outcome), done.waited, time.time())
+        now = time.time()
+        self.day.contact_finished(done.queue, str(done.outcome), done.waited, now)
         call = self.model.call_of_leg(self.name, done.contact_id)
+        contact = self.acd.acd.contacts.get(done.contact_id)
+        skills = sorted(contact.required_skills) if contact is not None else []
+        self.facts.contact_finished(
+            done.contact_id, done.queue, str(done.outcome), done.waited, now, done.agent_id,
+            call.call_uuid if call is not None else "", skills[0] if skills else "",
+            done.media,
+            f"{done.target_kind}:{done.target}" if done.target_kind else "")  # fmt: skip
         if call is None and done.agent_id:  # a call-back: the caller's first call is over
             call = self.model.call_of_leg(self.name, self.acd.agent_leg.get(done.agent_id, ""))
         if call is None:
@@ -683,6 +715,23 @@ class IcmService:
                 for publish, args in pending:
                     publish(*args)
 
+    def _snapshot_fact(self) -> None:
+        """Every `snapshot_seconds`: the switch, calls up, queues and agents per state."""
+        now = time.time()
+        if not self.config.snapshot_seconds or now < self._next_snapshot:
+            return
+        self._next_snapshot = now + self.config.snapshot_seconds
+        agents: dict[str, int] = {}
+        for agent in self.acd.acd.agents.values():
+            if agent.state is not AgentState.LOGGED_OUT:
+                agents[str(agent.state)] = agents.get(str(agent.state), 0) + 1
+        queues = {q: {"waiting": int(f["waiting"]), "longest": f["longest_wait"]}
+                  for q, f in self.figures.all_queues().items()}  # fmt: skip
+        self._facts.append(("snapshot", {
+            "switch": self.name, "at": now, "connected": self.driver.connected.is_set(),
+            "calls_up": len(self.model.calls(self.name)), "queues": queues,
+            "agents": agents}))  # fmt: skip
+
     def _persist_loop(self) -> None:
         backoff = self.config.persist_interval
         while True:
@@ -692,6 +741,18 @@ class IcmService:
             )
 
     def _flush_persist(self) -> bool:
+        self._facts.extend(self.facts.take())
+        self._snapshot_fact()
+        if self._facts:
+            facts, self._facts = self._facts, []
+            try:
+                write_facts(facts)
+            except DatabaseError as exc:
+                log.warning("icm %s: %d statistics facts not saved (%s); retrying", self.name,
+                            len(facts), exc)  # fmt: skip
+                close_old_connections()
+                self._facts = facts + self._facts
+                return False
         if self._agent_changes:
             changes, self._agent_changes = self._agent_changes, []
             try:

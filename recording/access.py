@@ -25,7 +25,13 @@ class RecordingRefused(PermissionError):
 
 def visible(user: Any) -> QuerySet[Recording]:
     """The recordings `user` may find."""
-    rows = Recording.objects.exclude(status=Recording.Status.DELETED)
+    return in_scope(user).exclude(status=Recording.Status.DELETED)
+
+
+def in_scope(user: Any) -> QuerySet[Recording]:
+    """The recordings of `user`'s scope, those whose file retention deleted included (their
+    catalogue rows and QA evaluations stay: QA statistics count them)."""
+    rows = Recording.objects.all()
     scope = scope_of(user)
     if scope.role == ADMINISTRATOR:
         return rows

@@ -1,5 +1,6 @@
 """Quality assurance (REC-12): scoring a recording against an evaluation form of weighted
-questions, and the per-agent QA report.
+questions, the per-agent QA report and the QA statistics (per question, score bands,
+evaluators) behind the printable page.
 
 Score = Σ weight × points / max points ÷ Σ weight × 100 (every question answered, points
 between 0 and the question's maximum). The recording keeps its latest score (searchable).
@@ -13,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Avg, Count, Max, Min
 
-from recording.access import RecordingRefused, log, visible
+from recording.access import RecordingRefused, in_scope, log, visible
 from recording.models import Evaluation, EvaluationForm, Recording, RecordingAccess
 from supervision.roles import is_supervisor
 
@@ -70,7 +71,7 @@ def evaluate(user: Any, recording_id: int, form_id: Any, answers: Any, comment: 
 def agent_report(user: Any, since: datetime | None = None,
                  until: datetime | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """Per agent: evaluations, average / best / worst score, recordings scored."""
-    rows = Evaluation.objects.filter(recording__in=visible(user))
+    rows = Evaluation.objects.filter(recording__in=in_scope(user))
     if since:
         rows = rows.filter(created_at__gte=since)
     if until:
@@ -83,3 +84,64 @@ def agent_report(user: Any, since: datetime | None = None,
              or "", "evaluations": r["evaluations"], "recordings": r["recordings"],
              "average": round(r["average"], 1), "best": r["best"], "worst": r["worst"]}
             for r in report]  # fmt: skip
+
+
+BANDS = ((0, 50, "under 50"), (50, 70, "50–69"), (70, 85, "70–84"), (85, 101, "85–100"))
+
+
+def statistics(user: Any, since: datetime | None = None,
+               until: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """The QA statistics of what `user` may see: totals, per agent, per form and question
+    (the average share of the question's points), score bands and evaluators."""
+    rows = Evaluation.objects.filter(recording__in=in_scope(user))
+    if since:
+        rows = rows.filter(created_at__gte=since)
+    if until:
+        rows = rows.filter(created_at__lt=until)
+    totals = rows.aggregate(evaluations=Count("id"), recordings=Count("recording",
+                            distinct=True), average=Avg("score"))  # fmt: skip
+    scores = list(rows.values_list("score", flat=True))
+    bands = []
+    for lo, hi, label in BANDS:
+        n = sum(1 for v in scores if lo <= v < hi)
+        bands.append({"band": label, "evaluations": n,
+                      "pct": round(100 * n / len(scores), 1) if scores else 0.0})  # fmt: skip
+    evaluators = list(rows.values("evaluator__username").annotate(
+        evaluations=Count("id"), average=Avg("score")).order_by("-evaluations"))  # fmt: skip
+    return {
+        "totals": {
+            **totals,
+            "average": round(totals["average"], 1) if totals["average"] is not None else None,
+        },  # fmt: skip
+        "agents": agent_report(user, since, until),
+        "forms": _per_question(rows),
+        "bands": bands,
+        "evaluators": [
+            {
+                "evaluator": e["evaluator__username"] or "",
+                "evaluations": e["evaluations"],
+                "average": round(e["average"], 1),
+            }
+            for e in evaluators
+        ],  # fmt: skip
+    }
+
+
+def _per_question(rows: Any) -> list[dict[str, Any]]:
+    answers: dict[int, list[dict[str, Any]]] = {}
+    for form_id, given in rows.values_list("form_id", "answers"):
+        answers.setdefault(form_id, []).append(given or {})
+    result = []
+    for form in EvaluationForm.objects.filter(pk__in=answers).prefetch_related("questions"):
+        questions = []
+        for q in form.questions.all():
+            points = [float(a[str(q.pk)]) for a in answers[form.pk] if str(q.pk) in a]
+            mean = sum(points) / len(points) if points else None
+            questions.append({"question": q.text, "weight": q.weight, "max_points":
+                              q.max_points, "answers": len(points), "average_points":
+                              round(mean, 2) if mean is not None else None, "average_pct":
+                              round(100 * mean / q.max_points, 1) if mean is not None
+                              else None})  # fmt: skip
+        result.append({"form": form.name, "evaluations": len(answers[form.pk]),
+                       "questions": questions})  # fmt: skip
+    return result

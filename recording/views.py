@@ -2,7 +2,8 @@
 and seek, scoring), `GET /api/recordings/` (search + count), `GET /api/recordings/<id>/`,
 `GET /recordings/<id>/audio` (the browser's player; byte ranges for seeking; `?download=1`
 for permitted roles: the original file), `GET /api/recordings/<id>/waveform`,
-`POST /api/recordings/<id>/evaluations/`, `GET /api/recordings/qa-report/`.
+`POST /api/recordings/<id>/evaluations/`, `POST /api/recordings/<id>/hold/`,
+`GET /api/recordings/qa-report/` and the printable QA statistics `/recordings/qa/`.
 Every listen, download, refusal and score is in the recording's operation log."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from recording.catalogue import convert
 from recording.models import EvaluationForm, RecordingAccess
 from recording.search import PAGE, BadSearch, as_row, search
 from recording.waveform import peaks
-from supervision.roles import is_supervisor
+from supervision.roles import ADMINISTRATOR, is_supervisor, role_of
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
@@ -33,6 +34,7 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 def catalogue_page(request: HttpRequest) -> HttpResponse:
     return render(request, "recording/catalogue.html", {
         "may_download": access.may_download(request.user),
+        "may_hold": role_of(request.user) == ADMINISTRATOR,
         "forms": EvaluationForm.objects.filter(active=True).prefetch_related("questions"),
     })  # fmt: skip
 
@@ -213,6 +215,26 @@ def trim_api(request: Request, recording_id: int) -> Response:
     return Response(as_row(copy), status=201)
 
 
+@api_view(["POST"])
+def hold_api(request: Request, recording_id: int) -> Response:
+    """POST {hold: true|false, reason}: legal hold on / off (administrators; logged)."""
+    from recording.hold import BadHold, set_hold
+
+    body = request.data if isinstance(request.data, dict) else None
+    if body is None:
+        return Response({"detail": 'send {"hold": true, "reason": "case 123"}'}, status=400)
+    try:
+        row = set_hold(request.user, recording_id, body.get("hold"), body.get("reason"),
+                       request.META.get("REMOTE_ADDR"))  # fmt: skip
+    except access.RecordingRefused as exc:
+        return Response({"detail": str(exc)}, status=403)
+    except LookupError as exc:
+        return Response({"detail": str(exc)}, status=404)
+    except BadHold as exc:
+        return Response({"detail": str(exc)}, status=400)
+    return Response(as_row(row))
+
+
 @api_view(["GET"])
 def qa_report_api(request: Request) -> Response:
     from datetime import datetime
@@ -220,8 +242,34 @@ def qa_report_api(request: Request) -> Response:
     try:
         since = request.query_params.get("since")
         until = request.query_params.get("until")
-        report = qa.agent_report(request.user, datetime.fromisoformat(since) if since else None,
-                                 datetime.fromisoformat(until) if until else None)  # fmt: skip
+        report = qa.statistics(request.user, datetime.fromisoformat(since) if since else None,
+                               datetime.fromisoformat(until) if until else None)  # fmt: skip
     except ValueError as exc:
         return Response({"detail": f"since / until: {exc}"}, status=400)
-    return Response({"agents": report})
+    return Response(report)
+
+
+@login_required
+def qa_page(request: HttpRequest) -> HttpResponse:
+    """The printable QA statistics (?since=&until= dates)."""
+    from datetime import date, datetime, time, timedelta
+
+    from django.utils import timezone
+
+    if not is_supervisor(request.user):
+        return HttpResponse("for team leaders and administrators", status=403)
+    error, bounds = "", {}
+    for name in ("since", "until"):
+        text = request.GET.get(name, "")
+        try:
+            day = date.fromisoformat(text) if text else None
+        except ValueError:
+            error = f"{name}: a date like 2026-12-01"
+            day = None
+        if day is not None:
+            when = datetime.combine(day + timedelta(days=1 if name == "until" else 0), time())
+            bounds[name] = timezone.make_aware(when)
+    stats = qa.statistics(request.user, bounds.get("since"), bounds.get("until"))
+    return render(request, "recording/qa.html", {
+        "s": stats, "error": error, "since": request.GET.get("since", ""),
+        "until": request.GET.get("until", ""), "printed": timezone.now()})  # fmt: skip

@@ -35,7 +35,7 @@ class Staffing:
 
 
 def traffic(calls: float, aht: float, interval: float) -> float:
-    if calls < 0 or aht <= 0 or interval <= 0:
+    if not (0 <= calls < math.inf and 0 < aht < math.inf and 0 < interval < math.inf):  # NaN too
         raise StaffingError("calls ≥ 0, handle time and interval > 0 seconds")
     return calls * aht / interval
 
@@ -90,10 +90,14 @@ def agents_needed(
         raise StaffingError("the service-level target is between 0 and 1 (e.g. 0.8)")
     if threshold < 0 or not 0 <= shrinkage < 1:
         raise StaffingError("threshold ≥ 0 s and shrinkage between 0 and 1")
+    if max_occupancy is not None and not 0 < max_occupancy <= 1:
+        raise StaffingError("the occupancy cap is above 0 and at most 1")
     a = traffic(calls, aht, interval)
     if a == 0:
         return staffing_for(0, calls, aht, interval, threshold, shrinkage)
     n = max(1, math.floor(a) + 1)
+    if max_occupancy is not None:  # occupancy is A / N: start where the cap can hold
+        n = max(n, math.ceil(min(a / max_occupancy, MAX_AGENTS + 1)) - 1)
     while n <= MAX_AGENTS:
         good = service_level(n, a, aht, threshold) >= target
         if good and (max_occupancy is None or a / n <= max_occupancy):

@@ -80,6 +80,8 @@ def act_on_agent(user: Any, action: str, login_id: str, args: dict[str, Any],
     extension = ""
     if action == "record":
         return _record_agent(user, scope.role, agent, switch, args, detail, address, refuse)
+    if action == "listen_browser":
+        return _listen_in_browser(user, scope.role, agent, switch, detail, address)
     if action == "intercept":
         extension = _qa_desk(str(args.get("extension") or ""))
         if not extension:
@@ -174,6 +176,29 @@ def _record_agent(
         "ends_at": ends.isoformat() if ends else None,
         "recording_now": bool(current),
     }
+
+
+def _listen_in_browser(user: Any, role: str, agent: Agent, switch: str, detail: dict[str, Any],
+                       address: str | None) -> dict[str, Any]:  # fmt: skip
+    """REC-3: tap the agent's call; the socket the browser streams it from."""
+    import secrets
+
+    from supervision import listen
+
+    tap = secrets.token_urlsafe(18)
+    try:
+        started = _command(switch, "live_listen", {"agent": agent.login_id, "tap": tap},
+                           timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+    except CommandError as exc:
+        audit(user, role, "listen_browser", "agent", agent.login_id, AuditEntry.Outcome.FAILED,
+              {**detail, "why": str(exc)}, address)  # fmt: skip
+        raise
+    listen.register(tap, user.pk, switch, started)
+    detail.update(call=str(started.get("call_uuid", "")), tap=tap[:8])
+    audit(user, role, "listen_browser", "agent", agent.login_id, AuditEntry.Outcome.OK, detail,
+          address)  # fmt: skip
+    return {"agent": agent.login_id, "tap": tap, "socket": f"/ws/listen/{tap}/",
+            "call_uuid": started.get("call_uuid", "")}  # fmt: skip
 
 
 def _qa_desk(asked: str) -> str:

@@ -23,6 +23,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "assign_call": frozenset({TEAM_LEADER, ADMINISTRATOR}),  # SV-7: a waiting call to an agent
     "intercept": frozenset({TEAM_LEADER, ADMINISTRATOR}),  # SV-9: the call to the QA desk
     "record": frozenset({TEAM_LEADER, ADMINISTRATOR}),  # SV-5: record an agent
+    "listen_browser": frozenset({TEAM_LEADER, ADMINISTRATOR}),  # REC-3: hear it in the browser
 }
 AGENT_ACTIONS = frozenset(ACTIONS) - {"assign_call"}  # POST /api/supervision/agents/<id>/<…>/
 MONITOR_MODES = {"monitor": "listen", "whisper": "whisper", "barge": "barge"}

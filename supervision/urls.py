@@ -15,6 +15,16 @@ urlpatterns = [
         views.assign_call,
         name="api-supervision-assign",
     ),  # fmt: skip
+    path(
+        "api/supervision/record-orders/",
+        views.record_orders_api,
+        name="api-supervision-record-orders",
+    ),
+    path(
+        "api/supervision/record-orders/<int:order_id>/cancel/",
+        views.record_order_cancel_api,
+        name="api-supervision-record-order-cancel",
+    ),
     path("api/supervision/audit/", views.audit_api, name="api-supervision-audit"),
     path("api/supervision/bulletins/", views.bulletin_send, name="api-supervision-bulletins"),
     path(

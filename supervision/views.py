@@ -153,3 +153,20 @@ def assign_call(request: Request, queue: str) -> Response:
                         status=400)  # fmt: skip
     return _answer(lambda: assign(request.user, queue, contact, agent,
                                   request.META.get("REMOTE_ADDR")))  # fmt: skip
+
+
+@api_view(["GET"])
+def record_orders_api(request: Request) -> Response:
+    """GET ?agent=: the current recording orders (SV-5) of the user's scope."""
+    from supervision.record_orders import current_orders
+
+    return _answer(
+        lambda: {"orders": current_orders(request.user, str(request.query_params.get("agent", "")))}
+    )
+
+
+@api_view(["POST"])
+def record_order_cancel_api(request: Request, order_id: int) -> Response:
+    from supervision.record_orders import cancel_order
+
+    return _answer(lambda: cancel_order(request.user, order_id, request.META.get("REMOTE_ADDR")))

@@ -12,7 +12,12 @@ from switchsim.bridge import request_uuid_bridge
 from switchsim.channel import Channel
 from switchsim.events import Event
 from switchsim.media import separate
-from switchsim.recording import pause_recording, start_recording, stop_recording
+from switchsim.recording import (
+    pause_recording,
+    recording_vars,
+    start_recording,
+    stop_recording,
+)
 from switchsim.session import execute, request_park, request_transfer, transfer_defaults
 from switchsim.switch import W_CHANNEL_DATA, Switch, valid_cause
 from switchsim.wire import serialize_json, serialize_plain
@@ -238,7 +243,8 @@ async def _record(sw: Switch, a: list[str], raw: str) -> str:
     action, path = a[1].lower(), a[2]
     if action == "start":
         limit = float(a[3]) if len(a) > 3 and a[3].isdigit() else None
-        ok = start_recording(sw, ch, path, limit)
+        variables = recording_vars(a[4]) if len(a) > 4 else {}
+        ok = start_recording(sw, ch, path, limit, variables)
         return "+OK Success\n" if ok else "-ERR Cannot record session!\n"
     if action == "stop":
         return (

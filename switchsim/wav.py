@@ -2,6 +2,9 @@
 
 Owns the recording file format; the content is a quiet tone (440 Hz for the channel's own
 side, 660 Hz for the other side on the second channel of a stereo file) or silence.
+``GrowingWav`` writes a file as a recording runs — the header first (sizes 0, as libsndfile
+leaves them until it closes the file), the audio appended and flushed as time passes, the
+sizes patched at the end — so a reader can follow a live recording (REC-3).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import math
 import struct
 import wave
 from pathlib import Path
+from typing import BinaryIO
 
 RATE = 8000
 
@@ -49,3 +53,52 @@ def write_wav(path: Path, seconds: float, tone: bool = True, channels: int = 1,
             w.writeframes(chunk[: n * frame])
             remaining -= n
     return samples
+
+
+def _chunk(rate: int, channels: int, tone: bool) -> bytes:
+    key = (rate, channels, tone)
+    if key not in _cache:
+        _cache[key] = _second(rate, channels, tone)
+    return _cache[key]
+
+
+class GrowingWav:
+    """A 16-bit PCM WAV written frame by frame; the tone's phase runs on across writes."""
+
+    def __init__(self, path: Path, channels: int = 1, rate: int = RATE, tone: bool = True):
+        self.path, self.channels, self.rate = path, channels, rate
+        self.frames = 0
+        self._chunk = _chunk(rate, channels, tone)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: BinaryIO | None = path.open("wb")
+        self._file.write(self._header(0))
+        self._file.flush()
+
+    def _header(self, frames: int) -> bytes:
+        size = frames * 2 * self.channels
+        return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + size, b"WAVE", b"fmt ", 16, 1,
+                           self.channels, self.rate, self.rate * 2 * self.channels,
+                           2 * self.channels, 16, b"data", size)  # fmt: skip
+
+    def write_until(self, frames: int) -> None:
+        """Append audio up to ``frames`` frames in all (nothing when already there)."""
+        f = self._file
+        if f is None or frames <= self.frames:
+            return
+        frame = 2 * self.channels
+        while self.frames < frames:
+            at = self.frames % self.rate
+            n = min(frames - self.frames, self.rate - at)
+            f.write(self._chunk[at * frame : (at + n) * frame])
+            self.frames += n
+        f.flush()
+
+    def close(self) -> int:
+        """Patch the sizes and close; the number of frames written."""
+        f = self._file
+        if f is not None:
+            self._file = None
+            f.seek(0)
+            f.write(self._header(self.frames))
+            f.close()
+        return self.frames

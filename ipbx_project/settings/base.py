@@ -93,6 +93,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 10},
     },
     "apply-recording-retention": {"task": "recording.apply_retention", "schedule": 3600.0},
+    "aggregate-statistics": {
+        "task": "stats.aggregate",
+        "schedule": 60.0,  # seconds: the interval tables are at most a minute behind the facts
+        "options": {"expires": 120},
+    },
     "backup-recordings": {
         "task": "recording.backup_recordings",
         "schedule": 60.0,
@@ -167,6 +172,10 @@ IPBX_S3_REGION = env_str("IPBX_S3_REGION", "us-east-1")
 IPBX_QA_DESK_EXTENSION = env_str("IPBX_QA_DESK_EXTENSION", "")
 # Wallboard alarm: an agent not ready longer than this many seconds (0: never)
 IPBX_ALARM_NOT_READY_SECONDS = float(env_str("IPBX_ALARM_NOT_READY_SECONDS", "900"))
+# statistics: callers who gave up sooner are "short abandons" (counted apart, left out of
+# the service level); icm writes a system snapshot fact every … seconds
+IPBX_SHORT_ABANDON_SECONDS = float(env_str("IPBX_SHORT_ABANDON_SECONDS", "5"))
+IPBX_STATS_SNAPSHOT_SECONDS = float(env_str("IPBX_STATS_SNAPSHOT_SECONDS", "30"))
 # Customer look-up by caller number for routing priority: a callable ani -> (account,
 # grade) | None, and how long it may take before the call is routed at default priority.
 IPBX_CUSTOMER_CONNECTOR = env_str("IPBX_CUSTOMER_CONNECTOR", "icm.routing_lookup.database_customer")

@@ -100,3 +100,67 @@ def test_an_agent_cannot_fetch_another_agents_recording(catalogue, web):
     r = client_for(users["lead1"]).post(f"/api/recordings/{rows[1].pk}/evaluations/",
                                         {"form": 999, "answers": {}}, format="json")  # fmt: skip
     assert r.status_code == 400 and "no active evaluation form" in r.json()["detail"]
+
+
+def test_legal_hold_from_the_player_and_printable_qa_statistics(catalogue, web, page):
+    """An administrator puts a recording under legal hold from the player (reason required,
+    logged; team leaders may not) and retention keeps it; the QA statistics page shows the
+    scores per agent, per question and by band, and prints without its controls."""
+    from datetime import timedelta
+
+    from recording.lifecycle import apply_retention
+    from recording.qa import evaluate
+
+    users, rows = catalogue
+    form = EvaluationForm.objects.get()
+    greeting, resolution = form.questions.order_by("id")
+    evaluate(users["lead1"], rows[1].pk, form.pk, {str(greeting.pk): 5, str(resolution.pk): 6})
+    evaluate(users["lead1"], rows[2].pk, form.pk, {str(greeting.pk): 1, str(resolution.pk): 2})
+    lead = client_for(users["lead1"])
+    refused = lead.post(f"/api/recordings/{rows[1].pk}/hold/", {"hold": True, "reason": "x"},
+                        format="json")  # fmt: skip
+    assert refused.status_code == 403
+
+    log_in(page, web, "boss", "pw", "/recordings/")
+    page.click(f"#results tr[data-id='{rows[1].pk}']")
+    page.wait_for_selector("#hold:not([hidden])")
+    page.click("#hold-button")  # no reason: the browser asks for one, nothing is sent
+    assert not Recording.objects.get(pk=rows[1].pk).legal_hold
+    page.fill("#hold-reason", "case 2026-114")
+    page.click("#hold-button")
+    page.wait_for_selector("#hold-result:text('under legal hold')")
+    assert page.is_visible("#held")
+    assert page.inner_text("#hold-button") == "Lift the legal hold"
+    held = Recording.objects.get(pk=rows[1].pk)
+    assert held.legal_hold
+    assert RecordingAccess.objects.filter(recording=held, kind="hold",
+                                          detail="on: case 2026-114").exists()  # fmt: skip
+    bad = client_for(users["admin"]).post(f"/api/recordings/{rows[2].pk}/hold/",
+                                          {"hold": "yes", "reason": ""}, format="json")  # fmt: skip
+    assert bad.status_code == 400
+    # past retention: the held recording stays, the other goes
+    Recording.objects.filter(pk__in=[rows[1].pk, rows[2].pk]).update(
+        retention_days=1, started_at=datetime.now(tz=UTC) - timedelta(days=3))  # fmt: skip
+    apply_retention()
+    assert Recording.objects.get(pk=rows[1].pk).status == "ready"
+    assert Recording.objects.get(pk=rows[2].pk).status == "deleted"
+
+    page.goto(f"{web}/recordings/qa/")
+    assert page.inner_text("#total-evaluations") == "2"
+    # agent 1: 70 and (1×1/5 + 3×2/10) / 4 × 100 = 20 -> average 45
+    cells = page.locator("#agents tr[data-agent=ag1] td").all_inner_texts()
+    assert cells[2:7] == ["2", "2", "45.0", "70.0", "20.0"]
+    greeting_row = page.locator(".questions tbody tr").nth(0).locator("td").all_inner_texts()
+    assert greeting_row[0] == "Greeting" and greeting_row[3] == "3.0 / 5"
+    assert greeting_row[4] == "60.0 %"
+    bands = dict(
+        tuple(r.split("\t")[:2]) for r in page.locator("#bands tbody tr").all_inner_texts()
+    )
+    assert bands["under 50"] == "1" and bands["70–84"] == "1"
+    page.emulate_media(media="print")
+    assert not page.is_visible("form") and page.is_visible("#agents")
+    page.emulate_media(media="screen")
+    page.goto(f"{web}/recordings/qa/?since=tomorrow")
+    assert "since: a date" in page.inner_text(".error")
+    page.goto(f"{web}/recordings/qa/?since=2999-01-01")
+    assert page.inner_text("#total-evaluations") == "0"

@@ -56,3 +56,12 @@ def test_the_calculator_over_http_for_supervisors_only():
     assert nobody.get("/api/stats/staffing/").status_code == 403
     page = boss.get("/stats/staffing/", {"calls": 200})
     assert page.status_code == 200 and b"<b>14</b> agents on the phones" in page.content
+
+
+def test_occupancy_caps_are_checked_and_a_low_one_is_reached_at_once():
+    with pytest.raises(StaffingError, match="occupancy cap"):
+        agents_needed(200, 180, 3600, 0.8, 20, max_occupancy=0)  # never met: refused
+    low = agents_needed(200, 180, 3600, 0.8, 20, max_occupancy=0.01)  # 10 Erlangs at ≤ 1 %
+    assert low.agents == 1000 and low.occupancy == pytest.approx(0.01)
+    with pytest.raises(StaffingError, match="handle time"):
+        agents_needed(math.nan, 180, 3600, 0.8, 20)

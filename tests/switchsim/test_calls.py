@@ -167,6 +167,34 @@ def test_stereo_recording_leaves_the_paused_stretch_out(inbound, switchsim: Swit
     api(inbound, f"uuid_kill {uuid}")
 
 
+def test_a_recording_grows_while_the_call_runs(inbound, switchsim: SwitchSim) -> None:  # noqa: ANN001
+    """uuid_record's bracketed variables (url-encoded as mod_commands takes them) come before
+    the channel's; the file's audio is appended as the call runs, so a live reader (REC-3)
+    can follow it, and its sizes are right once it is closed."""
+    uuid = api(inbound, "originate loopback/9199/default &park()").split()[1].strip()
+    api(inbound, f"uuid_setvar {uuid} RECORD_STEREO false")
+    path = switchsim.recordings / f"live-{uuid}.wav"
+    reply = api(inbound, f"uuid_record {uuid} start live-{uuid}.wav 60 %7BRECORD_STEREO%3Dtrue%7D")
+    assert reply == "+OK Success\n"
+    gevent.sleep(0.5)
+    first = path.stat().st_size
+    gevent.sleep(0.5)
+    second = path.stat().st_size
+    # stereo 16-bit 8 kHz: 32,000 bytes a second, appended every 0.1 s
+    assert 44 + 0.3 * 32000 <= first < second
+    assert 0.35 * 32000 <= second - first <= 0.65 * 32000
+    with path.open("rb") as f:
+        head = f.read(44)
+    assert head[22] == 2  # channels, already in the header while growing
+    api(inbound, f"uuid_record {uuid} stop live-{uuid}.wav")
+    gwait(lambda: named(inbound.events, "RECORD_STOP", uuid))
+    with wave.open(str(path)) as w:
+        assert w.getnchannels() == 2
+        assert w.getnframes() * 4 + 44 == path.stat().st_size
+        assert 0.9 <= w.getnframes() / 8000 <= 1.4
+    api(inbound, f"uuid_kill {uuid}")
+
+
 def test_transfer_and_broadcast_and_dtmf(inbound) -> None:  # noqa: ANN001
     uuid = api(inbound, "originate loopback/9199/default &park()").split()[1].strip()
     b_leg = gwait(lambda: named(inbound.events, "CHANNEL_PARK", uuid))[0][

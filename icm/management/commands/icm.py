@@ -37,6 +37,7 @@ class Command(BaseCommand):
             reconcile_interval=settings.ICM_RECONCILE_INTERVAL,
             reconcile_grace=settings.ICM_RECONCILE_GRACE,
             not_ready_alarm_seconds=settings.IPBX_ALARM_NOT_READY_SECONDS or None,
+            snapshot_seconds=settings.IPBX_STATS_SNAPSHOT_SECONDS,
             recordings_dir=str(settings.IPBX_RECORDINGS_DIR),
             time_zone=settings.TIME_ZONE,
         )

@@ -31,7 +31,7 @@ async function runSearch(event) {
     `<tr data-id="${r.id}"><td>${esc(new Date(r.started_at).toLocaleString())}</td><td>${esc(r.ani)}</td>` +
     `<td>${esc(r.dnis)}</td><td>${esc(r.agent_name || r.agent)}</td><td>${esc(r.queue)}</td>` +
     `<td>${esc(r.customer)}</td><td>${duration(r.duration)}</td><td>${esc(r.format)}</td>` +
-    `<td class="qa">${r.qa_score ?? "–"}</td></tr>`).join("");
+    `<td class="qa">${r.qa_score ?? "–"}${r.legal_hold ? ' <span class="held" title="legal hold">⚖</span>' : ""}</td></tr>`).join("");
 }
 
 async function open(id) {
@@ -50,6 +50,7 @@ async function open(id) {
   const dl = $("download");
   dl.hidden = document.body.dataset.mayDownload !== "1";
   dl.href = `/recordings/${id}/audio?download=1`;
+  showHold();
   $("score").textContent = current.evaluations.length  // newest first
     ? `Score: ${current.evaluations.map((e) => `${e.score} (${e.form}, ${e.by})`).join("; earlier ")}` : "";
   $("log").innerHTML = current.log.map((l) => `<li>${esc(new Date(l.at).toLocaleString())} ${esc(l.who)} ${esc(l.kind)} ${esc(l.detail)}</li>`).join("");
@@ -103,6 +104,25 @@ async function saveScore(event) {
   if (res.ok) { runSearch(); open(current.id); }
 }
 
+function showHold() {
+  $("held").hidden = !current.legal_hold;
+  $("hold").hidden = document.body.dataset.mayHold !== "1";
+  $("hold-button").textContent = current.legal_hold ? "Lift the legal hold" : "Put under legal hold";
+  $("hold-result").textContent = "";
+}
+
+async function toggleHold(event) {
+  event.preventDefault();
+  const res = await fetch(`/api/recordings/${current.id}/hold/`, {method: "POST", credentials: "same-origin",
+    headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()},
+    body: JSON.stringify({hold: !current.legal_hold, reason: $("hold-reason").value})});
+  const data = await res.json();
+  if (!res.ok) { $("hold-result").textContent = data.detail; return; }
+  $("hold-reason").value = "";
+  await open(current.id);
+  $("hold-result").textContent = data.legal_hold ? "under legal hold: retention will not delete it" : "legal hold lifted";
+}
+
 async function trimCopy(event) {
   event.preventDefault();
   const res = await fetch(`/api/recordings/${current.id}/trim/`, {method: "POST", credentials: "same-origin",
@@ -115,6 +135,7 @@ async function trimCopy(event) {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("trim").addEventListener("submit", trimCopy);
+  $("hold").addEventListener("submit", toggleHold);
   $("search").addEventListener("submit", runSearch);
   $("results").addEventListener("click", (e) => { const tr = e.target.closest("tr[data-id]"); if (tr) open(tr.dataset.id); });
   $("waveform").addEventListener("click", seek);

@@ -344,6 +344,7 @@ function openPanel(agentId) {
   }
   $("panel-result").textContent = "";
   showPanelState();
+  showOrders();
   if (!$("panel").open) $("panel").showModal();
 }
 
@@ -361,11 +362,121 @@ async function act(action) {
   if (action === "intercept" && $("panel-qa").value.trim()) args.extension = $("panel-qa").value.trim();
   if (action === "record" && $("panel-minutes").value.trim()) args.minutes = $("panel-minutes").value.trim();
   try {
-    await post(`/api/supervision/agents/${encodeURIComponent(selected)}/${action}/`, args);
+    const result = await post(`/api/supervision/agents/${encodeURIComponent(selected)}/${action}/`, args);
     $("panel-result").textContent = `${action.replace(/_/g, " ")}: done`;
+    if (action === "listen_browser") listenTo(result);
+    if (action === "record") showOrders();
   } catch (err) {
     $("panel-result").textContent = `${action.replace(/_/g, " ")}: ${err.message}`;
   }
+}
+
+// --- live listen in the browser (REC-3): the tap's PCM played with Web Audio, the switch
+// audio's levels (computed by the server per 0.1 s block) on two meters
+const listening = {socket: null, ctx: null, gain: null, next: 0, rate: 8000, channels: 2, seconds: 0};
+board.listenSocket = () => (listening.socket ? new URL(listening.socket.url).pathname : "");
+
+function listenTo(result) {
+  stopListening();
+  const ctx = new AudioContext();
+  const gain = ctx.createGain();
+  gain.gain.value = Number($("listen-volume").value);
+  gain.connect(ctx.destination);
+  Object.assign(listening, {ctx, gain, next: 0, seconds: 0, played: 0});
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const s = new WebSocket(`${proto}://${location.host}${result.socket}`);
+  s.binaryType = "arraybuffer";
+  listening.socket = s;
+  $("listen").hidden = false;
+  $("listen").dataset.state = "connecting";
+  $("listen-status").textContent = "connecting…";
+  s.onmessage = (m) => {
+    if (typeof m.data !== "string") { play(m.data); return; }
+    const f = JSON.parse(m.data);
+    if (f.type === "start") {
+      Object.assign(listening, {rate: f.rate, channels: f.channels.length});
+      $("listen").dataset.state = "live";
+      $("listen-status").textContent = `live: ${f.agent}`;
+    } else if (f.type === "level") {
+      listening.seconds = f.seconds;
+      showLevel("agent", f.levels[0]);
+      if (f.levels.length > 1) showLevel("customer", f.levels[1]);
+      $("listen").dataset.seconds = String(f.seconds);
+    } else if (f.type === "ended") {
+      $("listen").dataset.state = "ended";
+      $("listen-status").textContent = `ended: ${f.why}`;
+      showLevel("agent", -90); showLevel("customer", -90);
+    }
+  };
+  s.onclose = (e) => {
+    if ($("listen").dataset.state !== "ended") {
+      $("listen").dataset.state = "ended";
+      $("listen-status").textContent = e.code === 4403 ? "not your tap" : "disconnected";
+    }
+  };
+}
+
+function showLevel(side, db) {
+  $(`level-${side}`).value = Math.max(-60, db);
+  $(`db-${side}`).textContent = db <= -90 ? "–" : `${db.toFixed(0)} dB`;
+  $(`level-${side}`).dataset.db = String(db);
+}
+
+function play(data) {
+  const {ctx, gain, rate, channels} = listening;
+  const pcm = new Int16Array(data);
+  const frames = pcm.length / channels;
+  if (!ctx || frames < 1) return;
+  const buffer = ctx.createBuffer(channels, frames, rate);
+  for (let c = 0; c < channels; c++) {
+    const out = buffer.getChannelData(c);
+    for (let i = 0; i < frames; i++) out[i] = pcm[i * channels + c] / 32768;
+  }
+  const src = ctx.createBufferSource();
+  src.buffer = buffer;
+  src.connect(gain);
+  // a little ahead of now; a late block starts over rather than piling up delay
+  if (listening.next < ctx.currentTime + 0.05 || listening.next > ctx.currentTime + 1) {
+    listening.next = ctx.currentTime + 0.15;
+  }
+  src.start(listening.next);
+  listening.next += buffer.duration;
+  listening.played += frames;
+  $("listen").dataset.played = String(listening.played);
+}
+
+function stopListening() {
+  if (listening.socket) { listening.socket.onclose = null; listening.socket.close(); }
+  if (listening.ctx) listening.ctx.close();
+  Object.assign(listening, {socket: null, ctx: null, gain: null});
+  if ($("listen").dataset.state && $("listen").dataset.state !== "ended") {
+    $("listen").dataset.state = "stopped";
+    $("listen-status").textContent = "stopped";
+  }
+}
+
+// the agent's recording orders (SV-5), each with its Cancel
+async function showOrders() {
+  const list = $("panel-orders");
+  list.innerHTML = "";
+  if (!board.snap.can.includes("record")) return;
+  const agent = selected;
+  const res = await fetch(`/api/supervision/record-orders/?agent=${encodeURIComponent(agent)}`,
+    {credentials: "same-origin"});
+  if (!res.ok || agent !== selected) return;
+  const {orders} = await res.json();
+  list.innerHTML = orders.map((o) => `<li data-order="${o.id}">Recording ordered by ${esc(o.ordered_by)} ` +
+    `from ${esc(new Date(o.starts_at).toLocaleTimeString())} ` +
+    `${o.ends_at ? "until " + esc(new Date(o.ends_at).toLocaleTimeString()) : "until cancelled"} ` +
+    `<button type="button" data-cancel-order="${o.id}">Cancel order</button></li>`).join("");
+}
+
+async function cancelOrder(id) {
+  try {
+    await post(`/api/supervision/record-orders/${id}/cancel/`, {});
+    $("panel-result").textContent = "recording order cancelled";
+  } catch (err) { $("panel-result").textContent = `cancel: ${err.message}`; }
+  showOrders();
 }
 
 async function assign(queue, contact, agent) {
@@ -464,6 +575,13 @@ document.addEventListener("DOMContentLoaded", () => {
   $("panel").addEventListener("click", (e) => {
     const b = e.target.closest("[data-act]");
     if (b) act(b.dataset.act);
+    const c = e.target.closest("[data-cancel-order]");
+    if (c) cancelOrder(c.dataset.cancelOrder);
+  });
+  $("panel").addEventListener("close", stopListening);  // the tap ends with the dialog
+  $("listen-stop").addEventListener("click", stopListening);
+  $("listen-volume").addEventListener("input", () => {
+    if (listening.gain) listening.gain.gain.value = Number($("listen-volume").value);
   });
   $("queues").addEventListener("click", (e) => {
     const b = e.target.closest("[data-assign]");

@@ -1,0 +1,46 @@
+"""Tariff plans in the admin: a plan with its rates inline, and the rates on their own for
+searching by prefix (a CSV file goes in with `manage.py import_tariffs`)."""
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from stats.models import TariffPlan, TariffRate
+
+RATE_FIELDS = ("prefix", "description", "price_per_minute", "connection_fee", "minimum_seconds",
+               "first_increment", "next_increment", "valid_from", "valid_until")  # fmt: skip
+
+
+class TariffRateInline(admin.TabularInline):
+    model = TariffRate
+    fields = RATE_FIELDS
+    extra = 1
+
+
+@admin.register(TariffPlan)
+class TariffPlanAdmin(admin.ModelAdmin):
+    list_display = ("name", "currency", "active", "rate_count")
+    list_filter = ("active", "currency")
+    search_fields = ("name",)
+    inlines = [TariffRateInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TariffPlan]:
+        return super().get_queryset(request).annotate(rate_count=Count("rates"))
+
+    @admin.display(description="Rates", ordering="rate_count")
+    def rate_count(self, plan: TariffPlan) -> int:
+        return plan.rate_count  # annotated by get_queryset
+
+
+@admin.register(TariffRate)
+class TariffRateAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "description", "plan", "price_per_minute", "connection_fee",
+                    "increments", "minimum_seconds", "valid_from", "valid_until")  # fmt: skip
+    list_filter = ("plan",)
+    list_select_related = ("plan",)
+    search_fields = ("^prefix", "description")  # ^: the prefix typed is the start of the prefix
+    fields = ("plan", *RATE_FIELDS)
+
+    @admin.display(description="Increments")
+    def increments(self, rate: TariffRate) -> str:
+        return f"{rate.first_increment}/{rate.next_increment}"

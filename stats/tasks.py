@@ -1,0 +1,13 @@
+"""Celery tasks of stats (thin: each calls one function)."""
+
+from typing import Any
+
+from celery import shared_task
+
+from stats.aggregate import aggregate
+
+
+@shared_task(name="stats.aggregate", acks_late=True, ignore_result=True)
+def aggregate_dirty_windows() -> dict[str, Any]:
+    """Rebuild the interval tables' dirty windows (safe on several workers: one at a time)."""
+    return aggregate()
