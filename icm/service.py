@@ -376,11 +376,26 @@ class IcmService:
         return self.consults.on_event(event) or self.booked.on_event(event)
 
     def _apply(self, event: ev.DomainEvent) -> None:
+        if isinstance(event, ev.LegHeld | ev.LegUnheld):
+            agent = self._agent_of_leg(event.uuid)
+            if agent:
+                self.facts.held(agent, isinstance(event, ev.LegHeld), event.at.timestamp())
         changed = self.model.apply(event)
         for rec in changed:
             key = (rec.switch, rec.call_uuid)
             self._to_publish[key] = rec
             self._to_persist[key] = rec
+
+    def _agent_of_leg(self, leg: str) -> str:
+        """The agent whose call this leg belongs to (its own leg or its customer's)."""
+        call = self.model.call_of_leg(self.name, leg)
+        for agent, agent_leg in self.acd.agent_leg.items():
+            if agent_leg == leg:
+                return agent
+            theirs = self.model.call_of_leg(self.name, agent_leg) if call is not None else None
+            if theirs is not None and theirs.call_uuid == call.call_uuid:
+                return agent
+        return ""
 
     # --- the ACD -------------------------------------------------------------------------
     def _acd_timers(self) -> None:
@@ -644,7 +659,10 @@ class IcmService:
         """An agent's own call: the recording actions here, the rest in agent_calls."""
         action = str(args.get("action", ""))
         if action not in RECORDER_ACTIONS:
-            return self.agent_calls.run(args)
+            result = self.agent_calls.run(args)
+            if action in ("transfer", "consult_complete"):  # the call leaves the agent
+                self.facts.transferred(str(args.get("agent", "")))
+            return result
         agent = str(args.get("agent", ""))
         if agent not in self.acd.acd.agents:
             raise CommandError(f"unknown agent {agent!r}")

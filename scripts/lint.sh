@@ -8,4 +8,4 @@ $BIN/ruff format --check .
 $BIN/lint-imports
 DJANGO_SETTINGS_MODULE=ipbx_project.settings.test $BIN/python manage.py makemigrations --check --dry-run
 # The pure core is type-checked strictly.
-$BIN/mypy --strict icm/domain icm/switch/translator.py ivr/engine stats/erlang.py stats/erlang_a.py stats/forecast.py stats/tariffs.py
+$BIN/mypy --strict icm/domain icm/switch/translator.py ivr/engine stats/erlang.py stats/erlang_a.py stats/forecast.py stats/tariffs.py outbound/domain

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from stats.models import TariffPlan, TariffRate
+from stats.models import GatewayTariff, LegCost, TariffPlan, TariffRate
 
 RATE_FIELDS = ("prefix", "description", "price_per_minute", "connection_fee", "minimum_seconds",
                "first_increment", "next_increment", "valid_from", "valid_until")  # fmt: skip
@@ -44,3 +44,28 @@ class TariffRateAdmin(admin.ModelAdmin):
     @admin.display(description="Increments")
     def increments(self, rate: TariffRate) -> str:
         return f"{rate.first_increment}/{rate.next_increment}"
+
+
+@admin.register(GatewayTariff)
+class GatewayTariffAdmin(admin.ModelAdmin):
+    list_display = ("gateway", "plan")
+    list_select_related = ("gateway__switch", "plan")
+    autocomplete_fields = ("plan",)
+
+
+@admin.register(LegCost)
+class LegCostAdmin(admin.ModelAdmin):
+    """Read only: the rating writes these rows (a wrong one is fixed in the plan, then the
+    row deleted to be rated again by the next run)."""
+
+    list_display = ("started_at", "number", "gateway", "kind", "queue", "agent", "prefix",
+                    "billed_seconds", "cost", "currency", "unrated")  # fmt: skip
+    list_filter = ("kind", "unrated", "currency", "gateway")
+    search_fields = ("number", "call_uuid", "leg_uuid", "agent", "queue")
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: LegCost | None = None) -> bool:
+        return False

@@ -109,6 +109,7 @@ class TariffRate(models.Model):
         )
 
 
+from stats.cost_models import GatewayTariff, LegCost, LegKind  # noqa: E402  (call costs)
 from stats.fact_models import (  # noqa: E402  (the facts and interval tables: their modules)
     AgentStateFact,
     ContactFact,
@@ -120,5 +121,6 @@ from stats.interval_models import AgentInterval, ContactInterval, NotReadyInterv
 
 __all__ = [
     "AgentInterval", "AgentStateFact", "ContactFact", "ContactInterval", "DirtyWindow",
-    "NotReadyInterval", "QueueEventFact", "SystemSnapshot", "TariffPlan", "TariffRate",
+    "GatewayTariff", "LegCost", "LegKind", "NotReadyInterval", "QueueEventFact",
+    "SystemSnapshot", "TariffPlan", "TariffRate",
 ]  # fmt: skip

@@ -5,7 +5,8 @@ append-only records the Celery aggregation (stats.aggregate) turns into interval
   abandoned or overflowed, with the wait so far;
 - a **contact** fact for every queue contact once it is over: at once when it is abandoned
   or overflowed; for an answered one when its agent's handling ends (talk, then wrap-up, if
-  any), so it holds the wait, talk and wrap-up seconds and the agent;
+  any), so it holds the wait, talk (on call, not on hold), hold and wrap-up seconds, the
+  agent and whether the agent transferred it;
 - an **agent state** fact for every closed state interval (state, reason, start, end, and
   the queue and contact of a call).
 
@@ -31,6 +32,7 @@ class _Handling:
     fact: Fact
     talk_since: float | None = None
     wrap_since: float | None = None
+    hold_since: float | None = None
 
 
 @dataclass(slots=True)
@@ -90,6 +92,23 @@ class FactBuilder:
         if handling is not None:
             handling.fact["transferred"] = True
 
+    def held(self, agent: str, on: bool, at: float) -> None:
+        """The agent's call went on hold (`on`) or came back: hold time is not talk time."""
+        handling = self.handling.get(agent)
+        if handling is None:
+            return
+        if on and handling.hold_since is None:
+            if handling.talk_since is not None:
+                handling.fact["talk_seconds"] += at - handling.talk_since
+                handling.talk_since = None
+            handling.hold_since = at
+        elif not on and handling.hold_since is not None:
+            handling.fact["hold_seconds"] += at - handling.hold_since
+            handling.hold_since = None
+            interval = self.intervals.get(agent)
+            if interval is not None and interval.state == AgentState.ON_CALL:
+                handling.talk_since = at
+
     # --- agent states -------------------------------------------------------------------
     def agent_changed(self, agent: str, to_state: str, at: float, reason: str = "",
                       queue: str = "", contact: str = "") -> None:  # fmt: skip
@@ -113,13 +132,18 @@ class FactBuilder:
                                               contact if to_state in _HANDLING else "")  # fmt: skip
         if handling is None:
             return
-        if handling.talk_since is not None and to_state != AgentState.ON_CALL:
-            handling.fact["talk_seconds"] += at - handling.talk_since
-            handling.talk_since = None
+        if to_state != AgentState.ON_CALL:
+            if handling.talk_since is not None:
+                handling.fact["talk_seconds"] += at - handling.talk_since
+                handling.talk_since = None
+            if handling.hold_since is not None:
+                handling.fact["hold_seconds"] += at - handling.hold_since
+                handling.hold_since = None
         if handling.wrap_since is not None and to_state != AgentState.WRAP_UP:
             handling.fact["wrap_seconds"] += at - handling.wrap_since
             handling.wrap_since = None
-        if to_state == AgentState.ON_CALL and handling.talk_since is None:
+        resting = handling.talk_since is None and handling.hold_since is None
+        if to_state == AgentState.ON_CALL and resting:
             handling.talk_since = at
         elif to_state == AgentState.WRAP_UP and handling.wrap_since is None:
             handling.wrap_since = at
@@ -133,7 +157,9 @@ class FactBuilder:
             fact["talk_seconds"] += at - handling.talk_since
         if handling.wrap_since is not None:
             fact["wrap_seconds"] += at - handling.wrap_since
-        for key in ("talk_seconds", "wrap_seconds"):
+        if handling.hold_since is not None:
+            fact["hold_seconds"] += at - handling.hold_since
+        for key in ("talk_seconds", "hold_seconds", "wrap_seconds"):
             fact[key] = round(fact[key], 3)
         fact["ended_at"] = at
         self.out.append(("contact", fact))

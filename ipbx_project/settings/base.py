@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "recording",
     "fax",
     "supervision",
+    "outbound",
 ]
 
 MIDDLEWARE = [
@@ -101,6 +102,11 @@ CELERY_BEAT_SCHEDULE = {
     "backup-recordings": {
         "task": "recording.backup_recordings",
         "schedule": 60.0,
+        "options": {"expires": 120},
+    },
+    "rate-trunk-legs": {
+        "task": "stats.rate_legs",
+        "schedule": 60.0,  # seconds: an ended trunk leg has its cost within a minute
         "options": {"expires": 120},
     },
 }

@@ -5,7 +5,7 @@ window and its day; a rebuild of a range gives the same rows."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
@@ -15,33 +15,12 @@ from icm.models import Queue, Site
 from stats.aggregate import aggregate
 from stats.models import (
     AgentInterval,
-    AgentStateFact,
     ContactFact,
     ContactInterval,
     DirtyWindow,
     NotReadyInterval,
 )
-
-T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
-
-
-def contact(n: int, entered: float, outcome: str, wait: float, talk: float = 0.0,
-            wrap: float = 0.0, agent: str = "", **extra) -> ContactFact:  # fmt: skip
-    answered = at(entered) + timedelta(seconds=wait) if outcome == "answered" else None
-    return ContactFact(switch="fs1", contact_id=f"c{n}", queue="support", agent=agent,
-                       entered_at=at(entered), answered_at=answered,
-                       ended_at=at(entered) + timedelta(seconds=wait + talk + wrap),
-                       outcome=outcome, wait_seconds=wait, talk_seconds=talk,
-                       wrap_seconds=wrap, **extra)  # fmt: skip
-
-
-def state(agent: str, name: str, start: float, end: float, reason: str = "") -> AgentStateFact:
-    return AgentStateFact(switch="fs1", agent=agent, state=name, reason=reason,
-                          started_at=at(start), ended_at=at(end))  # fmt: skip
+from tests.stats.facts_data import T0, at, contact, make_facts
 
 
 @pytest.fixture
@@ -51,20 +30,7 @@ def day(transactional_db, settings):
     site = Site.objects.create(code="st", name="Stats", sip_domain="st.local")
     Queue.objects.create(site=site, name="support", display_name="Support",
                          service_level_seconds=20)  # fmt: skip
-    ContactFact.objects.bulk_create([
-        contact(1, 1, "answered", 10, talk=120, wrap=30, agent="a1", skill="en"),
-        contact(2, 2, "answered", 30, talk=60, wrap=0, agent="a1", skill="en", transferred=True),
-        contact(3, 5, "abandoned", 3),  # a short abandon
-        contact(4, 6, "abandoned", 40),
-        contact(5, 14, "overflowed", 60),
-        contact(6, 16, "answered", 20, talk=100, wrap=20, agent="a1"),  # the next window
-    ])  # fmt: skip
-    AgentStateFact.objects.bulk_create([
-        state("a1", "ready", 0, 1),
-        state("a1", "on_call", 1, 3),
-        state("a1", "wrap_up", 3, 3.5),
-        state("a1", "not_ready", 3.5, 20, reason="lunch"),  # 11.5 min here, 5 in the next
-    ])  # fmt: skip
+    make_facts()
     return site
 
 

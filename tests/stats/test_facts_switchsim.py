@@ -5,6 +5,8 @@ give (ASA, AHT, occupancy)."""
 
 from __future__ import annotations
 
+import time
+
 from agents.models import AgentStateChange
 from icm.models import Call, Queue, Switch
 from stats.aggregate import aggregate
@@ -15,6 +17,17 @@ from tests.supervision.conftest import (
     support_calls_reach_agent1,
     teams,  # noqa: F401
 )
+
+
+def _try(switch: str, args: dict) -> bool:
+    from icm.actions import _command
+    from icm.bus.commands import CommandError
+
+    try:
+        _command(switch, "agent_call", args, timeout=5)
+    except CommandError:
+        return False
+    return True
 
 
 def test_a_scripted_day_gives_the_expected_intervals(teams, platform_factory, settings):  # noqa: F811
@@ -41,12 +54,18 @@ def test_a_scripted_day_gives_the_expected_intervals(teams, platform_factory, se
     assert esl.api("sim_call 5550202 8131 patience=10").startswith("+OK")
     wait_until(lambda: ContactFact.objects.filter(outcome="abandoned").count() == 2,
                timeout=20, what="two abandons written")  # fmt: skip
-    # then two calls the agent answers at once, talking 2 s each
+    # then two calls the agent answers at once; it puts the second one on hold for 1 s
     state("ready")
-    for n in (1, 2):
-        assert esl.api(f"sim_call 555030{n} 8131 talk=2").startswith("+OK")
-        wait_until(lambda n=n: ContactFact.objects.filter(outcome="answered").count() == n,
-                   timeout=20, what=f"answered call {n} written (after its wrap-up)")  # fmt: skip
+    assert esl.api("sim_call 5550301 8131 talk=2").startswith("+OK")
+    wait_until(lambda: ContactFact.objects.filter(outcome="answered").count() == 1,
+               timeout=20, what="answered call 1 written (after its wrap-up)")  # fmt: skip
+    assert esl.api("sim_call 5550302 8131 talk=4").startswith("+OK")
+    hold = {"agent": "ag1", "action": "hold"}
+    wait_until(lambda: _try(platform.switch, hold), timeout=20, what="the agent on call 2")
+    time.sleep(1.0)
+    assert _try(platform.switch, {"agent": "ag1", "action": "unhold"})
+    wait_until(lambda: ContactFact.objects.filter(outcome="answered").count() == 2,
+               timeout=20, what="answered call 2 written (after its wrap-up)")  # fmt: skip
     state("not_ready", reason="meeting")
     wait_until(lambda: SystemSnapshot.objects.filter(switch=platform.switch).exists(),
                what="a system snapshot")  # fmt: skip
@@ -72,7 +91,8 @@ def test_a_scripted_day_gives_the_expected_intervals(teams, platform_factory, se
     cdr_asa = sum(c.attached_data["routing"]["waited"] for c in answered) / 2
     assert abs(day.wait_answered / day.answered - cdr_asa) < 0.01
     aht = (day.talk + day.hold + day.wrap) / day.answered
-    assert 2.0 <= day.talk / 2 <= 3.5 and 0.8 <= day.wrap / 2 <= 2.0 and aht > 2.8
+    assert 0.9 <= day.hold <= 1.6  # the second call's hold, not in its talk time
+    assert 4.5 <= day.talk <= 7.5 and 0.8 <= day.wrap / 2 <= 2.0 and aht > 3.0
     # occupancy from the agent's intervals = the state log's
     agent_day = AgentInterval.objects.get(period="day", agent="ag1")
     assert agent_day.handled == 2

@@ -1,0 +1,59 @@
+// A report page: the table and the chart (uPlot) drawn from the report's JSON — the same
+// numbers the API and the exports give.
+"use strict";
+
+const report = JSON.parse(document.getElementById("report-data").textContent);
+window.report = report;  // for the curious (and the browser tests)
+
+function cell(value, kind) {
+  if (value === null || value === undefined || value === "") return "–";
+  if (kind === "pct") return `${Number(value).toFixed(1)}`;
+  return String(value);
+}
+
+function table() {
+  const body = document.querySelector("#report tbody");
+  const foot = document.querySelector("#report tfoot");
+  const cols = report.columns;
+  body.innerHTML = report.rows.map((r) => "<tr>" + cols.map((c) =>
+    `<td class="${c.kind}" data-key="${c.key}">${cell(r[c.key], c.kind)}</td>`).join("") + "</tr>").join("")
+    || `<tr><td colspan="${cols.length}" class="text">No data for these filters.</td></tr>`;
+  if (Object.keys(report.totals).length) {
+    foot.innerHTML = "<tr>" + cols.map((c, i) => `<td class="${c.kind}" data-key="${c.key}">${i === 0 ? "Total"
+      : cell(report.totals[c.key], c.kind)}</td>`).join("") + "</tr>";
+  }
+}
+
+function chart() {
+  const node = document.getElementById("chart");
+  const spec = report.chart || {};
+  if (typeof uPlot === "undefined" || !spec.x) return;
+  const source = spec.bars || report.rows;
+  const labels = source.map((r) => String(r[spec.x]));
+  const xs = labels.map((_, i) => i);
+  const keys = spec.bars ? Object.keys(source[0] || {}).filter((k) => k !== spec.x).map((k) => [k, k])
+    : (spec.series || []);
+  const colours = ["#1f6feb", "#1a7f37", "#cf222e", "#8250df"];
+  const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({size: [0.6, 40]}) : undefined;
+  const series = [{}, ...keys.map(([k, label], i) => ({label, stroke: colours[i % 4],
+    fill: spec.bars ? colours[i % 4] + "99" : undefined, width: 2, paths: spec.bars ? bars : undefined}))];
+  const data = [xs, ...keys.map(([k]) => source.map((r) => r[k] ?? null))];
+  const axes = [{values: (u, ticks) => ticks.map((t) => labels[t] ?? ""), space: 60}, {}];
+  const scales = {x: {time: false}};
+  if (spec.y2) {
+    series.push({label: spec.y2[1], stroke: "#bf8700", width: 2, scale: "pct"});
+    data.push(source.map((r) => r[spec.y2[0]] ?? null));
+    axes.push({scale: "pct", side: 1, grid: {show: false}});
+    scales.pct = {range: [0, 100]};
+  }
+  window.reportChart = new uPlot({width: Math.max(320, node.clientWidth || 800), height: 260,
+    series, axes, scales}, data, node);
+  node.dataset.points = String(xs.length);
+  node.dataset.series = String(series.length - 1);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  if (!report) return;
+  table();
+  chart();
+});
