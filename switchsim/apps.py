@@ -18,7 +18,7 @@ from switchsim.conference import app_conference
 from switchsim.eavesdrop import app_eavesdrop
 from switchsim.legs import OriginateError, originate_leg
 from switchsim.recording import start_recording, stop_recording
-from switchsim.session import park_loop, request_transfer, transfer_defaults
+from switchsim.session import park_loop, request_transfer, transfer_defaults, wait
 from switchsim.switch import Switch, valid_cause
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,21 @@ async def app_send_dtmf(sw: Switch, ch: Channel, arg: str) -> str | None:
     return None
 
 
+# mod_amd (the community module built on Asterisk's app_amd): how long its analysis takes
+# and what it concludes for each kind of far end (amd_result / amd_cause, as it sets them)
+AMD_VERDICTS = {"answered": (1.2, "HUMAN", "HUMAN"), "machine": (1.8, "MACHINE", "LONGGREETING")}
+AMD_UNSURE = (5.0, "NOTSURE", "TOOLONG")  # total_analysis_time reached
+
+
+async def app_amd(sw: Switch, ch: Channel, arg: str) -> str | None:
+    """amd: listen to the answered far end, then set amd_result and amd_cause."""
+    seconds, result, cause = AMD_VERDICTS.get(ch.vars.get("sim_far_end", ""), AMD_UNSURE)
+    await wait(ch, seconds)
+    if ch.is_up:
+        ch.vars["amd_result"], ch.vars["amd_cause"] = result, cause
+    return None
+
+
 async def app_socket(sw: Switch, ch: Channel, arg: str) -> str | None:
     if sw.outbound_factory is None:
         return None
@@ -202,6 +217,7 @@ APPS: dict[str, App] = {
     "stop_record_session": app_stop_record_session,
     "send_dtmf": app_send_dtmf,
     "socket": app_socket,
+    "amd": app_amd,
     "conference": app_conference,
     "playback": media.app_playback,
     "play_and_get_digits": media.app_play_and_get_digits,

@@ -13,6 +13,7 @@ import re
 import uuid as uuidlib
 
 from switchsim.channel import Channel, Profile
+from switchsim.far_end import Outcome
 from switchsim.session import start_inbound, start_outbound, wait_until
 from switchsim.switch import Switch
 
@@ -309,6 +310,29 @@ async def _user(
     return await _await_answer(sw, ch, timeout)
 
 
+async def _scripted_far_end(sw: Switch, ch: Channel, outcome: Outcome) -> None:
+    """switchsim.far_end's outcome, as the carrier and the called party would play it."""
+    ch.vars["sim_far_end"] = outcome.kind
+    if outcome.kind == "invalid":
+        await asyncio.sleep(0.05)
+        sw.hangup(ch, "UNALLOCATED_NUMBER")
+        return
+    await asyncio.sleep(0.05)
+    sw.ring(ch)
+    if outcome.kind == "no_answer":
+        return  # rings until the originate gives up
+    await asyncio.sleep(outcome.ring)
+    if not ch.is_up:
+        return
+    if outcome.kind == "busy":
+        sw.hangup(ch, "USER_BUSY")
+        return
+    sw.answer(ch)
+    await asyncio.sleep(outcome.talk)
+    if ch.is_up:
+        sw.hangup(ch, "NORMAL_CLEARING")
+
+
 async def _gateway(
     sw: Switch,
     gateway: str,
@@ -321,8 +345,12 @@ async def _gateway(
     name = f"sofia/external/{number}@{gateway}"
     ch = _sofia_leg(sw, name, number, variables, caller, cid, "external", gateway)
     ch.vars["sip_gateway_name"] = gateway
+    outcome = sw.far_ends.next_for(number)
 
     async def far_end() -> None:
+        if outcome is not None:
+            await _scripted_far_end(sw, ch, outcome)
+            return
         await asyncio.sleep(min(0.05, sw.config.gateway_answer_delay))
         sw.ring(ch)
         await asyncio.sleep(max(0.0, sw.config.gateway_answer_delay - 0.05))

@@ -134,6 +134,8 @@ async def sim_api(server: Any, conn: Any, cmd: str, arg: str) -> str | None:
         except ValueError as exc:
             return f"-ERR {exc}\n"
         return f"+OK {gw.name} {gw.state} {gw.status}\n"
+    if cmd == "sim_far_end":
+        return sw.far_ends.configure(arg.split())
     if cmd == "sim_unregister":
         words = arg.split()
         if not words:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from switchsim.channel import CALLSTATE_NUMBERS, Channel, now_us, truthy
 from switchsim.events import EventBus
+from switchsim.far_end import FarEnds
 from switchsim.gateways import Gateways
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ class Switch:
         self.outbound_factory: Any = None  # connects socket-app sessions
         self.conferences: Any = None  # switchsim.conference.Conferences, made on first use
         self.gateways = Gateways(self.bus)
+        self.far_ends = FarEnds()  # who answers trunk calls (switchsim.far_end)
 
     # -- registry ------------------------------------------------------------------------
     def next_session_id(self) -> int:
