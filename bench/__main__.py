@@ -17,6 +17,7 @@ BENCHMARKS = {
     "desktop": "bench.desktop",
     "wallboard": "bench.wallboard",
     "recording": "bench.recording",
+    "outbound": "bench.outbound",
     "stats": "bench.stats",
 }
 

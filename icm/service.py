@@ -44,6 +44,7 @@ from icm.bus import keys
 from icm.bus.commands import CommandError, CommandServer
 from icm.bus.publisher import StatePublisher
 from icm.call_commands import CallCommands
+from icm.campaign_dialer import AmdVerdict, CampaignDialer, GraceOver
 from icm.consults import ConsultRequest, Consults
 from icm.domain import commands as cmd
 from icm.domain import events as ev
@@ -86,6 +87,7 @@ from icm.wallboard_store import (
     system_event,
     write_system_events,
 )
+from outbound.attempt_store import write_attempt_updates
 from stats.fact_writer import write_facts
 
 log = logging.getLogger(__name__)
@@ -186,6 +188,11 @@ class IcmService:
                 "callback_ring": self.cmd_callback_ring,
                 "monitor": lambda args: self.monitoring.run(args),
                 "live_listen": lambda args: self.taps.start(args),
+                "campaign_dial": lambda args: self.campaigns.dial(args),
+                "campaign_floor": lambda args: self.campaigns.floor(args),
+                "campaign_stop": lambda args: {
+                    "dropped": self.campaigns.stop(str(args.get("campaign", "")))
+                },
                 "live_listen_stop": lambda args: self.taps.stop(args),
                 **{name: self._acd_command(name) for name in ACD_COMMANDS},
             },
@@ -211,6 +218,11 @@ class IcmService:
         self.taps = LiveTaps(
             self.name, config.recordings_dir, self.agent_calls.call_legs,
             lambda leg: self.model.call_of_leg(self.name, leg), self._api,
+        )  # fmt: skip
+        self._attempt_updates: list[dict[str, Any]] = []
+        self.campaigns = CampaignDialer(
+            self.name, self.redis, self.driver.bgapi_nowait, self._api, self.acd,
+            self.inbox.put, self._attempt_updates.append,
         )  # fmt: skip
         self._agent_changes: list[AgentStateChanged] = []
         self._other_publications: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
@@ -260,6 +272,7 @@ class IcmService:
             self._acd_timers,
             self._reconcile_loop,
             self._wallboard_loop,
+            self.campaigns.run_pacer,
         ):
             self._greenlets.append(gevent.spawn(target))
 
@@ -324,6 +337,12 @@ class IcmService:
                                          event.cause, event.milliseconds) and rec:  # fmt: skip
                     self._agent_view_changed(rec.agent)
                 return
+        elif isinstance(item, GraceOver):
+            self.campaigns.grace_over(item.leg)
+            return
+        elif isinstance(item, AmdVerdict):
+            self.campaigns.amd_verdict(item)
+            return
         elif isinstance(item, ContactArrived):
             self.acd.contact_arrived(item.contact)
             call = self.model.call_of_leg(self.name, item.contact.contact_id)
@@ -369,6 +388,10 @@ class IcmService:
         self._apply(event)  # type: ignore[arg-type]
         if isinstance(event, ev.LegAnswered) and not self._direct_event(event):
             self.acd.on_event(event)
+        if isinstance(event, ev.LegAnswered):
+            self.campaigns.answered(event.uuid, event.at.timestamp())
+        elif isinstance(event, ev.LegHungUp):
+            self.campaigns.hung_up(event.uuid, event.cause, event.at.timestamp())
 
     def _direct_event(self, event: ev.LegAnswered | ev.LegHungUp) -> bool:
         """Consultations and booked call-backs follow their own legs first (True: only
@@ -611,6 +634,7 @@ class IcmService:
         return leg.channel_name if leg else ""
 
     def _screen_pop(self, offer: OfferContact) -> None:
+        self.campaigns.offered(offer.contact_id)
         now = time.time()
         for agent in offer.agent_ids:
             self.facts.queue_event("offered", offer.contact_id, offer.queue, now, agent=agent)
@@ -633,6 +657,8 @@ class IcmService:
 
     def _contact_finished(self, done: ContactFinished, routing: dict[str, Any]) -> None:
         now = time.time()
+        if str(done.outcome) == "answered":
+            self.campaigns.agent_took(done.contact_id, done.agent_id)
         self.day.contact_finished(done.queue, str(done.outcome), done.waited, now)
         call = self.model.call_of_leg(self.name, done.contact_id)
         contact = self.acd.acd.contacts.get(done.contact_id)
@@ -641,7 +667,8 @@ class IcmService:
             done.contact_id, done.queue, str(done.outcome), done.waited, now, done.agent_id,
             call.call_uuid if call is not None else "", skills[0] if skills else "",
             done.media,
-            f"{done.target_kind}:{done.target}" if done.target_kind else "")  # fmt: skip
+            f"{done.target_kind}:{done.target}" if done.target_kind else "",
+            self.campaigns.campaign_of(done.contact_id))  # fmt: skip
         if call is None and done.agent_id:  # a call-back: the caller's first call is over
             call = self.model.call_of_leg(self.name, self.acd.agent_leg.get(done.agent_id, ""))
         if call is None:
@@ -712,6 +739,8 @@ class IcmService:
 
     def _job_done(self, headers: dict[str, str]) -> None:
         result = (headers.get("_body") or "").strip()
+        if self.campaigns.job_done(headers.get("Job-UUID", ""), result):
+            return
         if self.acd.job_done(headers.get("Job-UUID", ""), result):
             return
         self.call_commands.job_done(headers.get("Job-UUID", ""), result)
@@ -759,6 +788,16 @@ class IcmService:
             )
 
     def _flush_persist(self) -> bool:
+        if self._attempt_updates:
+            updates, self._attempt_updates[:] = list(self._attempt_updates), []
+            try:
+                write_attempt_updates(updates)
+            except DatabaseError as exc:
+                log.warning("icm %s: %d campaign attempt updates not saved (%s); retrying",
+                            self.name, len(updates), exc)  # fmt: skip
+                close_old_connections()
+                self._attempt_updates[:0] = updates
+                return False
         self._facts.extend(self.facts.take())
         self._snapshot_fact()
         if self._facts:

@@ -67,14 +67,17 @@ HAVING GROUPING(x.queue) = 0 OR (GROUPING(x.skill) = 0 AND x.skill <> '')
 """
 
 _STATE_SECONDS = """
-WITH d AS (SELECT unnest(%(starts)s::timestamptz[]) AS w),
+WITH d AS MATERIALIZED (SELECT unnest(%(starts)s::timestamptz[]) AS w),
 cut AS (
   SELECT f.agent, f.state, f.reason, d.w,
          extract(epoch FROM least(f.ended_at, d.w + interval '15 minutes')
                             - greatest(f.started_at, d.w)) AS secs
   FROM stats_agentstatefact f
-  JOIN d ON f.started_at < d.w + interval '15 minutes' AND f.ended_at > d.w
-  WHERE f.started_at < %(hi)s AND f.ended_at > %(lo)s
+  CROSS JOIN LATERAL generate_series(
+      to_timestamp(floor(extract(epoch FROM f.started_at) / 900) * 900), f.ended_at,
+      interval '15 minutes') AS g(w)
+  JOIN d ON d.w = g.w
+  WHERE g.w < f.ended_at AND f.started_at < %(hi)s AND f.ended_at > %(lo)s
 )
 """
 

@@ -117,7 +117,8 @@ def _queue_sums(logs: list[float], log_z: float, serve: float, theta: float,
     # J ~ negative binomial(r = Nμ/θ + 1, success e^(−θT)): ln P(J = 0), ln(failure);
     # with T = 0, J = 0 surely and only those answered at once count
     log_nb = -(serve + theta) * threshold
-    log_fail = math.log(-math.expm1(-theta * threshold)) if threshold > 0 else -math.inf
+    fail = -math.expm1(-theta * threshold)  # 0 when θT underflows (a threshold of ~0 s)
+    log_fail = math.log(fail) if fail > 0 else -math.inf
     cdf = harmonic = wait = abandon = answered = within = answered_wait = 0.0
     for k, log_w in enumerate(logs):
         p = math.exp(log_w - log_z)

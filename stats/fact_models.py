@@ -36,7 +36,10 @@ class ContactFact(models.Model):
         constraints = [models.UniqueConstraint(
             fields=["switch", "contact_id", "queue", "entered_at"],
             name="contact_fact_key")]  # fmt: skip
-        indexes = [models.Index(fields=["entered_at"], name="contact_fact_entered_idx")]
+        indexes = [
+            models.Index(fields=["entered_at"], name="contact_fact_entered_idx"),
+            models.Index(fields=["answered_at"], name="contact_fact_answered_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.queue} {self.contact_id} {self.outcome} at {self.entered_at}"
@@ -84,7 +87,10 @@ class AgentStateFact(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["agent", "started_at", "state"],
                                                name="agent_state_fact_key")]  # fmt: skip
-        indexes = [models.Index(fields=["started_at"], name="agent_state_fact_start_idx")]
+        indexes = [
+            models.Index(fields=["started_at"], name="agent_state_fact_start_idx"),
+            models.Index(fields=["ended_at"], name="agent_state_fact_end_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.agent} {self.state} {self.started_at} – {self.ended_at}"

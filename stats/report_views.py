@@ -77,8 +77,8 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
         "given": report.filters if report else {k: request.GET.get(k, "") for k in
                                                 ("since", "until", "queue", "group", "agent")},
         "groups": groups, "query": request.GET.urlencode(),
-        "data": json.dumps(report.as_json() if report else None, default=str),
-        "status": 400 if error else 200})  # fmt: skip
+        "data": json.dumps(report.as_json() if report else None, default=str)},
+        status=400 if error else 200)  # fmt: skip
 
 
 @api_view(["GET"])

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from stats.models import AgentInterval, ContactFact, ContactInterval, NotReadyInterval
 from supervision.scope import Scope
@@ -284,12 +284,13 @@ def abandoned(f: Filters) -> Report:
                                        entered_at__lt=f.end)  # fmt: skip
     if f.queues is not None:
         facts = facts.filter(queue__in=f.queues)
-    buckets = []
-    for lo, hi in ABANDON_BUCKETS:
-        q = facts.filter(wait_seconds__gte=lo)
-        if hi is not None:
-            q = q.filter(wait_seconds__lt=hi)
-        buckets.append({"waited": f"{lo}–{hi} s" if hi else f"{lo} s +", "calls": q.count()})
+    counts = {}
+    for n, (lo, hi) in enumerate(ABANDON_BUCKETS):
+        when = Q(wait_seconds__gte=lo) & (Q(wait_seconds__lt=hi) if hi is not None else Q())
+        counts[f"b{n}"] = Count("id", filter=when)
+    got = facts.aggregate(**counts)
+    buckets = [{"waited": f"{lo}–{hi} s" if hi else f"{lo} s +", "calls": got[f"b{n}"]}
+               for n, (lo, hi) in enumerate(ABANDON_BUCKETS)]  # fmt: skip
     totals = contact_figures(_sums(_contacts(f, "day"), CONTACT_SUMS))
     return Report("abandoned", "Abandoned calls", [
         Column("day", "Day", "time"), Column("queue", "Queue", "text"),
@@ -300,17 +301,44 @@ def abandoned(f: Filters) -> Report:
         {"x": "waited", "bars": buckets})  # fmt: skip
 
 
+RESULTS = ("answered", "abandoned", "machine", "busy", "no_answer", "invalid", "failed")
+
+
 def campaigns(f: Filters) -> Report:
-    """Outbound campaign results (contacts counted per campaign)."""
-    rows_q = ContactInterval.objects.filter(period="day", dimension="campaign",
-                                            start__gte=f.start, start__lt=f.end)  # fmt: skip
-    rows = [{"campaign": r["key"], **contact_figures(r)}
-            for r in _sums(rows_q, CONTACT_SUMS, ("key",))]  # fmt: skip
+    """Outbound campaign results from the attempt log: attempts by result, connect and
+    abandon rates (abandoned ÷ people answered), talk time — per campaign."""
+    from outbound.models import Attempt
+
+    rows_q = Attempt.objects.filter(requested_at__gte=f.start, requested_at__lt=f.end)
+    if f.queues is not None:
+        rows_q = rows_q.filter(campaign__queue__name__in=f.queues)
+    measures: dict[str, Any] = {r: Count("id", filter=Q(result=r)) for r in RESULTS}
+    per = (rows_q.values("campaign__name").annotate(
+        attempts=Count("id"), contacts=Count("contact", distinct=True),
+        talk=Sum("talk_seconds", filter=Q(result="answered")), **measures)
+        .order_by("campaign__name"))  # fmt: skip
+
+    def figures(r: dict[str, Any]) -> dict[str, Any]:
+        people = r["answered"] + r["abandoned"]
+        return {**{k: r[k] for k in ("attempts", "contacts", *RESULTS)},
+                "connect_pct": _ratio(r["answered"], r["attempts"], 100),
+                "abandoned_pct": _ratio(r["abandoned"], people, 100),
+                "avg_talk": _ratio(r["talk"] or 0, r["answered"])}  # fmt: skip
+
+    rows = [{"campaign": r["campaign__name"], **figures(r)} for r in per]
+    total = rows_q.aggregate(attempts=Count("id"), contacts=Count("contact", distinct=True),
+                             talk=Sum("talk_seconds", filter=Q(result="answered")),
+                             **measures)  # fmt: skip
+    labels = {"no_answer": "No answer", "machine": "Machine", "invalid": "Invalid"}
     return Report("campaigns", "Outbound campaign results", [
-        Column("campaign", "Campaign", "text"), Column("offered", "Contacts"),
-        Column("answered", "Connected"), Column("abandoned", "Abandoned"),
-        Column("abandoned_pct", "Abandoned %", "pct"), Column("aht", "AHT (s)", "seconds")],
-        rows, contact_figures(_sums(rows_q, CONTACT_SUMS)), {})  # fmt: skip
+        Column("campaign", "Campaign", "text"), Column("attempts", "Attempts"),
+        Column("contacts", "Contacts"), *[Column(r, labels.get(r, r.capitalize()))
+                                          for r in RESULTS],
+        Column("connect_pct", "Connected %", "pct"),
+        Column("abandoned_pct", "Abandoned %", "pct"),
+        Column("avg_talk", "Talk (s)", "seconds")], rows, figures(total),
+        {"x": "campaign", "series": [("answered", "Answered"), ("abandoned", "Abandoned"),
+                                     ("machine", "Machine")]})  # fmt: skip
 
 
 def cost(f: Filters, by: str = "queue") -> Report:

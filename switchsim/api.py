@@ -73,10 +73,15 @@ async def originate(sw: Switch, arg: str) -> str:
         app, app_arg = m.group(1), m.group(2) or m.group(3) or ""
         begin_execute(sw, leg, [(app, app_arg)])
     else:
-        leg.profile.destination_number = target
         leg.profile.context = context
         leg.profile.dialplan = dialplan.lower()
-        apps = sw.dialplan.lookup(context, target, leg.vars, sw.globals)
+        if dialplan.lower() == "inline":  # originate <url> app:arg,app inline
+            from switchsim.dialplan import parse_inline
+
+            apps = parse_inline(target) or None
+        else:
+            leg.profile.destination_number = target
+            apps = sw.dialplan.lookup(context, target, leg.vars, sw.globals)
         if apps is None:
             sw.hangup(leg, "NO_ROUTE_DESTINATION")
         else:

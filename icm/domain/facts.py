@@ -65,7 +65,8 @@ class FactBuilder:
 
     def contact_finished(self, contact: str, queue: str, outcome: str, waited: float,
                          at: float, agent: str = "", call_uuid: str = "", skill: str = "",
-                         media: str = "voice", target: str = "") -> None:  # fmt: skip
+                         media: str = "voice", target: str = "",
+                         campaign: str = "") -> None:  # fmt: skip
         """The contact left its queue (answered / abandoned / overflowed) at `at`."""
         self.queue_event(outcome, contact, queue, at, call_uuid, agent, waited, target)
         fact = {"switch": self.switch, "contact_id": contact, "call_uuid": call_uuid,
@@ -73,7 +74,7 @@ class FactBuilder:
                 "entered_at": at - waited, "answered_at": at if outcome == "answered" else None,
                 "ended_at": at, "outcome": outcome, "wait_seconds": round(waited, 3),
                 "talk_seconds": 0.0, "hold_seconds": 0.0, "wrap_seconds": 0.0,
-                "transferred": False, "campaign": ""}  # fmt: skip
+                "transferred": False, "campaign": campaign}  # fmt: skip
         if outcome != "answered" or not agent:
             self.out.append(("contact", fact))
             return

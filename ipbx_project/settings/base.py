@@ -104,6 +104,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 120},
     },
+    "pace-campaigns": {
+        "task": "outbound.pace",
+        "schedule": 1.0,  # seconds: the outbound pacer's step (icm paces the originates)
+        "options": {"expires": 2},
+    },
     "rate-trunk-legs": {
         "task": "stats.rate_legs",
         "schedule": 60.0,  # seconds: an ended trunk leg has its cost within a minute

@@ -204,3 +204,10 @@ def test_more_agents_never_do_worse(calls, aht, patience, threshold, around):
         assert 0 <= more.service_level <= 1 - more.abandon_probability + 1e-9
         # Little's law: the agents busy carry the calls not abandoned
         assert more.occupancy == pytest.approx(a * (1 - more.abandon_probability) / more.agents)
+
+
+def test_a_vanishing_threshold_is_a_zero_threshold():
+    """θ·T underflowing to 0 (a threshold of 5e-324 s, found by hypothesis) must behave as T = 0."""
+    tiny = staffing_for(1, 1.0, 20.0, HOUR, 5e-324, 3.0)
+    zero = staffing_for(1, 1.0, 20.0, HOUR, 0.0, 3.0)
+    assert tiny.service_level == pytest.approx(zero.service_level)

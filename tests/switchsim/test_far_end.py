@@ -51,7 +51,7 @@ def test_amd_tells_a_person_from_a_machine(inbound) -> None:  # noqa: ANN001
     api(inbound, "sim_far_end 5550151 machine ring=0.1 talk=20")
     verdicts = {}
     for number in ("5550150", "5550151"):
-        reply = api(inbound, f"originate sofia/gateway/carrier/{number} &amd()")
+        reply = api(inbound, f"originate sofia/gateway/carrier/{number} amd,park inline")
         assert reply.startswith("+OK ")
         verdicts[number] = reply.split()[1]
     deadline = gevent.get_hub().loop.now() + 5

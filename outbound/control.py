@@ -1,0 +1,98 @@
+"""Starting, pausing, resuming and stopping a campaign (issue 9 item 3), its progress, and
+who may do what: administrators every campaign, team leaders those of their work groups'
+queues; every change is audited. Pausing or stopping tells icm to drop the calls it has not
+placed yet (their attempts are sent again on resume: same keys, never dialed twice); calls
+already ringing or talking carry on."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q
+
+from icm.actions import _command
+from icm.bus.commands import CommandError, IcmUnavailable
+from outbound.models import Attempt, Campaign, Contact
+from supervision.actions import SupervisionRefused, audit
+from supervision.models import AuditEntry
+from supervision.scope import scope_of
+
+log = logging.getLogger(__name__)
+MOVES = {
+    "start": ({"draft", "stopped", "finished"}, Campaign.State.RUNNING),
+    "pause": ({"running"}, Campaign.State.PAUSED),
+    "resume": ({"paused"}, Campaign.State.RUNNING),
+    "stop": ({"running", "paused"}, Campaign.State.STOPPED),
+}
+
+
+def visible(user: Any) -> Any:
+    scope = scope_of(user)
+    rows = Campaign.objects.select_related("queue")
+    if scope.everything:
+        return rows
+    if scope.role != "team_leader":
+        return rows.none()
+    return rows.filter(queue__name__in=scope.queues)
+
+
+def change(user: Any, name: str, action: str, address: str | None = None) -> dict[str, Any]:
+    scope = scope_of(user)
+    campaign = visible(user).filter(name=name).first()
+    if campaign is None:
+        raise LookupError(f"no campaign {name!r} of yours")
+    if action not in MOVES:
+        raise ValueError(f"action: one of {', '.join(MOVES)}")
+    allowed, to = MOVES[action]
+    if campaign.state not in allowed:
+        audit(user, scope.role, f"campaign_{action}", "campaign", name,
+              AuditEntry.Outcome.REFUSED, {"state": campaign.state}, address)  # fmt: skip
+        raise SupervisionRefused(f"a {campaign.state} campaign cannot {action}")
+    updated = Campaign.objects.filter(pk=campaign.pk, state=campaign.state).update(
+        state=to, state_changed_at=datetime.now(tz=UTC))  # fmt: skip
+    if not updated:
+        raise SupervisionRefused("the campaign changed meanwhile: look again")
+    if to != Campaign.State.RUNNING:
+        _drop_unplaced(campaign)
+    if action == "start" and campaign.state in ("stopped", "finished"):
+        Contact.objects.filter(campaign=campaign, status=Contact.Status.CANCELLED).update(
+            status=Contact.Status.PENDING)  # fmt: skip
+    audit(user, scope.role, f"campaign_{action}", "campaign", name, AuditEntry.Outcome.OK,
+          {"from": campaign.state, "to": to}, address)  # fmt: skip
+    return progress(Campaign.objects.get(pk=campaign.pk))
+
+
+def _drop_unplaced(campaign: Campaign) -> None:
+    from outbound.dialer import switch_of
+
+    try:
+        _command(switch_of(campaign), "campaign_stop", {"campaign": campaign.name},
+                 timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+    except (CommandError, IcmUnavailable) as exc:
+        log.warning("campaign %s: icm not told to drop its queue: %s", campaign.name, exc)
+
+
+def progress(campaign: Campaign) -> dict[str, Any]:
+    """What the campaign page shows: contacts by status, attempts by result, rates."""
+    contacts = dict(campaign.contacts.values_list("status").annotate(n=Count("id")))
+    results = dict(Attempt.objects.filter(campaign=campaign).values_list("result")
+                   .annotate(n=Count("id")))  # fmt: skip
+    placed = Attempt.objects.filter(campaign=campaign, started_at__isnull=False).count()
+    people = results.get("answered", 0) + results.get("abandoned", 0)
+    total = sum(contacts.values())
+    remaining = contacts.get("pending", 0) + contacts.get("dialing", 0)
+    live = Attempt.objects.filter(campaign=campaign, started_at__isnull=False,
+                                  ended_at__isnull=True).aggregate(
+        ringing=Count("id", filter=Q(answered_at__isnull=True)),
+        talking=Count("id", filter=Q(answered_at__isnull=False)))  # fmt: skip
+    return {"name": campaign.name, "display_name": campaign.display_name, "mode": campaign.mode,
+            "state": campaign.state, "queue": campaign.queue.name if campaign.queue_id else "",
+            "contacts": total, "remaining": remaining, "by_status": contacts,
+            "dialed": placed, "results": {k or "in progress": v for k, v in results.items()},
+            "connected": results.get("answered", 0),
+            "abandoned_pct": round(100 * results.get("abandoned", 0) / people, 1)
+            if people else None, "done_pct": round(100 * (total - remaining) / total, 1)
+            if total else None, **live}  # fmt: skip

@@ -1,0 +1,243 @@
+"""The campaign pacer (issue 9 item 3), run by Celery: beat wakes `outbound.pace` every
+second; for each running campaign one worker at a time (a PostgreSQL advisory lock per
+campaign) —
+1. **settles** finished attempts: the retry rules (outbound.domain.retry) give the contact
+   its next attempt time, or close it; its lease is released;
+2. **re-sends** attempts a worker logged but icm never confirmed (the worker died between
+   its commit and its bus message): the same idempotency key, so icm dials it at most once;
+3. **decides** how many calls to place (outbound.domain.predictive) from what icm says the
+   campaign has now (`campaign_floor`) and the rolling window of its last attempts;
+4. **leases** that many due contacts (`FOR UPDATE SKIP LOCKED`: never one contact twice at
+   once), skipping do-not-call numbers and contacts outside their calling windows (those
+   get the next opening as their time), logs an attempt for each under its key and commits;
+5. **asks icm** to dial each (`campaign_dial`); icm paces the originates.
+A worker that dies anywhere leaves either nothing (rolled back) or attempts that step 2
+sends again, so no attempt is lost or dialed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from icm.actions import _command
+from icm.bus.commands import CommandError, IcmUnavailable
+from outbound.domain.observations import RollingWindow
+from outbound.domain.predictive import DialMode, DialSettings, Floor, calls_to_place
+from outbound.domain.retry import Done, Result, RetryPolicy, next_step
+from outbound.domain.windows import CallingWindow, allowed, contact_zone, next_opening
+from outbound.models import Attempt, Campaign, Contact, DoNotCall
+
+log = logging.getLogger(__name__)
+LOCK_BASE = 7_315_000
+RESEND_AFTER = timedelta(seconds=15)
+LEASE = timedelta(minutes=10)
+WORKER = f"{socket.gethostname()}:{id(object())}"
+_RESULTS = {r.value for r in Result}
+
+
+def windows_of(campaign: Campaign) -> list[CallingWindow]:
+    out = []
+    for w in campaign.windows or []:
+        spans = ((time.fromisoformat(w["start"]), time.fromisoformat(w["end"])),)
+        out.append(CallingWindow(frozenset(int(d) for d in w["days"]), spans))
+    return out
+
+
+def policy_of(campaign: Campaign) -> RetryPolicy:
+    delays = {**(campaign.retry_delays or {})}
+    fields = {k: delays[k] for k in ("busy", "no_answer", "failed", "machine", "invalid",
+                                     "abandoned") if k in delays}  # fmt: skip
+    return RetryPolicy(max_attempts=campaign.max_attempts, **fields)
+
+
+def switch_of(campaign: Campaign) -> str:
+    if campaign.switch_id:
+        return campaign.switch.name
+    from icm.models import Switch
+
+    first = Switch.objects.order_by("id").first()
+    if first is None:
+        raise IcmUnavailable("no switch configured")
+    return first.name
+
+
+def pace_all(now: datetime | None = None) -> dict[str, Any]:
+    done = {}
+    for campaign in Campaign.objects.filter(state=Campaign.State.RUNNING):
+        done[campaign.name] = tick(campaign.pk, now)
+    return done
+
+
+def tick(campaign_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """One pacing step of one campaign (skipped when another worker holds it: a session
+    advisory lock, released when the step ends — or when a dead worker's connection goes)."""
+    now = now or datetime.now(tz=UTC)
+    key = LOCK_BASE + campaign_id
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        if not cur.fetchone()[0]:
+            return {"skipped": "another worker paces it"}
+    try:
+        return _tick(campaign_id, now)
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _tick(campaign_id: int, now: datetime) -> dict[str, Any]:
+    campaign = Campaign.objects.select_related("queue", "switch").get(pk=campaign_id)
+    with transaction.atomic():
+        settled = settle(campaign, now)
+    resend = list(Attempt.objects.filter(campaign=campaign, started_at__isnull=True,
+                                         ended_at__isnull=True,
+                                         requested_at__lt=now - RESEND_AFTER)
+                  .select_related("contact"))  # fmt: skip
+    sent = sum(_send(campaign, a) for a in resend)
+    if campaign.state != Campaign.State.RUNNING:
+        return {"settled": settled, "resent": sent, "placed": 0}
+    try:
+        floor = _floor(campaign)
+    except (CommandError, IcmUnavailable) as exc:
+        log.warning("campaign %s: icm did not answer the floor (%s)", campaign.name, exc)
+        return {"settled": settled, "resent": sent, "placed": 0, "error": str(exc)}
+    wanted = _decide(campaign, floor)
+    budget = max(0, min(wanted, int(campaign.calls_per_second * 2) + 1
+                        - int(floor.get("queued", 0))))  # fmt: skip
+    attempts = lease(campaign, budget, now) if budget else []
+    placed = sum(_send(campaign, a) for a in attempts)
+    _finish_if_done(campaign)
+    return {"settled": settled, "resent": sent, "wanted": wanted, "placed": placed}
+
+
+def settle(campaign: Campaign, now: datetime) -> int:
+    """Attempts that ended → the contact's next step (called under the campaign's lock)."""
+    policy = policy_of(campaign)
+    zone_default = campaign.time_zone
+    windows = windows_of(campaign)
+    count = 0
+    ended = (Attempt.objects.filter(campaign=campaign, ended_at__isnull=False,
+                                    contact__status=Contact.Status.DIALING)
+             .select_related("contact").order_by("ended_at"))  # fmt: skip
+    for attempt in ended:
+        contact = attempt.contact
+        if contact.attempts != attempt.attempt:
+            continue  # an older attempt; the newest decides
+        result = Result(attempt.result) if attempt.result in _RESULTS else Result.FAILED
+        step = next_step(policy, contact.attempts, result, attempt.ended_at or now)
+        contact.last_result = result.value
+        contact.lease_owner, contact.lease_until = "", None
+        if isinstance(step, Done):
+            exhausted = step.reason == "max_attempts"
+            contact.status = Contact.Status.EXHAUSTED if exhausted else Contact.Status.DONE
+            contact.next_attempt_at = None
+        else:
+            contact.status = Contact.Status.PENDING
+            at = step.at
+            zone = contact_zone(contact.time_zone or None, zone_default)
+            if windows and not allowed(windows, zone, at):
+                at = next_opening(windows, zone, at) or at
+            contact.next_attempt_at = at
+        contact.save(update_fields=["status", "last_result", "lease_owner", "lease_until",
+                                    "next_attempt_at"])  # fmt: skip
+        count += 1
+    return count
+
+
+def lease(campaign: Campaign, budget: int, now: datetime) -> list[Attempt]:
+    """Take up to `budget` due contacts (never one another worker holds) and log an attempt
+    for each; committed before icm is asked."""
+    windows = windows_of(campaign)
+    blocked = set(DoNotCall.objects.values_list("number", flat=True))
+    out: list[Attempt] = []
+    with transaction.atomic():
+        due = (Contact.objects.select_for_update(skip_locked=True)
+               .filter(campaign=campaign, status=Contact.Status.PENDING)
+               .exclude(next_attempt_at__gt=now)
+               .order_by("next_attempt_at", "id")[: budget * 4 + 10])  # fmt: skip
+        for contact in due:
+            if len(out) >= budget:
+                break
+            if contact.number in blocked or contact.number.lstrip("+") in blocked:
+                contact.status, contact.last_result = Contact.Status.DNC, "dnc"
+                contact.save(update_fields=["status", "last_result"])
+                continue
+            zone = contact_zone(contact.time_zone or None, campaign.time_zone)
+            if not windows or not allowed(windows, zone, now):
+                opening = next_opening(windows, zone, now) if windows else None
+                contact.next_attempt_at = opening or now + timedelta(days=1)
+                contact.save(update_fields=["next_attempt_at"])
+                continue
+            contact.attempts += 1
+            contact.status = Contact.Status.DIALING
+            contact.lease_owner, contact.lease_until = WORKER, now + LEASE
+            contact.save(update_fields=["attempts", "status", "lease_owner", "lease_until"])
+            out.append(Attempt.objects.create(
+                campaign=campaign, contact=contact, number=contact.number,
+                attempt=contact.attempts, key=f"c{campaign.pk}-{contact.pk}-{contact.attempts}",
+                requested_at=now, worker=WORKER))  # fmt: skip
+    return out
+
+
+def _send(campaign: Campaign, attempt: Attempt) -> int:
+    args = {"key": attempt.key, "campaign": campaign.name, "number": attempt.number,
+            "gateway": campaign.gateway, "mode": campaign.mode,
+            "queue": campaign.queue.name if campaign.queue_id else "",
+            "caller_id": campaign.caller_id_number, "ring_seconds": campaign.ring_seconds,
+            "amd": campaign.amd, "machine_action": campaign.machine_action,
+            "message": campaign.message, "calls_per_second": campaign.calls_per_second,
+            "max_concurrent": campaign.max_concurrent,
+            "data": {"name": attempt.contact.name, **(attempt.contact.data or {})}}  # fmt: skip
+    try:
+        reply = _command(switch_of(campaign), "campaign_dial", args,
+                         timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+    except (CommandError, IcmUnavailable) as exc:
+        log.warning("campaign %s: attempt %s not taken by icm (%s); sent again later",
+                    campaign.name, attempt.key, exc)  # fmt: skip
+        return 0
+    return 0 if reply.get("duplicate") else 1
+
+
+def _floor(campaign: Campaign) -> dict[str, Any]:
+    return _command(switch_of(campaign), "campaign_floor", {
+        "campaign": campaign.name, "queue": campaign.queue.name if campaign.queue_id else ""},
+        timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+
+
+def _window(campaign: Campaign) -> RollingWindow:
+    window = RollingWindow()
+    recent = (Attempt.objects.filter(campaign=campaign, ended_at__isnull=False)
+              .order_by("-ended_at")[:400])  # fmt: skip
+    for a in reversed(list(recent)):
+        person = a.result in ("answered", "abandoned")
+        window.record_attempt(a.ring_seconds or 0.0, person, a.result == "abandoned")
+        if a.result == "answered" and a.talk_seconds:
+            window.record_handle(a.talk_seconds)
+    return window
+
+
+def _decide(campaign: Campaign, floor: dict[str, Any]) -> int:
+    mode = DialMode(campaign.mode)
+    if mode is DialMode.PREVIEW:
+        return 0
+    dial_settings = DialSettings(abandon_cap=max(0.001, min(campaign.abandon_cap_pct / 100,
+                                                            0.5)),
+                                 max_ratio=campaign.max_ratio,
+                                 max_concurrent=campaign.max_concurrent)  # fmt: skip
+    state = Floor(int(floor.get("free_agents", 0)), int(floor.get("busy_agents", 0)),
+                  int(floor.get("ringing", 0)) + int(floor.get("queued", 0)),
+                  int(floor.get("waiting", 0)), int(floor.get("connected", 0)))  # fmt: skip
+    return calls_to_place(mode, state, _window(campaign).stats(), dial_settings).calls
+
+
+def _finish_if_done(campaign: Campaign) -> None:
+    busy = campaign.contacts.filter(status__in=(Contact.Status.PENDING,
+                                                Contact.Status.DIALING)).exists()  # fmt: skip
+    if not busy:
+        Campaign.objects.filter(pk=campaign.pk, state=Campaign.State.RUNNING).update(
+            state=Campaign.State.FINISHED, state_changed_at=datetime.now(tz=UTC))  # fmt: skip

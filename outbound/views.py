@@ -1,0 +1,111 @@
+"""Campaigns over HTTP (issue 9 item 7): the pages `/campaigns/` and `/campaigns/<name>/`
+(live progress, start / pause / resume / stop, contact list upload, results export) and the
+API: `GET /api/campaigns/`, `GET /api/campaigns/<name>/`, `POST
+/api/campaigns/<name>/<start|pause|resume|stop>/`, `POST /api/campaigns/<name>/contacts/`
+(a CSV / XLSX file: the row-by-row report), `GET /campaigns/<name>/attempts.csv`."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from outbound import control
+from outbound.importing import BadList, import_contacts
+from outbound.models import Attempt
+from supervision.actions import SupervisionRefused
+from supervision.roles import is_supervisor
+
+MAX_UPLOAD = 20 * 1024 * 1024
+ATTEMPT_COLUMNS = ("requested_at", "number", "attempt", "result", "hangup_cause",
+                   "ring_seconds", "talk_seconds", "agent", "disposition", "call_uuid")  # fmt: skip
+
+
+@login_required
+def campaigns_page(request: HttpRequest) -> HttpResponse:
+    if not is_supervisor(request.user):
+        return HttpResponse("for team leaders and administrators", status=403)
+    rows = [control.progress(c) for c in control.visible(request.user)]
+    return render(request, "outbound/campaigns.html", {"campaigns": rows})
+
+
+@login_required
+@ensure_csrf_cookie
+def campaign_page(request: HttpRequest, name: str) -> HttpResponse:
+    if not is_supervisor(request.user):
+        return HttpResponse("for team leaders and administrators", status=403)
+    campaign = control.visible(request.user).filter(name=name).first()
+    if campaign is None:
+        raise Http404(f"no campaign {name!r} of yours")
+    return render(
+        request, "outbound/campaign.html", {"c": campaign, "p": control.progress(campaign)}
+    )
+
+
+@login_required
+def attempts_csv(request: HttpRequest, name: str) -> HttpResponse:
+    if not is_supervisor(request.user):
+        return HttpResponse("for team leaders and administrators", status=403)
+    campaign = control.visible(request.user).filter(name=name).first()
+    if campaign is None:
+        raise Http404(f"no campaign {name!r} of yours")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(ATTEMPT_COLUMNS)
+    for row in Attempt.objects.filter(campaign=campaign).values_list(*ATTEMPT_COLUMNS):
+        writer.writerow(["" if v is None else v for v in row])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-attempts.csv"'
+    return response
+
+
+@api_view(["GET"])
+def campaigns_api(request: Request) -> Response:
+    if not is_supervisor(request.user):
+        return Response({"detail": "for team leaders and administrators"}, status=403)
+    return Response({"campaigns": [control.progress(c) for c in control.visible(request.user)]})
+
+
+@api_view(["GET"])
+def campaign_api(request: Request, name: str) -> Response:
+    campaign = control.visible(request.user).filter(name=name).first()
+    if campaign is None:
+        return Response({"detail": f"no campaign {name!r} of yours"}, status=404)
+    return Response(control.progress(campaign))
+
+
+@api_view(["POST"])
+def campaign_action(request: Request, name: str, action: str) -> Response:
+    try:
+        return Response(control.change(request.user, name, action,
+                                       request.META.get("REMOTE_ADDR")))  # fmt: skip
+    except LookupError as exc:
+        return Response({"detail": str(exc)}, status=404)
+    except SupervisionRefused as exc:
+        return Response({"detail": str(exc)}, status=409)
+    except ValueError as exc:
+        return Response({"detail": str(exc)}, status=400)
+
+
+@api_view(["POST"])
+def upload_contacts(request: Request, name: str) -> Response:
+    campaign = control.visible(request.user).filter(name=name).first()
+    if campaign is None or not is_supervisor(request.user):
+        return Response({"detail": f"no campaign {name!r} of yours"}, status=404)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return Response({"detail": "send the list as the multipart field 'file'"}, status=400)
+    if upload.size > MAX_UPLOAD:
+        return Response({"detail": "at most 20 MB a file"}, status=400)
+    try:
+        report = import_contacts(campaign, upload.read(), upload.name or "contacts.csv")
+    except BadList as exc:
+        return Response({"detail": str(exc)}, status=400)
+    return Response(report.as_json(), status=201)
