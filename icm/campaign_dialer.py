@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+import gevent.event
 
 from icm.bus.commands import CommandError
 from icm.domain.acd.model import AgentState, Contact
@@ -66,6 +67,7 @@ class CampaignCall:
     machine_action: str = "hangup"
     message: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    flow: str = ""
     requested: float = field(default_factory=time.time)
     placed: float | None = None
     answered: float | None = None
@@ -85,6 +87,7 @@ class CampaignDialer:
         acd: Any,
         post: Callable[[object], None],
         record: Callable[[dict[str, Any]], None],
+        ivr_socket: str = "",
     ) -> None:
         self.switch = switch
         self.redis = redis
@@ -93,11 +96,13 @@ class CampaignDialer:
         self.acd = acd  # icm.acd_runtime.AcdRuntime
         self.post = post  # icm's inbox
         self.record = record  # an attempt-log update for the persister
+        self.ivr_socket = ivr_socket  # host:port of icm's outbound socket (agentless flows)
         self.calls: dict[str, CampaignCall] = {}  # leg -> call
         self.jobs: dict[str, str] = {}  # bgapi job -> leg
         self.waiting: dict[str, deque[CampaignCall]] = {}  # campaign -> calls to place
         self.pacers: dict[str, Pacer] = {}
         self.originated = 0
+        self._wake = gevent.event.Event()
 
     # --- the bus -------------------------------------------------------------------------
     def dial(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +127,9 @@ class CampaignDialer:
             max(5, min(int(args.get("ring_seconds") or 25), 120)),
             str(args.get("caller_id") or ""), bool(args.get("amd")),
             str(args.get("machine_action") or "hangup"), message,
-            dict(args.get("data") or {}))  # fmt: skip
+            dict(args.get("data") or {}), str(args.get("flow") or ""))  # fmt: skip
+        if call.flow and not _SAFE.fullmatch(call.flow):
+            raise CommandError(f"flow {call.flow!r}: letters, digits, . _ : + -")
         pacer = self.pacers.get(campaign)
         cps = float(args.get("calls_per_second") or 5.0)
         limit = int(args.get("max_concurrent") or 30)
@@ -137,6 +144,7 @@ class CampaignDialer:
             self.pacers[campaign] = pacer
         self.waiting.setdefault(campaign, deque()).append(call)
         self.calls[leg] = call
+        self._wake.set()
         return {"key": key, "leg": leg, "queued": True}
 
     def floor(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -158,9 +166,25 @@ class CampaignDialer:
 
     # --- the pacer greenlet ----------------------------------------------------------------
     def run_pacer(self) -> None:
+        """Place calls when the caps allow; asleep while nothing waits (dial and a call's
+        end wake it)."""
         while True:
-            self.pace(time.monotonic())
-            gevent.sleep(0.002)
+            now = time.monotonic()
+            self.pace(now)
+            self._wake.clear()
+            self._wake.wait(timeout=self._next_wake(now))
+
+    def _next_wake(self, now: float) -> float | None:
+        """Seconds until a queued call may go (None: nothing queued; a full cap waits for a
+        call's end, polled every 50 ms)."""
+        soonest: float | None = None
+        for campaign, queue in self.waiting.items():
+            if not queue:
+                continue
+            at = self.pacers[campaign].next_dial_at(queue[0].gateway, now)
+            wait = 0.05 if at is None else max(0.0, at - now)
+            soonest = wait if soonest is None else min(soonest, wait)
+        return soonest
 
     def pace(self, now: float) -> int:
         """Place every queued call the caps allow now; how many went out."""
@@ -251,6 +275,12 @@ class CampaignDialer:
         self._connect(call)  # HUMAN, NOTSURE or no verdict: treat as a person
 
     def _connect(self, call: CampaignCall) -> None:
+        if call.mode == "agentless" and call.flow and self.ivr_socket:
+            call.result = "answered"  # the IVR runs the flow (a survey …): BIZ-5
+            self.bgapi_nowait(f"uuid_setvar {call.leg} ipbx_campaign_flow {call.flow}")
+            self.bgapi_nowait(f"uuid_transfer {call.leg} 'socket:{self.ivr_socket} async full'"
+                              " inline")  # fmt: skip
+            return
         if call.mode == "agentless" or not call.queue:
             call.result = "answered"
             self._play_and_hang_up(call)
@@ -293,6 +323,13 @@ class CampaignDialer:
             call.agent, call.result = agent, "answered"
             self.record({"key": call.key, "agent": agent})
 
+    def answers(self, leg: str, variables: dict[str, Any]) -> None:
+        """An agentless flow finished: its variables (a survey's answers) go to the log."""
+        call = self.calls.get(leg)
+        if call is not None:
+            kept = {k: v for k, v in variables.items() if isinstance(v, str | int | float)}
+            self.record({"key": call.key, "answers": kept})
+
     def hung_up(self, leg: str, cause: str, at: float) -> bool:
         call = self.calls.get(leg)
         if call is None:
@@ -321,6 +358,7 @@ class CampaignDialer:
         pacer = self.pacers.get(call.campaign)
         if pacer is not None and call.placed is not None and pacer.in_progress.get(call.gateway):
             pacer.ended(call.gateway)
+            self._wake.set()
         talk = round(at - call.answered, 3) if call.answered is not None else None
         ring = round((call.answered or at) - call.placed, 3) if call.placed else None
         self.record({"key": call.key, "ended_at": at, "result": result, "hangup_cause": cause,
@@ -334,6 +372,14 @@ class CampaignDialer:
             self.calls.pop(call.leg, None)
             self.redis.delete(f"ipbx:attempt:{call.key}")  # never dialed: may be sent again
         return len(queue)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowAnswers:
+    """Posted by the IVR greenlet when a campaign call's flow ends."""
+
+    leg: str
+    variables: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

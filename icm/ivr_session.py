@@ -98,7 +98,11 @@ def make_ivr_app(
                              queue_status, request_callback)  # fmt: skip
                     return
                 session.answer()
-                routing = _lookup_routing(dnis, ani)
+                campaign_flow = data.get("variable_ipbx_campaign_flow", "")
+                if campaign_flow:  # an agentless campaign's answered call: its flow only
+                    routing = Routing("", "", 0, "", "", campaign_flow)
+                else:
+                    routing = _lookup_routing(dnis, ani)
                 attached: dict[str, Any] = {"dnis": dnis, "call_uuid": call_uuid}
                 queue, priority, skills = routing.queue, routing.priority, {}
                 done = None
@@ -112,6 +116,10 @@ def make_ivr_app(
                     except FlowNotFound:  # a route to a flow never published: its queue
                         log.error("call %s: flow %s has no published version; queue %s",
                                   call_uuid, routing.flow, routing.queue)  # fmt: skip
+                if done is not None and campaign_flow:
+                    from icm.campaign_dialer import FlowAnswers
+
+                    notify(FlowAnswers(uuid, dict(done.variables)))
                 if done is not None:
                     if done.action != "enter_queue":
                         _finish_call(session, call_uuid, done)

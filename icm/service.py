@@ -44,7 +44,7 @@ from icm.bus import keys
 from icm.bus.commands import CommandError, CommandServer
 from icm.bus.publisher import StatePublisher
 from icm.call_commands import CallCommands
-from icm.campaign_dialer import AmdVerdict, CampaignDialer, GraceOver
+from icm.campaign_dialer import AmdVerdict, CampaignDialer, FlowAnswers, GraceOver
 from icm.consults import ConsultRequest, Consults
 from icm.domain import commands as cmd
 from icm.domain import events as ev
@@ -223,6 +223,7 @@ class IcmService:
         self.campaigns = CampaignDialer(
             self.name, self.redis, self.driver.bgapi_nowait, self._api, self.acd,
             self.inbox.put, self._attempt_updates.append,
+            f"{config.outbound_host}:{config.outbound_port}",
         )  # fmt: skip
         self._agent_changes: list[AgentStateChanged] = []
         self._other_publications: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
@@ -342,6 +343,9 @@ class IcmService:
             return
         elif isinstance(item, AmdVerdict):
             self.campaigns.amd_verdict(item)
+            return
+        elif isinstance(item, FlowAnswers):
+            self.campaigns.answers(item.leg, item.variables)
             return
         elif isinstance(item, ContactArrived):
             self.acd.contact_arrived(item.contact)

@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("supervision.urls")),
     path("", include("recording.urls")),
     path("", include("stats.urls")),
+    path("", include("outbound.urls")),
 ]

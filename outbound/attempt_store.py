@@ -13,7 +13,7 @@ from outbound.models import Attempt
 
 _TIMES = ("started_at", "answered_at", "ended_at")
 _FIELDS = ("started_at", "answered_at", "ended_at", "result", "hangup_cause", "ring_seconds",
-           "talk_seconds", "agent", "call_uuid", "gateway")  # fmt: skip
+           "talk_seconds", "agent", "call_uuid", "gateway", "answers")  # fmt: skip
 
 
 def write_attempt_updates(updates: list[dict[str, Any]]) -> int:

@@ -91,7 +91,7 @@ def tick(campaign_id: int, now: datetime | None = None) -> dict[str, Any]:
 
 
 def _tick(campaign_id: int, now: datetime) -> dict[str, Any]:
-    campaign = Campaign.objects.select_related("queue", "switch").get(pk=campaign_id)
+    campaign = Campaign.objects.select_related("queue", "switch", "flow").get(pk=campaign_id)
     with transaction.atomic():
         settled = settle(campaign, now)
     resend = list(Attempt.objects.filter(campaign=campaign, started_at__isnull=True,
@@ -191,6 +191,7 @@ def _send(campaign: Campaign, attempt: Attempt) -> int:
             "caller_id": campaign.caller_id_number, "ring_seconds": campaign.ring_seconds,
             "amd": campaign.amd, "machine_action": campaign.machine_action,
             "message": campaign.message, "calls_per_second": campaign.calls_per_second,
+            "flow": campaign.flow.name if campaign.flow_id else "",
             "max_concurrent": campaign.max_concurrent,
             "data": {"name": attempt.contact.name, **(attempt.contact.data or {})}}  # fmt: skip
     try:

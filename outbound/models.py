@@ -194,6 +194,7 @@ class Attempt(models.Model):
     call_uuid = models.CharField(max_length=64, blank=True)
     gateway = models.CharField(max_length=64, blank=True)
     worker = models.CharField(max_length=64, blank=True)
+    answers = models.JSONField(default=dict, blank=True, help_text="An agentless flow's answers.")
 
     class Meta:
         ordering = ["requested_at", "id"]

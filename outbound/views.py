@@ -109,3 +109,32 @@ def upload_contacts(request: Request, name: str) -> Response:
     except BadList as exc:
         return Response({"detail": str(exc)}, status=400)
     return Response(report.as_json(), status=201)
+
+
+@api_view(["POST"])
+def followup_api(request: Request) -> Response:
+    """POST {source: abandoned|disposition, queue, since, until, disposition?, mode?,
+    gateway?}: a draft campaign of those callers."""
+    from datetime import date
+
+    from outbound.followup import create_followup
+
+    body = request.data if isinstance(request.data, dict) else {}
+    try:
+        since = date.fromisoformat(str(body.get("since", "")))
+        until = date.fromisoformat(str(body.get("until") or body.get("since", "")))
+        campaign = create_followup(request.user, str(body.get("source", "")),
+                                   str(body.get("queue", "")), since, until,
+                                   str(body.get("disposition") or ""),
+                                   str(body.get("mode") or "progressive"),
+                                   str(body.get("gateway") or ""),
+                                   request.META.get("REMOTE_ADDR"))  # fmt: skip
+    except SupervisionRefused as exc:
+        return Response({"detail": str(exc)}, status=403)
+    except LookupError as exc:
+        return Response({"detail": str(exc)}, status=404)
+    except ValueError as exc:
+        return Response({"detail": str(exc)}, status=400)
+    return Response(
+        {**control.progress(campaign), "url": f"/campaigns/{campaign.name}/"}, status=201
+    )

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -55,6 +56,7 @@ def _export(report: reports.Report, fmt: str) -> HttpResponse:
 
 
 @login_required
+@ensure_csrf_cookie
 def report_page(request: HttpRequest, name: str) -> HttpResponse:
     if not is_supervisor(request.user):
         return HttpResponse("for team leaders and administrators", status=403)

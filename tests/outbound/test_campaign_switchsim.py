@@ -139,3 +139,67 @@ def test_the_campaign_report_and_interval_rows(campaign):
     assert (renewals["attempts"], renewals["answered"], renewals["busy"],
             renewals["abandoned_pct"]) == (2, 1, 1, 0.0)  # fmt: skip
     assert renewals["connect_pct"] == 50.0
+
+
+def test_machines_and_an_abandoned_call(campaign):
+    """AMD: a machine gets the campaign's message (leave a message) and is retried per the
+    machine delay; a person answered when no agent is free within 2 s is abandoned — the
+    message played, withdrawn from the queue — and counted so."""
+    c, esl, users = campaign
+    Campaign.objects.filter(pk=c.pk).update(
+        amd=True, machine_action="message", message="silence_stream://300", max_attempts=1
+    )
+    esl.api("sim_far_end 5550331 machine ring=0.2 talk=20")
+    Contact.objects.create(campaign=c, number="5550331")
+    run_until_done(c)
+    (machine,) = Attempt.objects.filter(campaign=c, number="5550331")
+    assert machine.result == "machine" and machine.answered_at is not None
+    assert machine.talk_seconds < 5  # the message, then the switch hung up (not the 20 s)
+    # a person answers while the only agent has gone not ready: abandoned after the grace
+    Campaign.objects.filter(pk=c.pk).update(amd=False, state="running")
+    esl.api("sim_far_end 5550332 answered ring=1.5 talk=20")
+    Contact.objects.create(campaign=c, number="5550332")
+    tick(c.pk)  # the agent is free: the call is placed
+    assert Attempt.objects.filter(campaign=c, number="5550332").exists()
+    not_ready = {"state": "not_ready", "reason": "meeting",
+                 "switch": Campaign.objects.get(pk=c.pk).switch.name}  # fmt: skip
+    assert client_for(users["agent1"]).post("/api/agents/ag1/state/", not_ready,
+                                            format="json").status_code == 200  # fmt: skip
+    run_until_done(c)
+    (gone,) = Attempt.objects.filter(campaign=c, number="5550332")
+    assert gone.result == "abandoned" and gone.agent == ""
+    assert 1.5 <= gone.talk_seconds < 6  # the 2 s grace and the message, not the 20 s
+
+
+def test_an_agentless_survey_flow(campaign):
+    """BIZ-5: an agentless campaign runs an IVR flow on each answered call (a one-question
+    survey); the answer pressed on the phone is in the attempt log."""
+    from ivr.actions import check_publish
+    from ivr.models import Flow, FlowVersion
+
+    c, esl, users = campaign
+    graph = {"start": "ask", "nodes": {
+        "ask": {"type": "collect", "variable": "rating", "min_digits": 1, "max_digits": 1,
+                "prompt": "How happy are you with us, from 1 to 5?", "timeout": 8,
+                "exits": {"next": "thanks", "timeout": "thanks", "invalid": "thanks"}},
+        "thanks": {"type": "play", "text": "Thank you.", "exits": {"next": "bye"}},
+        "bye": {"type": "hangup"}}}  # fmt: skip
+    flow = Flow.objects.create(name="survey")
+    check_publish(FlowVersion.objects.create(flow=flow, number=1, graph=graph))
+    Campaign.objects.filter(pk=c.pk).update(mode="agentless", flow=flow, max_attempts=1)
+    esl.api("sim_far_end 5550341 answered ring=0.2 talk=30")
+    Contact.objects.create(campaign=c, number="5550341")
+    deadline = time.monotonic() + 30
+    pressed = False
+    while time.monotonic() < deadline:
+        tick(c.pk)
+        attempt = Attempt.objects.filter(campaign=c).first()
+        if attempt and attempt.answered_at and not pressed:
+            time.sleep(1.5)  # the question starts
+            assert esl.api(f"sim_dtmf {attempt.call_uuid} 4").startswith("+OK")
+            pressed = True
+        if attempt and attempt.ended_at and attempt.answers:
+            break
+        time.sleep(0.3)
+    attempt = Attempt.objects.get(campaign=c)
+    assert attempt.result == "answered" and attempt.answers.get("rating") == "4"

@@ -52,7 +52,26 @@ function chart() {
   node.dataset.series = String(series.length - 1);
 }
 
+function csrf() {
+  const m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+// BIZ-6: the abandoned callers of the chosen queue and days become a draft campaign
+async function followUp(button) {
+  const {queue, since, until} = button.dataset;
+  const res = await fetch("/api/campaigns/follow-up/", {method: "POST", credentials: "same-origin",
+    headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()},
+    body: JSON.stringify({source: "abandoned", queue, since, until})});
+  const data = await res.json();
+  const out = document.getElementById("follow-up-result");
+  if (!res.ok) { out.textContent = data.detail; return; }
+  out.innerHTML = `<a href="${data.url}">${data.contacts} callers in a draft campaign</a>`;
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const follow = document.getElementById("follow-up");
+  if (follow) follow.addEventListener("click", () => followUp(follow));
   if (!report) return;
   table();
   chart();
