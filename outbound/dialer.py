@@ -5,6 +5,7 @@ campaign) —
    its next attempt time, or close it; its lease is released;
 2. **re-sends** attempts a worker logged but icm never confirmed (the worker died between
    its commit and its bus message): the same idempotency key, so icm dials it at most once;
+   the agents' wrap-up dispositions of answered calls are copied into the attempt log;
 3. **decides** how many calls to place (outbound.domain.predictive) from what icm says the
    campaign has now (`campaign_floor`) and the rolling window of its last attempts;
 4. **leases** that many due contacts (`FOR UPDATE SKIP LOCKED`: never one contact twice at
@@ -94,6 +95,7 @@ def _tick(campaign_id: int, now: datetime) -> dict[str, Any]:
     campaign = Campaign.objects.select_related("queue", "switch", "flow").get(pk=campaign_id)
     with transaction.atomic():
         settled = settle(campaign, now)
+        fill_dispositions(campaign, now)
     resend = list(Attempt.objects.filter(campaign=campaign, started_at__isnull=True,
                                          ended_at__isnull=True,
                                          requested_at__lt=now - RESEND_AFTER)
@@ -113,6 +115,23 @@ def _tick(campaign_id: int, now: datetime) -> dict[str, Any]:
     placed = sum(_send(campaign, a) for a in attempts)
     _finish_if_done(campaign)
     return {"settled": settled, "resent": sent, "wanted": wanted, "placed": placed}
+
+
+def fill_dispositions(campaign: Campaign, now: datetime) -> int:
+    """The agents' wrap-up dispositions (AG-…: ContactNote) of the campaign's answered calls
+    of the last day, into the attempt log (INT-3). Set-based; a later note wins."""
+    with connection.cursor() as cur:
+        cur.execute("""
+            UPDATE outbound_attempt a SET disposition = d.code
+            FROM (SELECT DISTINCT ON (n.call_uuid) n.call_uuid, disp.code
+                  FROM agents_contactnote n JOIN agents_disposition disp
+                    ON disp.id = n.disposition_id
+                  WHERE n.at > %(since)s ORDER BY n.call_uuid, n.at DESC) d
+            WHERE a.campaign_id = %(campaign)s AND a.call_uuid = d.call_uuid
+              AND a.result = 'answered' AND a.ended_at > %(since)s
+              AND a.disposition IS DISTINCT FROM d.code""",
+                    {"campaign": campaign.pk, "since": now - timedelta(days=1)})  # fmt: skip
+        return cur.rowcount
 
 
 def settle(campaign: Campaign, now: datetime) -> int:
