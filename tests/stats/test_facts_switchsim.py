@@ -106,3 +106,37 @@ def test_a_scripted_day_gives_the_expected_intervals(teams, platform_factory, se
     assert abs(agent_day.ready - spent.get("ready", 0)) < 0.05
     occupancy = busy / (busy + agent_day.ready)
     assert 0 < occupancy <= 1
+
+
+def test_facts_wait_out_a_database_failure(teams, platform_factory):  # noqa: F811
+    """While icm cannot write its facts (the table is away: every insert fails) it keeps
+    them and retries; once the table is back, the abandoned call's facts are written — none
+    lost, none twice."""
+    from django.db import connection
+
+    from stats.models import QueueEventFact
+
+    site, users = teams
+    support_calls_reach_agent1(site, users, "8131")
+    platform = platform_factory()
+    Switch.objects.filter(name=platform.switch).update(site=site)
+    esl = platform.control()
+    agent = client_for(users["agent1"])
+    for body in ({"state": "login"}, {"state": "not_ready", "reason": "meeting"}):
+        r = agent.post("/api/agents/ag1/state/", {**body, "switch": platform.switch},
+                       format="json")  # fmt: skip
+        assert r.status_code == 200
+    with connection.cursor() as cur:
+        cur.execute("ALTER TABLE stats_contactfact RENAME TO stats_contactfact_away")
+    try:
+        assert esl.api("sim_call 5550401 8131 patience=5").startswith("+OK")
+        platform.icm.wait_log("statistics facts not saved", timeout=30)
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("ALTER TABLE stats_contactfact_away RENAME TO stats_contactfact")
+    fact = wait_until(lambda: ContactFact.objects.filter(outcome="abandoned").first(),
+                      timeout=30, what="the kept facts written after the failure")  # fmt: skip
+    assert fact.queue == "support" and fact.wait_seconds > 1
+    assert ContactFact.objects.count() == 1
+    kinds = sorted(QueueEventFact.objects.values_list("kind", flat=True))
+    assert kinds == ["abandoned", "entered"]  # the batch's other facts, once each
