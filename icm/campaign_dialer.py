@@ -120,8 +120,6 @@ class CampaignDialer:
         if message and not _MESSAGE.fullmatch(message):
             raise CommandError("the message is a sound file path or URL without spaces")
         leg = str(uuidlib.uuid4())
-        if not self.redis.set(f"ipbx:attempt:{key}", f"{self.switch}:{leg}", nx=True, ex=KEY_TTL):
-            return {"key": key, "duplicate": True}
         call = CampaignCall(
             key, leg, campaign, number, gateway, mode, str(args.get("queue") or ""),
             max(5, min(int(args.get("ring_seconds") or 25), 120)),
@@ -130,6 +128,9 @@ class CampaignDialer:
             dict(args.get("data") or {}), str(args.get("flow") or ""))  # fmt: skip
         if call.flow and not _SAFE.fullmatch(call.flow):
             raise CommandError(f"flow {call.flow!r}: letters, digits, . _ : + -")
+        # claimed only once the request is known good: a refused one may be sent again
+        if not self.redis.set(f"ipbx:attempt:{key}", f"{self.switch}:{leg}", nx=True, ex=KEY_TTL):
+            return {"key": key, "duplicate": True}
         pacer = self.pacers.get(campaign)
         cps = float(args.get("calls_per_second") or 5.0)
         limit = int(args.get("max_concurrent") or 30)

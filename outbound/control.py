@@ -18,6 +18,7 @@ from icm.bus.commands import CommandError, IcmUnavailable
 from outbound.models import Attempt, Campaign, Contact
 from supervision.actions import SupervisionRefused, audit
 from supervision.models import AuditEntry
+from supervision.roles import TEAM_LEADER
 from supervision.scope import scope_of
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def visible(user: Any) -> Any:
     rows = Campaign.objects.select_related("queue")
     if scope.everything:
         return rows
-    if scope.role != "team_leader":
+    if scope.role != TEAM_LEADER:
         return rows.none()
     return rows.filter(queue__name__in=scope.queues)
 

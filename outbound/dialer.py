@@ -19,6 +19,7 @@ sends again, so no attempt is lost or dialed twice.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 LOCK_BASE = 7_315_000
 RESEND_AFTER = timedelta(seconds=15)
 LEASE = timedelta(minutes=10)
-WORKER = f"{socket.gethostname()}:{id(object())}"
+WORKER = f"{socket.gethostname()}:{os.getpid()}"  # who holds a lease
 _RESULTS = {r.value for r in Result}
 
 

@@ -19,6 +19,7 @@ from outbound.importing import normalise
 from outbound.models import Campaign, Contact, DoNotCall
 from supervision.actions import SupervisionRefused, audit
 from supervision.models import AuditEntry
+from supervision.roles import is_supervisor
 from supervision.scope import scope_of
 
 SOURCES = ("abandoned", "disposition")
@@ -48,7 +49,7 @@ def create_followup(user: Any, source: str, queue_name: str, since: date, until:
         raise ValueError("give the disposition (its code)")
     if until < since or (until - since).days > 93:
         raise ValueError("a range of at most 93 days, until not before since")
-    if not scope.has_queue(queue_name) or scope.role not in ("administrator", "team_leader"):
+    if not scope.has_queue(queue_name) or not is_supervisor(user):
         raise SupervisionRefused(f"queue {queue_name!r} is not one of yours")
     queue = Queue.objects.filter(name=queue_name).first()
     if queue is None:
