@@ -21,7 +21,9 @@ CALL_COMMANDS = ("accept", "hold", "unhold", "mute", "unmute", "hangup", "dtmf",
                  "consult",
                  "consult_cancel", "consult_complete", "conference",
                  # recording on demand and pause / resume for sensitive moments (AG-14, REC-9)
-                 "record_start", "record_stop", "record_pause", "record_resume")  # fmt: skip
+                 "record_start", "record_stop", "record_pause", "record_resume",
+                 # a campaign's preview: call the contact shown, or pass it (issue 9)
+                 "preview_call", "preview_skip")  # fmt: skip
 
 
 class DesktopRefused(ValueError):
@@ -67,6 +69,8 @@ def check_desktop_command(
         payload = {"agent": agent.login_id, "action": command}
         if command == "dtmf":
             payload["digits"] = str(args.get("digits", ""))[:32]
+        if command == "preview_skip":
+            payload["not_ready"] = bool(args.get("not_ready"))
         if command == "transfer":
             kind, target = str(args.get("kind", "")), str(args.get("target", ""))[:64]
             if kind in ("number", "extension"):
@@ -150,11 +154,48 @@ def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any
     # one the page names
     call_uuid = live_contact or _last_contact(agent)
     notes = str(args.get("notes") or "")[:4000]
+    callback = _campaign_callback(call_uuid, args)  # checked before the wrap-up ends
     result = check_agent_state(switch, agent.login_id, "end_wrap_up", "")
     if call_uuid:
         ContactNote.objects.create(agent=agent, call_uuid=call_uuid, disposition=disposition,
                                    notes=notes)  # fmt: skip
-    return {**result, "call_uuid": call_uuid, "disposition": code}
+    booked = None
+    if callback is not None:
+        from outbound import callbacks
+
+        attempt, at, mine = callback
+        try:
+            booked = callbacks.book(attempt, at, agent.login_id if mine else "")
+        except callbacks.CampaignCallbackRefused as exc:  # it changed meanwhile: say so
+            raise DesktopRefused(f"wrap-up saved, but no call-back: {exc}") from exc
+    return {**result, "call_uuid": call_uuid, "disposition": code, "callback": booked}
+
+
+def _campaign_callback(call_uuid: str, args: dict[str, Any]) -> tuple[Any, Any, bool] | None:
+    """The wrap-up's "call back at …" (a campaign call's next attempt at that time: to this
+    agent, or to anyone of the queue), checked; None when not asked."""
+    raw = str(args.get("callback_at") or "")
+    if not raw:
+        return None
+    from datetime import datetime
+
+    from outbound import callbacks
+
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise DesktopRefused("give the call-back's date and time") from exc
+    to = str(args.get("callback_to") or "me")
+    if to not in ("me", "queue"):
+        raise DesktopRefused("a call-back goes to you (me) or to the queue")
+    attempt = callbacks.campaign_attempt(call_uuid)
+    if attempt is None:
+        raise DesktopRefused("this was not a campaign call: book the call-back under Call-backs")
+    try:
+        callbacks.check(attempt, at)
+    except callbacks.CampaignCallbackRefused as exc:
+        raise DesktopRefused(str(exc)) from exc
+    return attempt, at, to == "me"
 
 
 def _live_state(agent: Agent, switch: str) -> tuple[str, str]:

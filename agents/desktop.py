@@ -125,9 +125,15 @@ def offer_card(offer: dict[str, Any]) -> dict[str, Any]:
     if attached.get("transferred_from"):
         found = Agent.objects.filter(login_id=attached["transferred_from"]).first()
         transferred_by = found.name if found else str(attached["transferred_from"])
+    campaign = None
+    if attached.get("attempt"):  # a campaign call: its contact, its earlier attempts
+        from outbound.screen_pop import campaign_card
+
+        campaign = campaign_card(attached)
     return {**offer, "arrived": arrived, "ivr": attached.get("ivr") or {},
             "transferred_by": transferred_by, "note": attached.get("transfer_note") or "",
-            "customer_card": customer_card(str(offer.get("ani") or ""))}  # fmt: skip
+            "customer_card": customer_card(str(offer.get("ani") or "")),
+            "campaign_card": campaign}  # fmt: skip
 
 
 def customer_card(number: str) -> dict[str, Any] | None:

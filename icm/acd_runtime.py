@@ -369,20 +369,23 @@ class AcdRuntime:
                 self.send(f"uuid_kill {customer} NORMAL_CLEARING")
         self.on_contact_finished(done, explanation)
 
-    def dial_back(self, contact_id: str, number: str, agent_leg: str) -> str:
-        """The agent took the call-back: dial the customer and bridge them on answer."""
-        gateway = self.load_gateway()
-        if gateway is None or not _safe(number):
+    def dial_back(self, contact_id: str, number: str, agent_leg: str, gateway: str = "",
+                  uuid: str = "", variables: str = "") -> str:  # fmt: skip
+        """The agent took the call-back: dial the customer (through `gateway`, by default
+        the first trunk; `variables`: checked channel variables) and bridge them on answer."""
+        gateway = gateway or self.load_gateway() or ""
+        if not gateway or not _safe(number):
             log.error("call-back %s: no gateway or number to dial; the agent is released",
                       contact_id)  # fmt: skip
             self.send(f"uuid_kill {agent_leg} NORMAL_TEMPORARY_FAILURE")
             return ""
-        customer = str(uuidlib.uuid4())
+        customer = uuid or str(uuidlib.uuid4())
         self.dialling[customer] = agent_leg
         self.on_leg_expected(ev.LegExpected(self.switch, customer, agent_leg))
         log.info("call-back %s: dialling %s via %s", contact_id, number, gateway)
+        extra = f",{variables}" if variables else ""
         self.send(
-            f"originate {{origination_uuid={customer},ipbx_contact={contact_id}}}"
+            f"originate {{origination_uuid={customer},ipbx_contact={contact_id}{extra}}}"
             f"sofia/gateway/{gateway}/{_safe(number)} &park()"
         )
         return customer

@@ -90,6 +90,7 @@ class GatewayForm(SecretFieldsForm):
             "register",
             "caller_id_number",
             "max_channels",
+            "calls_per_second",
             "enabled",
         ]
 

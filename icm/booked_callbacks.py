@@ -5,6 +5,12 @@ answer, the call-back waits in its queue (when it has one) like a caller's call-
 
 State changes only in icm's consumer greenlet (`request`, `on_event`, `leg_failed`); the
 outcome of each call-back is reported through `on_outcome` (saved by the persister).
+
+Campaign calls that ring their agent first — an agent's "call back at …" on a campaign call,
+and a preview the agent chose to call — go the same way (`ring_campaign`), through the
+campaign's gateway under its caps; their outcome is the campaign dialer's
+(icm.campaign_dialer: the attempt log), and an agent that does not answer hands them back
+to it (to the queue, or to the next agent's preview).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from icm.domain.acd.model import AgentState, Contact, Media
 
 if TYPE_CHECKING:
     from icm.acd_runtime import AcdRuntime
+    from icm.campaign_dialer import CampaignCall, CampaignDialer
 
 log = logging.getLogger(__name__)
 RING_SECONDS = 30
@@ -45,6 +52,7 @@ class Booking:
     customer: str
     leg: str = ""  # the agent's leg while its phone rings
     since: float = field(default_factory=time.time)
+    campaign: CampaignCall | None = None  # a campaign attempt (its leg is the customer's)
 
 
 @dataclass(slots=True)
@@ -71,6 +79,7 @@ class BookedCallbacks:
         self.dialled: dict[str, Booking] = {}  # customer leg being dialled -> booking
         self.by_agent: dict[str, Booking] = {}
         self.taken: OrderedDict[str, None] = OrderedDict()
+        self.campaigns: CampaignDialer | None = None
 
     @staticmethod
     def check(args: dict[str, Any]) -> Booking:
@@ -123,21 +132,47 @@ class BookedCallbacks:
             return f"agent {agent_id} has no phone"
         return ""
 
-    def _ring_agent(self, booking: Booking) -> str:
+    def ring_campaign(self, call: CampaignCall, reserved: bool) -> str:
+        """Ring the agent of a campaign call (`reserved`: a preview's, already reserved for
+        it) before its customer is dialed; "" when ringing, else why it cannot."""
+        agent_id = call.agent_first
+        if reserved:
+            agent = self.rt.acd.agents.get(agent_id)
+            if agent is None or self.rt.acd.direct_offers.get(agent_id) != call.leg:
+                return f"agent {agent_id} is no longer reserved for it"
+            why = "" if self.rt.extensions.get(agent_id) else f"agent {agent_id} has no phone"
+        else:
+            why = self._agent_unavailable(agent_id)
+        if why:
+            return why
+        booking = Booking(call.key, agent_id, call.queue, call.number, "",
+                          str(call.data.get("name") or ""), campaign=call)  # fmt: skip
+        try:
+            self._ring_agent(booking, contact_id=call.leg, reserve=not reserved)
+        except CommandError as exc:
+            return str(exc)
+        return ""
+
+    def _ring_agent(self, booking: Booking, contact_id: str = "", reserve: bool = True) -> str:
         leg = str(uuidlib.uuid4())
         booking.leg = leg
         self.by_agent[booking.agent] = booking
+        trigger = "call-back" if booking.campaign is None or not booking.campaign.from_preview \
+            else "preview"  # fmt: skip
         try:
-            self.rt.apply(self.rt.acd.offer_direct(booking.agent, leg, self.clock(), "call-back"))
+            if reserve:
+                self.rt.apply(self.rt.acd.offer_direct(booking.agent, contact_id or leg,
+                                                       self.clock(), trigger))  # fmt: skip
         except IllegalTransition as exc:
             del self.by_agent[booking.agent]
             raise CommandError(str(exc)) from exc
         self.ringing[leg] = booking
         booking.since = self.clock()
+        tag = (f"ipbx_attempt={booking.callback}" if booking.campaign is not None
+               else f"ipbx_callback={booking.callback}")  # fmt: skip
         variables = (
             f"origination_uuid={leg},originate_timeout={RING_SECONDS},"
-            f"origination_caller_id_number={booking.number},ipbx_agent={booking.agent},"
-            f"ipbx_callback={booking.callback}"
+            f"origination_caller_id_number={booking.number},ipbx_agent={booking.agent},{tag}"
         )
         extension = self.rt.extensions[booking.agent]
         log.info("call-back %s: ringing agent %s on %s, then %s", booking.callback,
@@ -170,6 +205,12 @@ class BookedCallbacks:
         booking = self.by_agent.get(agent_id)
         if booking is None:
             return None
+        call = booking.campaign
+        if call is not None:
+            media = "preview" if call.from_preview else "callback"
+            return {"contact": call.leg, "queue": call.queue, "ani": call.number,
+                    "customer": "", "media": media, "priority": 0,
+                    "attached": {**call.attached(), "arrived": media}}  # fmt: skip
         return {"contact": booking.leg, "queue": booking.queue, "ani": booking.number,
                 "customer": "", "media": "callback", "priority": 0,
                 "attached": {"arrived": "callback", "transfer_note": booking.note,
@@ -185,6 +226,8 @@ class BookedCallbacks:
         if not isinstance(event, (ev.LegAnswered, ev.LegHungUp)):
             return False
         dialled = self.dialled.pop(event.uuid, None)
+        if dialled is not None and dialled.campaign is not None:
+            return False  # the campaign dialer keeps its score (the attempt log)
         if dialled is not None:  # the customer's leg: the ACD bridges it, we keep the score
             if isinstance(event, ev.LegAnswered):
                 self.on_outcome(dialled.callback, "done", f"{dialled.number} answered")
@@ -229,6 +272,21 @@ class BookedCallbacks:
         rt.leg_agent[booking.leg] = booking.agent
         log.info("call-back %s: agent %s answered; dialling %s", booking.callback,
                  booking.agent, booking.number)  # fmt: skip
+        call = booking.campaign
+        if call is not None:
+            assert self.campaigns is not None
+            self.campaigns.customer_dialed(call.leg, booking.agent)
+            variables = ",".join(v for v in (
+                f"originate_timeout={call.ring_seconds}", f"ipbx_attempt={call.key}",
+                f"ipbx_campaign={call.campaign}", "ignore_early_media=true",
+                f"origination_caller_id_number={call.caller_id}" if call.caller_id else "",
+            ) if v)  # fmt: skip
+            if rt.dial_back(call.key, call.number, booking.leg, gateway=call.gateway,
+                            uuid=call.leg, variables=variables):  # fmt: skip
+                self.dialled[call.leg] = booking
+            else:
+                self.campaigns.dial_failed(call.leg, "NO_ROUTE_DESTINATION")
+            return
         customer = rt.dial_back(booking.leg, booking.number, booking.leg)
         if customer:
             self.dialled[customer] = booking
@@ -242,6 +300,10 @@ class BookedCallbacks:
         self.rt.apply(self.rt.acd.direct_failed(booking.agent, self.clock(), why))
         log.warning("call-back %s: agent %s did not answer (%s)", booking.callback,
                     booking.agent, cause)  # fmt: skip
+        if booking.campaign is not None:
+            assert self.campaigns is not None
+            self.campaigns.agent_missed(booking.campaign.leg, cause)
+            return
         if booking.queue:
             try:
                 self._to_queue(booking)

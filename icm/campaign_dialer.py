@@ -34,7 +34,7 @@ import gevent.event
 
 from icm.bus.commands import CommandError
 from icm.domain.acd.model import AgentState, Contact
-from outbound.domain.pacing import ConcurrencyCap, Pacer, TokenBucket
+from outbound.domain.pacing import ConcurrencyCap, GatewayPacing, Pacer, TokenBucket
 
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 2.0
@@ -75,6 +75,19 @@ class CampaignCall:
     agent: str = ""
     result: str = ""
     placed_job: str = ""
+    attempt: int = 0
+    agent_first: str = ""  # a call-back rings this agent before the customer is dialed
+    preview_seconds: int = 0
+    shown_to: str = ""  # preview: the agent looking at it
+    shown_at: float | None = None
+    fallback: bool = False  # the booked agent could not take it: to the queue instead
+    from_preview: bool = False  # its agent pressed Call (or the preview time ran out)
+    slot: bool = False  # holds a place in the pacing caps
+
+    def attached(self) -> dict[str, Any]:
+        """What the agent's screen pop shows of the contact (the web adds its history)."""
+        return {"campaign": self.campaign, "attempt": self.key, "attempt_no": self.attempt,
+                "number": self.number, **self.data}  # fmt: skip
 
 
 class CampaignDialer:
@@ -101,8 +114,14 @@ class CampaignDialer:
         self.jobs: dict[str, str] = {}  # bgapi job -> leg
         self.waiting: dict[str, deque[CampaignCall]] = {}  # campaign -> calls to place
         self.pacers: dict[str, Pacer] = {}
+        self.gateways: dict[str, GatewayPacing] = {}  # a trunk's caps, shared by campaigns
         self.originated = 0
         self._wake = gevent.event.Event()
+        self.previews: dict[str, deque[CampaignCall]] = {}  # campaign -> waiting for an agent
+        self.previewing: dict[str, CampaignCall] = {}  # agent -> the preview it is shown
+        # rings a call-back's (or a preview's) agent, then dials the customer:
+        # icm.booked_callbacks; "" when ringing, else why the agent cannot take it
+        self.ring_agent: Callable[[CampaignCall, bool], str] = lambda call, reserved: "no phone"
 
     # --- the bus -------------------------------------------------------------------------
     def dial(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -128,8 +147,15 @@ class CampaignDialer:
             dict(args.get("data") or {}), str(args.get("flow") or ""))  # fmt: skip
         if call.flow and not _SAFE.fullmatch(call.flow):
             raise CommandError(f"flow {call.flow!r}: letters, digits, . _ : + -")
+        call.agent_first = str(args.get("agent") or "")
+        if call.agent_first and not _SAFE.fullmatch(call.agent_first):
+            raise CommandError(f"agent {call.agent_first!r}: letters, digits, . _ : + -")
+        if (call.agent_first or mode == "preview") and not call.queue:
+            raise CommandError("a preview or a call-back needs the campaign's queue")
+        call.attempt = int(args.get("attempt") or 0)
+        call.preview_seconds = max(0, min(int(args.get("preview_seconds") or 0), 600))
         # claimed only once the request is known good: a refused one may be sent again
-        if not self.redis.set(f"ipbx:attempt:{key}", f"{self.switch}:{leg}", nx=True, ex=KEY_TTL):
+        if not self._claim(key, leg):
             return {"key": key, "duplicate": True}
         pacer = self.pacers.get(campaign)
         cps = float(args.get("calls_per_second") or 5.0)
@@ -137,16 +163,61 @@ class CampaignDialer:
         if pacer is None or pacer.bucket is None or pacer.bucket.rate != cps or (
                 pacer.cap is not None and pacer.cap.limit != limit):  # fmt: skip
             in_progress = pacer.in_progress if pacer is not None else {}
-            pacer = Pacer(TokenBucket(cps), ConcurrencyCap(limit))
-            for gw, n in in_progress.items():  # calls still up keep their places
-                for _ in range(n):
-                    pacer.cap.acquire()  # type: ignore[union-attr]
-                pacer.in_progress[gw] = n
+            pacer = Pacer(TokenBucket(cps), ConcurrencyCap(limit), self.gateways)
+            pacer.in_progress.update(in_progress)  # calls still up keep their places
+            pacer.cap.active = sum(in_progress.values())  # type: ignore[union-attr]
             self.pacers[campaign] = pacer
-        self.waiting.setdefault(campaign, deque()).append(call)
+        self._gateway_limits(gateway, args)
         self.calls[leg] = call
-        self._wake.set()
+        if mode == "preview" and not call.agent_first:
+            self.previews.setdefault(campaign, deque()).append(call)
+            self.post(PreviewsDue())
+        else:
+            self.waiting.setdefault(campaign, deque()).append(call)
+            self._wake.set()
         return {"key": key, "leg": leg, "queued": True}
+
+    def _claim(self, key: str, leg: str) -> bool:
+        """Claim the attempt's key (False: it is taken). A key an earlier icm claimed but
+        never dialed — it stopped with the call still queued — is taken over: nothing rang."""
+        name = f"ipbx:attempt:{key}"
+        if self.redis.set(name, f"queued:{self.switch}:{leg}", nx=True, ex=KEY_TTL):
+            return True
+        held = self.redis.get(name)
+        held = held.decode() if isinstance(held, bytes) else str(held or "")
+        if not held.startswith(f"queued:{self.switch}:"):
+            return False
+        if held.rsplit(":", 1)[-1] in self.calls:
+            return False  # queued here, still to go
+        # compare-and-set: only if it still says what we read
+        return bool(self.redis.eval(_TAKE_OVER, 1, name, held, f"queued:{self.switch}:{leg}",
+                                    KEY_TTL))  # fmt: skip
+
+    def _placing(self, call: CampaignCall) -> None:
+        """The key is about to ring something: never taken over from now on."""
+        try:
+            self.redis.set(f"ipbx:attempt:{call.key}", f"placed:{self.switch}:{call.leg}",
+                           ex=KEY_TTL)  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - Redis away: the claim stands as it is
+            log.warning("campaign %s: attempt %s not marked placed: %s", call.campaign,
+                        call.key, exc)  # fmt: skip
+
+    def _gateway_limits(self, gateway: str, args: dict[str, Any]) -> None:
+        """The trunk's caps as the database has them now (every campaign's request carries
+        them); a changed cap keeps the calls it has up."""
+        channels = _positive(args.get("gateway_max_channels"), int)
+        cps = _positive(args.get("gateway_calls_per_second"), float)
+        pacing = self.gateways.setdefault(gateway, GatewayPacing())
+        if (pacing.cap.limit if pacing.cap else None) != channels:
+            active = pacing.cap.active if pacing.cap else self._gateway_active(gateway)
+            pacing.cap = ConcurrencyCap(channels) if channels else None
+            if pacing.cap is not None:
+                pacing.cap.active = active
+        if (pacing.bucket.rate if pacing.bucket else None) != cps:
+            pacing.bucket = TokenBucket(cps) if cps else None
+
+    def _gateway_active(self, gateway: str) -> int:
+        return sum(p.in_progress.get(gateway, 0) for p in self.pacers.values())
 
     def floor(self, args: dict[str, Any]) -> dict[str, Any]:
         """`campaign_floor`: the campaign's agents and calls now."""
@@ -163,7 +234,8 @@ class CampaignDialer:
                                and c.mode != "agentless" and not c.result),
                 "connected": sum(1 for c in mine if c.answered is not None and
                                  c.mode == "agentless"),
-                "queued": len(self.waiting.get(campaign, ()))}  # fmt: skip
+                "queued": len(self.waiting.get(campaign, ()))
+                          + len(self.previews.get(campaign, ()))}  # fmt: skip
 
     # --- the pacer greenlet ----------------------------------------------------------------
     def run_pacer(self) -> None:
@@ -197,7 +269,11 @@ class CampaignDialer:
                 if call.leg not in self.calls:  # stopped meanwhile
                     continue
                 pacer.started(call.gateway, now)
-                self._originate(call)
+                call.slot = True
+                if call.agent_first and not call.fallback:
+                    self.post(RingFirst(call.leg))  # the agent's phone first (consumer)
+                else:
+                    self._originate(call)
                 placed += 1
         return placed
 
@@ -209,6 +285,7 @@ class CampaignDialer:
             "ignore_early_media=true") if v)  # fmt: skip
         target = "amd,park inline" if call.amd else "&park()"
         call.placed = time.time()
+        self._placing(call)
         try:
             job = self.bgapi_nowait(f"originate {{{variables}}}sofia/gateway/{call.gateway}/"
                                     f"{call.number} {target}")  # fmt: skip
@@ -243,6 +320,9 @@ class CampaignDialer:
         call.answered = at
         self.record({"key": call.key, "answered_at": at,
                      "ring_seconds": round(at - (call.placed or at), 3)})  # fmt: skip
+        if call.agent:  # its agent dialed it (a preview, a call-back): they are bridged
+            call.result = "answered"
+            return True
         if call.amd:
             gevent.spawn(self._await_amd, call)
         else:
@@ -341,6 +421,164 @@ class CampaignDialer:
             self._finish(call, call.result or "answered", cause, at)
         return True
 
+    # --- previews and call-backs: the agent first (consumer greenlet) ---------------------
+    def assign_previews(self, now: float | None = None) -> int:
+        """Show each waiting preview to a free agent of its queue (the one ready longest):
+        the agent is reserved — no queue call rings it — until it calls or skips."""
+        now = time.time() if now is None else now
+        acd = self.acd.acd
+        shown = 0
+        for queue in self.previews.values():
+            while queue:
+                call = queue[0]
+                if call.leg not in self.calls:
+                    queue.popleft()
+                    continue
+                free = [acd.agents[a] for a in acd.members.get(call.queue, ())
+                        if a in acd.agents and acd.agents[a].state is AgentState.READY
+                        and a not in self.previewing and self.acd.extensions.get(a)]  # fmt: skip
+                if not free:
+                    break
+                agent = min(free, key=lambda a: (a.state_since, a.agent_id))
+                queue.popleft()
+                call.shown_to, call.shown_at = agent.agent_id, now
+                self.previewing[agent.agent_id] = call
+                self.acd.apply(acd.offer_direct(agent.agent_id, call.leg, now, "preview"))
+                self.record({"key": call.key, "agent": agent.agent_id})
+                log.info("campaign %s: %s shown to agent %s", call.campaign, call.number,
+                         agent.agent_id)  # fmt: skip
+                if call.preview_seconds:
+                    gevent.spawn_later(call.preview_seconds, self.post,
+                                       PreviewTimeout(call.leg, agent.agent_id))  # fmt: skip
+                shown += 1
+        return shown
+
+    def previews_waiting(self) -> bool:
+        return any(self.previews.values())
+
+    def offer_card(self, agent_id: str) -> dict[str, Any] | None:
+        """The preview the agent is shown (its desktop's screen pop), or None."""
+        call = self.previewing.get(agent_id)
+        if call is None:
+            return None
+        return {"contact": call.leg, "queue": call.queue, "ani": call.number, "customer": "",
+                "media": "preview", "priority": 0,
+                "attached": {**call.attached(), "arrived": "preview",
+                             "preview_seconds": call.preview_seconds,
+                             "shown_at": call.shown_at}}  # fmt: skip
+
+    def preview_action(self, request: PreviewAction) -> None:
+        call = self.previewing.get(request.agent)
+        if call is None:
+            request.result.set_exception(CommandError(f"agent {request.agent} has no preview"))
+            return
+        if call.from_preview:
+            request.result.set_exception(CommandError(f"{call.number} is being dialed"))
+            return
+        if request.action == "skip":
+            self._skip(call, request.agent, request.not_ready)
+            request.result.set({"agent": request.agent, "action": "preview_skip",
+                                "number": call.number})  # fmt: skip
+            return
+        self._dial_preview(call)
+        request.result.set({"agent": request.agent, "action": "preview_call",
+                            "number": call.number})  # fmt: skip
+
+    def preview_timeout(self, timeout: PreviewTimeout) -> None:
+        call = self.previewing.get(timeout.agent)
+        if call is not None and call.leg == timeout.leg and not call.from_preview:
+            log.info("campaign %s: agent %s did not act on %s in %d s: dialing it",
+                     call.campaign, timeout.agent, call.number, call.preview_seconds)  # fmt: skip
+            self._dial_preview(call)
+
+    def _skip(self, call: CampaignCall, agent_id: str, not_ready: bool) -> None:
+        self.previewing.pop(agent_id, None)
+        call.shown_to = ""
+        agent = self.acd.acd.agents[agent_id]
+        if not_ready:
+            agent.prior_state, agent.prior_reason = AgentState.NOT_READY, "skipped"
+        log.info("campaign %s: agent %s skipped %s", call.campaign, agent_id, call.number)
+        self._finish(call, "skipped", "")
+        self.acd.apply(self.acd.acd.direct_failed(agent_id, time.time(), "skipped"))
+        self.post(PreviewsDue())
+
+    def _dial_preview(self, call: CampaignCall) -> None:
+        """The agent pressed Call (or its preview time ran out): its phone rings first when
+        the caps allow (at once, unless the trunk is full)."""
+        call.agent_first, call.from_preview = call.shown_to, True
+        self.waiting.setdefault(call.campaign, deque()).appendleft(call)
+        self._wake.set()
+
+    def ring_first(self, leg: str) -> None:
+        """The pacer let a call-back or a preview go: ring its agent; a call-back whose agent
+        cannot take it goes to the queue instead (a preview's agent is reserved for it)."""
+        call = self.calls.get(leg)
+        if call is None:
+            return
+        preview = call.from_preview
+        why = self.ring_agent(call, preview)
+        if not why:
+            self.previewing.pop(call.shown_to, None)  # its card is the ringing call's now
+            self.record({"key": call.key, "agent": call.agent_first})
+            return
+        if preview:
+            log.warning("campaign %s: agent %s cannot be rung (%s); %s comes back later",
+                        call.campaign, call.agent_first, why, call.number)  # fmt: skip
+            agent_id = call.shown_to
+            self._finish(call, "skipped", "AGENT_UNREACHABLE")
+            self.acd.apply(self.acd.acd.direct_failed(agent_id, time.time(), "no_answer"))
+            return
+        log.info("campaign %s: call-back of %s for agent %s: %s; to queue %s instead",
+                 call.campaign, call.number, call.agent_first, why, call.queue)  # fmt: skip
+        call.fallback = True
+        self._originate(call)
+
+    def customer_dialed(self, leg: str, agent_id: str) -> None:
+        """The agent answered its phone: the customer is being dialed on `leg`."""
+        call = self.calls.get(leg)
+        if call is None:
+            return
+        call.agent, call.offered, call.shown_to = agent_id, True, ""
+        call.placed = time.time()
+        self._placing(call)
+        self.originated += 1
+        self.record({"key": call.key, "started_at": call.placed, "gateway": call.gateway,
+                     "call_uuid": call.leg, "agent": agent_id})  # fmt: skip
+        log.info("campaign %s: agent %s on the line; dialing %s (attempt %s)", call.campaign,
+                 agent_id, call.number, call.key)  # fmt: skip
+
+    def dial_failed(self, leg: str, cause: str) -> None:
+        """The customer of an agent-first call could not be dialed at all."""
+        call = self.calls.get(leg)
+        if call is not None:
+            self._finish(call, "failed", cause)
+
+    def agent_missed(self, leg: str, cause: str) -> None:
+        """The agent's phone was not answered: a call-back goes to the queue; a preview is
+        shown again (to the first free agent)."""
+        call = self.calls.get(leg)
+        if call is None:
+            return
+        if call.from_preview:
+            self._release(call)
+            call.agent_first = call.shown_to = ""
+            call.shown_at, call.from_preview = None, False
+            self.previews.setdefault(call.campaign, deque()).appendleft(call)
+            self.post(PreviewsDue())
+            return
+        log.info("campaign %s: agent %s did not answer (%s); %s to queue %s", call.campaign,
+                 call.agent_first, cause, call.number, call.queue)  # fmt: skip
+        call.fallback = True
+        self._originate(call)
+
+    def agent_signed_out(self, agent_id: str) -> None:
+        """An agent signed out while shown a preview: it goes to the next free agent."""
+        call = self.previewing.pop(agent_id, None)
+        if call is not None and call.leg in self.calls and not call.from_preview:
+            call.shown_to, call.shown_at = "", None
+            self.previews.setdefault(call.campaign, deque()).appendleft(call)
+            self.post(PreviewsDue())
+
     # --- helpers ---------------------------------------------------------------------------
     def _play_and_hang_up(self, call: CampaignCall) -> None:
         if not call.message:
@@ -356,23 +594,64 @@ class CampaignDialer:
         if self.calls.pop(call.leg, None) is None:
             return
         at = time.time() if at is None else at
-        pacer = self.pacers.get(call.campaign)
-        if pacer is not None and call.placed is not None and pacer.in_progress.get(call.gateway):
-            pacer.ended(call.gateway)
-            self._wake.set()
+        self._release(call)
+        if call.shown_to and self.previewing.get(call.shown_to) is call:
+            self.previewing.pop(call.shown_to)
         talk = round(at - call.answered, 3) if call.answered is not None else None
         ring = round((call.answered or at) - call.placed, 3) if call.placed else None
         self.record({"key": call.key, "ended_at": at, "result": result, "hangup_cause": cause,
                      "talk_seconds": talk, "ring_seconds": ring, "agent": call.agent})  # fmt: skip
         log.info("campaign %s: %s → %s (%s)", call.campaign, call.number, result, cause)
 
+    def _release(self, call: CampaignCall) -> None:
+        """Give back the call's place in the pacing caps."""
+        pacer = self.pacers.get(call.campaign)
+        if call.slot and pacer is not None and pacer.in_progress.get(call.gateway):
+            pacer.ended(call.gateway)
+            self._wake.set()
+        call.slot = False
+
     def stop(self, campaign: str) -> int:
         """Forget the campaign's calls not yet placed (the pacer will not dial them)."""
         queue = self.waiting.pop(campaign, deque())
+        queue.extend(self.previews.pop(campaign, deque()))
+        going = deque(c for c in queue if c.from_preview)  # its agent pressed Call: it goes on
+        if going:
+            self.waiting[campaign] = going
         for call in queue:
+            if call.from_preview:
+                continue
             self.calls.pop(call.leg, None)
             self.redis.delete(f"ipbx:attempt:{call.key}")  # never dialed: may be sent again
-        return len(queue)
+        shown = sum(1 for c in self.previewing.values() if c.campaign == campaign
+                    and not c.from_preview)  # fmt: skip
+        if shown:
+            self.post(WithdrawPreviews(campaign))
+        return len(queue) - len(going) + shown
+
+    def withdraw_previews(self, campaign: str) -> None:
+        """The campaign paused or stopped: the previews its agents are shown go away (their
+        attempts are sent again when it runs again); the agents are free again."""
+        for agent_id, call in list(self.previewing.items()):
+            if call.campaign != campaign or call.from_preview:
+                continue
+            del self.previewing[agent_id]
+            self.calls.pop(call.leg, None)
+            self.redis.delete(f"ipbx:attempt:{call.key}")
+            self.acd.apply(self.acd.acd.direct_failed(agent_id, time.time(), "cancelled"))
+
+
+_TAKE_OVER = """if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) and 1 else return 0 end"""
+
+
+def _positive(value: Any, kind: type[int] | type[float]) -> Any:  # noqa: ANN401
+    """A positive number from the request, or None (no cap)."""
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +660,39 @@ class FlowAnswers:
 
     leg: str
     variables: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewsDue:
+    """Previews wait for agents: show them to the free ones (consumer greenlet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawPreviews:
+    campaign: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewTimeout:
+    leg: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class RingFirst:
+    """The pacer let a call-back (or a preview's dial) go: ring its agent (consumer)."""
+
+    leg: str
+
+
+@dataclass(slots=True)
+class PreviewAction:
+    """The agent's Call or Skip on the preview it is shown (a desktop command)."""
+
+    agent: str
+    action: str  # "call" or "skip"
+    not_ready: bool = False
+    result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,17 @@ from icm.bus import keys
 from icm.bus.commands import CommandError, CommandServer
 from icm.bus.publisher import StatePublisher
 from icm.call_commands import CallCommands
-from icm.campaign_dialer import AmdVerdict, CampaignDialer, FlowAnswers, GraceOver
+from icm.campaign_dialer import (
+    AmdVerdict,
+    CampaignDialer,
+    FlowAnswers,
+    GraceOver,
+    PreviewAction,
+    PreviewsDue,
+    PreviewTimeout,
+    RingFirst,
+    WithdrawPreviews,
+)
 from icm.consults import ConsultRequest, Consults
 from icm.domain import commands as cmd
 from icm.domain import events as ev
@@ -225,6 +235,8 @@ class IcmService:
             self.inbox.put, self._attempt_updates.append,
             f"{config.outbound_host}:{config.outbound_port}",
         )  # fmt: skip
+        self.campaigns.ring_agent = self.booked.ring_campaign  # previews, call-backs
+        self.booked.campaigns = self.campaigns
         self._agent_changes: list[AgentStateChanged] = []
         self._other_publications: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
         self.outbound = OutboundServer(
@@ -346,6 +358,21 @@ class IcmService:
             return
         elif isinstance(item, FlowAnswers):
             self.campaigns.answers(item.leg, item.variables)
+            return
+        elif isinstance(item, PreviewsDue):
+            self.campaigns.assign_previews()
+            return
+        elif isinstance(item, RingFirst):
+            self.campaigns.ring_first(item.leg)
+            return
+        elif isinstance(item, PreviewAction):
+            self.campaigns.preview_action(item)
+            return
+        elif isinstance(item, PreviewTimeout):
+            self.campaigns.preview_timeout(item)
+            return
+        elif isinstance(item, WithdrawPreviews):
+            self.campaigns.withdraw_previews(item.campaign)
             return
         elif isinstance(item, ContactArrived):
             self.acd.contact_arrived(item.contact)
@@ -543,6 +570,10 @@ class IcmService:
             call = self.model.call_of_leg(self.name, leg) if leg else None
             self.recorder.agent_connected(change.agent_id, leg, call, queue)
         self._publish_agent(change.agent_id, str(change.to_state), change.reason, change.at)
+        if change.to_state is AgentState.LOGGED_OUT:
+            self.campaigns.agent_signed_out(change.agent_id)
+        if change.to_state is AgentState.READY and self.campaigns.previews_waiting():
+            self.inbox.put(PreviewsDue())
 
     def _agent_view_changed(self, agent_id: str) -> None:
         """A consultation the agent takes part in moved on: republish its desktop view."""
@@ -587,7 +618,8 @@ class IcmService:
     def _offer_card(self, agent_id: str, contact_id: str) -> dict[str, Any] | None:
         """What the desktop shows of the agent's contact (kept in the agent's snapshot so a
         page that reloads while the phone rings still shows the screen pop)."""
-        direct = self.consults.offer_card(agent_id) or self.booked.offer_card(agent_id)
+        direct = (self.consults.offer_card(agent_id) or self.booked.offer_card(agent_id)
+                  or self.campaigns.offer_card(agent_id))  # fmt: skip
         if direct is not None:
             return direct
         contact = self.acd.acd.contacts.get(contact_id)
@@ -689,6 +721,14 @@ class IcmService:
     def _agent_call(self, args: dict[str, Any]) -> dict[str, Any]:
         """An agent's own call: the recording actions here, the rest in agent_calls."""
         action = str(args.get("action", ""))
+        if action in ("preview_call", "preview_skip"):
+            request = PreviewAction(str(args.get("agent", "")), action.removeprefix("preview_"),
+                                    bool(args.get("not_ready")))  # fmt: skip
+            self.inbox.put(request)
+            try:
+                return request.result.get(timeout=self.config.command_timeout)
+            except gevent.Timeout as exc:
+                raise CommandError("icm is busy: try again in a moment") from exc
         if action not in RECORDER_ACTIONS:
             result = self.agent_calls.run(args)
             if action in ("transfer", "consult_complete"):  # the call leaves the agent

@@ -26,12 +26,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 
 from icm.actions import _command
 from icm.bus.commands import CommandError, IcmUnavailable
 from outbound.domain.observations import RollingWindow
 from outbound.domain.predictive import DialMode, DialSettings, Floor, calls_to_place
-from outbound.domain.retry import Done, Result, RetryPolicy, next_step
+from outbound.domain.retry import Done, Result, RetryAt, RetryPolicy, next_step
 from outbound.domain.windows import CallingWindow, allowed, contact_zone, next_opening
 from outbound.models import Attempt, Campaign, Contact, DoNotCall
 
@@ -54,7 +55,7 @@ def windows_of(campaign: Campaign) -> list[CallingWindow]:
 def policy_of(campaign: Campaign) -> RetryPolicy:
     delays = {**(campaign.retry_delays or {})}
     fields = {k: delays[k] for k in ("busy", "no_answer", "failed", "machine", "invalid",
-                                     "abandoned") if k in delays}  # fmt: skip
+                                     "abandoned", "skipped") if k in delays}  # fmt: skip
     return RetryPolicy(max_attempts=campaign.max_attempts, **fields)
 
 
@@ -110,9 +111,12 @@ def _tick(campaign_id: int, now: datetime) -> dict[str, Any]:
         log.warning("campaign %s: icm did not answer the floor (%s)", campaign.name, exc)
         return {"settled": settled, "resent": sent, "placed": 0, "error": str(exc)}
     wanted = _decide(campaign, floor)
-    budget = max(0, min(wanted, int(campaign.calls_per_second * 2) + 1
-                        - int(floor.get("queued", 0))))  # fmt: skip
-    attempts = lease(campaign, budget, now) if budget else []
+    room = max(0, int(campaign.calls_per_second * 2) + 1 - int(floor.get("queued", 0)))
+    # call-backs booked for an agent go first, beside what the mode wants: they ring their
+    # agent (or, when it cannot take them, go to the queue as a progressive call would)
+    callbacks = lease(campaign, room, now, callbacks=True) if room else []
+    budget = max(0, min(wanted, room - len(callbacks)))
+    attempts = callbacks + (lease(campaign, budget, now) if budget else [])
     placed = sum(_send(campaign, a) for a in attempts)
     _finish_if_done(campaign)
     return {"settled": settled, "resent": sent, "wanted": wanted, "placed": placed}
@@ -138,7 +142,6 @@ def fill_dispositions(campaign: Campaign, now: datetime) -> int:
 def settle(campaign: Campaign, now: datetime) -> int:
     """Attempts that ended → the contact's next step (called under the campaign's lock)."""
     policy = policy_of(campaign)
-    zone_default = campaign.time_zone
     windows = windows_of(campaign)
     count = 0
     ended = (Attempt.objects.filter(campaign=campaign, ended_at__isnull=False,
@@ -148,36 +151,54 @@ def settle(campaign: Campaign, now: datetime) -> int:
         contact = attempt.contact
         if contact.attempts != attempt.attempt:
             continue  # an older attempt; the newest decides
-        result = Result(attempt.result) if attempt.result in _RESULTS else Result.FAILED
-        step = next_step(policy, contact.attempts, result, attempt.ended_at or now)
-        contact.last_result = result.value
-        contact.lease_owner, contact.lease_until = "", None
-        if isinstance(step, Done):
-            exhausted = step.reason == "max_attempts"
-            contact.status = Contact.Status.EXHAUSTED if exhausted else Contact.Status.DONE
-            contact.next_attempt_at = None
-        else:
-            contact.status = Contact.Status.PENDING
-            at = step.at
-            zone = contact_zone(contact.time_zone or None, zone_default)
-            if windows and not allowed(windows, zone, at):
-                at = next_opening(windows, zone, at) or at
-            contact.next_attempt_at = at
-        contact.save(update_fields=["status", "last_result", "lease_owner", "lease_until",
-                                    "next_attempt_at"])  # fmt: skip
+        apply_result(campaign, contact, attempt, now, policy, windows)
         count += 1
     return count
 
 
-def lease(campaign: Campaign, budget: int, now: datetime) -> list[Attempt]:
+def apply_result(campaign: Campaign, contact: Contact, attempt: Attempt, now: datetime,
+                 policy: RetryPolicy | None = None,
+                 windows: list[CallingWindow] | None = None) -> Done | RetryAt:  # fmt: skip
+    """The contact's next step after its newest attempt (an agent's "call back at …" on it
+    wins over the result); saved. Called under the campaign's lock."""
+    policy = policy or policy_of(campaign)
+    windows = windows_of(campaign) if windows is None else windows
+    result = Result(attempt.result) if attempt.result in _RESULTS else Result.FAILED
+    if attempt.callback_at is not None:
+        result = Result.CALLBACK
+    dials = contact.attempts - contact.attempt_log.filter(result=Result.SKIPPED).count()
+    step = next_step(policy, dials, result, attempt.ended_at or now, attempt.callback_at)
+    contact.last_result = result.value
+    contact.lease_owner, contact.lease_until = "", None
+    contact.callback_agent = attempt.callback_agent if result is Result.CALLBACK else ""
+    if isinstance(step, Done):
+        exhausted = step.reason == "max_attempts"
+        contact.status = Contact.Status.EXHAUSTED if exhausted else Contact.Status.DONE
+        contact.next_attempt_at = None
+    else:
+        contact.status = Contact.Status.PENDING
+        at = step.at
+        zone = contact_zone(contact.time_zone or None, campaign.time_zone)
+        if windows and not allowed(windows, zone, at):
+            at = next_opening(windows, zone, at) or at
+        contact.next_attempt_at = at
+    contact.save(update_fields=["status", "last_result", "lease_owner", "lease_until",
+                                "next_attempt_at", "callback_agent"])  # fmt: skip
+    return step
+
+
+def lease(campaign: Campaign, budget: int, now: datetime, callbacks: bool = False
+          ) -> list[Attempt]:  # fmt: skip
     """Take up to `budget` due contacts (never one another worker holds) and log an attempt
-    for each; committed before icm is asked."""
+    for each; committed before icm is asked. `callbacks`: only the contacts an agent booked
+    a call-back for itself (the others: only those without)."""
     windows = windows_of(campaign)
     blocked = set(DoNotCall.objects.values_list("number", flat=True))
     out: list[Attempt] = []
     with transaction.atomic():
         due = (Contact.objects.select_for_update(skip_locked=True)
                .filter(campaign=campaign, status=Contact.Status.PENDING)
+               .filter(~Q(callback_agent="") if callbacks else Q(callback_agent=""))
                .exclude(next_attempt_at__gt=now)
                .order_by("next_attempt_at", "id")[: budget * 4 + 10])  # fmt: skip
         for contact in due:
@@ -213,6 +234,9 @@ def _send(campaign: Campaign, attempt: Attempt) -> int:
             "message": campaign.message, "calls_per_second": campaign.calls_per_second,
             "flow": campaign.flow.name if campaign.flow_id else "",
             "max_concurrent": campaign.max_concurrent,
+            "attempt": attempt.attempt, "preview_seconds": campaign.preview_seconds,
+            "agent": attempt.contact.callback_agent,  # a call-back rings its agent first
+            **gateway_limits(campaign),
             "data": {"name": attempt.contact.name, **(attempt.contact.data or {})}}  # fmt: skip
     try:
         reply = _command(switch_of(campaign), "campaign_dial", args,
@@ -222,6 +246,20 @@ def _send(campaign: Campaign, attempt: Attempt) -> int:
                     campaign.name, attempt.key, exc)  # fmt: skip
         return 0
     return 0 if reply.get("duplicate") else 1
+
+
+def gateway_limits(campaign: Campaign) -> dict[str, Any]:
+    """The trunk's own caps, shared by every campaign dialing through it (icm keeps one
+    count per gateway): calls at once (`max_channels`) and calls per second."""
+    from icm.models import Gateway
+
+    row = (Gateway.objects.filter(name=campaign.gateway, enabled=True)
+           .filter(switch__name=switch_of(campaign))
+           .values("max_channels", "calls_per_second").first())  # fmt: skip
+    if row is None:
+        return {}
+    return {"gateway_max_channels": row["max_channels"],
+            "gateway_calls_per_second": row["calls_per_second"]}  # fmt: skip
 
 
 def _floor(campaign: Campaign) -> dict[str, Any]:
@@ -244,8 +282,8 @@ def _window(campaign: Campaign) -> RollingWindow:
 
 def _decide(campaign: Campaign, floor: dict[str, Any]) -> int:
     mode = DialMode(campaign.mode)
-    if mode is DialMode.PREVIEW:
-        return 0
+    if mode is DialMode.PREVIEW:  # one contact for each free agent not shown one yet
+        return max(0, int(floor.get("free_agents", 0)) - int(floor.get("queued", 0)))
     dial_settings = DialSettings(abandon_cap=max(0.001, min(campaign.abandon_cap_pct / 100,
                                                             0.5)),
                                  max_ratio=campaign.max_ratio,

@@ -19,6 +19,7 @@ def default_retry_delays() -> dict[str, int | None]:
         "machine": 3600,
         "abandoned": 600,
         "invalid": None,
+        "skipped": 600,
     }
 
 
@@ -91,6 +92,11 @@ class Campaign(models.Model):
     calls_per_second = models.FloatField(default=5.0, validators=[MinValueValidator(0.01)])
     max_concurrent = models.PositiveIntegerField(default=30)
     ring_seconds = models.PositiveIntegerField(default=25)
+    preview_seconds = models.PositiveIntegerField(
+        default=0,
+        help_text="Preview: the agent's phone is dialed by itself after this many seconds "
+        "(0: only when the agent presses Call).",
+    )
     amd = models.BooleanField("answering-machine detection", default=False)
     machine_action = models.CharField(
         max_length=8, choices=MachineAction.choices, default=MachineAction.HANG_UP
@@ -195,6 +201,12 @@ class Attempt(models.Model):
     gateway = models.CharField(max_length=64, blank=True)
     worker = models.CharField(max_length=64, blank=True)
     answers = models.JSONField(default=dict, blank=True, help_text="An agentless flow's answers.")
+    callback_at = models.DateTimeField(
+        null=True, blank=True, help_text="The agent's \"call back at …\": the next attempt's time."
+    )
+    callback_agent = models.CharField(
+        max_length=32, blank=True, help_text="Who the call-back rings first (empty: the queue)."
+    )
 
     class Meta:
         ordering = ["requested_at", "id"]

@@ -62,7 +62,16 @@ class Gateway(models.Model):
     password = models.CharField(max_length=128, blank=True)
     register = models.BooleanField(default=True)
     caller_id_number = models.CharField(max_length=32, blank=True, validators=[digits_validator])
-    max_channels = models.PositiveIntegerField(default=30)
+    max_channels = models.PositiveIntegerField(
+        default=30, help_text="Campaign calls up at once on this trunk, all campaigns together."
+    )
+    calls_per_second = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.01)],
+        help_text="Campaign calls started per second on this trunk, all campaigns together "
+        "(empty: only each campaign's own limit).",
+    )
     enabled = models.BooleanField(default=True)
 
     class Meta:

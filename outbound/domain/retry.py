@@ -10,7 +10,10 @@ included. Results:
   attempt, and `max_attempts` still ends the contact, so call-backs cannot loop for ever —
   the desktop should warn an agent who sets a call-back on the last attempt;
 - `busy`, `no_answer`, `failed`, `machine`, `abandoned`, `invalid`: the policy's delay for
-  that result; None never retries it (default: `invalid`).
+  that result; None never retries it (default: `invalid`);
+- `skipped`: a preview agent passed the contact without dialing it: offered again after the
+  policy's `skipped` delay. Nothing was dialed, so it never uses up the contact: the caller
+  leaves skips out of `attempts_made`.
 The delay is from the end of the attempt (`now`); calling windows are applied afterwards by
 the scheduler (windows.next_opening), so a retry that falls outside them moves later.
 Pure: instants are aware datetimes given by the caller; the ones returned are in UTC.
@@ -33,6 +36,7 @@ class Result(StrEnum):
     ABANDONED = "abandoned"  # answered, no agent free within the grace time
     CALLBACK = "callback"
     DNC = "dnc"
+    SKIPPED = "skipped"  # a preview agent passed it: nothing was dialed
 
 
 class DoneReason(StrEnum):
@@ -61,6 +65,7 @@ class RetryPolicy:
     machine: float | None = 3600
     invalid: float | None = None
     abandoned: float | None = 600
+    skipped: float | None = 600
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -84,6 +89,7 @@ _DELAYED = (
     Result.MACHINE,
     Result.INVALID,
     Result.ABANDONED,
+    Result.SKIPPED,
 )
 
 
@@ -107,6 +113,11 @@ def next_step(
     """What follows an attempt that ended `now` with `result`."""
     if now.tzinfo is None or (callback_at is not None and callback_at.tzinfo is None):
         raise InvalidRetry("instants must be aware datetimes")
+    if result is Result.SKIPPED:
+        delay = policy.delay(result)
+        if delay is None:
+            return Done(DoneReason.NOT_RETRIED)
+        return RetryAt(now.astimezone(UTC) + timedelta(seconds=delay))
     if attempts_made < 1:
         raise InvalidRetry("next_step follows an attempt: attempts_made is at least 1")
     if result in _FINAL:

@@ -94,3 +94,12 @@ def test_naive_instants_and_nonsense_are_refused():
         RetryPolicy(max_attempts=0)
     with pytest.raises(InvalidRetry):
         RetryPolicy(busy=-1)
+
+
+def test_a_skipped_preview_comes_back_after_its_delay_and_never_uses_up_the_contact():
+    # skipped at the last attempt number (skips are left out of attempts_made by the caller)
+    policy = RetryPolicy(max_attempts=1, skipped=120)
+    assert next_step(policy, 0, Result.SKIPPED, T0) == RetryAt(T0 + timedelta(seconds=120))
+    assert next_step(policy, 1, Result.SKIPPED, T0) == RetryAt(T0 + timedelta(seconds=120))
+    never = RetryPolicy(skipped=None)
+    assert next_step(never, 0, Result.SKIPPED, T0) == Done(DoneReason.NOT_RETRIED)

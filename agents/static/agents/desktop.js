@@ -177,22 +177,46 @@ function ivrHtml(data) {
     `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join("")}</table>`;
 }
 
+function campaignHtml(card) {
+  if (!card) return "";
+  const fields = Object.entries(card.fields || {}).filter(([k]) => k !== "name").map(([k, v]) =>
+    `<tr><td>${esc(k)}</td><td>${esc(typeof v === "object" ? JSON.stringify(v) : v)}</td></tr>`).join("");
+  const earlier = (card.history || []).map((h) => `<li>${new Date(h.at).toLocaleString()} · ${esc(h.result)}${h.agent ? ` · ${esc(h.agent)}` : ""}${h.disposition ? ` · ${esc(h.disposition)}` : ""}${h.notes ? ` — ${esc(h.notes)}` : ""}</li>`).join("");
+  return `<div class="campaign-card"><div class="name">${esc(card.name || card.number)}</div>
+    <div>Campaign <b>${esc(card.campaign)}</b> · attempt ${esc(card.attempt)} of ${esc(card.max_attempts)}${card.callback ? " · <span class='tag'>call-back booked</span>" : ""}</div>
+    ${fields ? `<table class="fields">${fields}</table>` : ""}
+    ${earlier ? `<ul class="recent">${earlier}</ul>` : "<div class='muted'>First attempt.</div>"}</div>`;
+}
+
 function render() {
   if (!snap) return;
   const state = snap.state.state;
   $("state").dataset.state = state;
-  $("state-label").textContent = STATE_LABELS[state] + (snap.state.reason ? ` · ${snap.state.reason}` : "");
+  const previewing = state === "reserved" && snap.state.offer && snap.state.offer.media === "preview";
+  $("state-label").textContent = (previewing ? "Preview" : STATE_LABELS[state]) + (snap.state.reason ? ` · ${snap.state.reason}` : "");
   $("btn-ready").disabled = !["not_ready", "logged_out", "wrap_up"].includes(state);
   $("btn-not-ready").disabled = !["ready", "logged_out", "wrap_up"].includes(state);
-  const offer = state === "reserved" ? snap.state.offer : null;
+  const shown = state === "reserved" ? snap.state.offer : null;
+  const preview = shown && shown.media === "preview" ? shown : null;
+  const offer = preview ? null : shown;
+  $("preview").hidden = !preview;
+  if (preview) {
+    lastOffer = preview;
+    $("preview-number").textContent = preview.ani;
+    $("preview-queue").textContent = preview.queue ? `for ${preview.queue}` : "";
+    $("preview-card").innerHTML = campaignHtml(preview.campaign_card)
+      + (preview.customer_card ? customerHtml(preview.customer_card, preview.ani) : "");
+  }
   $("offer").hidden = !offer;
   if (offer) lastOffer = offer;
   if (offer) {
+    $("offer-campaign").innerHTML = campaignHtml(offer.campaign_card);
     $("offer-ani").textContent = offer.ani || "unknown number";
     $("offer-queue").textContent = offer.queue ? `for ${offer.queue}` : "";
     $("offer-arrived").textContent = {ivr: "from the IVR", direct: "direct", callback: "call-back",
-      transferred: "transferred", consult: "consultation"}[offer.arrived] || offer.arrived;
-    $("offer-customer").innerHTML = customerHtml(offer.customer_card, offer.ani);
+      transferred: "transferred", consult: "consultation", preview: "you are calling"}[offer.arrived] || offer.arrived;
+    $("offer-customer").innerHTML = offer.campaign_card && !offer.customer_card ? ""
+      : customerHtml(offer.customer_card, offer.ani);
     $("offer-note").hidden = !(offer.transferred_by || offer.note);
     const by = offer.arrived === "consult" ? "Consultation from" : "Transferred by";
     $("offer-note").textContent = offer.transferred_by
@@ -222,11 +246,17 @@ function render() {
     $("btn-hold").textContent = held ? "Resume" : "Hold";
     $("btn-hold").dataset.held = held ? "1" : "";
     const card = lastOffer && lastOffer.ani === call.ani ? lastOffer.customer_card : null;
-    $("incall-customer").innerHTML = customerHtml(card, call.ani);
+    const campaign = lastOffer && lastOffer.contact === snap.state.contact ? lastOffer.campaign_card : null;
+    $("incall-campaign").innerHTML = campaignHtml(campaign);
+    $("incall-customer").innerHTML = campaign && !card ? "" : customerHtml(card, call.ani);
   }
+  const handled = lastOffer && lastOffer.contact === snap.state.contact ? lastOffer.campaign_card : null;
+  $("wrap-callback").hidden = !(state === "wrap_up" && handled);
+  $("wrap-callback-last").hidden = !(handled && handled.last_attempt);
+  $("wrap-callback-at").disabled = !!(handled && handled.last_attempt);
   renderConsult(talking ? snap.state.consult : null);
   $("wrapup").hidden = state !== "wrap_up";
-  $("idle").hidden = !!offer || !!talking || state === "wrap_up";
+  $("idle").hidden = !!shown || !!talking || state === "wrap_up";
   renderQueues();
   renderHistory();
   renderCallbacks();
@@ -325,6 +355,10 @@ function tick() {
   if (call && call.answered_at) $("incall-timer").textContent = clock(Date.parse(call.answered_at) / 1000);
   if (snap.state.since) $("wrapup-timer").textContent = clock(snap.state.since);
   if (snap.state.consult) $("consult-timer").textContent = clock(snap.state.consult.started);
+  const offer = snap.state.offer;
+  const auto = offer && offer.media === "preview" && offer.attached && offer.attached.preview_seconds;
+  $("preview-countdown").textContent = auto && offer.attached.shown_at
+    ? `dialing by itself in ${Math.max(0, Math.ceil(offer.attached.shown_at + auto - Date.now() / 1000))} s` : "";
   document.querySelectorAll("#queues td.waited").forEach((td) => { td.textContent = clock(Number(td.dataset.since)); });
 }
 
@@ -347,9 +381,25 @@ const actions = {
     }
   },
   wrapDone: async () => {
-    const done = await command("wrap_up", {disposition: $("disposition").value, notes: $("notes").value});
-    if (done) { $("notes").value = ""; $("disposition").value = ""; }
+    const args = {disposition: $("disposition").value, notes: $("notes").value};
+    const at = $("wrap-callback").hidden ? "" : $("wrap-callback-at").value;
+    if (at) {
+      const when = new Date(at);
+      if (Number.isNaN(when.getTime())) { toast("When should we call back?"); return; }
+      args.callback_at = when.toISOString();
+      args.callback_to = $("wrap-callback-to").value;
+    }
+    const done = await command("wrap_up", args);
+    if (done) {
+      $("notes").value = ""; $("disposition").value = ""; $("wrap-callback-at").value = "";
+      if (done.callback) toast(`Call-back booked for ${new Date(done.callback.callback_at).toLocaleString()}.`, true);
+    }
   },
+  previewCall: async () => {
+    const done = await command("preview_call");
+    if (done) toast(`Calling ${done.number}: your phone rings first.`, true);
+  },
+  previewSkip: (notReady = false) => command("preview_skip", {not_ready: notReady}),
   wrapExtend: () => command("extend_wrap_up"),
   record: () => command(snap.state.recording ? "record_stop" : "record_start"),
   recordPause: () => command(snap.state.recording === "paused" ? "record_resume" : "record_pause"),
@@ -366,6 +416,9 @@ $("btn-mute").addEventListener("click", actions.mute);
 $("btn-record").addEventListener("click", actions.record);
 $("btn-record-pause").addEventListener("click", actions.recordPause);
 $("btn-wrap-done").addEventListener("click", actions.wrapDone);
+$("btn-preview-call").addEventListener("click", actions.previewCall);
+$("btn-preview-skip").addEventListener("click", () => actions.previewSkip(false));
+$("btn-preview-skip-nr").addEventListener("click", () => actions.previewSkip(true));
 $("btn-wrap-extend").addEventListener("click", actions.wrapExtend);
 async function dial(number) {
   const done = await command("dial", {number});
@@ -421,7 +474,8 @@ document.addEventListener("keydown", (ev) => {
   const key = ev.key.toLowerCase();
   const map = {r: [actions.ready, "btn-ready"], n: [actions.notReady, "btn-not-ready"],
     a: [actions.accept, "btn-accept"], h: [actions.hold, "btn-hold"], x: [actions.hangup, "btn-hangup"],
-    m: [actions.mute, "btn-mute"],
+    m: [actions.mute, "btn-mute"], c: [actions.previewCall, "btn-preview-call"],
+    s: [() => actions.previewSkip(false), "btn-preview-skip"],
     d: [actions.wrapDone, "btn-wrap-done"]};
   const found = map[key];
   if (!found) return;
