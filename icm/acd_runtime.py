@@ -125,6 +125,8 @@ class AcdRuntime:
         self.direct_legs: dict[str, str] = {}  # an agent's own (non-ACD) call leg -> agent
         self.callbacks: dict[str, str] = {}  # contact -> number to dial back
         self.dialling: dict[str, str] = {}  # customer leg being dialled -> agent leg
+        # the agent's leg is in a consultation (icm.consults): it outlives its customer
+        self.in_consultation: Callable[[str], bool] = lambda agent_id: False
         self.clock = clock
         self.extensions: dict[str, str] = {}  # agent -> extension number
         self.extension_agents: dict[str, str] = {}  # extension number -> agent
@@ -369,26 +371,28 @@ class AcdRuntime:
                 self.send(f"uuid_kill {customer} NORMAL_CLEARING")
         self.on_contact_finished(done, explanation)
 
-    def dial_back(self, contact_id: str, number: str, agent_leg: str, gateway: str = "",
-                  uuid: str = "", variables: str = "") -> str:  # fmt: skip
-        """The agent took the call-back: dial the customer (through `gateway`, by default
-        the first trunk; `variables`: checked channel variables) and bridge them on answer."""
-        gateway = gateway or self.load_gateway() or ""
-        if not gateway or not _safe(number):
+    def dial_back(self, contact_id: str, number: str, agent_leg: str) -> str:
+        """The agent took the call-back: dial the customer and bridge them on answer."""
+        gateway = self.load_gateway()
+        if gateway is None or not _safe(number):
             log.error("call-back %s: no gateway or number to dial; the agent is released",
                       contact_id)  # fmt: skip
             self.send(f"uuid_kill {agent_leg} NORMAL_TEMPORARY_FAILURE")
             return ""
-        customer = uuid or str(uuidlib.uuid4())
-        self.dialling[customer] = agent_leg
-        self.on_leg_expected(ev.LegExpected(self.switch, customer, agent_leg))
+        customer = str(uuidlib.uuid4())
+        self.expect_customer(customer, agent_leg)
         log.info("call-back %s: dialling %s via %s", contact_id, number, gateway)
-        extra = f",{variables}" if variables else ""
         self.send(
-            f"originate {{origination_uuid={customer},ipbx_contact={contact_id}{extra}}}"
+            f"originate {{origination_uuid={customer},ipbx_contact={contact_id}}}"
             f"sofia/gateway/{gateway}/{_safe(number)} &park()"
         )
         return customer
+
+    def expect_customer(self, customer: str, agent_leg: str) -> None:
+        """`customer` is being dialed for the agent on `agent_leg`: bridged when it answers;
+        the agent's side ends if it does not (and the other way round)."""
+        self.dialling[customer] = agent_leg
+        self.on_leg_expected(ev.LegExpected(self.switch, customer, agent_leg))
 
     def _direct_call(self, leg: str) -> bool:
         """An agent's phone answered a call the ACD did not place (internal or outbound,
@@ -446,6 +450,11 @@ class AcdRuntime:
         if agent_id is not None:  # the customer hung up a bridged call
             agent_leg = self.agent_leg.pop(agent_id, "")
             self.leg_agent.pop(agent_leg, None)
+            if agent_leg and not self.in_consultation(agent_id):
+                # the switch ends a bridged partner itself; but a customer who hangs up as
+                # the agent answers may leave before the bridge is made, and the agent's leg
+                # would stay parked, its call never ending (harmless when it is gone)
+                self.send(f"uuid_kill {agent_leg} NORMAL_CLEARING")
             self.apply(self.acd.call_ended(agent_id, now))
             return
         if leg in self.callbacks:

@@ -207,10 +207,10 @@ class BookedCallbacks:
             return None
         call = booking.campaign
         if call is not None:
-            media = "preview" if call.from_preview else "callback"
+            arrived = "preview" if call.from_preview else "callback"  # its phone rings
             return {"contact": call.leg, "queue": call.queue, "ani": call.number,
-                    "customer": "", "media": media, "priority": 0,
-                    "attached": {**call.attached(), "arrived": media}}  # fmt: skip
+                    "customer": "", "media": "callback", "priority": 0,
+                    "attached": {**call.attached(), "arrived": arrived}}  # fmt: skip
         return {"contact": booking.leg, "queue": booking.queue, "ani": booking.number,
                 "customer": "", "media": "callback", "priority": 0,
                 "attached": {"arrived": "callback", "transfer_note": booking.note,
@@ -273,19 +273,11 @@ class BookedCallbacks:
         log.info("call-back %s: agent %s answered; dialling %s", booking.callback,
                  booking.agent, booking.number)  # fmt: skip
         call = booking.campaign
-        if call is not None:
+        if call is not None:  # the campaign dialer dials the customer and keeps the score
             assert self.campaigns is not None
-            self.campaigns.customer_dialed(call.leg, booking.agent)
-            variables = ",".join(v for v in (
-                f"originate_timeout={call.ring_seconds}", f"ipbx_attempt={call.key}",
-                f"ipbx_campaign={call.campaign}", "ignore_early_media=true",
-                f"origination_caller_id_number={call.caller_id}" if call.caller_id else "",
-            ) if v)  # fmt: skip
-            if rt.dial_back(call.key, call.number, booking.leg, gateway=call.gateway,
-                            uuid=call.leg, variables=variables):  # fmt: skip
-                self.dialled[call.leg] = booking
-            else:
-                self.campaigns.dial_failed(call.leg, "NO_ROUTE_DESTINATION")
+            self.dialled[call.leg] = booking
+            rt.expect_customer(call.leg, booking.leg)
+            self.campaigns.dial_customer(call.leg, booking.agent, booking.leg)
             return
         customer = rt.dial_back(booking.leg, booking.number, booking.leg)
         if customer:

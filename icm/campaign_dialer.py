@@ -41,6 +41,7 @@ GRACE_SECONDS = 2.0
 AMD_WAIT = 7.0  # s: mod_amd decides within total_analysis_time (5 s)
 KEY_TTL = 2 * 86400
 PRIORITY = 1000  # campaign calls answered by a person go first
+PREVIEW_LIMIT = 600  # s: a preview nobody acts on (no auto-dial set) is skipped after this
 _SAFE = re.compile(r"^[A-Za-z0-9_.:+-]{1,100}$")
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 _MESSAGE = re.compile(r"^[A-Za-z0-9_./:@%=+-]{1,250}$")
@@ -83,11 +84,12 @@ class CampaignCall:
     fallback: bool = False  # the booked agent could not take it: to the queue instead
     from_preview: bool = False  # its agent pressed Call (or the preview time ran out)
     slot: bool = False  # holds a place in the pacing caps
+    agent_leg: str = ""  # an agent-first call: the agent's leg, on the line while it rings
 
     def attached(self) -> dict[str, Any]:
         """What the agent's screen pop shows of the contact (the web adds its history)."""
-        return {"campaign": self.campaign, "attempt": self.key, "attempt_no": self.attempt,
-                "number": self.number, **self.data}  # fmt: skip
+        return {**self.data, "campaign": self.campaign, "attempt": self.key,
+                "attempt_no": self.attempt, "number": self.number}  # fmt: skip
 
 
 class CampaignDialer:
@@ -122,6 +124,8 @@ class CampaignDialer:
         # rings a call-back's (or a preview's) agent, then dials the customer:
         # icm.booked_callbacks; "" when ringing, else why the agent cannot take it
         self.ring_agent: Callable[[CampaignCall, bool], str] = lambda call, reserved: "no phone"
+        self.view_changed: Callable[[str], None] = lambda agent_id: None  # republish a desktop
+        self.stopped: set[str] = set()  # paused / stopped campaigns: nothing of theirs requeued
 
     # --- the bus -------------------------------------------------------------------------
     def dial(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -168,6 +172,7 @@ class CampaignDialer:
             pacer.cap.active = sum(in_progress.values())  # type: ignore[union-attr]
             self.pacers[campaign] = pacer
         self._gateway_limits(gateway, args)
+        self.stopped.discard(campaign)
         self.calls[leg] = call
         if mode == "preview" and not call.agent_first:
             self.previews.setdefault(campaign, deque()).append(call)
@@ -195,12 +200,21 @@ class CampaignDialer:
 
     def _placing(self, call: CampaignCall) -> None:
         """The key is about to ring something: never taken over from now on."""
+        self._mark(call, "placed")
+
+    def _mark(self, call: CampaignCall, state: str) -> None:
+        """Say in Redis what became of the key (placed, done), from a greenlet of its own:
+        the callers never wait on a Redis round trip."""
+        gevent.spawn(self._set_key, call.campaign, call.key, f"{state}:{self.switch}:{call.leg}")
+
+    def _set_key(self, campaign: str, key: str, value: str | None) -> None:
         try:
-            self.redis.set(f"ipbx:attempt:{call.key}", f"placed:{self.switch}:{call.leg}",
-                           ex=KEY_TTL)  # fmt: skip
+            if value is None:
+                self.redis.delete(f"ipbx:attempt:{key}")
+            else:
+                self.redis.set(f"ipbx:attempt:{key}", value, ex=KEY_TTL)
         except Exception as exc:  # noqa: BLE001 - Redis away: the claim stands as it is
-            log.warning("campaign %s: attempt %s not marked placed: %s", call.campaign,
-                        call.key, exc)  # fmt: skip
+            log.warning("campaign %s: attempt %s not marked in Redis: %s", campaign, key, exc)
 
     def _gateway_limits(self, gateway: str, args: dict[str, Any]) -> None:
         """The trunk's caps as the database has them now (every campaign's request carries
@@ -262,7 +276,7 @@ class CampaignDialer:
     def pace(self, now: float) -> int:
         """Place every queued call the caps allow now; how many went out."""
         placed = 0
-        for campaign, queue in self.waiting.items():
+        for campaign, queue in list(self.waiting.items()):  # a dial / stop may change it
             pacer = self.pacers[campaign]
             while queue and pacer.may_dial(queue[0].gateway, now):
                 call = queue.popleft()
@@ -283,7 +297,8 @@ class CampaignDialer:
             f"origination_caller_id_number={call.caller_id}" if call.caller_id else "",
             f"ipbx_attempt={call.key}", f"ipbx_campaign={call.campaign}",
             "ignore_early_media=true") if v)  # fmt: skip
-        target = "amd,park inline" if call.amd else "&park()"
+        # an agent-first call has its agent on the line: no machine detection
+        target = "amd,park inline" if call.amd and not call.agent_leg else "&park()"
         call.placed = time.time()
         self._placing(call)
         try:
@@ -292,12 +307,20 @@ class CampaignDialer:
         except Exception as exc:  # the switch is gone: the attempt failed, nothing rang
             log.warning("campaign %s: attempt %s not placed: %s", call.campaign, call.key, exc)
             self._finish(call, "failed", "SWITCH_NOT_CONNECTED")
+            self._end_agent_side(call)
             return
         self.jobs[job] = call.leg
         call.placed_job = job
         self.originated += 1
-        self.record({"key": call.key, "started_at": call.placed, "gateway": call.gateway,
-                     "call_uuid": call.leg})  # fmt: skip
+        self.record(
+            {
+                "key": call.key,
+                "started_at": call.placed,
+                "gateway": call.gateway,
+                "call_uuid": call.leg,
+                **({"agent": call.agent} if call.agent else {}),
+            }
+        )
         log.info("campaign %s: dialing %s (attempt %s, leg %s)", call.campaign, call.number,
                  call.key, call.leg)  # fmt: skip
 
@@ -310,7 +333,19 @@ class CampaignDialer:
         if call is not None and not body.startswith("+OK"):
             cause = body.lstrip("-").replace("ERR", "").strip() or "NORMAL_CLEARING"
             self._finish(call, CAUSES.get(cause, "failed"), cause)
+            self._end_agent_side(call)
         return True
+
+    def _end_agent_side(self, call: CampaignCall) -> None:
+        """An agent-first call whose customer could not be dialed: nobody to talk to, the
+        agent's leg ends (the agent wraps up)."""
+        if not call.agent_leg:
+            return
+        try:
+            self.bgapi_nowait(f"uuid_kill {call.agent_leg} NORMAL_CLEARING")
+        except Exception as exc:  # noqa: BLE001 - the switch is gone: the leg went with it
+            log.warning("campaign %s: agent leg %s not ended: %s", call.campaign,
+                        call.agent_leg, exc)  # fmt: skip
 
     def answered(self, leg: str, at: float) -> bool:
         """The far end answered (LegAnswered)."""
@@ -372,7 +407,7 @@ class CampaignDialer:
             self._play_and_hang_up(call)
             return
         now = time.time()
-        attached = {"campaign": call.campaign, "number": call.number, **call.data}
+        attached = call.attached()
         self.acd.contact_arrived(Contact(call.leg, call.queue, now, priority=PRIORITY,
                                          attached=attached, ani=call.number))  # fmt: skip
         gevent.spawn_later(GRACE_SECONDS, self.post, GraceOver(call.leg))
@@ -447,9 +482,8 @@ class CampaignDialer:
                 self.record({"key": call.key, "agent": agent.agent_id})
                 log.info("campaign %s: %s shown to agent %s", call.campaign, call.number,
                          agent.agent_id)  # fmt: skip
-                if call.preview_seconds:
-                    gevent.spawn_later(call.preview_seconds, self.post,
-                                       PreviewTimeout(call.leg, agent.agent_id))  # fmt: skip
+                gevent.spawn_later(call.preview_seconds or PREVIEW_LIMIT, self.post,
+                                   PreviewTimeout(call.leg, agent.agent_id))  # fmt: skip
                 shown += 1
         return shown
 
@@ -486,17 +520,25 @@ class CampaignDialer:
 
     def preview_timeout(self, timeout: PreviewTimeout) -> None:
         call = self.previewing.get(timeout.agent)
-        if call is not None and call.leg == timeout.leg and not call.from_preview:
-            log.info("campaign %s: agent %s did not act on %s in %d s: dialing it",
-                     call.campaign, timeout.agent, call.number, call.preview_seconds)  # fmt: skip
-            self._dial_preview(call)
+        if call is None or call.leg != timeout.leg or call.from_preview:
+            return
+        if not call.preview_seconds:  # nobody acted for PREVIEW_LIMIT: the agent is away
+            log.warning("campaign %s: agent %s left %s unanswered for %d s: skipped, the agent "
+                        "made not ready", call.campaign, timeout.agent, call.number,
+                        PREVIEW_LIMIT)  # fmt: skip
+            self._skip(call, timeout.agent, True, "no action on a preview")
+            return
+        log.info("campaign %s: agent %s did not act on %s in %d s: dialing it",
+                 call.campaign, timeout.agent, call.number, call.preview_seconds)  # fmt: skip
+        self._dial_preview(call)
 
-    def _skip(self, call: CampaignCall, agent_id: str, not_ready: bool) -> None:
+    def _skip(self, call: CampaignCall, agent_id: str, not_ready: bool,
+              reason: str = "skipped") -> None:  # fmt: skip
         self.previewing.pop(agent_id, None)
         call.shown_to = ""
         agent = self.acd.acd.agents[agent_id]
         if not_ready:
-            agent.prior_state, agent.prior_reason = AgentState.NOT_READY, "skipped"
+            agent.prior_state, agent.prior_reason = AgentState.NOT_READY, reason
         log.info("campaign %s: agent %s skipped %s", call.campaign, agent_id, call.number)
         self._finish(call, "skipped", "")
         self.acd.apply(self.acd.acd.direct_failed(agent_id, time.time(), "skipped"))
@@ -518,8 +560,10 @@ class CampaignDialer:
         preview = call.from_preview
         why = self.ring_agent(call, preview)
         if not why:
-            self.previewing.pop(call.shown_to, None)  # its card is the ringing call's now
+            if self.previewing.get(call.shown_to) is call:
+                del self.previewing[call.shown_to]  # its card is the ringing call's now
             self.record({"key": call.key, "agent": call.agent_first})
+            self.view_changed(call.agent_first)  # the desktop: ringing, no longer Call / Skip
             return
         if preview:
             log.warning("campaign %s: agent %s cannot be rung (%s); %s comes back later",
@@ -530,28 +574,43 @@ class CampaignDialer:
             return
         log.info("campaign %s: call-back of %s for agent %s: %s; to queue %s instead",
                  call.campaign, call.number, call.agent_first, why, call.queue)  # fmt: skip
-        call.fallback = True
+        self._to_queue(call)
+
+    def _to_queue(self, call: CampaignCall) -> None:
+        """A call-back its agent cannot take: to the queue — in a preview campaign as a
+        preview for whoever is free (its agents are busy with previews, so a dialed call
+        would only be abandoned), else dialed now and handed to the queue's agents."""
+        if call.mode == "preview":
+            self._release(call)
+            call.agent_first, call.agent_leg = "", ""
+            self._requeue_preview(call)
+            return
+        call.fallback, call.agent_leg = True, ""
         self._originate(call)
 
-    def customer_dialed(self, leg: str, agent_id: str) -> None:
-        """The agent answered its phone: the customer is being dialed on `leg`."""
+    def _requeue_preview(self, call: CampaignCall) -> None:
+        """Back to the front of the campaign's previews (or dropped, sent again later, when
+        the campaign was paused or stopped meanwhile)."""
+        call.shown_to, call.shown_at, call.from_preview = "", None, False
+        if call.campaign in self.stopped:
+            self.calls.pop(call.leg, None)
+            self._release(call)
+            gevent.spawn(self._set_key, call.campaign, call.key, None)
+            return
+        self.previews.setdefault(call.campaign, deque()).appendleft(call)
+        self.post(PreviewsDue())
+
+    def dial_customer(self, leg: str, agent_id: str, agent_leg: str) -> None:
+        """The agent answered its phone: dial the customer on `leg` through the campaign's
+        gateway (the ACD bridges them when it answers: AcdRuntime.expect_customer)."""
         call = self.calls.get(leg)
         if call is None:
+            self.bgapi_nowait(f"uuid_kill {agent_leg} NORMAL_CLEARING")
             return
-        call.agent, call.offered, call.shown_to = agent_id, True, ""
-        call.placed = time.time()
-        self._placing(call)
-        self.originated += 1
-        self.record({"key": call.key, "started_at": call.placed, "gateway": call.gateway,
-                     "call_uuid": call.leg, "agent": agent_id})  # fmt: skip
+        call.agent, call.offered, call.shown_to, call.agent_leg = agent_id, True, "", agent_leg
         log.info("campaign %s: agent %s on the line; dialing %s (attempt %s)", call.campaign,
                  agent_id, call.number, call.key)  # fmt: skip
-
-    def dial_failed(self, leg: str, cause: str) -> None:
-        """The customer of an agent-first call could not be dialed at all."""
-        call = self.calls.get(leg)
-        if call is not None:
-            self._finish(call, "failed", cause)
+        self._originate(call)
 
     def agent_missed(self, leg: str, cause: str) -> None:
         """The agent's phone was not answered: a call-back goes to the queue; a preview is
@@ -561,23 +620,18 @@ class CampaignDialer:
             return
         if call.from_preview:
             self._release(call)
-            call.agent_first = call.shown_to = ""
-            call.shown_at, call.from_preview = None, False
-            self.previews.setdefault(call.campaign, deque()).appendleft(call)
-            self.post(PreviewsDue())
+            call.agent_first, call.agent_leg = "", ""
+            self._requeue_preview(call)
             return
         log.info("campaign %s: agent %s did not answer (%s); %s to queue %s", call.campaign,
                  call.agent_first, cause, call.number, call.queue)  # fmt: skip
-        call.fallback = True
-        self._originate(call)
+        self._to_queue(call)
 
     def agent_signed_out(self, agent_id: str) -> None:
         """An agent signed out while shown a preview: it goes to the next free agent."""
         call = self.previewing.pop(agent_id, None)
         if call is not None and call.leg in self.calls and not call.from_preview:
-            call.shown_to, call.shown_at = "", None
-            self.previews.setdefault(call.campaign, deque()).appendleft(call)
-            self.post(PreviewsDue())
+            self._requeue_preview(call)
 
     # --- helpers ---------------------------------------------------------------------------
     def _play_and_hang_up(self, call: CampaignCall) -> None:
@@ -601,6 +655,7 @@ class CampaignDialer:
         ring = round((call.answered or at) - call.placed, 3) if call.placed else None
         self.record({"key": call.key, "ended_at": at, "result": result, "hangup_cause": cause,
                      "talk_seconds": talk, "ring_seconds": ring, "agent": call.agent})  # fmt: skip
+        self._mark(call, "done")  # never taken over, even if it never rang (a skip)
         log.info("campaign %s: %s → %s (%s)", call.campaign, call.number, result, cause)
 
     def _release(self, call: CampaignCall) -> None:
@@ -613,6 +668,7 @@ class CampaignDialer:
 
     def stop(self, campaign: str) -> int:
         """Forget the campaign's calls not yet placed (the pacer will not dial them)."""
+        self.stopped.add(campaign)
         queue = self.waiting.pop(campaign, deque())
         queue.extend(self.previews.pop(campaign, deque()))
         going = deque(c for c in queue if c.from_preview)  # its agent pressed Call: it goes on
@@ -637,8 +693,8 @@ class CampaignDialer:
                 continue
             del self.previewing[agent_id]
             self.calls.pop(call.leg, None)
-            self.redis.delete(f"ipbx:attempt:{call.key}")
             self.acd.apply(self.acd.acd.direct_failed(agent_id, time.time(), "cancelled"))
+            gevent.spawn(self._set_key, call.campaign, call.key, None)  # may be sent again
 
 
 _TAKE_OVER = """if redis.call('GET', KEYS[1]) == ARGV[1] then

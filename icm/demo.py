@@ -228,11 +228,51 @@ def load_demo() -> DemoSummary:
     flow, night = _load_flow(summary)
     _load_routing(site, flow, night, summary)
     _load_customers(summary)
+    _load_campaigns(switch, summary)
 
     if load_demo_tariffs():
         summary.count_update("stats.TariffRate")
     logger.info("demo data loaded: created %s, updated %s", summary.created, summary.updated)
     return summary
+
+
+DEMO_PLANS = ("Bronze", "Silver", "Gold")
+DEMO_NAMES = ("Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov",
+              "Donald Knuth", "Frances Allen", "Ken Thompson", "Margaret Hamilton",
+              "John Backus")  # fmt: skip
+
+
+def _load_campaigns(switch: Switch, summary: DemoSummary) -> None:
+    """Two draft campaigns for the sales queue, started from /campaigns/: renewals in preview
+    (the agent sees each contact first) and a win-back list dialed predictively; switchsim's
+    demo scenario decides who answers (35 % people, 12 % machines …)."""
+    from outbound.models import Campaign, Contact
+
+    sales = Queue.objects.get(name="sales")
+    all_week = [{"days": [0, 1, 2, 3, 4, 5, 6], "start": "08:00", "end": "21:00"}]
+    specs = (
+        ("demo-renewals", "Renewals (preview)", Campaign.Mode.PREVIEW, 20, "55510"),
+        ("demo-winback", "Win-back (predictive)", Campaign.Mode.PREDICTIVE, 200, "55520"),
+    )
+    for name, display, mode, size, prefix in specs:  # fmt: skip
+        campaign = _upsert(Campaign, summary, name=name, defaults={
+            "display_name": display, "mode": mode, "switch": switch, "queue": sales,
+            "gateway": "carrier", "caller_id_number": "5550000", "windows": all_week,
+            "time_zone": "UTC", "calls_per_second": 2.0, "max_concurrent": 20,
+            "amd": mode == Campaign.Mode.PREDICTIVE,
+            # the demo's agents are signed in by a script: previews dial by themselves
+            "preview_seconds": 15 if mode == Campaign.Mode.PREVIEW else 0})  # fmt: skip
+        for n in range(size):
+            _upsert(
+                Contact,
+                summary,
+                campaign=campaign,
+                number=f"{prefix}{n:04d}",
+                defaults={
+                    "name": DEMO_NAMES[n % len(DEMO_NAMES)],
+                    "data": {"plan": DEMO_PLANS[n % 3], "customer_since": str(2015 + n % 10)},
+                },
+            )
 
 
 def _load_recording(summary: DemoSummary) -> None:

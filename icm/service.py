@@ -210,6 +210,7 @@ class IcmService:
         )
         self.consults = Consults(self.name, self.acd, self.model, self._agent_view_changed)
         self.booked = BookedCallbacks(self.name, self.acd, self._callback_outcome)
+        self.acd.in_consultation = lambda agent_id: self.consults.of(agent_id) is not None
         self.acd.intercept_leg_failed = lambda leg, cause: (
             self.consults.leg_failed(leg, cause) or self.booked.leg_failed(leg, cause)
         )
@@ -236,6 +237,7 @@ class IcmService:
             f"{config.outbound_host}:{config.outbound_port}",
         )  # fmt: skip
         self.campaigns.ring_agent = self.booked.ring_campaign  # previews, call-backs
+        self.campaigns.view_changed = self._agent_view_changed
         self.booked.campaigns = self.campaigns
         self._agent_changes: list[AgentStateChanged] = []
         self._other_publications: list[tuple[Callable[..., None], tuple[Any, ...]]] = []

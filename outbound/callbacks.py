@@ -69,17 +69,25 @@ def book(attempt: Attempt, at: datetime, agent_id: str, now: datetime | None = N
          ) -> dict[str, Any]:  # fmt: skip
     """Record the call-back (`agent_id` "": for anyone of the queue)."""
     now = now or timezone.now()
-    check(attempt, at, now)
     campaign = attempt.campaign
     with transaction.atomic():
         with connection.cursor() as cur:  # the pacer's settle step waits, or we wait for it
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_BASE + campaign.pk])
-        attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
+        attempt = Attempt.objects.select_for_update().select_related("campaign").get(
+            pk=attempt.pk)  # fmt: skip
+        contact = Contact.objects.select_for_update().get(pk=attempt.contact_id)
+        attempt.contact = contact
+        check(attempt, at, now)  # again, as it is now
+        if contact.attempts != attempt.attempt:
+            raise CampaignCallbackRefused(f"the contact is being called again (attempt "
+                                          f"{contact.attempts}): no call-back")  # fmt: skip
+        if contact.status == Contact.Status.DNC:
+            raise CampaignCallbackRefused("the contact is on the do-not-call list")
         attempt.callback_at, attempt.callback_agent = at, agent_id
         attempt.save(update_fields=["callback_at", "callback_agent"])
-        contact = Contact.objects.select_for_update().get(pk=attempt.contact_id)
-        settled = contact.status in (Contact.Status.DONE, Contact.Status.EXHAUSTED)
-        if settled and contact.attempts == attempt.attempt and attempt.ended_at is not None:
+        # still being dialed: the pacer's settle step reads the call-back; settled already
+        # (done, or a retry due at its delay): the call-back replaces that
+        if contact.status != Contact.Status.DIALING and attempt.ended_at is not None:
             apply_result(campaign, contact, attempt, now)
         # a campaign that finished with this contact runs again for its call-back (a paused
         # or stopped one keeps it until it is resumed)

@@ -20,6 +20,8 @@ the Poisson traffic generator of inbound trunk calls. Format::
     dnis = ["8000"]
     ani_prefix = "+1555"         # ANI = prefix + 7 random digits (or ani = ["..."])
     max_calls = 0                # 0 = unlimited
+    [far_ends]                   # who answers calls dialed out through a gateway
+    rules = ["* answered=35 machine=12 busy=15 no_answer=30 invalid=8 ring=2-6 talk=20-90"]
 """
 
 from __future__ import annotations
@@ -95,6 +97,10 @@ class Scenario:
                 world.phones[ext] = behaviour
                 if spec.get("register", True):
                     world.register(ext)
+        for rule in self.data.get("far_ends", {}).get("rules", []):  # as sim_far_end takes them
+            reply = world.sw.far_ends.configure(str(rule).split())
+            if not reply.startswith("+OK"):
+                raise ValueError(f"far_ends rule {rule!r}: {reply.strip()}")
 
     async def run_traffic(self, world: World) -> None:
         if self.rate <= 0:

@@ -16,7 +16,7 @@ from ivr.models import Flow
 
 pytestmark = pytest.mark.django_db
 
-DEMO_APPS = ("agents", "icm", "ivr", "auth")
+DEMO_APPS = ("agents", "icm", "ivr", "auth", "outbound")
 SIP_DOMAIN = "hq.ipbx.local"
 
 
@@ -93,6 +93,16 @@ def test_demo_contents(settings):
     assert route.closed_flow.name == "night-service" and route.schedule.name == "Office hours"
     assert Flow.objects.get(name="account-balance").published_version is not None
     assert InboundRoute.objects.get(dnis="8001").queue.name == "sales"
+
+    from outbound.models import Campaign
+
+    renewals = Campaign.objects.get(name="demo-renewals")
+    assert (renewals.mode, renewals.state, renewals.queue.name) == ("preview", "draft", "sales")
+    assert renewals.contacts.count() == 20
+    assert renewals.contacts.first().data["plan"] in ("Bronze", "Silver", "Gold")
+    winback = Campaign.objects.get(name="demo-winback")
+    assert (winback.mode, winback.state, winback.amd) == ("predictive", "draft", True)
+    assert winback.contacts.count() == 200
 
     assert 15 <= Customer.objects.count() <= 30
     assert Customer.objects.filter(grade=Customer.Grade.VIP).exists()

@@ -257,3 +257,24 @@ def test_an_attempt_an_earlier_icm_queued_but_never_placed_is_dialed_once(previe
     never = Attempt.objects.get(number="5550406")
     assert never.started_at is None  # "placed" by the earlier icm: not dialed again
     assert "5550406" not in esl.api("show channels")
+
+
+def test_pausing_withdraws_the_preview_shown_and_resuming_shows_it_again(preview):
+    c, esl, users, switch = preview
+    Contact.objects.create(campaign=c, number="5550407", name="Alan")
+    sign_in(users, 1, switch)
+    tick(c.pk)
+    wait_until(lambda: live(switch, "ag1").get("state") == "reserved", what="the preview")
+    admin = client_for(users["admin"])
+    assert admin.post(f"/api/campaigns/{c.name}/pause/").status_code == 200
+    wait_until(lambda: live(switch, "ag1").get("state") == "ready",
+               what="ag1 free again once the campaign is paused")  # fmt: skip
+    attempt = Attempt.objects.get(campaign=c)
+    assert attempt.started_at is None and attempt.ended_at is None  # nothing was dialed
+    assert admin.post(f"/api/campaigns/{c.name}/resume/").status_code == 200
+    # the same attempt (its key) is sent again and shown again
+    state = wait_until(lambda: tick(c.pk) and (s := live(switch, "ag1")).get("state")
+                       == "reserved" and s, timeout=30, interval=0.5,
+                       what="the preview shown again")  # fmt: skip
+    assert state["offer"]["attached"]["attempt"] == attempt.key
+    assert Attempt.objects.filter(campaign=c).count() == 1

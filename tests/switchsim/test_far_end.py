@@ -76,3 +76,23 @@ def test_a_distribution_per_prefix():
     )
     assert ends.next_for("+5559123").kind == "busy"
     assert ends.next_for("4420") is None  # no rule: switchsim's old behaviour
+
+
+def test_the_demo_scenario_decides_who_answers_campaign_calls():
+    """`python -m switchsim --demo` (make run) answers trunk calls with the demo's mix of
+    people, machines, busy lines, no answer and invalid numbers; a bad rule is refused."""
+    from types import SimpleNamespace
+
+    from switchsim.far_end import OUTCOMES
+    from switchsim.scenario import Scenario
+
+    def world() -> SimpleNamespace:
+        return SimpleNamespace(trunk_host="", phones={}, register=lambda ext: None,
+                               sw=SimpleNamespace(far_ends=FarEnds()))  # fmt: skip
+
+    demo = world()
+    Scenario.load(None, demo=True).apply(demo)
+    kinds = {demo.sw.far_ends.next_for(f"55520{n:04d}").kind for n in range(300)}
+    assert kinds == set(OUTCOMES)
+    with pytest.raises(ValueError, match="far_ends rule"):
+        Scenario({"far_ends": {"rules": ["* answered=lots"]}}).apply(world())
