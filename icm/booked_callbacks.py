@@ -137,8 +137,7 @@ class BookedCallbacks:
         it) before its customer is dialed; "" when ringing, else why it cannot."""
         agent_id = call.agent_first
         if reserved:
-            agent = self.rt.acd.agents.get(agent_id)
-            if agent is None or self.rt.acd.direct_offers.get(agent_id) != call.leg:
+            if self.rt.acd.direct_offers.get(agent_id) != call.leg:
                 return f"agent {agent_id} is no longer reserved for it"
             why = "" if self.rt.extensions.get(agent_id) else f"agent {agent_id} has no phone"
         else:
@@ -157,12 +156,10 @@ class BookedCallbacks:
         leg = str(uuidlib.uuid4())
         booking.leg = leg
         self.by_agent[booking.agent] = booking
-        trigger = "call-back" if booking.campaign is None or not booking.campaign.from_preview \
-            else "preview"  # fmt: skip
         try:
-            if reserve:
+            if reserve:  # (a preview's agent was reserved when it was shown the contact)
                 self.rt.apply(self.rt.acd.offer_direct(booking.agent, contact_id or leg,
-                                                       self.clock(), trigger))  # fmt: skip
+                                                       self.clock(), "call-back"))  # fmt: skip
         except IllegalTransition as exc:
             del self.by_agent[booking.agent]
             raise CommandError(str(exc)) from exc

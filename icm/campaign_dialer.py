@@ -198,10 +198,6 @@ class CampaignDialer:
         return bool(self.redis.eval(_TAKE_OVER, 1, name, held, f"queued:{self.switch}:{leg}",
                                     KEY_TTL))  # fmt: skip
 
-    def _placing(self, call: CampaignCall) -> None:
-        """The key is about to ring something: never taken over from now on."""
-        self._mark(call, "placed")
-
     def _mark(self, call: CampaignCall, state: str) -> None:
         """Say in Redis what became of the key (placed, done), from a greenlet of its own:
         the callers never wait on a Redis round trip."""
@@ -300,7 +296,7 @@ class CampaignDialer:
         # an agent-first call has its agent on the line: no machine detection
         target = "amd,park inline" if call.amd and not call.agent_leg else "&park()"
         call.placed = time.time()
-        self._placing(call)
+        self._mark(call, "placed")  # about to ring something: never taken over from now on
         try:
             job = self.bgapi_nowait(f"originate {{{variables}}}sofia/gateway/{call.gateway}/"
                                     f"{call.number} {target}")  # fmt: skip
@@ -581,20 +577,19 @@ class CampaignDialer:
         preview for whoever is free (its agents are busy with previews, so a dialed call
         would only be abandoned), else dialed now and handed to the queue's agents."""
         if call.mode == "preview":
-            self._release(call)
-            call.agent_first, call.agent_leg = "", ""
             self._requeue_preview(call)
             return
         call.fallback, call.agent_leg = True, ""
         self._originate(call)
 
     def _requeue_preview(self, call: CampaignCall) -> None:
-        """Back to the front of the campaign's previews (or dropped, sent again later, when
-        the campaign was paused or stopped meanwhile)."""
-        call.shown_to, call.shown_at, call.from_preview = "", None, False
+        """Back to the front of the campaign's previews, nobody's and holding no place in the
+        caps (or dropped, sent again later, when the campaign was paused or stopped)."""
+        self._release(call)
+        call.agent_first, call.agent_leg, call.shown_to = "", "", ""
+        call.shown_at, call.from_preview = None, False
         if call.campaign in self.stopped:
             self.calls.pop(call.leg, None)
-            self._release(call)
             gevent.spawn(self._set_key, call.campaign, call.key, None)
             return
         self.previews.setdefault(call.campaign, deque()).appendleft(call)
@@ -613,15 +608,10 @@ class CampaignDialer:
         self._originate(call)
 
     def agent_missed(self, leg: str, cause: str) -> None:
-        """The agent's phone was not answered: a call-back goes to the queue; a preview is
-        shown again (to the first free agent)."""
+        """The agent's phone was not answered: to the queue (in a preview campaign: shown
+        again, to the first free agent)."""
         call = self.calls.get(leg)
         if call is None:
-            return
-        if call.from_preview:
-            self._release(call)
-            call.agent_first, call.agent_leg = "", ""
-            self._requeue_preview(call)
             return
         log.info("campaign %s: agent %s did not answer (%s); %s to queue %s", call.campaign,
                  call.agent_first, cause, call.number, call.queue)  # fmt: skip

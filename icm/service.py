@@ -656,12 +656,17 @@ class IcmService:
     def cmd_callback_ring(self, args: dict[str, Any]) -> dict[str, Any]:
         """Celery: a booked call-back is due (see icm.booked_callbacks)."""
         self.booked.check(args)  # refuse a malformed request before it is queued
-        request = CallbackRing(dict(args))
+        # if it times out it may still run: Celery's retry then gets "duplicate"
+        return self._in_consumer(CallbackRing(dict(args)))
+
+    def _in_consumer(self, request: CallbackRing | PreviewAction) -> dict[str, Any]:
+        """Run a command's request in the consumer greenlet (the single writer); its result."""
         self.inbox.put(request)
         try:
-            return request.result.get(timeout=self.config.command_timeout)
-        except gevent.Timeout as exc:  # it may still run: Celery's retry then gets "duplicate"
+            result: dict[str, Any] = request.result.get(timeout=self.config.command_timeout)
+        except gevent.Timeout as exc:
             raise CommandError("icm is busy: try again in a moment") from exc
+        return result
 
     def _callback_outcome(self, callback: str, outcome: str, detail: str) -> None:
         self._callback_outcomes.append((callback, outcome, detail))
@@ -724,13 +729,9 @@ class IcmService:
         """An agent's own call: the recording actions here, the rest in agent_calls."""
         action = str(args.get("action", ""))
         if action in ("preview_call", "preview_skip"):
-            request = PreviewAction(str(args.get("agent", "")), action.removeprefix("preview_"),
-                                    bool(args.get("not_ready")))  # fmt: skip
-            self.inbox.put(request)
-            try:
-                return request.result.get(timeout=self.config.command_timeout)
-            except gevent.Timeout as exc:
-                raise CommandError("icm is busy: try again in a moment") from exc
+            return self._in_consumer(PreviewAction(str(args.get("agent", "")),
+                                                   action.removeprefix("preview_"),
+                                                   bool(args.get("not_ready"))))  # fmt: skip
         if action not in RECORDER_ACTIONS:
             result = self.agent_calls.run(args)
             if action in ("transfer", "consult_complete"):  # the call leaves the agent

@@ -17,8 +17,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from outbound.dialer import LOCK_BASE, apply_result, windows_of
-from outbound.domain.retry import Result
+from outbound.dialer import LOCK_BASE, apply_result, dials_made, windows_of
 from outbound.domain.windows import allowed, contact_zone, next_opening
 from outbound.models import Attempt, Campaign, Contact
 
@@ -47,8 +46,7 @@ def check(attempt: Attempt, at: datetime, now: datetime | None = None) -> None:
     if at > now + MAX_AHEAD:
         raise CampaignCallbackRefused("a call-back is booked at most 30 days ahead")
     campaign, contact = attempt.campaign, attempt.contact
-    skips = contact.attempt_log.filter(result=Result.SKIPPED).count()
-    if contact.attempts - skips >= campaign.max_attempts:
+    if dials_made(contact) >= campaign.max_attempts:
         raise CampaignCallbackRefused(
             f"this contact has had its {campaign.max_attempts} attempts: book the call-back "
             "under Call-backs instead"

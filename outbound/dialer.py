@@ -102,7 +102,8 @@ def _tick(campaign_id: int, now: datetime) -> dict[str, Any]:
                                          ended_at__isnull=True,
                                          requested_at__lt=now - RESEND_AFTER)
                   .select_related("contact"))  # fmt: skip
-    sent = sum(_send(campaign, a) for a in resend)
+    limits = gateway_limits(campaign)  # once a step, not once an attempt
+    sent = sum(_send(campaign, a, limits) for a in resend)
     if campaign.state != Campaign.State.RUNNING:
         return {"settled": settled, "resent": sent, "placed": 0}
     try:
@@ -117,7 +118,7 @@ def _tick(campaign_id: int, now: datetime) -> dict[str, Any]:
     callbacks = lease(campaign, room, now, callbacks=True) if room else []
     budget = max(0, min(wanted, room - len(callbacks)))
     attempts = callbacks + (lease(campaign, budget, now) if budget else [])
-    placed = sum(_send(campaign, a) for a in attempts)
+    placed = sum(_send(campaign, a, limits) for a in attempts)
     _finish_if_done(campaign)
     return {"settled": settled, "resent": sent, "wanted": wanted, "placed": placed}
 
@@ -166,8 +167,9 @@ def apply_result(campaign: Campaign, contact: Contact, attempt: Attempt, now: da
     result = Result(attempt.result) if attempt.result in _RESULTS else Result.FAILED
     if attempt.callback_at is not None:
         result = Result.CALLBACK
-    dials = contact.attempts - contact.attempt_log.filter(result=Result.SKIPPED).count()
-    step = next_step(policy, dials, result, attempt.ended_at or now, attempt.callback_at)
+    step = next_step(
+        policy, dials_made(contact), result, attempt.ended_at or now, attempt.callback_at
+    )
     contact.last_result = result.value
     contact.lease_owner, contact.lease_until = "", None
     contact.callback_agent = attempt.callback_agent if result is Result.CALLBACK else ""
@@ -185,6 +187,11 @@ def apply_result(campaign: Campaign, contact: Contact, attempt: Attempt, now: da
     contact.save(update_fields=["status", "last_result", "lease_owner", "lease_until",
                                 "next_attempt_at", "callback_agent"])  # fmt: skip
     return step
+
+
+def dials_made(contact: Contact) -> int:
+    """The contact's attempts that dialed something (a skipped preview dialed nothing)."""
+    return contact.attempts - contact.attempt_log.filter(result=Result.SKIPPED).count()
 
 
 def lease(campaign: Campaign, budget: int, now: datetime, callbacks: bool = False
@@ -225,7 +232,7 @@ def lease(campaign: Campaign, budget: int, now: datetime, callbacks: bool = Fals
     return out
 
 
-def _send(campaign: Campaign, attempt: Attempt) -> int:
+def _send(campaign: Campaign, attempt: Attempt, limits: dict[str, Any]) -> int:
     args = {"key": attempt.key, "campaign": campaign.name, "number": attempt.number,
             "gateway": campaign.gateway, "mode": campaign.mode,
             "queue": campaign.queue.name if campaign.queue_id else "",
@@ -236,7 +243,7 @@ def _send(campaign: Campaign, attempt: Attempt) -> int:
             "max_concurrent": campaign.max_concurrent,
             "attempt": attempt.attempt, "preview_seconds": campaign.preview_seconds,
             "agent": attempt.contact.callback_agent,  # a call-back rings its agent first
-            **gateway_limits(campaign),
+            **limits,
             "data": {"name": attempt.contact.name, **(attempt.contact.data or {})}}  # fmt: skip
     try:
         reply = _command(switch_of(campaign), "campaign_dial", args,

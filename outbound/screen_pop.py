@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from outbound.dialer import dials_made
 from outbound.models import Attempt
 
 HISTORY = 10
@@ -35,7 +36,6 @@ def campaign_card(attached: dict[str, Any]) -> dict[str, Any] | None:
         .select_related("disposition")
         .order_by("at")
     }  # the latest note of each call wins
-    dials = contact.attempts - contact.attempt_log.filter(result="skipped").count()
     return {
         "campaign": campaign.display_name,
         "campaign_name": campaign.name,
@@ -45,7 +45,7 @@ def campaign_card(attached: dict[str, Any]) -> dict[str, Any] | None:
         "fields": {str(k): v for k, v in (contact.data or {}).items()},
         "attempt": attempt.attempt,
         "max_attempts": campaign.max_attempts,
-        "last_attempt": dials >= campaign.max_attempts,
+        "last_attempt": dials_made(contact) >= campaign.max_attempts,
         "callback": bool(contact.callback_agent),
         "history": [
             {

@@ -225,6 +225,8 @@ function render() {
   }
   const call = currentCall();
   const talking = state === "on_call" && call;
+  // the campaign contact being handled (kept from its screen pop through call and wrap-up)
+  const handled = lastOffer && lastOffer.contact === snap.state.contact ? lastOffer.campaign_card : null;
   $("incall").hidden = !talking;
   if (!talking && $("btn-mute").dataset.muted) {  // a new call starts unmuted
     $("btn-mute").dataset.muted = "";
@@ -246,11 +248,9 @@ function render() {
     $("btn-hold").textContent = held ? "Resume" : "Hold";
     $("btn-hold").dataset.held = held ? "1" : "";
     const card = lastOffer && lastOffer.ani === call.ani ? lastOffer.customer_card : null;
-    const campaign = lastOffer && lastOffer.contact === snap.state.contact ? lastOffer.campaign_card : null;
-    $("incall-campaign").innerHTML = campaignHtml(campaign);
-    $("incall-customer").innerHTML = campaign && !card ? "" : customerHtml(card, call.ani);
+    $("incall-campaign").innerHTML = campaignHtml(handled);
+    $("incall-customer").innerHTML = handled && !card ? "" : customerHtml(card, call.ani);
   }
-  const handled = lastOffer && lastOffer.contact === snap.state.contact ? lastOffer.campaign_card : null;
   $("wrap-callback").hidden = !(state === "wrap_up" && handled);
   $("wrap-callback-last").hidden = !(handled && handled.last_attempt);
   $("wrap-callback-at").disabled = !!(handled && handled.last_attempt);
