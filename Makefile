@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench services stop-services clean
+.PHONY: run test lint bench services stop-services clean conformance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ run: $(VENV)/.installed node_modules/.installed
 
 test: $(VENV)/.installed-dev node_modules/.installed
 	bash scripts/test.sh
+
+# The conformance lane (docs/conformance.md): switchsim always; a real FreeSWITCH too when
+# IPBX_CONFORMANCE_ESL=host:port:password is set. sipp comes from Debian's sip-tester.
+conformance: $(VENV)/.installed-dev
+	@command -v sipp >/dev/null || [ "$$(id -u)" != "0" ] || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester >/dev/null
+	eval "$$($(BIN)/python -m ipbx_project.devservices up)" && export DATABASE_URL REDIS_URL && \
+		$(BIN)/pytest tests/conformance -m conformance -rs
 
 lint: $(VENV)/.installed-dev
 	bash scripts/lint.sh

@@ -98,7 +98,7 @@ def snapshot(agent: Agent) -> dict[str, Any]:
                         key=lambda c: c["created_at"]),
         "history": history(agent),
         "callbacks": callbacks.for_agent(agent),
-        "customers": my_customers(agent),
+        "customers": my_customers(agent, {c["call_uuid"] for c in calls}),
         "bulletins": unread_bulletins(agent),
         "queues": [{"name": q.name, "display_name": q.display_name, **figures.get(q.name, {})}
                    for q in skill_group_queues(agent)],
@@ -216,9 +216,12 @@ def history(agent: Agent) -> list[dict[str, Any]]:
     return rows
 
 
-def my_customers(agent: Agent) -> list[dict[str, Any]]:
+def my_customers(agent: Agent, live: set[str] | None = None) -> list[dict[str, Any]]:
     """The customers the agent served today (AG-11), latest first: name, account, grade, the
-    last call's state, wait and talk time and queue (skill), and how many calls today."""
+    last call's state, wait and talk time and queue (skill), and how many calls today.
+
+    `live`: the calls up now (icm's live set on the bus, the truth: the CDR of a call that
+    just ended may not be written yet); without it, the CDRs say."""
     start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     calls = (
         Call.objects.filter(agent=agent, created_at__gte=start)
@@ -242,11 +245,17 @@ def my_customers(agent: Agent) -> list[dict[str, Any]]:
             "account": customer.account if customer else (card or {}).get("account", ""),
             "grade": customer.grade if customer else (card or {}).get("grade", ""),
             "ani": call.ani, "queue": call.queue.name if call.queue else "",
-            "state": "live" if call.ended_at is None else "ended",
+            "state": _call_state(call, live),
             "waited": routing.get("waited"), "talk": _seconds(call), "calls": 1,
             "at": call.created_at.isoformat(),
         }  # fmt: skip
     return list(rows.values())[:HISTORY_LIMIT]
+
+
+def _call_state(call: Call, live: set[str] | None) -> str:
+    if live is not None:
+        return "live" if call.call_uuid in live else "ended"
+    return "live" if call.ended_at is None else "ended"
 
 
 def _signed_in_at(agent: Agent) -> datetime | None:
@@ -259,9 +268,13 @@ def _signed_in_at(agent: Agent) -> datetime | None:
 
 
 def _seconds(call: Call) -> int | None:
-    if call.answered_at and call.ended_at:
-        return int((call.ended_at - call.answered_at).total_seconds())
-    return None
+    """Talk time: from the bridge (on a real switch `answered` is the IVR's pick-up, long
+    before an agent speaks), 0 for a call that never reached a bridge."""
+    if call.ended_at is None:
+        return None
+    if call.bridged_at is None:
+        return 0
+    return max(0, int((call.ended_at - call.bridged_at).total_seconds()))
 
 
 def _s(value: bytes | str) -> str:

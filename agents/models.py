@@ -286,3 +286,26 @@ class ScheduledCallback(models.Model):
     def __str__(self) -> str:
         target = self.agent.login_id if self.agent_id else self.queue.name
         return f"call-back {self.pk} to {self.number} by {target} at {self.due_at} ({self.status})"
+
+
+class AgentSessionState(models.Model):
+    """A signed-in agent's live state as icm last saved it, so a restarted icm takes its
+    agents back (ICM-3): state, reason, prior state, the call it is on and its leg."""
+
+    agent = models.OneToOneField(Agent, on_delete=models.CASCADE, related_name="session_state")
+    switch = models.ForeignKey("icm.Switch", on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=32)
+    since = models.FloatField()
+    reason = models.CharField(max_length=64, blank=True)
+    prior_state = models.CharField(max_length=32, blank=True)
+    prior_reason = models.CharField(max_length=64, blank=True)
+    contact_id = models.CharField(max_length=64, blank=True)
+    queue = models.CharField(max_length=64, blank=True)
+    call_kind = models.CharField(max_length=16, blank=True)
+    logged_in_at = models.FloatField(default=0)
+    leg = models.CharField(max_length=64, blank=True)
+    wrap_due = models.FloatField(default=0)
+    saved_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.agent_id}: {self.state}"

@@ -26,11 +26,13 @@ from icm.domain.acd.agent_fsm import AgentStateChanged, IllegalTransition
 from icm.domain.acd.engine import Acd, UnknownAgent, UnknownQueue
 from icm.domain.acd.model import AgentState, CallKind, Contact, QueuePolicy
 from icm.domain.acd.outputs import CancelOffer, ContactFinished, OfferContact, Output
+from icm.domain.acd.sessions import AgentSession, restore_sessions
 from icm.domain.acd.strategies import InvalidPolicy
 
 log = logging.getLogger(__name__)
 
 BUSY_CAUSES = frozenset({"USER_BUSY", "CALL_REJECTED"})
+REFUSED_LEGS_KEPT = 1000  # legs whose originate was refused, remembered to end stray ones
 _PHONE_CHANNEL = re.compile(r"^sofia/internal/(?:sip:)?([0-9*#+]+)@")
 
 
@@ -141,6 +143,10 @@ class AcdRuntime:
         self.trigger_time: float | None = None
         self.dispatch_latencies: deque[float] = deque(maxlen=100_000)
         self.offers_sent = 0
+        self._refused_legs: dict[str, str] = {}  # leg -> cause its originate job answered
+        # agents restored on a call after an icm restart, linked to their legs at the resync
+        self._to_link: list[AgentSession] = []
+        self._ringing_when_stopped: list[str] = []
 
     # --- configuration -------------------------------------------------------------------
     def configure(
@@ -257,6 +263,8 @@ class AcdRuntime:
                 self.talking[event.uuid] = agent_id
                 self.send(f"uuid_bridge {agent_leg} {event.uuid}")
             return
+        if isinstance(event, ev.LegAnswered) and self.stray_leg(event.uuid):
+            return
         if isinstance(event, ev.LegAnswered) and self._direct_call(event.uuid):
             return
         if isinstance(event, ev.LegAnswered):
@@ -275,6 +283,56 @@ class AcdRuntime:
 
     def tick(self) -> None:
         self.apply(self.acd.tick(self.clock()))
+
+    # --- an icm restart (ICM-3): agents keep their sessions and their calls ---------------
+    def restore(self, sessions: list[AgentSession]) -> None:
+        """Take back the agents the previous icm had signed in (before the first resync)."""
+        self._to_link = restore_sessions(self.acd, sessions, self.clock())
+        self._ringing_when_stopped = [
+            s.leg for s in sessions if s.state is AgentState.RESERVED and s.leg
+        ]
+        log.info("acd %s: %d agents' sessions restored, %d of them on a call", self.switch,
+                 len(sessions), len(self._to_link))  # fmt: skip
+
+    def leg_of(self, agent_id: str) -> str:
+        """The agent's own leg: ringing or talking, a queue call or a direct one."""
+        leg = self.agent_leg.get(agent_id, "")
+        if leg:
+            return leg
+        return next((leg for leg, agent in self.direct_legs.items() if agent == agent_id), "")
+
+    def link_restored(self, live_leg: Callable[[str, str], tuple[str, str] | None]) -> None:
+        """After the first resync: each agent restored on a call gets its leg back (found by
+        uuid, else by its extension's channel) and its customer's, so their hang-ups end the
+        call as usual; an agent whose call ended while icm was away goes to wrap-up. A phone
+        that was ringing with a lost offer is stopped."""
+        pending, self._to_link = self._to_link, []
+        for leg in self._ringing_when_stopped:
+            if live_leg(leg, ""):
+                self.send(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+        self._ringing_when_stopped = []
+        for session in pending:
+            agent_id = session.agent_id
+            found = live_leg(session.leg, self.extensions.get(agent_id, ""))
+            if found is None:
+                log.info("agent %s: its call (leg %s) ended while icm was away", agent_id,
+                         session.leg or "unknown")  # fmt: skip
+                self.apply(self.acd.call_ended(agent_id, self.clock()))
+                continue
+            leg, partner = found
+            if session.queue and session.call_kind is CallKind.INBOUND:
+                self.agent_leg[agent_id] = leg
+                self.leg_agent[leg] = agent_id
+                if partner:
+                    self.talking[partner] = agent_id
+            else:
+                self.direct_legs[leg] = agent_id
+            log.info("agent %s: back on its call, leg %s (customer leg %s)", agent_id, leg,
+                     partner or "none")  # fmt: skip
+
+    @property
+    def restoring(self) -> bool:
+        return bool(self._to_link or self._ringing_when_stopped)
 
     # --- reconciliation (item 8: nothing stays stuck "reserved") --------------------------
     def legs_to_check(self, older_than: float) -> list[tuple[str, str]]:
@@ -476,12 +534,38 @@ class AcdRuntime:
             self.jobs[job] = leg
 
     def job_done(self, job_uuid: str, result: str) -> bool:
-        """A BACKGROUND_JOB arrived; True when it was one of our offers' originates."""
+        """A BACKGROUND_JOB arrived; True when it was one of our offers' originates.
+
+        The job's reply is advice, the leg's own events are the truth: a real FreeSWITCH
+        answers `-ERR ORIGINATOR_CANCEL` when the leg answered and was bridged before its
+        originate returned, although the leg is up and talking. So an error ends the offer
+        only when the switch never showed the leg; a leg it showed ends with its hang-up.
+        """
         leg = self.jobs.pop(job_uuid, None)
         if leg is None:
             return False
-        if result.startswith("-ERR"):
-            self.originate_failed(leg, result.removeprefix("-ERR").strip() or "UNKNOWN")
+        if not result.startswith("-ERR"):
+            return True
+        cause = result.removeprefix("-ERR").strip() or "UNKNOWN"
+        if self.leg_channel(leg):
+            log.info("acd %s: originate of leg %s answered %s, but the leg is on the switch: "
+                     "its own events decide", self.switch, leg, cause)  # fmt: skip
+            return True
+        self._refused_legs[leg] = cause
+        while len(self._refused_legs) > REFUSED_LEGS_KEPT:
+            del self._refused_legs[next(iter(self._refused_legs))]
+        self.originate_failed(leg, cause)
+        return True
+
+    def stray_leg(self, leg: str) -> bool:
+        """A leg whose originate we took as refused shows up answered after all (its events
+        were delivered after the job's reply): nobody expects it any more, end it."""
+        cause = self._refused_legs.pop(leg, None)
+        if cause is None:
+            return False
+        log.warning("acd %s: leg %s answered after its originate was refused (%s): ending it",
+                    self.switch, leg, cause)  # fmt: skip
+        self.send(f"uuid_kill {leg} ORIGINATOR_CANCEL")
         return True
 
 

@@ -1,13 +1,23 @@
 """Campaign calls on the switch (issue 9): Celery's pacer asks icm over the bus to dial an
 attempt (`campaign_dial`, with its idempotency key); icm paces the originates (calls per
 second and calls at once per campaign: outbound.domain.pacing), runs answering-machine
-detection when asked (mod_amd's `amd`, then `park`), and then:
+detection when asked, then:
 - a machine: hangs up, or leaves the campaign's message;
 - agentless: plays the message and hangs up;
 - progressive / predictive: hands the answered call to the campaign queue's agents through
   the ACD, at the front; no agent offered it within the 2 s grace → **abandoned**: withdrawn,
   the message played, hung up.
 Every step is written to the attempt log by icm's persister (`outbound.attempt_store`).
+
+Detection (issue 17) is whatever the switch has: icm asks `module_exists` for mod_amd and
+mod_avmd once a connection (`switch_connected`; `campaign_floor` carries the answer to the
+web) and refuses an attempt it cannot detect on (outbound.domain.amd). mod_amd (third party)
+runs `amd` and sets `amd_result`; FreeSWITCH's own mod_avmd runs `avmd_start` and hears only
+a voicemail's beep: `avmd_detect=TRUE` within the campaign's window is a machine, silence
+until the window ends a person. A leg the switch hangs up while detection runs (its
+"Invalid Application", DESTINATION_OUT_OF_ORDER, or gone within a second of its answer) is
+the switch's failure, never an answered call: result `switch_failed`, and the campaign's
+queued calls are dropped (the pacer pauses it).
 
 A key is dialed once: it is claimed in Redis (`SET NX`, two days) before anything else, so a
 request Celery sends again — a worker died before it knew icm had it — is answered
@@ -34,11 +44,19 @@ import gevent.event
 
 from icm.bus.commands import CommandError
 from icm.domain.acd.model import AgentState, Contact
+from outbound.domain.amd import APPS as DETECTION_APPS
+from outbound.domain.amd import METHODS as DETECTION_METHODS
+from outbound.domain.amd import MODULES as DETECTION_MODULES
+from outbound.domain.amd import SWITCH_FAILED, NoDetection, choose
 from outbound.domain.pacing import ConcurrencyCap, GatewayPacing, Pacer, TokenBucket
 
 log = logging.getLogger(__name__)
 GRACE_SECONDS = 2.0
 AMD_WAIT = 7.0  # s: mod_amd decides within total_analysis_time (5 s)
+AVMD_WINDOW = 8.0  # s: mod_avmd's default window for a voicemail's beep (the campaign's)
+# a leg gone this soon after its answer while detection runs was hung up by the switch
+# (an application it does not have), not by a person or a machine
+BROKEN_WITHIN = 1.0
 KEY_TTL = 2 * 86400
 PRIORITY = 1000  # campaign calls answered by a person go first
 PREVIEW_LIMIT = 600  # s: a preview nobody acts on (no auto-dial set) is skipped after this
@@ -85,6 +103,10 @@ class CampaignCall:
     from_preview: bool = False  # its agent pressed Call (or the preview time ran out)
     slot: bool = False  # holds a place in the pacing caps
     agent_leg: str = ""  # an agent-first call: the agent's leg, on the line while it rings
+    amd_method: str = ""  # the module detecting on this call: mod_amd, mod_avmd or none
+    amd_window: float = AVMD_WINDOW
+    detecting: bool = False  # answered, detection running, no verdict yet
+    stop_avmd: bool = False  # a person on a leg mod_avmd still listens to
 
     def attached(self) -> dict[str, Any]:
         """What the agent's screen pop shows of the contact (the web adds its history)."""
@@ -126,6 +148,27 @@ class CampaignDialer:
         self.ring_agent: Callable[[CampaignCall, bool], str] = lambda call, reserved: "no phone"
         self.view_changed: Callable[[str], None] = lambda agent_id: None  # republish a desktop
         self.stopped: set[str] = set()  # paused / stopped campaigns: nothing of theirs requeued
+        self.modules: dict[str, bool] | None = None  # detection modules on this connection
+
+    # --- what the switch can detect ------------------------------------------------------
+    def switch_connected(self) -> None:
+        """A (re)connect: the switch may be another build; learn its modules again."""
+        self.modules = None
+        self.detection()
+
+    def detection(self) -> dict[str, bool] | None:
+        """Which detection modules the switch has loaded (None: it cannot be asked now);
+        two cheap api calls, then kept until the next connect or a leg the switch broke."""
+        if self.modules is None:
+            try:
+                found = {name: self.api(f"module_exists {name}").strip() == "true"
+                         for name in DETECTION_MODULES}  # fmt: skip
+            except Exception as exc:  # noqa: BLE001 - disconnected: asked again next time
+                log.warning("icm %s: detection modules not known: %s", self.switch, exc)
+                return None
+            self.modules = found
+            log.info("icm %s: answering-machine detection modules %s", self.switch, found)
+        return self.modules
 
     # --- the bus -------------------------------------------------------------------------
     def dial(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +200,10 @@ class CampaignDialer:
         if (call.agent_first or mode == "preview") and not call.queue:
             raise CommandError("a preview or a call-back needs the campaign's queue")
         call.attempt = int(args.get("attempt") or 0)
+        if call.amd and mode != "preview":  # a preview's agent is on the line: no detection
+            call.amd_method = self._detector(str(args.get("amd_method") or "auto"))
+            window = float(args.get("amd_window") or AVMD_WINDOW)
+            call.amd_window = max(2.0, min(window, 30.0))
         call.preview_seconds = max(0, min(int(args.get("preview_seconds") or 0), 600))
         # claimed only once the request is known good: a refused one may be sent again
         if not self._claim(key, leg):
@@ -181,6 +228,19 @@ class CampaignDialer:
             self.waiting.setdefault(campaign, deque()).append(call)
             self._wake.set()
         return {"key": key, "leg": leg, "queued": True}
+
+    def _detector(self, wanted: str) -> str:
+        """The module this switch detects machines with for a campaign asking `wanted`;
+        refuses the attempt (nothing is claimed or dialed) when there is none."""
+        if wanted not in DETECTION_METHODS:
+            raise CommandError(f"amd_method: one of {', '.join(DETECTION_METHODS)}")
+        loaded = self.detection()
+        if loaded is None:
+            raise CommandError(f"switch {self.switch}: its detection modules are not known")
+        try:
+            return choose(wanted, loaded)
+        except NoDetection as exc:
+            raise CommandError(str(exc)) from exc
 
     def _claim(self, key: str, leg: str) -> bool:
         """Claim the attempt's key (False: it is taken). A key an earlier icm claimed but
@@ -245,7 +305,8 @@ class CampaignDialer:
                 "connected": sum(1 for c in mine if c.answered is not None and
                                  c.mode == "agentless"),
                 "queued": len(self.waiting.get(campaign, ()))
-                          + len(self.previews.get(campaign, ()))}  # fmt: skip
+                          + len(self.previews.get(campaign, ())),
+                "detection": self.detection()}  # fmt: skip
 
     # --- the pacer greenlet ----------------------------------------------------------------
     def run_pacer(self) -> None:
@@ -294,7 +355,8 @@ class CampaignDialer:
             f"ipbx_attempt={call.key}", f"ipbx_campaign={call.campaign}",
             "ignore_early_media=true") if v)  # fmt: skip
         # an agent-first call has its agent on the line: no machine detection
-        target = "amd,park inline" if call.amd and not call.agent_leg else "&park()"
+        app = DETECTION_APPS.get(call.amd_method) if not call.agent_leg else None
+        target = f"{app},park inline" if app else "&park()"
         call.placed = time.time()
         self._mark(call, "placed")  # about to ring something: never taken over from now on
         try:
@@ -326,6 +388,8 @@ class CampaignDialer:
         if leg is None:
             return False
         call = self.calls.get(leg)
+        if call is not None and call.answered is not None:
+            return True  # the leg answered: its own events say how it ends, not the job
         if call is not None and not body.startswith("+OK"):
             cause = body.lstrip("-").replace("ERR", "").strip() or "NORMAL_CLEARING"
             self._finish(call, CAUSES.get(cause, "failed"), cause)
@@ -354,8 +418,12 @@ class CampaignDialer:
         if call.agent:  # its agent dialed it (a preview, a call-back): they are bridged
             call.result = "answered"
             return True
-        if call.amd:
+        if call.amd_method == "mod_amd":
+            call.detecting = True
             gevent.spawn(self._await_amd, call)
+        elif call.amd_method == "mod_avmd":
+            call.detecting = True
+            gevent.spawn(self._await_beep, call)
         else:
             self._connect(call)
         return True
@@ -373,10 +441,32 @@ class CampaignDialer:
             gevent.sleep(0.25)
         self.post(AmdVerdict(call.leg, verdict if verdict != "_undef_" else ""))
 
+    def _await_beep(self, call: CampaignCall) -> None:
+        """mod_avmd hears only a voicemail's beep: a beep within the window is a machine
+        (and the beep is exactly when its message should start); none is a person, who
+        has waited the window out (the trade-off of the in-tree module)."""
+        deadline = time.time() + call.amd_window
+        verdict = "HUMAN"
+        while time.time() < deadline and call.leg in self.calls:
+            try:
+                detected = self.api(f"uuid_getvar {call.leg} avmd_detect").strip()
+            except CommandError:
+                return  # the leg is gone
+            if detected == "TRUE":
+                verdict = "MACHINE"
+                break
+            gevent.sleep(0.25)
+        self.post(AmdVerdict(call.leg, verdict))
+
     def amd_verdict(self, verdict: AmdVerdict) -> None:
         call = self.calls.get(verdict.leg)
-        if call is None:
+        if call is None or not call.detecting:
             return
+        call.detecting = False
+        log.info("campaign %s: %s detected %s (%s)", call.campaign, call.number,
+                 verdict.result or "nothing", call.amd_method)  # fmt: skip
+        # a person: avmd's media bug would go on listening for the whole conversation
+        call.stop_avmd = call.amd_method == "mod_avmd" and verdict.result != "MACHINE"
         if verdict.result == "MACHINE":
             call.result = "machine"
             if call.machine_action == "message" and call.message:
@@ -390,8 +480,7 @@ class CampaignDialer:
         if call.mode == "agentless" and call.flow and self.ivr_socket:
             call.result = "answered"  # the IVR runs the flow (a survey …): BIZ-5
             self.bgapi_nowait(f"uuid_setvar {call.leg} ipbx_campaign_flow {call.flow}")
-            self.bgapi_nowait(f"uuid_transfer {call.leg} 'socket:{self.ivr_socket} async full'"
-                              " inline")  # fmt: skip
+            self._inline(call, f"socket:{self.ivr_socket} async full")
             return
         if call.mode == "agentless" or not call.queue:
             call.result = "answered"
@@ -402,6 +491,8 @@ class CampaignDialer:
             call.result = "abandoned"
             self._play_and_hang_up(call)
             return
+        if call.stop_avmd:
+            self._inline(call, "park")  # parked again, for the ACD, without avmd
         now = time.time()
         attached = call.attached()
         self.acd.contact_arrived(Contact(call.leg, call.queue, now, priority=PRIORITY,
@@ -448,9 +539,24 @@ class CampaignDialer:
             return False
         if call.answered is None:
             self._finish(call, CAUSES.get(cause, "failed"), cause, at)
+        elif call.detecting and (cause == "DESTINATION_OUT_OF_ORDER"
+                                 or at - call.answered < BROKEN_WITHIN):  # fmt: skip
+            self._detection_broke(call, cause, at)
         else:
             self._finish(call, call.result or "answered", cause, at)
         return True
+
+    def _detection_broke(self, call: CampaignCall, cause: str, at: float) -> None:
+        """The switch hung the leg up while its detection ran (FreeSWITCH logs "Invalid
+        Application amd" when the module is missing): the switch failed, not the contact.
+        Its queued calls are dropped (sent again when it runs: same keys) and the modules
+        are asked again; the pacer pauses the campaign on this result."""
+        log.error("campaign %s: the switch hung %s up during %s detection (%s): its "
+                  "detection does not run; campaign calls held back", call.campaign,
+                  call.number, call.amd_method, cause)  # fmt: skip
+        self.modules = None
+        self._finish(call, SWITCH_FAILED, cause, at)
+        self.stop(call.campaign)
 
     # --- previews and call-backs: the agent first (consumer greenlet) ---------------------
     def assign_previews(self, now: float | None = None) -> int:
@@ -628,7 +734,14 @@ class CampaignDialer:
         if not call.message:
             self._hang_up(call)
             return
-        self.bgapi_nowait(f"uuid_transfer {call.leg} 'playback:{call.message},hangup' inline")
+        self._inline(call, f"playback:{call.message},hangup")
+
+    def _inline(self, call: CampaignCall, apps: str) -> None:
+        """Run `apps` (an inline dialplan of checked values) on the call's leg; a person's
+        leg mod_avmd still listens to has it stopped first."""
+        if call.stop_avmd:
+            apps, call.stop_avmd = f"avmd_stop,{apps}", False
+        self.bgapi_nowait(f"uuid_transfer {call.leg} '{apps}' inline")
 
     def _hang_up(self, call: CampaignCall) -> None:
         self.bgapi_nowait(f"uuid_kill {call.leg} NORMAL_CLEARING")
@@ -642,6 +755,8 @@ class CampaignDialer:
         if call.shown_to and self.previewing.get(call.shown_to) is call:
             self.previewing.pop(call.shown_to)
         talk = round(at - call.answered, 3) if call.answered is not None else None
+        if result == SWITCH_FAILED:
+            talk = None  # nobody talked: the switch ended it
         ring = round((call.answered or at) - call.placed, 3) if call.placed else None
         self.record({"key": call.key, "ended_at": at, "result": result, "hangup_cause": cause,
                      "talk_seconds": talk, "ring_seconds": ring, "agent": call.agent})  # fmt: skip

@@ -181,8 +181,9 @@ def load_demo() -> DemoSummary:
         name=SWITCH_NAME,
         defaults={
             "site": site,
-            "esl_host": "127.0.0.1",
-            "esl_port": 8021,
+            # the switch icm drives (FREESWITCH_ESL_*), not FreeSWITCH's defaults
+            "esl_host": settings.FREESWITCH_ESL_HOST,
+            "esl_port": settings.FREESWITCH_ESL_PORT,
             "esl_password": settings.FREESWITCH_ESL_PASSWORD,
         },
     )
@@ -237,6 +238,7 @@ def load_demo() -> DemoSummary:
 
 
 DEMO_PLANS = ("Bronze", "Silver", "Gold")
+ABANDON_MESSAGE = "ivr/abandon.wav"
 DEMO_NAMES = ("Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov",
               "Donald Knuth", "Frances Allen", "Ken Thompson", "Margaret Hamilton",
               "John Backus")  # fmt: skip
@@ -260,6 +262,8 @@ def _load_campaigns(switch: Switch, summary: DemoSummary) -> None:
             "gateway": "carrier", "caller_id_number": "5550000", "windows": all_week,
             "time_zone": "UTC", "calls_per_second": 2.0, "max_concurrent": 20,
             "amd": mode == Campaign.Mode.PREDICTIVE,
+            # answered calls no agent could take hear this (shipped in sounds/)
+            "message": ABANDON_MESSAGE if mode == Campaign.Mode.PREDICTIVE else "",
             # the demo's agents are signed in by a script: previews dial by themselves
             "preview_seconds": 15 if mode == Campaign.Mode.PREVIEW else 0})  # fmt: skip
         for n in range(size):

@@ -41,8 +41,6 @@ from ivr.services import FlowServices
 
 log = logging.getLogger(__name__)
 
-GREETING = "ivr/welcome.wav"
-
 
 QueueStatus = Callable[[str], "tuple[int, float, float] | None"]
 
@@ -127,8 +125,8 @@ def make_ivr_app(
                     queue, skills = done.params["queue"], done.params.get("skills") or {}
                     priority = max(priority, int(done.params.get("priority") or 0))
                     attached.update(ivr=done.variables, arrived="ivr", flow=routing.flow)
-                else:
-                    session.playback(GREETING, block=True)
+                # a route straight to a queue greets only with the queue's own greeting (R-9,
+                # `greetings` {"default": …}): no fixed welcome delays every offer by its length
                 greeting = routing.greeting
                 if queue != routing.queue:
                     greeting = _lookups.run(greeting_for, queue, routing.grade)
@@ -252,7 +250,7 @@ def _finish_call(session, call_uuid: str, done: Finished) -> None:  # noqa: ANN0
     if done.action == "voicemail":
         mailbox = re.sub(r"[^A-Za-z0-9_-]", "_", str(done.params["mailbox"]))[:64]
         stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S")
-        path = f"voicemail/{mailbox}/{stamp}-{call_uuid}.wav"
+        path = f"{settings.IPBX_RECORDINGS_DIR}/voicemail/{mailbox}/{stamp}-{call_uuid}.wav"
         session.call_command("playback", BEEP, block=True, response_timeout=30)
         session.call_command("record", f"{path} {done.params.get('max_seconds', 120)}",
                              block=True, response_timeout=700)  # fmt: skip

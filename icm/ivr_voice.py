@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import gevent
+from django.conf import settings
 
 from ivr.engine.effects import (
     CheckSchedule,
@@ -150,13 +151,20 @@ class VoiceFrontend:
                 self._app("speak", f"{self.tts_engine}|{self.tts_voice}|{safe_text(prompt.value)}")
 
     def _sound(self, prompts: tuple[Prompt, ...]) -> str:
-        """One sound spec for play_and_get_digits: a file, `say:` TTS, or a file_string."""
+        """One sound spec for play_and_get_digits: a file, `say:` TTS, or a file_string.
+
+        Inside a file_string every part is opened as a file: FreeSWITCH only understands
+        `say:` as the whole argument, so TTS parts there are `tts://engine|voice|text`
+        (seen on a real switch: `file_string://say:…!say:…` played nothing)."""
+        if len(prompts) == 1 and prompts[0].kind != "file":
+            return "say:" + safe_text(prompts[0].value)
         parts = []
         for prompt in prompts:
             if prompt.kind == "file":
                 parts.append(safe_word(switch_path(prompt.value), "prompt file"))
             else:
-                parts.append("say:" + safe_text(prompt.value))
+                text = safe_text(prompt.value)
+                parts.append(f"tts://{self.tts_engine}|{self.tts_voice}|{text}")
         if not parts:
             return "silence_stream://250"
         return parts[0] if len(parts) == 1 else "file_string://" + "!".join(parts)
@@ -181,7 +189,10 @@ class VoiceFrontend:
         self.say(effect.prompts, run)
         self._app("playback", BEEP)
         stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S")
-        path = safe_word(f"ivr/{effect.name}-{self.call_uuid}-{stamp}.wav", "recording path")
+        # absolute, in the storage the switch and the catalogue share: FreeSWITCH would put a
+        # relative path under its sound_prefix (the prompts), not with the recordings
+        path = safe_word(f"{settings.IPBX_RECORDINGS_DIR}/ivr/{effect.name}-{self.call_uuid}-"
+                         f"{stamp}.wav", "recording path")  # fmt: skip
         self.session.call_command("record", f"{path} {effect.max_seconds}", block=True,
                                   response_timeout=effect.max_seconds + 30)  # fmt: skip
         log.info("call %s: recorded %s", self.call_uuid, path)

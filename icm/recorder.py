@@ -8,15 +8,24 @@ persister, measured and converted by Celery: recording.catalogue).
 The agent (and its supervisor) can start and stop on demand and pause / resume for
 sensitive moments: `uuid_record … pause` leaves the paused stretch out of the file.
 
+Every recording is persisted from its start (a LiveRecording row, through icm's persister),
+so a restarted icm knows what the switch is still writing (`restore`), and a resync finishes
+the ones whose leg went while icm was away (`resynced`). A RECORD_STOP for a path icm does not
+know (its start was before a restart, or someone else recorded) is catalogued all the same,
+from the persisted start and the event's own headers (`facts_from_stop`): whatever the switch
+recorded is catalogued, whoever started it. A RECORD_STOP delivered twice makes one row.
+
 Runs in icm's greenlets; switch commands go out as bgapi jobs, so the consumer never waits.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +46,51 @@ from icm.domain.recording_policy import (
 log = logging.getLogger(__name__)
 ACTIONS = ("record_start", "record_stop", "record_pause", "record_resume")
 _SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
+SEEN_KEPT = 5_000  # finished paths remembered: a RECORD_STOP delivered again is ignored
+TAPS_DIR = "live"  # icm.live_listen's taps, under the recordings directory
+RESYNC_GUARD = 2.0  # seconds: a recording this new is not judged by a resync's channel list
+LEFT_UNSEEN = "leg-gone-unseen"  # the cause of a recording whose leg ended while icm was away
+
+
+def _epoch(micros: str) -> float | None:
+    """A FreeSWITCH microsecond timestamp header, or None when absent / zero."""
+    try:
+        value = int(micros)
+    except (TypeError, ValueError):
+        return None
+    return value / 1_000_000 if value > 0 else None
+
+
+def facts_from_stop(headers: Mapping[str, str], ended: float) -> dict[str, Any]:
+    """What a RECORD_STOP says of a recording icm did not start (or no longer remembers):
+    the leg's call, its numbers, icm's own channel variables (ipbx_agent, ipbx_queue,
+    ipbx_contact) and when it started (the end less record_ms; else the leg's answer)."""
+    h = headers
+    outbound = h.get("Call-Direction") == "outbound"
+    ani = ""
+    if outbound:  # an originated leg's caller id is flipped: its origination number is the caller
+        ani = h.get("Caller-Orig-Caller-ID-Number") or h.get(
+            "variable_origination_caller_id_number"
+        )
+    ani = ani or h.get("Caller-Caller-ID-Number") or h.get("Caller-ANI", "")
+    ms = h.get("variable_record_ms", "")
+    seconds = h.get("variable_record_seconds", "")
+    if ms.isdigit():
+        started = ended - int(ms) / 1000
+    elif seconds.isdigit():
+        started = ended - int(seconds)
+    else:
+        started = _epoch(h.get("Caller-Channel-Answered-Time", "")) or ended
+    return {
+        "call_uuid": h.get("Channel-Call-UUID") or h.get("variable_call_uuid", ""),
+        "ani": ani,
+        "dnis": h.get("Caller-Destination-Number") or h.get("Caller-Callee-ID-Number", ""),
+        "agent": h.get("variable_ipbx_agent", ""),
+        "queue": h.get("variable_ipbx_queue", ""),
+        "contact": h.get("variable_ipbx_contact", ""),
+        "started": started,
+        "ms": int(ms) if ms.isdigit() else None,
+    }
 
 
 @dataclass
@@ -65,17 +119,20 @@ class Recorder:
         send: Callable[[str], object],
         directory: str,
         time_zone: str,
-        on_finished: Callable[[dict[str, Any]], None],
+        persist: Callable[[dict[str, Any]], None],
     ) -> None:
         self.switch = switch
         self.send = send  # a bgapi: fire and forget
         self.directory = Path(directory)
         self.zone = ZoneInfo(time_zone)
-        self.on_finished = on_finished
+        # rows for icm's persister (icm.recording_store.write_recordings), by "kind": started,
+        # paused (the paused time so far) and finished (to the catalogue)
+        self.persist = persist
         self.policies: list[RecordingPolicy] = []
         self.orders: list[RecordOrder] = []
         self.active: dict[str, ActiveRecording] = {}  # path -> recording
         self.by_leg: dict[str, str] = {}  # leg -> path
+        self.seen: OrderedDict[str, None] = OrderedDict()  # finished paths, oldest first
 
     # --- automatic -----------------------------------------------------------------------
     def agent_connected(self, agent: str, leg: str, call: CallRecord | None, queue: str,
@@ -101,32 +158,222 @@ class Recorder:
                               customer, decision, now)  # fmt: skip
         self.active[path] = rec
         self.by_leg[leg] = path
+        self.persist(
+            {
+                "kind": "started",
+                "switch": self.switch,
+                "path": path,
+                "call_uuid": call.call_uuid,
+                "leg_uuid": leg,
+                "agent": agent,
+                "queue": queue,
+                "customer": customer,
+                "ani": call.ani,
+                "dnis": call.dnis,
+                "policy": decision.why,
+                "format": decision.format,
+                "stereo": decision.stereo,
+                "retention_days": decision.retention_days,
+                "started": now,
+            }
+        )
         self.send(f"uuid_setvar {leg} RECORD_STEREO {'true' if decision.stereo else 'false'}")
         self.send(f"uuid_record {leg} start {path}")
         log.info("call %s: recording agent %s's leg %s (%s, %s) to %s", call.call_uuid, agent,
                  leg, decision.why, decision.format, path)  # fmt: skip
         return path
 
-    def stopped(self, leg: str, path: str, at: float, cause: str, ms: int | None) -> bool:
-        """RECORD_STOP from the switch: hand the file to the catalogue (True if it was ours)."""
+    def stopped(
+        self,
+        leg: str,
+        path: str,
+        at: float,
+        cause: str,
+        ms: int | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> bool:
+        """RECORD_STOP from the switch: hand the file to the catalogue (True if catalogued).
+        `headers` (the event's own) describe a recording icm does not know."""
         rec = self.active.pop(path, None)
         if rec is None:
-            return False
+            return self._stopped_unknown(leg, path, at, cause, ms, headers or {})
         if self.by_leg.get(rec.leg) == path:
             del self.by_leg[rec.leg]
         if rec.paused_at is not None:
             rec.paused += at - rec.paused_at
-        self.on_finished({
-            "switch": self.switch, "call_uuid": rec.call_uuid, "leg_uuid": rec.leg,
-            "path": path, "agent": rec.agent, "queue": rec.queue, "ani": rec.ani,
-            "dnis": rec.dnis, "customer": rec.customer, "policy": rec.decision.why,
-            "format": rec.decision.format, "channels": 2 if rec.decision.stereo else 1,
-            "started": rec.started, "ended": at, "paused": round(rec.paused, 3),
-            "retention_days": rec.decision.retention_days, "cause": cause, "ms": ms,
-        })  # fmt: skip
+        self._seen(path)
+        self.persist(
+            {
+                "kind": "finished",
+                "known": True,
+                "switch": self.switch,
+                "call_uuid": rec.call_uuid,
+                "leg_uuid": rec.leg,
+                "path": path,
+                "agent": rec.agent,
+                "queue": rec.queue,
+                "ani": rec.ani,
+                "dnis": rec.dnis,
+                "customer": rec.customer,
+                "policy": rec.decision.why,
+                "format": rec.decision.format,
+                "channels": 2 if rec.decision.stereo else 1,
+                "started": rec.started,
+                "ended": at,
+                "paused": round(rec.paused, 3),
+                "retention_days": rec.decision.retention_days,
+                "cause": cause,
+                "ms": ms,
+            }
+        )
         log.info("call %s: recording %s done (%s, %.1f s paused)", rec.call_uuid, path, cause,
                  rec.paused)  # fmt: skip
         return True
+
+    def _stopped_unknown(
+        self, leg: str, path: str, at: float, cause: str, ms: int | None, headers: Mapping[str, str]
+    ) -> bool:
+        """A RECORD_STOP for a path not in the active set: started before an icm restart, or
+        by someone else. Catalogued from the persisted start (merged by the store) and the
+        event's headers; a path already finished here is a repeated delivery."""
+        if path in self.seen:
+            log.info("recording %s: RECORD_STOP delivered again; already catalogued", path)
+            return False
+        where = self._catalogable(path)
+        if where is not None and self._is_tap(where):
+            log.info(
+                "live tap %s on leg %s stopped after an icm restart: not a recording", where, leg
+            )
+            return False
+        if where is None:
+            log.warning(
+                "recording %s on leg %s stopped (%s) outside %s and not readable here: "
+                "not catalogued",
+                path,
+                leg,
+                cause,
+                self.directory,
+            )
+            return False
+        facts = facts_from_stop(headers, at)
+        self._seen(path)
+        self.persist(
+            {
+                "kind": "finished",
+                "known": False,
+                "switch": self.switch,
+                "leg_uuid": leg,
+                "path": where,
+                "call_uuid": facts["call_uuid"],
+                "agent": facts["agent"],
+                "queue": facts["queue"],
+                "ani": facts["ani"],
+                "dnis": facts["dnis"],
+                "customer": "",
+                "policy": "",
+                "format": "pcm",
+                "channels": None,
+                "started": facts["started"],
+                "ended": at,
+                "paused": 0.0,
+                "retention_days": None,
+                "cause": cause,
+                "ms": ms if ms is not None else facts["ms"],
+            }
+        )
+        log.warning(
+            "recording %s on leg %s stopped (%s) without a start known to this icm: "
+            "catalogued from the switch's event",
+            where,
+            leg,
+            cause,
+        )
+        return True
+
+    def _catalogable(self, path: str) -> str | None:
+        """The path to catalogue: one under the recordings directory (the switch's relative
+        paths are under it too), or a readable file elsewhere; else None."""
+        if not path:
+            return None
+        where = Path(path) if Path(path).is_absolute() else self.directory / path
+        try:
+            where.resolve().relative_to(self.directory.resolve())
+            return str(where)
+        except ValueError:
+            pass
+        return str(where) if where.is_file() and os.access(where, os.R_OK) else None
+
+    def _is_tap(self, where: str) -> bool:
+        """A supervisor's live tap (icm.live_listen writes them under <dir>/live/): a listen
+        feed deleted when it ends, never a recording."""
+        try:
+            Path(where).resolve().relative_to((self.directory / TAPS_DIR).resolve())
+        except ValueError:
+            return False
+        return True
+
+    def _seen(self, path: str) -> None:
+        self.seen[path] = None
+        while len(self.seen) > SEEN_KEPT:
+            self.seen.popitem(last=False)
+
+    # --- across restarts and resyncs -----------------------------------------------------
+    def restore(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """At start: the recordings a previous icm started and the switch may still be writing
+        (icm.recording_store.load_active_recordings). Returns how many."""
+        restored = 0
+        for r in rows:
+            path, leg = str(r["path"]), str(r["leg_uuid"])
+            if path in self.active:
+                continue
+            decision = Decision(
+                str(r["format"]), bool(r["stereo"]), str(r["policy"]), r.get("retention_days")
+            )
+            self.active[path] = ActiveRecording(
+                path,
+                leg,
+                str(r["call_uuid"]),
+                str(r["agent"]),
+                str(r["queue"]),
+                str(r["ani"]),
+                str(r["dnis"]),
+                str(r["customer"]),
+                decision,
+                float(r["started"]),
+                r.get("paused_at"),
+                float(r.get("paused") or 0.0),
+            )
+            self.by_leg[leg] = path
+            restored += 1
+        if restored:
+            log.info(
+                "icm %s: %d recordings in progress restored from the database",
+                self.switch,
+                restored,
+            )
+        return restored
+
+    def resynced(self, legs_up: Iterable[str], at: float) -> list[str]:
+        """After a (re)connect: a recording whose leg is no longer on the switch ended while
+        icm was not listening (its RECORD_STOP is lost): catalogue it now. Returns the agents
+        whose recording ended (their desktops show it)."""
+        up = set(legs_up)
+        # the switch's channel table lags its events: a leg newer than the snapshot may be
+        # missing from it (a recording that really ended meanwhile is settled from the CDRs)
+        gone = [
+            rec
+            for rec in self.active.values()
+            if rec.leg not in up and rec.started < at - RESYNC_GUARD
+        ]
+        for rec in gone:
+            log.warning(
+                "call %s: leg %s ended while icm was away; recording %s catalogued",
+                rec.call_uuid,
+                rec.leg,
+                rec.path,
+            )
+            self.stopped(rec.leg, rec.path, at, LEFT_UNSEEN, None)
+        return [rec.agent for rec in gone]
 
     # --- on demand -----------------------------------------------------------------------
     def command(self, action: str, agent: str, leg: str, call: CallRecord | None, queue: str,
@@ -155,11 +402,13 @@ class Recorder:
             if rec.paused_at is None:
                 rec.paused_at = now
                 self.send(f"uuid_record {leg} pause {path}")
+                self._persist_pause(rec)
         elif action == "record_resume":
             if rec.paused_at is not None:
                 rec.paused += now - rec.paused_at
                 rec.paused_at = None
                 self.send(f"uuid_record {leg} resume {path}")
+                self._persist_pause(rec)
         else:
             raise CommandError(f"unknown recording action {action!r}")
         log.info("call %s: agent %s %s (%s)", rec.call_uuid, agent, action, path)
@@ -172,3 +421,15 @@ class Recorder:
         if path is None:
             return ""
         return "paused" if self.active[path].paused_at is not None else "recording"
+
+    def _persist_pause(self, rec: ActiveRecording) -> None:
+        """A restarted icm must leave the paused stretch out too."""
+        self.persist(
+            {
+                "kind": "paused",
+                "switch": self.switch,
+                "path": rec.path,
+                "paused": round(rec.paused, 3),
+                "paused_at": rec.paused_at,
+            }
+        )

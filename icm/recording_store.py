@@ -1,18 +1,19 @@
 """Recording's side of CallCenterDB for icm: the enabled policies and live orders (loaded at
-start and every few seconds), and the catalogue rows of finished recordings (written by icm's
-persister, retried while PostgreSQL is away)."""
+start and every few seconds), the recordings in progress (persisted when started, loaded at
+start) and the catalogue rows of finished recordings (written by icm's persister, retried while
+PostgreSQL is away)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 
-from agents.models import Agent
 from icm.domain.recording_policy import InvalidPolicy, RecordingPolicy, RecordOrder
-from icm.models import Call, Customer, Queue
 
 log = logging.getLogger(__name__)
 
@@ -51,32 +52,29 @@ def load_recording_rules() -> tuple[list[RecordingPolicy], list[RecordOrder]]:
 
 
 def write_recordings(rows: list[dict[str, Any]]) -> int:
-    """Catalogue finished recordings (status processing: Celery measures and converts them).
-    A row already there (the same switch and path) is left as it is."""
-    from recording.models import Recording
+    """Persist the recorder's rows in order (see icm.recorder.Recorder.persist): recordings
+    started (a LiveRecording each, so a restarted icm knows them), paused, and finished —
+    catalogued with status processing (Celery measures and converts them), merged with their
+    persisted start. A recording already catalogued (the same switch and path) is left as it
+    is. Returns the recordings catalogued."""
+    from recording.unfinished import catalogue, save_paused, save_started
 
-    agents = dict(Agent.objects.filter(login_id__in={r["agent"] for r in rows})
-                  .values_list("login_id", "id"))  # fmt: skip
-    queues = dict(Queue.objects.filter(name__in={r["queue"] for r in rows if r["queue"]})
-                  .values_list("name", "id"))  # fmt: skip
-    customers = dict(Customer.objects.filter(account__in={r["customer"] for r in rows
-                                                          if r["customer"]})
-                     .values_list("account", "id"))  # fmt: skip
-    calls = dict(Call.objects.filter(switch__name__in={r["switch"] for r in rows},
-                                     call_uuid__in={r["call_uuid"] for r in rows})
-                 .values_list("call_uuid", "id"))  # fmt: skip
-    objects = [
-        Recording(
-            switch=r["switch"], call_uuid=r["call_uuid"], leg_uuid=r["leg_uuid"],
-            call_id=calls.get(r["call_uuid"]), ani=r["ani"][:64], dnis=r["dnis"][:64],
-            agent_id=agents.get(r["agent"]), queue_id=queues.get(r["queue"]),
-            customer_id=customers.get(r["customer"]), policy=r["policy"][:120],
-            started_at=datetime.fromtimestamp(r["started"], tz=UTC),
-            ended_at=datetime.fromtimestamp(r["ended"], tz=UTC), paused_seconds=r["paused"],
-            format=r["format"], channels=r["channels"], path=r["path"][:500],
-            status=Recording.Status.PROCESSING, retention_days=r["retention_days"],
-        )
-        for r in rows
-    ]  # fmt: skip
-    Recording.objects.bulk_create(objects, ignore_conflicts=True)
-    return len(objects)
+    catalogued = 0
+    with transaction.atomic():  # a retry after a failure writes the whole batch again
+        for kind, group in groupby(rows, key=lambda r: r.get("kind", "finished")):
+            batch = list(group)
+            if kind == "started":
+                save_started(batch)
+            elif kind == "paused":
+                save_paused(batch)
+            else:
+                catalogued += catalogue(batch)
+    return catalogued
+
+
+def load_active_recordings(switch: str) -> list[dict[str, Any]]:
+    """The recordings a previous icm on `switch` started that are not catalogued yet, for
+    icm.recorder.Recorder.restore."""
+    from recording.unfinished import active_on
+
+    return list(active_on(switch))

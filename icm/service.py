@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from icm.acd_runtime import (
     RepairLeg,
 )
 from icm.agent_calls import AgentCallControl
+from icm.agent_session_store import load_agent_sessions, write_agent_sessions
 from icm.booked_callbacks import BookedCallbacks, CallbackRing
 from icm.bus import keys
 from icm.bus.commands import CommandError, CommandServer
@@ -62,8 +64,9 @@ from icm.domain.acd.agent_fsm import AgentStateChanged
 from icm.domain.acd.day_figures import DayFigures
 from icm.domain.acd.model import AgentState
 from icm.domain.acd.outputs import ContactFinished, OfferContact
+from icm.domain.acd.sessions import AgentSession, session_of
 from icm.domain.alarms import alarm_json
-from icm.domain.calls import CallRecord, LiveCalls
+from icm.domain.calls import RESYNC_HANGUP_CAUSE, CallRecord, LiveCalls
 from icm.domain.facts import FactBuilder
 from icm.ivr_session import make_ivr_app
 from icm.live_figures import TICK as WALLBOARD_TICK
@@ -74,7 +77,7 @@ from icm.monitoring import Monitoring
 from icm.queue_figures import QueueFigures
 from icm.recorder import ACTIONS as RECORDER_ACTIONS
 from icm.recorder import Recorder
-from icm.recording_store import load_recording_rules, write_recordings
+from icm.recording_store import load_active_recordings, load_recording_rules, write_recordings
 from icm.store import (
     CdrStore,
     ensure_switch,
@@ -240,6 +243,7 @@ class IcmService:
         self.campaigns.view_changed = self._agent_view_changed
         self.booked.campaigns = self.campaigns
         self._agent_changes: list[AgentStateChanged] = []
+        self._agent_sessions: list[AgentSession] = []
         self._other_publications: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
         self.outbound = OutboundServer(
             config.outbound_host,
@@ -267,9 +271,11 @@ class IcmService:
         for queue, why in refused.items():
             log.error("icm %s: queue %s refused: %s", self.name, queue, why)
         self.acd.configure(policies, load_agents())
+        self.acd.restore(load_agent_sessions(self.name))  # signed-in agents stay signed in
         contacts, changes = seed_day_figures(self.day, self.name, time.time())
         self.live.limits = load_alarm_limits()
         self.recorder.policies, self.recorder.orders = load_recording_rules()
+        self.recorder.restore(load_active_recordings(self.name))  # what the switch still writes
         self._system_events.append(system_event(self.name, SystemEvent.Kind.ICM_STARTED,
                                                 time.time(), "icm started"))  # fmt: skip
         close_old_connections()
@@ -348,8 +354,15 @@ class IcmService:
                 if self.taps.stopped(event.path):
                     return
                 rec = self.recorder.active.get(event.path)
-                if self.recorder.stopped(event.uuid, event.path, event.at.timestamp(),
-                                         event.cause, event.milliseconds) and rec:  # fmt: skip
+                stopped = self.recorder.stopped(
+                    event.uuid,
+                    event.path,
+                    event.at.timestamp(),
+                    event.cause,
+                    event.milliseconds,
+                    headers=item,
+                )
+                if stopped and rec:
                     self._agent_view_changed(rec.agent)
                 return
         elif isinstance(item, GraceOver):
@@ -408,6 +421,23 @@ class IcmService:
         elif isinstance(item, ResyncReady):
             event = item.event
             log.info("icm %s: resync with %d legs on the switch", self.name, len(event.legs))
+            # a recording whose leg went while icm was away: its RECORD_STOP is lost
+            legs = (leg.uuid for leg in event.legs)
+            for agent in self.recorder.resynced(legs, event.at.timestamp()):
+                self._agent_view_changed(agent)
+            ended = [
+                ev.LegHungUp(self.name, leg.uuid, leg.hangup_cause, event.at)
+                for rec in self._apply(event)
+                for leg in rec.legs
+                if leg.hangup_cause == RESYNC_HANGUP_CAUSE and leg.hungup_at == event.at
+            ]
+            for gone in ended:  # hung up while icm was away: end agents' calls now
+                if not self._direct_event(gone):
+                    self.acd.on_event(gone)
+                self.campaigns.hung_up(gone.uuid, gone.cause, gone.at.timestamp())
+            if self.acd.restoring:  # the first resync after a restart: agents' calls
+                self.acd.link_restored(self._live_leg)
+            return
         elif isinstance(item, ev.SwitchConnectionChanged):
             self._switch_status(item)
             return
@@ -431,7 +461,7 @@ class IcmService:
         theirs, the ACD must not see it)."""
         return self.consults.on_event(event) or self.booked.on_event(event)
 
-    def _apply(self, event: ev.DomainEvent) -> None:
+    def _apply(self, event: ev.DomainEvent) -> list[CallRecord]:
         if isinstance(event, ev.LegHeld | ev.LegUnheld):
             agent = self._agent_of_leg(event.uuid)
             if agent:
@@ -441,6 +471,20 @@ class IcmService:
             key = (rec.switch, rec.call_uuid)
             self._to_publish[key] = rec
             self._to_persist[key] = rec
+        return changed
+
+    def _live_leg(self, leg: str, extension: str) -> tuple[str, str] | None:
+        """(leg, its partner) when `leg` — or else a leg of the phone of `extension` — is up
+        on the switch as icm now knows it (after a resync)."""
+        mine = _phone_leg_pattern(extension) if extension else None
+        for call in self.model.calls(self.name):
+            live = [lg for lg in call.legs if lg.hungup_at is None]
+            for candidate in live:
+                if candidate.uuid == leg or (mine and mine.match(candidate.channel_name)):
+                    others = [lg.uuid for lg in live if lg.uuid != candidate.uuid]
+                    partner = candidate.other_leg_uuid or (others[0] if others else "")
+                    return candidate.uuid, partner
+        return None
 
     def _agent_of_leg(self, leg: str) -> str:
         """The agent whose call this leg belongs to (its own leg or its customer's)."""
@@ -561,6 +605,9 @@ class IcmService:
 
     def _agent_changed(self, change: AgentStateChanged) -> None:
         self._agent_changes.append(change)
+        self._agent_sessions.append(
+            session_of(self.acd.acd, change.agent_id, self.acd.leg_of(change.agent_id))
+        )
         queue = ""
         if change.to_state is AgentState.ON_CALL:
             queue = self.acd.acd.contact_queue_of_agent.get(change.agent_id, "")
@@ -777,6 +824,7 @@ class IcmService:
     def _switch_status(self, item: ev.SwitchConnectionChanged) -> None:
         if item.connected:
             gevent.spawn(self._load_gateways)
+            gevent.spawn(self.campaigns.switch_connected)  # which AMD modules it has now
         kind = SystemEvent.Kind.SWITCH_CONNECTED if item.connected else (
             SystemEvent.Kind.SWITCH_DISCONNECTED)  # fmt: skip
         self._system_events.append(system_event(self.name, kind, item.at.timestamp(),
@@ -866,6 +914,15 @@ class IcmService:
                 close_old_connections()
                 self._agent_changes = changes + self._agent_changes
                 return False
+        if self._agent_sessions:
+            sessions, self._agent_sessions = self._agent_sessions, []
+            try:
+                write_agent_sessions(self.name, sessions)
+            except DatabaseError as exc:
+                log.warning("icm %s: agent sessions not saved (%s); retrying", self.name, exc)
+                close_old_connections()
+                self._agent_sessions = sessions + self._agent_sessions
+                return False
         if self._callback_outcomes:
             outcomes, self._callback_outcomes = self._callback_outcomes, []
             try:
@@ -934,6 +991,12 @@ class IcmService:
         if reply.startswith("-"):
             raise CommandError(reply.lstrip("-").strip())
         return reply
+
+
+def _phone_leg_pattern(extension: str) -> re.Pattern[str]:
+    """The channel names of the phone of `extension` (`user/<ext>`, `sofia/internal/<ext>@`)."""
+    ext = re.escape(extension)
+    return re.compile(rf"^(?:user/{ext}(?:@|$)|sofia/[^/]+/(?:sip:)?{ext}@)")
 
 
 def _with_fresh_connection(func):  # noqa: ANN001, ANN202

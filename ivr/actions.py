@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ivr.engine.validation import FlowInvalid, Problem, validate
 from ivr.models import DataConnector, Flow, FlowVersion
+from ivr.sound_files import unreachable_files
 
 # node type -> (parameter naming a configured object, what it is, the names that exist)
 _REFERENCES = {
@@ -33,8 +34,8 @@ def _existing(kind: str) -> set[str]:
 
 
 def reference_problems(graph: dict[str, Any]) -> list[Problem]:
-    """Nodes naming a queue, connector, schedule or sub-flow that does not exist (a typo
-    would otherwise only show on a live call)."""
+    """Nodes naming a queue, connector, schedule or sub-flow that does not exist, or playing
+    a file the switch cannot reach (a typo would otherwise only show on a live call)."""
     problems, known = [], {}
     for node_id, node in sorted((graph.get("nodes") or {}).items()):
         if not isinstance(node, dict) or node.get("type") not in _REFERENCES:
@@ -47,34 +48,8 @@ def reference_problems(graph: dict[str, Any]) -> list[Problem]:
             known[kind] = _existing(kind)
         if str(name) not in known[kind]:
             problems.append(Problem(str(node_id), f"there is no {kind} named {name!r}"))
-    problems += _missing_prompts(graph)
+    problems += unreachable_files(graph)  # the switch would play FILE NOT FOUND
     return problems
-
-
-def _missing_prompts(graph: dict[str, Any]) -> list[Problem]:
-    from ivr.engine.prompts import items, node_prompt_items
-    from ivr.models import Prompt
-
-    wanted: list[tuple[str, str]] = []
-    for node_id, node in sorted((graph.get("nodes") or {}).items()):
-        if not isinstance(node, dict):
-            continue
-        try:
-            specs = node_prompt_items(node) + items(node.get("invalid_prompt")) + items(
-                node.get("timeout_prompt"))  # fmt: skip
-        except ValueError:
-            continue  # validation reports bad prompt specs
-        for spec in specs:
-            files = spec.get("file")
-            for file in files.values() if isinstance(files, dict) else [files]:
-                if isinstance(file, str) and file.startswith("prompt:"):
-                    wanted.append((str(node_id), file[len("prompt:") :]))
-    if not wanted:
-        return []
-    existing = set(Prompt.objects.filter(name__in={n for _, n in wanted})
-                   .values_list("name", flat=True))  # fmt: skip
-    return [Problem(node, f"there is no uploaded prompt named {name!r}")
-            for node, name in wanted if name not in existing]  # fmt: skip
 
 
 def subflow_map() -> dict[str, set[str]]:

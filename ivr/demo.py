@@ -1,6 +1,7 @@
 """Demo IVR flows (loaded by `manage.py load_demo`): a main menu with language choice, an
 account-balance sub-flow through the SQL connector, night service by schedule and VIP
-routing by customer grade; the demo billing table the connector reads."""
+routing by customer grade; the demo billing table the connector reads. The files the flows
+play (paths relative to the sounds directory) are shipped in sounds/ (scripts/make_sounds.sh)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ MAIN_GRAPH: dict[str, Any] = {"start": "language", "on_error": "support", "nodes
     "language": {"type": "language", "languages": ["en", "es"],
                  "prompt": "For English press 1. Para español oprima 2.",
                  "exits": {"next": "welcome"}},
-    "welcome": {"type": "play", "file": "ivr/welcome.wav",
+    "welcome": {"type": "play", "file": {"en": "ivr/welcome.wav", "es": "ivr/es/welcome.wav"},
                 "text": {"en": "Welcome to the IPBX demo company.",
                          "es": "Bienvenido a la empresa de demostración IPBX."},
                 "exits": {"next": "grade"}},

@@ -11,6 +11,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_display = ("name", "display_name", "mode", "state", "queue", "gateway", "max_attempts")
     list_filter = ("mode", "state")
     search_fields = ("name", "display_name")
+    readonly_fields = ("state_reason",)  # set by the platform when it pauses a campaign
 
 
 @admin.register(Contact)

@@ -2,7 +2,12 @@
 who may do what: administrators every campaign, team leaders those of their work groups'
 queues; every change is audited. Pausing or stopping tells icm to drop the calls it has not
 placed yet (their attempts are sent again on resume: same keys, never dialed twice); calls
-already ringing or talking carry on."""
+already ringing or talking carry on.
+
+A campaign with answering-machine detection starts (or resumes) only when icm says its switch
+has a detection module the campaign can use (issue 17: `campaign_floor`'s `detection`); the
+pacer pauses it, with the reason shown on its page, an alarm in the system events and an
+audit entry, when the switch turns out unable to detect (`pause_for`)."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from django.db.models import Count, Q
 
 from icm.actions import _command
 from icm.bus.commands import CommandError, IcmUnavailable
+from icm.models import SystemEvent
 from outbound.models import Attempt, Campaign, Contact
 from supervision.actions import SupervisionRefused, audit
 from supervision.models import AuditEntry
@@ -52,8 +58,13 @@ def change(user: Any, name: str, action: str, address: str | None = None) -> dic
         audit(user, scope.role, f"campaign_{action}", "campaign", name,
               AuditEntry.Outcome.REFUSED, {"state": campaign.state}, address)  # fmt: skip
         raise SupervisionRefused(f"a {campaign.state} campaign cannot {action}")
+    refusal = _cannot_detect(campaign) if to == Campaign.State.RUNNING else ""
+    if refusal:
+        audit(user, scope.role, f"campaign_{action}", "campaign", name,
+              AuditEntry.Outcome.REFUSED, {"reason": refusal}, address)  # fmt: skip
+        raise SupervisionRefused(f"{campaign.display_name} cannot {action}: {refusal}")
     updated = Campaign.objects.filter(pk=campaign.pk, state=campaign.state).update(
-        state=to, state_changed_at=datetime.now(tz=UTC))  # fmt: skip
+        state=to, state_changed_at=datetime.now(tz=UTC), state_reason="")  # fmt: skip
     if not updated:
         raise SupervisionRefused("the campaign changed meanwhile: look again")
     if to != Campaign.State.RUNNING:
@@ -64,6 +75,50 @@ def change(user: Any, name: str, action: str, address: str | None = None) -> dic
     audit(user, scope.role, f"campaign_{action}", "campaign", name, AuditEntry.Outcome.OK,
           {"from": campaign.state, "to": to}, address)  # fmt: skip
     return progress(Campaign.objects.get(pk=campaign.pk))
+
+
+def _cannot_detect(campaign: Campaign) -> str:
+    """Why the campaign's switch cannot run its answering-machine detection ("": it can, the
+    campaign does not use it, or icm cannot be asked now — then the pacer checks before it
+    dials anything)."""
+    from outbound.dialer import _floor, detection_refusal
+
+    if not campaign.amd or campaign.mode == Campaign.Mode.PREVIEW:
+        return ""
+    try:
+        floor = _floor(campaign)
+    except (CommandError, IcmUnavailable) as exc:
+        log.warning("campaign %s: icm not asked which detection its switch has: %s",
+                    campaign.name, exc)  # fmt: skip
+        return ""
+    return detection_refusal(campaign, floor.get("detection"))
+
+
+def pause_for(campaign: Campaign, reason: str) -> bool:
+    """The platform pauses a running campaign (its switch cannot detect machines): the reason
+    is kept for its page, raised as an alarm in the system events and audited. False: it was
+    not running any more."""
+    now = datetime.now(tz=UTC)
+    updated = Campaign.objects.filter(pk=campaign.pk, state=Campaign.State.RUNNING).update(
+        state=Campaign.State.PAUSED, state_changed_at=now, state_reason=reason[:300])  # fmt: skip
+    if not updated:
+        return False
+    log.error("campaign %s paused: %s", campaign.name, reason)
+    _drop_unplaced(campaign)
+    switch = ""
+    try:
+        from outbound.dialer import switch_of
+
+        switch = switch_of(campaign)
+    except IcmUnavailable:
+        pass
+    SystemEvent.objects.create(at=now, switch=switch, kind=SystemEvent.Kind.ALARM_RAISED,
+                               alarm="campaign", subject=campaign.name[:128],
+                               severity="critical",
+                               text=f"campaign {campaign.name} paused: {reason}"[:300])  # fmt: skip
+    audit(None, "system", "campaign_pause", "campaign", campaign.name, AuditEntry.Outcome.OK,
+          {"from": "running", "to": "paused", "reason": reason})  # fmt: skip
+    return True
 
 
 def _drop_unplaced(campaign: Campaign) -> None:
@@ -90,7 +145,8 @@ def progress(campaign: Campaign) -> dict[str, Any]:
         ringing=Count("id", filter=Q(answered_at__isnull=True)),
         talking=Count("id", filter=Q(answered_at__isnull=False)))  # fmt: skip
     return {"name": campaign.name, "display_name": campaign.display_name, "mode": campaign.mode,
-            "state": campaign.state, "queue": campaign.queue.name if campaign.queue_id else "",
+            "state": campaign.state, "state_reason": campaign.state_reason,
+            "queue": campaign.queue.name if campaign.queue_id else "",
             "contacts": total, "remaining": remaining, "by_status": contacts,
             "dialed": placed, "results": {k or "in progress": v for k, v in results.items()},
             "connected": results.get("answered", 0),

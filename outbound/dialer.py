@@ -12,6 +12,10 @@ campaign) —
    once), skipping do-not-call numbers and contacts outside their calling windows (those
    get the next opening as their time), logs an attempt for each under its key and commits;
 5. **asks icm** to dial each (`campaign_dial`); icm paces the originates.
+A campaign with answering-machine detection is paused, with its reason, when icm's floor
+says the switch has no detection it can use, or when icm logged an attempt the switch broke
+(`switch_failed`: the detection application is missing); that attempt is given back to its
+contact (issue 17).
 A worker that dies anywhere leaves either nothing (rolled back) or attempts that step 2
 sends again, so no attempt is lost or dialed twice.
 """
@@ -30,6 +34,7 @@ from django.db.models import Q
 
 from icm.actions import _command
 from icm.bus.commands import CommandError, IcmUnavailable
+from outbound.domain.amd import SWITCH_FAILED, NoDetection, choose
 from outbound.domain.observations import RollingWindow
 from outbound.domain.predictive import DialMode, DialSettings, Floor, calls_to_place
 from outbound.domain.retry import Done, Result, RetryAt, RetryPolicy, next_step
@@ -106,11 +111,19 @@ def _tick(campaign_id: int, now: datetime) -> dict[str, Any]:
     sent = sum(_send(campaign, a, limits) for a in resend)
     if campaign.state != Campaign.State.RUNNING:
         return {"settled": settled, "resent": sent, "placed": 0}
+    broken = switch_broke(campaign)
+    if broken:
+        _pause(campaign, broken)
+        return {"settled": settled, "resent": sent, "placed": 0, "paused": broken}
     try:
         floor = _floor(campaign)
     except (CommandError, IcmUnavailable) as exc:
         log.warning("campaign %s: icm did not answer the floor (%s)", campaign.name, exc)
         return {"settled": settled, "resent": sent, "placed": 0, "error": str(exc)}
+    refusal = detection_refusal(campaign, floor.get("detection"))
+    if refusal:
+        _pause(campaign, refusal)
+        return {"settled": settled, "resent": sent, "placed": 0, "paused": refusal}
     wanted = _decide(campaign, floor)
     room = max(0, int(campaign.calls_per_second * 2) + 1 - int(floor.get("queued", 0)))
     # call-backs booked for an agent go first, beside what the mode wants: they ring their
@@ -121,6 +134,39 @@ def _tick(campaign_id: int, now: datetime) -> dict[str, Any]:
     placed = sum(_send(campaign, a, limits) for a in attempts)
     _finish_if_done(campaign)
     return {"settled": settled, "resent": sent, "wanted": wanted, "placed": placed}
+
+
+def detection_refusal(campaign: Campaign, loaded: Any) -> str:
+    """Why the switch cannot run the campaign's answering-machine detection ("": it can, the
+    campaign does not use it, or icm does not know the switch's modules yet)."""
+    if not campaign.amd or campaign.mode == Campaign.Mode.PREVIEW or not isinstance(loaded, dict):
+        return ""
+    try:
+        choose(campaign.amd_method, loaded)
+    except NoDetection as exc:
+        return str(exc)
+    return ""
+
+
+def switch_broke(campaign: Campaign) -> str:
+    """Why the campaign must stop: an attempt since it last started that the switch hung up
+    while detecting ("" if none)."""
+    since = campaign.state_changed_at or datetime(2000, 1, 1, tzinfo=UTC)
+    attempt = (Attempt.objects.filter(campaign=campaign, result=SWITCH_FAILED,
+                                      ended_at__gte=since)
+               .order_by("-ended_at").first())  # fmt: skip
+    if attempt is None:
+        return ""
+    method = campaign.amd_method if campaign.amd_method != "auto" else "mod_amd / mod_avmd"
+    return (f"the switch hung up {attempt.number} while detecting answering machines "
+            f"({attempt.hangup_cause or 'no cause'}): its detection ({method}) does not run "
+            f"(\"Invalid Application\" in its log?); contacts keep their attempts")  # fmt: skip
+
+
+def _pause(campaign: Campaign, reason: str) -> None:
+    from outbound.control import pause_for
+
+    pause_for(campaign, reason)
 
 
 def fill_dispositions(campaign: Campaign, now: datetime) -> int:
@@ -164,6 +210,13 @@ def apply_result(campaign: Campaign, contact: Contact, attempt: Attempt, now: da
     wins over the result); saved. Called under the campaign's lock."""
     policy = policy or policy_of(campaign)
     windows = windows_of(campaign) if windows is None else windows
+    if attempt.result == SWITCH_FAILED:  # the switch's fault: the contact keeps its attempt
+        contact.status, contact.last_result = Contact.Status.PENDING, SWITCH_FAILED
+        contact.lease_owner, contact.lease_until = "", None
+        contact.next_attempt_at = attempt.ended_at or now
+        contact.save(update_fields=["status", "last_result", "lease_owner", "lease_until",
+                                    "next_attempt_at"])  # fmt: skip
+        return RetryAt(contact.next_attempt_at)
     result = Result(attempt.result) if attempt.result in _RESULTS else Result.FAILED
     if attempt.callback_at is not None:
         result = Result.CALLBACK
@@ -190,8 +243,10 @@ def apply_result(campaign: Campaign, contact: Contact, attempt: Attempt, now: da
 
 
 def dials_made(contact: Contact) -> int:
-    """The contact's attempts that dialed something (a skipped preview dialed nothing)."""
-    return contact.attempts - contact.attempt_log.filter(result=Result.SKIPPED).count()
+    """The contact's attempts that count: a skipped preview dialed nothing, and a call the
+    switch broke (`switch_failed`) is not the contact's."""
+    return contact.attempts - contact.attempt_log.filter(
+        result__in=(Result.SKIPPED, SWITCH_FAILED)).count()  # fmt: skip
 
 
 def lease(campaign: Campaign, budget: int, now: datetime, callbacks: bool = False
@@ -237,7 +292,8 @@ def _send(campaign: Campaign, attempt: Attempt, limits: dict[str, Any]) -> int:
             "gateway": campaign.gateway, "mode": campaign.mode,
             "queue": campaign.queue.name if campaign.queue_id else "",
             "caller_id": campaign.caller_id_number, "ring_seconds": campaign.ring_seconds,
-            "amd": campaign.amd, "machine_action": campaign.machine_action,
+            "amd": campaign.amd, "amd_method": campaign.amd_method,
+            "amd_window": campaign.amd_window, "machine_action": campaign.machine_action,
             "message": campaign.message, "calls_per_second": campaign.calls_per_second,
             "flow": campaign.flow.name if campaign.flow_id else "",
             "max_concurrent": campaign.max_concurrent,

@@ -44,6 +44,11 @@ class Campaign(models.Model):
         STOPPED = "stopped", "Stopped"
         FINISHED = "finished", "Finished"
 
+    class AmdMethod(models.TextChoices):
+        AUTO = "auto", "Automatic (mod_amd when the switch has it, else mod_avmd)"
+        MOD_AMD = "mod_amd", "mod_amd (third-party: a verdict on the greeting)"
+        MOD_AVMD = "mod_avmd", "mod_avmd (FreeSWITCH's own: the voicemail beep)"
+
     class MachineAction(models.TextChoices):
         HANG_UP = "hangup", "Hang up"
         MESSAGE = "message", "Leave the message"
@@ -98,6 +103,21 @@ class Campaign(models.Model):
         "(0: only when the agent presses Call).",
     )
     amd = models.BooleanField("answering-machine detection", default=False)
+    amd_method = models.CharField(
+        "detection method",
+        max_length=8,
+        choices=AmdMethod.choices,
+        default=AmdMethod.AUTO,
+        help_text="Which module of the switch detects machines; starting is refused when "
+        "the switch does not have it.",
+    )
+    amd_window = models.PositiveSmallIntegerField(
+        "beep window (s)",
+        default=8,
+        validators=[MinValueValidator(2), MaxValueValidator(30)],
+        help_text="mod_avmd: seconds to wait for a voicemail beep; a person waits them out "
+        "before reaching an agent.",
+    )
     machine_action = models.CharField(
         max_length=8, choices=MachineAction.choices, default=MachineAction.HANG_UP
     )
@@ -117,6 +137,9 @@ class Campaign(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     state_changed_at = models.DateTimeField(null=True, blank=True)
+    state_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why the platform paused it (empty: a person did)."
+    )
     created_from = models.CharField(
         max_length=200, blank=True, help_text="The report a follow-up campaign came from."
     )

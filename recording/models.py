@@ -156,6 +156,39 @@ class Recording(models.Model):
         return f"{self.ani} → {self.dnis} {self.started_at:%Y-%m-%d %H:%M} ({self.call_uuid})"
 
 
+class LiveRecording(models.Model):
+    """A recording the switch is writing, persisted when icm starts it: an icm restart (or a
+    RECORD_STOP it never saw) cannot lose it. Catalogued as a Recording when the switch stops
+    it (icm.recording_store) or, when its leg ended unseen, by recording.unfinished."""
+
+    switch = models.CharField(max_length=64)
+    path = models.CharField(max_length=500)
+    call_uuid = models.CharField(max_length=64)
+    leg_uuid = models.CharField(max_length=64, db_index=True)
+    agent = models.CharField(max_length=64, blank=True, help_text="the agent's login id")
+    queue = models.CharField(max_length=64, blank=True)
+    customer = models.CharField(max_length=64, blank=True, help_text="the customer's account")
+    ani = models.CharField(max_length=64, blank=True)
+    dnis = models.CharField(max_length=64, blank=True)
+    policy = models.CharField(max_length=120, blank=True)
+    format = models.CharField(
+        max_length=16, choices=RecordingPolicy.Format.choices, default=RecordingPolicy.Format.PCM
+    )
+    stereo = models.BooleanField(default=True)
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    paused_seconds = models.FloatField(default=0.0)
+    paused_at = models.DateTimeField(null=True, blank=True, help_text="paused since")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["switch", "path"], name="live_recording_unique_path")
+        ]
+
+    def __str__(self) -> str:
+        return f"recording {self.path} of call {self.call_uuid} (since {self.started_at})"
+
+
 class RecordingAccess(models.Model):
     """Every listen and download of a recording, and every refusal (REC-6 audit)."""
 

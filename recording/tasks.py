@@ -4,12 +4,15 @@ from celery import shared_task
 
 from recording.catalogue import process_new
 from recording.lifecycle import apply_retention, backup_pending
+from recording.unfinished import settle_orphans
 
 
 @shared_task(name="recording.process_new_recordings", acks_late=True, ignore_result=True)
 def process_new_recordings() -> int:
-    """Measure, convert and fingerprint the recordings the switch finished (leased rows:
-    safe on several workers at once)."""
+    """Catalogue the recordings whose leg ended unseen by icm, then measure, convert and
+    fingerprint the recordings the switch finished (leased rows: safe on several workers at
+    once)."""
+    settle_orphans()
     return process_new()
 
 

@@ -18,7 +18,7 @@ from switchsim import FS_VERSION
 from switchsim.api_show import SOFIA_STATUS, show, status
 from switchsim.api_uuid import api_uuid
 from switchsim.legs import OriginateError, originate_leg
-from switchsim.session import begin_execute
+from switchsim.session import begin_execute, wait_until
 from switchsim.switch import Switch, valid_cause
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,14 @@ async def originate(sw: Switch, arg: str) -> str:
         return f"-ERR {exc.cause}\n"
     if not leg.is_up:
         return f"-ERR {leg.hangup_cause or 'NORMAL_CLEARING'}\n"
+    if await _taken_before_reply(sw, leg):
+        # switch_ivr_originate saw the peer bridged/transferred (not peer_eligible): the
+        # originate fails although the leg is up, and &app is never given to it
+        kind = dial.rsplit("}", 1)[-1].split("/", 1)[0]
+        log.info("Cannot create outgoing channel of type [%s] cause: [ORIGINATOR_CANCEL]", kind)
+        return "-ERR ORIGINATOR_CANCEL\n"
+    if not leg.is_up:
+        return f"-ERR {leg.hangup_cause or 'NORMAL_CLEARING'}\n"
     _flip_caller_id(leg)
     if target.startswith("&"):
         m = re.match(r"^&([\w-]+)(?:\((.*)\))?(?::(.*))?$", target, re.S)
@@ -87,6 +95,24 @@ async def originate(sw: Switch, arg: str) -> str:
         else:
             begin_execute(sw, leg, apps)
     return f"+OK {leg.uuid}\n"
+
+
+async def _taken_before_reply(sw: Switch, leg: Any) -> bool:
+    """Wait ``--originate-reply-delay`` after the answer (the originate thread's own pace on
+    a real switch); True when something took the leg meanwhile (uuid_bridge, uuid_transfer,
+    uuid_park: CF_BRIDGED / CF_TRANSFER / CF_REDIRECT make it no longer the originate's)."""
+    delay = sw.config.originate_reply_delay
+    if delay <= 0:
+        return False
+    moves = leg.moves
+    await wait_until(leg, lambda: leg.moves != moves, delay)
+    return leg.is_up and (
+        leg.moves != moves
+        or leg.bridge_peer is not None
+        or leg.bridge_request is not None
+        or leg.transfer_to is not None
+        or leg.park_request
+    )
 
 
 def _flip_caller_id(leg: Any) -> None:
@@ -121,6 +147,8 @@ async def execute_api(server: Any, conn: Any, cmd: str, arg: str) -> str:
     arg = arg.strip()
     lname = name.lower()
     try:
+        if sw.modules.api_missing(lname):  # its module is not loaded
+            return f"-ERR {name} Command not found!\n"
         if lname.startswith("uuid_"):
             out = await api_uuid(sw, lname, arg)
             if out is not None:
@@ -158,6 +186,12 @@ async def execute_api(server: Any, conn: Any, cmd: str, arg: str) -> str:
             from switchsim.conference_api import api_conference
 
             return api_conference(sw, arg)
+        elif lname == "module_exists":
+            return ("true" if sw.modules.exists(arg) else "false") if arg else ""
+        elif lname == "avmd":
+            from switchsim.avmd import api_avmd
+
+            return api_avmd(sw, arg)
         elif lname == "eval":
             return sw.expand(arg)
         elif lname == "echo":

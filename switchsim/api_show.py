@@ -101,6 +101,58 @@ def _live(sw: Switch) -> list[Channel]:
     )
 
 
+def _call_row(sw: Switch, ch: Channel) -> dict[str, str] | None:
+    """The ``show calls`` row of a channel (None: it is the b-leg of its originator's row)."""
+    if ch.bridge_peer is not None and ch.other_type == "originator":
+        return None
+    a = channel_row(sw, ch)
+    row = {c: a[c] for c in CALL_A_COLUMNS}
+    peer = ch.bridge_peer if ch.other_type == "originatee" else None
+    b = channel_row(sw, peer) if peer is not None else None
+    for c in CALL_B_COLUMNS:
+        row["b_" + c] = b[c] if b else ""
+    row["call_created_epoch"] = str(ch.times["bridged"] // 1_000_000) if b else ""
+    return row
+
+
+def remember_hangup(sw: Switch, ch: Channel) -> None:
+    """--show-channels-lag: keep the channel's rows as the core db has them at hang-up (the
+    db thread deletes them a while after CHANNEL_DESTROY on a real switch)."""
+    lag = sw.config.show_channels_lag
+    if lag <= 0:
+        return
+    now = time.monotonic()
+    for uuid in [u for u, (t, _) in sw.lagging.items() if now - t >= lag]:
+        del sw.lagging[uuid]
+    snap = {
+        "key": (ch.times["created"], ch.session_id),
+        "channel": channel_row(sw, ch),
+        "call": _call_row(sw, ch),
+    }
+    sw.lagging[ch.uuid] = (now, snap)
+
+
+def _rows(sw: Switch, kind: str) -> list[dict[str, str]]:
+    """Rows of ``show channels`` (kind "channel") or ``show calls`` ("call"): the live
+    channels plus, with --show-channels-lag, those that hung up less than that ago."""
+    live = _live(sw)
+    keyed = []
+    for ch in live:
+        row = channel_row(sw, ch) if kind == "channel" else _call_row(sw, ch)
+        if row is not None:
+            keyed.append(((ch.times["created"], ch.session_id), row))
+    if sw.lagging:
+        now = time.monotonic()
+        shown = {ch.uuid for ch in live}
+        for uuid, (t, snap) in list(sw.lagging.items()):
+            if now - t >= sw.config.show_channels_lag:
+                del sw.lagging[uuid]
+            elif uuid not in shown and snap[kind] is not None:
+                keyed.append((snap["key"], snap[kind]))
+    keyed.sort(key=lambda kr: kr[0])
+    return [row for _, row in keyed]
+
+
 def show(sw: Switch, arg: str) -> str:
     words = arg.split()
     as_json = len(words) >= 3 and words[-2].lower() == "as" and words[-1].lower() == "json"
@@ -108,23 +160,12 @@ def show(sw: Switch, arg: str) -> str:
         words = words[:-2]
     what = words[0].lower() if words else ""
     if what == "channels":
+        rows = _rows(sw, "channel")
         if len(words) > 1 and words[1] == "count":
-            return f"\n{len(_live(sw))} total.\n"
-        rows = [channel_row(sw, c) for c in _live(sw)]
+            return f"\n{len(rows)} total.\n"
         return _format(rows, CHANNEL_COLUMNS, as_json)
     if what == "calls":
-        rows = []
-        for ch in _live(sw):
-            if ch.bridge_peer is not None and ch.other_type == "originator":
-                continue  # shown as the b-leg of its originator's row
-            a = channel_row(sw, ch)
-            row = {c: a[c] for c in CALL_A_COLUMNS}
-            peer = ch.bridge_peer if ch.other_type == "originatee" else None
-            b = channel_row(sw, peer) if peer is not None else None
-            for c in CALL_B_COLUMNS:
-                row["b_" + c] = b[c] if b else ""
-            row["call_created_epoch"] = str(ch.times["bridged"] // 1_000_000) if b else ""
-            rows.append(row)
+        rows = _rows(sw, "call")
         cols = CALL_A_COLUMNS + ["b_" + c for c in CALL_B_COLUMNS] + ["call_created_epoch"]
         return _format(rows, cols, as_json)
     if what == "registrations":

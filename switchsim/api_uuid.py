@@ -95,7 +95,7 @@ async def _phone_event(sw: Switch, a: list[str], raw: str) -> str:
         return NO_CHANNEL
     if a[1].lower() == "talk" and ch.direction == "outbound" and not ch.times["answered"]:
         sw.answer(ch)
-    return "+OK\n"
+    return "+OK Success\n"  # sip-call-hold.txt
 
 
 async def _bridge(sw: Switch, a: list[str], raw: str) -> str:
@@ -172,7 +172,9 @@ async def _hold(sw: Switch, a: list[str], raw: str) -> str:
             return usage
     ch = sw.get(a[0])
     if ch is None:
-        return "-ERR Operation failed\n"
+        # switch_ivr_{hold,unhold,hold_toggle}_uuid return SUCCESS when nothing is found
+        # (originate-failures.txt: `uuid_hold <unknown>` answers +OK Success)
+        return "+OK Success\n"
     if mode == "toggle":
         mode = "off" if ch.held else "on"
     ok = sw.hold(ch) if mode == "on" else sw.unhold(ch)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from switchsim import media
+from switchsim import avmd, fax, media
 from switchsim.bridge import run_bridge
 from switchsim.channel import Channel
 from switchsim.conference import app_conference
@@ -218,8 +218,14 @@ APPS: dict[str, App] = {
     "send_dtmf": app_send_dtmf,
     "socket": app_socket,
     "amd": app_amd,
+    "avmd_start": avmd.app_avmd_start,
+    "avmd_stop": avmd.app_avmd_stop,
+    "avmd": avmd.app_avmd,
     "conference": app_conference,
+    "txfax": fax.app_txfax,
+    "rxfax": fax.app_rxfax,
     "playback": media.app_playback,
+    "endless_playback": media.app_endless_playback,
     "play_and_get_digits": media.app_play_and_get_digits,
     "read": media.app_read,
     "record": media.app_record,

@@ -93,6 +93,7 @@ class Profile:
         self.source = kw.get("source", "mod_sofia")
         self.transfer_source = kw.get("transfer_source", "")
         self.context = kw.get("context", "default")
+        self.rdnis = kw.get("rdnis", "")  # the number before a transfer
         self.network_addr = kw.get("network_addr", "")
         self.channel_name = kw.get("channel_name", "")
         self.profile_index = kw.get("profile_index", 1)
@@ -118,6 +119,7 @@ class Profile:
             ("Source", self.source),
             ("Transfer-Source", self.transfer_source),
             ("Context", self.context),
+            ("RDNIS", self.rdnis),
             ("Channel-Name", self.channel_name),
         ):
             if value:
@@ -200,6 +202,11 @@ class Channel:
         self.loopback_leg = ""
         self.held = False
         self.hold_started_us = 0
+        self.hold_spans: list[list[int]] = []  # SIP holds [start, stop] µs (hold_events)
+        # an originated SIP leg learns its codec (SDP) and the far end's address only once
+        # the far end responds: until then FreeSWITCH shows neither (sip-call-hold.txt)
+        self.media_ready = True
+        self.far_addr = ""
         # session machinery
         self.apps: deque[tuple[str, str]] = deque()
         self.private: deque[dict[str, str]] = deque()
@@ -215,6 +222,8 @@ class Channel:
         # .Eavesdrop): the order decides how they mix, as in switch_core_media_bug_add
         self.bugs: list[Any] = []
         self.eavesdrop: Any = None  # the Eavesdrop this channel runs (eavesdrop app)
+        self.avmd: Any = None  # switchsim.avmd.AvmdSession while mod_avmd listens
+        self.far_beep: tuple[float, float] | None = None  # a machine's beep: (loop time, Hz)
         # switch_core_session_queue_event: `sendevent` with this Unique-ID (eavesdrop-command)
         self.events: deque[dict[str, str]] = deque(maxlen=256)
         self.break_flag = False
@@ -226,6 +235,7 @@ class Channel:
         self.exports: set[str] = set()
         self.background: Any = None
         self.transfer_to: tuple[str, str, str] | None = None
+        self.transfer_stamped: tuple[str, str, str] | None = None  # profile already moved
         self.bridge_request: Channel | None = None
         # bumped whenever something pulls the channel away from what it does (uuid_bridge,
         # uuid_transfer, uuid_park): a bridge partner watching it sees the change
@@ -268,6 +278,16 @@ class Channel:
         self.state = state
         self.state_num = STATE_NUMBERS[state] if number is None else number
 
+    def far_end_responded(self, media: bool) -> None:
+        """The far end answered a SIP request: its address is known, and with SDP (183 or
+        200) the codec too."""
+        if self.far_addr:
+            self.profile.network_addr, self.far_addr = self.far_addr, ""
+        if media and not self.media_ready:
+            self.media_ready = True
+            c = self.codec
+            self.vars.update(read_codec=c[0], read_rate=c[1], write_codec=c[0], write_rate=c[1])
+
     def wake_up(self) -> None:
         self.wake.set()
 
@@ -289,14 +309,15 @@ class Channel:
         if self.hangup_cause:
             h.append(("Hangup-Cause", self.hangup_cause))
         c = self.codec
-        h += [
-            ("Channel-Read-Codec-Name", c[0]),
-            ("Channel-Read-Codec-Rate", c[1]),
-            ("Channel-Read-Codec-Bit-Rate", c[2]),
-            ("Channel-Write-Codec-Name", c[0]),
-            ("Channel-Write-Codec-Rate", c[1]),
-            ("Channel-Write-Codec-Bit-Rate", c[2]),
-        ]
+        if self.media_ready:
+            h += [
+                ("Channel-Read-Codec-Name", c[0]),
+                ("Channel-Read-Codec-Rate", c[1]),
+                ("Channel-Read-Codec-Bit-Rate", c[2]),
+                ("Channel-Write-Codec-Name", c[0]),
+                ("Channel-Write-Codec-Rate", c[1]),
+                ("Channel-Write-Codec-Bit-Rate", c[2]),
+            ]
         h += self.profile.headers("Caller", self)
         other = self.other_leg
         if other is not None and self.other_type:

@@ -58,6 +58,16 @@ class Config:
     ipv6: str = "::1"
     max_sessions: int = 2000
     seed: int | None = None
+    # behaviours of a real FreeSWITCH (issue 17); see docs/switchsim.md "Real-switch behaviours"
+    originate_reply_delay: float = 0.1
+    reorder_window: int = 0
+    show_channels_lag: float = 0.0
+    with_modules: list[str] = field(default_factory=list)
+    without_modules: list[str] = field(default_factory=list)
+    sounds_dir: Path | None = None
+    moh_dir: Path | None = None
+    gateways: list[str] = field(default_factory=list)  # --gateway: the configured ones
+    fax_time_scale: float = 1.0  # mod_spandsp fax durations × this (1: as captured)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,7 +118,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds before a sofia/gateway/... leg answers",
     )
     p.add_argument("--hostname", default=socket.gethostname(), help="FreeSWITCH-Hostname")
-    p.add_argument("--seed", type=int, help="random seed (reproducible traffic)")
+    p.add_argument("--seed", type=int, help="random seed (reproducible traffic, event reorder)")
+    p.add_argument(
+        "--originate-reply-delay",
+        type=float,
+        default=0.1,
+        help="seconds between an originated leg's answer and the originate's reply; a leg "
+        "bridged/transferred/parked away meanwhile makes it -ERR ORIGINATOR_CANCEL (0: reply "
+        "at once, before anything can take the leg)",
+    )
+    p.add_argument(
+        "--reorder-window",
+        type=int,
+        default=0,
+        help="each inbound ESL connection may deliver an event up to N events later than "
+        "its Event-Sequence (FreeSWITCH's dispatch threads; seeded by --seed; 0 = in order)",
+    )
+    p.add_argument(
+        "--show-channels-lag",
+        type=float,
+        default=0.0,
+        help="seconds a hung-up channel is still listed by `show channels|calls` (the core "
+        "db lags; uuid_exists does not)",
+    )
+    p.add_argument(
+        "--with-module",
+        action="append",
+        default=[],
+        metavar="MOD",
+        help="load a module the default set lacks (e.g. mod_amd); repeatable",
+    )
+    p.add_argument(
+        "--without-module",
+        action="append",
+        default=[],
+        metavar="MOD",
+        help="do not load a module of the default set (e.g. mod_avmd); repeatable",
+    )
+    p.add_argument(
+        "--sounds-dir",
+        type=Path,
+        help="$${sounds_dir}: relative sound paths resolve under it and missing files fail "
+        "as on FreeSWITCH (default: every file exists)",
+    )
+    p.add_argument(
+        "--moh-dir",
+        type=Path,
+        help="local_stream://moh's directory: without audio files there is no stream and "
+        "playing it fails (default: the stream always exists)",
+    )
+    p.add_argument(
+        "--gateway",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a configured sofia gateway; repeatable. Once one is given, originates through "
+        "any other answer INVALID_GATEWAY (default: every name is a registered gateway)",
+    )
+    p.add_argument(
+        "--fax-time-scale",
+        type=float,
+        default=1.0,
+        help="multiply mod_spandsp fax durations (negotiation, pages, timeouts) by this; 1 = "
+        "as captured (2 pages in about 19 s), 0.05 for fast tests",
+    )
     return p
 
 
@@ -130,4 +203,13 @@ def parse_args(argv: list[str] | None = None) -> Config:
         gateway_answer_delay=a.gateway_answer_delay,
         hostname=a.hostname,
         seed=a.seed,
+        originate_reply_delay=max(0.0, a.originate_reply_delay),
+        reorder_window=max(0, a.reorder_window),
+        show_channels_lag=max(0.0, a.show_channels_lag),
+        with_modules=a.with_module,
+        without_modules=a.without_module,
+        sounds_dir=a.sounds_dir,
+        moh_dir=a.moh_dir,
+        gateways=a.gateway,
+        fax_time_scale=max(0.0, a.fax_time_scale),
     )

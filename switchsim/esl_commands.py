@@ -209,6 +209,9 @@ def sendevent(conn: EslConnection, cmd: Command, name: str) -> str:
 
 def connect_reply(conn: EslConnection) -> bytes:
     """The reply to ``connect``: CHANNEL_DATA headers plus command/reply fields, url-encoded."""
+    connected = getattr(conn, "connected", None)
+    if connected is not None:
+        connected.set()  # LFLAG_CONNECTED: the socket app may park the channel now
     ch = conn.session
     assert ch is not None
     sw = conn.server.switch

@@ -9,7 +9,9 @@ reply texts, and event delivery (format, pause for ``sim_pause_esl``).
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
+import random
 import re
 import uuid as uuidlib
 from typing import Any
@@ -22,6 +24,10 @@ from switchsim.switch import W_BGJOB
 from switchsim.wire import api_response, command_reply, disconnect_notice
 
 log = logging.getLogger(__name__)
+
+# --reorder-window: how long an event held back for reordering may wait for the events that
+# overtake it (FreeSWITCH's dispatch threads only swap events fired close together)
+REORDER_HOLD = 0.005
 
 LOG_LEVELS = {
     "console": 0, "alert": 1, "crit": 2, "err": 3, "error": 3, "warning": 4,
@@ -64,6 +70,17 @@ class EslConnection:
         self.full = True
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        # --reorder-window (inbound connections only): events held back, a heap of
+        # (due position, position, frame), and a seeded generator per connection
+        config = getattr(server, "config", None)
+        self.reorder_window = 0 if self.outbound else getattr(config, "reorder_window", 0)
+        self._offered = 0
+        self._held: list[tuple[int, int, bytes]] = []
+        self._flush: asyncio.TimerHandle | None = None
+        if self.reorder_window:
+            index = server.next_connection_index()
+            seed = getattr(config, "seed", None)
+            self._rng = random.Random(f"{seed}:{index}" if seed is not None else None)
 
     # -- output ----------------------------------------------------------------------------
     def send(self, data: bytes) -> None:
@@ -125,7 +142,27 @@ class EslConnection:
             uid, owner = event.route_ids()
             if uid != self.session.uuid and owner != self.session.uuid:
                 return
-        self.send(event.frame(self.format))
+        if self.reorder_window:
+            self._deliver_reordered(event.frame(self.format))
+        else:
+            self.send(event.frame(self.format))
+
+    def _deliver_reordered(self, frame: bytes) -> None:
+        """Deliver an event up to ``reorder_window`` events after its turn: each offered
+        event is due a random 0…N positions later; a held event never waits for more than
+        N later ones, nor longer than REORDER_HOLD when no more events come."""
+        self._offered += 1
+        pos = self._offered
+        heapq.heappush(self._held, (pos + self._rng.randint(0, self.reorder_window), pos, frame))
+        while self._held and self._held[0][0] <= pos:
+            self.send(heapq.heappop(self._held)[2])
+        if self._held and self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(REORDER_HOLD, self._flush_held)
+
+    def _flush_held(self) -> None:
+        self._flush = None
+        while self._held:
+            self.send(heapq.heappop(self._held)[2])
 
     def _pass_filters(self, event: Event) -> bool:
         send = False

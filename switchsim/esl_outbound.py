@@ -3,7 +3,8 @@
 Owns connecting out to the application server (icm), running the session's ESL connection
 (``connect`` → CHANNEL_DATA reply, then full ESL), parking the channel so ``sendmsg``
 apps run in it, and the end of the session: the ``linger`` notice after hang-up, the final
-``disconnect`` notice, and hanging the call up when the socket goes away first.
+``disconnect`` notice, and hanging the call up when the socket goes away first while the
+channel is still in the app.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from switchsim.wire import linger_notice
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0
+
+
+# how long after `connect` the socket app parks the channel (the server's next few commands
+# are usually in by then, as in the captures)
+PARK_AFTER_CONNECT = 0.05
 
 
 async def socket_app(server: Any, sw: Switch, ch: Channel, arg: str) -> None:
@@ -44,6 +50,7 @@ async def socket_app(server: Any, sw: Switch, ch: Channel, arg: str) -> None:
     conn = EslConnection(server, reader, writer, session=ch)
     conn.async_mode = "async" in flags
     conn.full = "full" in flags
+    conn.connected = asyncio.Event()  # type: ignore[attr-defined]
     loop = asyncio.get_running_loop()
     ch.outbound_done = loop.create_future()
     ch.outbound_conn = conn
@@ -51,9 +58,23 @@ async def socket_app(server: Any, sw: Switch, ch: Channel, arg: str) -> None:
     server.switch.bus.subscribe(conn)
     task = asyncio.create_task(_serve(server, sw, ch, conn))
     ch.background = task
-    await park_loop(sw, ch)
+    # mod_event_socket's socket app parks the channel only once the application server has
+    # sent `connect` (LFLAG_CONNECTED); the park's CHANNEL_PARK then races the server's first
+    # commands: a server that subscribes right after `connect` sees it (outbound-ivr.txt)
+    while ch.is_up and not conn.closed and not conn.connected.is_set():
+        try:
+            async with asyncio.timeout(0.5):
+                await conn.connected.wait()
+        except TimeoutError:
+            continue
+    await asyncio.sleep(PARK_AFTER_CONNECT)
+    if ch.is_up:
+        await park_loop(sw, ch)
+    # the socket app is over (uuid_bridge / transfer pulled the channel out of its park): as
+    # in mod_event_socket, the socket may stay as a listener, but its closing no longer ends
+    # the call (only a channel still parked in the app is hung up when the socket goes)
+    conn.app_over = True  # type: ignore[attr-defined]
     if conn.running and ch.is_up:
-        # left the park loop by transfer/break: the socket stays, the call moves on
         return
 
 
@@ -65,7 +86,7 @@ async def _serve(server: Any, sw: Switch, ch: Channel, conn: EslConnection) -> N
         done, _ = await asyncio.wait({reader_task, reported}, return_when=asyncio.FIRST_COMPLETED)
         if reader_task in done:
             # the application server went away (or said exit) before the call ended
-            if ch.is_up:
+            if ch.is_up and not getattr(conn, "app_over", False):
                 if conn.resume:
                     ch.break_flag = True
                     ch.wake_up()

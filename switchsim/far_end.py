@@ -5,9 +5,9 @@ prefix, or scripted number by number. With no rule, a trunk call is answered aft
 ``--gateway-answer-delay`` and stays up (switchsim's behaviour before).
 
 ``sim_far_end <prefix|*> answered=35 machine=12 busy=15 no_answer=30 invalid=8 [ring=1-4]
-[talk=20-60] [seed=N]`` sets a distribution (weights, any scale); ``sim_far_end <number>
-busy,no_answer,answered`` scripts successive calls to that number (the last repeats);
-``sim_far_end clear`` forgets every rule.
+[talk=20-60] [greeting=3-8] [seed=N]`` sets a distribution (weights, any scale);
+``sim_far_end <number> busy,no_answer,answered`` scripts successive calls to that number
+(the last repeats); ``sim_far_end clear`` forgets every rule.
 
 What each outcome does, as a carrier would:
 - ``invalid``: rejected at once, UNALLOCATED_NUMBER (Q.850 1);
@@ -15,7 +15,12 @@ What each outcome does, as a carrier would:
 - ``no_answer``: rings until the originate's timeout (NO_ANSWER, 19);
 - ``answered`` / ``machine``: rings, answers, and hangs up after the talk time (a machine
   after its recording's length); mod_amd's ``amd`` application on such a channel decides
-  HUMAN / MACHINE as it would from the audio (switchsim.apps).
+  HUMAN / MACHINE as it would from the audio (switchsim.apps). A machine beeps at the end
+  of its greeting (``greeting=3-8`` seconds after answering): mod_avmd hears that beep
+  (switchsim.avmd); a person never beeps.
+- ``fax``: a fax machine answers (and hangs up after the talk time): ``txfax`` on the leg
+  sends it the document, ``rxfax`` receives ``${sim_fax_pages}`` pages (default 1) from it,
+  with the station id ``${sim_fax_ident}`` (switchsim.fax).
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-OUTCOMES = ("answered", "machine", "busy", "no_answer", "invalid")
+OUTCOMES = ("answered", "machine", "busy", "no_answer", "invalid")  # a carrier's usual mix
+KINDS = (*OUTCOMES, "fax")  # plus a fax machine, only when a rule names it
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +37,7 @@ class Outcome:
     kind: str
     ring: float  # seconds before the far end answers (or says busy)
     talk: float  # seconds it stays on once answered
+    greeting: float = 0.0  # a machine: seconds from its answer to the beep after its greeting
 
 
 @dataclass
@@ -40,6 +47,7 @@ class _Rule:
     script: list[str] = field(default_factory=list)
     ring: tuple[float, float] = (1.0, 4.0)
     talk: tuple[float, float] = (20.0, 60.0)
+    greeting: tuple[float, float] = (3.0, 8.0)
     calls: int = 0
 
 
@@ -55,6 +63,8 @@ class FarEnds:
     def __init__(self, seed: int | None = None) -> None:
         self.rules: list[_Rule] = []
         self.rng = random.Random(seed)
+        # a machine's greeting length is drawn apart, so the outcome sequence is unchanged
+        self.greeting_rng = random.Random(seed)
 
     def configure(self, args: list[str]) -> str:
         """The ``sim_far_end`` api; its reply."""
@@ -70,17 +80,20 @@ class FarEnds:
                 key, eq, value = word.partition("=")
                 if not eq:
                     script = [w.strip() for w in word.split(",") if w.strip()]
-                    if any(w not in OUTCOMES for w in script):
-                        raise ValueError(f"outcomes are {', '.join(OUTCOMES)}")
+                    if any(w not in KINDS for w in script):
+                        raise ValueError(f"outcomes are {', '.join(KINDS)}")
                     rule.script.extend(script)
-                elif key in OUTCOMES:
+                elif key in KINDS:
                     rule.weights[key] = float(value)
                 elif key == "ring":
                     rule.ring = _span(value)
                 elif key == "talk":
                     rule.talk = _span(value)
+                elif key == "greeting":
+                    rule.greeting = _span(value)
                 elif key == "seed":
                     self.rng.seed(int(value))
+                    self.greeting_rng.seed(int(value))
                 else:
                     raise ValueError(f"unknown setting {key!r}")
         except ValueError as exc:
@@ -101,7 +114,11 @@ class FarEnds:
         if rule.script:
             kind = rule.script[min(rule.calls, len(rule.script) - 1)]
         else:
-            kinds = [k for k in OUTCOMES if rule.weights.get(k, 0) > 0]
+            kinds = [k for k in KINDS if rule.weights.get(k, 0) > 0]
             kind = self.rng.choices(kinds, [rule.weights[k] for k in kinds])[0]
         rule.calls += 1
-        return Outcome(kind, self.rng.uniform(*rule.ring), self.rng.uniform(*rule.talk))
+        ring, talk = self.rng.uniform(*rule.ring), self.rng.uniform(*rule.talk)
+        greeting = 0.0
+        if kind == "machine":
+            greeting = min(self.greeting_rng.uniform(*rule.greeting), max(0.0, talk - 0.5))
+        return Outcome(kind, ring, talk, greeting)

@@ -36,6 +36,19 @@ class Gateways:
     def __init__(self, bus: Any) -> None:
         self.bus = bus
         self.known: dict[str, Gateway] = {}
+        self.declared = False  # --gateway given: unknown names are INVALID_GATEWAY
+
+    def declare(self, names: list[str]) -> None:
+        for name in names:
+            self.get(name)
+        self.declared = bool(names)
+
+    def find(self, name: str) -> Gateway | None:
+        """The gateway if configured; without ``--gateway`` options any name is (made on
+        first use), with them only those and the ones ``sim_gateway`` made exist."""
+        if self.declared and name not in self.known:
+            return None
+        return self.get(name)
 
     def get(self, name: str) -> Gateway:
         """The gateway, made on first use (configured and registered)."""

@@ -15,7 +15,7 @@ import uuid as uuidlib
 from switchsim.channel import Channel, Profile
 from switchsim.far_end import Outcome
 from switchsim.session import start_inbound, start_outbound, wait_until
-from switchsim.switch import Switch
+from switchsim.switch import W_DESTROY, W_STATE, Switch
 
 log = logging.getLogger(__name__)
 
@@ -164,17 +164,67 @@ async def _originate_one(
         profile, _, target = rest.partition("/")
         if profile == "gateway":
             gw, _, number = target.partition("/")
-            trunk = sw.gateways.get(gw)
-            if trunk.status != "UP":  # sofia_outgoing_channel: no channel at all
+            trunk = sw.gateways.find(gw)
+            if trunk is None:
+                _lone_destroy(sw)
+                raise OriginateError("INVALID_GATEWAY")
+            if trunk.status != "UP":  # sofia_outgoing_channel: no named channel
                 trunk.failed_calls_out += 1
+                _lone_destroy(sw)
                 raise OriginateError("GATEWAY_DOWN")
             trunk.calls_out += 1
             return await _gateway(sw, gw, number, variables, timeout, caller, cid)
+        if profile not in SOFIA_PROFILES:
+            _lone_destroy(sw)
+            raise OriginateError("INVALID_PROFILE")
         ext, _, host = target.partition("@")
         if sw.world is not None and sw.world.registration(ext) is not None:
             return await _user(sw, ext, host, variables, timeout, caller, cid)
         return await _gateway(sw, host or profile, ext, variables, timeout, caller, cid)
     raise OriginateError("CHAN_NOT_IMPLEMENTED")
+
+
+# the sofia profiles of the vanilla configuration (and the project's freeswitch_conf)
+SOFIA_PROFILES = ("internal", "external", "internal-ipv6", "external-ipv6")
+
+
+def _lone_destroy(sw: Switch) -> None:
+    """sofia_outgoing_channel refusing an unknown or down gateway or an unknown profile:
+    the session it had made is destroyed before it got a name, so a lone CHANNEL_DESTROY
+    with ``Channel-Name: N/A`` (then CHANNEL_STATE CS_DESTROY) is all that is seen
+    (originate-failures.txt, sofia-register-gateway.txt)."""
+    uuid = str(uuidlib.uuid4())
+    sid = str(sw.next_session_id())
+    headers = [
+        ("Channel-State", "CS_NONE"),
+        ("Channel-Call-State", "DOWN"),
+        ("Channel-State-Number", "0"),
+        ("Channel-Name", "N/A"),
+        ("Unique-ID", uuid),
+        ("Call-Direction", "outbound"),
+        ("Presence-Call-Direction", "outbound"),
+        ("Channel-HIT-Dialplan", "false"),
+        ("Channel-Call-UUID", uuid),
+        ("Answer-State", "ringing"),
+        ("variable_direction", "outbound"),
+        ("variable_is_outbound", "true"),
+        ("variable_uuid", uuid),
+        ("variable_call_uuid", uuid),
+        ("variable_session_id", sid),
+    ]
+    sw.bus.emit("CHANNEL_DESTROY", W_DESTROY, headers)
+    # then its last state change, without variables (sofia-register-gateway.txt)
+    state = [("Channel-State", "CS_DESTROY"), *headers[1:10]]
+    sw.bus.emit("CHANNEL_STATE", W_STATE, state)
+
+
+def in_directory(sw: Switch, ext: str) -> bool:
+    """Whether ``user/<ext>`` names a directory user. The project's directory (xml_curl)
+    holds its extensions: every number of 1 to 8 digits not starting with 9 (9xxx are the
+    dialplan's feature and test extensions), plus anyone registered or scripted."""
+    if sw.world is not None and (sw.world.registration(ext) or ext in sw.world.phones):
+        return True
+    return bool(re.fullmatch(r"[1-8]\d{0,7}", ext))
 
 
 def _new_uuid(variables: dict[str, str]) -> str:
@@ -231,9 +281,8 @@ async def _loopback(
     b.session_id = sw.next_session_id()
     b.vars = {"direction": "inbound", "uuid": b.uuid, "call_uuid": b.uuid}
     b.vars.update(_base_vars(b, False))
-    for k, v in variables.items():
-        if k.startswith("origination_"):
-            b.vars[k] = v
+    # mod_loopback clones the originate's variables ({…}) onto the b leg (__loopback_vars__)
+    b.vars.update(variables)
     b.vars.update(other_loopback_leg_uuid=a.uuid, loopback_leg="B")
     b.loopback_leg = "B"
     a.loopback_peer, b.loopback_peer = b, a
@@ -270,11 +319,16 @@ def _sofia_leg(
         destination_number=dest,
         source="mod_sofia",
         context=caller.profile.context if caller else "default",
-        network_addr=network_ip,
+        dialplan="",  # an originated SIP leg has no dialplan of its own (sip-call-hold.txt)
     )
     ch = Channel(ch_uuid, name, "outbound", prof, "sofia", "PCMU")
     ch.session_id = sw.next_session_id()
     ch.vars = _base_vars(ch, True)
+    # no codec until the far end answers with SDP; its address once it first responds
+    for k in ("read_codec", "read_rate", "write_codec", "write_rate"):
+        ch.vars.pop(k)
+    ch.media_ready = False
+    ch.far_addr = network_ip
     ch.vars["call_uuid"] = caller.uuid if caller else ch.uuid
     if caller is not None:
         for k, v in caller.vars.items():
@@ -286,6 +340,11 @@ def _sofia_leg(
         sofia_profile_name=profile_name,
         sip_network_ip=network_ip,
         sip_call_id=str(uuidlib.uuid4()),
+        originate_early_media="false",
+        originate_endpoint="sofia" if profile_name == "external" else "user",
+        recovery_profile_name=profile_name,
+        sofia_profile_url=f"sip:mod_sofia@{sw.config.ipv4}",
+        advertised_media_ip=sw.config.ipv4,
     )
     start_outbound(sw, ch)
     return ch
@@ -302,10 +361,14 @@ async def _user(
 ) -> Channel:
     reg = sw.world.registration(ext) if sw.world is not None else None
     if reg is None:
-        raise OriginateError("USER_NOT_REGISTERED")
+        # user_outgoing_channel: no directory entry → SUBSCRIBER_ABSENT; an entry without
+        # a registered contact → USER_NOT_REGISTERED (no channel is made for either)
+        raise OriginateError(
+            "USER_NOT_REGISTERED" if in_directory(sw, ext) else "SUBSCRIBER_ABSENT"
+        )
     name = f"sofia/internal/{ext}@{reg.network_ip}:{reg.network_port}"
+    variables = {**variables, "dialed_user": ext, "dialed_domain": domain or reg.realm}
     ch = _sofia_leg(sw, name, ext, variables, caller, cid, "internal", reg.network_ip)
-    ch.vars.update(dialed_user=ext, dialed_domain=domain or reg.realm)
     sw.world.ring_phone(ch, ext)
     return await _await_answer(sw, ch, timeout)
 
@@ -328,6 +391,10 @@ async def _scripted_far_end(sw: Switch, ch: Channel, outcome: Outcome) -> None:
         sw.hangup(ch, "USER_BUSY")
         return
     sw.answer(ch)
+    if outcome.kind == "machine":
+        from switchsim.avmd import far_end_beeps
+
+        far_end_beeps(sw, ch, outcome.greeting)
     await asyncio.sleep(outcome.talk)
     if ch.is_up:
         sw.hangup(ch, "NORMAL_CLEARING")

@@ -8,14 +8,20 @@ music on hold), PLAYBACK_START/STOP, and DTMF collection from the channel's digi
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import time
 
+from switchsim.avmd import heard_tone
 from switchsim.channel import Channel
 from switchsim.recording import finish
 from switchsim.session import wait, wait_until
+from switchsim.sounds import file_exists
 from switchsim.switch import W_PLAYBACK_START, W_PLAYBACK_STOP, W_RECORD_START, Switch
 
+log = logging.getLogger(__name__)
+FILE_NOT_FOUND = "FILE NOT FOUND"
 _TONE_SEGMENT = re.compile(r"%\((\d+),(\d+)")
 
 
@@ -88,15 +94,26 @@ def media_seconds(path: str, default: float) -> float | None:
     return default
 
 
-def _file_type(path: str) -> str:
+def _file_info(path: str) -> list[tuple[str, str]]:
+    """Playback-File-Type (the file's format module; none for silence_stream://, which is
+    no file module, as captured) and Playback-File-Path."""
     m = re.match(r"^([a-z_]+)://", path)
-    return m.group(1) if m else "native"
+    kind = m.group(1) if m else "native"
+    if kind == "silence_stream":
+        return [("Playback-File-Path", path)]
+    return [("Playback-File-Type", kind), ("Playback-File-Path", path)]
 
 
 async def play(sw: Switch, ch: Channel, path: str, interrupt_on_dtmf: bool = False) -> str:
-    """Play one file: PLAYBACK_START, wait its length, PLAYBACK_STOP; returns the response."""
-    info = [("Playback-File-Type", _file_type(path)), ("Playback-File-Path", path)]
+    """Play one file: PLAYBACK_START, wait its length, PLAYBACK_STOP; returns the response.
+    A file that cannot be opened fires nothing and answers FILE NOT FOUND at once
+    (switch_ivr_play_file returns SWITCH_STATUS_NOTFOUND before PLAYBACK_START)."""
+    if not file_exists(sw, ch, path):
+        log.error("%s: can't open file %s: FILE NOT FOUND", ch.name, path)
+        return FILE_NOT_FOUND
+    info = _file_info(path)
     sw.chan_event(ch, "PLAYBACK_START", W_PLAYBACK_START, after=info)
+    heard_tone(sw, ch, path)  # a beep for mod_avmd on whoever hears this channel
     seconds = media_seconds(path, sw.config.playback_seconds)
     stream = sw.config.local_stream_seconds
     if path.startswith("local_stream://") and stream is not None:
@@ -125,6 +142,17 @@ async def app_playback(sw: Switch, ch: Channel, arg: str) -> str:
     if not ch.times["answered"] and not ch.times["progress_media"]:
         sw.pre_answer(ch)
     return await play(sw, ch, arg)
+
+
+async def app_endless_playback(sw: Switch, ch: Channel, arg: str) -> str:
+    """endless_playback: play the file again and again until hang-up or a break."""
+    if not ch.times["answered"] and not ch.times["progress_media"]:
+        sw.pre_answer(ch)
+    while True:
+        response = await play(sw, ch, arg)
+        if response != "FILE PLAYED" or not ch.is_up or ch.break_flag:
+            return response
+        await asyncio.sleep(0)  # a zero-length file must not spin the loop
 
 
 async def collect(
@@ -172,19 +200,31 @@ async def app_play_and_get_digits(sw: Switch, ch: Channel, arg: str) -> str | No
     for _ in range(max(tries, 1)):
         if not ch.is_up:
             return None
+        # switch_ivr_read starts by clearing read_result and the digits variable
+        ch.vars.pop("read_result", None)
+        ch.vars.pop(var, None)
+        if not file_exists(sw, ch, prompt):
+            # switch_ivr_read gives up before collecting anything (read_result untouched);
+            # switch_play_and_get_digits plays the invalid file and tries again
+            log.error("%s: can't open file %s: FILE NOT FOUND", ch.name, prompt)
+            if invalid and invalid != "silence_stream://0" and ch.is_up:
+                await play(sw, ch, invalid)
+            continue
         _ask_caller(ch, mx, terminators)
         await play(sw, ch, prompt, interrupt_on_dtmf=True)
         digits, term = await collect(sw, ch, mn, mx, timeout, digit_timeout, terminators)
         if term:
             ch.vars["read_terminator_used"] = term
+        ch.set_var(
+            var, digits
+        )  # a bad entry stays in the variable (outbound-ivr.txt: ivr_digits=9)
         if len(digits) >= mn and digits and _matches(regex, digits):
             ch.vars["read_result"] = "success"
-            ch.vars[var] = digits
             return None
+        # no input or an invalid entry: "failure" (not "timeout"), then the invalid file
+        ch.vars["read_result"] = "failure"
         if invalid and invalid != "silence_stream://0" and ch.is_up:
             await play(sw, ch, invalid)
-    ch.vars["read_result"] = "failure" if ch.is_up else "timeout"
-    ch.vars.pop(var, None)
     if transfer_on_failure and ch.is_up:
         parts = transfer_on_failure.split()
         ch.transfer_to = (
@@ -210,12 +250,18 @@ async def app_read(sw: Switch, ch: Channel, arg: str) -> str | None:
     mn, mx, prompt, var = int(a[0]), int(a[1]), a[2], a[3]
     timeout = int(a[4]) / 1000.0 if len(a) > 4 else 5.0
     terminators = a[5] if len(a) > 5 else "#"
+    ch.vars.pop("read_result", None)  # switch_ivr_read clears both first
+    ch.vars.pop(var, None)
+    if not file_exists(sw, ch, prompt):  # switch_ivr_read: `goto end`, nothing collected
+        log.error("%s: can't open file %s: FILE NOT FOUND", ch.name, prompt)
+        return None
     _ask_caller(ch, mx, terminators)
     await play(sw, ch, prompt, interrupt_on_dtmf=True)
     digits, term = await collect(sw, ch, mn, mx, timeout, timeout, terminators)
     if term:
         ch.vars["read_terminator_used"] = term
-    ch.vars["read_result"] = "success" if len(digits) >= mn and digits else "timeout"
+    # a read that times out ends "failure" (outbound-ivr.txt), not "timeout"
+    ch.vars["read_result"] = "success" if len(digits) >= mn and digits else "failure"
     ch.set_var(var, digits)
     return None
 
@@ -228,13 +274,17 @@ async def app_record(sw: Switch, ch: Channel, arg: str) -> str | None:
     path = a[0]
     limit = float(a[1]) if len(a) > 1 and a[1].replace(".", "", 1).isdigit() else None
     speak_for = getattr(ch.caller, "record_seconds", 3.0) if ch.caller else 3.0
+    if limit:
+        # switch_ivr_record_file compares whole epoch seconds (now - start > limit): `record
+        # <path> 2` wrote 2.8 s in outbound-ivr.txt
+        limit = int(limit) + 1 - (time.time() % 1)
     seconds = min(speak_for, limit) if limit else speak_for
+    ch.vars["silence_hits_exhausted"] = "false"
     sw.chan_event(ch, "RECORD_START", W_RECORD_START, after=[("Record-File-Path", path)])
     started = time.monotonic()
     completed = await wait(ch, seconds, media=True)
     elapsed = seconds if completed else time.monotonic() - started
-    cause = "success-maxtime" if completed else "no-input-timeout"
-    finish(sw, ch, path, elapsed, cause)
+    finish(sw, ch, path, elapsed, "")  # the record app reports no completion cause
     return None
 
 

@@ -166,18 +166,19 @@ def finish(sw: Switch, ch: Channel, path: str, seconds: float, cause: str, chann
 
 def _stopped(sw: Switch, ch: Channel, path: str, samples: int, size: int, cause: str,
              rate: int) -> None:  # fmt: skip
-    """The record_* variables and RECORD_STOP."""
+    """The record_* variables and RECORD_STOP. ``cause`` "" is the `record` app
+    (switch_ivr_record_file): no completion cause, but record_record_file_size."""
+    if not cause:
+        ch.vars["record_record_file_size"] = str(size)
     ch.vars["record_file_size"] = str(size)
     ch.vars["record_samples"] = str(samples)
     ch.vars["record_seconds"] = str(samples // rate)
     ch.vars["record_ms"] = str(samples * 1000 // rate)
-    ch.vars["record_completion_cause"] = cause
-    sw.chan_event(
-        ch,
-        "RECORD_STOP",
-        W_RECORD_STOP,
-        after=[("Record-File-Path", path), ("Record-Completion-Cause", cause)],
-    )
+    after = [("Record-File-Path", path)]
+    if cause:
+        ch.vars["record_completion_cause"] = cause
+        after.append(("Record-Completion-Cause", cause))
+    sw.chan_event(ch, "RECORD_STOP", W_RECORD_STOP, after=after)
 
 
 def stop_all_recordings(sw: Switch, ch: Channel, cause: str | None = None) -> int:

@@ -40,6 +40,12 @@ class Server:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.server: asyncio.base_events.Server | None = None
         self.port = config.esl_port
+        self.connection_count = 0
+
+    def next_connection_index(self) -> int:
+        """1, 2, … for each inbound ESL connection (seeds its event reordering)."""
+        self.connection_count += 1
+        return self.connection_count
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)

@@ -25,6 +25,7 @@ from switchsim.switch import (
     W_EXECUTE_COMPLETE,
     W_HANGUP_COMPLETE,
     W_ORIGINATE,
+    W_OUTGOING,
     W_PARK,
     W_UNPARK,
     Switch,
@@ -87,6 +88,12 @@ def start_outbound(sw: Switch, ch: Channel) -> None:
     """An originated (outbound) leg: create and wait in CS_CONSUME_MEDIA for instructions."""
     sw.add(ch)
     ch.hit_dialplan = False
+    if ch.kind == "sofia":
+        # switch_core_session_outgoing_channel: CHANNEL_OUTGOING in CS_NONE, before any codec
+        # or network address is known (sip-call-hold.txt); mod_loopback fires none
+        early = ("Channel-Read-Codec-", "Channel-Write-Codec-", "Caller-Network-Addr")
+        headers = [h for h in ch.data_headers(False) if not h[0].startswith(early)]
+        sw.bus.emit("CHANNEL_OUTGOING", W_OUTGOING, headers)
     sw.set_state(ch, "CS_INIT", 1)
     ch.state_num = 2
     sw.chan_event(ch, "CHANNEL_CREATE", W_CREATE)
@@ -195,6 +202,9 @@ def request_transfer(ch: Channel, dest: str, dialplan: str, context: str) -> Non
     ch.bridge_request = None
     ch.park_request = False
     ch.idle_wait = False
+    # switch_ivr_session_transfer changes the caller profile and variables at once (the
+    # transfer app's CHANNEL_EXECUTE_COMPLETE already shows them); routing happens later
+    stamp_transfer(ch, dest, dialplan, context)
     pull_away(ch)
 
 
@@ -224,8 +234,14 @@ async def execute(
     from switchsim.apps import APPS
 
     func = APPS.get(app)
+    if not sw.modules.app_loaded(app):
+        # switch_core_session_execute_application_get_flags: no CHANNEL_EXECUTE, the call
+        # is hung up (the dialplan, a sendmsg execute and an inline transfer alike)
+        log.error("%s: Invalid Application %s", ch.name, app)
+        sw.hangup(ch, "DESTINATION_OUT_OF_ORDER")
+        return None
     if func is None:
-        log.warning("%s: invalid application %r", ch.name, app)
+        log.warning("%s: application %r is not simulated; skipped", ch.name, app)
         return None
     arg = sw.expand(arg, ch) if arg else ""
     app_uuid = app_uuid or str(uuidlib.uuid4())
@@ -292,7 +308,34 @@ async def park_loop(sw: Switch, ch: Channel) -> None:
             continue
         await wait_until(ch, lambda: bool(ch.private) or ch.transfer_to is not None, None)
     ch.parked = False
+    # the socket's sendmsg loop counters go with the park (outbound-ivr.txt: gone from
+    # CHANNEL_UNPARK on)
+    ch.vars.pop("current_loop", None)
+    ch.vars.pop("total_loops", None)
     sw.chan_event(ch, "CHANNEL_UNPARK", W_UNPARK)
+
+
+def stamp_transfer(ch: Channel, dest: str, dialplan: str, context: str) -> None:
+    """switch_ivr_session_transfer's bookkeeping: transfer_history/_source, max_forwards,
+    a new caller profile (RDNIS = the old destination, Transfer-Source)."""
+    inline = dialplan.lower() == "inline"
+    p = ch.profile
+    shown = dialplan if inline else dialplan.upper()
+    stamp = f"{int(time.time())}:{uuidlib.uuid4()}:bl_xfer:{dest}/{context}/{shown}"
+    ch.set_var("transfer_history", stamp)
+    ch.set_var("transfer_source", stamp)
+    ch.set_var("max_forwards", "69")
+    if not inline:
+        # inline_dialplan_hunt puts the old destination number back (from rdnis)
+        p.rdnis = p.destination_number
+        p.destination_number = dest
+    p.dialplan = dialplan
+    p.context = context
+    p.transfer_source = stamp
+    p.profile_index += 1
+    p.created_us = now_us()
+    ch.times["transfer"] = p.created_us
+    ch.transfer_stamped = (dest, dialplan, context)
 
 
 def do_transfer(sw: Switch, ch: Channel) -> None:
@@ -305,21 +348,9 @@ def do_transfer(sw: Switch, ch: Channel) -> None:
     ch.apps.clear()
     ch.idle_wait = False
     inline = dialplan.lower() == "inline"
-    p = ch.profile
-    shown = dialplan if inline else dialplan.upper()
-    stamp = f"{int(time.time())}:{uuidlib.uuid4()}:bl_xfer:{dest}/{context}/{shown}"
-    ch.set_var("transfer_history", stamp)
-    ch.set_var("transfer_source", stamp)
-    ch.set_var("max_forwards", "69")
-    if not inline:
-        # inline_dialplan_hunt puts the old destination number back (from rdnis)
-        p.destination_number = dest
-    p.dialplan = dialplan
-    p.context = context
-    p.transfer_source = stamp
-    p.profile_index += 1
-    p.created_us = now_us()
-    ch.times["transfer"] = p.created_us
+    if ch.transfer_stamped != (dest, dialplan, context):
+        stamp_transfer(ch, dest, dialplan, context)
+    ch.transfer_stamped = None
     ch.hit_dialplan = True
     sw.set_state(ch, "CS_ROUTING", 2)
     if inline:
@@ -412,6 +443,9 @@ async def teardown(sw: Switch, ch: Channel) -> None:
     sw.remove_all_bugs(ch)  # switch_core_session_hangup_state: MEDIA_BUG_STOP for each
     sw.set_callstate(ch, "HANGUP")
     sw.set_state(ch, "CS_REPORTING", 11)
+    if ch.hold_spans:  # sofia: hold_stamp and hold_events appear with the CDR variables
+        ch.vars["hold_stamp"] = str(ch.hold_spans[0][0])
+        ch.vars["hold_events"] = "{" + ",".join(f"{{{a},{b}}}" for a, b in ch.hold_spans) + "}"
     _cdr_vars(ch)
     sw.chan_event(
         ch,

@@ -16,6 +16,7 @@ from switchsim.channel import CALLSTATE_NUMBERS, Channel, now_us, truthy
 from switchsim.events import EventBus
 from switchsim.far_end import FarEnds
 from switchsim.gateways import Gateways
+from switchsim.modules import Modules
 
 if TYPE_CHECKING:
     from switchsim.config import Config
@@ -33,6 +34,7 @@ W_PROGRESS = ("switch_channel.c", "switch_channel_perform_mark_ring_ready_value"
 W_PROGRESS_MEDIA = ("switch_channel.c", "switch_channel_perform_mark_pre_answered", 3654)
 W_HANGUP = ("switch_channel.c", "switch_channel_perform_hangup", 3447)
 W_HANGUP_COMPLETE = ("switch_core_state_machine.c", "switch_core_session_reporting_state", 943)
+W_OUTGOING = ("switch_core_session.c", "switch_core_session_outgoing_channel", 768)
 W_DESTROY = ("switch_core_session.c", "switch_core_session_perform_destroy", 1588)
 W_EXECUTE = ("switch_core_session.c", "switch_core_session_exec", 2949)
 W_EXECUTE_COMPLETE = ("switch_core_session.c", "switch_core_session_exec", 2972)
@@ -82,6 +84,16 @@ Q850 = {
 }
 
 
+# the SIP answer behind a hang-up cause the far end gave (sofia's proto_specific_hangup_cause)
+SIP_REJECTIONS = {
+    "USER_BUSY": "sip:486",
+    "CALL_REJECTED": "sip:603",
+    "UNALLOCATED_NUMBER": "sip:404",
+    "NO_USER_RESPONSE": "sip:408",
+    "NORMAL_TEMPORARY_FAILURE": "sip:503",
+}
+
+
 def valid_cause(name: str) -> bool:
     return name.upper() in Q850
 
@@ -102,7 +114,12 @@ class Switch:
         self.outbound_factory: Any = None  # connects socket-app sessions
         self.conferences: Any = None  # switchsim.conference.Conferences, made on first use
         self.gateways = Gateways(self.bus)
+        self.gateways.declare(config.gateways)
         self.far_ends = FarEnds()  # who answers trunk calls (switchsim.far_end)
+        self.modules = Modules(config.with_modules, config.without_modules)
+        # hung-up channels `show channels` still lists (--show-channels-lag): uuid -> (when
+        # it hung up, monotonic; its rows as the core db had them)
+        self.lagging: dict[str, tuple[float, dict[str, Any]]] = {}
 
     # -- registry ------------------------------------------------------------------------
     def next_session_id(self) -> int:
@@ -162,6 +179,7 @@ class Switch:
         if ch.times["progress"] or not ch.is_up:
             return
         ch.times["progress"] = now_us()
+        ch.far_end_responded(media=False)
         self.chan_event(ch, "CHANNEL_PROGRESS", W_PROGRESS)
         self.set_callstate(ch, "RINGING")
 
@@ -172,6 +190,7 @@ class Switch:
         if ch.loopback_peer is not None and ch.loopback_leg == "B":
             self.pre_answer(ch.loopback_peer)
         ch.times["progress_media"] = now_us()
+        ch.far_end_responded(media=True)
         ch.answer_state = "early"
         self.chan_event(ch, "CHANNEL_PROGRESS_MEDIA", W_PROGRESS_MEDIA)
         self.set_callstate(ch, "EARLY")
@@ -184,9 +203,13 @@ class Switch:
         if peer is not None and ch.loopback_leg == "B" and not peer.times["answered"]:
             self.answer(peer)
         ch.times["answered"] = now_us()
+        ch.far_end_responded(media=True)
         ch.answer_state = "answered"
         self.chan_event(ch, "CHANNEL_ANSWER", W_ANSWER)
         self.set_callstate(ch, "ACTIVE")
+        if ch.kind == "sofia" and ch.direction == "outbound":
+            # a SIP leg fires CHANNEL_OUTGOING again once answered (sip-call-hold.txt)
+            self.chan_event(ch, "CHANNEL_OUTGOING", W_OUTGOING, with_vars=False)
         ch.answered.set()
         ch.wake_up()
 
@@ -196,11 +219,19 @@ class Switch:
             return False
         cause = cause.upper() if valid_cause(cause) else "NORMAL_CLEARING"
         ch.hangup_cause = cause
+        ch.far_end_responded(media=False)
+        if ch.kind == "sofia" and ch.direction == "outbound" and cause in SIP_REJECTIONS:
+            ch.vars["proto_specific_hangup_cause"] = SIP_REJECTIONS[cause]
+
         ch.answer_state = "hangup"
         ch.state_num = 10
         ch.times["hangup"] = now_us()
         ch.vars.pop("current_loop", None)
         ch.vars.pop("total_loops", None)
+        if self.config.show_channels_lag > 0:
+            from switchsim.api_show import remember_hangup
+
+            remember_hangup(self, ch)
         self.chan_event(ch, "CHANNEL_HANGUP", W_HANGUP)
         peer = ch.loopback_peer
         if peer is not None and peer.is_up:
@@ -258,9 +289,13 @@ class Switch:
         ch.held = True
         ch.hold_started_us = now_us()
         ch.times["last_hold"] = ch.hold_started_us
-        self.chan_event(ch, "CHANNEL_HOLD", W_HOLD)
         if ch.kind != "loopback":
+            # sofia's hold bookkeeping, shown as hold_stamp / hold_events at hang-up
+            ch.hold_spans.append([ch.hold_started_us, 0])
+            # sofia marks the call state HELD before switch_ivr_hold fires CHANNEL_HOLD
+            # (sip-call-hold.txt); mod_loopback never changes its call state
             self.set_callstate(ch, "HELD")
+        self.chan_event(ch, "CHANNEL_HOLD", W_HOLD)
         return True
 
     def unhold(self, ch: Channel) -> bool:
@@ -269,6 +304,10 @@ class Switch:
             return False
         ch.held = False
         ch.times["hold_accum"] += now_us() - ch.hold_started_us
+        if ch.hold_spans:
+            ch.hold_spans[-1][1] = now_us()
+        # sip-call-hold.txt: CALLSTATE UNHELD, CHANNEL_UNHOLD, then CALLSTATE ACTIVE
+        self.set_callstate(ch, "UNHELD")
         self.chan_event(ch, "CHANNEL_UNHOLD", W_UNHOLD)
         self.set_callstate(ch, "ACTIVE")
         return True

@@ -21,6 +21,11 @@ from switchsim.switch import Switch
 
 log = logging.getLogger(__name__)
 W_REGISTER = ("sofia_reg.c", "sofia_reg_handle_register_token", 2059)
+W_PRE_REGISTER = ("sofia_reg.c", "sofia_reg_handle_register_token", 1213)
+W_ATTEMPT = ("sofia_reg.c", "sofia_reg_handle_register_token", 1520)
+W_PRESENCE = ("sofia_reg.c", "sofia_reg_handle_register_token", 1842)
+W_MWI_QUERY = ("sofia_reg.c", "sofia_reg_handle_register_token", 2098)
+W_MWI = ("mod_voicemail.c", "actual_message_query_handler", 2361)
 W_UNREGISTER = ("sofia_reg.c", "sofia_reg_handle_register_token", 2213)
 
 
@@ -150,38 +155,93 @@ class World:
             ext, self.realm, f"192.0.2.{n % 250 + 1}", next(self._port), str(uuidlib.uuid4()), 3600
         )
         self.regs[ext] = reg
-        contact = f"sip:{ext}@{reg.network_ip}:{reg.network_port}"
-        headers = [
+        self._register_events(reg, "3600")
+        return reg
+
+    def _contact(self, reg: Registration) -> str:
+        return f'"" <sip:{reg.ext}@{reg.network_ip}:{reg.network_port};transport=UDP>'
+
+    def _attempt(self, reg: Registration, expires: str) -> list[tuple[str, str]]:
+        """sofia::pre_register then sofia::register_attempt (every REGISTER, challenged or
+        not, fires both), as sofia_reg_handle_register_token does; returns their common
+        headers."""
+        common = [
             ("profile-name", "internal"),
-            ("from-user", ext),
+            ("from-user", reg.ext),
             ("from-host", self.realm),
-            ("presence-hosts", "n/a"),
-            ("contact", f'"{ext}" <{contact}>'),
+            ("contact", self._contact(reg)),
             ("call-id", reg.call_id),
             ("rpid", "unknown"),
             ("status", "Registered(UDP)"),
-            ("expires", str(reg.expires)),
-            ("to-user", ext),
+            ("expires", expires),
+            ("to-user", reg.ext),
             ("to-host", self.realm),
             ("network-ip", reg.network_ip),
             ("network-port", str(reg.network_port)),
-            ("username", ext),
-            ("realm", self.realm),
-            ("user-agent", reg.user_agent),
         ]
-        self.sw.bus.emit("CUSTOM", W_REGISTER, headers, subclass="sofia::register")
-        return reg
+        agent = [("user-agent", reg.user_agent)]
+        bus = self.sw.bus
+        bus.emit("CUSTOM", W_PRE_REGISTER, common + agent, subclass="sofia::pre_register")
+        attempt = [("username", reg.ext), ("realm", self.realm), *agent, ("auth-result", "RENEWED")]
+        bus.emit("CUSTOM", W_ATTEMPT, common + attempt, subclass="sofia::register_attempt")
+        return common
+
+    def _user_vars(self, ext: str) -> list[tuple[str, str]]:
+        """The directory user's params and variables sofia appends to (un)register events."""
+        return [
+            ("sip_number_alias", ext),
+            ("sip_auth_username", ext),
+            ("sip_auth_realm", self.realm),
+            ("number_alias", ext),
+            ("user_name", ext),
+            ("domain_name", self.realm),
+        ]
+
+    def _register_events(self, reg: Registration, expires: str) -> None:
+        """A REGISTER accepted (sip-call-hold.txt, sofia-register-gateway.txt):
+        pre_register, register_attempt, register, then the voicemail MWI query and answer."""
+        common = self._attempt(reg, expires)
+        headers = common[:3] + [("presence-hosts", f"{self.realm},{self.realm}")] + common[3:]
+        headers += [("username", reg.ext), ("realm", self.realm), ("user-agent", reg.user_agent)]
+        headers += self._user_vars(reg.ext)
+        bus = self.sw.bus
+        bus.emit("CUSTOM", W_REGISTER, headers, subclass="sofia::register")
+        account = f"sip:{reg.ext}@{self.realm}"
+        bus.emit(
+            "MESSAGE_QUERY",
+            W_MWI_QUERY,
+            [("Message-Account", account), ("VM-Sofia-Profile", "internal"),
+             ("VM-Call-ID", reg.call_id)],
+        )  # fmt: skip
+        bus.emit(
+            "MESSAGE_WAITING",
+            W_MWI,
+            [("MWI-Messages-Waiting", "no"), ("MWI-Message-Account", account),
+             ("Sofia-Profile", "internal"), ("Call-ID", reg.call_id)],
+        )  # fmt: skip
 
     def unregister(self, ext: str) -> bool:
+        """A REGISTER with Expires: 0: pre_register, register_attempt, PRESENCE_IN
+        (Unregistered), sofia::unregister."""
         reg = self.regs.pop(ext, None)
         if reg is None:
             return False
+        self._attempt(reg, "0")
+        bus = self.sw.bus
+        bus.emit(
+            "PRESENCE_IN",
+            W_PRESENCE,
+            [("proto", "sip"), ("rpid", "unknown"), ("login", f"sip:mod_sofia@{self.realm}"),
+             ("user-agent", reg.user_agent), ("from", f"{ext}@{self.realm}"),
+             ("status", "Unregistered"), ("presence-source", "register"),
+             ("event_type", "presence")],
+        )  # fmt: skip
         headers = [
             ("profile-name", "internal"),
             ("username", ext),
             ("from-user", ext),
             ("from-host", self.realm),
-            ("contact", f"sip:{ext}@{reg.network_ip}:{reg.network_port}"),
+            ("contact", self._contact(reg)),
             ("call-id", reg.call_id),
             ("rpid", "unknown"),
             ("realm", self.realm),
@@ -189,8 +249,9 @@ class World:
             ("network-port", str(reg.network_port)),
             ("user-agent", reg.user_agent),
             ("expires", "0"),
+            *self._user_vars(ext),
         ]
-        self.sw.bus.emit("CUSTOM", W_UNREGISTER, headers, subclass="sofia::unregister")
+        bus.emit("CUSTOM", W_UNREGISTER, headers, subclass="sofia::unregister")
         return True
 
     # -- phones ----------------------------------------------------------------------------

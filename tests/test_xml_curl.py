@@ -155,6 +155,14 @@ def test_directory_returns_known_user_with_password_and_variables(client, direct
     assert variables["record_calls"] == "true"
     assert variables["ipbx_agent_id"] == "a1001"
     assert variables["ipbx_site"] == "hq"
+    # FreeSWITCH keeps the entry: an agent offer (user/1001) needs no HTTP fetch
+    assert users[0].get("cacheable") == "60000"
+
+
+def test_directory_users_are_not_cached_when_the_setting_is_0(client, directory_data, settings):
+    settings.XML_CURL_USER_CACHE_MS = 0
+    root = parse(fetch(client, sip_auth_fields("1001")))
+    assert root.find("section[@name='directory']/domain/user").get("cacheable") is None
 
 
 def test_directory_user_call_lookup_for_extension_without_agent(client, directory_data):
@@ -408,7 +416,9 @@ def test_xml_curl_binding_points_at_this_endpoint():
     assert len(bindings) == 1
     url = bindings[0].find("param[@name='gateway-url']")
     assert url.get("value") == "$${ipbx_xml_curl_url}"
-    assert set(url.get("bindings").split("|")) == {"directory", "dialplan"}
+    # the directory only: every inbound call goes to icm through dialplan/public.xml, which
+    # routes it itself (a dialplan fetch per arrival only slowed calls down)
+    assert set(url.get("bindings").split("|")) == {"directory"}
     params = _params(bindings[0])
     assert params["gateway-credentials"] == "$${ipbx_xml_curl_user}:$${ipbx_xml_curl_password}"
     assert params["auth-scheme"] == "basic"

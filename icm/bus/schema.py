@@ -19,6 +19,7 @@ class LegJSON(TypedDict):
     other_leg_uuid: str
     created_at: str
     answered_at: str | None
+    bridged_at: str | None
     hungup_at: str | None
     hangup_cause: str
 
@@ -70,6 +71,7 @@ def leg_json(leg: LegRecord) -> LegJSON:
         "other_leg_uuid": leg.other_leg_uuid,
         "created_at": leg.created_at.isoformat(),
         "answered_at": _iso(leg.answered_at),
+        "bridged_at": _iso(leg.bridged_at),
         "hungup_at": _iso(leg.hungup_at),
         "hangup_cause": leg.hangup_cause,
     }

@@ -123,6 +123,24 @@ class Queue(models.Model):
             policy_from_queue(self, {})
         except InvalidPolicy as exc:
             raise ValidationError({"strategy_parameters": str(exc)}) from exc
+        self._check_greetings()
+
+    def _check_greetings(self) -> None:
+        """Each greeting must be a file the switch can play (else callers hear nothing and
+        the switch logs FILE NOT FOUND)."""
+        from django.core.exceptions import ValidationError
+
+        from ivr.sound_files import why_unreachable
+
+        greetings = (self.strategy_parameters or {}).get("greetings") or {}
+        if not isinstance(greetings, dict):
+            raise ValidationError(
+                {"strategy_parameters": "greetings must map a category to a file"}
+            )
+        for category, file in sorted(greetings.items()):
+            why = why_unreachable(str(file))
+            if why:
+                raise ValidationError({"strategy_parameters": f"greeting {category!r}: {why}"})
 
 
 class QueueSkill(models.Model):

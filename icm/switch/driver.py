@@ -32,6 +32,9 @@ SETTLE_RESYNC_SECONDS = 3.0
 """A second resync this long after a (re)connect ends legs that FreeSWITCH's lagging channel
 table still listed at the first one although they had already hung up."""
 STABLE_SESSION_SECONDS = 10
+RESTART_SEQUENCE_DROP = 10_000
+"""An Event-Sequence this far below the highest seen is a restarted switch, not reordering
+(FreeSWITCH's out-of-order delivery spans a few events)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +164,10 @@ class SwitchDriver:
             reply = conn.send(f"event json {names}")
             if not reply.headers.get("Reply-Text", "").startswith("+OK"):
                 raise NotConnectedError(f"event subscription refused: {reply.headers}")
+            # a new connection resyncs anyway: the first events may come from a restarted
+            # switch (new Core-UUID, low sequence) without that being another restart
             self._last_sequence = 0
+            self._core_uuid = ""
             self._request_resync(conn)
             self.connected.set()
             self._reported_up = True
@@ -224,28 +230,30 @@ class SwitchDriver:
 
     def _check_sequence(self, headers: dict[str, str]) -> None:
         # Event-Sequence is global to the switch, so gaps are normal with a filtered
-        # subscription; a sequence going backwards or a new Core-UUID means the switch
-        # restarted under us: resynchronise.
+        # subscription, and FreeSWITCH does not deliver events in sequence order (its
+        # dispatch threads race: RECORD_STOP 681 was seen before CHANNEL_UNBRIDGE 680). Only a
+        # new Core-UUID, or a sequence far below the highest seen (a switch that restarted
+        # without a new core id reaching us), means the switch restarted under us: resync.
         core = headers.get("Core-UUID", "")
         try:
             seq = int(headers.get("Event-Sequence", "0"))
         except ValueError:
             return
-        restarted = (self._core_uuid and core and core != self._core_uuid) or (
-            seq and seq <= self._last_sequence
-        )
-        if restarted and self.connection is not None:
+        new_core = bool(self._core_uuid and core and core != self._core_uuid)
+        jumped_back = bool(seq and seq < self._last_sequence - RESTART_SEQUENCE_DROP)
+        if (new_core or jumped_back) and self.connection is not None:
             log.warning(
-                "switch %s: Event-Sequence %s after %s (core %s): resyncing",
+                "switch %s restarted (Event-Sequence %s after %s, core %s): resyncing",
                 self.address.name,
                 seq,
                 self._last_sequence,
                 core,
             )
             gevent.spawn(self._resync_now)
+            self._last_sequence = seq
         if core:
             self._core_uuid = core
-        if seq:
+        if seq > self._last_sequence:
             self._last_sequence = seq
 
     def _resync_now(self) -> None:

@@ -65,13 +65,21 @@ def not_found() -> bytes:
     return _serialize(root)
 
 
-def directory_user(user: DirectoryUser, dial_string: str = DEFAULT_DIAL_STRING) -> bytes:
-    """A directory section with one domain holding one user (params and variables)."""
+def directory_user(
+    user: DirectoryUser, dial_string: str = DEFAULT_DIAL_STRING, cache_ms: int = 0
+) -> bytes:
+    """A directory section with one domain holding one user (params and variables).
+
+    `cache_ms` > 0 marks the user `cacheable`: FreeSWITCH then keeps the entry that long
+    instead of fetching it again on every `user/<ext>` originate (an agent offer).
+    """
     root, section = _document("directory")
     domain = etree.SubElement(section, "domain", name=user.domain)
     domain_params = etree.SubElement(domain, "params")
     _add_pairs(domain_params, "param", [("dial-string", dial_string)])
     user_el = etree.SubElement(domain, "user", id=user.user_id)
+    if cache_ms > 0:
+        user_el.set("cacheable", str(int(cache_ms)))
     params = etree.SubElement(user_el, "params")
     if user.a1_hash:
         _add_pairs(params, "param", [("a1-hash", user.a1_hash)])

@@ -80,7 +80,9 @@ def directory(fields: Mapping[str, str]) -> bytes:
     if extension is None:
         logger.info("xml_curl: directory user %s@%s not found", user, domain)
         return documents.not_found()
-    return documents.directory_user(directory_user_for(extension, domain))
+    return documents.directory_user(
+        directory_user_for(extension, domain), cache_ms=settings.XML_CURL_USER_CACHE_MS
+    )
 
 
 def directory_user_for(extension: Extension, domain: str) -> documents.DirectoryUser:

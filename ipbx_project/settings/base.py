@@ -169,9 +169,11 @@ ICM_COMMAND_REPLY_TIMEOUT = float(env_str("ICM_COMMAND_REPLY_TIMEOUT", "15"))
 ICM_RECONCILE_INTERVAL = float(env_str("ICM_RECONCILE_INTERVAL", "10"))
 # … for legs older than this many seconds (a fresh originate may not exist yet).
 ICM_RECONCILE_GRACE = float(env_str("ICM_RECONCILE_GRACE", "5"))
-# Where FreeSWITCH writes call recordings and the catalogue keeps them: the same path on the
-# switch's host and here (shared storage in production)
-IPBX_RECORDINGS_DIR = Path(env_str("IPBX_RECORDINGS_DIR", str(VAR_DIR / "recordings")))
+# THE recording storage: icm asks the switch to record to absolute paths under this directory
+# and the catalogue reads the files from it, so it must be the same path on the switch's host
+# and here (shared storage in production); freeswitch_conf's ipbx_recordings_dir must equal
+# it. Made absolute: a relative path would be resolved by the switch under its sound_prefix.
+IPBX_RECORDINGS_DIR = Path(env_str("IPBX_RECORDINGS_DIR", str(VAR_DIR / "recordings"))).absolute()
 # Backup locations of recordings, comma separated: dir:/mounted/archive (REC-10)
 IPBX_RECORDING_BACKUP = env_str("IPBX_RECORDING_BACKUP", "")
 # … an S3-compatible store for `s3:<bucket>/<prefix>` locations (empty endpoint: AWS)
@@ -202,6 +204,12 @@ IVR_TTS_VOICES = {"default": "flite|kal", "es": "tts_commandline|es", "fr": "tts
 # `prompt:<name>`.
 IVR_PROMPTS_DIR = Path(env_str("IVR_PROMPTS_DIR", str(BASE_DIR / "var" / "prompts")))
 IVR_PROMPTS_SWITCH_DIR = env_str("IVR_PROMPTS_SWITCH_DIR", str(IVR_PROMPTS_DIR))
+# Prompts shipped with IPBX (sounds/: the demo's, queue greetings, music on hold). Flows,
+# greetings and campaign messages name them by a path relative to this directory
+# (`ivr/welcome.wav`); the switch resolves relative paths under its `sound_prefix`, which
+# freeswitch_conf sets to ipbx_sounds_dir: a copy of this directory (docs/freeswitch.md).
+# Publishing a flow checks its files here.
+IVR_SOUNDS_DIR = Path(env_str("IVR_SOUNDS_DIR", str(BASE_DIR / "sounds")))
 # User-defined data-access connectors (IVR-3): entry-point name -> dotted path of a callable
 # `params -> {field: value}`; DataConnector rows of kind "python" name one of these.
 IVR_PYTHON_CONNECTORS: dict[str, str] = {}
@@ -215,6 +223,10 @@ ICM_OUTBOUND_PORT = env_int("ICM_OUTBOUND_PORT", 8084)
 XML_CURL_USER = env_str("XML_CURL_USER", "freeswitch")
 XML_CURL_SECRET = env_str("XML_CURL_SECRET", "")
 XML_CURL_ALLOWED_ADDRESSES = env_list("XML_CURL_ALLOWED_ADDRESSES", ["127.0.0.1", "::1"])
+# Directory users are marked `cacheable` for this long (ms): FreeSWITCH then reaches an agent's
+# phone (`user/<ext>` originate) without an HTTP fetch per offer. A changed or disabled
+# extension takes effect within this time. 0: fetched every time.
+XML_CURL_USER_CACHE_MS = env_int("XML_CURL_USER_CACHE_MS", 60_000)
 
 LOGGING = {
     "version": 1,

@@ -45,10 +45,17 @@ class FakeSwitch:
                 for reply in (b"Content-Type: command/reply\nReply-Text: +OK accepted\n\n",) * 2:
                     self._read_command(file)  # auth, then the event subscription
                     conn.sendall(reply)
-                # show calls as json, show channels as json, sofia xmlstatus gateway
-                for _ in range(3):
-                    self._read_command(file)
-                    conn.sendall(api_reply)
+                # whatever icm asks once connected (show calls / channels as json, sofia
+                # xmlstatus gateway, module_exists …): answered until it has nothing left
+                # to ask, so the scripted frame comes when icm waits for no reply
+                conn.settimeout(0.7)
+                try:
+                    while True:
+                        self._read_command(file)
+                        conn.sendall(api_reply)
+                except TimeoutError:
+                    pass
+                conn.settimeout(None)
                 conn.sendall(self.frame)
                 conn.recv(1024)  # until icm drops us
             except OSError:

@@ -216,3 +216,22 @@ def test_originate_and_hangup_through_the_api(platform):
     assert response.status_code == 409
     assert "no live call" in response.json()["detail"]
     esl.close()
+
+
+def test_a_route_straight_to_a_queue_offers_without_a_fixed_welcome(platform):
+    """Only the queue's own greeting plays before the queue (R-9): no fixed welcome delays
+    every offer by its length (on a real switch: arrival -> agent leg 2.8 s)."""
+    from icm.models import InboundRoute, Queue, Site
+    from tests.fixtures.esl_client import EventCollector
+
+    site = Site.objects.create(code="s2", name="Site 2", sip_domain="s2.local")
+    queue = Queue.objects.create(site=site, name="sales", display_name="Sales")
+    InboundRoute.objects.create(site=site, name="sales line", dnis="8124", queue=queue)
+    events = EventCollector("127.0.0.1", platform.esl_port, "CHANNEL_EXECUTE")
+    esl = platform.control()
+    assert esl.api("sim_call 5553334 8124 patience=3").startswith("+OK")
+    platform.icm.wait_log("handed to queue sales")
+    wait_until(lambda: events.executed("playback"), what="the queue's music")
+    assert events.executed("playback")[0].startswith("local_stream://moh")
+    events.close()
+    esl.close()

@@ -7,6 +7,7 @@ import wave
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from icm.models import Call, InboundRoute, Queue, Site
@@ -14,8 +15,6 @@ from ivr.actions import check_publish
 from ivr.models import DataConnector, Flow, FlowVersion
 from tests.fixtures.esl_client import EventCollector
 from tests.fixtures.waiting import wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
 
 BANK_FLOW = {"start": "menu", "nodes": {
     "menu": {"type": "menu", "prompt": "Press 1 for your balance, 2 for an agent.",
@@ -136,8 +135,10 @@ def test_a_recorded_message_is_kept_with_the_call(bank, platform):
     uuid_of(esl.api("sim_call 5550115 8201 record=2 patience=6"))
     call = wait_until(lambda: call_of("5550115"), timeout=40, what="the call to end")
     memo = call.attached_data["ivr"]["memo"]
-    assert memo.startswith("ivr/memo-r-") and memo.endswith(".wav")
-    recording = ROOT / "var" / "test-recordings" / memo
+    # kept with the recordings (absolute), never under the switch's sound prefix
+    recording = Path(memo)
+    assert recording.parent == Path(settings.IPBX_RECORDINGS_DIR) / "ivr", memo
+    assert recording.name.startswith("memo-r-") and memo.endswith(".wav")
     with wave.open(str(recording)) as w:
         assert abs(w.getnframes() / w.getframerate() - 2.0) < 0.3
     esl.close()
@@ -197,4 +198,24 @@ def test_the_editor_simulator_reads_live_icm_values_over_the_bus(bank, platform,
     graph["nodes"]["n"]["queue"] = "nowhere"
     reply = client.post("/api/ivr/flows/bank/simulate/", {"graph": graph}, format="json").json()
     assert reply["messages"][0] == "No figures."
+    esl.close()
+
+
+def test_a_prompt_of_several_spoken_parts_is_heard_and_digits_collected(bank, platform):
+    """FreeSWITCH opens every part of a file_string as a file: `say:` parts there play
+    nothing (and collect nothing); several TTS parts go as `tts://engine|voice|text`."""
+    publish_route("8202", "two-parts", {"start": "c", "nodes": {
+        "c": {"type": "collect", "variable": "code", "min_digits": 2, "max_digits": 4,
+              "prompt": ["Welcome to the bank.", "Enter your code, then hash."],
+              "exits": {"next": "q"}},
+        "q": {"type": "enter_queue", "queue": "support", "attach": ["code"]}}})  # fmt: skip
+    events = EventCollector("127.0.0.1", platform.esl_port)
+    esl = platform.control()
+    uuid_of(esl.api("sim_call 5550116 8202 dtmf=42# patience=8"))
+    call = wait_until(lambda: call_of("5550116"), timeout=40, what="the call to end")
+    prompts = " ".join(events.executed("play_and_get_digits"))
+    assert "tts://flite|kal|Welcome to the bank.!tts://flite|kal|Enter your code" in prompts
+    assert "say:" not in prompts
+    assert call.attached_data["ivr"]["code"] == "42"
+    events.close()
     esl.close()

@@ -30,7 +30,9 @@ def campaign(teams, platform_factory):  # noqa: F811
     Queue.objects.filter(pk=sales.pk).update(wrap_up_seconds=1)
     QueueSkill.objects.create(queue=sales, skill=skill, minimum_level=1)
     AgentSkill.objects.create(agent=users["agent1"].agent, skill=skill, level=5)
-    platform = platform_factory()
+    # the third-party mod_amd on the switch (a stock build lacks it): the AMD tests below run
+    # its `amd`; FreeSWITCH's own mod_avmd is tested in test_amd_detection.py
+    platform = platform_factory("--with-module", "mod_amd")
     switch = Switch.objects.get(name=platform.switch)
     Switch.objects.filter(pk=switch.pk).update(site=site)
     esl = platform.control()

@@ -87,9 +87,19 @@ def start_switchsim(args: list[str], tmp: Path) -> SwitchSim:
 
 @pytest.fixture(scope="module")
 def switchsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwitchSim]:
-    """One switchsim per test module (short playback, fast heartbeat)."""
+    """One switchsim per test module (short playback, fast heartbeat; mod_amd loaded, as
+    test_far_end checks its verdicts)."""
     sim = SwitchSim(
-        ["--playback-seconds", "0.2", "--heartbeat-interval", "1", "--gateway-answer-delay", "0.2"],
+        [
+            "--playback-seconds",
+            "0.2",
+            "--heartbeat-interval",
+            "1",
+            "--gateway-answer-delay",
+            "0.2",
+            "--with-module",
+            "mod_amd",
+        ],
         tmp_path_factory.mktemp("switchsim"),
     )
     yield sim

@@ -34,6 +34,12 @@ class Frame:
     def event_dict(self) -> dict[str, str]:
         return dict(self.event())
 
+    def event_body(self) -> str:
+        """The body inside a text/event-plain event (a BACKGROUND_JOB's reply), else ""."""
+        if self.content_type == "text/event-json":
+            return json.loads(self.body).get("_body", "")
+        return self.body.split("\n\n", 1)[1] if "\n\n" in self.body else ""
+
 
 class RawESL:
     def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 5.0) -> None:
@@ -121,7 +127,14 @@ class EventLog:
         while self.esl.pending:
             frame = self.esl.pending.pop(0)
             if frame.content_type.startswith("text/event"):
-                self.events.append(frame.event_dict())
+                self.events.append(self._event(frame))
+
+    @staticmethod
+    def _event(frame: Frame) -> dict[str, str]:
+        event = frame.event_dict()
+        if event.get("Event-Name") == "BACKGROUND_JOB":
+            event["_body"] = frame.event_body()  # the job's reply
+        return event
 
     def api(self, cmd: str) -> str:
         body = self.esl.command(f"api {cmd}").body
@@ -150,7 +163,7 @@ class EventLog:
         except TimeoutError:
             return
         if frame.content_type.startswith("text/event"):
-            self.events.append(frame.event_dict())
+            self.events.append(self._event(frame))
 
     def settle(self, seconds: float = 0.3) -> None:
         """Collect whatever arrives in the next ``seconds``."""

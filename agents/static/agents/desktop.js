@@ -156,6 +156,14 @@ function myLeg(call) {
   return call.legs.find((l) => l.state !== "ended" && phone.test(l.channel_name));
 }
 
+// Talk time runs from the bridge (the agent's own leg's, else the call's): on a real switch
+// "answered" is the IVR's pick-up, long before the agent speaks.
+function talkClock(call) {
+  const leg = myLeg(call);
+  const bridged = (leg && leg.bridged_at) || call.bridged_at;
+  return bridged ? clock(Date.parse(bridged) / 1000) : "connecting";
+}
+
 function currentCall() {
   const live = [...calls.values()].filter((c) => c.state !== "ended");
   return live.find((c) => myLeg(c)) || live[0] || null;
@@ -352,7 +360,7 @@ function tick() {
   if (!snap) return;
   if (snap.state.since) $("state-timer").textContent = clock(snap.state.since);
   const call = currentCall();
-  if (call && call.answered_at) $("incall-timer").textContent = clock(Date.parse(call.answered_at) / 1000);
+  if (call) $("incall-timer").textContent = talkClock(call);
   if (snap.state.since) $("wrapup-timer").textContent = clock(snap.state.since);
   if (snap.state.consult) $("consult-timer").textContent = clock(snap.state.consult.started);
   const offer = snap.state.offer;

@@ -105,6 +105,12 @@ class Acd:
     # --- agent commands ------------------------------------------------------------------
     def login(self, agent_id: str, now: float, ready: bool = True) -> list[Output]:
         agent = self._agent(agent_id)
+        if agent.state in (S.RESERVED, S.ON_CALL, S.WRAP_UP):
+            # already signed in and busy (e.g. a page signing in again after an icm restart):
+            # never free an agent that is on a call; its choice applies when the call is over
+            agent.prior_state = S.READY if ready else S.NOT_READY
+            agent.prior_reason = "" if ready else "login"
+            return []
         agent.missed_in_a_row = 0
         to = S.READY if ready else S.NOT_READY
         out: list[Output] = [change_state(agent, to, now, "login", "" if ready else "login")]

@@ -14,6 +14,7 @@ function csrf() {
 function show(p) {
   $("state").textContent = p.state;
   $("state").dataset.state = p.state;
+  $("reason").textContent = p.state_reason ? `Paused by the platform: ${p.state_reason}` : "";
   for (const k of ["contacts", "remaining", "dialed", "ringing", "talking", "connected"]) $(k).textContent = p[k];
   $("abandoned").textContent = p.abandoned_pct ?? "–";
   $("done").textContent = `${p.done_pct ?? "–"} %`;
