@@ -136,6 +136,7 @@ def test_inbound_call_ivr_queue_agent_wrap_up(backend, center):
     assert call.queue.name == "support" and call.agent.login_id == "ag1"
     assert call.attached_data["ivr"] == {"flow": "conformance", "account": "4711"}  # the DTMF
     assert call.attached_data["routing"]["outcome"] == "answered"
+    leg.refresh_from_db()  # read when it answered: its bridge may have been saved after
     assert call.bridged_at is not None and leg.bridged_at is not None
     wait_until(lambda: ("wrap_up", "ready", "") in transitions("ag1"), what="wrap-up over")
     states = [t[1] for t in transitions("ag1")]
