@@ -207,6 +207,7 @@ class IcmService:
                     "dropped": self.campaigns.stop(str(args.get("campaign", "")))
                 },
                 "live_listen_stop": lambda args: self.taps.stop(args),
+                "flush_directory": self._flush_directory,
                 **{name: self._acd_command(name) for name in ACD_COMMANDS},
             },
             spawn=gevent.pool.Pool(50).spawn,
@@ -793,6 +794,14 @@ class IcmService:
         result = self.recorder.command(action, agent, leg, call, queue, args)
         self._agent_view_changed(agent)  # the desktop shows the recording's state
         return result
+
+    def _flush_directory(self, args: dict[str, Any]) -> dict[str, Any]:
+        """An extension changed: the switch forgets its cached directory entry (users are
+        served `cacheable`, so offers need no fetch), and fetches it again when next used."""
+        user, domain = str(args.get("user", "")), str(args.get("domain", ""))
+        reply = self._api(cmd.FlushDirectoryUser(user, domain))
+        log.info("icm %s: directory entry %s@%s flushed (%s)", self.name, user, domain, reply)
+        return {"reply": reply}
 
     def _gateway_state(self, item: ev.GatewayStateChanged) -> None:
         """A trunk's state (the wallboard's gateway badges; its alarm comes with the next

@@ -14,7 +14,7 @@ from django.dispatch import receiver
 from agents.models import Agent, AgentSkill
 from icm.bus.client import get_redis
 from icm.bus.commands import post_command
-from icm.models import Queue, QueueSkill, Switch
+from icm.models import Extension, Queue, QueueSkill, Switch
 
 log = logging.getLogger(__name__)
 
@@ -51,3 +51,20 @@ def agent_saved(sender: type, instance: Agent, **kwargs: Any) -> None:
 @receiver([post_save, post_delete], sender=AgentSkill)
 def agent_skill_changed(sender: type, instance: AgentSkill, **kwargs: Any) -> None:
     _notify("reload_agent", {"agent": instance.agent.login_id})
+
+
+@receiver([post_save, post_delete], sender=Extension)
+def extension_changed(sender: type, instance: Extension, **kwargs: Any) -> None:
+    """The switch caches directory users: a changed password, caller ID or a disabled
+    extension must not wait for the cache to expire."""
+    _flush_directory(instance)
+
+
+@receiver(post_save, sender=Agent)
+def agent_extension_changed(sender: type, instance: Agent, **kwargs: Any) -> None:
+    if instance.extension_id:  # its directory entry names the agent (ipbx_agent_id)
+        _flush_directory(instance.extension)
+
+
+def _flush_directory(extension: Extension) -> None:
+    _notify("flush_directory", {"user": extension.number, "domain": extension.site.sip_domain})

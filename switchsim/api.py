@@ -170,6 +170,8 @@ async def execute_api(server: Any, conn: Any, cmd: str, arg: str) -> str:
             return "+OK\n"
         elif lname == "reloadxml":
             return "+OK [Success]\n"
+        elif lname == "xml_flush_cache":  # mod_commands' reply; switchsim caches no directory
+            return "+OK cleared 0 entries\n"
         elif lname == "version":
             return f"FreeSWITCH Version {FS_VERSION} (git cc93a68 2026-08-21 14:10:14Z 64bit)\n"
         elif lname == "global_getvar":

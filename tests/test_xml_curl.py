@@ -155,14 +155,16 @@ def test_directory_returns_known_user_with_password_and_variables(client, direct
     assert variables["record_calls"] == "true"
     assert variables["ipbx_agent_id"] == "a1001"
     assert variables["ipbx_site"] == "hq"
-    # FreeSWITCH keeps the entry: an agent offer (user/1001) needs no HTTP fetch
-    assert users[0].get("cacheable") == "60000"
+    # FreeSWITCH keeps the entry until icm flushes it: an agent offer needs no HTTP fetch
+    assert users[0].get("cacheable") == "true"
 
 
-def test_directory_users_are_not_cached_when_the_setting_is_0(client, directory_data, settings):
-    settings.XML_CURL_USER_CACHE_MS = 0
+@pytest.mark.parametrize(("setting", "attribute"), [(0, None), (60_000, "60000")])
+def test_directory_user_caching_follows_the_setting(client, directory_data, settings, setting,
+                                                    attribute):  # fmt: skip
+    settings.XML_CURL_USER_CACHE_MS = setting
     root = parse(fetch(client, sip_auth_fields("1001")))
-    assert root.find("section[@name='directory']/domain/user").get("cacheable") is None
+    assert root.find("section[@name='directory']/domain/user").get("cacheable") == attribute
 
 
 def test_directory_user_call_lookup_for_extension_without_agent(client, directory_data):

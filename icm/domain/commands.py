@@ -30,4 +30,12 @@ class OriginateCall:
     variables: dict[str, str] = field(default_factory=dict)
 
 
-SwitchCommand = HangupLeg | HoldLeg | OriginateCall
+@dataclass(frozen=True, slots=True)
+class FlushDirectoryUser:
+    """Forget the switch's cached directory entry of `user`@`domain` (it changed)."""
+
+    user: str
+    domain: str
+
+
+SwitchCommand = HangupLeg | HoldLeg | OriginateCall | FlushDirectoryUser

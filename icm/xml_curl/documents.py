@@ -70,16 +70,17 @@ def directory_user(
 ) -> bytes:
     """A directory section with one domain holding one user (params and variables).
 
-    `cache_ms` > 0 marks the user `cacheable`: FreeSWITCH then keeps the entry that long
-    instead of fetching it again on every `user/<ext>` originate (an agent offer).
+    `cache_ms` > 0 marks the user `cacheable` for that long, < 0 until flushed: FreeSWITCH
+    then keeps the entry instead of fetching it again on every `user/<ext>` originate (an
+    agent offer); icm flushes it when the extension changes (`xml_flush_cache`).
     """
     root, section = _document("directory")
     domain = etree.SubElement(section, "domain", name=user.domain)
     domain_params = etree.SubElement(domain, "params")
     _add_pairs(domain_params, "param", [("dial-string", dial_string)])
     user_el = etree.SubElement(domain, "user", id=user.user_id)
-    if cache_ms > 0:
-        user_el.set("cacheable", str(int(cache_ms)))
+    if cache_ms:
+        user_el.set("cacheable", str(int(cache_ms)) if cache_ms > 0 else "true")
     params = etree.SubElement(user_el, "params")
     if user.a1_hash:
         _add_pairs(params, "param", [("a1-hash", user.a1_hash)])

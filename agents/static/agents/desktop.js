@@ -39,15 +39,28 @@ function clock(sinceSeconds) {
 }
 
 // --- snapshot and events ----------------------------------------------------------------
-async function loadSnapshot() {
+// Snapshots can overlap (refreshes after a hang-up, a wrap-up, a reset): only the last one
+// asked for may be applied, or an older answer arriving late would show a stale state
+// (e.g. a call that ended still "live" in My customers).
+let snapshotGeneration = 0;
+let latestSnapshot = null;
+
+function loadSnapshot() {
+  latestSnapshot = readSnapshot(++snapshotGeneration);
+  return latestSnapshot;
+}
+
+async function readSnapshot(generation) {
   loading = true;
   buffered = [];
-  let r;
+  let body;
   try {
-    r = await fetch("/api/agent/desktop/", {credentials: "same-origin"});
-  } finally { loading = false; }
-  if (!r.ok) throw new Error(`snapshot: ${r.status}`);
-  snap = await r.json();
+    const r = await fetch("/api/agent/desktop/", {credentials: "same-origin"});
+    if (!r.ok) throw new Error(`snapshot: ${r.status}`);
+    body = await r.json();
+  } finally { if (generation === snapshotGeneration) loading = false; }
+  if (generation !== snapshotGeneration) return latestSnapshot;  // the newer one wins
+  snap = body;
   calls = new Map(snap.calls.map((c) => [c.call_uuid, c]));
   const waiting = buffered;  // what arrived while the snapshot was read: the newer part
   buffered = [];
