@@ -21,6 +21,7 @@ import gevent
 import gevent.event
 from greenswitch.esl import NotConnectedError
 
+from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import AgentStateChanged, IllegalTransition
 from icm.domain.acd.engine import Acd, UnknownAgent, UnknownQueue
@@ -28,6 +29,7 @@ from icm.domain.acd.model import AgentState, CallKind, Contact, QueuePolicy
 from icm.domain.acd.outputs import CancelOffer, ContactFinished, OfferContact, Output
 from icm.domain.acd.sessions import AgentSession, restore_sessions
 from icm.domain.acd.strategies import InvalidPolicy
+from icm.switch.translator import command_to_api
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +311,7 @@ class AcdRuntime:
         pending, self._to_link = self._to_link, []
         for leg in self._ringing_when_stopped:
             if live_leg(leg, ""):
-                self.send(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+                self.send(command_to_api(cmd.HangupLeg(leg, "ORIGINATOR_CANCEL")))
         self._ringing_when_stopped = []
         for session in pending:
             agent_id = session.agent_id
@@ -565,7 +567,7 @@ class AcdRuntime:
             return False
         log.warning("acd %s: leg %s answered after its originate was refused (%s): ending it",
                     self.switch, leg, cause)  # fmt: skip
-        self.send(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+        self.send(command_to_api(cmd.HangupLeg(leg, "ORIGINATOR_CANCEL")))
         return True
 
 

@@ -44,6 +44,8 @@ import gevent.event
 
 from icm.bus.commands import CommandError
 from icm.domain.acd.model import AgentState, Contact
+from icm.domain.commands import GetVariable
+from icm.switch.translator import command_to_api
 from outbound.domain.amd import APPS as DETECTION_APPS
 from outbound.domain.amd import METHODS as DETECTION_METHODS
 from outbound.domain.amd import MODULES as DETECTION_MODULES
@@ -449,7 +451,7 @@ class CampaignDialer:
         verdict = "HUMAN"
         while time.time() < deadline and call.leg in self.calls:
             try:
-                detected = self.api(f"uuid_getvar {call.leg} avmd_detect").strip()
+                detected = self.api(command_to_api(GetVariable(call.leg, "avmd_detect"))).strip()
             except CommandError:
                 return  # the leg is gone
             if detected == "TRUE":

@@ -38,4 +38,12 @@ class FlushDirectoryUser:
     domain: str
 
 
-SwitchCommand = HangupLeg | HoldLeg | OriginateCall | FlushDirectoryUser
+@dataclass(frozen=True, slots=True)
+class GetVariable:
+    """Read one channel variable of a leg."""
+
+    uuid: str
+    name: str
+
+
+SwitchCommand = HangupLeg | HoldLeg | OriginateCall | FlushDirectoryUser | GetVariable

@@ -200,6 +200,8 @@ def command_to_api(command: cmd.SwitchCommand) -> str:
                 f"originate {prefix}{_safe(command.endpoint)} "
                 f"{_safe(command.destination)} XML {_safe(command.context)}"
             )
+        case cmd.GetVariable(uuid=uuid, name=name):
+            return f"uuid_getvar {_safe(uuid)} {_safe(name)}"
         case cmd.FlushDirectoryUser(user=user, domain=domain):
             return f"xml_flush_cache id {_safe(user)} {_safe(domain)}"
     raise TypeError(f"unknown switch command {command!r}")
