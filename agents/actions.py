@@ -11,7 +11,8 @@ from typing import Any
 
 from django.conf import settings
 
-from agents.models import Agent, ContactNote, Disposition, NotReadyReason
+from agents.models import Agent, ContactNote, Disposition
+from agents.reasons import UnknownReason, check_state_reason
 from icm.actions import _command, check_agent_state
 
 WRAP_UP = "wrap_up"
@@ -36,10 +37,10 @@ def check_desktop_command(
     if not isinstance(args, dict):
         raise DesktopRefused("args must be an object")
     if command in STATE_COMMANDS:
-        reason = str(args.get("reason") or "")
-        if command in ("not_ready", "login_not_ready") and reason:
-            if not NotReadyReason.objects.filter(code=reason, active=True).exists():
-                raise DesktopRefused(f"unknown not-ready reason {reason!r}")
+        try:  # only a configured code reaches icm and the supervisors' screens (issue 18)
+            reason = check_state_reason(command, args.get("reason"))
+        except UnknownReason as exc:
+            raise DesktopRefused(str(exc)) from exc
         return check_agent_state(switch, agent.login_id, command, reason)
     if command == WRAP_UP:
         return do_wrap_up(agent, switch, args)

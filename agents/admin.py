@@ -7,6 +7,8 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from supervision.roles import TEAM_LEADER, role_of
+
 from .models import (
     Agent,
     AgentSkill,
@@ -19,6 +21,14 @@ from .models import (
     Skill,
     WorkGroup,
 )
+
+
+def membership_locked(request: HttpRequest) -> bool:
+    """A team leader changes work groups only on `/supervision/work-groups/`, where
+    supervision.workgroups scopes and audits it (it may not take another team's agent): here
+    an agent's groups and a group's leaders and queues are read-only to it, whatever
+    permissions it was given."""
+    return role_of(request.user) == TEAM_LEADER
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -92,6 +102,10 @@ class WorkGroupAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[WorkGroup]:
         return super().get_queryset(request).prefetch_related("leaders")
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        locked = ["leaders", "queues"] if membership_locked(request) else []
+        return [*super().get_readonly_fields(request, obj), *locked]
+
     @admin.display(description="team leaders")
     def leader_names(self, obj: WorkGroup) -> str:
         return ", ".join(user.get_username() for user in obj.leaders.all())
@@ -159,6 +173,10 @@ class AgentAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
         return super().get_queryset(request).prefetch_related("agent_skills__skill")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        locked = ["work_groups"] if membership_locked(request) else []
+        return [*super().get_readonly_fields(request, obj), *locked]
 
     @admin.display(description="phone-bar password")
     def phone_bar_password_state(self, obj: Agent) -> str:

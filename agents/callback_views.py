@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agents import callbacks, desktop
+from agents.api_schema import CallbackBookingSerializer, CallbackListSerializer, CallbackSerializer
 from agents.models import Agent
 from icm.actions import may_control_agent
 from icm.models import Customer
+from ipbx_project.api_schema import errors
 
 BOOK_SHAPE = ('{"number": "…", "due_at": "2026-12-02T15:30:00+01:00", "note": "…", '
               '"queue": "<queue name>", "account": "<customer account>"}')  # fmt: skip
@@ -22,6 +25,12 @@ class BadBody(ValueError):
     """The request body is not what the endpoint takes; the message says what is."""
 
 
+@extend_schema(methods=["GET"], responses={200: CallbackListSerializer, **errors(404)})
+@extend_schema(
+    methods=["POST"],
+    request=CallbackBookingSerializer,
+    responses={201: CallbackSerializer, **errors(400, 404, 409)},
+)
 @api_view(["GET", "POST"])
 def agent_callbacks(request: Request, login_id: str) -> Response:
     """GET the agent's upcoming call-backs; POST books one for it. The agent itself or users
@@ -49,6 +58,7 @@ def agent_callbacks(request: Request, login_id: str) -> Response:
     return Response(callbacks.as_dict(callback), status=201)
 
 
+@extend_schema(responses={200: CallbackSerializer, **errors(404, 409)})
 @api_view(["GET", "DELETE"])
 def callback_detail(request: Request, callback_id: int) -> Response:
     """GET one call-back; DELETE cancels it while it is pending."""

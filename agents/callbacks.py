@@ -36,6 +36,7 @@ from agents.models import Agent, ScheduledCallback
 from icm.actions import _command, may_control_agent
 from icm.bus.commands import CommandError, IcmUnavailable
 from icm.models import Customer, CustomerNumber, Queue, Switch
+from outbound.dialling import system_refusal
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,8 @@ def book(
     if agent is None and queue is None:
         raise CallbackRefused("a call-back needs an agent or a queue")
     _check_dialing_rules(number, agent, booked_by)
+    if source != Source.AGENT:
+        _check_system_rules(number)
     _check_not_booked_twice(number, due_at, agent, queue)
     callback = ScheduledCallback.objects.create(
         agent=agent, queue=queue, number=number, customer=customer or customer_for(number),
@@ -174,6 +177,14 @@ def _check_dialing_rules(number: str, agent: Agent | None, booked_by: Agent | No
             check_destination(someone, number)
     except DialRefused as exc:
         raise CallbackForbidden(str(exc)) from exc
+
+
+def _check_system_rules(number: str) -> None:
+    """A number no agent chose (a caller in the IVR, a business system) is dialled by the
+    platform: the company's dialling rules for system calls apply (issue 18 item 4)."""
+    reason = system_refusal(number)
+    if reason:
+        raise CallbackForbidden(f"refused by the dialling rules: {reason}")
 
 
 def _check_not_booked_twice(
@@ -335,6 +346,10 @@ def dispatch_one(
     unreachable = set() if unreachable is None else unreachable
     if now > callback.due_at + GIVE_UP_AFTER:
         return _fail(callback, owner, f"not reached in time ({callback.last_error or 'no answer'})")
+    if callback.source != Source.AGENT:  # the rules may have changed since the booking
+        reason = system_refusal(callback.number)
+        if reason:
+            return _fail(callback, owner, f"refused by the dialling rules: {reason}")
     plan = ring_plan(callback)
     if plan is None:
         return _fail(callback, owner, "neither the agent nor the queue can take it any more")

@@ -21,6 +21,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from agents import desktop
 from agents.actions import DesktopRefused, check_desktop_command
+from agents.desktop_sessions import group_of, still_signed_in
 from icm.bus.commands import CommandError
 from icm.bus.subscriber import fanout
 
@@ -71,6 +72,7 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
         _open[self.login_id] = self
         self.token = uuid.uuid4().hex
         self.last_seq: int | None = None
+        await self._watch_sign_in()
         await self.accept()
         self.queue = fanout().register()
         self.pump = asyncio.create_task(self._pump())
@@ -81,9 +83,37 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "taken_over"})
         await self.close(code=TAKEN_OVER)
 
+    async def _watch_sign_in(self) -> None:
+        """Join the agent's group: signing out or a deactivation closes this socket."""
+        if self.channel_layer is None:
+            return
+        try:
+            await self.channel_layer.group_add(group_of(self.login_id), self.channel_name)
+        except Exception as exc:  # noqa: BLE001 - each command still checks the sign-in
+            log.warning("agent %s: desktop not watching its sign-in: %s", self.login_id, exc)
+
+    async def desktop_close(self, event: dict[str, Any]) -> None:
+        """The agent signed out (of this socket's session) or was deactivated."""
+        if event.get("session") and event["session"] != self._session_key():
+            return  # another browser's session signed out
+        await self._signed_out(str(event.get("why") or "signed out"))
+
+    async def _signed_out(self, why: str) -> None:
+        log.info("agent %s: desktop closed: %s", self.login_id, why,
+                 extra={"agent_id": self.login_id})  # fmt: skip
+        with contextlib.suppress(Exception):
+            await self.send_json({"type": "signed_out", "detail": why})
+        await self.close(code=UNAUTHORIZED)
+
+    def _session_key(self) -> str:
+        return str(getattr(self.scope.get("session"), "session_key", None) or "")
+
     async def disconnect(self, code: int) -> None:
         if getattr(self, "login_id", None) and _open.get(self.login_id) is self:
             del _open[self.login_id]
+        if getattr(self, "login_id", None) and self.channel_layer is not None:
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_discard(group_of(self.login_id), self.channel_name)
         if hasattr(self, "pump"):
             fanout().unregister(self.queue)
             self.pump.cancel()
@@ -98,6 +128,10 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
             return
         request_id = str(content.get("id", ""))[:64]
+        check = database_sync_to_async(still_signed_in, thread_sensitive=False)
+        if not await check(self.scope["user"].pk, self.agent.pk, self._session_key()):
+            await self._signed_out("signed out")  # the session ended without a sign-out
+            return
         try:
             # not thread-sensitive: one desktop waiting on icm must not hold up the others
             run = database_sync_to_async(check_desktop_command, thread_sensitive=False)

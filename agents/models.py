@@ -53,7 +53,17 @@ class Agent(models.Model):
         blank=True,
         related_name="agent",
     )
-    login_id = models.CharField("agent ID", max_length=32, unique=True)
+    login_id = models.CharField(
+        "agent ID",
+        max_length=32,
+        unique=True,
+        # it names the agent on the bus and in switch variables (ipbx_agent): plain characters
+        validators=[
+            RegexValidator(
+                r"\A[A-Za-z0-9_.-]{1,32}\Z", "letters, digits, '.', '_' or '-' (at most 32)"
+            )
+        ],
+    )
     name = models.CharField(max_length=100)
     phone_bar_password = models.CharField(max_length=128, help_text="Stored hashed.")
     extension = models.ForeignKey(
@@ -207,7 +217,8 @@ class DialRule(models.Model):
             raise ValidationError({"pattern": f"not a valid regular expression: {exc}"}) from exc
 
 
-CALLBACK_NUMBER_PATTERN = r"^\+?[0-9]{2,20}$"  # what a call-back may dial
+# what a call-back may dial; `\Z` (Python and PostgreSQL): `$` accepts a trailing newline
+CALLBACK_NUMBER_PATTERN = r"^\+?[0-9]{2,20}\Z"
 
 
 class ScheduledCallback(models.Model):

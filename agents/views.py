@@ -6,22 +6,25 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth import login, logout
-from django.contrib.auth.hashers import check_password, make_password
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.backends import PATH as THROTTLED_BACKEND
+from accounts.client import client_address
 from agents import desktop
 from agents.actions import check_desktop_command
+from agents.api_schema import DialSerializer
 from agents.models import Agent
+from agents.phone_bar import PhoneBarRefused, check_phone_bar_sign_in
 from icm.bus.commands import CommandError
+from ipbx_project.api_schema import OBJECT, errors
 
 log = logging.getLogger(__name__)
-_DUMMY = make_password("not a real phone-bar password")  # unknown IDs cost the same check
 
 
 def desktop_page(request: HttpRequest) -> HttpResponse:
@@ -31,34 +34,21 @@ def desktop_page(request: HttpRequest) -> HttpResponse:
     return render(request, "agents/desktop.html", {"agent": agent})
 
 
-SIGN_IN_TRIES = 5  # failures per agent ID and address …
-SIGN_IN_WINDOW = 300  # … within this many seconds, then refused until it passes
-
-
 @require_POST
 def sign_in(request: HttpRequest) -> HttpResponse:
     """Agent ID + phone-bar password; then the agent is signed in to the ACD, not ready.
 
-    A phone-bar password is short: tries are counted per agent ID and address, unknown IDs
-    take as long as known ones, and it never opens a staff or administrator session (those
-    sign in with their own password)."""
+    Tries are limited per agent ID and client address (shared by every process), and the
+    phone-bar password never opens a supervisor's or administrator's session (agents.phone_bar).
+    """
     login_id = request.POST.get("agent_id", "").strip()[:32]
     password = request.POST.get("password", "")
-    key = f"agent-sign-in:{login_id}:{request.META.get('REMOTE_ADDR', '')}"
-    if cache.get(key, 0) >= SIGN_IN_TRIES:
-        log.warning("agent %s: desktop sign-in throttled", login_id)
-        return render(request, "agents/sign_in.html", {"error": "Too many attempts: wait a few "
-                      "minutes and try again."}, status=429)  # fmt: skip
-    agent = Agent.objects.filter(login_id=login_id, active=True).select_related("user").first()
-    user = agent.user if agent is not None else None
-    ok = agent.check_phone_bar_password(password) if agent else check_password(password, _DUMMY)
-    if not ok or user is None or not user.is_active or user.is_staff or user.is_superuser:
-        cache.set(key, cache.get(key, 0) + 1, SIGN_IN_WINDOW)
-        log.warning("agent %s: desktop sign-in refused", login_id)
-        return render(request, "agents/sign_in.html",
-                      {"error": "Unknown agent ID or wrong password."}, status=403)  # fmt: skip
-    cache.delete(key)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    try:
+        agent = check_phone_bar_sign_in(login_id, password, client_address(request))
+    except PhoneBarRefused as refused:
+        return render(request, "agents/sign_in.html", {"error": refused.message},
+                      status=refused.status)  # fmt: skip
+    login(request, agent.user, backend=THROTTLED_BACKEND)
     try:
         check_desktop_command(agent, desktop.switch_of(agent), "login_not_ready", {})
     except CommandError as exc:
@@ -78,6 +68,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return redirect("agent-desktop")
 
 
+@extend_schema(responses={200: OBJECT, **errors()})
 @api_view(["GET"])
 def desktop_snapshot(request: Request) -> Response | JsonResponse:
     """GET the signed-in agent's desktop state (then apply WebSocket events with greater seq)."""
@@ -87,6 +78,7 @@ def desktop_snapshot(request: Request) -> Response | JsonResponse:
     return Response(desktop.snapshot(agent))
 
 
+@extend_schema(request=DialSerializer, responses={200: OBJECT, **errors(400, 404, 409, 503)})
 @api_view(["POST"])
 def dial(request: Request, login_id: str) -> Response:
     """POST {number}: ring the agent's phone and connect it to the number (click-to-dial

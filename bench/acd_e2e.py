@@ -22,7 +22,7 @@ django.setup()
 import gevent  # noqa: E402
 
 from agents.models import Agent, AgentSkill, AgentStateChange, Skill  # noqa: E402
-from bench.harness import icm_on_switchsim  # noqa: E402
+from bench.harness import icm_on_switchsim, sim_api  # noqa: E402
 from icm.acd_runtime import AcdRequest  # noqa: E402
 from icm.models import Extension, InboundRoute, Queue, QueueSkill, Site  # noqa: E402
 from icm.service import IcmService  # noqa: E402
@@ -67,7 +67,7 @@ def main() -> None:
     _call_center()
     with icm_on_switchsim("--playback-seconds", "0.05") as (service, esl_port):
         for i in range(AGENTS):
-            service.driver.api(f"sim_register {3000 + i} answer:0.05")
+            sim_api(service, f"sim_register {3000 + i} answer:0.05")
             _acd(service, "agent_login", agent=f"bench-{i:03d}")
         gevent.sleep(1)
         runtime = service.acd

@@ -25,6 +25,7 @@ django.setup()
 
 import redis  # noqa: E402
 import websockets  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
@@ -69,7 +70,7 @@ def agents_with_sessions() -> list[tuple[str, str]]:
         Agent.objects.create(login_id=name, name=f"Desk {i}", user=user)
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.save()
         out.append((name, session.session_key))

@@ -21,7 +21,7 @@ django.setup()
 import gevent  # noqa: E402
 import psutil  # noqa: E402
 
-from bench.harness import icm_on_switchsim, wait  # noqa: E402
+from bench.harness import icm_on_switchsim, sim_api, wait  # noqa: E402
 from icm.service import IcmService  # noqa: E402
 from icm.switch.driver import SETTLE_RESYNC_SECONDS  # noqa: E402
 
@@ -30,7 +30,7 @@ MEMORY_CALLS = int(os.environ.get("BENCH_MEMORY_CALLS", "3000"))
 
 
 def _control(service: IcmService, command: str) -> str:
-    return service.driver.api(command)
+    return sim_api(service, command)
 
 
 def _flood(service: IcmService, me: psutil.Process) -> dict[str, float]:

@@ -18,6 +18,14 @@ from icm.service import IcmConfig, IcmService
 from icm.switch.driver import SwitchAddress
 
 
+def sim_api(service: IcmService, command: str) -> str:
+    """An api command to switchsim over icm's own connection (the bench drives the
+    stand-in's `sim_*` commands; icm itself only sends rendered domain commands)."""
+    conn = service.driver.connection
+    assert conn is not None, "icm is not connected"
+    return conn.send(f"api {command}").data
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -68,7 +76,7 @@ def icm_on_switchsim(*sim_args: str) -> Iterator[tuple[IcmService, int]]:
     finally:
         if service is not None:
             try:
-                service.driver.api("hupall NORMAL_CLEARING")
+                sim_api(service, "hupall NORMAL_CLEARING")
             except Exception:  # noqa: S110 - the switch may already be gone
                 pass
             service.stop()

@@ -20,7 +20,7 @@ django.setup()
 
 import gevent  # noqa: E402
 
-from bench.harness import icm_on_switchsim, wait  # noqa: E402
+from bench.harness import icm_on_switchsim, sim_api, wait  # noqa: E402
 from outbound.domain.predictive import DialMode  # noqa: E402
 from outbound.domain.simulation import SimulationConfig, contact_list, simulate  # noqa: E402
 
@@ -31,7 +31,7 @@ SEEDS = (1, 2, 3, 4, 5)
 def pacing(rate: float) -> tuple[float, int]:
     """(achieved calls/s, calls placed) for `rate` over SECONDS."""
     with icm_on_switchsim("--gateway-answer-delay", "0.1") as (service, _port):
-        service.driver.api("sim_far_end * invalid")  # rejected at once: caps never fill
+        sim_api(service, "sim_far_end * invalid")  # rejected at once: caps never fill
         dialer = service.campaigns
         placed: list[float] = []
         original = dialer._originate

@@ -31,6 +31,7 @@ django.setup()
 import redis  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 import websockets  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
@@ -62,7 +63,7 @@ def agents_and_viewer() -> tuple[list[str], str]:
     admin = User.objects.create_superuser(ADMIN, email="")
     session = SessionStore()
     session[SESSION_KEY] = str(admin.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = admin.get_session_auth_hash()
     session.save()
     connections.close_all()

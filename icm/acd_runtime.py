@@ -29,7 +29,8 @@ from icm.domain.acd.model import AgentState, CallKind, Contact, QueuePolicy
 from icm.domain.acd.outputs import CancelOffer, ContactFinished, OfferContact, Output
 from icm.domain.acd.sessions import AgentSession, restore_sessions
 from icm.domain.acd.strategies import InvalidPolicy
-from icm.switch.translator import command_to_api
+from icm.switch.render import UnsafeArgument
+from outbound.domain.dialling_rules import default_refusal
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class AcdRuntime:
     def __init__(
         self,
         switch: str,
-        bgapi: Callable[[str], str],
+        bgapi: Callable[[cmd.SwitchCommand], str],
         post: Callable[[object], None],
         on_agent_change: Callable[[AgentStateChanged], None],
         on_contact_finished: Callable[[ContactFinished, dict[str, Any]], None],
@@ -126,6 +127,9 @@ class AcdRuntime:
         self.leg_channel = leg_channel
         # legs another part of icm follows (consultations): it sees their failed originates
         self.intercept_leg_failed: Callable[[str, str], bool] = lambda leg, cause: False
+        # why the company's dialling rules refuse a number ("": allowed); icm wires the
+        # database's rules, the safe defaults until then (issue 18 item 4)
+        self.number_refusal: Callable[[str], str] = default_refusal
         self.direct_legs: dict[str, str] = {}  # an agent's own (non-ACD) call leg -> agent
         self.callbacks: dict[str, str] = {}  # contact -> number to dial back
         self.dialling: dict[str, str] = {}  # customer leg being dialled -> agent leg
@@ -173,6 +177,11 @@ class AcdRuntime:
     def callback_requested(self, req: CallbackRequested) -> None:
         """Keep the caller's place as a call-back; its hang-up is then not an abandon."""
         contact = self.acd.contacts.get(req.contact_id)
+        refused = self.number_refusal(contact.ani) if contact is not None else ""
+        if refused:  # a caller's number is spoofable: the platform dials it only by the rules
+            log.warning("call %s: no call-back to %s: %s", req.contact_id, contact.ani, refused)
+            req.result.set(False)
+            return
         if contact is None or not self.acd.convert_to_callback(req.contact_id, self.clock()):
             req.result.set(False)
             return
@@ -252,7 +261,7 @@ class AcdRuntime:
         if offer is None:
             raise AcdError(f"agent {agent_id} has no call ringing")
         self.agent_leg.pop(agent_id, None)
-        self.send(f"uuid_kill {leg} CALL_REJECTED")
+        self.send(cmd.HangupLeg(leg, "CALL_REJECTED"))
         why = "rejected_not_ready" if not_ready else "rejected"
         return self.acd.offer_failed(offer.contact_id, agent_id, now, why)
 
@@ -263,7 +272,7 @@ class AcdRuntime:
             agent_id = self.leg_agent.get(agent_leg)
             if agent_id is not None:
                 self.talking[event.uuid] = agent_id
-                self.send(f"uuid_bridge {agent_leg} {event.uuid}")
+                self.send(cmd.BridgeLegs(agent_leg, event.uuid))
             return
         if isinstance(event, ev.LegAnswered) and self.stray_leg(event.uuid):
             return
@@ -311,7 +320,7 @@ class AcdRuntime:
         pending, self._to_link = self._to_link, []
         for leg in self._ringing_when_stopped:
             if live_leg(leg, ""):
-                self.send(command_to_api(cmd.HangupLeg(leg, "ORIGINATOR_CANCEL")))
+                self.send(cmd.HangupLeg(leg, "ORIGINATOR_CANCEL"))
         self._ringing_when_stopped = []
         for session in pending:
             agent_id = session.agent_id
@@ -367,7 +376,7 @@ class AcdRuntime:
                         leg = self.agent_leg.pop(agent_id, "")
                         if leg and leg in self.offers:
                             del self.offers[leg]
-                            self.send(f"uuid_kill {leg} ORIGINATOR_CANCEL")
+                            self.send(cmd.HangupLeg(leg, "ORIGINATOR_CANCEL"))
                 case ContactFinished():
                     self._finished(out)
                 case AgentStateChanged():
@@ -385,11 +394,6 @@ class AcdRuntime:
             leg = str(uuidlib.uuid4())
             self.offers[leg] = _Offer(offer.contact_id, agent_id)
             self.agent_leg[agent_id] = leg
-            variables = (
-                f"origination_uuid={leg},originate_timeout={int(offer.ring_timeout)},"
-                f"origination_caller_id_number={_safe(offer.ani) or 'unknown'},"
-                f"ipbx_contact={offer.contact_id},ipbx_agent={agent_id},ipbx_queue={offer.queue}"
-            )
             if not extension:
                 log.warning(
                     "agent %s has no extension: offer of %s fails", agent_id, offer.contact_id
@@ -401,7 +405,21 @@ class AcdRuntime:
             if offer.media != "callback":  # a call-back is a new call: the first one ended
                 call_uuid = str(offer.attached.get("call_uuid") or offer.contact_id)
                 self.on_leg_expected(ev.LegExpected(self.switch, leg, call_uuid))
-            self.send(f"originate {{{variables}}}user/{extension} &park()", leg=leg)
+            self.send(
+                cmd.OriginateCall(
+                    endpoint=f"user/{extension}",
+                    uuid=leg,
+                    then=(cmd.Park(),),
+                    caller_id_number=_safe(offer.ani) or "unknown",
+                    variables={
+                        "originate_timeout": str(int(offer.ring_timeout)),
+                        "ipbx_contact": offer.contact_id,
+                        "ipbx_agent": agent_id,
+                        "ipbx_queue": offer.queue,
+                    },
+                ),
+                leg=leg,
+            )
             self.offers_sent += 1
             if self.trigger_time is not None:
                 self.dispatch_latencies.append(time.perf_counter() - self.trigger_time)
@@ -420,31 +438,45 @@ class AcdRuntime:
             self.offers.pop(leg, None)
             self.leg_agent[leg] = done.agent_id
             self.talking[customer] = done.agent_id
-            self.send(f"uuid_bridge {customer} {leg}")
+            self.send(cmd.BridgeLegs(customer, leg))
         elif done.outcome == "overflowed":
             if done.target_kind == "number" and done.target:
-                self.send(f"uuid_transfer {customer} {_safe(done.target)} XML default")
+                self.send(cmd.TransferLeg(customer, done.target))
             elif done.target_kind != "queue":
                 # voicemail and call-back flows arrive with the IVR issue: say goodbye
                 log.warning("call %s: overflow to %s is not available yet; hanging up",
                             customer, done.target_kind)  # fmt: skip
-                self.send(f"uuid_kill {customer} NORMAL_CLEARING")
+                self.send(cmd.HangupLeg(customer, "NORMAL_CLEARING"))
         self.on_contact_finished(done, explanation)
 
     def dial_back(self, contact_id: str, number: str, agent_leg: str) -> str:
         """The agent took the call-back: dial the customer and bridge them on answer."""
+        refused = self.number_refusal(number)  # the rules may have changed since the request
+        if refused:
+            log.error(
+                "call-back %s: %s not dialled: %s; the agent is released",
+                contact_id,
+                number,
+                refused,
+            )
+            self.send(cmd.HangupLeg(agent_leg, "NORMAL_TEMPORARY_FAILURE"))
+            return ""
         gateway = self.load_gateway()
-        if gateway is None or not _safe(number):
+        if gateway is None or not valid_number(number):
             log.error("call-back %s: no gateway or number to dial; the agent is released",
                       contact_id)  # fmt: skip
-            self.send(f"uuid_kill {agent_leg} NORMAL_TEMPORARY_FAILURE")
+            self.send(cmd.HangupLeg(agent_leg, "NORMAL_TEMPORARY_FAILURE"))
             return ""
         customer = str(uuidlib.uuid4())
         self.expect_customer(customer, agent_leg)
         log.info("call-back %s: dialling %s via %s", contact_id, number, gateway)
         self.send(
-            f"originate {{origination_uuid={customer},ipbx_contact={contact_id}}}"
-            f"sofia/gateway/{gateway}/{_safe(number)} &park()"
+            cmd.OriginateCall(
+                endpoint=f"sofia/gateway/{gateway}/{number}",
+                uuid=customer,
+                then=(cmd.Park(),),
+                variables={"ipbx_contact": contact_id},
+            )
         )
         return customer
 
@@ -488,7 +520,7 @@ class AcdRuntime:
         if leg in self.dialling:  # the customer we called back did not answer
             agent_leg = self.dialling.pop(leg)
             log.warning("call-back leg %s ended unanswered (%s)", leg, cause)
-            self.send(f"uuid_kill {agent_leg} NORMAL_CLEARING")
+            self.send(cmd.HangupLeg(agent_leg, "NORMAL_CLEARING"))
             return
         now = self.clock()
         offer = self.offers.pop(leg, None)
@@ -500,7 +532,7 @@ class AcdRuntime:
         agent_id = self.leg_agent.pop(leg, None)
         for customer in [c for c, a in self.dialling.items() if a == leg]:
             del self.dialling[customer]  # nobody is left to talk to the customer we dial
-            self.send(f"uuid_kill {customer} ORIGINATOR_CANCEL")
+            self.send(cmd.HangupLeg(customer, "ORIGINATOR_CANCEL"))
         if agent_id is not None:  # the agent's side of a call hung up
             self.agent_leg.pop(agent_id, None)
             self.talking = {c: a for c, a in self.talking.items() if a != agent_id}
@@ -514,7 +546,7 @@ class AcdRuntime:
                 # the switch ends a bridged partner itself; but a customer who hangs up as
                 # the agent answers may leave before the bridge is made, and the agent's leg
                 # would stay parked, its call never ending (harmless when it is gone)
-                self.send(f"uuid_kill {agent_leg} NORMAL_CLEARING")
+                self.send(cmd.HangupLeg(agent_leg, "NORMAL_CLEARING"))
             self.apply(self.acd.call_ended(agent_id, now))
             return
         if leg in self.callbacks:
@@ -523,14 +555,19 @@ class AcdRuntime:
             self.customer_leg.pop(leg, None)
             self.apply(self.acd.abandon(leg, now))
 
-    def send(self, command: str, leg: str = "") -> None:
+    def send(self, command: cmd.SwitchCommand, leg: str = "") -> None:
         """Start a switch command; never waits for the switch (the consumer must not block)."""
         try:
             job = self.bgapi(command)
         except NotConnectedError as exc:
-            log.warning("acd %s: %s not sent: %s", self.switch, command.split(" ", 1)[0], exc)
+            log.warning("acd %s: %s not sent: %s", self.switch, type(command).__name__, exc)
             if leg:
                 self.post(OfferLegFailed(leg, "SWITCH_DISCONNECTED"))
+            return
+        except UnsafeArgument as exc:  # e.g. a hostile caller number: the command never leaves
+            log.error("acd %s: %s refused: %s", self.switch, type(command).__name__, exc)
+            if leg:
+                self.post(OfferLegFailed(leg, "INVALID_NUMBER_FORMAT"))
             return
         if leg:
             self.jobs[job] = leg
@@ -567,8 +604,13 @@ class AcdRuntime:
             return False
         log.warning("acd %s: leg %s answered after its originate was refused (%s): ending it",
                     self.switch, leg, cause)  # fmt: skip
-        self.send(command_to_api(cmd.HangupLeg(leg, "ORIGINATOR_CANCEL")))
+        self.send(cmd.HangupLeg(leg, "ORIGINATOR_CANCEL"))
         return True
+
+
+def valid_number(number: str) -> bool:
+    """A number a gateway can dial: digits, `*`, `#`, an optional leading `+`."""
+    return bool(re.fullmatch(r"\+?[0-9*#]{1,32}", number))
 
 
 def _safe(value: str) -> str:

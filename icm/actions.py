@@ -14,6 +14,7 @@ from django.conf import settings
 from icm.bus.client import get_redis
 from icm.bus.commands import CommandError, IcmUnavailable, send_command
 from icm.bus.snapshot import SwitchSnapshot, known_switches, read_snapshot
+from icm.domain.originate_policy import OriginateNotAllowed, originate_target
 from icm.models import Gateway
 
 
@@ -51,17 +52,31 @@ class OriginateRefused(CommandError):
 def check_originate(switch: str, request: dict[str, Any]) -> dict[str, Any]:
     """Ask icm to originate a call (endpoint, destination, context, caller_id_number).
 
-    Only contexts in ICM_ORIGINATE_CONTEXTS and enabled gateways of that switch may be used
-    (an open originate is a toll-fraud hole); per-agent dialing rules come with AG-16.
+    Only contexts in ICM_ORIGINATE_CONTEXTS (the request's and a loopback endpoint's own) and
+    enabled gateways of that switch may be used (an open originate is a toll-fraud hole), and
+    a number that may leave through a trunk passes the company's dialling rules for system
+    calls (issue 18 item 4).
     """
+    from outbound.dialling import destination_refusal, system_refusal
+
     context = request.get("context") or "default"
-    if context not in settings.ICM_ORIGINATE_CONTEXTS:
-        raise OriginateRefused(f"context {context!r} is not allowed for originate")
     endpoint = str(request["endpoint"])
-    if endpoint.startswith("sofia/gateway/"):
-        gateway = endpoint.split("/")[2]
+    try:
+        target = originate_target(endpoint, context, settings.ICM_ORIGINATE_CONTEXTS)
+    except OriginateNotAllowed as exc:
+        raise OriginateRefused(str(exc)) from exc
+    if target.gateway:
+        gateway = target.gateway
         if not Gateway.objects.filter(switch__name=switch, name=gateway, enabled=True).exists():
             raise OriginateRefused(f"no enabled gateway {gateway!r} on switch {switch}")
+    # what may reach the carrier: the trunk's number, and what runs in a dialplan context
+    # (its outbound rule sends 5 to 15 digits to the trunk) unless it is an extension
+    refusals = [system_refusal(target.number)] if target.gateway else []
+    for dialled in (target.loopback_extension, str(request.get("destination") or "")):
+        refusals.append(destination_refusal(dialled) if dialled else "")
+    refused = next((why for why in refusals if why), "")
+    if refused:
+        raise OriginateRefused(f"refused by the dialling rules: {refused}")
     return _command(switch, "originate", request, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
 
 

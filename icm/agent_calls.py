@@ -22,9 +22,10 @@ import gevent
 
 from icm.acd_runtime import AcdRuntime
 from icm.bus.commands import CommandError
-from icm.consults import MUSIC, RING_SECONDS, RINGBACK, ConsultRequest, Consults
+from icm.consults import MUSIC, REQUEUE, RING_SECONDS, RINGBACK, ConsultRequest, Consults
 from icm.domain import commands as cmd
 from icm.domain.calls import LegState, LiveCalls
+from icm.switch.render import UnsafeArgument
 
 log = logging.getLogger(__name__)
 ACTIONS = ("accept", "hold", "unhold", "mute", "unmute", "hangup", "dtmf", "transfer", "dial",
@@ -32,7 +33,6 @@ ACTIONS = ("accept", "hold", "unhold", "mute", "unmute", "hangup", "dtmf", "tran
 TRANSFER_KINDS = ("queue", "agent", "extension", "number")
 CONSULT_KINDS = ("agent", "extension", "number")
 STEP_TIMEOUT = 10.0
-REQUEUE = "ipbx_requeue XML public"  # the public context hands the caller back to icm
 
 
 class AgentCallControl:
@@ -41,8 +41,8 @@ class AgentCallControl:
         switch: str,
         acd: AcdRuntime,
         model: LiveCalls,
-        api: Callable[[cmd.SwitchCommand | str], str],
-        bgapi: Callable[[str], str] | None = None,
+        api: Callable[[cmd.SwitchCommand], str],
+        bgapi: Callable[[cmd.SwitchCommand], str] | None = None,
         consults: Consults | None = None,
         post: Callable[[object], None] | None = None,
         direct_ringing_leg: Callable[[str], str] = lambda agent_id: "",
@@ -81,9 +81,7 @@ class AgentCallControl:
             return self._transfer(agent_id, agent_leg, other, args)
         if action in ("mute", "unmute"):
             # what the agent's phone sends is silenced: nobody hears the agent (AG-6)
-            line = f"uuid_audio {agent_leg} start read mute 1" if action == "mute" else (
-                f"uuid_audio {agent_leg} stop")  # fmt: skip
-            self.api(line)
+            self.api(cmd.MuteLeg(agent_leg, action == "mute"))
             log.info("agent %s: %s (leg %s)", agent_id, action, agent_leg)
             return {"agent": agent_id, "action": action, "leg": agent_leg}
         if action in ("hold", "unhold"):
@@ -103,7 +101,7 @@ class AgentCallControl:
             digits = str(args.get("digits", ""))
             if not re.fullmatch(r"[0-9*#A-D]{1,32}", digits):
                 raise CommandError("DTMF digits are 0-9, *, # and A-D")
-            self.api(f"uuid_send_dtmf {other} {digits}")
+            self.api(cmd.SendDtmf(other, digits))
         return {"agent": agent_id, "action": action, "leg": agent_leg}
 
     def _transfer(
@@ -126,11 +124,12 @@ class AgentCallControl:
             raise CommandError(f"{target!r} is not a number")
         data = {"from": agent_id, "note": note, "kind": kind, "target": str(args.get("target"))}
         encoded = base64.b64encode(json.dumps(data).encode()).decode()
-        self.api(f"uuid_setvar {customer} ipbx_transfer {encoded}")
-        destination = REQUEUE if kind == "queue" else f"{target} XML default"
+        self.api(cmd.SetLegVariable(customer, "ipbx_transfer", encoded))
         if kind == "queue":
-            self.api(f"uuid_setvar {customer} ipbx_transfer_queue {target}")
-        self.api(f"uuid_transfer {customer} {destination}")
+            self.api(cmd.SetLegVariable(customer, "ipbx_transfer_queue", target))
+            self.api(cmd.TransferLeg(customer, REQUEUE.destination, REQUEUE.context))
+        else:
+            self.api(cmd.TransferLeg(customer, target))
         try:
             self.api(cmd.HangupLeg(agent_leg, "NORMAL_CLEARING"))
         except CommandError as exc:
@@ -159,17 +158,26 @@ class AgentCallControl:
             raise CommandError(f"agent {agent_id} is already on a call")
         leg = str(uuidlib.uuid4())
         caller_id = str(args.get("caller_id", ""))
-        shown = f"{{origination_caller_id_number={caller_id}}}" if re.fullmatch(
-            r"\+?[0-9]{2,20}", caller_id) else ""  # fmt: skip
-        # the customer sees the company's number (the trunk's), never their own
-        target = f"{shown}sofia/gateway/{gateway}/{number}" if gateway else f"user/{number}"
-        variables = (
-            f"origination_uuid={leg},ipbx_agent={agent_id},origination_caller_id_number={number}"
+        shown = (
+            (("origination_caller_id_number", caller_id),)
+            if re.fullmatch(r"\+?[0-9]{2,20}", caller_id)
+            else ()
         )
-        line = f"originate {{{variables}}}user/{extension} &bridge({target})"
+        # the customer sees the company's number (the trunk's), never their own
+        target = f"sofia/gateway/{gateway}/{number}" if gateway else f"user/{number}"
+        line = cmd.OriginateCall(
+            endpoint=f"user/{extension}",
+            uuid=leg,
+            caller_id_number=number,
+            variables={"ipbx_agent": agent_id},
+            then=(cmd.Bridge(target, shown if gateway else ()),),
+        )
         if self.bgapi is None:
             raise CommandError("dialing is not available")
-        reply = self.bgapi(line)
+        try:
+            reply = self.bgapi(line)
+        except UnsafeArgument as exc:
+            raise CommandError(str(exc)) from exc
         if not reply.startswith("+OK"):
             raise CommandError(reply.lstrip("-").strip() or "originate refused")
         log.info("agent %s: dialling %s via %s", agent_id, number, target)
@@ -213,23 +221,34 @@ class AgentCallControl:
             endpoint = f"user/{target}"
         else:
             endpoint = f"sofia/gateway/{gateway}/{target}"
-        variables = (f"origination_uuid={consult.leg},originate_timeout={RING_SECONDS},"
-                     f"origination_caller_id_number={ani},ipbx_consult_by={agent_id}"
-                     + (f",ipbx_agent={target}" if kind == "agent" else ""))  # fmt: skip
+        variables = {"originate_timeout": str(RING_SECONDS), "ipbx_consult_by": agent_id}
+        if kind == "agent":
+            variables["ipbx_agent"] = target
         try:
             # the agent's leg stays up when the customer is parked away (and when the
             # consulted party hangs up); the customer parks by uuid_park itself
-            for line in (f"uuid_setvar {agent_leg} park_after_bridge true",
-                         f"uuid_park {customer}",
-                         f"uuid_broadcast {customer} {MUSIC} aleg",
-                         f"uuid_broadcast {agent_leg} {RINGBACK} aleg"):  # fmt: skip
-                self.api(line)
-            self.acd.send(f"originate {{{variables}}}{endpoint} &park()", leg=consult.leg)
+            for step in (
+                cmd.SetLegVariable(agent_leg, "park_after_bridge", "true"),
+                cmd.ParkLeg(customer),
+                cmd.BroadcastSound(customer, MUSIC),
+                cmd.BroadcastSound(agent_leg, RINGBACK),
+            ):
+                self.api(step)
+            self.acd.send(
+                cmd.OriginateCall(
+                    endpoint=endpoint,
+                    uuid=consult.leg,
+                    caller_id_number=ani,
+                    variables=variables,
+                    then=(cmd.Park(),),
+                ),
+                leg=consult.leg,
+            )
         except CommandError:
             self._ask("abort", agent_id, {})
             try:
-                self.api(f"uuid_setvar {agent_leg} park_after_bridge false")
-                self.api(f"uuid_bridge {agent_leg} {customer}")
+                self.api(cmd.SetLegVariable(agent_leg, "park_after_bridge", "false"))
+                self.api(cmd.BridgeLegs(agent_leg, customer))
             except CommandError:
                 log.warning("agent %s: could not return to the customer %s", agent_id, customer)
             raise
@@ -242,7 +261,7 @@ class AgentCallControl:
         done = self._ask(step, agent_id, {})
         if done.get("then") == "bridge":
             try:
-                self.api(f"uuid_bridge {done['customer']} {done['leg']}")
+                self.api(cmd.BridgeLegs(done["customer"], done["leg"]))
             except CommandError:
                 self._ask("cancel", agent_id, {})  # back to the customer
                 raise
@@ -250,9 +269,9 @@ class AgentCallControl:
         if done.get("then") in ("bridge", "hangup"):
             self._kill(done["agent_leg"])
         if step == "conference":
-            room = f"conference:{done['room']}@ipbx"
-            self.api(f"uuid_transfer {done['customer']} {room} inline")
-            self.api(f"uuid_transfer {done['agent_leg']} -both {room} inline")
+            room = (cmd.JoinConference(done["room"]),)
+            self.api(cmd.TransferInline(done["customer"], room))
+            self.api(cmd.TransferInline(done["agent_leg"], room, both=True))
         log.info("agent %s: consultation %s", agent_id, step)
         return {"agent": agent_id, "action": f"consult_{step}", "state": done.get("state")}
 
@@ -292,7 +311,7 @@ class AgentCallControl:
     def _accept(self, agent_id: str) -> dict[str, Any]:
         direct_leg = self.direct_ringing_leg(agent_id)
         if direct_leg:
-            self.api(f"uuid_phone_event {direct_leg} talk")
+            self.api(cmd.PhoneEvent(direct_leg))
             log.info("agent %s: accepted the direct offer on leg %s", agent_id, direct_leg)
             return {"agent": agent_id, "action": "accept", "leg": direct_leg}
         leg = self.acd.agent_leg.get(agent_id, "")
@@ -300,7 +319,7 @@ class AgentCallControl:
             raise CommandError(f"agent {agent_id} has no call ringing")
         # Ask the phone to pick up (SIP NOTIFY talk event, honoured by desk phones and
         # softphones with auto-answer); the ACD bridges the customer when the leg answers.
-        self.api(f"uuid_phone_event {leg} talk")
+        self.api(cmd.PhoneEvent(leg))
         log.info("agent %s: accepted the offer on leg %s", agent_id, leg)
         return {"agent": agent_id, "action": "accept", "leg": leg}
 

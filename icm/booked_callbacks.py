@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import gevent.event
 
 from icm.bus.commands import CommandError
+from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import IllegalTransition
 from icm.domain.acd.engine import UnknownQueue
@@ -165,16 +166,25 @@ class BookedCallbacks:
             raise CommandError(str(exc)) from exc
         self.ringing[leg] = booking
         booking.since = self.clock()
-        tag = (f"ipbx_attempt={booking.callback}" if booking.campaign is not None
-               else f"ipbx_callback={booking.callback}")  # fmt: skip
-        variables = (
-            f"origination_uuid={leg},originate_timeout={RING_SECONDS},"
-            f"origination_caller_id_number={booking.number},ipbx_agent={booking.agent},{tag}"
-        )
+        tag = "ipbx_attempt" if booking.campaign is not None else "ipbx_callback"
+        variables = {
+            "originate_timeout": str(RING_SECONDS),
+            "ipbx_agent": booking.agent,
+            tag: str(booking.callback),
+        }
         extension = self.rt.extensions[booking.agent]
         log.info("call-back %s: ringing agent %s on %s, then %s", booking.callback,
                  booking.agent, extension, booking.number)  # fmt: skip
-        self.rt.send(f"originate {{{variables}}}user/{extension} &park()", leg=leg)
+        self.rt.send(
+            cmd.OriginateCall(
+                endpoint=f"user/{extension}",
+                uuid=leg,
+                caller_id_number=booking.number,
+                variables=variables,
+                then=(cmd.Park(),),
+            ),
+            leg=leg,
+        )
         return leg
 
     def _to_queue(self, booking: Booking) -> str:
@@ -258,7 +268,7 @@ class BookedCallbacks:
         """The agent rejects the ringing call-back: its phone stops; the queue takes it."""
         leg = self.ringing_leg(agent_id)
         if leg:
-            self.rt.send(f"uuid_kill {leg} CALL_REJECTED")
+            self.rt.send(cmd.HangupLeg(leg, "CALL_REJECTED"))
         return bool(leg)
 
     def _agent_answered(self, booking: Booking) -> None:

@@ -43,16 +43,19 @@ import gevent
 import gevent.event
 
 from icm.bus.commands import CommandError
+from icm.domain import commands as cmd
 from icm.domain.acd.model import AgentState, Contact
-from icm.domain.commands import GetVariable
-from icm.switch.translator import command_to_api
+from icm.switch.render import UnsafeArgument
 from outbound.domain.amd import APPS as DETECTION_APPS
 from outbound.domain.amd import METHODS as DETECTION_METHODS
 from outbound.domain.amd import MODULES as DETECTION_MODULES
 from outbound.domain.amd import SWITCH_FAILED, NoDetection, choose
+from outbound.domain.dialling_rules import default_refusal
 from outbound.domain.pacing import ConcurrencyCap, GatewayPacing, Pacer, TokenBucket
 
 log = logging.getLogger(__name__)
+# the application that starts each detection module's work on an answered leg
+DETECTION: dict[str, cmd.App] = {"amd": cmd.DetectAmd(), "avmd_start": cmd.StartAvmd()}
 GRACE_SECONDS = 2.0
 AMD_WAIT = 7.0  # s: mod_amd decides within total_analysis_time (5 s)
 AVMD_WINDOW = 8.0  # s: mod_avmd's default window for a voicemail's beep (the campaign's)
@@ -121,8 +124,8 @@ class CampaignDialer:
         self,
         switch: str,
         redis: Any,
-        bgapi_nowait: Callable[[str], str],
-        api: Callable[[str], str],
+        bgapi_nowait: Callable[[cmd.SwitchCommand], str],
+        api: Callable[[cmd.SwitchCommand], str],
         acd: Any,
         post: Callable[[object], None],
         record: Callable[[dict[str, Any]], None],
@@ -149,6 +152,9 @@ class CampaignDialer:
         # icm.booked_callbacks; "" when ringing, else why the agent cannot take it
         self.ring_agent: Callable[[CampaignCall, bool], str] = lambda call, reserved: "no phone"
         self.view_changed: Callable[[str], None] = lambda agent_id: None  # republish a desktop
+        # why the company's dialling rules refuse a number ("": allowed); icm wires the
+        # database's rules, the safe defaults until then (issue 18 item 4)
+        self.number_refusal: Callable[[str], str] = default_refusal
         self.stopped: set[str] = set()  # paused / stopped campaigns: nothing of theirs requeued
         self.modules: dict[str, bool] | None = None  # detection modules on this connection
 
@@ -163,7 +169,7 @@ class CampaignDialer:
         two cheap api calls, then kept until the next connect or a leg the switch broke."""
         if self.modules is None:
             try:
-                found = {name: self.api(f"module_exists {name}").strip() == "true"
+                found = {name: self.api(cmd.ModuleExists(name)).strip() == "true"
                          for name in DETECTION_MODULES}  # fmt: skip
             except Exception as exc:  # noqa: BLE001 - disconnected: asked again next time
                 log.warning("icm %s: detection modules not known: %s", self.switch, exc)
@@ -182,6 +188,9 @@ class CampaignDialer:
             raise CommandError("key, campaign and gateway: letters, digits, . _ : + -")
         if not _NUMBER.fullmatch(number):
             raise CommandError(f"{number!r} is not a number to dial")
+        refused = self.number_refusal(number)
+        if refused:
+            raise CommandError(f"refused by the dialling rules: {refused}")
         if mode not in ("progressive", "predictive", "agentless", "preview"):
             raise CommandError(f"unknown mode {mode!r}")
         message = str(args.get("message") or "")
@@ -351,19 +360,32 @@ class CampaignDialer:
         return placed
 
     def _originate(self, call: CampaignCall) -> None:
-        variables = ",".join(v for v in (
-            f"origination_uuid={call.leg}", f"originate_timeout={call.ring_seconds}",
-            f"origination_caller_id_number={call.caller_id}" if call.caller_id else "",
-            f"ipbx_attempt={call.key}", f"ipbx_campaign={call.campaign}",
-            "ignore_early_media=true") if v)  # fmt: skip
+        variables = {
+            "originate_timeout": str(call.ring_seconds),
+            "ipbx_attempt": str(call.key),
+            "ipbx_campaign": str(call.campaign),
+            "ignore_early_media": "true",
+        }
         # an agent-first call has its agent on the line: no machine detection
         app = DETECTION_APPS.get(call.amd_method) if not call.agent_leg else None
-        target = f"{app},park inline" if app else "&park()"
+        then = (DETECTION[app], cmd.Park()) if app else (cmd.Park(),)
         call.placed = time.time()
         self._mark(call, "placed")  # about to ring something: never taken over from now on
         try:
-            job = self.bgapi_nowait(f"originate {{{variables}}}sofia/gateway/{call.gateway}/"
-                                    f"{call.number} {target}")  # fmt: skip
+            job = self.bgapi_nowait(
+                cmd.OriginateCall(
+                    endpoint=f"sofia/gateway/{call.gateway}/{call.number}",
+                    uuid=call.leg,
+                    caller_id_number=call.caller_id,
+                    variables=variables,
+                    then=then,
+                )
+            )
+        except UnsafeArgument as exc:  # a number, caller ID or gateway the switch must not see
+            log.error("campaign %s: attempt %s refused: %s", call.campaign, call.key, exc)
+            self._finish(call, "failed", "INVALID_NUMBER_FORMAT")
+            self._end_agent_side(call)
+            return
         except Exception as exc:  # the switch is gone: the attempt failed, nothing rang
             log.warning("campaign %s: attempt %s not placed: %s", call.campaign, call.key, exc)
             self._finish(call, "failed", "SWITCH_NOT_CONNECTED")
@@ -404,7 +426,7 @@ class CampaignDialer:
         if not call.agent_leg:
             return
         try:
-            self.bgapi_nowait(f"uuid_kill {call.agent_leg} NORMAL_CLEARING")
+            self.bgapi_nowait(cmd.HangupLeg(call.agent_leg, "NORMAL_CLEARING"))
         except Exception as exc:  # noqa: BLE001 - the switch is gone: the leg went with it
             log.warning("campaign %s: agent leg %s not ended: %s", call.campaign,
                         call.agent_leg, exc)  # fmt: skip
@@ -435,7 +457,7 @@ class CampaignDialer:
         verdict = ""
         while time.time() < deadline and call.leg in self.calls:
             try:
-                verdict = self.api(f"uuid_getvar {call.leg} amd_result").strip()
+                verdict = self.api(cmd.GetVariable(call.leg, "amd_result")).strip()
             except CommandError:
                 return  # the leg is gone
             if verdict and verdict != "_undef_":
@@ -451,7 +473,7 @@ class CampaignDialer:
         verdict = "HUMAN"
         while time.time() < deadline and call.leg in self.calls:
             try:
-                detected = self.api(command_to_api(GetVariable(call.leg, "avmd_detect"))).strip()
+                detected = self.api(cmd.GetVariable(call.leg, "avmd_detect")).strip()
             except CommandError:
                 return  # the leg is gone
             if detected == "TRUE":
@@ -481,8 +503,8 @@ class CampaignDialer:
     def _connect(self, call: CampaignCall) -> None:
         if call.mode == "agentless" and call.flow and self.ivr_socket:
             call.result = "answered"  # the IVR runs the flow (a survey …): BIZ-5
-            self.bgapi_nowait(f"uuid_setvar {call.leg} ipbx_campaign_flow {call.flow}")
-            self._inline(call, f"socket:{self.ivr_socket} async full")
+            self.bgapi_nowait(cmd.SetLegVariable(call.leg, "ipbx_campaign_flow", call.flow))
+            self._inline(call, cmd.Socket(self.ivr_socket))
             return
         if call.mode == "agentless" or not call.queue:
             call.result = "answered"
@@ -494,7 +516,7 @@ class CampaignDialer:
             self._play_and_hang_up(call)
             return
         if call.stop_avmd:
-            self._inline(call, "park")  # parked again, for the ACD, without avmd
+            self._inline(call, cmd.Park())  # parked again, for the ACD, without avmd
         now = time.time()
         attached = call.attached()
         self.acd.contact_arrived(Contact(call.leg, call.queue, now, priority=PRIORITY,
@@ -708,7 +730,7 @@ class CampaignDialer:
         gateway (the ACD bridges them when it answers: AcdRuntime.expect_customer)."""
         call = self.calls.get(leg)
         if call is None:
-            self.bgapi_nowait(f"uuid_kill {agent_leg} NORMAL_CLEARING")
+            self.bgapi_nowait(cmd.HangupLeg(agent_leg, "NORMAL_CLEARING"))
             return
         call.agent, call.offered, call.shown_to, call.agent_leg = agent_id, True, "", agent_leg
         log.info("campaign %s: agent %s on the line; dialing %s (attempt %s)", call.campaign,
@@ -736,17 +758,21 @@ class CampaignDialer:
         if not call.message:
             self._hang_up(call)
             return
-        self._inline(call, f"playback:{call.message},hangup")
+        self._inline(call, cmd.Playback(call.message), cmd.Hangup())
 
-    def _inline(self, call: CampaignCall, apps: str) -> None:
-        """Run `apps` (an inline dialplan of checked values) on the call's leg; a person's
-        leg mod_avmd still listens to has it stopped first."""
+    def _inline(self, call: CampaignCall, *apps: cmd.App) -> None:
+        """Run `apps` (an inline dialplan) on the call's leg; a person's leg mod_avmd still
+        listens to has it stopped first."""
         if call.stop_avmd:
-            apps, call.stop_avmd = f"avmd_stop,{apps}", False
-        self.bgapi_nowait(f"uuid_transfer {call.leg} '{apps}' inline")
+            apps, call.stop_avmd = (cmd.StopAvmd(), *apps), False
+        try:
+            self.bgapi_nowait(cmd.TransferInline(call.leg, apps))
+        except UnsafeArgument as exc:  # e.g. a message file the switch must not be given
+            log.error("campaign %s: %s refused (%s); hanging up", call.campaign, call.leg, exc)
+            self._hang_up(call)
 
     def _hang_up(self, call: CampaignCall) -> None:
-        self.bgapi_nowait(f"uuid_kill {call.leg} NORMAL_CLEARING")
+        self.bgapi_nowait(cmd.HangupLeg(call.leg, "NORMAL_CLEARING"))
 
     def _finish(self, call: CampaignCall, result: str, cause: str,
                 at: float | None = None) -> None:  # fmt: skip

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import gevent.event
 
 from icm.bus.commands import CommandError
+from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import IllegalTransition
 from icm.domain.calls import LiveCalls
@@ -46,7 +47,7 @@ BUSY_CAUSES = frozenset({"USER_BUSY", "CALL_REJECTED"})
 MUSIC = "local_stream://moh"
 RINGBACK = "tone_stream://%(2000,4000,440,480);loops=-1"
 RING_SECONDS = 30
-REQUEUE = "ipbx_requeue XML public"
+REQUEUE = cmd.Transfer("ipbx_requeue", "public")  # the public context hands it back to icm
 
 
 @dataclass(slots=True, eq=False)
@@ -228,7 +229,7 @@ class Consults:
             if consult.state not in ("ringing", "talking", "completing"):
                 raise CommandError("there is no consultation to cancel")
             consult.why = "cancelled"
-            self.rt.send(f"uuid_kill {consult.leg} ORIGINATOR_CANCEL")
+            self.rt.send(cmd.HangupLeg(consult.leg, "ORIGINATOR_CANCEL"))
             return {"state": consult.state}
         if action == "complete":
             if consult.state == "ringing":
@@ -286,17 +287,17 @@ class Consults:
 
     def _answered(self, consult: Consult) -> None:
         if consult.customer_gone:
-            self.rt.send(f"uuid_kill {consult.leg} ORIGINATOR_CANCEL")
+            self.rt.send(cmd.HangupLeg(consult.leg, "ORIGINATOR_CANCEL"))
             return
         now = self.clock()
         if consult.target_agent:
             self.rt.apply(self.rt.acd.direct_answered(consult.target_agent, now))
         if consult.transfer_on_answer:
-            self.rt.send(f"uuid_bridge {consult.customer} {consult.leg}")
+            self.rt.send(cmd.BridgeLegs(consult.customer, consult.leg))
             self._hand_over(consult)
             return
         consult.state = "talking"
-        self.rt.send(f"uuid_bridge {consult.agent_leg} {consult.leg}")
+        self.rt.send(cmd.BridgeLegs(consult.agent_leg, consult.leg))
         log.info("agent %s: talking to %s %s", consult.agent_id, consult.kind, consult.target)
         self._changed(consult)
 
@@ -329,16 +330,19 @@ class Consults:
             log.warning("call %s: transfer not answered (%s); back to queue %s",
                         consult.call_uuid, cause, consult.queue or "-")  # fmt: skip
             if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", consult.queue):
-                self.rt.send(f"uuid_transfer {consult.customer} "
-                              f"'set:ipbx_transfer_queue={consult.queue},transfer:{REQUEUE}' "
-                              "inline")  # fmt: skip
+                self.rt.send(
+                    cmd.TransferInline(
+                        consult.customer,
+                        (cmd.SetVar("ipbx_transfer_queue", consult.queue), REQUEUE),
+                    )
+                )
             else:
-                self.rt.send(f"uuid_kill {consult.customer} NO_ANSWER")
+                self.rt.send(cmd.HangupLeg(consult.customer, "NO_ANSWER"))
         else:
             log.info("agent %s: back with the customer (%s %s: %s)", consult.agent_id,
                      consult.kind, consult.target, consult.why or cause)  # fmt: skip
-            self.rt.send(f"uuid_setvar {consult.agent_leg} park_after_bridge false")
-            self.rt.send(f"uuid_bridge {consult.agent_leg} {consult.customer}")
+            self.rt.send(cmd.SetLegVariable(consult.agent_leg, "park_after_bridge", "false"))
+            self.rt.send(cmd.BridgeLegs(consult.agent_leg, consult.customer))
         self._forget(consult)
 
     def _consulting_agent_left(self, consult: Consult) -> None:
@@ -352,7 +356,7 @@ class Consults:
         if consult.customer_gone:
             return
         if consult.state in ("talking", "completing"):
-            self.rt.send(f"uuid_bridge {consult.customer} {consult.leg}")
+            self.rt.send(cmd.BridgeLegs(consult.customer, consult.leg))
             self._hand_over(consult)
         elif consult.state == "ringing":
             consult.transfer_on_answer = True
@@ -369,13 +373,13 @@ class Consults:
         consult.why = consult.why or "cancelled"
         if consult.state == "conference":
             consult.members.discard(consult.customer)
-            self.rt.send(f"conference {consult.room} hup all")
+            self.rt.send(cmd.ConferenceHangupAll(consult.room))
             if not consult.members:
                 self._forget(consult)
             return
         if consult.state in ("ringing", "talking"):
-            self.rt.send(f"uuid_kill {consult.leg} ORIGINATOR_CANCEL")
-            self.rt.send(f"uuid_kill {consult.agent_leg} NORMAL_CLEARING")
+            self.rt.send(cmd.HangupLeg(consult.leg, "ORIGINATOR_CANCEL"))
+            self.rt.send(cmd.HangupLeg(consult.agent_leg, "NORMAL_CLEARING"))
 
     def _room_check(self, consult: Consult) -> None:
         """A member left the room: end it when the customer or every agent is gone."""
@@ -383,7 +387,7 @@ class Consults:
             consult.agent_leg}  # fmt: skip
         if consult.customer not in consult.members or not (consult.members & agent_legs):
             log.info("conference %s: no agent or no customer left; ending it", consult.room)
-            self.rt.send(f"conference {consult.room} hup all")
+            self.rt.send(cmd.ConferenceHangupAll(consult.room))
         if not consult.members - {consult.customer} or consult.customer_gone:
             self._forget(consult)
         else:

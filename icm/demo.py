@@ -248,8 +248,11 @@ def _load_campaigns(switch: Switch, summary: DemoSummary) -> None:
     """Two draft campaigns for the sales queue, started from /campaigns/: renewals in preview
     (the agent sees each contact first) and a win-back list dialed predictively; switchsim's
     demo scenario decides who answers (35 % people, 12 % machines …)."""
-    from outbound.models import Campaign, Contact
+    from outbound.models import Campaign, Contact, DiallingRuleSet
 
+    # the demo's callers and customers are North American (+1 555 …): domestic numbers for
+    # the dialling rules of system calls (call-backs, campaigns), which refuse international
+    _upsert(DiallingRuleSet, summary, pk=1, defaults={"home_country_codes": "1"})
     sales = Queue.objects.get(name="sales")
     all_week = [{"days": [0, 1, 2, 3, 4, 5, 6], "start": "08:00", "end": "21:00"}]
     specs = (

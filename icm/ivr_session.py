@@ -23,6 +23,7 @@ from django.db import connection
 from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 
 from icm.acd_runtime import ContactArrived
+from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.model import Contact
 from icm.ivr_voice import BEEP, VoiceFrontend
@@ -34,10 +35,12 @@ from icm.routing_lookup import (
     last_agent_for,
     queue_for_call,
 )
+from icm.switch.render import UnsafeArgument
 from ivr.engine.effects import Finished
 from ivr.engine.interpreter import FlowNotFound, Interpreter
 from ivr.flow_source import DbFlows
 from ivr.services import FlowServices
+from outbound.dialling import transfer_refusal
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,7 @@ QueueStatus = Callable[[str], "tuple[int, float, float] | None"]
 
 
 CALLBACK_KEY = "1"
+MUSIC = "local_stream://moh"
 
 
 def make_ivr_app(
@@ -66,7 +70,10 @@ def make_ivr_app(
     flows = DbFlows(run_db=_lookups.run)
     sessions: dict[str, object] = {}  # channel uuid -> the session now in charge of it
     services = FlowServices(queue_metric or _no_metrics, run_db=_lookups.run)
-    interpreter = Interpreter(flows)
+    # a transfer leaving through the trunk passes the company's dialling rules (issue 18)
+    interpreter = Interpreter(
+        flows, lambda kind, target: _lookups.run(transfer_refusal, kind, target)
+    )
 
     class IvrCall:
         def __init__(self, session) -> None:  # noqa: ANN001 - greenswitch OutboundSession
@@ -132,7 +139,10 @@ def make_ivr_app(
                     greeting = _lookups.run(greeting_for, queue, routing.grade)
                 if greeting:  # per-category greeting (R-9)
                     log.info("call %s: greeting %s", call_uuid, greeting)
-                    session.playback(greeting, block=True)
+                    try:
+                        session.playback(greeting, block=True)
+                    except UnsafeArgument as exc:  # a misconfigured greeting: not played
+                        log.error("call %s: greeting %r not played: %s", call_uuid, greeting, exc)
                 contact = Contact(
                     contact_id=uuid,
                     queue=queue,
@@ -179,8 +189,8 @@ def _requeue(session, switch: str, notify: Callable[[object], None], uuid: str, 
              queue_status: QueueStatus | None,
              request_callback: Callable[[str], bool] | None) -> None:  # fmt: skip
     """A caller an agent transferred to a queue: straight back in, with the note."""
-    session.call_command("unset", "ipbx_transfer_queue")  # a later transfer starts clean
-    session.call_command("unset", "ipbx_transfer")
+    session.execute(cmd.UnsetVar("ipbx_transfer_queue"))  # a later transfer starts clean
+    session.execute(cmd.UnsetVar("ipbx_transfer"))
     customer, _priority = _lookups.run(customer_priority, ani)
     contact = Contact(
         contact_id=uuid, queue=transfer["queue"], enqueued_at=time.time(), ani=ani,
@@ -226,7 +236,9 @@ def _finish_call(session, call_uuid: str, done: Finished) -> None:  # noqa: ANN0
         # base64 of the JSON: nothing in it can be read as an argument or expanded
         data = json.dumps(done.variables, separators=(",", ":"), default=str).encode()
         if len(data) <= 8192:
-            session.call_command("export", f"ipbx_ivr_data={base64.b64encode(data).decode()}")
+            session.execute(
+                cmd.SetVar("ipbx_ivr_data", base64.b64encode(data).decode(), export=True)
+            )
         else:
             log.warning("call %s: IVR data over 8 KiB not exported with the transfer", call_uuid)
         target = done.params["target"]
@@ -235,13 +247,12 @@ def _finish_call(session, call_uuid: str, done: Finished) -> None:  # noqa: ANN0
             if not extension:
                 log.warning("call %s: IVR transfer to agent %s: no such agent with a phone",
                             call_uuid, target)  # fmt: skip
-                session.call_command("speak", f"flite|kal|{APOLOGY}", block=True,
-                                     response_timeout=30)  # fmt: skip
+                session.execute(cmd.Speak("flite", "kal", APOLOGY), block=True, timeout=30)
                 session.hangup("UNALLOCATED_NUMBER")
                 return
             target = extension
         log.info("call %s: IVR transfer to %s %s", call_uuid, done.params["kind"], target)
-        session.call_command("transfer", f"{target} XML default")
+        session.execute(cmd.Transfer(target, "default"))
         # Keep the socket until the call ends: closing it first would end the transferred
         # call (FreeSWITCH hangs up a socket-app channel whose application server leaves).
         while session._outbound_connected and session.connected:
@@ -251,9 +262,9 @@ def _finish_call(session, call_uuid: str, done: Finished) -> None:  # noqa: ANN0
         mailbox = re.sub(r"[^A-Za-z0-9_-]", "_", str(done.params["mailbox"]))[:64]
         stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S")
         path = f"{settings.IPBX_RECORDINGS_DIR}/voicemail/{mailbox}/{stamp}-{call_uuid}.wav"
-        session.call_command("playback", BEEP, block=True, response_timeout=30)
-        session.call_command("record", f"{path} {done.params.get('max_seconds', 120)}",
-                             block=True, response_timeout=700)  # fmt: skip
+        session.execute(cmd.Playback(BEEP), block=True, timeout=30)
+        seconds = int(done.params.get("max_seconds") or 120)
+        session.execute(cmd.Record(path, seconds), block=True, timeout=700)
         log.info("call %s: voicemail for %s in %s", call_uuid, mailbox, path)
     cause = str(done.params.get("cause") or "NORMAL_CLEARING")
     session.hangup(cause if re.fullmatch(r"[A-Z][A-Z_]{2,40}", cause) else "NORMAL_CLEARING")
@@ -274,12 +285,12 @@ def _wait_in_queue(
     transferred back to icm (`owner.superseded`) stops acting but keeps its socket until the
     call ends: closing it would hang the call up."""
     uuid, queue = contact.contact_id, contact.queue
-    session.call_command("set", f"ipbx_queue={queue}")
+    session.execute(cmd.SetVar("ipbx_queue", queue))
     ivr = contact.attached.get("ivr")
     data = {"flow": contact.attached.get("flow"), **ivr} if ivr else None
     # Music first, then the ACD: an agent answering at once must not be bridged before the
     # switch has the music command, which would then play after the bridge
-    session.call_command("playback", "local_stream://moh")
+    session.execute(cmd.Playback(MUSIC))
     notify(ev.CallQueued(switch, call_uuid, queue, datetime.now(tz=UTC), data))
     notify(ContactArrived(contact))
     log.info("call %s: dnis %s handed to queue %s (priority %s)", call_uuid,
@@ -310,8 +321,11 @@ def _callback_goodbye(session, channel: str, call_uuid: str, number: str) -> Non
              number)  # fmt: skip
     spoken = " ".join(number)
     _stop_music(session, channel)
-    session.call_command("speak", f"flite|kal|We will call you back at {spoken}. Goodbye.",
-                         block=True, response_timeout=15)  # fmt: skip
+    session.execute(
+        cmd.Speak("flite", "kal", f"We will call you back at {spoken}. Goodbye."),
+        block=True,
+        timeout=15,
+    )
     session.hangup("NORMAL_CLEARING")
 
 
@@ -323,8 +337,10 @@ def _announce(session, channel: str, call_uuid: str, position: int, expected_wai
         minutes = max(1, round(expected_wait / 60))
         wait_text = f"Your expected wait is about {minutes} minute{'s' if minutes > 1 else ''}."
     _stop_music(session, channel)
-    session.call_command("speak", f"flite|kal|You are number {position} in the queue. {wait_text}")
-    session.call_command("playback", "local_stream://moh")
+    session.execute(
+        cmd.Speak("flite", "kal", f"You are number {position} in the queue. {wait_text}")
+    )
+    session.execute(cmd.Playback(MUSIC))
     log.info("call %s: announced position %s, expected wait %.0fs", call_uuid, position,
              expected_wait if expected_wait != float("inf") else -1)  # fmt: skip
 
@@ -332,7 +348,7 @@ def _announce(session, channel: str, call_uuid: str, position: int, expected_wai
 def _stop_music(session, uuid: str) -> None:  # noqa: ANN001
     """Queue music (`local_stream://`) never ends by itself: break it so that what is queued
     behind it plays now."""
-    reply = session.send(f"api uuid_break {uuid} all")
+    reply = session.api(cmd.BreakLeg(uuid))
     text = getattr(reply, "data", "") or ""
     if str(text).startswith("-ERR"):
         log.warning("call %s: music not stopped: %s", uuid, text)

@@ -1,9 +1,9 @@
 """The voice front-end of the IVR interpreter: effects carried out on one outbound-socket
 session through greenswitch (playback, speak via TTS, say, play_and_get_digits, record).
 
-Text that reaches the switch (TTS, lookup results, transfer targets) is made safe for an
-application argument first: no line breaks (they would end the sendmsg frame), no `${`
-(channel-variable expansion), no `'` or `!` (argument quoting and file_string separators).
+Each effect becomes domain applications (`icm.domain.commands`) run with the session's
+`execute`: the adapter's renderer checks every argument (a prompt file, a number to say) and
+cleans text to be spoken (no line break, `${`, quote or `!` reaches the switch).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import gevent
 from django.conf import settings
 
+from icm.domain import commands as cmd
 from ivr.engine.effects import (
     CheckSchedule,
     Collect,
@@ -47,28 +48,6 @@ SAY_TYPES = {  # our say type -> mod_say type and method
 BEEP = "tone_stream://%(500,0,800)"
 
 
-_SPOKEN = re.compile(r"[^\w .,;:?%+\-/@&()=#*]", re.UNICODE)
-
-
-def safe_text(text: str) -> str:
-    """Text fit to be spoken inside an application argument: an allow-list of letters,
-    digits, blanks and plain punctuation. Everything else goes — `$`, braces (channel
-    variable and API expansion), quotes and backslashes (argument quoting), `!`
-    (file_string separators), line breaks (they would end the sendmsg frame)."""
-    return " ".join(_SPOKEN.sub(" ", str(text)).split())[:1000]
-
-
-_WORD = re.compile(r"[A-Za-z0-9_.:/\-]+")
-
-
-def safe_word(value: str, what: str = "value") -> str:
-    """One argument token (a path, a cause, a language): refused unless it is plain."""
-    value = str(value)
-    if not _WORD.fullmatch(value) or ".." in value or len(value) > 200:
-        raise ValueError(f"unsafe {what} {value!r}")
-    return value
-
-
 class VoiceFrontend:
     """Runs one flow on one call: each effect becomes switch applications."""
 
@@ -97,13 +76,11 @@ class VoiceFrontend:
         engine, voice = self._voice(str(run.variables.get("language") or ""))
         if (engine, voice) != (self.tts_engine, self.tts_voice):
             self.tts_engine, self.tts_voice = engine, voice
-            self.session.call_command("multiset", f"tts_engine={engine} tts_voice={voice}")
+            self.session.execute(_voice_vars(engine, voice))
 
     def run(self, interpreter: Interpreter, flow: str, variables: dict[str, Any]) -> Finished:
         """Run `flow` to its end; returns what happens to the call next (its prompts said)."""
-        self.session.call_command(
-            "multiset", f"tts_engine={self.tts_engine} tts_voice={self.tts_voice}"
-        )
+        self.session.execute(_voice_vars(self.tts_engine, self.tts_voice))
         run, effect = interpreter.start(flow, variables)
         log.info("call %s: flow %s v%s started", self.call_uuid, run.flow, run.version)
         while not isinstance(effect, Finished):
@@ -133,51 +110,47 @@ class VoiceFrontend:
         raise TypeError(f"unknown effect {effect!r}")
 
     # --- media ---------------------------------------------------------------------------
-    def _app(self, app: str, arg: str) -> Any:
-        return self.session.call_command(app, arg, block=True, response_timeout=APP_TIMEOUT)
+    def _app(self, app: cmd.App) -> Any:  # noqa: ANN401 - greenswitch's ESLEvent
+        return self.session.execute(app, block=True, timeout=APP_TIMEOUT)
 
     def say(self, prompts: tuple[Prompt, ...], run: Run) -> None:
         language = str(run.variables.get("language") or "en")
         for prompt in prompts:
             if prompt.kind == "file":
-                self._app("playback", safe_word(switch_path(prompt.value), "prompt file"))
+                self._app(cmd.Playback(switch_path(prompt.value)))
             elif prompt.kind == "say":
                 say_type, method = SAY_TYPES[prompt.say_type]
                 value = re.sub(r"[^0-9.\-]", "", _say_value(prompt))[:32] or "0"
                 lang = language[:2] if re.fullmatch(r"[a-z]{2}", language[:2]) else "en"
-                self._app("say", f"{lang} {say_type} {method} {value}")
+                self._app(cmd.Say(lang, say_type, method, value))
             else:
                 log.info("call %s: speak %r", self.call_uuid, prompt.value)
-                self._app("speak", f"{self.tts_engine}|{self.tts_voice}|{safe_text(prompt.value)}")
+                self._app(cmd.Speak(self.tts_engine, self.tts_voice, prompt.value))
 
-    def _sound(self, prompts: tuple[Prompt, ...]) -> str:
-        """One sound spec for play_and_get_digits: a file, `say:` TTS, or a file_string.
-
-        Inside a file_string every part is opened as a file: FreeSWITCH only understands
-        `say:` as the whole argument, so TTS parts there are `tts://engine|voice|text`
-        (seen on a real switch: `file_string://say:…!say:…` played nothing)."""
-        if len(prompts) == 1 and prompts[0].kind != "file":
-            return "say:" + safe_text(prompts[0].value)
-        parts = []
-        for prompt in prompts:
-            if prompt.kind == "file":
-                parts.append(safe_word(switch_path(prompt.value), "prompt file"))
-            else:
-                text = safe_text(prompt.value)
-                parts.append(f"tts://{self.tts_engine}|{self.tts_voice}|{text}")
-        if not parts:
-            return "silence_stream://250"
-        return parts[0] if len(parts) == 1 else "file_string://" + "!".join(parts)
+    def _sound(self, prompts: tuple[Prompt, ...]) -> tuple[cmd.SoundPart, ...]:
+        """The prompts of a collect: files and text (spoken by the current voice)."""
+        return tuple(
+            cmd.SoundFile(switch_path(p.value))
+            if p.kind == "file"
+            else cmd.SoundText(self.tts_engine, self.tts_voice, p.value)
+            for p in prompts
+        )
 
     def collect(self, effect: Collect, run: Run) -> str:
         terminators = "".join(ch for ch in effect.terminators if ch in "0123456789*#")[:3]
         terminators = terminators or "none"
-        arg = (
-            f"{effect.min_digits} {effect.max_digits} 1 {int(effect.timeout * 1000)} "
-            f"{terminators} '{self._sound(effect.prompts)}' silence_stream://250 "
-            f"{DIGITS_VARIABLE} [0-9*#]+ {int(effect.digit_timeout * 1000)}"
+        event = self._app(
+            cmd.PlayAndGetDigits(
+                min_digits=effect.min_digits,
+                max_digits=effect.max_digits,
+                tries=1,
+                timeout_ms=int(effect.timeout * 1000),
+                terminators=terminators,
+                prompts=self._sound(effect.prompts),
+                variable=DIGITS_VARIABLE,
+                digit_timeout_ms=int(effect.digit_timeout * 1000),
+            )
         )
-        event = self._app("play_and_get_digits", arg)
         headers = getattr(event, "headers", None) or {}
         # read_result is set by every try; the digits variable may hold an older answer
         ok = headers.get("variable_read_result") == "success"
@@ -187,14 +160,14 @@ class VoiceFrontend:
 
     def record(self, effect: Record, run: Run) -> str:
         self.say(effect.prompts, run)
-        self._app("playback", BEEP)
+        self._app(cmd.Playback(BEEP))
         stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S")
         # absolute, in the storage the switch and the catalogue share: FreeSWITCH would put a
         # relative path under its sound_prefix (the prompts), not with the recordings
-        path = safe_word(f"{settings.IPBX_RECORDINGS_DIR}/ivr/{effect.name}-{self.call_uuid}-"
-                         f"{stamp}.wav", "recording path")  # fmt: skip
-        self.session.call_command("record", f"{path} {effect.max_seconds}", block=True,
-                                  response_timeout=effect.max_seconds + 30)  # fmt: skip
+        path = f"{settings.IPBX_RECORDINGS_DIR}/ivr/{effect.name}-{self.call_uuid}-{stamp}.wav"
+        self.session.execute(
+            cmd.Record(path, int(effect.max_seconds)), block=True, timeout=effect.max_seconds + 30
+        )
         log.info("call %s: recorded %s", self.call_uuid, path)
         return path
 
@@ -208,6 +181,10 @@ class VoiceFrontend:
         except Exception as exc:  # the node's error branch: logged, never silent
             log.warning("call %s: %s failed: %s", self.call_uuid, type(effect).__name__, exc)
             return Failed(f"{type(exc).__name__}: {exc}")
+
+
+def _voice_vars(engine: str, voice: str) -> cmd.SetVars:
+    return cmd.SetVars((("tts_engine", engine), ("tts_voice", voice)))
 
 
 def _say_value(prompt: Prompt) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from icm.bus.commands import CommandError
+from icm.domain import commands as cmd
 
 log = logging.getLogger(__name__)
 LIMIT_SECONDS = 3600  # a forgotten tap ends after an hour
@@ -45,7 +46,7 @@ class LiveTaps:
         directory: str,
         call_legs: Callable[[str], tuple[str, str]],
         call_of_leg: Callable[[str], Any],
-        api: Callable[[str], str],
+        api: Callable[[cmd.SwitchCommand], str],
     ) -> None:
         self.switch = switch
         self.directory = Path(directory) / "live" / switch
@@ -66,7 +67,7 @@ class LiveTaps:
         call = self.call_of_leg(leg)
         self.directory.mkdir(parents=True, exist_ok=True)
         path = str(self.directory / f"{tap_id}.wav")
-        self.api(f"uuid_record {leg} start {path} {LIMIT_SECONDS} {{RECORD_STEREO=true}}")
+        self.api(cmd.RecordLeg(leg, "start", path, LIMIT_SECONDS, (("RECORD_STEREO", "true"),)))
         tap = Tap(tap_id, path, leg, agent, call.call_uuid if call is not None else "")
         self.taps[tap_id] = tap
         self.by_path[path] = tap_id
@@ -80,7 +81,7 @@ class LiveTaps:
         if tap is None:
             return {"tap": str(args.get("tap", "")), "stopped": False}
         try:
-            self.api(f"uuid_record {tap.leg} stop {tap.path}")
+            self.api(cmd.RecordLeg(tap.leg, "stop", tap.path))
         except CommandError as exc:  # the call (and so the tap) has just ended
             log.info("live tap %s: stop: %s", tap.tap, exc)
         return {"tap": tap.tap, "stopped": True}

@@ -21,13 +21,14 @@ from collections.abc import Callable
 from typing import Any
 
 from icm.bus.commands import CommandError
+from icm.domain import commands as cmd
 from icm.domain import events as ev
 
 log = logging.getLogger(__name__)
 MODES = {
-    "listen": "",
-    "whisper": "eavesdrop_whisper_bleg=true",
-    "barge": "eavesdrop_whisper_aleg=true,eavesdrop_whisper_bleg=true",
+    "listen": {},
+    "whisper": {"eavesdrop_whisper_bleg": "true"},
+    "barge": {"eavesdrop_whisper_aleg": "true", "eavesdrop_whisper_bleg": "true"},
 }
 RING_SECONDS = 30
 
@@ -38,7 +39,7 @@ class Monitoring:
         switch: str,
         call_legs: Callable[[str], tuple[str, str]],
         call_of_leg: Callable[[str], Any],
-        bgapi: Callable[[str], str],
+        bgapi: Callable[[cmd.SwitchCommand], str],
         post: Callable[[object], None],
     ) -> None:
         self.switch = switch
@@ -63,11 +64,22 @@ class Monitoring:
         leg = str(uuidlib.uuid4())
         if call is not None:  # the supervisor's leg is shown with the call it listens to
             self.post(ev.LegExpected(self.switch, leg, call.call_uuid))
-        variables = ",".join(v for v in (
-            f"origination_uuid={leg}", f"originate_timeout={RING_SECONDS}",
-            f"origination_caller_id_number={agent_id}", "eavesdrop_enable_dtmf=false",
-            f"ipbx_monitor={agent_id}", f"ipbx_monitor_mode={mode}", MODES[mode]) if v)  # fmt: skip
-        reply = self.bgapi(f"originate {{{variables}}}user/{extension} &eavesdrop({agent_leg})")
+        variables = {
+            "originate_timeout": str(RING_SECONDS),
+            "eavesdrop_enable_dtmf": "false",
+            "ipbx_monitor": agent_id,
+            "ipbx_monitor_mode": mode,
+            **MODES[mode],
+        }
+        reply = self.bgapi(
+            cmd.OriginateCall(
+                endpoint=f"user/{extension}",
+                uuid=leg,
+                caller_id_number=agent_id,
+                variables=variables,
+                then=(cmd.Eavesdrop(agent_leg),),
+            )
+        )
         if not reply.startswith("+OK"):
             raise CommandError(reply.lstrip("-").strip() or "originate refused")
         log.info("agent %s: %s by extension %s (leg %s on %s)", agent_id, mode, extension, leg,

@@ -33,6 +33,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from icm.bus.commands import CommandError
+from icm.domain import commands as cmd
 from icm.domain.calls import CallRecord
 from icm.domain.recording_policy import (
     FORMATS,
@@ -116,7 +117,7 @@ class Recorder:
     def __init__(
         self,
         switch: str,
-        send: Callable[[str], object],
+        send: Callable[[cmd.SwitchCommand], object],
         directory: str,
         time_zone: str,
         persist: Callable[[dict[str, Any]], None],
@@ -177,8 +178,8 @@ class Recorder:
                 "started": now,
             }
         )
-        self.send(f"uuid_setvar {leg} RECORD_STEREO {'true' if decision.stereo else 'false'}")
-        self.send(f"uuid_record {leg} start {path}")
+        self.send(cmd.SetLegVariable(leg, "RECORD_STEREO", "true" if decision.stereo else "false"))
+        self.send(cmd.RecordLeg(leg, "start", path))
         log.info("call %s: recording agent %s's leg %s (%s, %s) to %s", call.call_uuid, agent,
                  leg, decision.why, decision.format, path)  # fmt: skip
         return path
@@ -397,17 +398,17 @@ class Recorder:
             raise CommandError("this call is not being recorded")
         rec = self.active[path]
         if action == "record_stop":
-            self.send(f"uuid_record {leg} stop {path}")
+            self.send(cmd.RecordLeg(leg, "stop", path))
         elif action == "record_pause":
             if rec.paused_at is None:
                 rec.paused_at = now
-                self.send(f"uuid_record {leg} pause {path}")
+                self.send(cmd.RecordLeg(leg, "pause", path))
                 self._persist_pause(rec)
         elif action == "record_resume":
             if rec.paused_at is not None:
                 rec.paused += now - rec.paused_at
                 rec.paused_at = None
-                self.send(f"uuid_record {leg} resume {path}")
+                self.send(cmd.RecordLeg(leg, "resume", path))
                 self._persist_pause(rec)
         else:
             raise CommandError(f"unknown recording action {action!r}")

@@ -87,12 +87,8 @@ from icm.store import (
 )
 from icm.switch.driver import ResyncReady, SwitchAddress, SwitchDriver
 from icm.switch.outbound import OutboundServer
-from icm.switch.translator import (
-    UnsafeArgument,
-    command_to_api,
-    gateways_from_xmlstatus,
-    translate,
-)
+from icm.switch.render import UnsafeArgument
+from icm.switch.translator import gateways_from_xmlstatus, translate
 from icm.wallboard_store import (
     load_alarm_limits,
     local_day_start,
@@ -101,6 +97,8 @@ from icm.wallboard_store import (
     write_system_events,
 )
 from outbound.attempt_store import write_attempt_updates
+from outbound.dialling import system_rules
+from outbound.domain.dialling_rules import DiallingRules, refusal
 from stats.fact_writer import write_facts
 
 log = logging.getLogger(__name__)
@@ -128,6 +126,7 @@ class IcmConfig:
     redis_url: str
     outbound_host: str
     outbound_port: int
+    outbound_allowed: tuple[str, ...] = ()  # networks beside loopback (ICM_OUTBOUND_ALLOWED)
     command_timeout: float = 10
     heartbeat_timeout: float = 45
     publish_interval: float = 0.02
@@ -190,7 +189,7 @@ class IcmService:
         self._stopping = False
         self._stopped = gevent.event.Event()
         self.call_commands = CallCommands(
-            self.name, self.model, self.figures, self._api, self.driver.bgapi
+            self.name, self.model, self.figures, self._api, self._bgapi
         )
         self.commands = CommandServer(
             self.redis,
@@ -219,7 +218,7 @@ class IcmService:
             self.consults.leg_failed(leg, cause) or self.booked.leg_failed(leg, cause)
         )
         self.agent_calls = AgentCallControl(
-            self.name, self.acd, self.model, self._api, self.driver.bgapi, self.consults,
+            self.name, self.acd, self.model, self._api, self._bgapi, self.consults,
             self.inbox.put,
             direct_ringing_leg=lambda agent: (
                 self.consults.ringing_leg(agent) or self.booked.ringing_leg(agent)),
@@ -227,7 +226,7 @@ class IcmService:
         self._callback_outcomes: list[tuple[str, str, str]] = []
         self.monitoring = Monitoring(
             self.name, self.agent_calls.call_legs,
-            lambda leg: self.model.call_of_leg(self.name, leg), self.driver.bgapi,
+            lambda leg: self.model.call_of_leg(self.name, leg), self._bgapi,
             self.inbox.put,
         )  # fmt: skip
         self.taps = LiveTaps(
@@ -243,6 +242,10 @@ class IcmService:
         self.campaigns.ring_agent = self.booked.ring_campaign  # previews, call-backs
         self.campaigns.view_changed = self._agent_view_changed
         self.booked.campaigns = self.campaigns
+        # the company's dialling rules for system calls (issue 18 item 4): loaded at start
+        # and with the recording rules; call-backs and campaign numbers are checked on them
+        self.dialling_rules = DiallingRules()
+        self.acd.number_refusal = self.campaigns.number_refusal = self._number_refusal
         self._agent_changes: list[AgentStateChanged] = []
         self._agent_sessions: list[AgentSession] = []
         self._other_publications: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
@@ -257,6 +260,7 @@ class IcmService:
                 self.figures.metric,
             ),  # fmt: skip
             max_connections=5000,  # IVR sessions at once (bench: 2,000 held)
+            allowed=config.outbound_allowed,
         )
         self._pending_status: tuple[bool, datetime] | None = None
         self._to_publish: dict[tuple[str, str], CallRecord] = {}
@@ -276,6 +280,7 @@ class IcmService:
         contacts, changes = seed_day_figures(self.day, self.name, time.time())
         self.live.limits = load_alarm_limits()
         self.recorder.policies, self.recorder.orders = load_recording_rules()
+        self.dialling_rules = system_rules()
         self.recorder.restore(load_active_recordings(self.name))  # what the switch still writes
         self._system_events.append(system_event(self.name, SystemEvent.Kind.ICM_STARTED,
                                                 time.time(), "icm started"))  # fmt: skip
@@ -519,7 +524,7 @@ class IcmService:
             grace = self.config.reconcile_grace
             for agent_id, leg in self.acd.legs_to_check(older_than=grace):
                 try:
-                    exists = self.driver.api(f"uuid_exists {leg}").strip()
+                    exists = self._leg_exists(leg)
                 except NotConnectedError:
                     break
                 if exists == "false":
@@ -528,7 +533,7 @@ class IcmService:
             direct = self.consults.legs_to_check(grace) + self.booked.legs_to_check(grace)
             for leg in direct:
                 try:
-                    exists = self.driver.api(f"uuid_exists {leg}").strip()
+                    exists = self._leg_exists(leg)
                 except NotConnectedError:
                     break
                 if exists == "false":
@@ -561,6 +566,7 @@ class IcmService:
                     last_rules = time.monotonic()
                     rules = _with_fresh_connection(load_recording_rules)()
                     self.recorder.policies, self.recorder.orders = rules
+                    self.dialling_rules = _with_fresh_connection(system_rules)()
             except (redis.RedisError, KeyError, DatabaseError) as exc:
                 log.warning("icm %s: wallboard figures not published: %s", self.name, exc)
 
@@ -586,6 +592,10 @@ class IcmService:
         if call.ani and call.ani == self.acd.extensions.get(agent_id):
             return {"number": call.dnis, "name": "", "call": call.call_uuid}
         return {"number": call.ani, "name": call.caller_name, "call": call.call_uuid}
+
+    def _number_refusal(self, number: str) -> str:
+        """Why the company's dialling rules refuse `number` ("": allowed)."""
+        return refusal(self.dialling_rules, number)
 
     def request_callback(self, contact_id: str) -> bool:
         """From an IVR greenlet: turn the waiting contact into a call-back (True if done)."""
@@ -697,7 +707,7 @@ class IcmService:
         if request.args.get("not_ready"):
             agent = self.acd.acd.agents[agent_id]
             agent.prior_state, agent.prior_reason = AgentState.NOT_READY, "rejected"
-        self.acd.send(f"uuid_kill {leg} CALL_REJECTED")
+        self.acd.send(cmd.HangupLeg(leg, "CALL_REJECTED"))
         request.result.set({"agent": agent_id, "state": "reserved"})
         return True
 
@@ -823,7 +833,7 @@ class IcmService:
         """After a (re)connect: every gateway's state from `sofia xmlstatus gateway` (events
         may have been missed while away)."""
         try:
-            reply = self.driver.api("sofia xmlstatus gateway")
+            reply = self.driver.api(cmd.GatewayStatus())
         except Exception as exc:  # noqa: BLE001 - a reconnect retries; nothing else depends on it
             log.warning("icm %s: gateway states not read: %s", self.name, exc)
             return
@@ -987,14 +997,26 @@ class IcmService:
             return False
 
     # --- commands from the bus -----------------------------------------------------------
-    def _api(self, command: cmd.SwitchCommand | str) -> str:
-        """Run one api command (a domain command, or a line built from checked values)."""
+    def _leg_exists(self, leg: str) -> str:
+        """ "true" or "false": is `leg` on the switch (a leg no switch could name is not)."""
         try:
-            line = command if isinstance(command, str) else command_to_api(command)
+            return self.driver.api(cmd.LegExists(leg)).strip()
+        except UnsafeArgument:
+            return "false"
+
+    def _bgapi(self, command: cmd.SwitchCommand) -> str:
+        """Start one bgapi job (its Job-UUID reply text); a refused argument is a CommandError."""
+        try:
+            return self.driver.bgapi(command)
         except UnsafeArgument as exc:
             raise CommandError(str(exc)) from exc
+
+    def _api(self, command: cmd.SwitchCommand) -> str:
+        """Run one api command; a -ERR reply or a refused argument is a CommandError."""
         try:
-            reply = self.driver.api(line).strip()
+            reply = self.driver.api(command).strip()
+        except UnsafeArgument as exc:
+            raise CommandError(str(exc)) from exc
         except NotConnectedError as exc:
             raise CommandError(f"switch {self.name} is not connected") from exc
         if reply.startswith("-"):

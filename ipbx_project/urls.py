@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import IsAdminUser
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,4 +19,11 @@ urlpatterns = [
     path("", include("recording.urls")),
     path("", include("stats.urls")),
     path("", include("outbound.urls")),
+    # the OpenAPI schema (signed-in users) and its browsable docs page (staff only)
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[IsAdminUser]),
+        name="api-docs",
+    ),
 ]

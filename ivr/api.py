@@ -9,19 +9,24 @@ from typing import Any
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ipbx_project.api_input import FormParser, MultiPartParser
+from ipbx_project.api_schema import OBJECT, errors
 from ivr import actions, prompts, simulator
 from ivr.engine.diff import diff_graphs
 from ivr.engine.interpreter import FlowNotFound
 from ivr.engine.nodes import CALL_VARIABLES, SPECS
 from ivr.engine.validation import FlowInvalid
 from ivr.models import Flow, FlowVersion, Prompt
+
+from . import api_schema as shapes
 
 
 class FlowPermission(BasePermission):
@@ -72,12 +77,16 @@ class FlowListView(_FlowView):
 
     action = "draft"
 
+    @extend_schema(responses={200: shapes.FlowSerializer(many=True), **errors()})
     def get(self, request: Request) -> Response:
         flows = Flow.objects.select_related("published_version").prefetch_related(
             Prefetch("versions", FlowVersion.objects.select_related("created_by"))
         )
         return Response([_flow(f) for f in flows])
 
+    @extend_schema(
+        request=FlowCreateSerializer, responses={201: shapes.FlowSerializer, **errors(400)}
+    )
     def post(self, request: Request) -> Response:
         serializer = FlowCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -86,6 +95,7 @@ class FlowListView(_FlowView):
 
 
 class FlowDetailView(_FlowView):
+    @extend_schema(responses={200: shapes.FlowSerializer, **errors(404)})
     def get(self, request: Request, name: str) -> Response:
         return Response(_flow(get_object_or_404(Flow, name=name)))
 
@@ -99,6 +109,9 @@ class VersionListView(_FlowView):
 
     action = "draft"
 
+    @extend_schema(
+        request=GraphSerializer, responses={201: shapes.DraftSerializer, **errors(400, 404)}
+    )
     def post(self, request: Request, name: str) -> Response:
         flow = get_object_or_404(Flow, name=name)
         body = GraphSerializer(data=request.data)
@@ -113,6 +126,7 @@ class VersionListView(_FlowView):
 
 
 class VersionDetailView(_FlowView):
+    @extend_schema(responses={200: shapes.VersionGraphSerializer, **errors(404)})
     def get(self, request: Request, name: str, number: int) -> Response:
         version = get_object_or_404(FlowVersion, flow__name=name, number=number)
         return Response(_version(version, graph=True))
@@ -121,6 +135,9 @@ class VersionDetailView(_FlowView):
 class ValidateView(_FlowView):
     """POST {graph}: every problem that would stop it publishing, each naming its node."""
 
+    @extend_schema(
+        request=GraphSerializer, responses={200: shapes.ValidationSerializer, **errors(400)}
+    )
     def post(self, request: Request, name: str) -> Response:
         body = GraphSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -133,6 +150,7 @@ class PublishView(_FlowView):
 
     action = "publish"
 
+    @extend_schema(request=None, responses={200: shapes.VersionSerializer, **errors(400, 404)})
     def post(self, request: Request, name: str, number: int) -> Response:
         version = get_object_or_404(FlowVersion.objects.select_related("flow"),
                                     flow__name=name, number=number)  # fmt: skip
@@ -152,6 +170,7 @@ class RollbackView(_FlowView):
 
     action = "publish"
 
+    @extend_schema(request=None, responses={201: shapes.VersionSerializer, **errors(400, 404)})
     def post(self, request: Request, name: str, number: int) -> Response:
         flow = get_object_or_404(Flow, name=name)
         get_object_or_404(FlowVersion, flow=flow, number=number)
@@ -165,6 +184,13 @@ class RollbackView(_FlowView):
 class DiffView(_FlowView):
     """GET ?from=A&to=B: nodes added, removed and changed between two versions."""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(n, int, required=True, description=f"Version number ({n})")
+            for n in ("from", "to")
+        ],
+        responses={200: OBJECT, **errors(400, 404)},
+    )
     def get(self, request: Request, name: str) -> Response:
         try:
             numbers = int(request.query_params["from"]), int(request.query_params["to"])
@@ -180,6 +206,7 @@ class NodeTypesView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={200: shapes.NodeTypesSerializer, **errors()})
     def get(self, request: Request) -> Response:
         types = {name: {"required": spec.required, "exits": spec.exits,
                         "optional_exits": spec.optional_exits,
@@ -201,6 +228,7 @@ class SimulateView(_FlowView):
     else the published version); POST {session, input} continues it. Simulating a posted
     graph needs ivr.add_flowversion: a graph can call any connector with any parameters."""
 
+    @extend_schema(request=SimulateSerializer, responses={200: OBJECT, **errors(400, 404)})
     def post(self, request: Request, name: str) -> Response:
         body = SimulateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -245,9 +273,14 @@ class PromptListView(APIView):
     permission_classes = [IsAuthenticated, PromptPermission]
     parser_classes = [MultiPartParser, FormParser]
 
+    @extend_schema(responses={200: shapes.PromptSerializer(many=True), **errors()})
     def get(self, request: Request) -> Response:
         return Response([_prompt(p) for p in Prompt.objects.all()])
 
+    @extend_schema(
+        request={"multipart/form-data": shapes.PromptUploadSerializer},
+        responses={201: shapes.PromptSerializer, **errors(400)},
+    )
     def post(self, request: Request) -> Response:
         upload = request.FILES.get("file")
         if upload is None:
@@ -277,6 +310,12 @@ class PromptAudioView(APIView):
 
     permission_classes = [IsAuthenticated, PromptPermission]
 
+    @extend_schema(
+        responses={
+            (200, "audio/wav"): OpenApiResponse(OpenApiTypes.BINARY, description="The WAV"),
+            **errors(404),
+        }
+    )
     def get(self, request: Request, name: str) -> FileResponse:
         prompt = get_object_or_404(Prompt, name=name)
         path = prompts.local_path(prompt)

@@ -3,7 +3,7 @@ do-not-call list and the attempt log (read-only: it is a record)."""
 
 from django.contrib import admin
 
-from outbound.models import Attempt, Campaign, Contact, DoNotCall
+from outbound.models import Attempt, Campaign, Contact, DiallingRuleSet, DoNotCall
 
 
 @admin.register(Campaign)
@@ -39,4 +39,24 @@ class AttemptAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+
+@admin.register(DiallingRuleSet)
+class DiallingRuleSetAdmin(admin.ModelAdmin):
+    """The company's rules for the numbers the platform dials by itself (issue 18 item 4):
+    one rule set, never deleted (without it the safe defaults apply)."""
+
+    list_display = ("__str__", "allow_international", "allowed_countries", "updated_at")
+    fieldsets = (
+        ("International", {"fields": ("allow_international", "allowed_countries",
+                                      "home_country_codes", "international_prefixes")}),
+        ("Ranges", {"fields": ("blocked_prefixes", "allowed_prefixes", "min_digits",
+                               "max_digits")}),
+    )  # fmt: skip
+
+    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+        return not DiallingRuleSet.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False

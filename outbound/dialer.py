@@ -34,7 +34,9 @@ from django.db.models import Q
 
 from icm.actions import _command
 from icm.bus.commands import CommandError, IcmUnavailable
+from outbound.dialling import system_rules
 from outbound.domain.amd import SWITCH_FAILED, NoDetection, choose
+from outbound.domain.dialling_rules import refusal
 from outbound.domain.observations import RollingWindow
 from outbound.domain.predictive import DialMode, DialSettings, Floor, calls_to_place
 from outbound.domain.retry import Done, Result, RetryAt, RetryPolicy, next_step
@@ -256,6 +258,7 @@ def lease(campaign: Campaign, budget: int, now: datetime, callbacks: bool = Fals
     a call-back for itself (the others: only those without)."""
     windows = windows_of(campaign)
     blocked = set(DoNotCall.objects.values_list("number", flat=True))
+    rules = system_rules()
     out: list[Attempt] = []
     with transaction.atomic():
         due = (Contact.objects.select_for_update(skip_locked=True)
@@ -269,6 +272,8 @@ def lease(campaign: Campaign, budget: int, now: datetime, callbacks: bool = Fals
             if contact.number in blocked or contact.number.lstrip("+") in blocked:
                 contact.status, contact.last_result = Contact.Status.DNC, "dnc"
                 contact.save(update_fields=["status", "last_result"])
+                continue
+            if _refused(campaign, contact, refusal(rules, contact.number)):
                 continue
             zone = contact_zone(contact.time_zone or None, campaign.time_zone)
             if not windows or not allowed(windows, zone, now):
@@ -287,7 +292,28 @@ def lease(campaign: Campaign, budget: int, now: datetime, callbacks: bool = Fals
     return out
 
 
+def _refused(campaign: Campaign, contact: Contact, reason: str) -> bool:
+    """A contact whose number the company's dialling rules refuse is never dialled: it is
+    closed as refused (issue 18 item 4). False when `reason` is empty."""
+    if not reason:
+        return False
+    log.warning("campaign %s: contact %s not dialled: %s", campaign.name, contact.pk, reason)
+    contact.status, contact.last_result = Contact.Status.REFUSED, "dialling_rules"
+    contact.lease_owner, contact.lease_until, contact.next_attempt_at = "", None, None
+    contact.save(update_fields=["status", "last_result", "lease_owner", "lease_until",
+                                "next_attempt_at"])  # fmt: skip
+    return True
+
+
 def _send(campaign: Campaign, attempt: Attempt, limits: dict[str, Any]) -> int:
+    reason = refusal(system_rules(), attempt.number)  # the rules may have changed meanwhile
+    if reason:
+        with transaction.atomic():
+            Attempt.objects.filter(pk=attempt.pk, started_at__isnull=True).update(
+                ended_at=datetime.now(tz=UTC), result=Result.INVALID.value,
+                hangup_cause="DIALLING_RULES")  # fmt: skip
+            _refused(campaign, attempt.contact, reason)
+        return 0
     args = {"key": attempt.key, "campaign": campaign.name, "number": attempt.number,
             "gateway": campaign.gateway, "mode": campaign.mode,
             "queue": campaign.queue.name if campaign.queue_id else "",

@@ -7,7 +7,7 @@ dies neither loses nor repeats one."""
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-NUMBER_PATTERN = r"^\+?[0-9]{3,20}$"
+NUMBER_PATTERN = r"^\+?[0-9]{3,20}\Z"  # `\Z`: `$` accepts a trailing newline
 NUMBER = RegexValidator(NUMBER_PATTERN, "Digits with an optional leading +, 3 to 20 of them.")
 
 
@@ -159,6 +159,7 @@ class Contact(models.Model):
         EXHAUSTED = "exhausted", "Attempts used up"
         DNC = "dnc", "Do not call"
         CANCELLED = "cancelled", "Cancelled"
+        REFUSED = "refused", "Refused by the dialling rules"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="contacts")
     number = models.CharField(max_length=21, validators=[NUMBER])
@@ -240,3 +241,72 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} #{self.attempt}: {self.result or 'in progress'}"
+
+
+# --- the company's dialling rules for calls the platform places (issue 18 item 4) ----------
+
+
+def _default_blocked() -> str:
+    from outbound.domain.dialling_rules import DEFAULT_BLOCKED
+
+    return "\n".join(DEFAULT_BLOCKED)
+
+
+class DiallingRuleSet(models.Model):
+    """The one rule set (pk 1) every number the platform dials by itself must pass: call-backs
+    a caller or a business system booked, campaign contacts, IVR transfers to outside
+    numbers (outbound.domain.dialling_rules says how entries match)."""
+
+    allow_international = models.BooleanField(
+        default=False, help_text="Off: international numbers only to the countries below."
+    )
+    allowed_countries = models.CharField(
+        max_length=200, blank=True,
+        help_text="Country codes allowed although international calls are off, e.g. 44 33.",
+    )  # fmt: skip
+    home_country_codes = models.CharField(
+        max_length=50, blank=True,
+        help_text="Your own country code(s): +<code>… is then a domestic number, e.g. 1.",
+    )  # fmt: skip
+    international_prefixes = models.CharField(
+        max_length=50, default="00",
+        help_text="How an international number is dialled besides +, e.g. 00 or 011.",
+    )  # fmt: skip
+    blocked_prefixes = models.TextField(
+        default=_default_blocked, blank=True,
+        help_text="One per line: +<digits> for numbers written internationally, <digits> "
+        "for numbers written nationally. Premium-rate and satellite ranges by default.",
+    )  # fmt: skip
+    allowed_prefixes = models.TextField(
+        blank=True,
+        help_text="One per line, same spelling; when not empty, only these ranges may be "
+        "dialled.",
+    )  # fmt: skip
+    min_digits = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    max_digits = models.PositiveSmallIntegerField(
+        default=15, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "dialling rules for system calls"
+        verbose_name_plural = "dialling rules for system calls"
+
+    def __str__(self) -> str:
+        return "Dialling rules for system calls"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.pk = 1  # one rule set for the company
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from outbound.dialling import rules_of
+
+        try:
+            rules_of(self)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc

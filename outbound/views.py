@@ -6,17 +6,18 @@ API: `GET /api/campaigns/`, `GET /api/campaigns/<name>/`, `POST
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ipbx_project.api_schema import OBJECT, errors
+from ipbx_project.spreadsheet import csv_text
+from outbound import api_schema as shapes
 from outbound import control
 from outbound.importing import BadList, import_contacts
 from outbound.models import Attempt
@@ -56,16 +57,16 @@ def attempts_csv(request: HttpRequest, name: str) -> HttpResponse:
     campaign = control.visible(request.user).filter(name=name).first()
     if campaign is None:
         raise Http404(f"no campaign {name!r} of yours")
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(ATTEMPT_COLUMNS)
-    for row in Attempt.objects.filter(campaign=campaign).values_list(*ATTEMPT_COLUMNS):
-        writer.writerow(["" if v is None else v for v in row])
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    attempts = Attempt.objects.filter(campaign=campaign).values_list(*ATTEMPT_COLUMNS)
+    text = csv_text([ATTEMPT_COLUMNS, *attempts])  # cells escaped: no formula runs (issue 18)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}-attempts.csv"'
     return response
 
 
+@extend_schema(
+    operation_id="campaigns_list", responses={200: shapes.CampaignListSerializer, **errors()}
+)
 @api_view(["GET"])
 def campaigns_api(request: Request) -> Response:
     if not is_supervisor(request.user):
@@ -73,6 +74,7 @@ def campaigns_api(request: Request) -> Response:
     return Response({"campaigns": [control.progress(c) for c in control.visible(request.user)]})
 
 
+@extend_schema(responses={200: shapes.CampaignSerializer, **errors(404)})
 @api_view(["GET"])
 def campaign_api(request: Request, name: str) -> Response:
     campaign = control.visible(request.user).filter(name=name).first()
@@ -81,6 +83,11 @@ def campaign_api(request: Request, name: str) -> Response:
     return Response(control.progress(campaign))
 
 
+@extend_schema(
+    request=None,
+    parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=list(control.MOVES))],
+    responses={200: OBJECT, **errors(400, 404, 409)},
+)
 @api_view(["POST"])
 def campaign_action(request: Request, name: str, action: str) -> Response:
     try:
@@ -94,6 +101,10 @@ def campaign_action(request: Request, name: str, action: str) -> Response:
         return Response({"detail": str(exc)}, status=400)
 
 
+@extend_schema(
+    request={"multipart/form-data": shapes.ContactListUploadSerializer},
+    responses={201: OBJECT, **errors(400, 404)},
+)
 @api_view(["POST"])
 def upload_contacts(request: Request, name: str) -> Response:
     campaign = control.visible(request.user).filter(name=name).first()
@@ -111,6 +122,10 @@ def upload_contacts(request: Request, name: str) -> Response:
     return Response(report.as_json(), status=201)
 
 
+@extend_schema(
+    request=shapes.FollowUpSerializer,
+    responses={201: shapes.CampaignSerializer, **errors(400, 404)},
+)
 @api_view(["POST"])
 def followup_api(request: Request) -> Response:
     """POST {source: abandoned|disposition, queue, since, until, disposition?, mode?,

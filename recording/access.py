@@ -10,13 +10,18 @@ every action on a recording — refusals included.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from recording.models import Recording, RecordingAccess
 from supervision.roles import ADMINISTRATOR, TEAM_LEADER
 from supervision.scope import scope_of
+
+LISTEN_SECONDS = 600  # a user's requests of one recording within this are one listen
 
 
 class RecordingRefused(PermissionError):
@@ -73,5 +78,26 @@ def fetch(user: Any, recording_id: int, kind: str, address: str | None = None) -
         raise RecordingRefused("your role may listen to recordings but not download them")
     if recording.status != Recording.Status.READY:
         raise LookupError(f"recording {recording_id} is {recording.get_status_display().lower()}")
-    log(recording, user, kind, address)
+    if kind == RecordingAccess.Kind.LISTEN:
+        log_listen(recording, user, address)
+    else:
+        log(recording, user, kind, address)
     return recording
+
+
+def log_listen(recording: Recording, user: Any, address: str | None = None) -> bool:
+    """Log a listen unless `user` listened to `recording` in the last LISTEN_SECONDS: a
+    player's requests — the first, its byte ranges while seeking, a replay — are one listen,
+    and a range request alone (from any byte) is one too. True when it was logged."""
+    if not getattr(user, "is_authenticated", False):
+        log(recording, user, RecordingAccess.Kind.LISTEN, address)
+        return True
+    with transaction.atomic():  # one request at a time decides, per recording
+        Recording.objects.select_for_update().filter(pk=recording.pk).values_list("pk").first()
+        recent = RecordingAccess.objects.filter(
+            recording=recording, user=user, kind=RecordingAccess.Kind.LISTEN,
+            at__gte=timezone.now() - timedelta(seconds=LISTEN_SECONDS),
+        ).exists()  # fmt: skip
+        if not recent:
+            log(recording, user, RecordingAccess.Kind.LISTEN, address)
+    return not recent

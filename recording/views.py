@@ -15,18 +15,21 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ipbx_project.api_schema import OBJECT, errors, query, since_until
 from recording import access, qa
+from recording import api_schema as shapes
 from recording.catalogue import convert
 from recording.models import EvaluationForm, RecordingAccess
 from recording.search import PAGE, BadSearch, as_row, search
 from recording.waveform import peaks
 from supervision.roles import ADMINISTRATOR, is_supervisor, role_of
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)\Z")
 
 
 @login_required
@@ -39,6 +42,18 @@ def catalogue_page(request: HttpRequest) -> HttpResponse:
     })  # fmt: skip
 
 
+@extend_schema(
+    operation_id="recordings_list",
+    parameters=[
+        *since_until("start time"),
+        *(query(f, f"Only recordings matching this {f}") for f in
+          ("agent", "number", "customer", "queue", "disposition")),
+        query("min_score", "Lowest QA score", float),
+        query("max_score", "Highest QA score", float),
+        query("page", "Page number (from 1)", int),
+    ],
+    responses={200: shapes.RecordingPageSerializer, **errors(400)},
+)  # fmt: skip
 @api_view(["GET"])
 def recordings_api(request: Request) -> Response:
     try:
@@ -54,6 +69,7 @@ def recordings_api(request: Request) -> Response:
                      "results": [as_row(r) for r in rows[start : start + PAGE]]})  # fmt: skip
 
 
+@extend_schema(responses={200: shapes.RecordingDetailSerializer, **errors(404)})
 @api_view(["GET"])
 def recording_api(request: Request, recording_id: int) -> Response:
     row = access.visible(request.user).filter(pk=recording_id).first()
@@ -83,17 +99,11 @@ def audio(request: HttpRequest, recording_id: int) -> HttpResponse:
         return HttpResponse("sign in first", status=401)
     download = request.GET.get("download") == "1"
     ranged = _RANGE.match(request.headers.get("Range", ""))
-    # a player's follow-up range requests are one listen: log only its first request
+    # every request is checked; a player's range requests are one listen (access.log_listen)
     kind = RecordingAccess.Kind.DOWNLOAD if download else RecordingAccess.Kind.LISTEN
-    first = download or not ranged or ranged.group(1) in ("", "0")
     try:
-        if first:
-            recording = access.fetch(request.user, recording_id, kind,
-                                     request.META.get("REMOTE_ADDR"))  # fmt: skip
-        else:
-            recording = access.visible(request.user).filter(pk=recording_id).first()
-            if recording is None:
-                raise access.RecordingRefused("this recording is not one you may hear")
+        recording = access.fetch(request.user, recording_id, kind,
+                                 request.META.get("REMOTE_ADDR"))  # fmt: skip
     except access.RecordingRefused as exc:
         return HttpResponse(str(exc), status=403)
     except LookupError as exc:
@@ -142,6 +152,10 @@ def _ranged(path: Path, ranged: re.Match[str] | None) -> HttpResponse:
     return response
 
 
+@extend_schema(
+    parameters=[query("points", "How many peaks (50 to 4000)", int)],
+    responses={200: OBJECT, **errors(400, 404)},
+)
 @api_view(["GET"])
 def waveform_api(request: Request, recording_id: int) -> Response:
     row = access.visible(request.user).filter(pk=recording_id, status="ready").first()
@@ -154,6 +168,10 @@ def waveform_api(request: Request, recording_id: int) -> Response:
     return Response(peaks(Path(row.file or row.path), max(50, min(points, 4000))))
 
 
+@extend_schema(
+    request=shapes.EvaluateSerializer,
+    responses={201: shapes.EvaluationSerializer, **errors(400, 404)},
+)
 @api_view(["POST"])
 def evaluate_api(request: Request, recording_id: int) -> Response:
     body = request.data if isinstance(request.data, dict) else None
@@ -186,6 +204,7 @@ def storage_page(request: HttpRequest) -> HttpResponse:
         "per_day_mb": round(f["bytes_per_day"] / 1e6, 1)})  # fmt: skip
 
 
+@extend_schema(responses={200: OBJECT, **errors()})
 @api_view(["GET"])
 def storage_api(request: Request) -> Response:
     from recording.storage import figures
@@ -195,6 +214,10 @@ def storage_api(request: Request) -> Response:
     return Response(figures())
 
 
+@extend_schema(
+    request=shapes.TrimSerializer,
+    responses={201: shapes.RecordingRowSerializer, **errors(400, 404)},
+)
 @api_view(["POST"])
 def trim_api(request: Request, recording_id: int) -> Response:
     """POST {start, end} (seconds): a new recording of that range; the original is kept."""
@@ -215,6 +238,10 @@ def trim_api(request: Request, recording_id: int) -> Response:
     return Response(as_row(copy), status=201)
 
 
+@extend_schema(
+    request=shapes.HoldSerializer,
+    responses={200: shapes.RecordingRowSerializer, **errors(400, 404)},
+)
 @api_view(["POST"])
 def hold_api(request: Request, recording_id: int) -> Response:
     """POST {hold: true|false, reason}: legal hold on / off (administrators; logged)."""
@@ -235,6 +262,7 @@ def hold_api(request: Request, recording_id: int) -> Response:
     return Response(as_row(row))
 
 
+@extend_schema(parameters=since_until(), responses={200: OBJECT, **errors(400)})
 @api_view(["GET"])
 def qa_report_api(request: Request) -> Response:
     from datetime import datetime

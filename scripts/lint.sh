@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Static checks: ruff (lint + format), import-linter contracts, migrations up to date.
+# Static checks: ruff (lint + format), import-linter contracts, migrations up to date, the
+# OpenAPI schema valid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -7,5 +8,8 @@ $BIN/ruff check .
 $BIN/ruff format --check .
 $BIN/lint-imports
 DJANGO_SETTINGS_MODULE=ipbx_project.settings.test $BIN/python manage.py makemigrations --check --dry-run
+# The REST API's OpenAPI schema describes every operation without a warning.
+DJANGO_SETTINGS_MODULE=ipbx_project.settings.test $BIN/python manage.py spectacular --validate \
+  --fail-on-warn --file /dev/null
 # The pure core is type-checked strictly.
-$BIN/mypy --strict icm/domain icm/switch/translator.py ivr/engine stats/erlang.py stats/erlang_a.py stats/forecast.py stats/tariffs.py outbound/domain
+$BIN/mypy --strict icm/domain icm/switch/translator.py icm/switch/render.py ivr/engine stats/erlang.py stats/erlang_a.py stats/forecast.py stats/tariffs.py outbound/domain

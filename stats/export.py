@@ -1,15 +1,16 @@
 """A report (stats.reports.Report) as CSV or XLSX (openpyxl): the header, the rows, then the
-totals — the very numbers the page and the API show, numbers kept as numbers in XLSX."""
+totals — the very numbers the page and the API show, numbers kept as numbers in XLSX. Every
+cell goes through ipbx_project.spreadsheet, which keeps text from running as a formula."""
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from ipbx_project.spreadsheet import csv_text, safe_row
 from stats.reports import Report
 
 
@@ -19,32 +20,29 @@ def _value(row: dict[str, Any], key: str) -> Any:
 
 
 def as_csv(report: Report) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([c.label for c in report.columns])
-    for row in report.rows:
-        writer.writerow([_value(row, c.key) for c in report.columns])
+    rows = [[c.label for c in report.columns]]
+    rows += [[_value(row, c.key) for c in report.columns] for row in report.rows]
     if report.totals:
-        writer.writerow([("Total" if i == 0 else _value(report.totals, c.key))
-                         for i, c in enumerate(report.columns)])  # fmt: skip
-    return out.getvalue()
+        rows.append([("Total" if i == 0 else _value(report.totals, c.key))
+                     for i, c in enumerate(report.columns)])  # fmt: skip
+    return csv_text(rows)
 
 
 def as_xlsx(report: Report) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = report.name[:31]
-    sheet.append([report.title])
+    sheet.append(safe_row([report.title]))
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append([f"{k}: {v}" for k, v in report.filters.items() if v])
-    sheet.append([c.label for c in report.columns])
+    sheet.append(safe_row(f"{k}: {v}" for k, v in report.filters.items() if v))
+    sheet.append(safe_row(c.label for c in report.columns))
     for cell in sheet[3]:
         cell.font = Font(bold=True)
     for row in report.rows:
-        sheet.append([_number(_value(row, c.key), c.kind) for c in report.columns])
+        sheet.append(safe_row(_number(_value(row, c.key), c.kind) for c in report.columns))
     if report.totals:
-        sheet.append([("Total" if i == 0 else _number(_value(report.totals, c.key), c.kind))
-                      for i, c in enumerate(report.columns)])  # fmt: skip
+        sheet.append(safe_row(("Total" if i == 0 else _number(_value(report.totals, c.key), c.kind))
+                              for i, c in enumerate(report.columns)))  # fmt: skip
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
     for i, column in enumerate(report.columns, start=1):

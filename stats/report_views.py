@@ -11,11 +11,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agents.models import WorkGroup
+from ipbx_project.api_schema import OBJECT, errors, query
 from stats import reports
 from stats.export import as_csv, as_xlsx
 from supervision.roles import is_supervisor
@@ -79,10 +82,37 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
         "given": report.filters if report else {k: request.GET.get(k, "") for k in
                                                 ("since", "until", "queue", "group", "agent")},
         "groups": groups, "query": request.GET.urlencode(),
-        "data": json.dumps(report.as_json() if report else None, default=str)},
+        # plain JSON values (as the API gives them), printed by json_script: escaped for a
+        # <script> element, so a value holding "</script>" cannot end it (issue 18)
+        "data": _plain(report.as_json()) if report else None},
         status=400 if error else 200)  # fmt: skip
 
 
+def _plain(data: Any) -> Any:
+    """`data` as plain JSON values: dates, decimals and the like as their text."""
+    return json.loads(json.dumps(data, default=str))
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("name", str, OpenApiParameter.PATH, enum=list(TITLES)),
+        query("since", "First day (YYYY-MM-DD)"),
+        query("until", "Last day (YYYY-MM-DD)"),
+        query("date", "One day (YYYY-MM-DD)"),
+        *(query(f, f"Only this {f}") for f in ("queue", "group", "agent")),
+        query("by", "cost: per queue, agent, campaign or destination"),
+        query("weeks", "forecast: weeks of history (1–12)", int),
+        query("patience", "forecast: callers' patience, seconds", float),
+        query("shrinkage", "forecast: shrinkage, percent", float),
+        query("export", "A file instead of JSON", enum=["csv", "xlsx"]),
+    ],
+    responses={
+        (200, "application/json"): OBJECT,
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="?export=csv"),
+        (200, XLSX): OpenApiResponse(OpenApiTypes.BINARY, description="?export=xlsx"),
+        **errors(400, 404),
+    },
+)
 @api_view(["GET"])
 def report_api(request: Request, name: str) -> Response | HttpResponse:
     if not is_supervisor(request.user):
@@ -96,4 +126,4 @@ def report_api(request: Request, name: str) -> Response | HttpResponse:
     fmt = request.query_params.get("export", "")
     if fmt in ("csv", "xlsx"):
         return _export(report, fmt)
-    return Response(json.loads(json.dumps(report.as_json(), default=str)))
+    return Response(_plain(report.as_json()))

@@ -12,10 +12,12 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ipbx_project.api_schema import OBJECT, errors, query
 from stats import erlang, erlang_a
 from stats.erlang import StaffingError
 from supervision.roles import is_supervisor
@@ -69,6 +71,13 @@ def calculate(params: Any) -> dict[str, Any]:
     return {"inputs": v, "needed": asdict(need), "table": table}
 
 
+@extend_schema(
+    parameters=[
+        query("model", "The queueing model", enum=MODELS),
+        *(query(name, f"{name} (a number)", float) for name in {**FIELDS, **ERLANG_A_FIELDS}),
+    ],
+    responses={200: OBJECT, **errors(400)},
+)
 @api_view(["GET"])
 def staffing_api(request: Request) -> Response:
     if not is_supervisor(request.user):

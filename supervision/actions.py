@@ -4,16 +4,22 @@ written to the audit log."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
+import redis
 from django.conf import settings
+from django.db.models import Q
 
 from agents.desktop import switch_of
-from agents.models import Agent, NotReadyReason
+from agents.models import Agent
+from agents.reasons import SUPERVISOR_REASON, UnknownReason, check_state_reason
 from icm.actions import _command, check_agent_state
+from icm.bus import keys
+from icm.bus.client import get_redis
 from icm.bus.commands import CommandError
-from icm.models import Extension
+from icm.models import Call, Extension
 from supervision.models import AuditEntry
 from supervision.roles import MONITOR_MODES, may
 from supervision.scope import scope_of
@@ -69,13 +75,11 @@ def act_on_agent(user: Any, action: str, login_id: str, args: dict[str, Any],
     agent = Agent.objects.filter(login_id=login_id, active=True).select_related("extension").first()
     if agent is None:
         raise UnknownTarget(f"no active agent {login_id!r}")
-    reason = str(args.get("reason") or "")
-    if (
-        action == "force_not_ready"
-        and reason
-        and not NotReadyReason.objects.filter(code=reason, active=True).exists()
-    ):
-        raise refuse(f"unknown not-ready reason {reason!r}")
+    try:  # a configured code, or none (then SUPERVISOR_REASON), like the agent's own
+        reason = check_state_reason("not_ready" if action == "force_not_ready" else action,
+                                    args.get("reason"))  # fmt: skip
+    except UnknownReason as exc:
+        raise refuse(str(exc)) from exc
     switch = switch_of(agent)
     extension = ""
     if action == "record":
@@ -109,7 +113,7 @@ def act_on_agent(user: Any, action: str, login_id: str, args: dict[str, Any],
         else:
             state = {"force_logout": "logout", "force_ready": "ready",
                      "force_not_ready": "not_ready"}[action]  # fmt: skip
-            result = check_agent_state(switch, login_id, state, reason or "supervisor")
+            result = check_agent_state(switch, login_id, state, reason or SUPERVISOR_REASON)
     except CommandError as exc:
         audit(user, scope.role, action, "agent", login_id, AuditEntry.Outcome.FAILED,
               {**detail, "why": str(exc)}, address)  # fmt: skip
@@ -220,7 +224,8 @@ def _supervisor_phone(user: Any, asked: str) -> str:
 def assign_call(user: Any, queue: str, contact: str, login_id: str,
                 address: str | None = None) -> dict[str, Any]:  # fmt: skip
     """SV-7: offer a caller waiting in `queue` to the chosen agent now (the ACD's pick; the
-    agent must be free). Both the queue and the agent must be in the supervisor's scope."""
+    agent must be free). Both the queue and the agent must be in the supervisor's scope, and
+    the caller must really wait in that queue (not in another team's the agent also serves)."""
     scope = scope_of(user)
     detail = {"contact": contact[:64], "agent": login_id[:32]}
 
@@ -238,8 +243,13 @@ def assign_call(user: Any, queue: str, contact: str, login_id: str,
     agent = Agent.objects.filter(login_id=login_id, active=True).select_related("extension").first()
     if agent is None:
         raise UnknownTarget(f"no active agent {login_id!r}")
+    switch = switch_of(agent)
+    waits_in = waiting_queue(switch, contact)
+    if waits_in != queue:
+        detail["waits_in"] = waits_in or ""
+        raise refuse(f"caller {contact[:64]} is not waiting in queue {queue}")
     try:
-        result = _command(switch_of(agent), "agent_pick", {"agent": login_id, "contact": contact},
+        result = _command(switch, "agent_pick", {"agent": login_id, "contact": contact},
                           timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
     except CommandError as exc:
         audit(user, scope.role, "assign_call", "queue", queue, AuditEntry.Outcome.FAILED,
@@ -247,3 +257,27 @@ def assign_call(user: Any, queue: str, contact: str, login_id: str,
         raise
     audit(user, scope.role, "assign_call", "queue", queue, AuditEntry.Outcome.OK, detail, address)
     return result
+
+
+def waiting_queue(switch: str, contact: str) -> str | None:
+    """The queue the caller `contact` (an ACD contact: its leg's UUID) waits in on `switch`,
+    whatever a URL says: the ACD's list of waiting callers that icm publishes, else the live
+    call it belongs to, else its stored call. None: not known to be in any queue."""
+    if not contact:
+        return None
+    try:
+        pipe = get_redis().pipeline(transaction=True)
+        pipe.get(keys.queues_key(switch))
+        pipe.hget(keys.calls_key(switch), contact)
+        figures, live = pipe.execute()
+    except redis.RedisError as exc:  # icm is unreachable too: the stored call still tells
+        log.warning("assign: live queues of %s unavailable: %s", switch, exc)
+        figures, live = None, None
+    for name, tile in (json.loads(figures) if figures else {}).items():
+        if any(c.get("contact") == contact for c in tile.get("callers") or ()):
+            return str(name)
+    if live:
+        return str(json.loads(live).get("queue") or "") or None
+    stored = (Call.objects.filter(Q(call_uuid=contact) | Q(legs__uuid=contact))
+              .order_by("-created_at").values_list("queue__name", flat=True).first())  # fmt: skip
+    return stored or None

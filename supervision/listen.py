@@ -25,7 +25,7 @@ from icm.bus.client import get_redis
 KEY = "ipbx:live_tap:{}"
 TTL = 2 * 3600  # s; a tap lasts at most an hour on the switch
 SILENCE_DB = -90.0
-_TAP = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_TAP = re.compile(r"[A-Za-z0-9_-]{8,64}")  # fullmatch only
 
 
 def register(tap: str, owner: int, switch: str, started: dict[str, Any]) -> None:

@@ -10,11 +10,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from icm.bus.commands import CommandError, IcmUnavailable
+from ipbx_project.api_schema import OBJECT, errors, query, since_until
+from supervision import api_schema as shapes
 from supervision import workgroups
 from supervision.actions import SupervisionRefused, UnknownTarget, act_on_agent
 from supervision.models import AuditEntry
@@ -24,6 +27,11 @@ FILTERS = ("username", "action", "target", "outcome")
 AUDIT_LIMIT = 500
 
 
+@extend_schema(
+    request=shapes.AgentActionSerializer,
+    parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=sorted(AGENT_ACTIONS))],
+    responses={200: OBJECT, **errors(400, 404, 409, 503)},
+)
 @api_view(["POST"])
 def agent_action(request: Request, login_id: str, action: str) -> Response:
     """POST {reason?, extension?}: force_logout, force_ready, force_not_ready, force_release,
@@ -80,6 +88,10 @@ def _as_dict(entry: AuditEntry) -> dict[str, Any]:
             "outcome": entry.outcome, "detail": entry.detail, "address": entry.address}  # fmt: skip
 
 
+@extend_schema(
+    parameters=[*(query(f, f"Only entries with this {f}") for f in FILTERS), *since_until()],
+    responses={200: shapes.AuditLogSerializer, **errors(400)},
+)
 @api_view(["GET"])
 def audit_api(request: Request) -> Response:
     try:
@@ -107,6 +119,7 @@ def audit_page(request: HttpRequest) -> HttpResponse:
     })  # fmt: skip
 
 
+@extend_schema(request=shapes.BulletinSerializer, responses={201: OBJECT, **errors(400)})
 @api_view(["POST"])
 def bulletin_send(request: Request) -> Response:
     """POST {text, to: {kind: all|group|agent, target}, priority?}: send a bulletin (SV-12)."""
@@ -128,6 +141,7 @@ def bulletin_send(request: Request) -> Response:
     return Response(bulletins.receipts(request.user, sent.pk), status=201)
 
 
+@extend_schema(responses={200: OBJECT, **errors(404)})
 @api_view(["GET"])
 def bulletin_receipts(request: Request, bulletin_id: int) -> Response:
     """GET who received the bulletin and who read it when."""
@@ -141,6 +155,9 @@ def bulletin_receipts(request: Request, bulletin_id: int) -> Response:
         return Response({"detail": str(exc)}, status=404)
 
 
+@extend_schema(
+    request=shapes.AssignSerializer, responses={200: OBJECT, **errors(400, 404, 409, 503)}
+)
 @api_view(["POST"])
 def assign_call(request: Request, queue: str) -> Response:
     """POST {contact, agent}: the waiting caller goes to that agent now (SV-7)."""
@@ -155,6 +172,10 @@ def assign_call(request: Request, queue: str) -> Response:
                                   request.META.get("REMOTE_ADDR")))  # fmt: skip
 
 
+@extend_schema(
+    parameters=[query("agent", "Only this agent's orders")],
+    responses={200: OBJECT, **errors(404, 409, 503)},
+)
 @api_view(["GET"])
 def record_orders_api(request: Request) -> Response:
     """GET ?agent=: the current recording orders (SV-5) of the user's scope."""
@@ -165,6 +186,7 @@ def record_orders_api(request: Request) -> Response:
     )
 
 
+@extend_schema(request=None, responses={200: OBJECT, **errors(404, 409, 503)})
 @api_view(["POST"])
 def record_order_cancel_api(request: Request, order_id: int) -> Response:
     from supervision.record_orders import cancel_order

@@ -13,12 +13,15 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from icm.models import SystemEvent
+from ipbx_project.api_schema import OBJECT, errors, query, since_until
 from supervision import wallboard
+from supervision.api_schema import SystemEventListSerializer
 from supervision.roles import ADMINISTRATOR, TEAM_LEADER, is_supervisor
 from supervision.scope import scope_of
 
@@ -37,6 +40,7 @@ def wallboard_page(request: HttpRequest) -> HttpResponse:
     return render(request, "supervision/wallboard.html", {})
 
 
+@extend_schema(responses={200: OBJECT, **errors()})
 @api_view(["GET"])
 def wallboard_api(request: Request) -> Response:
     try:
@@ -80,6 +84,13 @@ def _as_dict(row: SystemEvent) -> dict[str, Any]:
             if row.raised_at else None}  # fmt: skip
 
 
+@extend_schema(
+    parameters=[
+        *(query(f, f"Only events with this {f}") for f in ("kind", "alarm", "subject", "switch")),
+        *since_until(),
+    ],
+    responses={200: SystemEventListSerializer, **errors(400)},
+)
 @api_view(["GET"])
 def events_api(request: Request) -> Response:
     try:

@@ -14,12 +14,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agents.models import Agent
 from icm.models import Queue
+from ipbx_project.api_schema import errors
+from supervision import api_schema as shapes
 from supervision import workgroups
 from supervision.actions import SupervisionRefused, UnknownTarget
 from supervision.roles import ADMINISTRATOR, role_of
@@ -34,6 +36,16 @@ class Malformed(ValueError):
     """A body of the wrong shape; the message shows the right one."""
 
 
+@extend_schema(
+    methods=["GET"],
+    operation_id="supervision_work_groups_list",
+    responses={200: shapes.WorkGroupListSerializer, **errors()},
+)
+@extend_schema(
+    methods=["POST"],
+    request=shapes.WorkGroupBodySerializer,
+    responses={201: shapes.WorkGroupSerializer, **errors(400)},
+)
 @api_view(["GET", "POST"])
 def work_groups(request: Request) -> Response:
     """GET the groups in the user's scope; POST {name, description?, leaders?, queues?}."""
@@ -49,6 +61,13 @@ def work_groups(request: Request) -> Response:
     return _answer(create, status=201)
 
 
+@extend_schema(methods=["GET"], responses={200: shapes.WorkGroupSerializer, **errors(404)})
+@extend_schema(
+    methods=["PATCH"],
+    request=shapes.WorkGroupBodySerializer,
+    responses={200: shapes.WorkGroupSerializer, **errors(400, 404)},
+)
+@extend_schema(methods=["DELETE"], responses={204: None, **errors(400, 404)})
 @api_view(["GET", "PATCH", "DELETE"])
 def work_group(request: Request, group_id: int) -> Response:
     """GET one group; PATCH {name?, description?, leaders?, queues?}; DELETE it."""
@@ -67,6 +86,10 @@ def work_group(request: Request, group_id: int) -> Response:
     return _answer(read_or_change)
 
 
+@extend_schema(
+    request=shapes.WorkGroupMembersSerializer,
+    responses={200: shapes.WorkGroupSerializer, **errors(400, 404)},
+)
 @api_view(["POST"])
 def work_group_agents(request: Request, group_id: int) -> Response:
     """POST {"add": [login IDs], "remove": [login IDs]}: change the group's agents at once."""
@@ -149,7 +172,7 @@ def work_groups_page(request: HttpRequest) -> HttpResponse:
         groups = workgroups.described_groups(request.user)
     except SupervisionRefused as exc:
         raise PermissionDenied(str(exc)) from exc
-    active = list(Agent.objects.filter(active=True).order_by("login_id").values("login_id", "name"))
+    active = workgroups.addable_agents(request.user)  # a team leader: its own agents only
     for group in groups:
         members = {a["login_id"] for a in group["agents"]}
         group["addable"] = [a for a in active if a["login_id"] not in members]

@@ -2,9 +2,13 @@
 
 An administrator creates, renames and deletes groups and sets their leaders (users) and
 queues; it also adds and removes agents. A team leader only adds and removes *active* agents
-in the groups it leads. Every attempt — done or refused — is audited (`work_group_create`,
-`work_group_change`, `work_group_delete`, `work_group_add_agent`, `work_group_remove_agent`;
-the target is the group's name, the agents, leaders or queues are in the detail).
+in the groups it leads, and adds only agents already in one of them: bringing an agent into
+a team (and with it the monitoring, recording and past recordings of that agent) is an
+administrator's act, or that of a leader of the agent's group who also leads the team — one
+leader cannot take another's agent. Every attempt — done or refused — is audited
+(`work_group_create`, `work_group_change`, `work_group_delete`, `work_group_add_agent`,
+`work_group_remove_agent`; the target is the group's name, the agents, leaders or queues are
+in the detail).
 
 Checks come first and write nothing but the refusal's audit entry; the change itself and its
 audit entries are one transaction, so a request is applied whole or not at all.
@@ -25,6 +29,7 @@ from icm.models import Queue
 from supervision.actions import SupervisionRefused, UnknownTarget, audit
 from supervision.models import AuditEntry
 from supervision.roles import ADMINISTRATOR, TEAM_LEADER, role_of
+from supervision.scope import scope_of
 
 CREATE, CHANGE, DELETE = "work_group_create", "work_group_change", "work_group_delete"
 ADD_AGENT, REMOVE_AGENT = "work_group_add_agent", "work_group_remove_agent"
@@ -209,6 +214,15 @@ def change_members(user: Any, group_id: int, add: Iterable[str] = (), remove: It
                 f"agent {', '.join(inactive)} is not active; only an administrator may change "
                 "the work groups of an inactive agent"
             )
+        if role == TEAM_LEADER:
+            mine = scope_of(user)
+            outside = [i for i in add if not mine.has_agent(i)]
+            if outside:
+                raise SupervisionRefused(
+                    f"agent {', '.join(outside)} is not in a work group you lead; only an "
+                    "administrator (or a leader of its group who also leads this one) may "
+                    "bring an agent into a team"
+                )
     with transaction.atomic():
         locked = _locked(group.pk)
         members = set(locked.agents.values_list("login_id", flat=True))
@@ -224,6 +238,16 @@ def change_members(user: Any, group_id: int, add: Iterable[str] = (), remove: It
                 audit(user, role, action, KIND, group.name, AuditEntry.Outcome.OK, detail,
                       address)  # fmt: skip
     return locked
+
+
+def addable_agents(user: Any) -> list[dict[str, str]]:
+    """The active agents `user` may add to the groups it manages ({login_id, name}): every
+    one for an administrator; for a team leader, those already in a group it leads."""
+    agents = Agent.objects.filter(active=True).order_by("login_id")
+    scope = scope_of(user)
+    if scope.role != ADMINISTRATOR:
+        agents = agents.filter(login_id__in=scope.agents)
+    return list(agents.values("login_id", "name"))
 
 
 # --- helpers -------------------------------------------------------------------------------

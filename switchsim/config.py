@@ -68,6 +68,7 @@ class Config:
     moh_dir: Path | None = None
     gateways: list[str] = field(default_factory=list)  # --gateway: the configured ones
     fax_time_scale: float = 1.0  # mod_spandsp fax durations × this (1: as captured)
+    command_log: Path | None = None  # every inbound ESL command line, appended (tests)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="multiply mod_spandsp fax durations (negotiation, pages, timeouts) by this; 1 = "
         "as captured (2 pages in about 19 s), 0.05 for fast tests",
     )
+    p.add_argument(
+        "--command-log",
+        type=Path,
+        help="append every command line received on the inbound event socket to this file "
+        "(one JSON string per line): what a client really sent, frame by frame",
+    )
     return p
 
 
@@ -212,4 +219,5 @@ def parse_args(argv: list[str] | None = None) -> Config:
         moh_dir=a.moh_dir,
         gateways=a.gateway,
         fax_time_scale=max(0.0, a.fax_time_scale),
+        command_log=a.command_log,
     )

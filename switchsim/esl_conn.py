@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import json
 import logging
 import random
 import re
@@ -217,6 +218,9 @@ class EslConnection:
     async def handle(self, cmd: Command) -> None:
         line = cmd.line
         low = line.lower()
+        if self.server.config.command_log is not None:
+            with self.server.config.command_log.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(line) + "\n")
         if low.startswith("exit") or low.startswith("..."):
             self.send(command_reply("+OK bye"))
             self.close_with_notice()

@@ -12,3 +12,12 @@ def _fresh_test_redis_db():
     from django.conf import settings
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _no_sign_in_lockouts():
+    """Each test starts with no failed sign-in counted: the brute-force limiter keeps its
+    counters in Redis (accounts.throttle), which outlives a test's database transaction."""
+    from accounts import throttle
+
+    throttle.reset()

@@ -11,8 +11,10 @@ GOOD_ENV = {
     "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
     "FREESWITCH_ESL_PASSWORD": "s3cret-esl-password",
     "FREESWITCH_ESL_HOST": "127.0.0.1",
-    "XML_CURL_SECRET": "xml-curl-secret",
+    "XML_CURL_SECRET": "xml-curl-secret-of-24-characters",
     "DJANGO_ALLOWED_HOSTS": "ipbx.example.com",
+    "IVR_SQL_DATABASE_URL": "postgresql://ipbx_ivr_reader@127.0.0.1:5432/ipbx",  # ivr.W001
+    "REDIS_URL": "redis://:s3cret-redis-password@127.0.0.1:6379/0",
 }
 
 

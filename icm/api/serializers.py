@@ -5,12 +5,12 @@ from rest_framework import serializers
 from icm.models import Call, CallLeg
 
 ENDPOINT_PATTERN = (
-    r"^(user/[0-9A-Za-z_.@-]+|loopback/[0-9A-Za-z_*#/-]+|sofia/gateway/[A-Za-z0-9_.-]+/[0-9+*#]+)$"
+    r"^(user/[0-9A-Za-z_.@-]+|loopback/[0-9A-Za-z_*#/-]+|sofia/gateway/[A-Za-z0-9_.-]+/[0-9+*#]+)\Z"
 )
 
 
 class HangupSerializer(serializers.Serializer):
-    cause = serializers.RegexField(r"^[A-Z_]{3,40}$", required=False, default="NORMAL_CLEARING")
+    cause = serializers.RegexField(r"^[A-Z_]{3,40}\Z", required=False, default="NORMAL_CLEARING")
 
 
 class OriginateSerializer(serializers.Serializer):
@@ -22,9 +22,9 @@ class OriginateSerializer(serializers.Serializer):
             "sofia/gateway/<gateway>/<number>"
         },
     )
-    destination = serializers.RegexField(r"^[0-9A-Za-z*#+_-]{1,40}$")
+    destination = serializers.RegexField(r"^[0-9A-Za-z*#+_-]{1,40}\Z")
     context = serializers.SlugField(required=False, default="default")
-    caller_id_number = serializers.RegexField(r"^[0-9+*#]{1,32}$", required=False, default="")
+    caller_id_number = serializers.RegexField(r"^[0-9+*#]{1,32}\Z", required=False, default="")
 
 
 class CallLegSerializer(serializers.ModelSerializer):
@@ -92,11 +92,12 @@ class AgentStateSerializer(serializers.Serializer):
     switch = serializers.SlugField(required=False)
 
     def validate(self, attrs: dict) -> dict:
-        """A not-ready reason must be one of the configured codes, when any are configured."""
-        from agents.models import NotReadyReason
+        """A not-ready reason is an active configured code, or none (agents.reasons: the
+        same check as the desktop's and a supervisor's); any other state carries none."""
+        from agents.reasons import UnknownReason, check_state_reason
 
-        if attrs["state"] in ("not_ready", "login_not_ready"):
-            codes = list(NotReadyReason.objects.filter(active=True).values_list("code", flat=True))
-            if codes and attrs["reason"] not in codes:
-                raise serializers.ValidationError({"reason": f"must be one of {sorted(codes)}"})
+        try:
+            attrs["reason"] = check_state_reason(attrs["state"], attrs["reason"])
+        except UnknownReason as exc:
+            raise serializers.ValidationError({"reason": str(exc)}) from exc
         return attrs

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.request import Request
@@ -14,8 +15,11 @@ from rest_framework.views import APIView
 
 from icm import actions
 from icm.bus.commands import CommandError, IcmUnavailable
+from icm.live_scope import scoped_snapshots
 from icm.models import Call, Queue
 from icm.reports import queue_report
+from ipbx_project.api_schema import OBJECT, errors, query, since_until
+from supervision.scope import calls_filter, calls_scope
 
 from .serializers import (
     AgentStateSerializer,
@@ -52,12 +56,16 @@ class LiveSnapshotView(APIView):
     permission_classes = [IsAuthenticated, CanViewCalls]
     queryset = Call.objects.none()
 
+    @extend_schema(
+        parameters=[query("switch", "Only this switch")],
+        responses={200: OBJECT, **errors(503)},
+    )
     def get(self, request: Request) -> Response:
         try:
             snapshots = actions.live_snapshots(request.query_params.get("switch"))
         except actions.BusUnavailable as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        return Response({"switches": snapshots})
+        return Response({"switches": scoped_snapshots(snapshots, calls_scope(request.user))})
 
 
 class HangupView(APIView):
@@ -66,6 +74,11 @@ class HangupView(APIView):
     permission_classes = [IsAuthenticated, CanControlCalls]
     queryset = Call.objects.none()
 
+    @extend_schema(
+        request=HangupSerializer,
+        parameters=[query("switch", "The call's switch")],
+        responses={202: OBJECT, **errors(400, 409, 503)},
+    )
     def post(self, request: Request, call_uuid: str) -> Response:
         body = HangupSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -83,6 +96,7 @@ class OriginateView(APIView):
     permission_classes = [IsAuthenticated, CanControlCalls]
     queryset = Call.objects.none()
 
+    @extend_schema(request=OriginateSerializer, responses={201: OBJECT, **errors(400, 409, 503)})
     def post(self, request: Request) -> Response:
         body = OriginateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -95,6 +109,9 @@ class OriginateView(APIView):
         return Response(result, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(
+    parameters=[query(f, f"Only calls with this {f}") for f in ("ani", "dnis", "state", "switch")]
+)
 class CallListView(generics.ListAPIView):
     """GET CDRs, newest first; filter with ?ani=, ?dnis=, ?state=, ?switch=."""
 
@@ -103,6 +120,7 @@ class CallListView(generics.ListAPIView):
 
     def get_queryset(self):  # noqa: ANN201
         qs = Call.objects.select_related("switch", "queue").prefetch_related("legs")
+        qs = qs.filter(calls_filter(calls_scope(self.request.user)))  # a team leader: its teams'
         params = self.request.query_params
         for field in ("ani", "dnis", "state"):
             if params.get(field):
@@ -117,6 +135,7 @@ class AgentStateView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(request=AgentStateSerializer, responses={200: OBJECT, **errors(400, 409, 503)})
     def post(self, request: Request, login_id: str) -> Response:
         body = AgentStateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -137,7 +156,11 @@ class QueueReportView(APIView):
     permission_classes = [IsAuthenticated, CanViewCalls]
     queryset = Call.objects.none()
 
+    @extend_schema(parameters=since_until(), responses={200: OBJECT, **errors(400, 404)})
     def get(self, request: Request, name: str) -> Response:
+        if not calls_scope(request.user).has_queue(name):  # another team's: as if none
+            return Response({"detail": "No Queue matches the given query."},
+                            status=status.HTTP_404_NOT_FOUND)  # fmt: skip
         queue = get_object_or_404(Queue, name=name)
         try:
             since = _parse_time(

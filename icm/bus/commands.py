@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from . import keys
+from . import command_schema, keys
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class CommandServer:
             command = json.loads(raw)
             command_id = str(command["id"])
             name = str(command["name"])
-            args = dict(command.get("args") or {})
+            args = command.get("args") or {}  # checked by command_schema below
             expires = float(command.get("expires") or 0)
         except (ValueError, KeyError, TypeError):
             log.warning("commands: malformed command dropped: %r", raw[:200])
@@ -113,17 +113,19 @@ class CommandServer:
         if expires and time.time() > expires:
             log.warning("command %s %s dropped: its sender stopped waiting", command_id, name)
             return
-        handler = self.handlers.get(name)
-        if handler is None:
-            reply = {"ok": False, "error": f"unknown command {name!r}"}
+        try:  # the trust boundary: every argument checked before anything runs (issue 18)
+            args = command_schema.validate(name, args)
+        except command_schema.CommandRefused as exc:
+            log.warning(
+                "command %s %r refused: %s",
+                command_id,
+                exc.command,
+                "; ".join(exc.problems),
+                extra={"command_id": command_id, "command": name, "refused": exc.problems},
+            )
+            reply: dict[str, Any] = {"ok": False, "error": str(exc)}
         else:
-            try:
-                reply = {"ok": True, "result": handler(args)}
-            except CommandError as exc:
-                reply = {"ok": False, "error": str(exc)}
-            except Exception as exc:
-                log.exception("commands: %s failed", name)
-                reply = {"ok": False, "error": f"{name} failed: {exc}"}
+            reply = self._run(name, args)
         log.info("command %s %s -> %s", command_id, name, "ok" if reply["ok"] else reply["error"])
         try:
             pipe = self.redis.pipeline()
@@ -132,3 +134,16 @@ class CommandServer:
             pipe.execute()
         except redis.RedisError as exc:
             log.warning("commands: reply to %s lost: %s", command_id, exc)
+
+    def _run(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """The reply of the command's handler, its arguments checked."""
+        handler = self.handlers.get(name)
+        if handler is None:
+            return {"ok": False, "error": f"unknown command {name!r}"}
+        try:
+            return {"ok": True, "result": handler(args)}
+        except CommandError as exc:
+            return {"ok": False, "error": str(exc)}
+        except Exception as exc:
+            log.exception("commands: %s failed", name)
+            return {"ok": False, "error": f"{name} failed: {exc}"}

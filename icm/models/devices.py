@@ -3,7 +3,8 @@
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
-digits_validator = RegexValidator(r"^[0-9*#+]+$", "Only digits, *, # and + are allowed.")
+# `\Z`, not `$`: `$` also matches before a trailing newline (issue 18)
+digits_validator = RegexValidator(r"^[0-9*#+]+\Z", "Only digits, *, # and + are allowed.")
 
 
 class Site(models.Model):

@@ -19,15 +19,17 @@ import gevent
 import gevent.event
 from greenswitch.esl import NotConnectedError
 
+from icm.domain import commands as cmd
 from icm.domain import events as ev
 
 from .connection import ApiReplyMarker, AuthenticationFailed, IcmInboundESL
+from .render import command_to_api, render
 from .translator import SUBSCRIBED_CUSTOM, SUBSCRIBED_EVENTS, resync_from_show
 
 log = logging.getLogger(__name__)
 
-RESYNC_COMMAND = "show channels as json"
-BRIDGES_COMMAND = "show calls as json"
+RESYNC_COMMAND = command_to_api(cmd.ShowChannels())
+BRIDGES_COMMAND = command_to_api(cmd.ShowCalls())
 SETTLE_RESYNC_SECONDS = 3.0
 """A second resync this long after a (re)connect ends legs that FreeSWITCH's lagging channel
 table still listed at the first one although they had already hung up."""
@@ -122,29 +124,29 @@ class SwitchDriver:
         if self.connection is not None:
             self.connection.close("icm stopping")
 
-    def api(self, command: str) -> str:
+    def api(self, command: cmd.SwitchCommand) -> str:
         """Run an api command on the switch and return its reply body."""
-        conn = self.connection
-        if conn is None or not conn.connected:
-            raise NotConnectedError(f"switch {self.address.name} is not connected")
-        return conn.send(f"api {command}").data
+        frame = render(command, "api")
+        return self._connection().send(frame).data
 
-    def bgapi_nowait(self, command: str) -> str:
+    def bgapi_nowait(self, command: cmd.SwitchCommand) -> str:
         """Start a bgapi job without waiting for the switch's reply; returns our Job-UUID,
         which the BACKGROUND_JOB event carries back with the result."""
-        conn = self.connection
-        if conn is None or not conn.connected:
-            raise NotConnectedError(f"switch {self.address.name} is not connected")
         job = str(uuid.uuid4())
-        conn.send_nowait(f"bgapi {command}\nJob-UUID: {job}")
+        frame = render(command, "bgapi", job)
+        self._connection().send_nowait(frame)
         return job
 
-    def bgapi(self, command: str) -> str:
+    def bgapi(self, command: cmd.SwitchCommand) -> str:
         """Run a bgapi command; returns the Job-UUID reply text."""
+        frame = render(command, "bgapi")
+        return self._connection().send(frame).headers.get("Reply-Text", "")
+
+    def _connection(self) -> IcmInboundESL:
         conn = self.connection
         if conn is None or not conn.connected:
             raise NotConnectedError(f"switch {self.address.name} is not connected")
-        return conn.send(f"bgapi {command}").headers.get("Reply-Text", "")
+        return conn
 
     # --- one connection ------------------------------------------------------------------
     def _session(self) -> None:

@@ -1,5 +1,12 @@
 """icm's outbound-socket server: FreeSWITCH's `socket` dialplan app connects here per IVR call.
 
+Only the switch may connect: a peer outside the allowed networks (`ICM_OUTBOUND_ALLOWED`;
+loopback when it is empty) is closed at once, and a session whose Unique-ID is not a
+UUID is refused before anything runs (greenswitch URL-decodes the connect reply, so a peer
+could otherwise hand icm a "uuid" holding line breaks). Sessions act on their call only
+through `execute(<domain application>)` and `api(<domain command>)`, rendered by
+`icm.switch.render`.
+
 greenswitch's OutboundESLServer polls a non-blocking accept and sleeps 100 ms when idle,
 adding up to 100 ms to every IVR call's set-up; this subclass blocks on accept (cooperative
 under gevent), so a call is taken the moment it connects. Sessions subscribe with
@@ -9,20 +16,83 @@ over every frame) cost ~4 ms of CPU per IVR call.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import re
+from collections.abc import Iterable
+from typing import Any
 
 import gevent
+import gevent.event
 import gevent.socket
-from greenswitch.esl import OutboundESLServer, OutboundSession
+from greenswitch.esl import OutboundESLServer, OutboundSession, OutboundSessionHasGoneAway
+
+from icm.domain import commands as cmd
 
 from .connection import MalformedFrame, content_length
+from .render import app_of, render
 
 log = logging.getLogger(__name__)
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+LOOPBACK = ("127.0.0.0/8", "::1/128")
+
+
+def allowed_networks(allowed: Iterable[str]) -> tuple[Network, ...]:
+    """The networks or addresses of `ICM_OUTBOUND_ALLOWED`; loopback when none are given."""
+    items = [item.strip() for item in allowed if item.strip()] or list(LOOPBACK)
+    return tuple(ipaddress.ip_network(item, strict=False) for item in items)
+
+
+def peer_allowed(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks if ip.version == network.version)
+
+
 class IcmOutboundSession(OutboundSession):
-    """OutboundSession receiving its channel's events as JSON."""
+    """OutboundSession receiving its channel's events as JSON; it runs applications only
+    from domain commands (`execute`), each rendered and checked by icm.switch.render."""
+
+    def execute(self, app: cmd.App, block: bool = False, timeout: float | None = None) -> Any:  # noqa: ANN401 - greenswitch's ESLEvent
+        """Run one application on this call; with `block`, wait for it to finish (its
+        CHANNEL_EXECUTE_COMPLETE event, returned) at most `timeout` seconds."""
+        frame = render(app, "sendmsg")  # refuses an unsafe argument before anything is sent
+        if self._lingering:
+            raise OutboundSessionHasGoneAway()
+        if not block:
+            return self.send(frame)
+        done = gevent.event.AsyncResult()
+        self.register_expected_event(
+            "CHANNEL_EXECUTE_COMPLETE", "current_application", app_of(app)[0], done
+        )
+        self.send(frame)
+        return done.get(block=True, timeout=timeout)
+
+    def api(self, command: cmd.SwitchCommand) -> Any:  # noqa: ANN401 - greenswitch's ESLEvent
+        """Run an api command over this session's socket."""
+        return self.send(render(command, "api"))
+
+    def call_command(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("an outbound session runs domain applications: use execute()")
+
+    def answer(self) -> Any:  # noqa: ANN401
+        return self.execute(cmd.Answer()).data
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        self.execute(cmd.Hangup(cause))
+
+    def playback(self, path: str, block: bool = True) -> Any:  # noqa: ANN401
+        return self.execute(cmd.Playback(path), block=block)
 
     def myevents(self) -> None:
         self.send("myevents json")
@@ -40,7 +110,13 @@ class IcmOutboundSession(OutboundSession):
 
 
 class OutboundServer(OutboundESLServer):
-    """OutboundESLServer with a blocking accept loop and a clean stop."""
+    """OutboundESLServer with a blocking accept loop, a clean stop, a peer allow-list and a
+    Unique-ID check."""
+
+    def __init__(self, *args: Any, allowed: Iterable[str] = (), **kwargs: Any) -> None:  # noqa: ANN401
+        super().__init__(*args, **kwargs)
+        self.allowed = allowed_networks(allowed)
+        self.refused = 0  # peers and sessions turned away (tests, logs)
 
     def listen(self) -> None:
         self.server = gevent.socket.socket()
@@ -59,8 +135,30 @@ class OutboundServer(OutboundESLServer):
                 log.exception("outbound socket accept failed")
                 gevent.sleep(0.1)
                 continue
+            if not peer_allowed(str(client_address[0]), self.allowed):
+                self.refused += 1
+                log.warning(
+                    "outbound socket: refused a connection from %s (not in ICM_OUTBOUND_ALLOWED)",
+                    client_address[0],
+                )
+                sock.close()
+                continue
             session = IcmOutboundSession(client_address, sock)
             gevent.spawn(self._accept_call_safely, session)
+
+    def _handle_call(self, session: OutboundSession) -> None:
+        session.connect()
+        uuid = str((session.session_data or {}).get("Unique-ID", ""))
+        if not _UUID.fullmatch(uuid):
+            self.refused += 1
+            log.warning(
+                "outbound socket: refused a session from %s with Unique-ID %r",
+                session.sock.getpeername()[0] if session.sock else "?",
+                uuid[:80],
+            )
+            _drop(session)  # no `exit`: a hostile peer that never answers must not hold us
+            return
+        super()._handle_call(session)
 
     def _accept_call_safely(self, session: OutboundSession) -> None:
         try:
@@ -76,3 +174,14 @@ class OutboundServer(OutboundESLServer):
         self._running = False
         if self.server is not None:
             self.server.close()
+
+
+def _drop(session: OutboundSession) -> None:
+    """Close a refused session's socket at once; its reader greenlet ends on the EOF."""
+    session.connected = False
+    session._run = False
+    try:
+        session.sock.shutdown(gevent.socket.SHUT_RDWR)
+    except OSError:
+        pass
+    session.sock.close()

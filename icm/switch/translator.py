@@ -1,15 +1,13 @@
 """Pure translation between FreeSWITCH ESL and the domain: event headers → domain events,
-domain commands → api command text, `show channels as json` → a resync snapshot.
+`show channels as json` → a resync snapshot.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from icm.domain import commands as cmd
 from icm.domain import events as ev
 
 # Only these events feed the live model; everything else is ignored cheaply (and we do not
@@ -29,12 +27,7 @@ SUBSCRIBED_EVENTS = (
 )
 SUBSCRIBED_CUSTOM = ("sofia::register", "sofia::unregister", "sofia::gateway_state")
 
-_SAFE_ARG = re.compile(r"^[A-Za-z0-9_.:@/+*#=-]+$")
 ANSWERED_CALLSTATES = frozenset({"ACTIVE", "HELD", "UNHELD"})
-
-
-class UnsafeArgument(ValueError):
-    """A value that would break out of an ESL command line (spaces, newlines, braces …)."""
 
 
 def event_time(headers: Mapping[str, str]) -> datetime:
@@ -171,37 +164,3 @@ def _rows(payload: str) -> list[dict[str, str]]:
         raise ValueError(f"not a json api reply: {payload[:80]!r}")
     data = json.loads(payload)
     return list(data.get("rows") or [])
-
-
-def _safe(value: str) -> str:
-    if not _SAFE_ARG.fullmatch(value):
-        raise UnsafeArgument(f"refusing unsafe ESL argument {value!r}")
-    return value
-
-
-def command_to_api(command: cmd.SwitchCommand) -> str:
-    """The FreeSWITCH api command line for a domain command (sent with api or bgapi)."""
-    match command:
-        case cmd.HangupLeg(uuid=uuid, cause=cause):
-            return f"uuid_kill {_safe(uuid)} {_safe(cause)}"
-        case cmd.HoldLeg(uuid=uuid, hold=hold):
-            return f"uuid_hold {_safe(uuid)}" if hold else f"uuid_hold off {_safe(uuid)}"
-        case cmd.OriginateCall():
-            variables = dict(command.variables)
-            if command.uuid:
-                variables["origination_uuid"] = command.uuid
-            if command.caller_id_number:
-                variables["origination_caller_id_number"] = command.caller_id_number
-            if command.caller_id_name:
-                variables["origination_caller_id_name"] = command.caller_id_name
-            prefix = ",".join(f"{_safe(k)}={_safe(v)}" for k, v in variables.items())
-            prefix = f"{{{prefix}}}" if prefix else ""
-            return (
-                f"originate {prefix}{_safe(command.endpoint)} "
-                f"{_safe(command.destination)} XML {_safe(command.context)}"
-            )
-        case cmd.GetVariable(uuid=uuid, name=name):
-            return f"uuid_getvar {_safe(uuid)} {_safe(name)}"
-        case cmd.FlushDirectoryUser(user=user, domain=domain):
-            return f"xml_flush_cache id {_safe(user)} {_safe(domain)}"
-    raise TypeError(f"unknown switch command {command!r}")

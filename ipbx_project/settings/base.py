@@ -82,6 +82,7 @@ CELERY_BEAT_SCHEDULE = {
     "apply-scheduled-queue-changes": {
         "task": "icm.apply_scheduled_queue_changes",
         "schedule": 15.0,  # seconds: a scheduled change applies within 15 s of its time
+        "options": {"expires": 30},  # a tick no worker took in time is dropped (issue 18)
     },
     "dispatch-due-callbacks": {
         "task": "agents.dispatch_due_callbacks",
@@ -93,7 +94,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5.0,  # seconds: a finished recording is catalogued within 5 s
         "options": {"expires": 10},
     },
-    "apply-recording-retention": {"task": "recording.apply_retention", "schedule": 3600.0},
+    "apply-recording-retention": {
+        "task": "recording.apply_retention",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},  # the next hour's run does it, not a pile of late ones
+    },
     "aggregate-statistics": {
         "task": "stats.aggregate",
         "schedule": 60.0,  # seconds: the interval tables are at most a minute behind the facts
@@ -141,7 +146,7 @@ STATICFILES_DIRS = [
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        # HTTP Basic only when IPBX_API_BASIC_AUTH is set (the sign-in protection block below)
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -213,10 +218,24 @@ IVR_SOUNDS_DIR = Path(env_str("IVR_SOUNDS_DIR", str(BASE_DIR / "sounds")))
 # User-defined data-access connectors (IVR-3): entry-point name -> dotted path of a callable
 # `params -> {field: value}`; DataConnector rows of kind "python" name one of these.
 IVR_PYTHON_CONNECTORS: dict[str, str] = {}
+# --- IVR connectors' reach (issue 18 item 9; docs/ivr.md "Data access") ---
+# The SQL connector's `database: "default"` connects with this PostgreSQL URL: a dedicated
+# role that may only SELECT what flows read. Empty: the application's own credentials
+# (development only: `check --deploy` warns, ivr.W001).
+IVR_SQL_DATABASE_URL = env_str("IVR_SQL_DATABASE_URL", "")
+# Hosts the HTTP connector may call: names, `.example.com` suffixes or IP networks. Empty:
+# public addresses only (no loopback or private ones). Link-local / cloud-metadata addresses
+# (169.254.169.254 …) are refused always.
+IVR_HTTP_ALLOWED_HOSTS = env_list("IVR_HTTP_ALLOWED_HOSTS")
+# --- end IVR connectors' reach ---
 # Dialplan contexts an API originate may run its destination in.
 ICM_ORIGINATE_CONTEXTS = env_list("ICM_ORIGINATE_CONTEXTS", ["default"])
 ICM_OUTBOUND_HOST = env_str("ICM_OUTBOUND_HOST", "127.0.0.1")
 ICM_OUTBOUND_PORT = env_int("ICM_OUTBOUND_PORT", 8084)
+# Networks or addresses whose switches may connect to icm's outbound socket (empty: loopback
+# only; when set, exactly these). Production refuses a non-loopback ICM_OUTBOUND_HOST without
+# it (like FREESWITCH_ESL_ACL).
+ICM_OUTBOUND_ALLOWED = env_list("ICM_OUTBOUND_ALLOWED")
 
 # mod_xml_curl: FreeSWITCH fetches directory/dialplan from us. Shared secret (HTTP basic auth
 # password, user "freeswitch") and allowed client addresses.
@@ -241,3 +260,63 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("IPBX_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- OpenAPI schema of the REST API (issue 18 item 12) ---------------------------------------
+# drf-spectacular describes every /api/ operation at /api/schema/ (signed-in users); the
+# browsable docs page /api/docs/ (staff only) is Swagger UI served from the installed
+# drf-spectacular-sidecar package: nothing is downloaded at run time.
+INSTALLED_APPS += ["drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "IPBX REST API",
+    "DESCRIPTION": "Live calls, routing configuration, IVR flows, agents, supervision, "
+    "recordings, statistics and outbound campaigns.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"CallStateEnum": "icm.models.calls.CallState"},
+}
+
+# --- Sign-in protection (issue 18 items 3 and 6) ---------------------------------------------
+# Every credential check (the sign-in page, the admin's, HTTP Basic on the API, the agents'
+# phone-bar sign-in) goes through one brute-force limiter shared by all processes in Redis
+# (accounts.throttle): IPBX_SIGN_IN_FAILURES failed tries of one account from one client
+# address lock that pair for IPBX_SIGN_IN_LOCKOUT_SECONDS (the owner still signs in from
+# elsewhere); IPBX_SIGN_IN_CLIENT_FAILURES failures from one address over all accounts lock
+# the address (0: no such limit). `manage.py reset_sign_in_lockouts` unlocks sooner.
+INSTALLED_APPS += ["accounts"]
+MIDDLEWARE += ["accounts.middleware.SignInLockoutMiddleware"]
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
+IPBX_SIGN_IN_FAILURES = env_int("IPBX_SIGN_IN_FAILURES", 5)
+IPBX_SIGN_IN_LOCKOUT_SECONDS = env_int("IPBX_SIGN_IN_LOCKOUT_SECONDS", 900)
+IPBX_SIGN_IN_CLIENT_FAILURES = env_int("IPBX_SIGN_IN_CLIENT_FAILURES", 50)
+# The client address is REMOTE_ADDR, unless that is one of these reverse proxies (addresses or
+# networks): then X-Forwarded-For is read from the right, past the trusted proxies. Set it
+# behind a proxy, or every user shares the proxy's address (its per-address limit above).
+IPBX_TRUSTED_PROXIES = env_list("IPBX_TRUSTED_PROXIES")
+# HTTP Basic authentication on the API (scripts of business systems); off by default: browsers
+# use their session, and a password on every request is a credential to guess.
+IPBX_API_BASIC_AUTH = env_bool("IPBX_API_BASIC_AUTH", False)
+if IPBX_API_BASIC_AUTH:
+    REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] += [
+        "rest_framework.authentication.BasicAuthentication"
+    ]
+# A NUL character (PostgreSQL text cannot hold one) is refused where input enters: query
+# strings, JSON / form bodies, HTTP Basic credentials (ipbx_project.api_input).
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "ipbx_project.api_input.RefuseNulMiddleware")  # fmt: skip
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "ipbx_project.api_input.JSONParser",
+    "ipbx_project.api_input.FormParser",
+    "ipbx_project.api_input.MultiPartParser",
+]
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    name.replace("rest_framework.authentication.", "ipbx_project.api_input.")
+    if name == "rest_framework.authentication.BasicAuthentication"
+    else name
+    for name in REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
+]

@@ -133,6 +133,10 @@ def lookup(
         breaker.failed()
         log.warning("connector %s: timed out after %.1fs", name, connector.timeout_seconds)
         raise ConnectorError(f"connector {name!r} timed out") from exc
+    except http.HostNotAllowed as exc:  # a destination it may not call (SSRF), say which
+        breaker.failed()
+        log.warning("connector %s: refused: %s", name, exc)
+        raise ConnectorError(f"connector {name!r} refused: {exc}") from exc
     except BaseException as exc:  # gevent.Timeout from a caller's deadline counts too
         breaker.failed()
         if not isinstance(exc, Exception):

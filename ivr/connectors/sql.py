@@ -3,6 +3,11 @@
 Values are always bound as parameters (psycopg's server-side binding: a quote in a caller's
 digits is data, never SQL); the session is read-only with a statement time-out. Connections
 are kept in a small free list per database, so a lookup does not pay for a new session.
+
+`database: "default"` connects as `IVR_SQL_DATABASE_URL`, a dedicated role that may only
+SELECT what flows read (issue 18 item 9): a connector query cannot read the application's
+tables (password hashes, sessions) nor signal its sessions. Without it, the application's own
+credentials are used and `check --deploy` warns (ivr.W001, `ivr/checks.py`).
 """
 
 from __future__ import annotations
@@ -84,6 +89,8 @@ def _query(conn: psycopg.Connection, query: str, values: dict[str, Any],
 
 
 def _conninfo(database: str) -> str:
+    if database == "default" and getattr(settings, "IVR_SQL_DATABASE_URL", ""):
+        return str(settings.IVR_SQL_DATABASE_URL)
     if database == "default":
         db = settings.DATABASES["default"]
         parts = {"dbname": db.get("NAME"), "user": db.get("USER"), "password": db.get("PASSWORD"),

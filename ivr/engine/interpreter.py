@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from outbound.domain.dialling_rules import InvalidRules, on_allow_list, parse_entries
+
 from .effects import (
     CheckSchedule,
     Collect,
@@ -48,6 +50,9 @@ class FlowSource(Protocol):
     def graph(self, flow: str, version: int) -> Mapping[str, Any]: ...
 
     def published(self, flow: str) -> tuple[int, Mapping[str, Any]] | None: ...
+
+
+TransferCheck = Callable[[str, str], str]  # (kind, target) -> why refused, "" if allowed
 
 
 class FlowNotFound(LookupError):
@@ -96,8 +101,11 @@ class _Fail(Exception):
 class Interpreter:
     """Steps runs of flows from a FlowSource."""
 
-    def __init__(self, flows: FlowSource) -> None:
+    def __init__(self, flows: FlowSource, transfer_check: TransferCheck | None = None) -> None:
         self.flows = flows
+        # why the platform refuses a transfer target ("": allowed): the company's dialling
+        # rules for numbers that leave through the trunk (icm gives it; none in a simulator)
+        self.transfer_check = transfer_check
         self._enter: dict[str, Callable[[Run, Mapping[str, Any]], Effect | None]] = {
             "play": self._play, "menu": self._ask, "collect": self._ask,
             "language": self._ask, "record": self._record, "set": self._set,
@@ -388,6 +396,11 @@ class Interpreter:
         if not re.fullmatch(allowed, digits):
             what = "an agent ID" if kind == "agent" else "a number"
             raise _Fail(f"transfer target {digits!r} is not {what}")
+        if kind != "agent":
+            _check_allowed_numbers(node, digits)
+        refused = self.transfer_check(kind, digits) if self.transfer_check else ""
+        if refused:
+            raise _Fail(f"transfer to {digits} refused: {refused}")
         return Finished("transfer", {"kind": kind, "target": digits},
                         render(node_prompt_items(node), run.variables), _data(run))  # fmt: skip
 
@@ -401,6 +414,20 @@ class Interpreter:
         cause = str(node.get("cause") or "NORMAL_CLEARING")
         return Finished("hangup", {"cause": cause}, render(node_prompt_items(node), run.variables),
                         _data(run))  # fmt: skip
+
+
+def _check_allowed_numbers(node: Mapping[str, Any], target: str) -> None:
+    """A transfer node's allow-list (issue 18 item 4): a target built from the call (a
+    `{…}` template: caller digits, a look-up) must be on it — without one it is refused —
+    and a node that has one reaches nothing else."""
+    try:
+        entries = parse_entries(node.get("allowed_numbers"), wildcard=True)
+    except InvalidRules as exc:
+        raise _Fail(f"allowed_numbers: {exc}") from exc
+    built = "{" in str(node.get("target", ""))
+    if (entries or built) and not on_allow_list(entries, target):
+        where = "the node's allowed numbers" if entries else "an allow-list (the node has none)"
+        raise _Fail(f"transfer target {target!r} is not on {where}")
 
 
 def _reason(exc: Exception) -> str:

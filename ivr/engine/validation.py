@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from outbound.domain.dialling_rules import InvalidRules, on_allow_list, parse_entries
+
 from .expressions import ExpressionError, check
 from .nodes import CALL_VARIABLES, SPECS
 from .prompts import check_prompts, items, node_prompt_items
@@ -100,7 +102,32 @@ def _check_node(
                 check(str(node[param]), assigned)
             except ExpressionError as exc:
                 problems.append(Problem(node_id, str(exc)))
-    return problems + _check_speech(node_id, node, spec, assigned) + _check_tokens(node_id, node)
+    return (problems + _check_speech(node_id, node, spec, assigned)
+            + _check_tokens(node_id, node) + _check_transfer(node_id, node))  # fmt: skip
+
+
+def _check_transfer(node_id: str, node: dict[str, Any]) -> list[Problem]:
+    """A transfer to an extension or a number may leave through the trunk: one whose target
+    is built from the call (`{…}`: caller digits, a look-up) needs `allowed_numbers`, the
+    numbers or ranges (`+44 20 7946*`) it may reach, or a caller could dial anywhere; a
+    fixed target must be on the node's list when it has one (issue 18 item 4)."""
+    if node.get("type") != "transfer" or str(node.get("kind") or "extension") == "agent":
+        return []
+    try:
+        entries = parse_entries(node.get("allowed_numbers"), wildcard=True)
+    except InvalidRules as exc:
+        return [Problem(node_id, f"allowed_numbers: {exc}")]
+    target = str(node.get("target") or "")
+    if "{" in target:
+        if not entries:
+            return [Problem(node_id, "the transfer target is built from the call: give "
+                                     "allowed_numbers, the numbers or ranges (e.g. "
+                                     "+44 20 7946*) it may reach")]  # fmt: skip
+        return []
+    if entries and target and not on_allow_list(entries, target):
+        return [Problem(node_id, f"the transfer target {target!r} is not on its "
+                                 "allowed_numbers")]  # fmt: skip
+    return []
 
 
 _TOKENS = {  # parameter -> (pattern it must match, what it is)

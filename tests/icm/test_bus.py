@@ -4,6 +4,7 @@ import json
 import subprocess
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -132,8 +133,10 @@ def test_silent_redis_restart_is_noticed_and_snapshot_rewritten(private_redis):
 
 
 def test_commands_round_trip_and_errors(private_redis):
+    abc, missing, x = (str(uuid.uuid4()) for _ in range(3))  # icm takes only UUIDs here
+
     def hangup(args):
-        if args["uuid"] == "missing":
+        if args["uuid"] == missing:
             raise CommandError("no live call 'missing'")
         return {"call_uuid": args["uuid"]}
 
@@ -142,14 +145,14 @@ def test_commands_round_trip_and_errors(private_redis):
     thread.start()
     try:
         client = private_redis.client()
-        assert send_command(client, "sw", "hangup", {"uuid": "abc"}) == {"call_uuid": "abc"}
+        assert send_command(client, "sw", "hangup", {"uuid": abc}) == {"call_uuid": abc}
         with pytest.raises(CommandError, match="no live call"):
-            send_command(client, "sw", "hangup", {"uuid": "missing"})
+            send_command(client, "sw", "hangup", {"uuid": missing})
         with pytest.raises(CommandError, match="unknown command"):
             send_command(client, "sw", "explode", {})
         # a malformed command on the list is dropped and the server keeps serving
         client.lpush(keys.commands_key("sw"), b"{not json")
-        assert send_command(client, "sw", "hangup", {"uuid": "x"}) == {"call_uuid": "x"}
+        assert send_command(client, "sw", "hangup", {"uuid": x}) == {"call_uuid": x}
     finally:
         server.stop()
         thread.join(3)

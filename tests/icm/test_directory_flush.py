@@ -8,7 +8,7 @@ import pytest
 
 from icm.domain.commands import FlushDirectoryUser
 from icm.models import Extension, Site, Switch
-from icm.switch.translator import UnsafeArgument, command_to_api
+from icm.switch.render import UnsafeArgument, command_to_api
 from tests.fixtures.waiting import wait_until
 
 

@@ -24,6 +24,13 @@ def fresh_registry():
     registry.forget_cache()
 
 
+@pytest.fixture(autouse=True)
+def local_back_ends_allowed(settings):
+    """The test back-end (pytest-httpserver) listens on loopback, which the HTTP connector
+    refuses unless listed (tests/security/test_ivr_connectors.py)."""
+    settings.IVR_HTTP_ALLOWED_HOSTS = ["localhost", "127.0.0.1", "::1"]
+
+
 @pytest.fixture
 def accounts():
     with connection.cursor() as cur:

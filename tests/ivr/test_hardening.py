@@ -9,7 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from icm.ivr_voice import safe_text, safe_word
+from icm.switch.render import UnsafeArgument
+from icm.switch.render import free_text as safe_text
+from icm.switch.render import path as safe_word
 from ivr.connectors.http import _fill
 from ivr.connectors.registry import Breaker
 from ivr.engine.expressions import ExpressionError, check
@@ -36,7 +38,7 @@ def test_spoken_text_can_neither_expand_nor_break_out(hostile):
 def test_argument_tokens_refuse_anything_unusual():
     assert safe_word("ivr/welcome.wav") == "ivr/welcome.wav"
     for bad in ("a b", "../etc/passwd", "x\nhangup", "${x}", "a'b"):
-        with pytest.raises(ValueError):
+        with pytest.raises(UnsafeArgument):
             safe_word(bad)
 
 

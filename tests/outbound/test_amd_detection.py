@@ -15,7 +15,9 @@ import pytest
 from agents.models import AgentSkill, Skill
 from icm.bus.commands import CommandError
 from icm.campaign_dialer import CampaignDialer
+from icm.domain import commands as cmd
 from icm.models import CallLeg, Queue, QueueSkill, Switch, SystemEvent
+from icm.switch.render import command_to_api
 from outbound.dialer import dials_made, tick
 from outbound.domain.amd import NoDetection, choose
 from outbound.models import Attempt, Campaign, Contact
@@ -67,14 +69,15 @@ class _Redis:
 def _dialer(modules: dict[str, bool]) -> tuple[CampaignDialer, list[str], list[str], list[dict]]:
     apis, sent, log = [], [], []
 
-    def api(line: str) -> str:
+    def api(command: cmd.SwitchCommand) -> str:
+        line = command_to_api(command)  # what the switch would receive
         apis.append(line)
         if line.startswith("module_exists "):
             return "true" if modules.get(line.split()[1]) else "false"
         raise CommandError("No such channel!")
 
-    def bgapi(line: str) -> str:
-        sent.append(line)
+    def bgapi(command: cmd.SwitchCommand) -> str:
+        sent.append(command_to_api(command))
         return f"job-{len(sent)}"
 
     dialer = CampaignDialer("sw1", _Redis(), bgapi, api, acd=None, post=lambda item: None,

@@ -103,20 +103,25 @@ def test_an_administrator_creates_changes_and_deletes_a_group(teams):
 
 
 def test_a_team_leader_adds_and_removes_the_agents_of_its_group(teams):
+    """It adds the agents of its other groups (another team's: tests/security)."""
     _, users = teams
+    late = WorkGroup.objects.create(name="late shift")  # lead1's second group, with ag3
+    late.leaders.add(users["lead1"])
+    Agent.objects.create(login_id="ag3", name="Agent 3", phone_bar_password="x").work_groups.add(
+        late
+    )
     lead = client_for(users["lead1"])
     url = f"{API}{gid('team 1')}/agents/"
-    r = lead.post(url, {"add": ["ag2"]}, format="json")
+    r = lead.post(url, {"add": ["ag3"]}, format="json")
     assert r.status_code == 200, r.content
-    assert [a["login_id"] for a in r.json()["agents"]] == ["ag1", "ag2"]
-    assert scope_of(users["lead1"]).has_agent("ag2")  # it now supervises ag2
+    assert [a["login_id"] for a in r.json()["agents"]] == ["ag1", "ag3"]
     r = lead.post(url, {"remove": ["ag1"]}, format="json")
-    assert [a["login_id"] for a in r.json()["agents"]] == ["ag2"]
-    assert not scope_of(users["lead1"]).has_agent("ag1")
-    assert groups_now()["team 2"][3] == ["ag2"]  # still in its other group too
+    assert [a["login_id"] for a in r.json()["agents"]] == ["ag3"]
+    assert not scope_of(users["lead1"]).has_agent("ag1")  # it no longer supervises ag1
+    assert groups_now()["late shift"][3] == ["ag3"]  # still in its other group too
     rows = AuditEntry.objects.filter(target_kind="work_group").order_by("id")
     assert [(e.username, e.role, e.action, e.target, e.outcome, e.detail) for e in rows] == [
-        ("lead1", "team_leader", "work_group_add_agent", "team 1", "ok", {"agents": ["ag2"]}),
+        ("lead1", "team_leader", "work_group_add_agent", "team 1", "ok", {"agents": ["ag3"]}),
         ("lead1", "team_leader", "work_group_remove_agent", "team 1", "ok", {"agents": ["ag1"]}),
     ]
 
@@ -260,13 +265,16 @@ def test_the_page_shows_a_team_leader_its_groups_and_the_member_controls(teams, 
     page = r.content.decode()
     assert "team 1" in page and "team 2" not in page
     assert "Agent 1" in page and 'data-action="remove-agent" data-agent="ag1"' in page
-    assert '<option value="ag2">ag2 Agent 2</option>' in page  # an agent it may add
+    assert 'value="ag2"' not in page  # another team's agent: not its to take
     assert '<option value="ag1">' not in page  # already in the group
     assert 'value="ag3"' not in page  # inactive: not offered
     assert 'id="create-group"' not in page
     assert 'data-action="edit"' not in page and 'data-action="delete"' not in page
     assert '<script src="/static/supervision/workgroups.js">' in page
     assert client.get("/static/supervision/workgroups.js").status_code == 200
+    WorkGroup.objects.get(name="team 2").leaders.add(users["lead1"])  # now it leads both
+    page = client.get(PAGE).content.decode()
+    assert '<option value="ag2">ag2 Agent 2</option>' in page  # an agent it may add
 
 
 def test_the_page_gives_an_administrator_every_group_and_the_group_controls(teams, client):
@@ -285,6 +293,7 @@ def test_the_page_gives_an_administrator_every_group_and_the_group_controls(team
 def test_the_page_s_csrf_cookie_lets_its_script_change_members(teams):
     """What workgroups.js does: read the csrftoken cookie the page set, send it back."""
     _, users = teams
+    WorkGroup.objects.get(name="team 2").leaders.add(users["lead1"])  # ag2's leader too
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(users["lead1"])
     browser.get(PAGE)

@@ -32,6 +32,7 @@ class Command(BaseCommand):
             redis_url=settings.REDIS_URL,
             outbound_host=settings.ICM_OUTBOUND_HOST,
             outbound_port=settings.ICM_OUTBOUND_PORT,
+            outbound_allowed=tuple(settings.ICM_OUTBOUND_ALLOWED),
             command_timeout=settings.FREESWITCH_ESL_COMMAND_TIMEOUT,
             heartbeat_timeout=settings.FREESWITCH_ESL_HEARTBEAT_TIMEOUT,
             reconcile_interval=settings.ICM_RECONCILE_INTERVAL,

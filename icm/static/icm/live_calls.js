@@ -52,7 +52,8 @@
     else if (ev.type === "call.ended") {
       calls.delete(key(ev.call));
       ended.unshift(ev.call); ended.length = Math.min(ended.length, 20); endedCount += 1;
-    } else if (ev.type === "switch.status") statuses.set(ev.switch, ev.status);
+    } else if (ev.type === "call.hidden") calls.delete(key(ev.call));  // left the user's scope
+    else if (ev.type === "switch.status") statuses.set(ev.switch, ev.status);
     scheduleRender();
   }
 

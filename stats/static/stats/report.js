@@ -11,16 +11,35 @@ function cell(value, kind) {
   return String(value);
 }
 
+// Cells are text nodes, never HTML: a value (a queue name, a not-ready reason an agent
+// chose) is shown as typed, whatever characters it holds (issue 18).
+function td(text, kind, key) {
+  const el = document.createElement("td");
+  el.className = kind;
+  if (key !== undefined) el.dataset.key = key;
+  el.textContent = text;
+  return el;
+}
+
+function tr(cells) {
+  const row = document.createElement("tr");
+  row.append(...cells);
+  return row;
+}
+
 function table() {
   const body = document.querySelector("#report tbody");
   const foot = document.querySelector("#report tfoot");
   const cols = report.columns;
-  body.innerHTML = report.rows.map((r) => "<tr>" + cols.map((c) =>
-    `<td class="${c.kind}" data-key="${c.key}">${cell(r[c.key], c.kind)}</td>`).join("") + "</tr>").join("")
-    || `<tr><td colspan="${cols.length}" class="text">No data for these filters.</td></tr>`;
+  body.replaceChildren(...report.rows.map((r) => tr(cols.map((c) => td(cell(r[c.key], c.kind), c.kind, c.key)))));
+  if (!report.rows.length) {
+    const none = td("No data for these filters.", "text");
+    none.colSpan = cols.length;
+    body.replaceChildren(tr([none]));
+  }
   if (Object.keys(report.totals).length) {
-    foot.innerHTML = "<tr>" + cols.map((c, i) => `<td class="${c.kind}" data-key="${c.key}">${i === 0 ? "Total"
-      : cell(report.totals[c.key], c.kind)}</td>`).join("") + "</tr>";
+    foot.replaceChildren(tr(cols.map((c, i) => td(i === 0 ? "Total" : cell(report.totals[c.key], c.kind),
+      c.kind, c.key))));
   }
 }
 
@@ -66,7 +85,10 @@ async function followUp(button) {
   const data = await res.json();
   const out = document.getElementById("follow-up-result");
   if (!res.ok) { out.textContent = data.detail; return; }
-  out.innerHTML = `<a href="${data.url}">${data.contacts} callers in a draft campaign</a>`;
+  const link = document.createElement("a");
+  link.href = new URL(data.url, location.href).pathname;  // a page of this site, never a script URL
+  link.textContent = `${data.contacts} callers in a draft campaign`;
+  out.replaceChildren(link);
 }
 
 document.addEventListener("DOMContentLoaded", () => {

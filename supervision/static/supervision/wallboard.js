@@ -139,7 +139,7 @@ function renderGateways() {
     const cls = {up: "on", down: "off", disabled: "", unknown: ""}[health];
     const detail = g.state ? ` ${g.state.toLowerCase()}${g.ping ? " / " + g.ping.toLowerCase() : ""}` : "";
     return `<span class="badge ${cls}" data-gateway="${esc(g.name)}" data-health="${health}">` +
-      `trunk ${esc(g.name)}:${health === "disabled" ? " disabled" : detail || " no report"}</span>`;
+      `trunk ${esc(g.name)}:${health === "disabled" ? " disabled" : esc(detail) || " no report"}</span>`;
   }).join(" ");
 }
 

@@ -1,0 +1,1 @@
+"""Sign-in protection: the client address, the shared brute-force limiter and its lock-outs."""
