@@ -209,7 +209,7 @@ class AcdRuntime:
                 case "agent_reject":
                     outputs = self._reject(agent, bool(args.get("not_ready")), now)
                 case "agent_pick":
-                    outputs = self.acd.pick(agent, str(args.get("contact", "")), now)
+                    outputs = self._pick(agent, str(args.get("contact", "")), args, now)
                 case "reload_queue":
                     outputs = self._reload_queue(str(args.get("queue", "")), now)
                 case "reload_agent":
@@ -229,6 +229,15 @@ class AcdRuntime:
         self.apply(outputs)
         state = self.acd.agents[agent].state if agent in self.acd.agents else None
         req.result.set({"agent": agent, "state": str(state) if state else None})
+
+    def _pick(self, agent: str, contact_id: str, args: dict[str, Any], now: float) -> list[Output]:
+        """A supervisor gives a waiting caller to an agent; with `queue`, only a caller who
+        really waits in that queue (the supervisor's scope was checked on that queue)."""
+        queue = str(args.get("queue", ""))
+        waiting = self.acd.contacts.get(contact_id)
+        if queue and (waiting is None or waiting.queue != queue):
+            raise AcdError(f"caller {contact_id[:64]} is not waiting in queue {queue}")
+        return self.acd.pick(agent, contact_id, now)
 
     def _reload_queue(self, name: str, now: float) -> list[Output]:
         """A queue's strategy or parameters changed (R-5, R-10): apply live, keep waiting calls."""

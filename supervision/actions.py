@@ -249,8 +249,8 @@ def assign_call(user: Any, queue: str, contact: str, login_id: str,
         detail["waits_in"] = waits_in or ""
         raise refuse(f"caller {contact[:64]} is not waiting in queue {queue}")
     try:
-        result = _command(switch, "agent_pick", {"agent": login_id, "contact": contact},
-                          timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+        pick = {"agent": login_id, "contact": contact, "queue": queue}  # icm checks it again
+        result = _command(switch, "agent_pick", pick, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
     except CommandError as exc:
         audit(user, scope.role, "assign_call", "queue", queue, AuditEntry.Outcome.FAILED,
               {**detail, "why": str(exc)}, address)  # fmt: skip

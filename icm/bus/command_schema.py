@@ -220,7 +220,9 @@ SCHEMAS: dict[str, Schema] = {
     "end_wrap_up": Schema({"agent": AGENT, "reason": REASON}),
     "extend_wrap_up": Schema({"agent": AGENT, "seconds": number(1, 3600), "reason": REASON}),
     "agent_reject": Schema({"agent": AGENT, "not_ready": BOOL, "reason": REASON}),
-    "agent_pick": Schema({"agent": AGENT, "contact": string(UUID, required=True)}),
+    "agent_pick": Schema(
+        {"agent": AGENT, "contact": string(UUID, required=True), "queue": string(NAME)}
+    ),
     "reload_queue": Schema({"queue": string(NAME, required=True)}),
     "reload_agent": Schema({"agent": AGENT}),
     # an agent's own call (icm.agent_calls, the recorder, campaign previews)

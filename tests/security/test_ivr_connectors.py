@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from urllib.parse import quote
 
 import pytest
 from django.core.checks import run_checks
@@ -54,6 +55,7 @@ def reader(settings):
         cur.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
         cur.execute(f"GRANT SELECT, DELETE ON sec_accounts TO {role}")
     host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    host = quote(str(host), safe="")  # a socket directory (the embedded server's) as %2F…
     settings.IVR_SQL_DATABASE_URL = f"postgresql://{role}:{password}@{host}:{port}/{db['NAME']}"
     yield role
     _close_pooled_sessions()

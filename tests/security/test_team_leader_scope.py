@@ -311,6 +311,33 @@ def test_assign_call_checks_the_caller_s_real_queue_not_the_url_s(teams, live, m
                         {"contact": "C-support", "agent": "ag_a"}, format="json")  # fmt: skip
         assert r.status_code == 200, r.content
         assert sent == [{"switch": switch, "name": "agent_pick", "agent": "ag_a",
-                         "contact": "C-support"}]  # fmt: skip
+                         "contact": "C-support", "queue": "support"}]  # fmt: skip
     finally:
         bus.delete(keys.queues_key(switch))
+
+
+def test_icm_itself_refuses_a_pick_from_another_queue_than_the_one_checked():
+    """The web checks the supervisor's scope on the queue of the URL; icm then refuses to
+    hand over a caller who waits in another queue (the command carries that queue)."""
+    from icm.acd_runtime import AcdError, AcdRequest, AcdRuntime
+    from icm.domain.acd.model import Contact, QueuePolicy
+
+    sent: list = []
+    runtime = AcdRuntime("sw", lambda command: sent.append(command) or "+OK job",
+                         lambda item: None, lambda change: None, lambda done, why: None,
+                         clock=lambda: 100.0)  # fmt: skip
+    runtime.configure([QueuePolicy("support"), QueuePolicy("billing")],
+                      [("ag_a", {}, "1101")])  # fmt: skip
+    runtime.request(AcdRequest("agent_login", {"agent": "ag_a", "ready": False}))
+    runtime.contact_arrived(Contact("c-billing", "billing", 100.0))
+    wrong = AcdRequest("agent_pick", {"agent": "ag_a", "contact": "c-billing",
+                                      "queue": "support"})  # fmt: skip
+    runtime.request(wrong)
+    with pytest.raises(AcdError, match="not waiting in queue support"):
+        wrong.result.get(timeout=1)
+    assert sent == []  # no phone rang
+    right = AcdRequest("agent_pick", {"agent": "ag_a", "contact": "c-billing",
+                                      "queue": "billing"})  # fmt: skip
+    runtime.request(right)
+    assert right.result.get(timeout=1)["state"] == "reserved"
+    assert len(sent) == 1  # the agent's phone rings for that caller
