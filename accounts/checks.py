@@ -17,9 +17,17 @@ def check_sign_in_settings(app_configs: Any = None, **kwargs: Any) -> list[Error
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
-            errors.append(Error(f"IPBX_TRUSTED_PROXIES: {entry!r} is not an address or network",
-                                id="accounts.E001"))  # fmt: skip
+            errors.append(
+                Error(
+                    f"IPBX_TRUSTED_PROXIES: {entry!r} is not an address or network",
+                    id="accounts.E001",
+                )
+            )
     if int(settings.IPBX_SIGN_IN_FAILURES) < 1 or int(settings.IPBX_SIGN_IN_LOCKOUT_SECONDS) < 1:
-        errors.append(Error("IPBX_SIGN_IN_FAILURES and IPBX_SIGN_IN_LOCKOUT_SECONDS must be "
-                            "at least 1", id="accounts.E002"))  # fmt: skip
+        errors.append(
+            Error(
+                "IPBX_SIGN_IN_FAILURES and IPBX_SIGN_IN_LOCKOUT_SECONDS must be at least 1",
+                id="accounts.E002",
+            )
+        )
     return errors

@@ -79,7 +79,7 @@ class Lockout:
         return "Sign-in is unavailable for a moment: try again shortly."
 
 
-class SignInLocked(Exception):  # noqa: N818 - a refusal, like Django's PermissionDenied
+class SignInLocked(Exception):
     """The account is locked for this client address (or the address is): no password check."""
 
     def __init__(self, lockout: Lockout) -> None:
@@ -122,8 +122,12 @@ class Attempt:
         try:
             _redis().eval(_SUCCEED, 2, *keys)
         except redis.RedisError:
-            log.exception("sign-in %s %r from %s: could not clear its failures",
-                          self.kind, self.account, self.address)  # fmt: skip
+            log.exception(
+                "sign-in %s %r from %s: could not clear its failures",
+                self.kind,
+                self.account,
+                self.address,
+            )
 
 
 def begin_attempt(kind: str, account: str, address: str) -> Attempt:
@@ -139,8 +143,9 @@ def begin_attempt(kind: str, account: str, address: str) -> Attempt:
         raise SignInLocked(Lockout("down", 30)) from None
     if locked:
         scope = "account" if int(locked) == 1 else "client"
-        log.warning("sign-in %s %r from %s: locked out (%s), %s s left", kind, account, address,
-                    scope, left)  # fmt: skip
+        log.warning(
+            "sign-in %s %r from %s: locked out (%s), %s s left", kind, account, address, scope, left
+        )
         raise SignInLocked(Lockout(scope, int(left)))
     return Attempt(kind, account, address)
 
@@ -180,6 +185,7 @@ def reset(account: str | None = None, address: str | None = None) -> int:
     client = _redis()
     keys = {key for pattern in patterns for key in client.scan_iter(match=pattern, count=500)}
     removed = client.delete(*keys) if keys else 0
-    log.warning("sign-in lock-outs reset (account %r, address %r): %s counters", account, address,
-                removed)  # fmt: skip
+    log.warning(
+        "sign-in lock-outs reset (account %r, address %r): %s counters", account, address, removed
+    )
     return int(removed)

@@ -16,15 +16,39 @@ from agents.reasons import UnknownReason, check_state_reason
 from icm.actions import _command, check_agent_state
 
 WRAP_UP = "wrap_up"
-STATE_COMMANDS = ("login", "login_not_ready", "ready", "not_ready", "logout", "end_wrap_up",
-                  "extend_wrap_up", "reject", "reject_not_ready")  # fmt: skip
-CALL_COMMANDS = ("accept", "hold", "unhold", "mute", "unmute", "hangup", "dtmf", "transfer",
-                 "consult",
-                 "consult_cancel", "consult_complete", "conference",
-                 # recording on demand and pause / resume for sensitive moments (AG-14, REC-9)
-                 "record_start", "record_stop", "record_pause", "record_resume",
-                 # a campaign's preview: call the contact shown, or pass it (issue 9)
-                 "preview_call", "preview_skip")  # fmt: skip
+STATE_COMMANDS = (
+    "login",
+    "login_not_ready",
+    "ready",
+    "not_ready",
+    "logout",
+    "end_wrap_up",
+    "extend_wrap_up",
+    "reject",
+    "reject_not_ready",
+)
+CALL_COMMANDS = (
+    "accept",
+    "hold",
+    "unhold",
+    "mute",
+    "unmute",
+    "hangup",
+    "dtmf",
+    "transfer",
+    "consult",
+    "consult_cancel",
+    "consult_complete",
+    "conference",
+    # recording on demand and pause / resume for sensitive moments (AG-14, REC-9)
+    "record_start",
+    "record_stop",
+    "record_pause",
+    "record_resume",
+    # a campaign's preview: call the contact shown, or pass it (issue 9)
+    "preview_call",
+    "preview_skip",
+)
 
 
 class DesktopRefused(ValueError):
@@ -48,8 +72,12 @@ def check_desktop_command(
         contact = str(args.get("contact", ""))[:64]
         if not contact:
             raise DesktopRefused("which caller?")
-        return _command(switch, "agent_pick", {"agent": agent.login_id, "contact": contact},
-                        timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+        return _command(
+            switch,
+            "agent_pick",
+            {"agent": agent.login_id, "contact": contact},
+            timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
+        )
     if command == "read_bulletin":  # the read receipt (SV-12), of its own bulletins only
         from supervision.bulletins import BulletinRefused, mark_read
 
@@ -107,8 +135,13 @@ def _callback_command(agent: Agent, command: str, args: dict[str, Any]) -> dict[
             raise DesktopRefused("give the call-back's date and time") from exc
         if due_at.tzinfo is None:
             raise DesktopRefused("the call-back's time needs its time zone")
-        booked = callbacks.book(number=str(args.get("number", "")), due_at=due_at, agent=agent,
-                                note=str(args.get("note", ""))[:1000], booked_by=agent)  # fmt: skip
+        booked = callbacks.book(
+            number=str(args.get("number", "")),
+            due_at=due_at,
+            agent=agent,
+            note=str(args.get("note", ""))[:1000],
+            booked_by=agent,
+        )
         return callbacks.as_dict(booked)
     except (ValueError, LookupError) as exc:  # CallbackRefused, CallbackNotFound, int()
         raise DesktopRefused(str(exc) or "no such call-back") from exc
@@ -136,8 +169,13 @@ def _consult_target(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str
         gateway, caller_id = trunk_for(switch)
     except DialRefused as exc:
         raise DesktopRefused(str(exc)) from exc
-    return {"kind": "number", "target": target, "note": note, "gateway": gateway,
-            "caller_id": caller_id}  # fmt: skip
+    return {
+        "kind": "number",
+        "target": target,
+        "note": note,
+        "gateway": gateway,
+        "caller_id": caller_id,
+    }
 
 
 def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -158,8 +196,9 @@ def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any
     callback = _campaign_callback(call_uuid, args)  # checked before the wrap-up ends
     result = check_agent_state(switch, agent.login_id, "end_wrap_up", "")
     if call_uuid:
-        ContactNote.objects.create(agent=agent, call_uuid=call_uuid, disposition=disposition,
-                                   notes=notes)  # fmt: skip
+        ContactNote.objects.create(
+            agent=agent, call_uuid=call_uuid, disposition=disposition, notes=notes
+        )
     booked = None
     if callback is not None:
         from outbound import callbacks

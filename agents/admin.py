@@ -203,8 +203,18 @@ class ScheduledCallbackAdmin(ReadOnlyAdmin):
     """Scheduled call-backs (AG-17): booked from the desktop, the IVR or the API (which
     validate them), dispatched by Celery; here they are browsed and cancelled."""
 
-    list_display = ["due_at", "number", "agent", "queue", "customer", "status", "attempts",
-                    "last_error", "source", "booked_by"]  # fmt: skip
+    list_display = [
+        "due_at",
+        "number",
+        "agent",
+        "queue",
+        "customer",
+        "status",
+        "attempts",
+        "last_error",
+        "source",
+        "booked_by",
+    ]
     list_filter = ["status", "source", "queue"]
     list_select_related = ["agent", "queue", "customer", "booked_by"]
     search_fields = ["number", "agent__login_id", "customer__name", "note", "contact"]

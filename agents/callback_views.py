@@ -17,8 +17,10 @@ from icm.actions import may_control_agent
 from icm.models import Customer
 from ipbx_project.api_schema import errors
 
-BOOK_SHAPE = ('{"number": "…", "due_at": "2026-12-02T15:30:00+01:00", "note": "…", '
-              '"queue": "<queue name>", "account": "<customer account>"}')  # fmt: skip
+BOOK_SHAPE = (
+    '{"number": "…", "due_at": "2026-12-02T15:30:00+01:00", "note": "…", '
+    '"queue": "<queue name>", "account": "<customer account>"}'
+)
 
 
 class BadBody(ValueError):
@@ -45,8 +47,9 @@ def agent_callbacks(request: Request, login_id: str) -> Response:
     own = desktop.agent_of(request.user)
     try:
         fields = _booking(request.data)
-        callback = callbacks.book(agent=agent, booked_by=own, **fields,
-                                  source="agent" if own == agent else "api")  # fmt: skip
+        callback = callbacks.book(
+            agent=agent, booked_by=own, **fields, source="agent" if own == agent else "api"
+        )
     except BadBody as exc:
         return Response({"detail": f"{exc}; send {BOOK_SHAPE}"}, status=400)
     except callbacks.CallbackForbidden as exc:
@@ -99,5 +102,4 @@ def _booking(data: Any) -> dict[str, Any]:
         customer = Customer.objects.filter(account=account).first()
         if customer is None:
             raise BadBody(f"there is no customer with account {account[:64]!r}")
-    return {"number": number, "due_at": due_at, "note": note, "queue": queue,
-            "customer": customer}  # fmt: skip
+    return {"number": number, "due_at": due_at, "note": note, "queue": queue, "customer": customer}

@@ -127,11 +127,24 @@ def book(
         _check_system_rules(number)
     _check_not_booked_twice(number, due_at, agent, queue)
     callback = ScheduledCallback.objects.create(
-        agent=agent, queue=queue, number=number, customer=customer or customer_for(number),
-        due_at=due_at, next_attempt_at=due_at, note=note, booked_by=booked_by, source=source,
-    )  # fmt: skip
-    _log(logging.INFO, callback, "booked for %s (%s) by %s", due_at.isoformat(), source,
-         booked_by.login_id if booked_by else "-")  # fmt: skip
+        agent=agent,
+        queue=queue,
+        number=number,
+        customer=customer or customer_for(number),
+        due_at=due_at,
+        next_attempt_at=due_at,
+        note=note,
+        booked_by=booked_by,
+        source=source,
+    )
+    _log(
+        logging.INFO,
+        callback,
+        "booked for %s (%s) by %s",
+        due_at.isoformat(),
+        source,
+        booked_by.login_id if booked_by else "-",
+    )
     return callback
 
 
@@ -191,9 +204,12 @@ def _check_not_booked_twice(
     number: str, due_at: datetime, agent: Agent | None, queue: Queue | None
 ) -> None:
     twin = ScheduledCallback.objects.filter(
-        number=number, agent=agent, queue=queue, status=Status.PENDING,
+        number=number,
+        agent=agent,
+        queue=queue,
+        status=Status.PENDING,
         due_at__range=(due_at - DUPLICATE_WINDOW, due_at + DUPLICATE_WINDOW),
-    ).first()  # fmt: skip
+    ).first()
     if twin is not None:
         raise CallbackConflict(
             f"a call-back to {number} is already booked for {twin.due_at.isoformat()}"
@@ -263,8 +279,9 @@ def cancel(callback_id: int, now: datetime | None = None) -> ScheduledCallback:
         if row is None:
             raise CallbackNotFound(f"no call-back {callback_id}")
         if row.status != Status.PENDING:
-            raise CallbackConflict(f"the call-back is {row.status}: only a pending one can be "
-                                   "cancelled")  # fmt: skip
+            raise CallbackConflict(
+                f"the call-back is {row.status}: only a pending one can be cancelled"
+            )
         if row.lease_until is not None and row.lease_until > now:
             raise CallbackConflict("the call-back is being dialled right now")
         row.status = Status.CANCELLED
@@ -329,11 +346,13 @@ def _sweep_lost_outcomes(now: datetime) -> int:
     then dial the customer); one still "ringing" long after lost it (icm restarted, or the
     outcome was saved before the row said "ringing"): it is due again."""
     stale = ScheduledCallback.objects.filter(
-        status=Status.RINGING, dispatched_to="agent",
+        status=Status.RINGING,
+        dispatched_to="agent",
         dispatched_at__lt=now - timedelta(seconds=OUTCOME_LOST_SECONDS),
-    )  # fmt: skip
-    count = stale.update(status=Status.PENDING, next_attempt_at=now,
-                         last_error="no outcome from icm: asked again")  # fmt: skip
+    )
+    count = stale.update(
+        status=Status.PENDING, next_attempt_at=now, last_error="no outcome from icm: asked again"
+    )
     if count:
         log.warning("call-backs: %d without an outcome from icm are due again", count)
     return count
@@ -381,9 +400,14 @@ def ring_plan(callback: ScheduledCallback) -> tuple[str, dict[str, str]] | None:
         return None
     switch = switch_of(agent) if agent is not None else switch_of_queue(queue)
     customer = callback.customer.name if callback.customer_id else ""
-    args = {"callback": str(callback.pk), "agent": agent.login_id if agent else "",
-            "queue": queue.name if queue else "", "number": callback.number,
-            "note": callback.note[:NOTE_MAX], "customer": customer}  # fmt: skip
+    args = {
+        "callback": str(callback.pk),
+        "agent": agent.login_id if agent else "",
+        "queue": queue.name if queue else "",
+        "number": callback.number,
+        "note": callback.note[:NOTE_MAX],
+        "customer": customer,
+    }
     return switch, args
 
 
@@ -402,14 +426,23 @@ def _taken(callback: ScheduledCallback, owner: str, now: datetime, reply: dict[s
     status = reply.get("status")
     if status not in ("ringing_agent", "queued", "duplicate"):
         return _retry(callback, owner, now, f"icm replied {reply!r:.200}", counted=True)
-    fields: dict[str, Any] = {"status": Status.RINGING, "attempts": callback.attempts + 1,
-                              "last_error": "", "dispatched_at": now}  # fmt: skip
+    fields: dict[str, Any] = {
+        "status": Status.RINGING,
+        "attempts": callback.attempts + 1,
+        "last_error": "",
+        "dispatched_at": now,
+    }
     if status != "duplicate":  # icm took it earlier (a lost reply): keep what we knew
         fields["dispatched_to"] = "agent" if status == "ringing_agent" else "queue"
         fields["contact"] = str(reply.get("contact") or "")[:64]
     if _record(callback, owner, **fields):
-        _log(logging.INFO, callback, "icm took it: %s (contact %s)", status,
-             fields.get("contact", callback.contact) or "-")  # fmt: skip
+        _log(
+            logging.INFO,
+            callback,
+            "icm took it: %s (contact %s)",
+            status,
+            fields.get("contact", callback.contact) or "-",
+        )
     return Status.RINGING
 
 
@@ -421,8 +454,14 @@ def _retry(
     if attempts >= MAX_ATTEMPTS or next_at > callback.due_at + GIVE_UP_AFTER:
         return _fail(callback, owner, error, attempts=attempts)
     if _record(callback, owner, attempts=attempts, last_error=error[:300], next_attempt_at=next_at):
-        _log(logging.WARNING, callback, "retry at %s (attempt %s): %s", next_at.isoformat(),
-             attempts, error)  # fmt: skip
+        _log(
+            logging.WARNING,
+            callback,
+            "retry at %s (attempt %s): %s",
+            next_at.isoformat(),
+            attempts,
+            error,
+        )
     return Status.PENDING
 
 
@@ -449,7 +488,13 @@ def _record(callback: ScheduledCallback, owner: str, **fields: Any) -> bool:
 def _log(level: int, callback: ScheduledCallback, message: str, *args: Any, **kwargs: Any) -> None:
     agent = callback.agent.login_id if callback.agent_id else ""
     queue = callback.queue.name if callback.queue_id else ""
-    log.log(level, "callback %s agent %s queue %s: " + message, callback.pk, agent or "-",
-            queue or "-", *args,
-            extra={"callback_id": callback.pk, "agent_id": agent, "queue": queue},
-            **kwargs)  # fmt: skip
+    log.log(
+        level,
+        "callback %s agent %s queue %s: " + message,
+        callback.pk,
+        agent or "-",
+        queue or "-",
+        *args,
+        extra={"callback_id": callback.pk, "agent_id": agent, "queue": queue},
+        **kwargs,
+    )

@@ -63,8 +63,13 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
         )
         if other is not None and not takeover:
             await self.accept()
-            await self.send_json({"type": "refused", "detail": "this agent is already signed "
-                                  "in on another page; take over to move here"})  # fmt: skip
+            await self.send_json(
+                {
+                    "type": "refused",
+                    "detail": "this agent is already signed "
+                    "in on another page; take over to move here",
+                }
+            )
             await self.close(code=ALREADY_OPEN)
             return
         if other is not None:
@@ -89,7 +94,7 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             await self.channel_layer.group_add(group_of(self.login_id), self.channel_name)
-        except Exception as exc:  # noqa: BLE001 - each command still checks the sign-in
+        except Exception as exc:
             log.warning("agent %s: desktop not watching its sign-in: %s", self.login_id, exc)
 
     async def desktop_close(self, event: dict[str, Any]) -> None:
@@ -99,8 +104,9 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
         await self._signed_out(str(event.get("why") or "signed out"))
 
     async def _signed_out(self, why: str) -> None:
-        log.info("agent %s: desktop closed: %s", self.login_id, why,
-                 extra={"agent_id": self.login_id})  # fmt: skip
+        log.info(
+            "agent %s: desktop closed: %s", self.login_id, why, extra={"agent_id": self.login_id}
+        )
         with contextlib.suppress(Exception):
             await self.send_json({"type": "signed_out", "detail": why})
         await self.close(code=UNAUTHORIZED)
@@ -135,11 +141,13 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
         try:
             # not thread-sensitive: one desktop waiting on icm must not hold up the others
             run = database_sync_to_async(check_desktop_command, thread_sensitive=False)
-            result = await run(self.agent, self.switch, str(content.get("command", "")),
-                               content.get("args") or {})  # fmt: skip
+            result = await run(
+                self.agent, self.switch, str(content.get("command", "")), content.get("args") or {}
+            )
         except (DesktopRefused, CommandError) as exc:
-            await self.send_json({"type": "reply", "id": request_id, "ok": False,
-                                  "detail": str(exc)})  # fmt: skip
+            await self.send_json(
+                {"type": "reply", "id": request_id, "ok": False, "detail": str(exc)}
+            )
             return
         await self.send_json({"type": "reply", "id": request_id, "ok": True, "result": result})
 

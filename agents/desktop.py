@@ -91,20 +91,29 @@ def snapshot(agent: Agent) -> dict[str, Any]:
         "switch": switch,
         "seq": int(seq or 0),
         "connected": status.get("connected") == "1",
-        "agent": {"login_id": agent.login_id, "name": agent.name, "level": agent.level,
-                  "level_label": agent.get_level_display(), "extension": extension},
+        "agent": {
+            "login_id": agent.login_id,
+            "name": agent.name,
+            "level": agent.level,
+            "level_label": agent.get_level_display(),
+            "extension": extension,
+        },
         "state": state,
-        "calls": sorted((c for c in calls if call_is_mine(c, agent.login_id, extension)),
-                        key=lambda c: c["created_at"]),
+        "calls": sorted(
+            (c for c in calls if call_is_mine(c, agent.login_id, extension)),
+            key=lambda c: c["created_at"],
+        ),
         "history": history(agent),
         "callbacks": callbacks.for_agent(agent),
         "customers": my_customers(agent, {c["call_uuid"] for c in calls}),
         "bulletins": unread_bulletins(agent),
-        "queues": [{"name": q.name, "display_name": q.display_name, **figures.get(q.name, {})}
-                   for q in skill_group_queues(agent)],
+        "queues": [
+            {"name": q.name, "display_name": q.display_name, **figures.get(q.name, {})}
+            for q in skill_group_queues(agent)
+        ],
         "reasons": list(NotReadyReason.objects.filter(active=True).values("code", "label")),
         "dispositions": list(Disposition.objects.filter(active=True).values("code", "label")),
-    }  # fmt: skip
+    }
 
 
 def skill_group_queues(agent: Agent) -> list[Queue]:
@@ -119,8 +128,9 @@ def offer_card(offer: dict[str, Any]) -> dict[str, Any]:
     """The screen pop: the offer plus the customer found by caller number (INT-2) and how
     the contact arrived (AG-21)."""
     attached = offer.get("attached") or {}
-    arrived = attached.get("arrived") or ("callback" if offer.get("media") == "callback"
-                                          else "direct")  # fmt: skip
+    arrived = attached.get("arrived") or (
+        "callback" if offer.get("media") == "callback" else "direct"
+    )
     transferred_by = ""
     if attached.get("transferred_from"):
         found = Agent.objects.filter(login_id=attached["transferred_from"]).first()
@@ -130,10 +140,15 @@ def offer_card(offer: dict[str, Any]) -> dict[str, Any]:
         from outbound.screen_pop import campaign_card
 
         campaign = campaign_card(attached)
-    return {**offer, "arrived": arrived, "ivr": attached.get("ivr") or {},
-            "transferred_by": transferred_by, "note": attached.get("transfer_note") or "",
-            "customer_card": customer_card(str(offer.get("ani") or "")),
-            "campaign_card": campaign}  # fmt: skip
+    return {
+        **offer,
+        "arrived": arrived,
+        "ivr": attached.get("ivr") or {},
+        "transferred_by": transferred_by,
+        "note": attached.get("transfer_note") or "",
+        "customer_card": customer_card(str(offer.get("ani") or "")),
+        "campaign_card": campaign,
+    }
 
 
 def customer_card(number: str) -> dict[str, Any] | None:
@@ -156,10 +171,17 @@ def customer_card(number: str) -> dict[str, Any] | None:
         "grade": customer.grade,
         "grade_label": customer.get_grade_display(),
         "email": customer.email,
-        "recent": [{"at": c.created_at.isoformat(), "queue": c.queue.name if c.queue else "",
-                    "agent": c.agent.name if c.agent else "", "cause": c.hangup_cause,
-                    "seconds": _seconds(c)} for c in recent],
-    }  # fmt: skip
+        "recent": [
+            {
+                "at": c.created_at.isoformat(),
+                "queue": c.queue.name if c.queue else "",
+                "agent": c.agent.name if c.agent else "",
+                "cause": c.hangup_cause,
+                "seconds": _seconds(c),
+            }
+            for c in recent
+        ],
+    }
 
 
 def history(agent: Agent) -> list[dict[str, Any]]:
@@ -207,12 +229,17 @@ def history(agent: Agent) -> list[dict[str, Any]]:
         customer = ""
         if call is not None:
             customer = call.customer.name if call.customer else names.get(call.ani, "")
-        rows.append({
-            "at": at.isoformat(), "outcome": outcome, "contact": contact,
-            "ani": call.ani if call else "", "customer": customer,
-            "queue": call.queue.name if call and call.queue else "",
-            "seconds": _seconds(call) if call and outcome == "answered" else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "at": at.isoformat(),
+                "outcome": outcome,
+                "contact": contact,
+                "ani": call.ani if call else "",
+                "customer": customer,
+                "queue": call.queue.name if call and call.queue else "",
+                "seconds": _seconds(call) if call and outcome == "answered" else None,
+            }
+        )
     return rows
 
 
@@ -244,11 +271,14 @@ def my_customers(agent: Agent, live: set[str] | None = None) -> list[dict[str, A
             "name": customer.name if customer else (card or {}).get("name", ""),
             "account": customer.account if customer else (card or {}).get("account", ""),
             "grade": customer.grade if customer else (card or {}).get("grade", ""),
-            "ani": call.ani, "queue": call.queue.name if call.queue else "",
+            "ani": call.ani,
+            "queue": call.queue.name if call.queue else "",
             "state": _call_state(call, live),
-            "waited": routing.get("waited"), "talk": _seconds(call), "calls": 1,
+            "waited": routing.get("waited"),
+            "talk": _seconds(call),
+            "calls": 1,
             "at": call.created_at.isoformat(),
-        }  # fmt: skip
+        }
     return list(rows.values())[:HISTORY_LIMIT]
 
 

@@ -46,12 +46,18 @@ def close_desktops(login_id: str, why: str, session_key: str = "") -> None:
             async_to_sync(layer.group_send)(
                 group_of(login_id), {"type": CLOSE_EVENT, "session": session_key, "why": why}
             )
-        except Exception as exc:  # noqa: BLE001 - a sign-out must never fail on this
-            log.warning("agent %s: desktop sockets not told to close (%s): %s", login_id, why,
-                        exc, extra={"agent_id": login_id})  # fmt: skip
+        except Exception as exc:
+            log.warning(
+                "agent %s: desktop sockets not told to close (%s): %s",
+                login_id,
+                why,
+                exc,
+                extra={"agent_id": login_id},
+            )
             return
-        log.info("agent %s: desktop sockets closed: %s", login_id, why,
-                 extra={"agent_id": login_id})  # fmt: skip
+        log.info(
+            "agent %s: desktop sockets closed: %s", login_id, why, extra={"agent_id": login_id}
+        )
 
     transaction.on_commit(send)
 
@@ -75,7 +81,7 @@ def still_signed_in(user_id: int, agent_id: int, session_key: str | None) -> boo
 
 
 @receiver(user_logged_out)
-def signed_out(sender: type, request: Any, user: Any, **kwargs: Any) -> None:  # noqa: ANN401
+def signed_out(sender: type, request: Any, user: Any, **kwargs: Any) -> None:
     """A web sign-out closes the desktop sockets opened with that session."""
     agent = Agent.objects.filter(user_id=getattr(user, "pk", None)).first() if user else None
     if agent is None:
@@ -96,7 +102,7 @@ def agent_deleted(sender: type, instance: Agent, **kwargs: Any) -> None:
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-def user_saved(sender: type, instance: Any, **kwargs: Any) -> None:  # noqa: ANN401
+def user_saved(sender: type, instance: Any, **kwargs: Any) -> None:
     if not instance.is_active:
         for login_id in Agent.objects.filter(user=instance).values_list("login_id", flat=True):
             close_desktops(login_id, "user deactivated")

@@ -27,7 +27,7 @@ ELEVATED = (
 )
 
 
-class PhoneBarRefused(Exception):  # noqa: N818 - a refusal shown to the agent
+class PhoneBarRefused(Exception):
     """The sign-in is refused: `status` (403 or 429) and the message for the agent."""
 
     def __init__(self, message: str, status: int) -> None:
@@ -50,8 +50,13 @@ def check_phone_bar_sign_in(login_id: str, password: str, address: str) -> Agent
         raise PhoneBarRefused(WRONG, 403)
     if user.is_staff or user.is_superuser or is_supervisor(user):
         # the password was right, but it must not open these rights: still counted as a failure
-        log.warning("agent %s: phone-bar sign-in from %s refused: user %s has supervisor or "
-                    "administrator rights", login_id, address, user.pk)  # fmt: skip
+        log.warning(
+            "agent %s: phone-bar sign-in from %s refused: user %s has supervisor or "
+            "administrator rights",
+            login_id,
+            address,
+            user.pk,
+        )
         raise PhoneBarRefused(ELEVATED, 403)
     attempt.succeeded()
     return agent

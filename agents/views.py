@@ -46,8 +46,9 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     try:
         agent = check_phone_bar_sign_in(login_id, password, client_address(request))
     except PhoneBarRefused as refused:
-        return render(request, "agents/sign_in.html", {"error": refused.message},
-                      status=refused.status)  # fmt: skip
+        return render(
+            request, "agents/sign_in.html", {"error": refused.message}, status=refused.status
+        )
     login(request, agent.user, backend=THROTTLED_BACKEND)
     try:
         check_desktop_command(agent, desktop.switch_of(agent), "login_not_ready", {})

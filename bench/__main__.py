@@ -59,14 +59,14 @@ def main() -> None:
     env["IPBX_LOG_LEVEL"] = "WARNING"
     env["REDIS_URL"] = env["REDIS_URL"].rsplit("/", 1)[0] + "/14"  # keep `make run`'s db clean
     migrate = [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"]
-    subprocess.run(migrate, cwd=ROOT, env=env, check=True)  # noqa: S603
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True)
     failed = False
     # `acd` is covered by `bench acd` (domain) + `acd_e2e` (through the switch)
     names = args.names or list(BENCHMARKS)
     if "acd" in names and "acd_e2e" not in names:
         names.append("acd_e2e")
     for name in names:
-        result = subprocess.run([sys.executable, "-m", BENCHMARKS[name]], cwd=ROOT, env=env)  # noqa: S603
+        result = subprocess.run([sys.executable, "-m", BENCHMARKS[name]], cwd=ROOT, env=env)
         failed |= result.returncode != 0
     sys.exit(1 if failed else 0)
 

@@ -26,16 +26,27 @@ def build(rng: random.Random) -> Acd:
     strategies = sorted(STRATEGIES)
     for q in range(QUEUES):
         skills = {s: rng.randint(1, 5) for s in rng.sample(SKILLS, rng.randint(1, 2))}
-        acd.set_policy(QueuePolicy(f"q{q}", strategies[q % len(strategies)], skills,
-                                   escalation=(EscalationStep(30, 2),),
-                                   priority_mode="weighted" if q % 3 else "strict"), 0)  # fmt: skip
+        acd.set_policy(
+            QueuePolicy(
+                f"q{q}",
+                strategies[q % len(strategies)],
+                skills,
+                escalation=(EscalationStep(30, 2),),
+                priority_mode="weighted" if q % 3 else "strict",
+            ),
+            0,
+        )
     for a in range(AGENTS):
         skills = {s: rng.randint(1, 10) for s in rng.sample(SKILLS, rng.randint(3, 6))}
         acd.set_agent(f"a{a:04d}", skills, order=a)
         acd.login(f"a{a:04d}", 0, ready=False)
     for c in range(WAITING):
-        acd.enqueue(Contact(f"c{c}", f"q{rng.randrange(QUEUES)}", c * 0.01,
-                            priority=rng.choice([0, 0, 0, 1, 5])), c * 0.01)  # fmt: skip
+        acd.enqueue(
+            Contact(
+                f"c{c}", f"q{rng.randrange(QUEUES)}", c * 0.01, priority=rng.choice([0, 0, 0, 1, 5])
+            ),
+            c * 0.01,
+        )
     return acd
 
 

@@ -44,19 +44,24 @@ def _call_center() -> None:
     )
     skill, _ = Skill.objects.get_or_create(name="bench")
     queue = Queue.objects.create(
-        site=site, name="bench", display_name="Bench", wrap_up_seconds=0,
-        strategy="longest_idle", strategy_parameters={"ring_timeout": 10},
-    )  # fmt: skip
+        site=site,
+        name="bench",
+        display_name="Bench",
+        wrap_up_seconds=0,
+        strategy="longest_idle",
+        strategy_parameters={"ring_timeout": 10},
+    )
     QueueSkill.objects.create(queue=queue, skill=skill, minimum_level=1)
     InboundRoute.objects.create(site=site, name="bench", dnis=DNIS, queue=queue)
     for i in range(AGENTS):
-        ext, _ = Extension.objects.get_or_create(site=site, number=f"{3000 + i}",
-                                                 defaults={"password": "x"})  # fmt: skip
+        ext, _ = Extension.objects.get_or_create(
+            site=site, number=f"{3000 + i}", defaults={"password": "x"}
+        )
         agent = Agent.objects.create(login_id=f"bench-{i:03d}", name=f"Bench {i}", extension=ext)
         AgentSkill.objects.create(agent=agent, skill=skill, level=5)
 
 
-def _acd(service: IcmService, name: str, **args) -> None:  # noqa: ANN003
+def _acd(service: IcmService, name: str, **args) -> None:
     request = AcdRequest(name, args)
     service.inbox.put(request)
     request.result.get(timeout=10)
@@ -75,10 +80,21 @@ def main() -> None:
         offers_before = runtime.offers_sent
         total = int(RATE * SECONDS)
         started = time.monotonic()
-        load = subprocess.Popen(  # noqa: S603 - the load comes from another process
-            [sys.executable, "-m", "bench.load_calls", "--port", str(esl_port), "--rate",
-             str(RATE), "--count", str(total), "--dnis", DNIS]
-        )  # fmt: skip
+        load = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.load_calls",
+                "--port",
+                str(esl_port),
+                "--rate",
+                str(RATE),
+                "--count",
+                str(total),
+                "--dnis",
+                DNIS,
+            ]
+        )
         while runtime.offers_sent - offers_before < total and time.monotonic() - started < 120:
             gevent.sleep(0.05)
         elapsed = time.monotonic() - started

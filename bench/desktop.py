@@ -79,12 +79,18 @@ def agents_with_sessions() -> list[tuple[str, str]]:
 
 
 def start(args: list[str], env: dict[str, str], log: str) -> subprocess.Popen:
-    out = open(ROOT / "var" / f"bench-{log}.log", "w")  # noqa: SIM115 - kept for the process
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    out = open(ROOT / "var" / f"bench-{log}.log", "w")
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-async def desktop(agent: str, cookie: str, port: int, latencies: list[float],
-                  ready: asyncio.Event, stop: asyncio.Event) -> None:  # fmt: skip
+async def desktop(
+    agent: str,
+    cookie: str,
+    port: int,
+    latencies: list[float],
+    ready: asyncio.Event,
+    stop: asyncio.Event,
+) -> None:
     url = f"ws://127.0.0.1:{port}/ws/agent/"
     headers = {"Cookie": f"sessionid={cookie}", "Origin": f"http://127.0.0.1:{port}"}
     async with websockets.connect(url, additional_headers=headers, max_queue=None) as ws:
@@ -121,16 +127,20 @@ async def run(sessions: list[tuple[str, str]], web_port: int, client: redis.Redi
     latencies: list[float] = []
     stop = asyncio.Event()
     readies = [asyncio.Event() for _ in sessions]
-    tasks = [asyncio.create_task(desktop(a, c, web_port, latencies, r, stop))
-             for (a, c), r in zip(sessions, readies, strict=True)]  # fmt: skip
+    tasks = [
+        asyncio.create_task(desktop(a, c, web_port, latencies, r, stop))
+        for (a, c), r in zip(sessions, readies, strict=True)
+    ]
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=60)
     await asyncio.sleep(1)
     sent = await flip(client, [a for a, _ in sessions], stop)
     await asyncio.gather(*tasks, return_exceptions=True)
     latencies.sort()
     out = sys.stdout
-    out.write(f"desktop_clients: {len(sessions)} connected desktops, {sent} state changes in "
-              f"{SECONDS:.0f} s, {len(latencies)} frames measured\n")  # fmt: skip
+    out.write(
+        f"desktop_clients: {len(sessions)} connected desktops, {sent} state changes in "
+        f"{SECONDS:.0f} s, {len(latencies)} frames measured\n"
+    )
     if latencies:
         out.write(f"desktop_event_p50_ms: {latencies[len(latencies) // 2] * 1000:.1f} ms\n")
         out.write(f"desktop_event_p99_ms: {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms\n")
@@ -140,9 +150,15 @@ async def run(sessions: list[tuple[str, str]], web_port: int, client: redis.Redi
 def main() -> None:
     sessions = agents_with_sessions()
     esl, outbound, web_port = free_port(), free_port(), free_port()
-    env = dict(os.environ, IPBX_SWITCH_NAME=SWITCH, FREESWITCH_ESL_PORT=str(esl),
-               FREESWITCH_ESL_HOST="127.0.0.1", ICM_OUTBOUND_PORT=str(outbound),
-               IPBX_LOG_LEVEL="WARNING", DJANGO_ALLOW_ASYNC_UNSAFE="")  # fmt: skip
+    env = dict(
+        os.environ,
+        IPBX_SWITCH_NAME=SWITCH,
+        FREESWITCH_ESL_PORT=str(esl),
+        FREESWITCH_ESL_HOST="127.0.0.1",
+        ICM_OUTBOUND_PORT=str(outbound),
+        IPBX_LOG_LEVEL="WARNING",
+        DJANGO_ALLOW_ASYNC_UNSAFE="",
+    )
     procs = [
         start(
             [

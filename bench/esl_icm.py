@@ -41,8 +41,15 @@ def _flood(service: IcmService, me: psutil.Process) -> dict[str, float]:
     cpu_before = sum(me.cpu_times()[:2])
     started = time.monotonic()
     _control(service, f"sim_load {FLOOD_CALLS} 0")
-    wait(lambda: service.model.leg_count() == 0 and service.inbox.empty()
-          and conn.events_received > start_events, 300, "flood to drain")  # fmt: skip
+    wait(
+        lambda: (
+            service.model.leg_count() == 0
+            and service.inbox.empty()
+            and conn.events_received > start_events
+        ),
+        300,
+        "flood to drain",
+    )
     last = -1
     while conn.events_received != last:  # until nothing more arrives
         last = conn.events_received
@@ -62,8 +69,11 @@ def main() -> None:
         me = psutil.Process()
         rss_before = me.memory_info().rss
         _control(service, f"sim_load {MEMORY_CALLS} 600000")
-        wait(lambda: len(service.model) >= MEMORY_CALLS and service.inbox.empty(), 300,
-              "calls to be up")  # fmt: skip
+        wait(
+            lambda: len(service.model) >= MEMORY_CALLS and service.inbox.empty(),
+            300,
+            "calls to be up",
+        )
         gevent.sleep(2)  # let the publisher and persister flush their batches
         rss_after = me.memory_info().rss
         per_call = (rss_after - rss_before) / 1024 / len(service.model)

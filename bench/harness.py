@@ -32,7 +32,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait(check, timeout: float, what: str) -> None:  # noqa: ANN001
+def wait(check, timeout: float, what: str) -> None:
     """Yield to other greenlets until `check()` is true; TimeoutError after `timeout` s."""
     deadline = time.monotonic() + timeout
     while not check():
@@ -45,10 +45,20 @@ def wait(check, timeout: float, what: str) -> None:  # noqa: ANN001
 def icm_on_switchsim(*sim_args: str) -> Iterator[tuple[IcmService, int]]:
     """(a connected IcmService, switchsim's ESL port); everything is stopped on exit."""
     esl_port, outbound_port = free_port(), free_port()
-    sim = subprocess.Popen(  # noqa: S603 - fixed argument list
-        [sys.executable, "-m", "switchsim", "--esl-port", str(esl_port), "--outbound-socket",
-         f"127.0.0.1:{outbound_port}", "--log-level", "WARNING", *sim_args]
-    )  # fmt: skip
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "switchsim",
+            "--esl-port",
+            str(esl_port),
+            "--outbound-socket",
+            f"127.0.0.1:{outbound_port}",
+            "--log-level",
+            "WARNING",
+            *sim_args,
+        ]
+    )
     service = None
     try:
         deadline = time.monotonic() + 20
@@ -64,7 +74,7 @@ def icm_on_switchsim(*sim_args: str) -> Iterator[tuple[IcmService, int]]:
             IcmConfig(
                 switch=SwitchAddress(
                     f"bench{uuid.uuid4().hex[:6]}", "127.0.0.1", esl_port, "ClueCon"
-                ),  # fmt: skip
+                ),
                 redis_url=settings.REDIS_URL,
                 outbound_host="127.0.0.1",
                 outbound_port=outbound_port,

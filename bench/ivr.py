@@ -44,33 +44,41 @@ CONVERSATIONS = int(os.environ.get("BENCH_IVR_CONVERSATIONS", "5000"))
 DNIS = "8777"
 PROMPT = "Please hold the line."  # 21 characters: about 1.3 s of simulated speech
 EXPECTED_INTERVAL = 0.06 * len(PROMPT) + 3.0 + 0.25  # prompt, time-out, silence after
-LOOP_FLOW = {"start": "hold", "nodes": {
-    "hold": {"type": "menu", "prompt": PROMPT, "timeout": 3, "retries": 1,
-             "exits": {"9": "queue", "timeout": "again", "invalid": "again"}},
-    "again": {"type": "goto", "exits": {"next": "hold"}},
-    "queue": {"type": "enter_queue", "queue": "bench-ivr"},
-}}  # fmt: skip
+LOOP_FLOW = {
+    "start": "hold",
+    "nodes": {
+        "hold": {
+            "type": "menu",
+            "prompt": PROMPT,
+            "timeout": 3,
+            "retries": 1,
+            "exits": {"9": "queue", "timeout": "again", "invalid": "again"},
+        },
+        "again": {"type": "goto", "exits": {"next": "hold"}},
+        "queue": {"type": "enter_queue", "queue": "bench-ivr"},
+    },
+}
 
 
 class _Flows:
     def __init__(self) -> None:
         self.graphs = {MAIN_FLOW: MAIN_GRAPH, BALANCE_FLOW: BALANCE_GRAPH}
 
-    def graph(self, flow, version):  # noqa: ANN001, ANN201
+    def graph(self, flow, version):
         return self.graphs[flow]
 
-    def published(self, flow):  # noqa: ANN001, ANN201
+    def published(self, flow):
         return (1, self.graphs[flow]) if flow in self.graphs else None
 
 
 class _Services:
-    def lookup(self, connector, params):  # noqa: ANN001, ANN201
+    def lookup(self, connector, params):
         return {"balance": 120.5, "holder": "Ann"}
 
-    def icm_value(self, metric, queue):  # noqa: ANN001, ANN201
+    def icm_value(self, metric, queue):
         return 1.0
 
-    def schedule_open(self, schedule):  # noqa: ANN001, ANN201
+    def schedule_open(self, schedule):
         return True
 
 
@@ -84,8 +92,10 @@ def steps_per_second() -> None:
             conversation.answer(run, answer)
         steps += run.steps
     elapsed = time.process_time() - started
-    sys.stdout.write(f"ivr_steps_per_s: {steps / elapsed:.0f} steps/s "
-                     f"({CONVERSATIONS} demo conversations, {steps} steps)\n")  # fmt: skip
+    sys.stdout.write(
+        f"ivr_steps_per_s: {steps / elapsed:.0f} steps/s "
+        f"({CONVERSATIONS} demo conversations, {steps} steps)\n"
+    )
     sys.stdout.flush()
 
 
@@ -109,34 +119,55 @@ def concurrent_calls() -> None:
     asked: dict[str, list[float]] = defaultdict(list)
     collect = ivr_voice.VoiceFrontend.collect
 
-    def timed_collect(self, effect, run):  # noqa: ANN001, ANN202
+    def timed_collect(self, effect, run):
         asked[self.call_uuid].append(time.monotonic())
         return collect(self, effect, run)
 
     ivr_voice.VoiceFrontend.collect = timed_collect
     with icm_on_switchsim("--playback-seconds", "0.5") as (service, esl_port):
         started = time.monotonic()
-        load = subprocess.Popen(  # noqa: S603 - the load comes from another process
-            [sys.executable, "-m", "bench.load_calls", "--port", str(esl_port), "--rate",
-             str(RATE), "--count", str(CALLS), "--dnis", DNIS, "--options", "patience=3600"]
-        )  # fmt: skip
+        load = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bench.load_calls",
+                "--port",
+                str(esl_port),
+                "--rate",
+                str(RATE),
+                "--count",
+                str(CALLS),
+                "--dnis",
+                DNIS,
+                "--options",
+                "patience=3600",
+            ]
+        )
         load.wait(CALLS / RATE + 60)
         ramp = time.monotonic() - started
         gevent.sleep(5)
         asked_before = {uuid: len(times) for uuid, times in asked.items()}
         gevent.sleep(HOLD_SECONDS)
         window_start = time.monotonic() - HOLD_SECONDS
-        held = sum(1 for uuid, times in asked.items()
-                   if times and times[-1] > time.monotonic() - 2 * EXPECTED_INTERVAL
-                   and len(times) > asked_before.get(uuid, 0))  # fmt: skip
+        held = sum(
+            1
+            for uuid, times in asked.items()
+            if times
+            and times[-1] > time.monotonic() - 2 * EXPECTED_INTERVAL
+            and len(times) > asked_before.get(uuid, 0)
+        )
         intervals = sorted(
-            b - a for times in asked.values() for a, b in zip(times, times[1:], strict=False)
+            b - a
+            for times in asked.values()
+            for a, b in zip(times, times[1:], strict=False)
             if a >= window_start
-        )  # fmt: skip
+        )
         sessions = service.outbound.connection_count
     out = sys.stdout
-    out.write(f"ivr_concurrent_calls: {held} calls stepping ({sessions} IVR sessions open; "
-              f"{CALLS} offered in {ramp:.1f} s)\n")  # fmt: skip
+    out.write(
+        f"ivr_concurrent_calls: {held} calls stepping ({sessions} IVR sessions open; "
+        f"{CALLS} offered in {ramp:.1f} s)\n"
+    )
     if intervals:
         p50 = intervals[len(intervals) // 2]
         p99 = intervals[int(len(intervals) * 0.99)]

@@ -8,7 +8,7 @@ import socket
 import time
 
 
-def _read_frame(file) -> tuple[dict[str, str], str]:  # noqa: ANN001
+def _read_frame(file) -> tuple[dict[str, str], str]:
     headers: dict[str, str] = {}
     while True:
         line = file.readline().decode().rstrip("\n")

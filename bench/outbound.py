@@ -36,16 +36,24 @@ def pacing(rate: float) -> tuple[float, int]:
         placed: list[float] = []
         original = dialer._originate
 
-        def timed(call):  # noqa: ANN001, ANN202
+        def timed(call):
             placed.append(time.monotonic())
             return original(call)
 
         dialer._originate = timed
         calls = int(rate * SECONDS) + 1
         for n in range(calls):
-            dialer.dial({"key": f"bench-{rate:g}-{n}-{time.time_ns()}", "campaign": "bench",
-                         "number": f"555{n:07d}", "gateway": "carrier", "mode": "agentless",
-                         "calls_per_second": rate, "max_concurrent": 10_000})  # fmt: skip
+            dialer.dial(
+                {
+                    "key": f"bench-{rate:g}-{n}-{time.time_ns()}",
+                    "campaign": "bench",
+                    "number": f"555{n:07d}",
+                    "gateway": "carrier",
+                    "mode": "agentless",
+                    "calls_per_second": rate,
+                    "max_concurrent": 10_000,
+                }
+            )
         wait(lambda: len(placed) >= calls, SECONDS * 3 + 10, "every call placed")
         gevent.sleep(0.5)
         span = placed[-1] - placed[0]
@@ -58,25 +66,32 @@ def main() -> None:
         achieved, n = pacing(rate)
         error = abs(achieved - rate) / rate * 100
         errors.append(error)
-        print(f"outbound_pacing_{rate:g}_cps: {achieved:.3f} achieved over {n} calls "
-              f"({error:.3f} % off)")  # fmt: skip
+        print(
+            f"outbound_pacing_{rate:g}_cps: {achieved:.3f} achieved over {n} calls "
+            f"({error:.3f} % off)"
+        )
     print(f"pacing_error_pct: {max(errors):.3f}")
     runs = {}
     started = time.perf_counter()
     for mode in (DialMode.PREDICTIVE, DialMode.PROGRESSIVE):
-        runs[mode] = [simulate(contact_list(5000, seed), SimulationConfig(mode, agents=20,
-                                                                          seed=seed))
-                      for seed in SEEDS]  # fmt: skip
+        runs[mode] = [
+            simulate(contact_list(5000, seed), SimulationConfig(mode, agents=20, seed=seed))
+            for seed in SEEDS
+        ]
     took = time.perf_counter() - started
     pred, prog = runs[DialMode.PREDICTIVE], runs[DialMode.PROGRESSIVE]
     for seed, a, b in zip(SEEDS, pred, prog, strict=True):
-        print(f"outbound_seed_{seed}: predictive abandon {100 * a.abandon_rate:.2f} % "
-              f"({a.abandoned} of {a.answered}), occupancy {100 * a.occupancy:.1f} % vs "
-              f"progressive {100 * b.occupancy:.1f} %; connects per agent-hour "
-              f"{a.connects_per_agent_hour:.1f} vs {b.connects_per_agent_hour:.1f}")  # fmt: skip
+        print(
+            f"outbound_seed_{seed}: predictive abandon {100 * a.abandon_rate:.2f} % "
+            f"({a.abandoned} of {a.answered}), occupancy {100 * a.occupancy:.1f} % vs "
+            f"progressive {100 * b.occupancy:.1f} %; connects per agent-hour "
+            f"{a.connects_per_agent_hour:.1f} vs {b.connects_per_agent_hour:.1f}"
+        )
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
-    print(f"predictive_abandon_pct: {100 * mean([r.abandon_rate for r in pred]):.2f} "
-          f"(worst seed {100 * max(r.abandon_rate for r in pred):.2f})")  # fmt: skip
+    print(
+        f"predictive_abandon_pct: {100 * mean([r.abandon_rate for r in pred]):.2f} "
+        f"(worst seed {100 * max(r.abandon_rate for r in pred):.2f})"
+    )
     print(f"predictive_occupancy_pct: {100 * mean([r.occupancy for r in pred]):.1f}")
     print(f"progressive_occupancy_pct: {100 * mean([r.occupancy for r in prog]):.1f}")
     print(f"outbound_simulation_s: {took:.2f} (10 simulated hours, 20 agents, 5,000 contacts)")

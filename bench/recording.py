@@ -39,9 +39,19 @@ def catalogued_per_second(directory: Path) -> float:
     for n in range(FILES):
         path = directory / f"r{n}.wav"
         path.write_bytes(template.read_bytes())
-        rows.append(Recording(switch=SWITCH, call_uuid=f"bench-{n}", leg_uuid="leg",
-                              started_at=now, ended_at=now, format="pcm", channels=2,
-                              path=str(path), status=Recording.Status.PROCESSING))  # fmt: skip
+        rows.append(
+            Recording(
+                switch=SWITCH,
+                call_uuid=f"bench-{n}",
+                leg_uuid="leg",
+                started_at=now,
+                ended_at=now,
+                format="pcm",
+                channels=2,
+                path=str(path),
+                status=Recording.Status.PROCESSING,
+            )
+        )
     Recording.objects.bulk_create(rows)
     started = time.perf_counter()
     done = 0
@@ -72,8 +82,10 @@ def main() -> None:
         rate = catalogued_per_second(directory)
         sizes = mb_per_hour(directory)
     out = sys.stdout
-    out.write(f"recording_files: {FILES} stereo PCM files of {SECONDS:.0f} s catalogued "
-              f"(measured, fingerprinted, saved)\n")  # fmt: skip
+    out.write(
+        f"recording_files: {FILES} stereo PCM files of {SECONDS:.0f} s catalogued "
+        f"(measured, fingerprinted, saved)\n"
+    )
     out.write(f"recording_catalogued_per_s: {rate:.1f}\n")
     out.write(f"recording_pcm_mb_per_h: {sizes['pcm']:.1f} MB\n")
     out.write(f"recording_alaw_mb_per_h: {sizes['alaw']:.1f} MB\n")

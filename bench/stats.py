@@ -62,14 +62,44 @@ QUEUES = [f"bench-st-q{i}" for i in range(10)]
 QUEUE_WEIGHTS = [30, 18, 12, 9, 8, 7, 6, 4, 3, 3]
 AGENTS = [f"bench-st-a{i:03d}" for i in range(200)]
 REASONS = ("break", "lunch", "break")  # at 2 h, 4 h and 6 h into a shift
-TABLES = ("stats_contactfact", "stats_queueeventfact", "stats_agentstatefact",
-          "stats_dirtywindow", "stats_contactinterval", "stats_agentinterval",
-          "stats_notreadyinterval")  # fmt: skip
-CONTACT_COLUMNS = ("switch", "contact_id", "call_uuid", "queue", "skill", "campaign", "media",
-                   "agent", "entered_at", "answered_at", "ended_at", "outcome", "wait_seconds",
-                   "talk_seconds", "hold_seconds", "wrap_seconds", "transferred")  # fmt: skip
-STATE_COLUMNS = ("switch", "agent", "state", "reason", "started_at", "ended_at", "queue",
-                 "contact_id")  # fmt: skip
+TABLES = (
+    "stats_contactfact",
+    "stats_queueeventfact",
+    "stats_agentstatefact",
+    "stats_dirtywindow",
+    "stats_contactinterval",
+    "stats_agentinterval",
+    "stats_notreadyinterval",
+)
+CONTACT_COLUMNS = (
+    "switch",
+    "contact_id",
+    "call_uuid",
+    "queue",
+    "skill",
+    "campaign",
+    "media",
+    "agent",
+    "entered_at",
+    "answered_at",
+    "ended_at",
+    "outcome",
+    "wait_seconds",
+    "talk_seconds",
+    "hold_seconds",
+    "wrap_seconds",
+    "transferred",
+)
+STATE_COLUMNS = (
+    "switch",
+    "agent",
+    "state",
+    "reason",
+    "started_at",
+    "ended_at",
+    "queue",
+    "contact_id",
+)
 SHIFTS = ((7.75, 16.25), (11.75, 20.25))  # local hours, early and late
 out = sys.stdout
 
@@ -92,8 +122,9 @@ class _Agent:
             begin = max(self.free, at)
             if begin >= self.end:
                 continue
-            self.busy.append((SWITCH, self.name, "not_ready", reason, begin, begin + seconds,
-                              "", ""))  # fmt: skip
+            self.busy.append(
+                (SWITCH, self.name, "not_ready", reason, begin, begin + seconds, "", "")
+            )
             self.free = begin + seconds
 
     def states(self) -> list[tuple[Any, ...]]:
@@ -121,8 +152,9 @@ def _arrival(rng: random.Random, midnight: float) -> float:
 Rows = list[tuple[Any, ...]]
 
 
-def simulate_day(day: date, calls: int, staffed: int, rng: random.Random,
-                 serial: Iterator[int]) -> tuple[Rows, Rows]:  # fmt: skip
+def simulate_day(
+    day: date, calls: int, staffed: int, rng: random.Random, serial: Iterator[int]
+) -> tuple[Rows, Rows]:
     """One local day: its contact facts and its agents' state facts (epoch seconds).
     Answered contacts go to the agent of the covering shifts free first (queue-blind)."""
     midnight = datetime.combine(day, day_time(), tzinfo=ZoneInfo(settings.TIME_ZONE)).timestamp()
@@ -141,9 +173,27 @@ def simulate_day(day: date, calls: int, staffed: int, rng: random.Random,
         if draw >= 0.86:  # abandoned (10 %) or overflowed after a minute or two (4 %)
             outcome = "abandoned" if draw < 0.96 else "overflowed"
             wait = rng.expovariate(1 / 45) if outcome == "abandoned" else rng.uniform(60, 120)
-            contacts.append((SWITCH, cid, "", queue, skill, "", "voice", "", entered, None,
-                             entered + wait, outcome, round(wait, 3), 0.0, 0.0, 0.0,
-                             False))  # fmt: skip
+            contacts.append(
+                (
+                    SWITCH,
+                    cid,
+                    "",
+                    queue,
+                    skill,
+                    "",
+                    "voice",
+                    "",
+                    entered,
+                    None,
+                    entered + wait,
+                    outcome,
+                    round(wait, 3),
+                    0.0,
+                    0.0,
+                    0.0,
+                    False,
+                )
+            )
             continue
         ring, talk = rng.uniform(2, 8), rng.lognormvariate(5.0, 0.6)
         wrap = 5 + rng.expovariate(1 / 15)
@@ -152,19 +202,40 @@ def simulate_day(day: date, calls: int, staffed: int, rng: random.Random,
         offer_at = max(offer_at, agent.free)
         answered, talk_end = offer_at + ring, offer_at + ring + talk
         end = talk_end + wrap
-        agent.busy += [(SWITCH, agent.name, "reserved", "", offer_at, answered, queue, cid),
-                       (SWITCH, agent.name, "on_call", "", answered, talk_end, queue, cid),
-                       (SWITCH, agent.name, "wrap_up", "", talk_end, end, queue, cid)]  # fmt: skip
+        agent.busy += [
+            (SWITCH, agent.name, "reserved", "", offer_at, answered, queue, cid),
+            (SWITCH, agent.name, "on_call", "", answered, talk_end, queue, cid),
+            (SWITCH, agent.name, "wrap_up", "", talk_end, end, queue, cid),
+        ]
         agent.free = end
         heapq.heappush(heaps[agent.index % 2], (end, agent.index))
-        contacts.append((SWITCH, cid, "", queue, skill, "", "voice", agent.name, entered,
-                         answered, end, "answered", round(answered - entered, 3),
-                         round(talk, 3), 0.0, round(wrap, 3), rng.random() < 0.03))  # fmt: skip
+        contacts.append(
+            (
+                SWITCH,
+                cid,
+                "",
+                queue,
+                skill,
+                "",
+                "voice",
+                agent.name,
+                entered,
+                answered,
+                end,
+                "answered",
+                round(answered - entered, 3),
+                round(talk, 3),
+                0.0,
+                round(wrap, 3),
+                rng.random() < 0.03,
+            )
+        )
     return contacts, [row for a in agents for row in a.states()]
 
 
-def _next_agent(agents: list[_Agent], heaps: tuple[list, list], at: float,
-                midnight: float) -> _Agent:  # fmt: skip
+def _next_agent(
+    agents: list[_Agent], heaps: tuple[list, list], at: float, midnight: float
+) -> _Agent:
     """Pop the agent free first among the shifts working at `at` (breaks taken first)."""
     hour = (at - midnight) / 3600
     open_ = [h for h, (lo, hi) in zip(heaps, SHIFTS, strict=True) if lo <= hour < hi - 0.25]
@@ -205,8 +276,13 @@ def _when(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)
 
 
-def _copy(cur: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
-          times: tuple[int, ...]) -> None:  # fmt: skip
+def _copy(
+    cur: Any,
+    table: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    times: tuple[int, ...],
+) -> None:
     with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             row = list(row)
@@ -230,19 +306,23 @@ def ingest_facts() -> list[tuple[str, dict[str, Any]]]:
             left = fact["answered_at"] or fact["ended_at"]
             timed.append(_queue_event(fact, fact["outcome"], left, agent, wait))
             timed.append((fact["ended_at"], ("contact", fact)))
-        timed += [(row[5], ("agent_state", dict(zip(STATE_COLUMNS, row, strict=True))))
-                  for row in states]  # fmt: skip
+        timed += [
+            (row[5], ("agent_state", dict(zip(STATE_COLUMNS, row, strict=True)))) for row in states
+        ]
         if len(timed) >= INGEST_FACTS:
             break
     timed.sort(key=lambda pair: pair[0])
     return [fact for _, fact in timed[:INGEST_FACTS]]
 
 
-def _queue_event(contact: dict[str, Any], kind: str, at: float, agent: str,
-                 wait: float) -> tuple[float, tuple[str, dict[str, Any]]]:  # fmt: skip
+def _queue_event(
+    contact: dict[str, Any], kind: str, at: float, agent: str, wait: float
+) -> tuple[float, tuple[str, dict[str, Any]]]:
     fact = {k: contact[k] for k in ("switch", "contact_id", "call_uuid", "queue")}
-    return at, ("queue_event", {**fact, "kind": kind, "at": at, "agent": agent,
-                                "wait_seconds": wait})  # fmt: skip
+    return at, (
+        "queue_event",
+        {**fact, "kind": kind, "at": at, "agent": agent, "wait_seconds": wait},
+    )
 
 
 def bench_ingest() -> None:
@@ -257,14 +337,18 @@ def bench_ingest() -> None:
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM stats_dirtywindow")
         dirty = cur.fetchone()[0]
-    kinds = {k: sum(1 for kind, _ in facts if kind == k) for k in ("queue_event", "contact",
-                                                                   "agent_state")}  # fmt: skip
-    out.write(f"stats_ingest: {len(facts)} facts ({kinds['queue_event']} queue events, "
-              f"{kinds['contact']} contacts, {kinds['agent_state']} agent states) in "
-              f"{len(batches)} batches of {BATCH}, {dirty} windows marked dirty\n"
-              f"stats_ingest_batch_p50_ms: {_pct(took, 50) * 1000:.1f}\n"
-              f"stats_ingest_batch_p95_ms: {_pct(took, 95) * 1000:.1f}\n"
-              f"facts_ingested_per_s: {len(facts) / sum(took):.0f}\n")  # fmt: skip
+    kinds = {
+        k: sum(1 for kind, _ in facts if kind == k)
+        for k in ("queue_event", "contact", "agent_state")
+    }
+    out.write(
+        f"stats_ingest: {len(facts)} facts ({kinds['queue_event']} queue events, "
+        f"{kinds['contact']} contacts, {kinds['agent_state']} agent states) in "
+        f"{len(batches)} batches of {BATCH}, {dirty} windows marked dirty\n"
+        f"stats_ingest_batch_p50_ms: {_pct(took, 50) * 1000:.1f}\n"
+        f"stats_ingest_batch_p95_ms: {_pct(took, 95) * 1000:.1f}\n"
+        f"facts_ingested_per_s: {len(facts) / sum(took):.0f}\n"
+    )
     out.flush()
 
 
@@ -277,8 +361,9 @@ def load_year() -> tuple[list[date], int]:
     counted = {"contacts": 0, "states": 0}
     with transaction.atomic(), connection.cursor() as cur:
         for day, calls in zip(days, _calls_per_day(days, CONTACTS), strict=True):
-            contacts, states = simulate_day(day, calls, 20 if day.weekday() >= 5 else 70, rng,
-                                            serial)  # fmt: skip
+            contacts, states = simulate_day(
+                day, calls, 20 if day.weekday() >= 5 else 70, rng, serial
+            )
             _copy(cur.cursor, "stats_contactfact", CONTACT_COLUMNS, contacts, (8, 9, 10))
             _copy(cur.cursor, "stats_agentstatefact", STATE_COLUMNS, states, (4, 5))
             counted["contacts"] += len(contacts)
@@ -287,10 +372,12 @@ def load_year() -> tuple[list[date], int]:
         cur.execute("ANALYZE stats_contactfact, stats_agentstatefact, stats_dirtywindow")
         cur.execute("SELECT count(*) FROM stats_dirtywindow")
         dirty = cur.fetchone()[0]
-    out.write(f"stats_year: {counted['contacts']} contact facts and {counted['states']} agent "
-              f"state facts over {len(days)} days ({days[0]} – {days[-1]}, {settings.TIME_ZONE}),"
-              f" {dirty} windows dirty, loaded in {time.perf_counter() - started:.0f} s "
-              "(COPY, not timed)\n")  # fmt: skip
+    out.write(
+        f"stats_year: {counted['contacts']} contact facts and {counted['states']} agent "
+        f"state facts over {len(days)} days ({days[0]} – {days[-1]}, {settings.TIME_ZONE}),"
+        f" {dirty} windows dirty, loaded in {time.perf_counter() - started:.0f} s "
+        "(COPY, not timed)\n"
+    )
     out.flush()
     return days, counted["contacts"]
 
@@ -340,29 +427,36 @@ def bench_aggregate() -> tuple[list[date], bool]:
     for label, seconds in spent:
         out.write(f"stats_aggregate_statement: {seconds:8.2f} s  {label}\n")
     if error:
-        out.write(f"stats_aggregate: cancelled after {took:.0f} s ({error}); the statement "
-                  "timeout is BENCH_STATS_AGGREGATE_TIMEOUT\n"
-                  f"aggregate_1m_facts_s: > {took:.0f} (not finished)\n")  # fmt: skip
+        out.write(
+            f"stats_aggregate: cancelled after {took:.0f} s ({error}); the statement "
+            "timeout is BENCH_STATS_AGGREGATE_TIMEOUT\n"
+            f"aggregate_1m_facts_s: > {took:.0f} (not finished)\n"
+        )
         out.flush()
         return days, False
     with connection.cursor() as cur:
-        cur.execute("SELECT sum(offered) FILTER (WHERE period = '15m'), sum(offered) "
-                    "FILTER (WHERE period = 'day') FROM stats_contactinterval "
-                    "WHERE dimension = 'queue'")  # fmt: skip
+        cur.execute(
+            "SELECT sum(offered) FILTER (WHERE period = '15m'), sum(offered) "
+            "FILTER (WHERE period = 'day') FROM stats_contactinterval "
+            "WHERE dimension = 'queue'"
+        )
         in_15m, in_days = cur.fetchone()
     check = "ok" if in_15m == in_days == contacts else "MISMATCH"
-    out.write(f"stats_aggregate: {result['windows']} windows and {result['days']} days rebuilt; "
-              f"offered {in_15m} in 15-minute rows, {in_days} in day rows, {contacts} facts "
-              f"({check})\naggregate_1m_facts_s: {took:.1f}\n")  # fmt: skip
+    out.write(
+        f"stats_aggregate: {result['windows']} windows and {result['days']} days rebuilt; "
+        f"offered {in_15m} in 15-minute rows, {in_days} in day rows, {contacts} facts "
+        f"({check})\naggregate_1m_facts_s: {took:.1f}\n"
+    )
     # the every-minute run with a year in place: two windows of the last afternoon dirty
     last = datetime.combine(days[-1], day_time(14), tzinfo=ZoneInfo(settings.TIME_ZONE))
     with connection.cursor() as cur:
-        cur.execute("INSERT INTO stats_dirtywindow (period, start) VALUES ('15m', %s), "
-                    "('15m', %s)", [last, last + timedelta(minutes=15)])  # fmt: skip
+        cur.execute(
+            "INSERT INTO stats_dirtywindow (period, start) VALUES ('15m', %s), ('15m', %s)",
+            [last, last + timedelta(minutes=15)],
+        )
     result, took, spent, error = timed_aggregate()
     detail = ", ".join(f"{label} {seconds * 1000:.0f} ms" for label, seconds in spent)
-    out.write(f"stats_aggregate_every_minute_s: {took:.3f} ({error or 'two windows'}: "
-              f"{detail})\n")  # fmt: skip
+    out.write(f"stats_aggregate_every_minute_s: {took:.3f} ({error or 'two windows'}: {detail})\n")
     out.flush()
     return days, True
 
@@ -376,11 +470,15 @@ def bench_reports(days: list[date]) -> None:
     weekday = next(d for d in reversed(days) if d.weekday() == 2)
     month = {"since": (days[-1] - timedelta(days=29)).isoformat(), "until": days[-1].isoformat()}
     year = {"since": days[0].isoformat(), "until": days[-1].isoformat()}
-    pages = [("intraday", "one day", {"date": weekday.isoformat()}, True),
-             ("queues", "a month", month, True), ("queues", "the year", year, True),
-             ("agents", "a month", month, True), ("agents", "the year", year, True),
-             ("hourly", "the year", year, False),
-             ("abandoned", "the year", year, False)]  # fmt: skip
+    pages = [
+        ("intraday", "one day", {"date": weekday.isoformat()}, True),
+        ("queues", "a month", month, True),
+        ("queues", "the year", year, True),
+        ("agents", "a month", month, True),
+        ("agents", "the year", year, True),
+        ("hourly", "the year", year, False),
+        ("abandoned", "the year", year, False),
+    ]
     medians = []
     for name, span, params, counted in pages:
         took = []
@@ -394,9 +492,11 @@ def bench_reports(days: list[date]) -> None:
         median, p95 = statistics.median(took) * 1000, _pct(took, 95) * 1000
         if counted:
             medians.append(median)
-        out.write(f"stats_report_{name}_{span.split()[-1]}_ms: median {median:.1f}, p95 "
-                  f"{p95:.1f} ({len(response.content) // 1024} KB"
-                  f"{'' if counted else ', not in report_page_ms'})\n")  # fmt: skip
+        out.write(
+            f"stats_report_{name}_{span.split()[-1]}_ms: median {median:.1f}, p95 "
+            f"{p95:.1f} ({len(response.content) // 1024} KB"
+            f"{'' if counted else ', not in report_page_ms'})\n"
+        )
     out.write(f"report_page_ms: {max(medians):.1f}\n")
     out.flush()
     User.objects.filter(username=ADMIN).delete()
@@ -413,8 +513,9 @@ def main() -> None:
     if aggregated:
         bench_reports(days)
     else:
-        out.write("report_page_ms: not measured (no interval data: the aggregation did not "
-                  "finish)\n")  # fmt: skip
+        out.write(
+            "report_page_ms: not measured (no interval data: the aggregation did not finish)\n"
+        )
     if not KEEP:
         reset()
     sys.exit(0 if aggregated else 1)

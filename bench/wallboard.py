@@ -238,9 +238,11 @@ def check(sockets: list[Socket], bus: Bus, drive_start: float, final: dict[str, 
             out.missed += e > epoch or (e == epoch and s > snap_seq and s not in received)
         wrong = sorted(a for a, state in final.items() if shown.get(a) != state)
         if wrong:
-            out.problems.append(f"wallboard {n}: {len(wrong)} agents shown in a state icm "
-                                f"does not hold, e.g. {wrong[0]} {shown.get(wrong[0])!r} "
-                                f"(icm: {final[wrong[0]]!r})")  # fmt: skip
+            out.problems.append(
+                f"wallboard {n}: {len(wrong)} agents shown in a state icm "
+                f"does not hold, e.g. {wrong[0]} {shown.get(wrong[0])!r} "
+                f"(icm: {final[wrong[0]]!r})"
+            )
     out.latencies.sort()
     return out
 
@@ -252,13 +254,19 @@ async def run(agents: list[str], cookie: str, web_port: int, client: redis.Redis
     loop = asyncio.get_running_loop()
     with ThreadPoolExecutor(SENDERS) as pool:
         # icm loaded the agents at start: sign them in, not ready
-        logins = [loop.run_in_executor(pool, send_command, client, SWITCH, "agent_login",
-                                       {"agent": a, "ready": False}) for a in agents]  # fmt: skip
+        logins = [
+            loop.run_in_executor(
+                pool, send_command, client, SWITCH, "agent_login", {"agent": a, "ready": False}
+            )
+            for a in agents
+        ]
         await asyncio.gather(*logins)
         sockets = [Socket() for _ in range(CLIENTS)]
         readies = [asyncio.Event() for _ in sockets]
-        readers = [asyncio.create_task(wallboard(cookie, web_port, s, r))
-                   for s, r in zip(sockets, readies, strict=True)]  # fmt: skip
+        readers = [
+            asyncio.create_task(wallboard(cookie, web_port, s, r))
+            for s, r in zip(sockets, readies, strict=True)
+        ]
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=60)
         await asyncio.sleep(1)
         drive_start = time.time()
@@ -288,8 +296,10 @@ async def run(agents: list[str], cookie: str, web_port: int, client: redis.Redis
     out.write(f"wallboard_resyncs: {result.resyncs}\n")
     out.flush()
     if result.early:  # the web process's first bus subscription asks its pages to resync
-        result.problems.append(f"{len(result.early)} resyncs before driving, at most "
-                               f"{max(result.early):.2f} s after the first snapshot")  # fmt: skip
+        result.problems.append(
+            f"{len(result.early)} resyncs before driving, at most "
+            f"{max(result.early):.2f} s after the first snapshot"
+        )
     if bus.resets:
         result.problems.append(f"{len(bus.resets)} bus resets of {SWITCH}")
     for problem in result.problems:
@@ -303,13 +313,36 @@ def _pct(values: list[float], q: float) -> float:
 def main() -> None:
     agents, cookie = agents_and_viewer()
     esl, outbound, web_port = free_port(), free_port(), free_port()
-    env = dict(os.environ, IPBX_SWITCH_NAME=SWITCH, FREESWITCH_ESL_PORT=str(esl),
-               FREESWITCH_ESL_HOST="127.0.0.1", ICM_OUTBOUND_PORT=str(outbound),
-               IPBX_LOG_LEVEL="WARNING", DJANGO_ALLOW_ASYNC_UNSAFE="")  # fmt: skip
-    sim = [sys.executable, "-m", "switchsim", "--esl-port", str(esl), "--outbound-socket",
-           f"127.0.0.1:{outbound}", "--log-level", "WARNING"]  # fmt: skip
-    web = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(web_port),
-           "ipbx_project.asgi:application"]  # fmt: skip
+    env = dict(
+        os.environ,
+        IPBX_SWITCH_NAME=SWITCH,
+        FREESWITCH_ESL_PORT=str(esl),
+        FREESWITCH_ESL_HOST="127.0.0.1",
+        ICM_OUTBOUND_PORT=str(outbound),
+        IPBX_LOG_LEVEL="WARNING",
+        DJANGO_ALLOW_ASYNC_UNSAFE="",
+    )
+    sim = [
+        sys.executable,
+        "-m",
+        "switchsim",
+        "--esl-port",
+        str(esl),
+        "--outbound-socket",
+        f"127.0.0.1:{outbound}",
+        "--log-level",
+        "WARNING",
+    ]
+    web = [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(web_port),
+        "ipbx_project.asgi:application",
+    ]
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     # the last run's icm left "connected" behind: wait for this run's, after its reset
     client.delete(keys.status_key(SWITCH))

@@ -246,8 +246,13 @@ class AcdRuntime:
             raise AcdError(f"queue {name!r} is unknown or disabled")
         old = self.acd.policies.get(name)
         policy = replace(policy, version=(old.version + 1) if old else 1)
-        log.info("acd %s: queue %s now %s (version %d)", self.switch, name, policy.strategy,
-                 policy.version)  # fmt: skip
+        log.info(
+            "acd %s: queue %s now %s (version %d)",
+            self.switch,
+            name,
+            policy.strategy,
+            policy.version,
+        )
         return self.acd.set_policy(policy, now)
 
     def _reload_agent(self, agent_id: str) -> list[Output]:
@@ -311,8 +316,12 @@ class AcdRuntime:
         self._ringing_when_stopped = [
             s.leg for s in sessions if s.state is AgentState.RESERVED and s.leg
         ]
-        log.info("acd %s: %d agents' sessions restored, %d of them on a call", self.switch,
-                 len(sessions), len(self._to_link))  # fmt: skip
+        log.info(
+            "acd %s: %d agents' sessions restored, %d of them on a call",
+            self.switch,
+            len(sessions),
+            len(self._to_link),
+        )
 
     def leg_of(self, agent_id: str) -> str:
         """The agent's own leg: ringing or talking, a queue call or a direct one."""
@@ -335,8 +344,11 @@ class AcdRuntime:
             agent_id = session.agent_id
             found = live_leg(session.leg, self.extensions.get(agent_id, ""))
             if found is None:
-                log.info("agent %s: its call (leg %s) ended while icm was away", agent_id,
-                         session.leg or "unknown")  # fmt: skip
+                log.info(
+                    "agent %s: its call (leg %s) ended while icm was away",
+                    agent_id,
+                    session.leg or "unknown",
+                )
                 self.apply(self.acd.call_ended(agent_id, self.clock()))
                 continue
             leg, partner = found
@@ -347,8 +359,12 @@ class AcdRuntime:
                     self.talking[partner] = agent_id
             else:
                 self.direct_legs[leg] = agent_id
-            log.info("agent %s: back on its call, leg %s (customer leg %s)", agent_id, leg,
-                     partner or "none")  # fmt: skip
+            log.info(
+                "agent %s: back on its call, leg %s (customer leg %s)",
+                agent_id,
+                leg,
+                partner or "none",
+            )
 
     @property
     def restoring(self) -> bool:
@@ -370,8 +386,13 @@ class AcdRuntime:
         if self.agent_leg.get(agent_id) != leg:
             return  # moved on meanwhile
         agent = self.acd.agents[agent_id]
-        log.warning("acd %s: repaired agent %s stuck %s: leg %s is gone from the switch",
-                    self.switch, agent_id, agent.state, leg)  # fmt: skip
+        log.warning(
+            "acd %s: repaired agent %s stuck %s: leg %s is gone from the switch",
+            self.switch,
+            agent_id,
+            agent.state,
+            leg,
+        )
         self._leg_gone(leg, "ICM_RECONCILED")
 
     # --- outputs -------------------------------------------------------------------------
@@ -409,8 +430,13 @@ class AcdRuntime:
                 )
                 self.post(OfferLegFailed(leg, "USER_NOT_REGISTERED"))
                 continue
-            log.info("call %s: ringing agent %s on %s (%s)", offer.contact_id, agent_id,
-                     extension, offer.explanation.strategy)  # fmt: skip
+            log.info(
+                "call %s: ringing agent %s on %s (%s)",
+                offer.contact_id,
+                agent_id,
+                extension,
+                offer.explanation.strategy,
+            )
             if offer.media != "callback":  # a call-back is a new call: the first one ended
                 call_uuid = str(offer.attached.get("call_uuid") or offer.contact_id)
                 self.on_leg_expected(ev.LegExpected(self.switch, leg, call_uuid))
@@ -453,8 +479,11 @@ class AcdRuntime:
                 self.send(cmd.TransferLeg(customer, done.target))
             elif done.target_kind != "queue":
                 # voicemail and call-back flows arrive with the IVR issue: say goodbye
-                log.warning("call %s: overflow to %s is not available yet; hanging up",
-                            customer, done.target_kind)  # fmt: skip
+                log.warning(
+                    "call %s: overflow to %s is not available yet; hanging up",
+                    customer,
+                    done.target_kind,
+                )
                 self.send(cmd.HangupLeg(customer, "NORMAL_CLEARING"))
         self.on_contact_finished(done, explanation)
 
@@ -472,8 +501,9 @@ class AcdRuntime:
             return ""
         gateway = self.load_gateway()
         if gateway is None or not valid_number(number):
-            log.error("call-back %s: no gateway or number to dial; the agent is released",
-                      contact_id)  # fmt: skip
+            log.error(
+                "call-back %s: no gateway or number to dial; the agent is released", contact_id
+            )
             self.send(cmd.HangupLeg(agent_leg, "NORMAL_TEMPORARY_FAILURE"))
             return ""
         customer = str(uuidlib.uuid4())
@@ -596,8 +626,13 @@ class AcdRuntime:
             return True
         cause = result.removeprefix("-ERR").strip() or "UNKNOWN"
         if self.leg_channel(leg):
-            log.info("acd %s: originate of leg %s answered %s, but the leg is on the switch: "
-                     "its own events decide", self.switch, leg, cause)  # fmt: skip
+            log.info(
+                "acd %s: originate of leg %s answered %s, but the leg is on the switch: "
+                "its own events decide",
+                self.switch,
+                leg,
+                cause,
+            )
             return True
         self._refused_legs[leg] = cause
         while len(self._refused_legs) > REFUSED_LEGS_KEPT:
@@ -611,8 +646,12 @@ class AcdRuntime:
         cause = self._refused_legs.pop(leg, None)
         if cause is None:
             return False
-        log.warning("acd %s: leg %s answered after its originate was refused (%s): ending it",
-                    self.switch, leg, cause)  # fmt: skip
+        log.warning(
+            "acd %s: leg %s answered after its originate was refused (%s): ending it",
+            self.switch,
+            leg,
+            cause,
+        )
         self.send(cmd.HangupLeg(leg, "ORIGINATOR_CANCEL"))
         return True
 

@@ -286,8 +286,16 @@ class InboundRouteAdmin(admin.ModelAdmin):
 class RoutingRuleAdmin(admin.ModelAdmin):
     """R-3: dialled number, caller prefix and schedule → queue, tried by priority."""
 
-    list_display = ["name", "priority", "dnis", "caller_prefix", "when", "schedule", "queue",
-                    "enabled"]  # fmt: skip
+    list_display = [
+        "name",
+        "priority",
+        "dnis",
+        "caller_prefix",
+        "when",
+        "schedule",
+        "queue",
+        "enabled",
+    ]
     list_editable = ["priority", "enabled"]
     list_filter = ["enabled", "when", "queue", "schedule"]
     list_select_related = ["queue", "schedule"]

@@ -28,8 +28,21 @@ from icm.domain.calls import LegState, LiveCalls
 from icm.switch.render import UnsafeArgument
 
 log = logging.getLogger(__name__)
-ACTIONS = ("accept", "hold", "unhold", "mute", "unmute", "hangup", "dtmf", "transfer", "dial",
-           "consult", "consult_cancel", "consult_complete", "conference")  # fmt: skip
+ACTIONS = (
+    "accept",
+    "hold",
+    "unhold",
+    "mute",
+    "unmute",
+    "hangup",
+    "dtmf",
+    "transfer",
+    "dial",
+    "consult",
+    "consult_cancel",
+    "consult_complete",
+    "conference",
+)
 TRANSFER_KINDS = ("queue", "agent", "extension", "number")
 CONSULT_KINDS = ("agent", "extension", "number")
 STEP_TIMEOUT = 10.0
@@ -213,8 +226,9 @@ class AgentCallControl:
         )
         caller_id = _plain(str(args.get("caller_id", "")))
         # a colleague sees who the customer is; an outside number sees the company's number
-        ani = (caller_id if kind == "number" and caller_id else _plain(self._ani(customer))
-               ) or "unknown"  # fmt: skip
+        ani = (
+            caller_id if kind == "number" and caller_id else _plain(self._ani(customer))
+        ) or "unknown"
         if kind == "agent":
             endpoint = f"user/{self.acd.extensions[target]}"
         elif kind == "extension":
@@ -253,8 +267,13 @@ class AgentCallControl:
                 log.warning("agent %s: could not return to the customer %s", agent_id, customer)
             raise
         log.info("agent %s: consulting %s %s (leg %s)", agent_id, kind, target, consult.leg)
-        return {"agent": agent_id, "action": "consult", "kind": kind, "target": target,
-                "leg": consult.leg}  # fmt: skip
+        return {
+            "agent": agent_id,
+            "action": "consult",
+            "kind": kind,
+            "target": target,
+            "leg": consult.leg,
+        }
 
     def _consult_step(self, agent_id: str, step: str) -> dict[str, Any]:
         """complete (the customer goes to the consulted party), conference, cancel."""
@@ -285,7 +304,7 @@ class AgentCallControl:
         self._kill(agent_leg)
         return {"agent": agent_id, "action": "hangup", "leg": agent_leg}
 
-    def _ask(self, step: str, agent_id: str, args: dict[str, Any]) -> Any:  # noqa: ANN401
+    def _ask(self, step: str, agent_id: str, args: dict[str, Any]) -> Any:
         if self.consults is None or self.post is None:
             raise CommandError("consultation is not available")
         request = ConsultRequest(step, agent_id, args)

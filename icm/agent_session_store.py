@@ -8,8 +8,20 @@ from icm.domain.acd.model import AgentState, CallKind
 from icm.domain.acd.sessions import AgentSession
 from icm.models import Switch
 
-_FIELDS = ["switch", "state", "since", "reason", "prior_state", "prior_reason", "contact_id",
-           "queue", "call_kind", "logged_in_at", "leg", "wrap_due"]  # fmt: skip
+_FIELDS = [
+    "switch",
+    "state",
+    "since",
+    "reason",
+    "prior_state",
+    "prior_reason",
+    "contact_id",
+    "queue",
+    "call_kind",
+    "logged_in_at",
+    "leg",
+    "wrap_due",
+]
 
 
 def write_agent_sessions(switch: str, sessions: list[AgentSession]) -> int:

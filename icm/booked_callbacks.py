@@ -115,8 +115,7 @@ class BookedCallbacks:
         if why and not booking.queue:
             raise CommandError(why)
         if why:
-            log.info("call-back %s: %s; waiting in queue %s", booking.callback, why,
-                     booking.queue)  # fmt: skip
+            log.info("call-back %s: %s; waiting in queue %s", booking.callback, why, booking.queue)
             result = {"status": "queued", "contact": self._to_queue(booking)}
         else:
             result = {"status": "ringing_agent", "contact": self._ring_agent(booking)}
@@ -145,8 +144,15 @@ class BookedCallbacks:
             why = self._agent_unavailable(agent_id)
         if why:
             return why
-        booking = Booking(call.key, agent_id, call.queue, call.number, "",
-                          str(call.data.get("name") or ""), campaign=call)  # fmt: skip
+        booking = Booking(
+            call.key,
+            agent_id,
+            call.queue,
+            call.number,
+            "",
+            str(call.data.get("name") or ""),
+            campaign=call,
+        )
         try:
             self._ring_agent(booking, contact_id=call.leg, reserve=not reserved)
         except CommandError as exc:
@@ -159,8 +165,11 @@ class BookedCallbacks:
         self.by_agent[booking.agent] = booking
         try:
             if reserve:  # (a preview's agent was reserved when it was shown the contact)
-                self.rt.apply(self.rt.acd.offer_direct(booking.agent, contact_id or leg,
-                                                       self.clock(), "call-back"))  # fmt: skip
+                self.rt.apply(
+                    self.rt.acd.offer_direct(
+                        booking.agent, contact_id or leg, self.clock(), "call-back"
+                    )
+                )
         except IllegalTransition as exc:
             del self.by_agent[booking.agent]
             raise CommandError(str(exc)) from exc
@@ -173,8 +182,13 @@ class BookedCallbacks:
             tag: str(booking.callback),
         }
         extension = self.rt.extensions[booking.agent]
-        log.info("call-back %s: ringing agent %s on %s, then %s", booking.callback,
-                 booking.agent, extension, booking.number)  # fmt: skip
+        log.info(
+            "call-back %s: ringing agent %s on %s, then %s",
+            booking.callback,
+            booking.agent,
+            extension,
+            booking.number,
+        )
         self.rt.send(
             cmd.OriginateCall(
                 endpoint=f"user/{extension}",
@@ -189,10 +203,18 @@ class BookedCallbacks:
 
     def _to_queue(self, booking: Booking) -> str:
         contact_id = str(uuidlib.uuid4())
-        contact = Contact(contact_id, booking.queue, self.clock(), media=Media.CALLBACK,
-                          ani=booking.number,
-                          attached={"arrived": "callback", "transfer_note": booking.note,
-                                    "callback": booking.callback})  # fmt: skip
+        contact = Contact(
+            contact_id,
+            booking.queue,
+            self.clock(),
+            media=Media.CALLBACK,
+            ani=booking.number,
+            attached={
+                "arrived": "callback",
+                "transfer_note": booking.note,
+                "callback": booking.callback,
+            },
+        )
         self.rt.callbacks[contact_id] = booking.number
         try:
             self.rt.apply(self.rt.acd.enqueue(contact, self.clock()))
@@ -215,13 +237,28 @@ class BookedCallbacks:
         call = booking.campaign
         if call is not None:
             arrived = "preview" if call.from_preview else "callback"  # its phone rings
-            return {"contact": call.leg, "queue": call.queue, "ani": call.number,
-                    "customer": "", "media": "callback", "priority": 0,
-                    "attached": {**call.attached(), "arrived": arrived}}  # fmt: skip
-        return {"contact": booking.leg, "queue": booking.queue, "ani": booking.number,
-                "customer": "", "media": "callback", "priority": 0,
-                "attached": {"arrived": "callback", "transfer_note": booking.note,
-                             "callback": booking.callback}}  # fmt: skip
+            return {
+                "contact": call.leg,
+                "queue": call.queue,
+                "ani": call.number,
+                "customer": "",
+                "media": "callback",
+                "priority": 0,
+                "attached": {**call.attached(), "arrived": arrived},
+            }
+        return {
+            "contact": booking.leg,
+            "queue": booking.queue,
+            "ani": booking.number,
+            "customer": "",
+            "media": "callback",
+            "priority": 0,
+            "attached": {
+                "arrived": "callback",
+                "transfer_note": booking.note,
+                "callback": booking.callback,
+            },
+        }
 
     def ringing_leg(self, agent_id: str) -> str:
         booking = self.by_agent.get(agent_id)
@@ -240,8 +277,9 @@ class BookedCallbacks:
                 self.on_outcome(dialled.callback, "done", f"{dialled.number} answered")
             else:
                 self.taken.pop(dialled.callback, None)
-                self.on_outcome(dialled.callback, "missed",
-                                f"{dialled.number} did not answer ({event.cause})")  # fmt: skip
+                self.on_outcome(
+                    dialled.callback, "missed", f"{dialled.number} did not answer ({event.cause})"
+                )
             return False
         booking = self.ringing.pop(event.uuid, None)
         if booking is None:
@@ -277,8 +315,12 @@ class BookedCallbacks:
         rt.apply(rt.acd.direct_answered(booking.agent, self.clock(), booking.queue))
         rt.agent_leg[booking.agent] = booking.leg
         rt.leg_agent[booking.leg] = booking.agent
-        log.info("call-back %s: agent %s answered; dialling %s", booking.callback,
-                 booking.agent, booking.number)  # fmt: skip
+        log.info(
+            "call-back %s: agent %s answered; dialling %s",
+            booking.callback,
+            booking.agent,
+            booking.number,
+        )
         call = booking.campaign
         if call is not None:  # the campaign dialer dials the customer and keeps the score
             assert self.campaigns is not None
@@ -297,8 +339,9 @@ class BookedCallbacks:
         self.by_agent.pop(booking.agent, None)
         why = "reject" if cause == "CALL_REJECTED" else "no_answer"
         self.rt.apply(self.rt.acd.direct_failed(booking.agent, self.clock(), why))
-        log.warning("call-back %s: agent %s did not answer (%s)", booking.callback,
-                    booking.agent, cause)  # fmt: skip
+        log.warning(
+            "call-back %s: agent %s did not answer (%s)", booking.callback, booking.agent, cause
+        )
         if booking.campaign is not None:
             assert self.campaigns is not None
             self.campaigns.agent_missed(booking.campaign.leg, cause)

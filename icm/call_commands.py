@@ -82,8 +82,11 @@ class CallCommands:
     def originate(self, args: dict[str, Any]) -> dict[str, Any]:
         """Start a call in the background (bgapi: ringing must not block the event socket)."""
         try:  # icm checks its bus commands itself: the contexts a loopback endpoint reaches too
-            originate_target(str(args.get("endpoint", "")), str(args.get("context") or ""),
-                             settings.ICM_ORIGINATE_CONTEXTS)  # fmt: skip
+            originate_target(
+                str(args.get("endpoint", "")),
+                str(args.get("context") or ""),
+                settings.ICM_ORIGINATE_CONTEXTS,
+            )
         except OriginateNotAllowed as exc:
             raise CommandError(str(exc)) from exc
         call_uuid = str(uuidlib.uuid4())

@@ -69,11 +69,16 @@ _SAFE = re.compile(r"^[A-Za-z0-9_.:+-]{1,100}$")
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 _MESSAGE = re.compile(r"^[A-Za-z0-9_./:@%=+-]{1,250}$")
 CAUSES = {
-    "USER_BUSY": "busy", "NO_ANSWER": "no_answer", "NO_USER_RESPONSE": "no_answer",
-    "ALLOTTED_TIMEOUT": "no_answer", "ORIGINATOR_CANCEL": "no_answer",
-    "UNALLOCATED_NUMBER": "invalid", "INVALID_NUMBER_FORMAT": "invalid",
-    "NO_ROUTE_DESTINATION": "invalid", "NUMBER_CHANGED": "invalid",
-}  # fmt: skip
+    "USER_BUSY": "busy",
+    "NO_ANSWER": "no_answer",
+    "NO_USER_RESPONSE": "no_answer",
+    "ALLOTTED_TIMEOUT": "no_answer",
+    "ORIGINATOR_CANCEL": "no_answer",
+    "UNALLOCATED_NUMBER": "invalid",
+    "INVALID_NUMBER_FORMAT": "invalid",
+    "NO_ROUTE_DESTINATION": "invalid",
+    "NUMBER_CHANGED": "invalid",
+}
 
 
 @dataclass
@@ -115,8 +120,13 @@ class CampaignCall:
 
     def attached(self) -> dict[str, Any]:
         """What the agent's screen pop shows of the contact (the web adds its history)."""
-        return {**self.data, "campaign": self.campaign, "attempt": self.key,
-                "attempt_no": self.attempt, "number": self.number}  # fmt: skip
+        return {
+            **self.data,
+            "campaign": self.campaign,
+            "attempt": self.key,
+            "attempt_no": self.attempt,
+            "number": self.number,
+        }
 
 
 class CampaignDialer:
@@ -169,9 +179,11 @@ class CampaignDialer:
         two cheap api calls, then kept until the next connect or a leg the switch broke."""
         if self.modules is None:
             try:
-                found = {name: self.api(cmd.ModuleExists(name)).strip() == "true"
-                         for name in DETECTION_MODULES}  # fmt: skip
-            except Exception as exc:  # noqa: BLE001 - disconnected: asked again next time
+                found = {
+                    name: self.api(cmd.ModuleExists(name)).strip() == "true"
+                    for name in DETECTION_MODULES
+                }
+            except Exception as exc:
                 log.warning("icm %s: detection modules not known: %s", self.switch, exc)
                 return None
             self.modules = found
@@ -198,11 +210,21 @@ class CampaignDialer:
             raise CommandError("the message is a sound file path or URL without spaces")
         leg = str(uuidlib.uuid4())
         call = CampaignCall(
-            key, leg, campaign, number, gateway, mode, str(args.get("queue") or ""),
+            key,
+            leg,
+            campaign,
+            number,
+            gateway,
+            mode,
+            str(args.get("queue") or ""),
             max(5, min(int(args.get("ring_seconds") or 25), 120)),
-            str(args.get("caller_id") or ""), bool(args.get("amd")),
-            str(args.get("machine_action") or "hangup"), message,
-            dict(args.get("data") or {}), str(args.get("flow") or ""))  # fmt: skip
+            str(args.get("caller_id") or ""),
+            bool(args.get("amd")),
+            str(args.get("machine_action") or "hangup"),
+            message,
+            dict(args.get("data") or {}),
+            str(args.get("flow") or ""),
+        )
         if call.flow and not _SAFE.fullmatch(call.flow):
             raise CommandError(f"flow {call.flow!r}: letters, digits, . _ : + -")
         call.agent_first = str(args.get("agent") or "")
@@ -222,8 +244,12 @@ class CampaignDialer:
         pacer = self.pacers.get(campaign)
         cps = float(args.get("calls_per_second") or 5.0)
         limit = int(args.get("max_concurrent") or 30)
-        if pacer is None or pacer.bucket is None or pacer.bucket.rate != cps or (
-                pacer.cap is not None and pacer.cap.limit != limit):  # fmt: skip
+        if (
+            pacer is None
+            or pacer.bucket is None
+            or pacer.bucket.rate != cps
+            or (pacer.cap is not None and pacer.cap.limit != limit)
+        ):
             in_progress = pacer.in_progress if pacer is not None else {}
             pacer = Pacer(TokenBucket(cps), ConcurrencyCap(limit), self.gateways)
             pacer.in_progress.update(in_progress)  # calls still up keep their places
@@ -266,8 +292,9 @@ class CampaignDialer:
         if held.rsplit(":", 1)[-1] in self.calls:
             return False  # queued here, still to go
         # compare-and-set: only if it still says what we read
-        return bool(self.redis.eval(_TAKE_OVER, 1, name, held, f"queued:{self.switch}:{leg}",
-                                    KEY_TTL))  # fmt: skip
+        return bool(
+            self.redis.eval(_TAKE_OVER, 1, name, held, f"queued:{self.switch}:{leg}", KEY_TTL)
+        )
 
     def _mark(self, call: CampaignCall, state: str) -> None:
         """Say in Redis what became of the key (placed, done), from a greenlet of its own:
@@ -280,7 +307,7 @@ class CampaignDialer:
                 self.redis.delete(f"ipbx:attempt:{key}")
             else:
                 self.redis.set(f"ipbx:attempt:{key}", value, ex=KEY_TTL)
-        except Exception as exc:  # noqa: BLE001 - Redis away: the claim stands as it is
+        except Exception as exc:
             log.warning("campaign %s: attempt %s not marked in Redis: %s", campaign, key, exc)
 
     def _gateway_limits(self, gateway: str, args: dict[str, Any]) -> None:
@@ -306,18 +333,28 @@ class CampaignDialer:
         acd = self.acd.acd
         members = [acd.agents[a] for a in acd.members.get(queue, ()) if a in acd.agents]
         free = sum(1 for a in members if a.state is AgentState.READY)
-        busy = sum(1 for a in members if a.state in (AgentState.RESERVED, AgentState.ON_CALL,
-                                                     AgentState.WRAP_UP))  # fmt: skip
+        busy = sum(
+            1
+            for a in members
+            if a.state in (AgentState.RESERVED, AgentState.ON_CALL, AgentState.WRAP_UP)
+        )
         mine = [c for c in self.calls.values() if c.campaign == campaign]
-        return {"free_agents": free, "busy_agents": busy,
-                "ringing": sum(1 for c in mine if c.answered is None),
-                "waiting": sum(1 for c in mine if c.answered is not None and not c.offered
-                               and c.mode != "agentless" and not c.result),
-                "connected": sum(1 for c in mine if c.answered is not None and
-                                 c.mode == "agentless"),
-                "queued": len(self.waiting.get(campaign, ()))
-                          + len(self.previews.get(campaign, ())),
-                "detection": self.detection()}  # fmt: skip
+        return {
+            "free_agents": free,
+            "busy_agents": busy,
+            "ringing": sum(1 for c in mine if c.answered is None),
+            "waiting": sum(
+                1
+                for c in mine
+                if c.answered is not None
+                and not c.offered
+                and c.mode != "agentless"
+                and not c.result
+            ),
+            "connected": sum(1 for c in mine if c.answered is not None and c.mode == "agentless"),
+            "queued": len(self.waiting.get(campaign, ())) + len(self.previews.get(campaign, ())),
+            "detection": self.detection(),
+        }
 
     # --- the pacer greenlet ----------------------------------------------------------------
     def run_pacer(self) -> None:
@@ -403,8 +440,13 @@ class CampaignDialer:
                 **({"agent": call.agent} if call.agent else {}),
             }
         )
-        log.info("campaign %s: dialing %s (attempt %s, leg %s)", call.campaign, call.number,
-                 call.key, call.leg)  # fmt: skip
+        log.info(
+            "campaign %s: dialing %s (attempt %s, leg %s)",
+            call.campaign,
+            call.number,
+            call.key,
+            call.leg,
+        )
 
     # --- switch and ACD (dispatch greenlet) ------------------------------------------------
     def job_done(self, job: str, body: str) -> bool:
@@ -427,9 +469,10 @@ class CampaignDialer:
             return
         try:
             self.bgapi_nowait(cmd.HangupLeg(call.agent_leg, "NORMAL_CLEARING"))
-        except Exception as exc:  # noqa: BLE001 - the switch is gone: the leg went with it
-            log.warning("campaign %s: agent leg %s not ended: %s", call.campaign,
-                        call.agent_leg, exc)  # fmt: skip
+        except Exception as exc:
+            log.warning(
+                "campaign %s: agent leg %s not ended: %s", call.campaign, call.agent_leg, exc
+            )
 
     def answered(self, leg: str, at: float) -> bool:
         """The far end answered (LegAnswered)."""
@@ -437,8 +480,9 @@ class CampaignDialer:
         if call is None or call.answered is not None:
             return call is not None
         call.answered = at
-        self.record({"key": call.key, "answered_at": at,
-                     "ring_seconds": round(at - (call.placed or at), 3)})  # fmt: skip
+        self.record(
+            {"key": call.key, "answered_at": at, "ring_seconds": round(at - (call.placed or at), 3)}
+        )
         if call.agent:  # its agent dialed it (a preview, a call-back): they are bridged
             call.result = "answered"
             return True
@@ -487,8 +531,13 @@ class CampaignDialer:
         if call is None or not call.detecting:
             return
         call.detecting = False
-        log.info("campaign %s: %s detected %s (%s)", call.campaign, call.number,
-                 verdict.result or "nothing", call.amd_method)  # fmt: skip
+        log.info(
+            "campaign %s: %s detected %s (%s)",
+            call.campaign,
+            call.number,
+            verdict.result or "nothing",
+            call.amd_method,
+        )
         # a person: avmd's media bug would go on listening for the whole conversation
         call.stop_avmd = call.amd_method == "mod_avmd" and verdict.result != "MACHINE"
         if verdict.result == "MACHINE":
@@ -519,8 +568,11 @@ class CampaignDialer:
             self._inline(call, cmd.Park())  # parked again, for the ACD, without avmd
         now = time.time()
         attached = call.attached()
-        self.acd.contact_arrived(Contact(call.leg, call.queue, now, priority=PRIORITY,
-                                         attached=attached, ani=call.number))  # fmt: skip
+        self.acd.contact_arrived(
+            Contact(
+                call.leg, call.queue, now, priority=PRIORITY, attached=attached, ani=call.number
+            )
+        )
         gevent.spawn_later(GRACE_SECONDS, self.post, GraceOver(call.leg))
 
     def campaign_of(self, contact_id: str) -> str:
@@ -538,8 +590,12 @@ class CampaignDialer:
         if call is None or call.offered or call.result:
             return
         call.result = "abandoned"
-        log.info("campaign %s: %s answered, no agent within %.0f s: abandoned", call.campaign,
-                 call.number, GRACE_SECONDS)  # fmt: skip
+        log.info(
+            "campaign %s: %s answered, no agent within %.0f s: abandoned",
+            call.campaign,
+            call.number,
+            GRACE_SECONDS,
+        )
         self.acd.apply(self.acd.acd.abandon(leg, time.time()))
         self._play_and_hang_up(call)
 
@@ -563,8 +619,9 @@ class CampaignDialer:
             return False
         if call.answered is None:
             self._finish(call, CAUSES.get(cause, "failed"), cause, at)
-        elif call.detecting and (cause == "DESTINATION_OUT_OF_ORDER"
-                                 or at - call.answered < BROKEN_WITHIN):  # fmt: skip
+        elif call.detecting and (
+            cause == "DESTINATION_OUT_OF_ORDER" or at - call.answered < BROKEN_WITHIN
+        ):
             self._detection_broke(call, cause, at)
         else:
             self._finish(call, call.result or "answered", cause, at)
@@ -575,9 +632,14 @@ class CampaignDialer:
         Application amd" when the module is missing): the switch failed, not the contact.
         Its queued calls are dropped (sent again when it runs: same keys) and the modules
         are asked again; the pacer pauses the campaign on this result."""
-        log.error("campaign %s: the switch hung %s up during %s detection (%s): its "
-                  "detection does not run; campaign calls held back", call.campaign,
-                  call.number, call.amd_method, cause)  # fmt: skip
+        log.error(
+            "campaign %s: the switch hung %s up during %s detection (%s): its "
+            "detection does not run; campaign calls held back",
+            call.campaign,
+            call.number,
+            call.amd_method,
+            cause,
+        )
         self.modules = None
         self._finish(call, SWITCH_FAILED, cause, at)
         self.stop(call.campaign)
@@ -595,9 +657,14 @@ class CampaignDialer:
                 if call.leg not in self.calls:
                     queue.popleft()
                     continue
-                free = [acd.agents[a] for a in acd.members.get(call.queue, ())
-                        if a in acd.agents and acd.agents[a].state is AgentState.READY
-                        and a not in self.previewing and self.acd.extensions.get(a)]  # fmt: skip
+                free = [
+                    acd.agents[a]
+                    for a in acd.members.get(call.queue, ())
+                    if a in acd.agents
+                    and acd.agents[a].state is AgentState.READY
+                    and a not in self.previewing
+                    and self.acd.extensions.get(a)
+                ]
                 if not free:
                     break
                 agent = min(free, key=lambda a: (a.state_since, a.agent_id))
@@ -606,10 +673,14 @@ class CampaignDialer:
                 self.previewing[agent.agent_id] = call
                 self.acd.apply(acd.offer_direct(agent.agent_id, call.leg, now, "preview"))
                 self.record({"key": call.key, "agent": agent.agent_id})
-                log.info("campaign %s: %s shown to agent %s", call.campaign, call.number,
-                         agent.agent_id)  # fmt: skip
-                gevent.spawn_later(call.preview_seconds or PREVIEW_LIMIT, self.post,
-                                   PreviewTimeout(call.leg, agent.agent_id))  # fmt: skip
+                log.info(
+                    "campaign %s: %s shown to agent %s", call.campaign, call.number, agent.agent_id
+                )
+                gevent.spawn_later(
+                    call.preview_seconds or PREVIEW_LIMIT,
+                    self.post,
+                    PreviewTimeout(call.leg, agent.agent_id),
+                )
                 shown += 1
         return shown
 
@@ -621,11 +692,20 @@ class CampaignDialer:
         call = self.previewing.get(agent_id)
         if call is None:
             return None
-        return {"contact": call.leg, "queue": call.queue, "ani": call.number, "customer": "",
-                "media": "preview", "priority": 0,
-                "attached": {**call.attached(), "arrived": "preview",
-                             "preview_seconds": call.preview_seconds,
-                             "shown_at": call.shown_at}}  # fmt: skip
+        return {
+            "contact": call.leg,
+            "queue": call.queue,
+            "ani": call.number,
+            "customer": "",
+            "media": "preview",
+            "priority": 0,
+            "attached": {
+                **call.attached(),
+                "arrived": "preview",
+                "preview_seconds": call.preview_seconds,
+                "shown_at": call.shown_at,
+            },
+        }
 
     def preview_action(self, request: PreviewAction) -> None:
         call = self.previewing.get(request.agent)
@@ -637,29 +717,42 @@ class CampaignDialer:
             return
         if request.action == "skip":
             self._skip(call, request.agent, request.not_ready)
-            request.result.set({"agent": request.agent, "action": "preview_skip",
-                                "number": call.number})  # fmt: skip
+            request.result.set(
+                {"agent": request.agent, "action": "preview_skip", "number": call.number}
+            )
             return
         self._dial_preview(call)
-        request.result.set({"agent": request.agent, "action": "preview_call",
-                            "number": call.number})  # fmt: skip
+        request.result.set(
+            {"agent": request.agent, "action": "preview_call", "number": call.number}
+        )
 
     def preview_timeout(self, timeout: PreviewTimeout) -> None:
         call = self.previewing.get(timeout.agent)
         if call is None or call.leg != timeout.leg or call.from_preview:
             return
         if not call.preview_seconds:  # nobody acted for PREVIEW_LIMIT: the agent is away
-            log.warning("campaign %s: agent %s left %s unanswered for %d s: skipped, the agent "
-                        "made not ready", call.campaign, timeout.agent, call.number,
-                        PREVIEW_LIMIT)  # fmt: skip
+            log.warning(
+                "campaign %s: agent %s left %s unanswered for %d s: skipped, the agent "
+                "made not ready",
+                call.campaign,
+                timeout.agent,
+                call.number,
+                PREVIEW_LIMIT,
+            )
             self._skip(call, timeout.agent, True, "no action on a preview")
             return
-        log.info("campaign %s: agent %s did not act on %s in %d s: dialing it",
-                 call.campaign, timeout.agent, call.number, call.preview_seconds)  # fmt: skip
+        log.info(
+            "campaign %s: agent %s did not act on %s in %d s: dialing it",
+            call.campaign,
+            timeout.agent,
+            call.number,
+            call.preview_seconds,
+        )
         self._dial_preview(call)
 
-    def _skip(self, call: CampaignCall, agent_id: str, not_ready: bool,
-              reason: str = "skipped") -> None:  # fmt: skip
+    def _skip(
+        self, call: CampaignCall, agent_id: str, not_ready: bool, reason: str = "skipped"
+    ) -> None:
         self.previewing.pop(agent_id, None)
         call.shown_to = ""
         agent = self.acd.acd.agents[agent_id]
@@ -692,14 +785,25 @@ class CampaignDialer:
             self.view_changed(call.agent_first)  # the desktop: ringing, no longer Call / Skip
             return
         if preview:
-            log.warning("campaign %s: agent %s cannot be rung (%s); %s comes back later",
-                        call.campaign, call.agent_first, why, call.number)  # fmt: skip
+            log.warning(
+                "campaign %s: agent %s cannot be rung (%s); %s comes back later",
+                call.campaign,
+                call.agent_first,
+                why,
+                call.number,
+            )
             agent_id = call.shown_to
             self._finish(call, "skipped", "AGENT_UNREACHABLE")
             self.acd.apply(self.acd.acd.direct_failed(agent_id, time.time(), "no_answer"))
             return
-        log.info("campaign %s: call-back of %s for agent %s: %s; to queue %s instead",
-                 call.campaign, call.number, call.agent_first, why, call.queue)  # fmt: skip
+        log.info(
+            "campaign %s: call-back of %s for agent %s: %s; to queue %s instead",
+            call.campaign,
+            call.number,
+            call.agent_first,
+            why,
+            call.queue,
+        )
         self._to_queue(call)
 
     def _to_queue(self, call: CampaignCall) -> None:
@@ -733,8 +837,13 @@ class CampaignDialer:
             self.bgapi_nowait(cmd.HangupLeg(agent_leg, "NORMAL_CLEARING"))
             return
         call.agent, call.offered, call.shown_to, call.agent_leg = agent_id, True, "", agent_leg
-        log.info("campaign %s: agent %s on the line; dialing %s (attempt %s)", call.campaign,
-                 agent_id, call.number, call.key)  # fmt: skip
+        log.info(
+            "campaign %s: agent %s on the line; dialing %s (attempt %s)",
+            call.campaign,
+            agent_id,
+            call.number,
+            call.key,
+        )
         self._originate(call)
 
     def agent_missed(self, leg: str, cause: str) -> None:
@@ -743,8 +852,14 @@ class CampaignDialer:
         call = self.calls.get(leg)
         if call is None:
             return
-        log.info("campaign %s: agent %s did not answer (%s); %s to queue %s", call.campaign,
-                 call.agent_first, cause, call.number, call.queue)  # fmt: skip
+        log.info(
+            "campaign %s: agent %s did not answer (%s); %s to queue %s",
+            call.campaign,
+            call.agent_first,
+            cause,
+            call.number,
+            call.queue,
+        )
         self._to_queue(call)
 
     def agent_signed_out(self, agent_id: str) -> None:
@@ -774,8 +889,7 @@ class CampaignDialer:
     def _hang_up(self, call: CampaignCall) -> None:
         self.bgapi_nowait(cmd.HangupLeg(call.leg, "NORMAL_CLEARING"))
 
-    def _finish(self, call: CampaignCall, result: str, cause: str,
-                at: float | None = None) -> None:  # fmt: skip
+    def _finish(self, call: CampaignCall, result: str, cause: str, at: float | None = None) -> None:
         if self.calls.pop(call.leg, None) is None:
             return
         at = time.time() if at is None else at
@@ -786,8 +900,17 @@ class CampaignDialer:
         if result == SWITCH_FAILED:
             talk = None  # nobody talked: the switch ended it
         ring = round((call.answered or at) - call.placed, 3) if call.placed else None
-        self.record({"key": call.key, "ended_at": at, "result": result, "hangup_cause": cause,
-                     "talk_seconds": talk, "ring_seconds": ring, "agent": call.agent})  # fmt: skip
+        self.record(
+            {
+                "key": call.key,
+                "ended_at": at,
+                "result": result,
+                "hangup_cause": cause,
+                "talk_seconds": talk,
+                "ring_seconds": ring,
+                "agent": call.agent,
+            }
+        )
         self._mark(call, "done")  # never taken over, even if it never rang (a skip)
         log.info("campaign %s: %s → %s (%s)", call.campaign, call.number, result, cause)
 
@@ -812,8 +935,9 @@ class CampaignDialer:
                 continue
             self.calls.pop(call.leg, None)
             self.redis.delete(f"ipbx:attempt:{call.key}")  # never dialed: may be sent again
-        shown = sum(1 for c in self.previewing.values() if c.campaign == campaign
-                    and not c.from_preview)  # fmt: skip
+        shown = sum(
+            1 for c in self.previewing.values() if c.campaign == campaign and not c.from_preview
+        )
         if shown:
             self.post(WithdrawPreviews(campaign))
         return len(queue) - len(going) + shown
@@ -834,7 +958,7 @@ _TAKE_OVER = """if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) and 1 else return 0 end"""
 
 
-def _positive(value: Any, kind: type[int] | type[float]) -> Any:  # noqa: ANN401
+def _positive(value: Any, kind: type[int] | type[float]) -> Any:
     """A positive number from the request, or None (no cap)."""
     try:
         number = kind(value)

@@ -71,8 +71,14 @@ class Consult:
     started: float = field(default_factory=time.time)
 
     def view(self) -> dict[str, Any]:
-        return {"state": self.state, "kind": self.kind, "target": self.target,
-                "note": self.note, "room": self.room, "started": self.started}  # fmt: skip
+        return {
+            "state": self.state,
+            "kind": self.kind,
+            "target": self.target,
+            "note": self.note,
+            "room": self.room,
+            "started": self.started,
+        }
 
 
 @dataclass(slots=True)
@@ -126,9 +132,15 @@ class Consults:
             "transfer_note": consult.note,
             "ivr": dict(call.ivr or {}) if call else {},
         }
-        return {"contact": consult.customer, "queue": consult.queue,
-                "ani": call.ani if call else "", "customer": "", "media": "voice",
-                "attached": attached, "priority": 0}  # fmt: skip
+        return {
+            "contact": consult.customer,
+            "queue": consult.queue,
+            "ani": call.ani if call else "",
+            "customer": "",
+            "media": "voice",
+            "attached": attached,
+            "priority": 0,
+        }
 
     def ringing_leg(self, agent_id: str) -> str:
         consult = self.by_target.get(agent_id)
@@ -151,8 +163,11 @@ class Consults:
         """Consulted legs of consultations older than `older_than` s (the reconciler asks
         the switch whether they still exist: a lost hang-up must not leave anyone stuck)."""
         now = self.clock()
-        return [c.leg for c in set(self.by_leg.values()) if now - c.started > older_than
-                and c.leg in self.by_leg]  # fmt: skip
+        return [
+            c.leg
+            for c in set(self.by_leg.values())
+            if now - c.started > older_than and c.leg in self.by_leg
+        ]
 
     def of(self, agent_id: str) -> Consult | None:
         return self.by_agent.get(agent_id) or self.by_target.get(agent_id)
@@ -185,9 +200,17 @@ class Consults:
         call = self.model.call_of_leg(self.switch, customer)
         if call is None:
             raise CommandError("the call is over")
-        consult = Consult(agent_id, agent_leg, customer, call.call_uuid, str(args["kind"]),
-                          str(args["target"]), str(uuidlib.uuid4()), str(args.get("note", "")),
-                          queue=call.queue or "")  # fmt: skip
+        consult = Consult(
+            agent_id,
+            agent_leg,
+            customer,
+            call.call_uuid,
+            str(args["kind"]),
+            str(args["target"]),
+            str(uuidlib.uuid4()),
+            str(args.get("note", "")),
+            queue=call.queue or "",
+        )
         if consult.kind == "agent":
             target = consult.target
             if target == agent_id:
@@ -205,8 +228,14 @@ class Consults:
         for leg in (agent_leg, customer, consult.leg):
             self.by_leg[leg] = consult
         self.rt.on_leg_expected(ev.LegExpected(self.switch, consult.leg, call.call_uuid))
-        log.info("agent %s: consulting %s %s on leg %s (call %s)", agent_id, consult.kind,
-                 consult.target, consult.leg, call.call_uuid)  # fmt: skip
+        log.info(
+            "agent %s: consulting %s %s on leg %s (call %s)",
+            agent_id,
+            consult.kind,
+            consult.target,
+            consult.leg,
+            call.call_uuid,
+        )
         self.on_change(agent_id)
         return consult
 
@@ -239,16 +268,25 @@ class Consults:
             if consult.state != "talking":
                 raise CommandError("there is nobody to transfer to yet")
             consult.state = "completing"  # the bridge first; the hand-over once it is made
-            return {"state": "completing", "agent_leg": consult.agent_leg,
-                    "customer": consult.customer, "leg": consult.leg, "then": "bridge"}  # fmt: skip
+            return {
+                "state": "completing",
+                "agent_leg": consult.agent_leg,
+                "customer": consult.customer,
+                "leg": consult.leg,
+                "then": "bridge",
+            }
         if consult.state != "talking":
             raise CommandError("a conference needs the consulted party on the line")
         consult.state = "conference"
         consult.room = f"ipbx-{consult.customer}"
         consult.members = {consult.customer, consult.agent_leg, consult.leg}
         self._changed(consult)
-        return {"state": "conference", "room": consult.room, "customer": consult.customer,
-                "agent_leg": consult.agent_leg}  # fmt: skip
+        return {
+            "state": "conference",
+            "room": consult.room,
+            "customer": consult.customer,
+            "agent_leg": consult.agent_leg,
+        }
 
     # --- switch events (consumer greenlet) -----------------------------------------------
     def on_event(self, event: ev.DomainEvent) -> bool:
@@ -324,11 +362,16 @@ class Consults:
             self._forget(consult)
             return
         if consult.state == "completing":  # gone as the transfer was made: the customer too
-            log.warning("call %s: the consulted party left while the transfer was made",
-                        consult.call_uuid)  # fmt: skip
+            log.warning(
+                "call %s: the consulted party left while the transfer was made", consult.call_uuid
+            )
         if consult.transfer_on_answer:  # nobody took the customer: back to its queue
-            log.warning("call %s: transfer not answered (%s); back to queue %s",
-                        consult.call_uuid, cause, consult.queue or "-")  # fmt: skip
+            log.warning(
+                "call %s: transfer not answered (%s); back to queue %s",
+                consult.call_uuid,
+                cause,
+                consult.queue or "-",
+            )
             if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", consult.queue):
                 self.rt.send(
                     cmd.TransferInline(
@@ -339,8 +382,13 @@ class Consults:
             else:
                 self.rt.send(cmd.HangupLeg(consult.customer, "NO_ANSWER"))
         else:
-            log.info("agent %s: back with the customer (%s %s: %s)", consult.agent_id,
-                     consult.kind, consult.target, consult.why or cause)  # fmt: skip
+            log.info(
+                "agent %s: back with the customer (%s %s: %s)",
+                consult.agent_id,
+                consult.kind,
+                consult.target,
+                consult.why or cause,
+            )
             self.rt.send(cmd.SetLegVariable(consult.agent_leg, "park_after_bridge", "false"))
             self.rt.send(cmd.BridgeLegs(consult.agent_leg, consult.customer))
         self._forget(consult)
@@ -383,8 +431,9 @@ class Consults:
 
     def _room_check(self, consult: Consult) -> None:
         """A member left the room: end it when the customer or every agent is gone."""
-        agent_legs = {consult.agent_leg, consult.leg} if consult.target_agent else {
-            consult.agent_leg}  # fmt: skip
+        agent_legs = (
+            {consult.agent_leg, consult.leg} if consult.target_agent else {consult.agent_leg}
+        )
         if consult.customer not in consult.members or not (consult.members & agent_legs):
             log.info("conference %s: no agent or no customer left; ending it", consult.room)
             self.rt.send(cmd.ConferenceHangupAll(consult.room))
@@ -413,7 +462,8 @@ class Consults:
         consult.state = "done"
         agent_id = consult.agent_id
         owned = (rt.leg_agent.pop(consult.agent_leg, None) == agent_id) | (
-            rt.direct_legs.pop(consult.agent_leg, None) == agent_id)  # fmt: skip
+            rt.direct_legs.pop(consult.agent_leg, None) == agent_id
+        )
         if rt.agent_leg.get(agent_id) == consult.agent_leg:
             rt.agent_leg.pop(agent_id, None)
         if rt.talking.get(consult.customer) == agent_id:
@@ -428,8 +478,13 @@ class Consults:
             rt.acd.take_over(target, consult.queue)
             self.by_target.pop(target, None)
             self.on_change(target)
-        log.info("call %s: transferred by %s to %s %s", consult.call_uuid, agent_id,
-                 consult.kind, consult.target)  # fmt: skip
+        log.info(
+            "call %s: transferred by %s to %s %s",
+            consult.call_uuid,
+            agent_id,
+            consult.kind,
+            consult.target,
+        )
         self._forget(consult)
 
     def _forget(self, consult: Consult) -> None:

@@ -53,7 +53,7 @@ class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await self.pump
 
-    async def receive_json(self, content, **kwargs) -> None:  # noqa: ANN001, ANN003
+    async def receive_json(self, content, **kwargs) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
@@ -80,5 +80,5 @@ class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
         self.stream.seed(scope, snapshots)
 
     @staticmethod
-    async def _may_view(user) -> bool:  # noqa: ANN001
+    async def _may_view(user) -> bool:
         return await database_sync_to_async(user.has_perm)("icm.view_call")

@@ -239,9 +239,18 @@ def load_demo() -> DemoSummary:
 
 DEMO_PLANS = ("Bronze", "Silver", "Gold")
 ABANDON_MESSAGE = "ivr/abandon.wav"
-DEMO_NAMES = ("Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov",
-              "Donald Knuth", "Frances Allen", "Ken Thompson", "Margaret Hamilton",
-              "John Backus")  # fmt: skip
+DEMO_NAMES = (
+    "Ada Lovelace",
+    "Alan Turing",
+    "Grace Hopper",
+    "Edsger Dijkstra",
+    "Barbara Liskov",
+    "Donald Knuth",
+    "Frances Allen",
+    "Ken Thompson",
+    "Margaret Hamilton",
+    "John Backus",
+)
 
 
 def _load_campaigns(switch: Switch, summary: DemoSummary) -> None:
@@ -259,16 +268,29 @@ def _load_campaigns(switch: Switch, summary: DemoSummary) -> None:
         ("demo-renewals", "Renewals (preview)", Campaign.Mode.PREVIEW, 20, "55510"),
         ("demo-winback", "Win-back (predictive)", Campaign.Mode.PREDICTIVE, 200, "55520"),
     )
-    for name, display, mode, size, prefix in specs:  # fmt: skip
-        campaign = _upsert(Campaign, summary, name=name, defaults={
-            "display_name": display, "mode": mode, "switch": switch, "queue": sales,
-            "gateway": "carrier", "caller_id_number": "5550000", "windows": all_week,
-            "time_zone": "UTC", "calls_per_second": 2.0, "max_concurrent": 20,
-            "amd": mode == Campaign.Mode.PREDICTIVE,
-            # answered calls no agent could take hear this (shipped in sounds/)
-            "message": ABANDON_MESSAGE if mode == Campaign.Mode.PREDICTIVE else "",
-            # the demo's agents are signed in by a script: previews dial by themselves
-            "preview_seconds": 15 if mode == Campaign.Mode.PREVIEW else 0})  # fmt: skip
+    for name, display, mode, size, prefix in specs:
+        campaign = _upsert(
+            Campaign,
+            summary,
+            name=name,
+            defaults={
+                "display_name": display,
+                "mode": mode,
+                "switch": switch,
+                "queue": sales,
+                "gateway": "carrier",
+                "caller_id_number": "5550000",
+                "windows": all_week,
+                "time_zone": "UTC",
+                "calls_per_second": 2.0,
+                "max_concurrent": 20,
+                "amd": mode == Campaign.Mode.PREDICTIVE,
+                # answered calls no agent could take hear this (shipped in sounds/)
+                "message": ABANDON_MESSAGE if mode == Campaign.Mode.PREDICTIVE else "",
+                # the demo's agents are signed in by a script: previews dial by themselves
+                "preview_seconds": 15 if mode == Campaign.Mode.PREVIEW else 0,
+            },
+        )
         for n in range(size):
             _upsert(
                 Contact,
@@ -286,15 +308,26 @@ def _load_recording(summary: DemoSummary) -> None:
     """Record every call in A-law (half of PCM's size), kept 90 days; a QA form."""
     from recording.models import EvaluationForm, EvaluationQuestion, RecordingPolicy
 
-    _upsert(RecordingPolicy, summary, name="demo: all calls",
-            defaults={"mode": "all", "format": "alaw", "stereo": True,
-                      "retention_days": 90})  # fmt: skip
-    form = _upsert(EvaluationForm, summary, name="Call quality",
-                   defaults={"description": "The demo's evaluation form"})  # fmt: skip
-    for order, (text, weight, points) in enumerate((("Greeting and identification", 1, 5),
-                                                    ("Understood the need", 2, 10),
-                                                    ("Resolution", 3, 10),
-                                                    ("Courtesy", 1, 5))):  # fmt: skip
+    _upsert(
+        RecordingPolicy,
+        summary,
+        name="demo: all calls",
+        defaults={"mode": "all", "format": "alaw", "stereo": True, "retention_days": 90},
+    )
+    form = _upsert(
+        EvaluationForm,
+        summary,
+        name="Call quality",
+        defaults={"description": "The demo's evaluation form"},
+    )
+    for order, (text, weight, points) in enumerate(
+        (
+            ("Greeting and identification", 1, 5),
+            ("Understood the need", 2, 10),
+            ("Resolution", 3, 10),
+            ("Courtesy", 1, 5),
+        )
+    ):
         _upsert(
             EvaluationQuestion,
             summary,
@@ -317,7 +350,7 @@ def _load_queues(site: Site, skills: dict[str, Skill], summary: DemoSummary) -> 
                 # the wallboard's alarms: more than 4 callers, or one waiting over 2 min
                 "alarm_waiting": 4,
                 "alarm_wait_seconds": 120,
-            },  # fmt: skip
+            },
         )
         for skill_name, minimum in required.items():
             _upsert(

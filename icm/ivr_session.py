@@ -76,7 +76,7 @@ def make_ivr_app(
     )
 
     class IvrCall:
-        def __init__(self, session) -> None:  # noqa: ANN001 - greenswitch OutboundSession
+        def __init__(self, session) -> None:
             self.session = session
 
         def run(self) -> None:
@@ -99,8 +99,18 @@ def make_ivr_app(
                 session.linger()
                 transfer = _transfer_data(data)
                 if transfer is not None:
-                    _requeue(session, switch, notify, uuid, call_uuid, ani, transfer, self,
-                             queue_status, request_callback)  # fmt: skip
+                    _requeue(
+                        session,
+                        switch,
+                        notify,
+                        uuid,
+                        call_uuid,
+                        ani,
+                        transfer,
+                        self,
+                        queue_status,
+                        request_callback,
+                    )
                     return
                 session.answer()
                 campaign_flow = data.get("variable_ipbx_campaign_flow", "")
@@ -119,8 +129,12 @@ def make_ivr_app(
                             interpreter, routing.flow, variables
                         )
                     except FlowNotFound:  # a route to a flow never published: its queue
-                        log.error("call %s: flow %s has no published version; queue %s",
-                                  call_uuid, routing.flow, routing.queue)  # fmt: skip
+                        log.error(
+                            "call %s: flow %s has no published version; queue %s",
+                            call_uuid,
+                            routing.flow,
+                            routing.queue,
+                        )
                 if done is not None and campaign_flow:
                     from icm.campaign_dialer import FlowAnswers
 
@@ -154,8 +168,16 @@ def make_ivr_app(
                     last_agent_id=routing.last_agent,
                     attached=attached,
                 )
-                _wait_in_queue(session, switch, notify, contact, call_uuid, queue_status,
-                               request_callback, self)  # fmt: skip
+                _wait_in_queue(
+                    session,
+                    switch,
+                    notify,
+                    contact,
+                    call_uuid,
+                    queue_status,
+                    request_callback,
+                    self,
+                )
             except (OutboundSessionHasGoneAway, NotConnectedError):
                 log.info("call %s: caller left the IVR", call_uuid)
             except (Exception, gevent.Timeout):  # a stuck switch command times out too
@@ -180,28 +202,51 @@ def _transfer_data(data: dict[str, str]) -> dict[str, Any] | None:
         details = json.loads(base64.b64decode(data.get("variable_ipbx_transfer") or "e30="))
     except ValueError:
         details = {}
-    return {"queue": queue, "from": str(details.get("from", "")),
-            "note": str(details.get("note", ""))[:1000]}  # fmt: skip
+    return {
+        "queue": queue,
+        "from": str(details.get("from", "")),
+        "note": str(details.get("note", ""))[:1000],
+    }
 
 
-def _requeue(session, switch: str, notify: Callable[[object], None], uuid: str,  # noqa: ANN001
-             call_uuid: str, ani: str, transfer: dict[str, Any], owner: Any,
-             queue_status: QueueStatus | None,
-             request_callback: Callable[[str], bool] | None) -> None:  # fmt: skip
+def _requeue(
+    session,
+    switch: str,
+    notify: Callable[[object], None],
+    uuid: str,
+    call_uuid: str,
+    ani: str,
+    transfer: dict[str, Any],
+    owner: Any,
+    queue_status: QueueStatus | None,
+    request_callback: Callable[[str], bool] | None,
+) -> None:
     """A caller an agent transferred to a queue: straight back in, with the note."""
     session.execute(cmd.UnsetVar("ipbx_transfer_queue"))  # a later transfer starts clean
     session.execute(cmd.UnsetVar("ipbx_transfer"))
     customer, _priority = _lookups.run(customer_priority, ani)
     contact = Contact(
-        contact_id=uuid, queue=transfer["queue"], enqueued_at=time.time(), ani=ani,
+        contact_id=uuid,
+        queue=transfer["queue"],
+        enqueued_at=time.time(),
+        ani=ani,
         customer_id=customer,
-        attached={"call_uuid": call_uuid, "arrived": "transferred",
-                  "transferred_from": transfer["from"], "transfer_note": transfer["note"]},
-    )  # fmt: skip
-    log.info("call %s: transferred by agent %s to queue %s", call_uuid, transfer["from"],
-             transfer["queue"])  # fmt: skip
-    _wait_in_queue(session, switch, notify, contact, call_uuid, queue_status, request_callback,
-                   owner)  # fmt: skip
+        attached={
+            "call_uuid": call_uuid,
+            "arrived": "transferred",
+            "transferred_from": transfer["from"],
+            "transfer_note": transfer["note"],
+        },
+    )
+    log.info(
+        "call %s: transferred by agent %s to queue %s",
+        call_uuid,
+        transfer["from"],
+        transfer["queue"],
+    )
+    _wait_in_queue(
+        session, switch, notify, contact, call_uuid, queue_status, request_callback, owner
+    )
 
 
 def _no_metrics(metric: str, queue: str) -> float:
@@ -211,9 +256,16 @@ def _no_metrics(metric: str, queue: str) -> float:
 def _call_variables(ani: str, dnis: str, name: str, routing: Routing) -> dict[str, Any]:
     """What a flow knows about the call when it starts (IVR-6)."""
     now = datetime.now(tz=UTC)
-    return {"ani": ani, "dnis": dnis, "caller_name": name,
-            "customer_account": routing.customer, "customer_grade": routing.grade,
-            "language": "en", "now_hour": now.hour, "weekday": now.weekday()}  # fmt: skip
+    return {
+        "ani": ani,
+        "dnis": dnis,
+        "caller_name": name,
+        "customer_account": routing.customer,
+        "customer_grade": routing.grade,
+        "language": "en",
+        "now_hour": now.hour,
+        "weekday": now.weekday(),
+    }
 
 
 APOLOGY = "We are sorry, that person cannot be reached. Goodbye."
@@ -230,7 +282,7 @@ def _agent_extension(login_id: str) -> str:
     )
 
 
-def _finish_call(session, call_uuid: str, done: Finished) -> None:  # noqa: ANN001
+def _finish_call(session, call_uuid: str, done: Finished) -> None:
     """A flow that ended other than in a queue: transfer, voicemail or hang up."""
     if done.action == "transfer":
         # base64 of the JSON: nothing in it can be read as an argument or expanded
@@ -245,8 +297,11 @@ def _finish_call(session, call_uuid: str, done: Finished) -> None:  # noqa: ANN0
         if done.params["kind"] == "agent":
             extension = _lookups.run(_agent_extension, target)
             if not extension:
-                log.warning("call %s: IVR transfer to agent %s: no such agent with a phone",
-                            call_uuid, target)  # fmt: skip
+                log.warning(
+                    "call %s: IVR transfer to agent %s: no such agent with a phone",
+                    call_uuid,
+                    target,
+                )
                 session.execute(cmd.Speak("flite", "kal", APOLOGY), block=True, timeout=30)
                 session.hangup("UNALLOCATED_NUMBER")
                 return
@@ -271,7 +326,7 @@ def _finish_call(session, call_uuid: str, done: Finished) -> None:  # noqa: ANN0
 
 
 def _wait_in_queue(
-    session,  # noqa: ANN001
+    session,
     switch: str,
     notify: Callable[[object], None],
     contact: Contact,
@@ -293,8 +348,13 @@ def _wait_in_queue(
     session.execute(cmd.Playback(MUSIC))
     notify(ev.CallQueued(switch, call_uuid, queue, datetime.now(tz=UTC), data))
     notify(ContactArrived(contact))
-    log.info("call %s: dnis %s handed to queue %s (priority %s)", call_uuid,
-             contact.attached.get("dnis"), queue, contact.priority)  # fmt: skip
+    log.info(
+        "call %s: dnis %s handed to queue %s (priority %s)",
+        call_uuid,
+        contact.attached.get("dnis"),
+        queue,
+        contact.priority,
+    )
     pressed: list[str] = []
     session.register_handle(
         "DTMF", lambda event: pressed.append(event.headers.get("DTMF-Digit", ""))
@@ -315,10 +375,11 @@ def _wait_in_queue(
             _announce(session, uuid, call_uuid, *status[:2])
 
 
-def _callback_goodbye(session, channel: str, call_uuid: str, number: str) -> None:  # noqa: ANN001
+def _callback_goodbye(session, channel: str, call_uuid: str, number: str) -> None:
     """The caller keeps its place and will be called back: say so, then hang up."""
-    log.info("call %s: call-back requested to %s; the place in the queue is kept", call_uuid,
-             number)  # fmt: skip
+    log.info(
+        "call %s: call-back requested to %s; the place in the queue is kept", call_uuid, number
+    )
     spoken = " ".join(number)
     _stop_music(session, channel)
     session.execute(
@@ -329,7 +390,7 @@ def _callback_goodbye(session, channel: str, call_uuid: str, number: str) -> Non
     session.hangup("NORMAL_CLEARING")
 
 
-def _announce(session, channel: str, call_uuid: str, position: int, expected_wait: float) -> None:  # noqa: ANN001, E501
+def _announce(session, channel: str, call_uuid: str, position: int, expected_wait: float) -> None:
     """Tell a waiting caller its place and expected wait, then back to music (R-9)."""
     if expected_wait == float("inf"):
         wait_text = "All our agents are busy."
@@ -341,11 +402,15 @@ def _announce(session, channel: str, call_uuid: str, position: int, expected_wai
         cmd.Speak("flite", "kal", f"You are number {position} in the queue. {wait_text}")
     )
     session.execute(cmd.Playback(MUSIC))
-    log.info("call %s: announced position %s, expected wait %.0fs", call_uuid, position,
-             expected_wait if expected_wait != float("inf") else -1)  # fmt: skip
+    log.info(
+        "call %s: announced position %s, expected wait %.0fs",
+        call_uuid,
+        position,
+        expected_wait if expected_wait != float("inf") else -1,
+    )
 
 
-def _stop_music(session, uuid: str) -> None:  # noqa: ANN001
+def _stop_music(session, uuid: str) -> None:
     """Queue music (`local_stream://`) never ends by itself: break it so that what is queued
     behind it plays now."""
     reply = session.api(cmd.BreakLeg(uuid))
@@ -364,8 +429,9 @@ def _routing_query(dnis: str, ani: str) -> Routing:
     flow = flow_for_dnis(dnis) if why == "inbound route" else ""
     customer, priority = customer_priority(ani)
     grade = next((g for g, p in GRADE_PRIORITY.items() if p == priority), "standard")
-    return Routing(queue, customer, priority, last_agent_for(ani), greeting_for(queue, grade),
-                   flow, grade)  # fmt: skip
+    return Routing(
+        queue, customer, priority, last_agent_for(ani), greeting_for(queue, grade), flow, grade
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,7 +461,7 @@ class _DbWorker:
         self._queue: gevent.queue.Queue = gevent.queue.Queue()
         self._workers: list[gevent.Greenlet] = []
 
-    def run(self, func, *args):  # noqa: ANN001, ANN002, ANN201
+    def run(self, func, *args):
         self._workers = [w for w in self._workers if not w.dead]
         while len(self._workers) < self.WORKERS:
             self._workers.append(gevent.spawn(self._serve))

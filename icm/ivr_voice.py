@@ -92,8 +92,14 @@ class VoiceFrontend:
             log.warning("call %s: flow %s: %s", self.call_uuid, run.flow, run.last_error)
         self._use_language(run)
         self.say(effect.prompts, run)
-        log.info("call %s: flow %s v%s finished: %s %s", self.call_uuid, run.flow, run.version,
-                 effect.action, effect.params)  # fmt: skip
+        log.info(
+            "call %s: flow %s v%s finished: %s %s",
+            self.call_uuid,
+            run.flow,
+            run.version,
+            effect.action,
+            effect.params,
+        )
         return effect
 
     def carry_out(self, effect: Effect, run: Run) -> Any:
@@ -110,7 +116,7 @@ class VoiceFrontend:
         raise TypeError(f"unknown effect {effect!r}")
 
     # --- media ---------------------------------------------------------------------------
-    def _app(self, app: cmd.App) -> Any:  # noqa: ANN401 - greenswitch's ESLEvent
+    def _app(self, app: cmd.App) -> Any:
         return self.session.execute(app, block=True, timeout=APP_TIMEOUT)
 
     def say(self, prompts: tuple[Prompt, ...], run: Run) -> None:

@@ -24,8 +24,12 @@ UNCOMPARED = ("longest_wait", "expected_wait")  # they move with the clock alone
 
 
 class LiveFigures:
-    def __init__(self, queue_figures: QueueFigures, day: DayFigures,
-                 party_of: Callable[[str], dict[str, str] | None]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        queue_figures: QueueFigures,
+        day: DayFigures,
+        party_of: Callable[[str], dict[str, str] | None],
+    ) -> None:
         self.queue_figures = queue_figures
         self.acd = queue_figures.acd
         self.day = day
@@ -79,11 +83,14 @@ class LiveFigures:
         now = time.time() if now is None else now
         return {"today": self.day.agent(agent_id, now), "party": self.party_of(agent_id)}
 
-    def alarm_changes(self, tiles: dict[str, dict[str, Any]], switch_connected: bool,
-                      now: float | None = None) -> list[AlarmChange]:  # fmt: skip
+    def alarm_changes(
+        self, tiles: dict[str, dict[str, Any]], switch_connected: bool, now: float | None = None
+    ) -> list[AlarmChange]:
         now = time.time() if now is None else now
-        agents = {a.agent_id: (str(a.state), a.state_since, a.reason)
-                  for a in self.acd.agents.values()}  # fmt: skip
-        found = current_alarms(tiles, self.limits, agents, switch_connected,
-                               self.not_ready_limit, now, self.gateways)  # fmt: skip
+        agents = {
+            a.agent_id: (str(a.state), a.state_since, a.reason) for a in self.acd.agents.values()
+        }
+        found = current_alarms(
+            tiles, self.limits, agents, switch_connected, self.not_ready_limit, now, self.gateways
+        )
         return self.alarms.update(found, now)

@@ -72,8 +72,14 @@ class LiveTaps:
         self.taps[tap_id] = tap
         self.by_path[path] = tap_id
         log.info("call %s: live tap %s on agent %s's leg %s", tap.call_uuid, tap_id, agent, leg)
-        return {"tap": tap_id, "path": path, "leg": leg, "agent": agent,
-                "call_uuid": tap.call_uuid, "channels": ["agent", "customer"]}  # fmt: skip
+        return {
+            "tap": tap_id,
+            "path": path,
+            "leg": leg,
+            "agent": agent,
+            "call_uuid": tap.call_uuid,
+            "channels": ["agent", "customer"],
+        }
 
     def stop(self, args: dict[str, Any]) -> dict[str, Any]:
         """`live_listen_stop {tap}`: the supervisor closed the player."""

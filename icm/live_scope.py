@@ -26,8 +26,7 @@ def scoped_snapshots(snapshots: Iterable[SwitchSnapshot], scope: Scope) -> list[
     """The snapshots with only the calls `scope` sees (seq and switch status unchanged)."""
     if scope.everything:
         return list(snapshots)
-    return [{**snap, "calls": [c for c in snap["calls"] if _sees(scope, c)]}
-            for snap in snapshots]  # fmt: skip
+    return [{**snap, "calls": [c for c in snap["calls"] if _sees(scope, c)]} for snap in snapshots]
 
 
 class LiveStream:
@@ -68,8 +67,12 @@ class LiveStream:
             return event
         if key in self.shown:
             self.shown.discard(key)
-            return {"type": "call.hidden", "switch": switch, "seq": seq,
-                    "call": {"switch": switch, "call_uuid": key[1]}}  # fmt: skip
+            return {
+                "type": "call.hidden",
+                "switch": switch,
+                "seq": seq,
+                "call": {"switch": switch, "call_uuid": key[1]},
+            }
         return {"type": "skip", "switch": switch, "seq": seq}
 
 

@@ -82,6 +82,7 @@ class Monitoring:
         )
         if not reply.startswith("+OK"):
             raise CommandError(reply.lstrip("-").strip() or "originate refused")
-        log.info("agent %s: %s by extension %s (leg %s on %s)", agent_id, mode, extension, leg,
-                 agent_leg)  # fmt: skip
+        log.info(
+            "agent %s: %s by extension %s (leg %s on %s)", agent_id, mode, extension, leg, agent_leg
+        )
         return {"agent": agent_id, "mode": mode, "leg": leg, "agent_leg": agent_leg}

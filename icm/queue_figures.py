@@ -43,7 +43,7 @@ class QueueFigures:
                         "media": str(c.media),
                     }
                     for c in sorted(waiting, key=lambda c: (-c.priority, c.enqueued_at))[:LISTED]
-                ],  # fmt: skip
+                ],
             }
         return figures
 

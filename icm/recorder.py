@@ -136,8 +136,15 @@ class Recorder:
         self.seen: OrderedDict[str, None] = OrderedDict()  # finished paths, oldest first
 
     # --- automatic -----------------------------------------------------------------------
-    def agent_connected(self, agent: str, leg: str, call: CallRecord | None, queue: str,
-                        customer: str = "", now: float | None = None) -> str | None:  # fmt: skip
+    def agent_connected(
+        self,
+        agent: str,
+        leg: str,
+        call: CallRecord | None,
+        queue: str,
+        customer: str = "",
+        now: float | None = None,
+    ) -> str | None:
         """The agent's call is connected: record it if a policy or an order says so.
         Returns the file's path, or None."""
         if not leg or leg in self.by_leg or call is None:
@@ -150,13 +157,22 @@ class Recorder:
             return None
         return self._start(agent, leg, call, queue, customer, decision, now)
 
-    def _start(self, agent: str, leg: str, call: CallRecord, queue: str, customer: str,
-               decision: Decision, now: float) -> str:  # fmt: skip
+    def _start(
+        self,
+        agent: str,
+        leg: str,
+        call: CallRecord,
+        queue: str,
+        customer: str,
+        decision: Decision,
+        now: float,
+    ) -> str:
         day = datetime.fromtimestamp(now, tz=UTC)
         name = f"{call.call_uuid}-{leg[:8]}-{int(now)}.wav"
         path = str(self.directory / self.switch / f"{day:%Y/%m/%d}" / name)
-        rec = ActiveRecording(path, leg, call.call_uuid, agent, queue, call.ani, call.dnis,
-                              customer, decision, now)  # fmt: skip
+        rec = ActiveRecording(
+            path, leg, call.call_uuid, agent, queue, call.ani, call.dnis, customer, decision, now
+        )
         self.active[path] = rec
         self.by_leg[leg] = path
         self.persist(
@@ -180,8 +196,15 @@ class Recorder:
         )
         self.send(cmd.SetLegVariable(leg, "RECORD_STEREO", "true" if decision.stereo else "false"))
         self.send(cmd.RecordLeg(leg, "start", path))
-        log.info("call %s: recording agent %s's leg %s (%s, %s) to %s", call.call_uuid, agent,
-                 leg, decision.why, decision.format, path)  # fmt: skip
+        log.info(
+            "call %s: recording agent %s's leg %s (%s, %s) to %s",
+            call.call_uuid,
+            agent,
+            leg,
+            decision.why,
+            decision.format,
+            path,
+        )
         return path
 
     def stopped(
@@ -227,8 +250,9 @@ class Recorder:
                 "ms": ms,
             }
         )
-        log.info("call %s: recording %s done (%s, %.1f s paused)", rec.call_uuid, path, cause,
-                 rec.paused)  # fmt: skip
+        log.info(
+            "call %s: recording %s done (%s, %.1f s paused)", rec.call_uuid, path, cause, rec.paused
+        )
         return True
 
     def _stopped_unknown(
@@ -377,8 +401,15 @@ class Recorder:
         return [rec.agent for rec in gone]
 
     # --- on demand -----------------------------------------------------------------------
-    def command(self, action: str, agent: str, leg: str, call: CallRecord | None, queue: str,
-                args: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    def command(
+        self,
+        action: str,
+        agent: str,
+        leg: str,
+        call: CallRecord | None,
+        queue: str,
+        args: dict[str, Any],
+    ) -> dict[str, Any]:
         """record_start / record_stop / record_pause / record_resume on the agent's call."""
         if not leg or call is None:
             raise CommandError(f"agent {agent} has no call to record")
@@ -388,11 +419,14 @@ class Recorder:
             if path is not None:
                 raise CommandError("this call is already being recorded")
             fmt = str(args.get("format") or "pcm")
-            decision = Decision(fmt if fmt in FORMATS else "pcm",
-                                bool(args.get("stereo", True)), str(args.get("why") or
-                                "on demand"))  # fmt: skip
-            path = self._start(agent, leg, call, queue, str(args.get("customer") or ""),
-                               decision, now)  # fmt: skip
+            decision = Decision(
+                fmt if fmt in FORMATS else "pcm",
+                bool(args.get("stereo", True)),
+                str(args.get("why") or "on demand"),
+            )
+            path = self._start(
+                agent, leg, call, queue, str(args.get("customer") or ""), decision, now
+            )
             return {"agent": agent, "action": action, "path": path}
         if path is None:
             raise CommandError("this call is not being recorded")
@@ -413,8 +447,7 @@ class Recorder:
         else:
             raise CommandError(f"unknown recording action {action!r}")
         log.info("call %s: agent %s %s (%s)", rec.call_uuid, agent, action, path)
-        return {"agent": agent, "action": action, "path": path,
-                "paused": rec.paused_at is not None}  # fmt: skip
+        return {"agent": agent, "action": action, "path": path, "paused": rec.paused_at is not None}
 
     def state_of(self, leg: str) -> str:
         """'' | 'recording' | 'paused' — for the agent's view."""

@@ -30,24 +30,36 @@ def load_recording_rules() -> tuple[list[RecordingPolicy], list[RecordOrder]]:
     policies = []
     for row in PolicyRow.objects.filter(enabled=True).prefetch_related("agents", "queues"):
         try:
-            policies.append(RecordingPolicy(
-                name=row.name, mode=row.mode,
-                agents=frozenset(a.login_id for a in row.agents.all()),
-                queues=frozenset(q.name for q in row.queues.all()),
-                only_numbers=_numbers(row.only_numbers), never_numbers=_numbers(row.never_numbers),
-                windows=tuple(row.windows()), format=row.format, stereo=row.stereo,
-                priority=row.priority, retention_days=row.retention_days,
-            ))  # fmt: skip
+            policies.append(
+                RecordingPolicy(
+                    name=row.name,
+                    mode=row.mode,
+                    agents=frozenset(a.login_id for a in row.agents.all()),
+                    queues=frozenset(q.name for q in row.queues.all()),
+                    only_numbers=_numbers(row.only_numbers),
+                    never_numbers=_numbers(row.never_numbers),
+                    windows=tuple(row.windows()),
+                    format=row.format,
+                    stereo=row.stereo,
+                    priority=row.priority,
+                    retention_days=row.retention_days,
+                )
+            )
         except InvalidPolicy as exc:
             log.error("recording policy %r ignored: %s", row.name, exc)
     now = datetime.now(tz=UTC)
     orders = [
-        RecordOrder(o.agent.login_id, o.starts_at.timestamp(),
-                    o.ends_at.timestamp() if o.ends_at else None, o.format, o.stereo)
+        RecordOrder(
+            o.agent.login_id,
+            o.starts_at.timestamp(),
+            o.ends_at.timestamp() if o.ends_at else None,
+            o.format,
+            o.stereo,
+        )
         for o in OrderRow.objects.filter(cancelled_at__isnull=True)
         .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now - timedelta(minutes=1)))
         .select_related("agent")
-    ]  # fmt: skip
+    ]
     return policies, orders
 
 

@@ -122,8 +122,9 @@ def customer_priority(ani: str) -> tuple[str, int]:
         with gevent.Timeout(timeout):
             found = customer_connector()(ani)
     except gevent.Timeout:
-        log.warning("caller %s: customer lookup timed out after %.1fs; default priority", ani,
-                    timeout)  # fmt: skip
+        log.warning(
+            "caller %s: customer lookup timed out after %.1fs; default priority", ani, timeout
+        )
         return "", 0
     except (DatabaseError, ImportError, OSError, ValueError, LookupError) as exc:
         log.warning("caller %s: customer lookup failed (%s); default priority", ani, exc)

@@ -45,6 +45,10 @@ def apply_due_changes(now: datetime | None = None) -> int:
             change.applied_at = now
             change.save(update_fields=["applied_at"])
             applied += 1
-            log.info("queue %s switched to %s (scheduled change %s)", queue.name, queue.strategy,
-                     change.pk)  # fmt: skip
+            log.info(
+                "queue %s switched to %s (scheduled change %s)",
+                queue.name,
+                queue.strategy,
+                change.pk,
+            )
     return applied

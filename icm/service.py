@@ -172,18 +172,25 @@ class IcmService:
         self.figures = QueueFigures(self.acd.acd)
         self.day = DayFigures(
             lambda ts: local_day_start(ts).timestamp(),
-            lambda q: self.acd.acd.policies[q].service_level_seconds
-            if q in self.acd.acd.policies else 20.0,
-        )  # fmt: skip
+            lambda q: (
+                self.acd.acd.policies[q].service_level_seconds
+                if q in self.acd.acd.policies
+                else 20.0
+            ),
+        )
         self.live = LiveFigures(self.figures, self.day, self._party)
         self.live.not_ready_limit = config.not_ready_alarm_seconds
         self._system_events: list[SystemEvent] = []
         self.facts = FactBuilder(self.name)
         self._facts: list[tuple[str, dict[str, Any]]] = []
         self._next_snapshot = 0.0
-        self.recorder = Recorder(self.name, self.driver.bgapi_nowait, config.recordings_dir,
-                                 config.time_zone,
-                                 lambda row: self._finished_recordings.append(row))  # fmt: skip
+        self.recorder = Recorder(
+            self.name,
+            self.driver.bgapi_nowait,
+            config.recordings_dir,
+            config.time_zone,
+            lambda row: self._finished_recordings.append(row),
+        )
         self._gateway_since: dict[str, float] = {}
         self._finished_recordings: list[dict[str, Any]] = []
         self._stopping = False
@@ -218,27 +225,43 @@ class IcmService:
             self.consults.leg_failed(leg, cause) or self.booked.leg_failed(leg, cause)
         )
         self.agent_calls = AgentCallControl(
-            self.name, self.acd, self.model, self._api, self._bgapi, self.consults,
+            self.name,
+            self.acd,
+            self.model,
+            self._api,
+            self._bgapi,
+            self.consults,
             self.inbox.put,
             direct_ringing_leg=lambda agent: (
-                self.consults.ringing_leg(agent) or self.booked.ringing_leg(agent)),
-        )  # fmt: skip
+                self.consults.ringing_leg(agent) or self.booked.ringing_leg(agent)
+            ),
+        )
         self._callback_outcomes: list[tuple[str, str, str]] = []
         self.monitoring = Monitoring(
-            self.name, self.agent_calls.call_legs,
-            lambda leg: self.model.call_of_leg(self.name, leg), self._bgapi,
+            self.name,
+            self.agent_calls.call_legs,
+            lambda leg: self.model.call_of_leg(self.name, leg),
+            self._bgapi,
             self.inbox.put,
-        )  # fmt: skip
+        )
         self.taps = LiveTaps(
-            self.name, config.recordings_dir, self.agent_calls.call_legs,
-            lambda leg: self.model.call_of_leg(self.name, leg), self._api,
-        )  # fmt: skip
+            self.name,
+            config.recordings_dir,
+            self.agent_calls.call_legs,
+            lambda leg: self.model.call_of_leg(self.name, leg),
+            self._api,
+        )
         self._attempt_updates: list[dict[str, Any]] = []
         self.campaigns = CampaignDialer(
-            self.name, self.redis, self.driver.bgapi_nowait, self._api, self.acd,
-            self.inbox.put, self._attempt_updates.append,
+            self.name,
+            self.redis,
+            self.driver.bgapi_nowait,
+            self._api,
+            self.acd,
+            self.inbox.put,
+            self._attempt_updates.append,
             f"{config.outbound_host}:{config.outbound_port}",
-        )  # fmt: skip
+        )
         self.campaigns.ring_agent = self.booked.ring_campaign  # previews, call-backs
         self.campaigns.view_changed = self._agent_view_changed
         self.booked.campaigns = self.campaigns
@@ -258,7 +281,7 @@ class IcmService:
                 self.figures.status,
                 self.request_callback,
                 self.figures.metric,
-            ),  # fmt: skip
+            ),
             max_connections=5000,  # IVR sessions at once (bench: 2,000 held)
             allowed=config.outbound_allowed,
         )
@@ -282,12 +305,18 @@ class IcmService:
         self.recorder.policies, self.recorder.orders = load_recording_rules()
         self.dialling_rules = system_rules()
         self.recorder.restore(load_active_recordings(self.name))  # what the switch still writes
-        self._system_events.append(system_event(self.name, SystemEvent.Kind.ICM_STARTED,
-                                                time.time(), "icm started"))  # fmt: skip
+        self._system_events.append(
+            system_event(self.name, SystemEvent.Kind.ICM_STARTED, time.time(), "icm started")
+        )
         close_old_connections()
-        log.info("icm %s: %d calls live from the database before resync; today so far: %d "
-                 "queue contacts, %d agent state changes", self.name, len(self.model), contacts,
-                 changes)  # fmt: skip
+        log.info(
+            "icm %s: %d calls live from the database before resync; today so far: %d "
+            "queue contacts, %d agent state changes",
+            self.name,
+            len(self.model),
+            contacts,
+            changes,
+        )
         self.publisher.reset(self.name)
         for target in (
             self.driver.run,
@@ -316,8 +345,9 @@ class IcmService:
         now = datetime.now(tz=UTC)
         self.publisher.publish_status(self.name, False, now.isoformat(), "icm stopped")
         self._pending_status = (False, now)
-        self._system_events.append(system_event(self.name, SystemEvent.Kind.ICM_STOPPED,
-                                                now.timestamp(), "icm stopped"))  # fmt: skip
+        self._system_events.append(
+            system_event(self.name, SystemEvent.Kind.ICM_STOPPED, now.timestamp(), "icm stopped")
+        )
         self._flush_persist()
         self._stopped.set()
 
@@ -398,9 +428,13 @@ class IcmService:
         elif isinstance(item, ContactArrived):
             self.acd.contact_arrived(item.contact)
             call = self.model.call_of_leg(self.name, item.contact.contact_id)
-            self.facts.queue_event("entered", item.contact.contact_id, item.contact.queue,
-                                   item.contact.enqueued_at,
-                                   call.call_uuid if call is not None else "")  # fmt: skip
+            self.facts.queue_event(
+                "entered",
+                item.contact.contact_id,
+                item.contact.queue,
+                item.contact.enqueued_at,
+                call.call_uuid if call is not None else "",
+            )
             return
         elif isinstance(item, AcdRequest):
             if not (item.name == "agent_reject" and self._reject_consult(item)):
@@ -537,10 +571,10 @@ class IcmService:
                 except NotConnectedError:
                     break
                 if exists == "false":
-                    log.warning("icm %s: leg %s is gone from the switch; ending it", self.name,
-                                leg)  # fmt: skip
-                    self.inbox.put(ev.LegHungUp(self.name, leg, "ICM_RECONCILED",
-                                                datetime.now(tz=UTC)))  # fmt: skip
+                    log.warning("icm %s: leg %s is gone from the switch; ending it", self.name, leg)
+                    self.inbox.put(
+                        ev.LegHungUp(self.name, leg, "ICM_RECONCILED", datetime.now(tz=UTC))
+                    )
 
     def _wallboard_loop(self) -> None:
         """The queues' tiles when they change (in Redis and as a `queue.stats` event with the
@@ -553,9 +587,14 @@ class IcmService:
                 tiles = self.live.tiles()
                 changed = self.live.changed_tiles(tiles)
                 if changed:
-                    self._publish_later(self.publisher.publish_keyed, self.name,
-                                        keys.queues_key(self.name), tiles, "queue.stats",
-                                        {"queues": changed})  # fmt: skip
+                    self._publish_later(
+                        self.publisher.publish_keyed,
+                        self.name,
+                        keys.queues_key(self.name),
+                        tiles,
+                        "queue.stats",
+                        {"queues": changed},
+                    )
                 if time.monotonic() - last_alarms >= ALARM_SECONDS:
                     last_alarms = time.monotonic()
                     self._alarms(tiles)
@@ -576,12 +615,26 @@ class IcmService:
             kind = kinds.ALARM_RAISED if change.raised else kinds.ALARM_CLEARED
             self._system_events.append(system_event(self.name, kind, change.at, change=change))
             level = logging.WARNING if change.raised else logging.INFO
-            log.log(level, "icm %s: alarm %s (%s): %s", self.name, kind.label.lower(),
-                    change.alarm.key, change.alarm.text)  # fmt: skip
-            self._publish_later(self.publisher.publish_keyed, self.name,
-                                keys.alarms_key(self.name), self.live.alarms.as_json(), "alarm",
-                                {**alarm_json(change.alarm, change.since),
-                                 "raised": change.raised, "at": change.at})  # fmt: skip
+            log.log(
+                level,
+                "icm %s: alarm %s (%s): %s",
+                self.name,
+                kind.label.lower(),
+                change.alarm.key,
+                change.alarm.text,
+            )
+            self._publish_later(
+                self.publisher.publish_keyed,
+                self.name,
+                keys.alarms_key(self.name),
+                self.live.alarms.as_json(),
+                "alarm",
+                {
+                    **alarm_json(change.alarm, change.since),
+                    "raised": change.raised,
+                    "at": change.at,
+                },
+            )
 
     def _party(self, agent_id: str) -> dict[str, str] | None:
         """Who the agent is connected to (or rung for): the other end's number and name."""
@@ -603,7 +656,7 @@ class IcmService:
         self.inbox.put(request)
         return bool(request.result.get(timeout=5))
 
-    def _acd_command(self, name: str):  # noqa: ANN202
+    def _acd_command(self, name: str):
         def run(args: dict[str, Any]) -> dict[str, Any]:
             request = AcdRequest(name, args)
             self.inbox.put(request)
@@ -623,8 +676,14 @@ class IcmService:
         if change.to_state is AgentState.ON_CALL:
             queue = self.acd.acd.contact_queue_of_agent.get(change.agent_id, "")
         self.day.agent_changed(change.agent_id, str(change.to_state), change.at, queue)
-        self.facts.agent_changed(change.agent_id, str(change.to_state), change.at,
-                                 change.reason, queue, change.contact_id)  # fmt: skip
+        self.facts.agent_changed(
+            change.agent_id,
+            str(change.to_state),
+            change.at,
+            change.reason,
+            queue,
+            change.contact_id,
+        )
         if change.to_state is AgentState.ON_CALL and change.from_state is not AgentState.ON_CALL:
             leg = self.acd.agent_leg.get(change.agent_id, "")
             call = self.model.call_of_leg(self.name, leg) if leg else None
@@ -642,8 +701,12 @@ class IcmService:
             self._publish_agent(agent_id, str(agent.state), agent.reason, agent.state_since)
 
     def _publish_agent(self, agent_id: str, state: str, reason: str, since: float) -> None:
-        self._publish_later(self.publisher.publish_agent, self.name, agent_id,
-                            self._agent_state(agent_id, state, reason, since))  # fmt: skip
+        self._publish_later(
+            self.publisher.publish_agent,
+            self.name,
+            agent_id,
+            self._agent_state(agent_id, state, reason, since),
+        )
 
     def _agent_state(self, agent_id: str, state: str, reason: str, since: float) -> dict[str, Any]:
         """What desktops and wallboards keep of an agent (`ipbx:<switch>:agents`)."""
@@ -663,31 +726,53 @@ class IcmService:
 
     def _live_state(self, switch: str) -> dict[str, object]:
         """Everything but the calls a snapshot holds, for a reset (Redis lost it)."""
-        agents = {a.agent_id: json.dumps(self._agent_state(a.agent_id, str(a.state), a.reason,
-                                                          a.state_since))
-                  for a in self.acd.acd.agents.values()}  # fmt: skip
+        agents = {
+            a.agent_id: json.dumps(
+                self._agent_state(a.agent_id, str(a.state), a.reason, a.state_since)
+            )
+            for a in self.acd.acd.agents.values()
+        }
         gateways = json.dumps(self._gateways_json()) if self.live.gateways else None
-        return {"agents": agents, "queues": json.dumps(self.live.tiles()),
-                "alarms": json.dumps(self.live.alarms.as_json()), "gateways": gateways}  # fmt: skip
+        return {
+            "agents": agents,
+            "queues": json.dumps(self.live.tiles()),
+            "alarms": json.dumps(self.live.alarms.as_json()),
+            "gateways": gateways,
+        }
 
     def _gateways_json(self) -> dict[str, dict[str, Any]]:
-        return {name: {"state": state, "ping": ping, "healthy": ev.gateway_healthy(state, ping),
-                       "since": self._gateway_since.get(name)}
-                for name, (state, ping) in self.live.gateways.items()}  # fmt: skip
+        return {
+            name: {
+                "state": state,
+                "ping": ping,
+                "healthy": ev.gateway_healthy(state, ping),
+                "since": self._gateway_since.get(name),
+            }
+            for name, (state, ping) in self.live.gateways.items()
+        }
 
     def _offer_card(self, agent_id: str, contact_id: str) -> dict[str, Any] | None:
         """What the desktop shows of the agent's contact (kept in the agent's snapshot so a
         page that reloads while the phone rings still shows the screen pop)."""
-        direct = (self.consults.offer_card(agent_id) or self.booked.offer_card(agent_id)
-                  or self.campaigns.offer_card(agent_id))  # fmt: skip
+        direct = (
+            self.consults.offer_card(agent_id)
+            or self.booked.offer_card(agent_id)
+            or self.campaigns.offer_card(agent_id)
+        )
         if direct is not None:
             return direct
         contact = self.acd.acd.contacts.get(contact_id)
         if contact is None:
             return None
-        return {"contact": contact_id, "queue": contact.queue, "ani": contact.ani,
-                "customer": contact.customer_id, "media": str(contact.media),
-                "attached": contact.attached, "priority": contact.priority}  # fmt: skip
+        return {
+            "contact": contact_id,
+            "queue": contact.queue,
+            "ani": contact.ani,
+            "customer": contact.customer_id,
+            "media": str(contact.media),
+            "attached": contact.attached,
+            "priority": contact.priority,
+        }
 
     def _reject_consult(self, request: AcdRequest) -> bool:
         """A consulted agent rejects the consultation ringing its phone (AG-5)."""
@@ -765,31 +850,50 @@ class IcmService:
         contact = self.acd.acd.contacts.get(done.contact_id)
         skills = sorted(contact.required_skills) if contact is not None else []
         self.facts.contact_finished(
-            done.contact_id, done.queue, str(done.outcome), done.waited, now, done.agent_id,
-            call.call_uuid if call is not None else "", skills[0] if skills else "",
+            done.contact_id,
+            done.queue,
+            str(done.outcome),
+            done.waited,
+            now,
+            done.agent_id,
+            call.call_uuid if call is not None else "",
+            skills[0] if skills else "",
             done.media,
             f"{done.target_kind}:{done.target}" if done.target_kind else "",
-            self.campaigns.campaign_of(done.contact_id))  # fmt: skip
+            self.campaigns.campaign_of(done.contact_id),
+        )
         if call is None and done.agent_id:  # a call-back: the caller's first call is over
             call = self.model.call_of_leg(self.name, self.acd.agent_leg.get(done.agent_id, ""))
         if call is None:
             return
-        outcome = {"outcome": str(done.outcome), "waited": round(done.waited, 3),
-                   "media": done.media}  # fmt: skip
+        outcome = {
+            "outcome": str(done.outcome),
+            "waited": round(done.waited, 3),
+            "media": done.media,
+        }
         if done.target_kind:
             outcome["overflow"] = f"{done.target_kind}:{done.target}"
         self._apply(
-            ev.CallAssigned(self.name, call.call_uuid, done.agent_id, {**routing, **outcome},
-                            datetime.now(tz=UTC))
-        )  # fmt: skip
+            ev.CallAssigned(
+                self.name,
+                call.call_uuid,
+                done.agent_id,
+                {**routing, **outcome},
+                datetime.now(tz=UTC),
+            )
+        )
 
     def _agent_call(self, args: dict[str, Any]) -> dict[str, Any]:
         """An agent's own call: the recording actions here, the rest in agent_calls."""
         action = str(args.get("action", ""))
         if action in ("preview_call", "preview_skip"):
-            return self._in_consumer(PreviewAction(str(args.get("agent", "")),
-                                                   action.removeprefix("preview_"),
-                                                   bool(args.get("not_ready"))))  # fmt: skip
+            return self._in_consumer(
+                PreviewAction(
+                    str(args.get("agent", "")),
+                    action.removeprefix("preview_"),
+                    bool(args.get("not_ready")),
+                )
+            )
         if action not in RECORDER_ACTIONS:
             result = self.agent_calls.run(args)
             if action in ("transfer", "consult_complete"):  # the call leaves the agent
@@ -820,21 +924,32 @@ class IcmService:
         self.live.gateways[item.gateway] = (item.state, item.ping_status)
         if before == (item.state, item.ping_status):
             return
-        log.log(logging.INFO if item.healthy else logging.WARNING, "icm %s: gateway %s %s "
-                "(ping %s) %s", self.name, item.gateway, item.state, item.ping_status,
-                item.phrase)  # fmt: skip
+        log.log(
+            logging.INFO if item.healthy else logging.WARNING,
+            "icm %s: gateway %s %s (ping %s) %s",
+            self.name,
+            item.gateway,
+            item.state,
+            item.ping_status,
+            item.phrase,
+        )
         self._gateway_since[item.gateway] = item.at.timestamp()
         full = self._gateways_json()
-        self._publish_later(self.publisher.publish_keyed, self.name,
-                            keys.gateways_key(self.name), full, "gateway.state",
-                            {"gateway": item.gateway, **full[item.gateway]})  # fmt: skip
+        self._publish_later(
+            self.publisher.publish_keyed,
+            self.name,
+            keys.gateways_key(self.name),
+            full,
+            "gateway.state",
+            {"gateway": item.gateway, **full[item.gateway]},
+        )
 
     def _load_gateways(self) -> None:
         """After a (re)connect: every gateway's state from `sofia xmlstatus gateway` (events
         may have been missed while away)."""
         try:
             reply = self.driver.api(cmd.GatewayStatus())
-        except Exception as exc:  # noqa: BLE001 - a reconnect retries; nothing else depends on it
+        except Exception as exc:
             log.warning("icm %s: gateway states not read: %s", self.name, exc)
             return
         for item in gateways_from_xmlstatus(self.name, reply, datetime.now(tz=UTC)):
@@ -844,10 +959,12 @@ class IcmService:
         if item.connected:
             gevent.spawn(self._load_gateways)
             gevent.spawn(self.campaigns.switch_connected)  # which AMD modules it has now
-        kind = SystemEvent.Kind.SWITCH_CONNECTED if item.connected else (
-            SystemEvent.Kind.SWITCH_DISCONNECTED)  # fmt: skip
-        self._system_events.append(system_event(self.name, kind, item.at.timestamp(),
-                                                item.detail))  # fmt: skip
+        kind = (
+            SystemEvent.Kind.SWITCH_CONNECTED
+            if item.connected
+            else (SystemEvent.Kind.SWITCH_DISCONNECTED)
+        )
+        self._system_events.append(system_event(self.name, kind, item.at.timestamp(), item.detail))
         self.publisher.publish_status(self.name, item.connected, item.at.isoformat(), item.detail)
         self._pending_status = (item.connected, item.at)  # saved by the persister
 
@@ -886,12 +1003,23 @@ class IcmService:
         for agent in self.acd.acd.agents.values():
             if agent.state is not AgentState.LOGGED_OUT:
                 agents[str(agent.state)] = agents.get(str(agent.state), 0) + 1
-        queues = {q: {"waiting": int(f["waiting"]), "longest": f["longest_wait"]}
-                  for q, f in self.figures.all_queues().items()}  # fmt: skip
-        self._facts.append(("snapshot", {
-            "switch": self.name, "at": now, "connected": self.driver.connected.is_set(),
-            "calls_up": len(self.model.calls(self.name)), "queues": queues,
-            "agents": agents}))  # fmt: skip
+        queues = {
+            q: {"waiting": int(f["waiting"]), "longest": f["longest_wait"]}
+            for q, f in self.figures.all_queues().items()
+        }
+        self._facts.append(
+            (
+                "snapshot",
+                {
+                    "switch": self.name,
+                    "at": now,
+                    "connected": self.driver.connected.is_set(),
+                    "calls_up": len(self.model.calls(self.name)),
+                    "queues": queues,
+                    "agents": agents,
+                },
+            )
+        )
 
     def _persist_loop(self) -> None:
         backoff = self.config.persist_interval
@@ -907,8 +1035,12 @@ class IcmService:
             try:
                 write_attempt_updates(updates)
             except DatabaseError as exc:
-                log.warning("icm %s: %d campaign attempt updates not saved (%s); retrying",
-                            self.name, len(updates), exc)  # fmt: skip
+                log.warning(
+                    "icm %s: %d campaign attempt updates not saved (%s); retrying",
+                    self.name,
+                    len(updates),
+                    exc,
+                )
                 close_old_connections()
                 self._attempt_updates[:0] = updates
                 return False
@@ -919,8 +1051,12 @@ class IcmService:
             try:
                 write_facts(facts)
             except DatabaseError as exc:
-                log.warning("icm %s: %d statistics facts not saved (%s); retrying", self.name,
-                            len(facts), exc)  # fmt: skip
+                log.warning(
+                    "icm %s: %d statistics facts not saved (%s); retrying",
+                    self.name,
+                    len(facts),
+                    exc,
+                )
                 close_old_connections()
                 self._facts = facts + self._facts
                 return False
@@ -1030,10 +1166,10 @@ def _phone_leg_pattern(extension: str) -> re.Pattern[str]:
     return re.compile(rf"^(?:user/{ext}(?:@|$)|sofia/[^/]+/(?:sip:)?{ext}@)")
 
 
-def _with_fresh_connection(func):  # noqa: ANN001, ANN202
+def _with_fresh_connection(func):
     """Run a look-up, then drop the consumer greenlet's connection if it broke meanwhile."""
 
-    def run(*args):  # noqa: ANN002, ANN202
+    def run(*args):
         close_old_connections()
         return func(*args)
 

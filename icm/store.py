@@ -55,8 +55,10 @@ def save_callback_outcomes(outcomes: list[tuple[str, str, str]], now: datetime) 
             continue
         if outcome == "missed":
             rows.filter(status=ScheduledCallback.Status.RINGING).update(
-                status=ScheduledCallback.Status.PENDING, last_error=detail[:300],
-                next_attempt_at=now + timedelta(seconds=CALLBACK_RETRY_SECONDS))  # fmt: skip
+                status=ScheduledCallback.Status.PENDING,
+                last_error=detail[:300],
+                next_attempt_at=now + timedelta(seconds=CALLBACK_RETRY_SECONDS),
+            )
         else:
             done = {"status": ScheduledCallback.Status.DONE, "last_error": ""}
             if outcome == "queued":
@@ -189,8 +191,10 @@ def _leg_columns(legs: list[tuple[int, int, LegRecord]]) -> list[list]:
         [switch_id for _, switch_id, _ in legs],
         [leg.uuid for _, _, leg in legs],
         [leg.channel_name[:255] for _, _, leg in legs],
-        [leg.direction if leg.direction in ("inbound", "outbound") else "inbound"
-         for _, _, leg in legs],
+        [
+            leg.direction if leg.direction in ("inbound", "outbound") else "inbound"
+            for _, _, leg in legs
+        ],
         [leg.ani[:64] for _, _, leg in legs],
         [leg.dnis[:64] for _, _, leg in legs],
         [str(LegState.HELD if leg.held else leg.state) for _, _, leg in legs],
@@ -200,7 +204,7 @@ def _leg_columns(legs: list[tuple[int, int, LegRecord]]) -> list[list]:
         [leg.bridged_at for _, _, leg in legs],
         [leg.hungup_at for _, _, leg in legs],
         [leg.hangup_cause[:64] for _, _, leg in legs],
-    ]  # fmt: skip
+    ]
 
 
 _UPSERT_CALLS = """

@@ -28,10 +28,9 @@ def seed_day_figures(day: DayFigures, switch: str, now: float) -> tuple[int, int
     order. Returns (contacts, state changes) replayed."""
     since = local_day_start(now)
     events: list[tuple[float, int, Any]] = []
-    calls = (
-        Call.objects.filter(switch__name=switch, created_at__gte=since, queue__isnull=False)
-        .values_list("call_uuid", "queue__name", "created_at", "attached_data")
-    )  # fmt: skip
+    calls = Call.objects.filter(
+        switch__name=switch, created_at__gte=since, queue__isnull=False
+    ).values_list("call_uuid", "queue__name", "created_at", "attached_data")
     queue_of_call: dict[str, str] = {}
     for call_uuid, queue, created_at, attached in calls.iterator():
         queue_of_call[call_uuid] = queue
@@ -46,7 +45,7 @@ def seed_day_figures(day: DayFigures, switch: str, now: float) -> tuple[int, int
         AgentStateChange.objects.filter(at__gte=since, switch__name=switch)
         .order_by("at", "id")
         .values_list("agent__login_id", "to_state", "at", "call_uuid")
-    )  # fmt: skip
+    )
     for n, (agent_id, to_state, at, contact) in enumerate(changes.iterator()):
         queue = queue_of_call.get(contact, "") if to_state == AgentState.ON_CALL else ""
         events.append((at.timestamp(), 1 + n, ("agent", agent_id, to_state, queue)))
@@ -77,11 +76,13 @@ def load_alarm_limits() -> dict[str, QueueAlarmLimits]:
     }
 
 
-def system_event(switch: str, kind: str, at: float, text: str = "",
-                 change: AlarmChange | None = None) -> SystemEvent:  # fmt: skip
+def system_event(
+    switch: str, kind: str, at: float, text: str = "", change: AlarmChange | None = None
+) -> SystemEvent:
     """An unsaved SystemEvent row (icm batches them)."""
-    row = SystemEvent(switch=switch, kind=kind, at=datetime.fromtimestamp(at, tz=UTC),
-                      text=text[:300])  # fmt: skip
+    row = SystemEvent(
+        switch=switch, kind=kind, at=datetime.fromtimestamp(at, tz=UTC), text=text[:300]
+    )
     if change is not None:
         alarm = change.alarm
         row.alarm, row.subject, row.severity = alarm.kind, alarm.subject[:128], alarm.severity

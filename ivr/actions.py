@@ -59,9 +59,10 @@ def subflow_map() -> dict[str, set[str]]:
         graph = flow.published_version.graph if flow.published_version else {}
         nodes = (graph or {}).get("nodes") or {}
         calls[flow.name] = {
-            str(node["flow"]) for node in nodes.values()
+            str(node["flow"])
+            for node in nodes.values()
             if isinstance(node, dict) and node.get("type") == "subflow" and node.get("flow")
-        }  # fmt: skip
+        }
     return calls
 
 
@@ -120,9 +121,11 @@ def do_save_draft(flow: Flow, graph: dict[str, Any], user: Any) -> FlowVersion:
         locked = Flow.objects.select_for_update().get(pk=flow.pk)
         last = locked.versions.order_by("-number").values_list("number", flat=True).first()
         return FlowVersion.objects.create(
-            flow=locked, number=(last or 0) + 1, graph=graph,
+            flow=locked,
+            number=(last or 0) + 1,
+            graph=graph,
             created_by=user if getattr(user, "is_authenticated", False) else None,
-        )  # fmt: skip
+        )
 
 
 def check_rollback(flow: Flow, number: int, user: Any) -> FlowVersion:

@@ -44,8 +44,9 @@ class FlowAdmin(admin.ModelAdmin):
 
     @admin.display(description="graphical editor")
     def editor(self, obj: Flow) -> str:
-        return format_html('<a href="{}">Open the editor</a>',
-                           reverse("ivr-flow-editor", args=[obj.name]))  # fmt: skip
+        return format_html(
+            '<a href="{}">Open the editor</a>', reverse("ivr-flow-editor", args=[obj.name])
+        )
 
 
 @admin.register(FlowVersion)
@@ -89,8 +90,14 @@ class FlowVersionAdmin(admin.ModelAdmin):
 class DataConnectorAdmin(admin.ModelAdmin):
     """Data-access connectors (IVR-3); definitions are checked on save (model clean)."""
 
-    list_display = ["name", "kind", "enabled", "timeout_seconds", "failure_threshold",
-                    "description"]  # fmt: skip
+    list_display = [
+        "name",
+        "kind",
+        "enabled",
+        "timeout_seconds",
+        "failure_threshold",
+        "description",
+    ]
     list_filter = ["kind", "enabled"]
     search_fields = ["name", "description"]
 
@@ -103,12 +110,18 @@ class DataConnectorAdmin(admin.ModelAdmin):
 class PromptAdmin(admin.ModelAdmin):
     """Uploaded prompts (upload them in the flow editor: the WAV is checked there)."""
 
-    list_display = ["name", "language", "transcript", "duration_seconds", "sample_rate",
-                    "uploaded_at", "uploaded_by"]  # fmt: skip
+    list_display = [
+        "name",
+        "language",
+        "transcript",
+        "duration_seconds",
+        "sample_rate",
+        "uploaded_at",
+        "uploaded_by",
+    ]
     list_filter = ["language"]
     search_fields = ["name", "transcript"]
-    readonly_fields = ["file_name", "duration_seconds", "sample_rate", "uploaded_at",
-                       "uploaded_by"]  # fmt: skip
+    readonly_fields = ["file_name", "duration_seconds", "sample_rate", "uploaded_at", "uploaded_by"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a prompt needs its WAV: upload it in the flow editor

@@ -33,8 +33,7 @@ class FlowPermission(BasePermission):
     """Reading needs ivr.view_flow; saving drafts ivr.add_flowversion; publishing and
     rolling back ivr.change_flow (administrators; business staff may be given them)."""
 
-    needs = {"read": "ivr.view_flow", "draft": "ivr.add_flowversion",
-             "publish": "ivr.change_flow"}  # fmt: skip
+    needs = {"read": "ivr.view_flow", "draft": "ivr.add_flowversion", "publish": "ivr.change_flow"}
 
     def has_permission(self, request: Request, view: Any) -> bool:
         action = "read" if request.method in ("GET", "HEAD", "OPTIONS") else view.action
@@ -61,9 +60,12 @@ def _version(version: FlowVersion, graph: bool = False) -> dict[str, Any]:
 
 def _flow(flow: Flow) -> dict[str, Any]:
     published = flow.published_version
-    return {"name": flow.name, "description": flow.description,
-            "published": published.number if published else None,
-            "versions": [_version(v) for v in flow.versions.all()]}  # fmt: skip
+    return {
+        "name": flow.name,
+        "description": flow.description,
+        "published": published.number if published else None,
+        "versions": [_version(v) for v in flow.versions.all()],
+    }
 
 
 class FlowCreateSerializer(serializers.ModelSerializer):
@@ -121,8 +123,7 @@ class VersionListView(_FlowView):
         except actions.DraftRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         problems = actions.validation_problems(version.graph, flow.name)
-        return Response({**_version(version), "problems": problems},
-                        status=status.HTTP_201_CREATED)  # fmt: skip
+        return Response({**_version(version), "problems": problems}, status=status.HTTP_201_CREATED)
 
 
 class VersionDetailView(_FlowView):
@@ -152,16 +153,18 @@ class PublishView(_FlowView):
 
     @extend_schema(request=None, responses={200: shapes.VersionSerializer, **errors(400, 404)})
     def post(self, request: Request, name: str, number: int) -> Response:
-        version = get_object_or_404(FlowVersion.objects.select_related("flow"),
-                                    flow__name=name, number=number)  # fmt: skip
+        version = get_object_or_404(
+            FlowVersion.objects.select_related("flow"), flow__name=name, number=number
+        )
         if version.status == FlowVersion.Status.PUBLISHED:
             return Response(_version(version))
         try:
             actions.check_publish(version)
         except FlowInvalid as exc:
             problems = [{"node": p.node, "message": p.message} for p in exc.problems]
-            return Response({"detail": str(exc), "problems": problems},
-                            status=status.HTTP_400_BAD_REQUEST)  # fmt: skip
+            return Response(
+                {"detail": str(exc), "problems": problems}, status=status.HTTP_400_BAD_REQUEST
+            )
         return Response(_version(version))
 
 
@@ -195,8 +198,9 @@ class DiffView(_FlowView):
         try:
             numbers = int(request.query_params["from"]), int(request.query_params["to"])
         except (KeyError, ValueError):
-            return Response({"detail": "give ?from=<version>&to=<version>"},
-                            status=status.HTTP_400_BAD_REQUEST)  # fmt: skip
+            return Response(
+                {"detail": "give ?from=<version>&to=<version>"}, status=status.HTTP_400_BAD_REQUEST
+            )
         old, new = (get_object_or_404(FlowVersion, flow__name=name, number=n) for n in numbers)
         return Response(diff_graphs(old.graph or {}, new.graph or {}))
 
@@ -208,10 +212,16 @@ class NodeTypesView(APIView):
 
     @extend_schema(responses={200: shapes.NodeTypesSerializer, **errors()})
     def get(self, request: Request) -> Response:
-        types = {name: {"required": spec.required, "exits": spec.exits,
-                        "optional_exits": spec.optional_exits,
-                        "dynamic_exits": spec.dynamic_exits, "terminal": spec.terminal}
-                 for name, spec in SPECS.items()}  # fmt: skip
+        types = {
+            name: {
+                "required": spec.required,
+                "exits": spec.exits,
+                "optional_exits": spec.optional_exits,
+                "dynamic_exits": spec.dynamic_exits,
+                "terminal": spec.terminal,
+            }
+            for name, spec in SPECS.items()
+        }
         return Response({"types": types, "call_variables": sorted(CALL_VARIABLES)})
 
 
@@ -219,8 +229,9 @@ class SimulateSerializer(serializers.Serializer):
     session = serializers.CharField(required=False)
     input = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     graph = serializers.JSONField(required=False)
-    variables = serializers.DictField(required=False, child=serializers.CharField(
-        allow_blank=True, max_length=200))  # fmt: skip
+    variables = serializers.DictField(
+        required=False, child=serializers.CharField(allow_blank=True, max_length=200)
+    )
 
 
 class SimulateView(_FlowView):
@@ -234,8 +245,10 @@ class SimulateView(_FlowView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         if data.get("graph") is not None and not request.user.has_perm("ivr.add_flowversion"):
-            return Response({"detail": "simulating a draft needs the right to edit flows"},
-                            status=status.HTTP_403_FORBIDDEN)  # fmt: skip
+            return Response(
+                {"detail": "simulating a draft needs the right to edit flows"},
+                status=status.HTTP_403_FORBIDDEN,
+            )
         try:
             if data.get("session"):
                 reply = simulator.answer(request.session, data["session"], data.get("input", ""))
@@ -246,8 +259,9 @@ class SimulateView(_FlowView):
                 variables = {"ani": "5550100", "dnis": "8000", **data.get("variables", {})}
                 reply = simulator.start(request.session, name, draft, variables)
         except simulator.SimulationNotFound:
-            return Response({"detail": "no such simulation: start again"},
-                            status=status.HTTP_404_NOT_FOUND)  # fmt: skip
+            return Response(
+                {"detail": "no such simulation: start again"}, status=status.HTTP_404_NOT_FOUND
+            )
         except (FlowNotFound, actions.DraftRefused) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(reply)
@@ -262,9 +276,15 @@ class PromptPermission(BasePermission):
 
 
 def _prompt(prompt: Prompt) -> dict[str, Any]:
-    return {"name": prompt.name, "file": f"prompt:{prompt.name}", "language": prompt.language,
-            "transcript": prompt.transcript, "duration_seconds": prompt.duration_seconds,
-            "sample_rate": prompt.sample_rate, "uploaded_at": prompt.uploaded_at}  # fmt: skip
+    return {
+        "name": prompt.name,
+        "file": f"prompt:{prompt.name}",
+        "language": prompt.language,
+        "transcript": prompt.transcript,
+        "duration_seconds": prompt.duration_seconds,
+        "sample_rate": prompt.sample_rate,
+        "uploaded_at": prompt.uploaded_at,
+    }
 
 
 class PromptListView(APIView):
@@ -291,15 +311,21 @@ class PromptListView(APIView):
         if Prompt.objects.filter(name=name).exists() and not request.user.has_perm(
             "ivr.change_prompt"
         ):
-            return Response({"detail": f"prompt {name!r} exists: replacing it (every flow "
-                             "playing it hears the new one) needs ivr.change_prompt"},
-                            status=status.HTTP_403_FORBIDDEN)  # fmt: skip
+            return Response(
+                {
+                    "detail": f"prompt {name!r} exists: replacing it (every flow "
+                    "playing it hears the new one) needs ivr.change_prompt"
+                },
+                status=status.HTTP_403_FORBIDDEN,
+            )
         try:
             prompt = prompts.do_store_prompt(
-                name, upload.read(),
-                str(request.data.get("transcript", "")), str(request.data.get("language", "")),
+                name,
+                upload.read(),
+                str(request.data.get("transcript", "")),
+                str(request.data.get("language", "")),
                 request.user,
-            )  # fmt: skip
+            )
         except prompts.PromptRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(_prompt(prompt), status=status.HTTP_201_CREATED)

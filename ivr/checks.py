@@ -47,8 +47,7 @@ def sql_connector_role(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
         why = f"IVR_SQL_DATABASE_URL connects as the application's own user {app_user!r}"
     else:
         return []
-    return [Warning(f"{why} (its queries could read every table).", hint=W001_HINT,
-                    id="ivr.W001")]  # fmt: skip
+    return [Warning(f"{why} (its queries could read every table).", hint=W001_HINT, id="ivr.W001")]
 
 
 def register_checks() -> None:

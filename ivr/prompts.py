@@ -33,8 +33,12 @@ def check_wav(data: bytes) -> tuple[float, int]:
         raise PromptRefused(f"a prompt is at most {MAX_BYTES // (1024 * 1024)} MiB")
     try:
         with wave.open(io.BytesIO(data)) as wav:
-            channels, width, rate, frames = (wav.getnchannels(), wav.getsampwidth(),
-                                              wav.getframerate(), wav.getnframes())  # fmt: skip
+            channels, width, rate, frames = (
+                wav.getnchannels(),
+                wav.getsampwidth(),
+                wav.getframerate(),
+                wav.getnframes(),
+            )
     except (wave.Error, EOFError) as exc:
         raise PromptRefused(f"not a WAV file: {exc}") from exc
     if channels != 1 or width != 2:
@@ -68,13 +72,21 @@ def do_store_prompt(name: str, data: bytes, transcript: str, language: str, user
     return prompt
 
 
-def _save_row(name: str, transcript: str, language: str, user: Any, file_name: str,
-              duration: float, rate: int) -> Prompt:  # fmt: skip
+def _save_row(
+    name: str, transcript: str, language: str, user: Any, file_name: str, duration: float, rate: int
+) -> Prompt:
     with transaction.atomic():
-        prompt, _ = Prompt.objects.update_or_create(name=name, defaults={
-            "file_name": file_name, "duration_seconds": round(duration, 3), "sample_rate": rate,
-            "transcript": transcript[:500], "language": language[:8],
-            "uploaded_by": user if getattr(user, "is_authenticated", False) else None})  # fmt: skip
+        prompt, _ = Prompt.objects.update_or_create(
+            name=name,
+            defaults={
+                "file_name": file_name,
+                "duration_seconds": round(duration, 3),
+                "sample_rate": rate,
+                "transcript": transcript[:500],
+                "language": language[:8],
+                "uploaded_by": user if getattr(user, "is_authenticated", False) else None,
+            },
+        )
     return prompt
 
 

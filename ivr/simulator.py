@@ -42,8 +42,9 @@ def icm_value(metric: str, queue: str) -> float:
     """Live ICM values for simulated runs: asked of icm over the bus."""
     from icm.actions import _command
 
-    reply = _command(settings.IPBX_SWITCH_NAME, "queue_metric", {"metric": metric,
-                     "queue": queue}, timeout=3)  # fmt: skip
+    reply = _command(
+        settings.IPBX_SWITCH_NAME, "queue_metric", {"metric": metric, "queue": queue}, timeout=3
+    )
     return float(reply["value"])
 
 
@@ -52,13 +53,22 @@ def _conversation(flow: str, draft: Mapping[str, Any] | None) -> TextConversatio
 
 
 def _reply(sim_id: str, run: Run, reply: Reply) -> dict[str, Any]:
-    return {"session": sim_id, "messages": reply.messages, "waiting_for": reply.waiting_for,
-            "choices": list(reply.choices), "outcome": reply.outcome, "node": reply.node,
-            "flow": run.flow, "version": run.version, "finished": run.finished}  # fmt: skip
+    return {
+        "session": sim_id,
+        "messages": reply.messages,
+        "waiting_for": reply.waiting_for,
+        "choices": list(reply.choices),
+        "outcome": reply.outcome,
+        "node": reply.node,
+        "flow": run.flow,
+        "version": run.version,
+        "finished": run.finished,
+    }
 
 
-def start(session: Any, flow: str, draft: Mapping[str, Any] | None,
-          variables: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
+def start(
+    session: Any, flow: str, draft: Mapping[str, Any] | None, variables: Mapping[str, Any]
+) -> dict[str, Any]:
     """Begin a conversation; FlowNotFound when there is nothing to run."""
     run, reply = _conversation(flow, draft).start(flow, dict(variables))
     sim_id = uuid.uuid4().hex

@@ -18,7 +18,5 @@ urlpatterns = [
     path("api/ivr/flows/<slug:name>/versions/", api.VersionListView.as_view()),
     path("api/ivr/flows/<slug:name>/versions/<int:number>/", api.VersionDetailView.as_view()),
     path("api/ivr/flows/<slug:name>/versions/<int:number>/publish/", api.PublishView.as_view()),
-    path(
-        "api/ivr/flows/<slug:name>/versions/<int:number>/rollback/", api.RollbackView.as_view()
-    ),  # fmt: skip
+    path("api/ivr/flows/<slug:name>/versions/<int:number>/rollback/", api.RollbackView.as_view()),
 ]

@@ -16,8 +16,15 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ("number", "name", "campaign", "status", "attempts", "next_attempt_at",
-                    "last_result")  # fmt: skip
+    list_display = (
+        "number",
+        "name",
+        "campaign",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_result",
+    )
     list_filter = ("status", "campaign")
     search_fields = ("number", "name")
 
@@ -30,15 +37,25 @@ class DoNotCallAdmin(admin.ModelAdmin):
 
 @admin.register(Attempt)
 class AttemptAdmin(admin.ModelAdmin):
-    list_display = ("requested_at", "campaign", "number", "attempt", "result", "hangup_cause",
-                    "ring_seconds", "talk_seconds", "agent", "disposition")  # fmt: skip
+    list_display = (
+        "requested_at",
+        "campaign",
+        "number",
+        "attempt",
+        "result",
+        "hangup_cause",
+        "ring_seconds",
+        "talk_seconds",
+        "agent",
+        "disposition",
+    )
     list_filter = ("campaign", "result")
     search_fields = ("number", "call_uuid", "key")
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -49,14 +66,25 @@ class DiallingRuleSetAdmin(admin.ModelAdmin):
 
     list_display = ("__str__", "allow_international", "allowed_countries", "updated_at")
     fieldsets = (
-        ("International", {"fields": ("allow_international", "allowed_countries",
-                                      "home_country_codes", "international_prefixes")}),
-        ("Ranges", {"fields": ("blocked_prefixes", "allowed_prefixes", "min_digits",
-                               "max_digits")}),
-    )  # fmt: skip
+        (
+            "International",
+            {
+                "fields": (
+                    "allow_international",
+                    "allowed_countries",
+                    "home_country_codes",
+                    "international_prefixes",
+                )
+            },
+        ),
+        (
+            "Ranges",
+            {"fields": ("blocked_prefixes", "allowed_prefixes", "min_digits", "max_digits")},
+        ),
+    )
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request) -> bool:
         return not DiallingRuleSet.objects.exists()
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

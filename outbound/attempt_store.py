@@ -12,8 +12,19 @@ from django.db import transaction
 from outbound.models import Attempt
 
 _TIMES = ("started_at", "answered_at", "ended_at")
-_FIELDS = ("started_at", "answered_at", "ended_at", "result", "hangup_cause", "ring_seconds",
-           "talk_seconds", "agent", "call_uuid", "gateway", "answers")  # fmt: skip
+_FIELDS = (
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "result",
+    "hangup_cause",
+    "ring_seconds",
+    "talk_seconds",
+    "agent",
+    "call_uuid",
+    "gateway",
+    "answers",
+)
 
 
 def write_attempt_updates(updates: list[dict[str, Any]]) -> int:

@@ -32,8 +32,12 @@ def campaign_attempt(call_uuid: str) -> Attempt | None:
     """The campaign attempt whose call this is (its leg), or None."""
     if not call_uuid:
         return None
-    return (Attempt.objects.filter(call_uuid=call_uuid).select_related("campaign", "contact")
-            .order_by("-id").first())  # fmt: skip
+    return (
+        Attempt.objects.filter(call_uuid=call_uuid)
+        .select_related("campaign", "contact")
+        .order_by("-id")
+        .first()
+    )
 
 
 def check(attempt: Attempt, at: datetime, now: datetime | None = None) -> None:
@@ -55,30 +59,32 @@ def check(attempt: Attempt, at: datetime, now: datetime | None = None) -> None:
     zone = contact_zone(contact.time_zone or None, campaign.time_zone)
     if windows and not allowed(windows, zone, at):
         opening = next_opening(windows, zone, at)
-        later = f"; the next opening is {opening.astimezone(zone):%a %d %b %H:%M}" if (
-            opening) else ""  # fmt: skip
+        later = (
+            f"; the next opening is {opening.astimezone(zone):%a %d %b %H:%M}" if (opening) else ""
+        )
         raise CampaignCallbackRefused(
             f"{at.astimezone(zone):%a %d %b %H:%M} is outside the campaign's calling hours "
             f"in the contact's time zone ({zone.key}){later}"
         )
 
 
-def book(attempt: Attempt, at: datetime, agent_id: str, now: datetime | None = None
-         ) -> dict[str, Any]:  # fmt: skip
+def book(
+    attempt: Attempt, at: datetime, agent_id: str, now: datetime | None = None
+) -> dict[str, Any]:
     """Record the call-back (`agent_id` "": for anyone of the queue)."""
     now = now or timezone.now()
     campaign = attempt.campaign
     with transaction.atomic():
         with connection.cursor() as cur:  # the pacer's settle step waits, or we wait for it
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_BASE + campaign.pk])
-        attempt = Attempt.objects.select_for_update().select_related("campaign").get(
-            pk=attempt.pk)  # fmt: skip
+        attempt = Attempt.objects.select_for_update().select_related("campaign").get(pk=attempt.pk)
         contact = Contact.objects.select_for_update().get(pk=attempt.contact_id)
         attempt.contact = contact
         check(attempt, at, now)  # again, as it is now
         if contact.attempts != attempt.attempt:
-            raise CampaignCallbackRefused(f"the contact is being called again (attempt "
-                                          f"{contact.attempts}): no call-back")  # fmt: skip
+            raise CampaignCallbackRefused(
+                f"the contact is being called again (attempt {contact.attempts}): no call-back"
+            )
         if contact.status == Contact.Status.DNC:
             raise CampaignCallbackRefused("the contact is on the do-not-call list")
         attempt.callback_at, attempt.callback_agent = at, agent_id
@@ -90,6 +96,11 @@ def book(attempt: Attempt, at: datetime, agent_id: str, now: datetime | None = N
         # a campaign that finished with this contact runs again for its call-back (a paused
         # or stopped one keeps it until it is resumed)
         Campaign.objects.filter(pk=campaign.pk, state=Campaign.State.FINISHED).update(
-            state=Campaign.State.RUNNING, state_changed_at=now)  # fmt: skip
-    return {"campaign": campaign.name, "number": attempt.number,
-            "callback_at": at.isoformat(), "agent": agent_id}  # fmt: skip
+            state=Campaign.State.RUNNING, state_changed_at=now
+        )
+    return {
+        "campaign": campaign.name,
+        "number": attempt.number,
+        "callback_at": at.isoformat(),
+        "agent": agent_id,
+    }

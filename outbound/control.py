@@ -55,25 +55,51 @@ def change(user: Any, name: str, action: str, address: str | None = None) -> dic
         raise ValueError(f"action: one of {', '.join(MOVES)}")
     allowed, to = MOVES[action]
     if campaign.state not in allowed:
-        audit(user, scope.role, f"campaign_{action}", "campaign", name,
-              AuditEntry.Outcome.REFUSED, {"state": campaign.state}, address)  # fmt: skip
+        audit(
+            user,
+            scope.role,
+            f"campaign_{action}",
+            "campaign",
+            name,
+            AuditEntry.Outcome.REFUSED,
+            {"state": campaign.state},
+            address,
+        )
         raise SupervisionRefused(f"a {campaign.state} campaign cannot {action}")
     refusal = _cannot_detect(campaign) if to == Campaign.State.RUNNING else ""
     if refusal:
-        audit(user, scope.role, f"campaign_{action}", "campaign", name,
-              AuditEntry.Outcome.REFUSED, {"reason": refusal}, address)  # fmt: skip
+        audit(
+            user,
+            scope.role,
+            f"campaign_{action}",
+            "campaign",
+            name,
+            AuditEntry.Outcome.REFUSED,
+            {"reason": refusal},
+            address,
+        )
         raise SupervisionRefused(f"{campaign.display_name} cannot {action}: {refusal}")
     updated = Campaign.objects.filter(pk=campaign.pk, state=campaign.state).update(
-        state=to, state_changed_at=datetime.now(tz=UTC), state_reason="")  # fmt: skip
+        state=to, state_changed_at=datetime.now(tz=UTC), state_reason=""
+    )
     if not updated:
         raise SupervisionRefused("the campaign changed meanwhile: look again")
     if to != Campaign.State.RUNNING:
         _drop_unplaced(campaign)
     if action == "start" and campaign.state in ("stopped", "finished"):
         Contact.objects.filter(campaign=campaign, status=Contact.Status.CANCELLED).update(
-            status=Contact.Status.PENDING)  # fmt: skip
-    audit(user, scope.role, f"campaign_{action}", "campaign", name, AuditEntry.Outcome.OK,
-          {"from": campaign.state, "to": to}, address)  # fmt: skip
+            status=Contact.Status.PENDING
+        )
+    audit(
+        user,
+        scope.role,
+        f"campaign_{action}",
+        "campaign",
+        name,
+        AuditEntry.Outcome.OK,
+        {"from": campaign.state, "to": to},
+        address,
+    )
     return progress(Campaign.objects.get(pk=campaign.pk))
 
 
@@ -88,8 +114,9 @@ def _cannot_detect(campaign: Campaign) -> str:
     try:
         floor = _floor(campaign)
     except (CommandError, IcmUnavailable) as exc:
-        log.warning("campaign %s: icm not asked which detection its switch has: %s",
-                    campaign.name, exc)  # fmt: skip
+        log.warning(
+            "campaign %s: icm not asked which detection its switch has: %s", campaign.name, exc
+        )
         return ""
     return detection_refusal(campaign, floor.get("detection"))
 
@@ -100,7 +127,8 @@ def pause_for(campaign: Campaign, reason: str) -> bool:
     not running any more."""
     now = datetime.now(tz=UTC)
     updated = Campaign.objects.filter(pk=campaign.pk, state=Campaign.State.RUNNING).update(
-        state=Campaign.State.PAUSED, state_changed_at=now, state_reason=reason[:300])  # fmt: skip
+        state=Campaign.State.PAUSED, state_changed_at=now, state_reason=reason[:300]
+    )
     if not updated:
         return False
     log.error("campaign %s paused: %s", campaign.name, reason)
@@ -112,12 +140,24 @@ def pause_for(campaign: Campaign, reason: str) -> bool:
         switch = switch_of(campaign)
     except IcmUnavailable:
         pass
-    SystemEvent.objects.create(at=now, switch=switch, kind=SystemEvent.Kind.ALARM_RAISED,
-                               alarm="campaign", subject=campaign.name[:128],
-                               severity="critical",
-                               text=f"campaign {campaign.name} paused: {reason}"[:300])  # fmt: skip
-    audit(None, "system", "campaign_pause", "campaign", campaign.name, AuditEntry.Outcome.OK,
-          {"from": "running", "to": "paused", "reason": reason})  # fmt: skip
+    SystemEvent.objects.create(
+        at=now,
+        switch=switch,
+        kind=SystemEvent.Kind.ALARM_RAISED,
+        alarm="campaign",
+        subject=campaign.name[:128],
+        severity="critical",
+        text=f"campaign {campaign.name} paused: {reason}"[:300],
+    )
+    audit(
+        None,
+        "system",
+        "campaign_pause",
+        "campaign",
+        campaign.name,
+        AuditEntry.Outcome.OK,
+        {"from": "running", "to": "paused", "reason": reason},
+    )
     return True
 
 
@@ -125,8 +165,12 @@ def _drop_unplaced(campaign: Campaign) -> None:
     from outbound.dialer import switch_of
 
     try:
-        _command(switch_of(campaign), "campaign_stop", {"campaign": campaign.name},
-                 timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+        _command(
+            switch_of(campaign),
+            "campaign_stop",
+            {"campaign": campaign.name},
+            timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
+        )
     except (CommandError, IcmUnavailable) as exc:
         log.warning("campaign %s: icm not told to drop its queue: %s", campaign.name, exc)
 
@@ -134,22 +178,33 @@ def _drop_unplaced(campaign: Campaign) -> None:
 def progress(campaign: Campaign) -> dict[str, Any]:
     """What the campaign page shows: contacts by status, attempts by result, rates."""
     contacts = dict(campaign.contacts.values_list("status").annotate(n=Count("id")))
-    results = dict(Attempt.objects.filter(campaign=campaign).values_list("result")
-                   .annotate(n=Count("id")))  # fmt: skip
+    results = dict(
+        Attempt.objects.filter(campaign=campaign).values_list("result").annotate(n=Count("id"))
+    )
     placed = Attempt.objects.filter(campaign=campaign, started_at__isnull=False).count()
     people = results.get("answered", 0) + results.get("abandoned", 0)
     total = sum(contacts.values())
     remaining = contacts.get("pending", 0) + contacts.get("dialing", 0)
-    live = Attempt.objects.filter(campaign=campaign, started_at__isnull=False,
-                                  ended_at__isnull=True).aggregate(
+    live = Attempt.objects.filter(
+        campaign=campaign, started_at__isnull=False, ended_at__isnull=True
+    ).aggregate(
         ringing=Count("id", filter=Q(answered_at__isnull=True)),
-        talking=Count("id", filter=Q(answered_at__isnull=False)))  # fmt: skip
-    return {"name": campaign.name, "display_name": campaign.display_name, "mode": campaign.mode,
-            "state": campaign.state, "state_reason": campaign.state_reason,
-            "queue": campaign.queue.name if campaign.queue_id else "",
-            "contacts": total, "remaining": remaining, "by_status": contacts,
-            "dialed": placed, "results": {k or "in progress": v for k, v in results.items()},
-            "connected": results.get("answered", 0),
-            "abandoned_pct": round(100 * results.get("abandoned", 0) / people, 1)
-            if people else None, "done_pct": round(100 * (total - remaining) / total, 1)
-            if total else None, **live}  # fmt: skip
+        talking=Count("id", filter=Q(answered_at__isnull=False)),
+    )
+    return {
+        "name": campaign.name,
+        "display_name": campaign.display_name,
+        "mode": campaign.mode,
+        "state": campaign.state,
+        "state_reason": campaign.state_reason,
+        "queue": campaign.queue.name if campaign.queue_id else "",
+        "contacts": total,
+        "remaining": remaining,
+        "by_status": contacts,
+        "dialed": placed,
+        "results": {k or "in progress": v for k, v in results.items()},
+        "connected": results.get("answered", 0),
+        "abandoned_pct": round(100 * results.get("abandoned", 0) / people, 1) if people else None,
+        "done_pct": round(100 * (total - remaining) / total, 1) if total else None,
+        **live,
+    }

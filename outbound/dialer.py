@@ -61,8 +61,11 @@ def windows_of(campaign: Campaign) -> list[CallingWindow]:
 
 def policy_of(campaign: Campaign) -> RetryPolicy:
     delays = {**(campaign.retry_delays or {})}
-    fields = {k: delays[k] for k in ("busy", "no_answer", "failed", "machine", "invalid",
-                                     "abandoned", "skipped") if k in delays}  # fmt: skip
+    fields = {
+        k: delays[k]
+        for k in ("busy", "no_answer", "failed", "machine", "invalid", "abandoned", "skipped")
+        if k in delays
+    }
     return RetryPolicy(max_attempts=campaign.max_attempts, **fields)
 
 
@@ -105,10 +108,14 @@ def _tick(campaign_id: int, now: datetime) -> dict[str, Any]:
     with transaction.atomic():
         settled = settle(campaign, now)
         fill_dispositions(campaign, now)
-    resend = list(Attempt.objects.filter(campaign=campaign, started_at__isnull=True,
-                                         ended_at__isnull=True,
-                                         requested_at__lt=now - RESEND_AFTER)
-                  .select_related("contact"))  # fmt: skip
+    resend = list(
+        Attempt.objects.filter(
+            campaign=campaign,
+            started_at__isnull=True,
+            ended_at__isnull=True,
+            requested_at__lt=now - RESEND_AFTER,
+        ).select_related("contact")
+    )
     limits = gateway_limits(campaign)  # once a step, not once an attempt
     sent = sum(_send(campaign, a, limits) for a in resend)
     if campaign.state != Campaign.State.RUNNING:
@@ -154,15 +161,19 @@ def switch_broke(campaign: Campaign) -> str:
     """Why the campaign must stop: an attempt since it last started that the switch hung up
     while detecting ("" if none)."""
     since = campaign.state_changed_at or datetime(2000, 1, 1, tzinfo=UTC)
-    attempt = (Attempt.objects.filter(campaign=campaign, result=SWITCH_FAILED,
-                                      ended_at__gte=since)
-               .order_by("-ended_at").first())  # fmt: skip
+    attempt = (
+        Attempt.objects.filter(campaign=campaign, result=SWITCH_FAILED, ended_at__gte=since)
+        .order_by("-ended_at")
+        .first()
+    )
     if attempt is None:
         return ""
     method = campaign.amd_method if campaign.amd_method != "auto" else "mod_amd / mod_avmd"
-    return (f"the switch hung up {attempt.number} while detecting answering machines "
-            f"({attempt.hangup_cause or 'no cause'}): its detection ({method}) does not run "
-            f"(\"Invalid Application\" in its log?); contacts keep their attempts")  # fmt: skip
+    return (
+        f"the switch hung up {attempt.number} while detecting answering machines "
+        f"({attempt.hangup_cause or 'no cause'}): its detection ({method}) does not run "
+        f'("Invalid Application" in its log?); contacts keep their attempts'
+    )
 
 
 def _pause(campaign: Campaign, reason: str) -> None:
@@ -175,7 +186,8 @@ def fill_dispositions(campaign: Campaign, now: datetime) -> int:
     """The agents' wrap-up dispositions (AG-…: ContactNote) of the campaign's answered calls
     of the last day, into the attempt log (INT-3). Set-based; a later note wins."""
     with connection.cursor() as cur:
-        cur.execute("""
+        cur.execute(
+            """
             UPDATE outbound_attempt a SET disposition = d.code
             FROM (SELECT DISTINCT ON (n.call_uuid) n.call_uuid, disp.code
                   FROM agents_contactnote n JOIN agents_disposition disp
@@ -184,7 +196,8 @@ def fill_dispositions(campaign: Campaign, now: datetime) -> int:
             WHERE a.campaign_id = %(campaign)s AND a.call_uuid = d.call_uuid
               AND a.result = 'answered' AND a.ended_at > %(since)s
               AND a.disposition IS DISTINCT FROM d.code""",
-                    {"campaign": campaign.pk, "since": now - timedelta(days=1)})  # fmt: skip
+            {"campaign": campaign.pk, "since": now - timedelta(days=1)},
+        )
         return cur.rowcount
 
 
@@ -193,9 +206,13 @@ def settle(campaign: Campaign, now: datetime) -> int:
     policy = policy_of(campaign)
     windows = windows_of(campaign)
     count = 0
-    ended = (Attempt.objects.filter(campaign=campaign, ended_at__isnull=False,
-                                    contact__status=Contact.Status.DIALING)
-             .select_related("contact").order_by("ended_at"))  # fmt: skip
+    ended = (
+        Attempt.objects.filter(
+            campaign=campaign, ended_at__isnull=False, contact__status=Contact.Status.DIALING
+        )
+        .select_related("contact")
+        .order_by("ended_at")
+    )
     for attempt in ended:
         contact = attempt.contact
         if contact.attempts != attempt.attempt:
@@ -205,9 +222,14 @@ def settle(campaign: Campaign, now: datetime) -> int:
     return count
 
 
-def apply_result(campaign: Campaign, contact: Contact, attempt: Attempt, now: datetime,
-                 policy: RetryPolicy | None = None,
-                 windows: list[CallingWindow] | None = None) -> Done | RetryAt:  # fmt: skip
+def apply_result(
+    campaign: Campaign,
+    contact: Contact,
+    attempt: Attempt,
+    now: datetime,
+    policy: RetryPolicy | None = None,
+    windows: list[CallingWindow] | None = None,
+) -> Done | RetryAt:
     """The contact's next step after its newest attempt (an agent's "call back at …" on it
     wins over the result); saved. Called under the campaign's lock."""
     policy = policy or policy_of(campaign)
@@ -216,8 +238,9 @@ def apply_result(campaign: Campaign, contact: Contact, attempt: Attempt, now: da
         contact.status, contact.last_result = Contact.Status.PENDING, SWITCH_FAILED
         contact.lease_owner, contact.lease_until = "", None
         contact.next_attempt_at = attempt.ended_at or now
-        contact.save(update_fields=["status", "last_result", "lease_owner", "lease_until",
-                                    "next_attempt_at"])  # fmt: skip
+        contact.save(
+            update_fields=["status", "last_result", "lease_owner", "lease_until", "next_attempt_at"]
+        )
         return RetryAt(contact.next_attempt_at)
     result = Result(attempt.result) if attempt.result in _RESULTS else Result.FAILED
     if attempt.callback_at is not None:
@@ -239,20 +262,29 @@ def apply_result(campaign: Campaign, contact: Contact, attempt: Attempt, now: da
         if windows and not allowed(windows, zone, at):
             at = next_opening(windows, zone, at) or at
         contact.next_attempt_at = at
-    contact.save(update_fields=["status", "last_result", "lease_owner", "lease_until",
-                                "next_attempt_at", "callback_agent"])  # fmt: skip
+    contact.save(
+        update_fields=[
+            "status",
+            "last_result",
+            "lease_owner",
+            "lease_until",
+            "next_attempt_at",
+            "callback_agent",
+        ]
+    )
     return step
 
 
 def dials_made(contact: Contact) -> int:
     """The contact's attempts that count: a skipped preview dialed nothing, and a call the
     switch broke (`switch_failed`) is not the contact's."""
-    return contact.attempts - contact.attempt_log.filter(
-        result__in=(Result.SKIPPED, SWITCH_FAILED)).count()  # fmt: skip
+    return (
+        contact.attempts
+        - contact.attempt_log.filter(result__in=(Result.SKIPPED, SWITCH_FAILED)).count()
+    )
 
 
-def lease(campaign: Campaign, budget: int, now: datetime, callbacks: bool = False
-          ) -> list[Attempt]:  # fmt: skip
+def lease(campaign: Campaign, budget: int, now: datetime, callbacks: bool = False) -> list[Attempt]:
     """Take up to `budget` due contacts (never one another worker holds) and log an attempt
     for each; committed before icm is asked. `callbacks`: only the contacts an agent booked
     a call-back for itself (the others: only those without)."""
@@ -261,11 +293,13 @@ def lease(campaign: Campaign, budget: int, now: datetime, callbacks: bool = Fals
     rules = system_rules()
     out: list[Attempt] = []
     with transaction.atomic():
-        due = (Contact.objects.select_for_update(skip_locked=True)
-               .filter(campaign=campaign, status=Contact.Status.PENDING)
-               .filter(~Q(callback_agent="") if callbacks else Q(callback_agent=""))
-               .exclude(next_attempt_at__gt=now)
-               .order_by("next_attempt_at", "id")[: budget * 4 + 10])  # fmt: skip
+        due = (
+            Contact.objects.select_for_update(skip_locked=True)
+            .filter(campaign=campaign, status=Contact.Status.PENDING)
+            .filter(~Q(callback_agent="") if callbacks else Q(callback_agent=""))
+            .exclude(next_attempt_at__gt=now)
+            .order_by("next_attempt_at", "id")[: budget * 4 + 10]
+        )
         for contact in due:
             if len(out) >= budget:
                 break
@@ -285,10 +319,17 @@ def lease(campaign: Campaign, budget: int, now: datetime, callbacks: bool = Fals
             contact.status = Contact.Status.DIALING
             contact.lease_owner, contact.lease_until = WORKER, now + LEASE
             contact.save(update_fields=["attempts", "status", "lease_owner", "lease_until"])
-            out.append(Attempt.objects.create(
-                campaign=campaign, contact=contact, number=contact.number,
-                attempt=contact.attempts, key=f"c{campaign.pk}-{contact.pk}-{contact.attempts}",
-                requested_at=now, worker=WORKER))  # fmt: skip
+            out.append(
+                Attempt.objects.create(
+                    campaign=campaign,
+                    contact=contact,
+                    number=contact.number,
+                    attempt=contact.attempts,
+                    key=f"c{campaign.pk}-{contact.pk}-{contact.attempts}",
+                    requested_at=now,
+                    worker=WORKER,
+                )
+            )
     return out
 
 
@@ -300,8 +341,9 @@ def _refused(campaign: Campaign, contact: Contact, reason: str) -> bool:
     log.warning("campaign %s: contact %s not dialled: %s", campaign.name, contact.pk, reason)
     contact.status, contact.last_result = Contact.Status.REFUSED, "dialling_rules"
     contact.lease_owner, contact.lease_until, contact.next_attempt_at = "", None, None
-    contact.save(update_fields=["status", "last_result", "lease_owner", "lease_until",
-                                "next_attempt_at"])  # fmt: skip
+    contact.save(
+        update_fields=["status", "last_result", "lease_owner", "lease_until", "next_attempt_at"]
+    )
     return True
 
 
@@ -310,29 +352,46 @@ def _send(campaign: Campaign, attempt: Attempt, limits: dict[str, Any]) -> int:
     if reason:
         with transaction.atomic():
             Attempt.objects.filter(pk=attempt.pk, started_at__isnull=True).update(
-                ended_at=datetime.now(tz=UTC), result=Result.INVALID.value,
-                hangup_cause="DIALLING_RULES")  # fmt: skip
+                ended_at=datetime.now(tz=UTC),
+                result=Result.INVALID.value,
+                hangup_cause="DIALLING_RULES",
+            )
             _refused(campaign, attempt.contact, reason)
         return 0
-    args = {"key": attempt.key, "campaign": campaign.name, "number": attempt.number,
-            "gateway": campaign.gateway, "mode": campaign.mode,
-            "queue": campaign.queue.name if campaign.queue_id else "",
-            "caller_id": campaign.caller_id_number, "ring_seconds": campaign.ring_seconds,
-            "amd": campaign.amd, "amd_method": campaign.amd_method,
-            "amd_window": campaign.amd_window, "machine_action": campaign.machine_action,
-            "message": campaign.message, "calls_per_second": campaign.calls_per_second,
-            "flow": campaign.flow.name if campaign.flow_id else "",
-            "max_concurrent": campaign.max_concurrent,
-            "attempt": attempt.attempt, "preview_seconds": campaign.preview_seconds,
-            "agent": attempt.contact.callback_agent,  # a call-back rings its agent first
-            **limits,
-            "data": {"name": attempt.contact.name, **(attempt.contact.data or {})}}  # fmt: skip
+    args = {
+        "key": attempt.key,
+        "campaign": campaign.name,
+        "number": attempt.number,
+        "gateway": campaign.gateway,
+        "mode": campaign.mode,
+        "queue": campaign.queue.name if campaign.queue_id else "",
+        "caller_id": campaign.caller_id_number,
+        "ring_seconds": campaign.ring_seconds,
+        "amd": campaign.amd,
+        "amd_method": campaign.amd_method,
+        "amd_window": campaign.amd_window,
+        "machine_action": campaign.machine_action,
+        "message": campaign.message,
+        "calls_per_second": campaign.calls_per_second,
+        "flow": campaign.flow.name if campaign.flow_id else "",
+        "max_concurrent": campaign.max_concurrent,
+        "attempt": attempt.attempt,
+        "preview_seconds": campaign.preview_seconds,
+        "agent": attempt.contact.callback_agent,  # a call-back rings its agent first
+        **limits,
+        "data": {"name": attempt.contact.name, **(attempt.contact.data or {})},
+    }
     try:
-        reply = _command(switch_of(campaign), "campaign_dial", args,
-                         timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+        reply = _command(
+            switch_of(campaign), "campaign_dial", args, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT
+        )
     except (CommandError, IcmUnavailable) as exc:
-        log.warning("campaign %s: attempt %s not taken by icm (%s); sent again later",
-                    campaign.name, attempt.key, exc)  # fmt: skip
+        log.warning(
+            "campaign %s: attempt %s not taken by icm (%s); sent again later",
+            campaign.name,
+            attempt.key,
+            exc,
+        )
         return 0
     return 0 if reply.get("duplicate") else 1
 
@@ -342,25 +401,34 @@ def gateway_limits(campaign: Campaign) -> dict[str, Any]:
     count per gateway): calls at once (`max_channels`) and calls per second."""
     from icm.models import Gateway
 
-    row = (Gateway.objects.filter(name=campaign.gateway, enabled=True)
-           .filter(switch__name=switch_of(campaign))
-           .values("max_channels", "calls_per_second").first())  # fmt: skip
+    row = (
+        Gateway.objects.filter(name=campaign.gateway, enabled=True)
+        .filter(switch__name=switch_of(campaign))
+        .values("max_channels", "calls_per_second")
+        .first()
+    )
     if row is None:
         return {}
-    return {"gateway_max_channels": row["max_channels"],
-            "gateway_calls_per_second": row["calls_per_second"]}  # fmt: skip
+    return {
+        "gateway_max_channels": row["max_channels"],
+        "gateway_calls_per_second": row["calls_per_second"],
+    }
 
 
 def _floor(campaign: Campaign) -> dict[str, Any]:
-    return _command(switch_of(campaign), "campaign_floor", {
-        "campaign": campaign.name, "queue": campaign.queue.name if campaign.queue_id else ""},
-        timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+    return _command(
+        switch_of(campaign),
+        "campaign_floor",
+        {"campaign": campaign.name, "queue": campaign.queue.name if campaign.queue_id else ""},
+        timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
+    )
 
 
 def _window(campaign: Campaign) -> RollingWindow:
     window = RollingWindow()
-    recent = (Attempt.objects.filter(campaign=campaign, ended_at__isnull=False)
-              .order_by("-ended_at")[:400])  # fmt: skip
+    recent = Attempt.objects.filter(campaign=campaign, ended_at__isnull=False).order_by(
+        "-ended_at"
+    )[:400]
     for a in reversed(list(recent)):
         person = a.result in ("answered", "abandoned")
         window.record_attempt(a.ring_seconds or 0.0, person, a.result == "abandoned")
@@ -373,19 +441,26 @@ def _decide(campaign: Campaign, floor: dict[str, Any]) -> int:
     mode = DialMode(campaign.mode)
     if mode is DialMode.PREVIEW:  # one contact for each free agent not shown one yet
         return max(0, int(floor.get("free_agents", 0)) - int(floor.get("queued", 0)))
-    dial_settings = DialSettings(abandon_cap=max(0.001, min(campaign.abandon_cap_pct / 100,
-                                                            0.5)),
-                                 max_ratio=campaign.max_ratio,
-                                 max_concurrent=campaign.max_concurrent)  # fmt: skip
-    state = Floor(int(floor.get("free_agents", 0)), int(floor.get("busy_agents", 0)),
-                  int(floor.get("ringing", 0)) + int(floor.get("queued", 0)),
-                  int(floor.get("waiting", 0)), int(floor.get("connected", 0)))  # fmt: skip
+    dial_settings = DialSettings(
+        abandon_cap=max(0.001, min(campaign.abandon_cap_pct / 100, 0.5)),
+        max_ratio=campaign.max_ratio,
+        max_concurrent=campaign.max_concurrent,
+    )
+    state = Floor(
+        int(floor.get("free_agents", 0)),
+        int(floor.get("busy_agents", 0)),
+        int(floor.get("ringing", 0)) + int(floor.get("queued", 0)),
+        int(floor.get("waiting", 0)),
+        int(floor.get("connected", 0)),
+    )
     return calls_to_place(mode, state, _window(campaign).stats(), dial_settings).calls
 
 
 def _finish_if_done(campaign: Campaign) -> None:
-    busy = campaign.contacts.filter(status__in=(Contact.Status.PENDING,
-                                                Contact.Status.DIALING)).exists()  # fmt: skip
+    busy = campaign.contacts.filter(
+        status__in=(Contact.Status.PENDING, Contact.Status.DIALING)
+    ).exists()
     if not busy:
         Campaign.objects.filter(pk=campaign.pk, state=Campaign.State.RUNNING).update(
-            state=Campaign.State.FINISHED, state_changed_at=datetime.now(tz=UTC))  # fmt: skip
+            state=Campaign.State.FINISHED, state_changed_at=datetime.now(tz=UTC)
+        )

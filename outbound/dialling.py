@@ -20,8 +20,15 @@ from outbound.models import DiallingRuleSet
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NumberRefused", "check_system_number", "destination_refusal", "rules_of",
-           "system_refusal", "system_rules", "transfer_refusal"]  # fmt: skip
+__all__ = [
+    "NumberRefused",
+    "check_system_number",
+    "destination_refusal",
+    "rules_of",
+    "system_refusal",
+    "system_rules",
+    "transfer_refusal",
+]
 
 
 def rules_of(row: DiallingRuleSet) -> DiallingRules:

@@ -39,9 +39,17 @@ def _calls(source: str, queue: Queue, since: date, until: date, disposition: str
     return calls.filter(call_uuid__in=uuids)
 
 
-def create_followup(user: Any, source: str, queue_name: str, since: date, until: date,
-                    disposition: str = "", mode: str = "progressive", gateway: str = "",
-                    address: str | None = None) -> Campaign:  # fmt: skip
+def create_followup(
+    user: Any,
+    source: str,
+    queue_name: str,
+    since: date,
+    until: date,
+    disposition: str = "",
+    mode: str = "progressive",
+    gateway: str = "",
+    address: str | None = None,
+) -> Campaign:
     scope = scope_of(user)
     if source not in SOURCES:
         raise ValueError(f"source: one of {', '.join(SOURCES)}")
@@ -72,16 +80,39 @@ def create_followup(user: Any, source: str, queue_name: str, since: date, until:
         name = f"{base}-{n}"
     with transaction.atomic():
         campaign = Campaign.objects.create(
-            name=name, display_name=f"Follow-up: {queue.display_name}, {what}, {since} – {until}",
-            mode=mode, state=Campaign.State.DRAFT, queue=queue, gateway=gateway,
+            name=name,
+            display_name=f"Follow-up: {queue.display_name}, {what}, {since} – {until}",
+            mode=mode,
+            state=Campaign.State.DRAFT,
+            queue=queue,
+            gateway=gateway,
             switch=template.switch if template else None,
             caller_id_number=template.caller_id_number if template else "",
-            created_from=f"{what} calls of queue {queue.name} {since}…{until}")  # fmt: skip
-        Contact.objects.bulk_create([
-            Contact(campaign=campaign, number=number, name=call.caller_name[:128],
-                    data={"last_call": call.created_at.isoformat(), "queue": queue.name,
-                          "reason": what})
-            for number, call in list(latest.items())[:MAX_CONTACTS]])  # fmt: skip
-    audit(user, scope.role, "campaign_followup", "campaign", name, AuditEntry.Outcome.OK,
-          {"source": source, "queue": queue.name, "contacts": len(latest)}, address)  # fmt: skip
+            created_from=f"{what} calls of queue {queue.name} {since}…{until}",
+        )
+        Contact.objects.bulk_create(
+            [
+                Contact(
+                    campaign=campaign,
+                    number=number,
+                    name=call.caller_name[:128],
+                    data={
+                        "last_call": call.created_at.isoformat(),
+                        "queue": queue.name,
+                        "reason": what,
+                    },
+                )
+                for number, call in list(latest.items())[:MAX_CONTACTS]
+            ]
+        )
+    audit(
+        user,
+        scope.role,
+        "campaign_followup",
+        "campaign",
+        name,
+        AuditEntry.Outcome.OK,
+        {"source": source, "queue": queue.name, "contacts": len(latest)},
+        address,
+    )
     return campaign

@@ -43,8 +43,12 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
 
     def as_json(self) -> dict[str, Any]:
-        return {"added": self.added, "rows": self.rows, "rejected": len(self.errors),
-                "errors": [{"line": n, "why": why} for n, why in self.errors[:1000]]}  # fmt: skip
+        return {
+            "added": self.added,
+            "rows": self.rows,
+            "rejected": len(self.errors),
+            "errors": [{"line": n, "why": why} for n, why in self.errors[:1000]],
+        }
 
 
 def normalise(raw: str) -> str | None:
@@ -90,8 +94,12 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str] | None, str]]:
         raise BadList(f"not a readable XLSX file ({exc.__class__.__name__})") from exc
     sheet = book.worksheets[0]
     for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        cells = ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
-                 else str(v)) for v in row]  # fmt: skip
+        cells = [
+            ""
+            if v is None
+            else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+            for v in row
+        ]
         if any(c.strip() for c in cells):
             yield number, cells, ""
 
@@ -121,8 +129,10 @@ def import_contacts(
     header = [c.strip().lower().replace(" ", "_") for c in first[1]]
     at_number = _pick(header, NUMBER_COLUMNS)
     if at_number is None:
-        raise BadList(f"no number column (one of {', '.join(NUMBER_COLUMNS)}); the header "
-                      f"has: {', '.join(h for h in header if h) or 'nothing'}")  # fmt: skip
+        raise BadList(
+            f"no number column (one of {', '.join(NUMBER_COLUMNS)}); the header "
+            f"has: {', '.join(h for h in header if h) or 'nothing'}"
+        )
     at_name, at_zone = _pick(header, NAME_COLUMNS), _pick(header, ZONE_COLUMNS)
     extra = [(i, h) for i, h in enumerate(header) if h and i not in (at_number, at_name, at_zone)]
     existing = set(campaign.contacts.values_list("number", flat=True))
@@ -163,8 +173,16 @@ def import_contacts(
         seen[number] = line
         name = cells[at_name].strip()[:128] if at_name is not None and at_name < len(cells) else ""
         data = {h: cells[i] for i, h in extra if i < len(cells) and cells[i]}
-        good.append(Contact(campaign=campaign, number=number, time_zone=zone, source_line=line,
-                            name=name, data=data))  # fmt: skip
+        good.append(
+            Contact(
+                campaign=campaign,
+                number=number,
+                time_zone=zone,
+                source_line=line,
+                name=name,
+                data=data,
+            )
+        )
     with transaction.atomic():
         Contact.objects.bulk_create(good, batch_size=2000)
     report.added = len(good)

@@ -261,27 +261,30 @@ class DiallingRuleSet(models.Model):
         default=False, help_text="Off: international numbers only to the countries below."
     )
     allowed_countries = models.CharField(
-        max_length=200, blank=True,
+        max_length=200,
+        blank=True,
         help_text="Country codes allowed although international calls are off, e.g. 44 33.",
-    )  # fmt: skip
+    )
     home_country_codes = models.CharField(
-        max_length=50, blank=True,
+        max_length=50,
+        blank=True,
         help_text="Your own country code(s): +<code>… is then a domestic number, e.g. 1.",
-    )  # fmt: skip
+    )
     international_prefixes = models.CharField(
-        max_length=50, default="00",
+        max_length=50,
+        default="00",
         help_text="How an international number is dialled besides +, e.g. 00 or 011.",
-    )  # fmt: skip
+    )
     blocked_prefixes = models.TextField(
-        default=_default_blocked, blank=True,
+        default=_default_blocked,
+        blank=True,
         help_text="One per line: +<digits> for numbers written internationally, <digits> "
         "for numbers written nationally. Premium-rate and satellite ranges by default.",
-    )  # fmt: skip
+    )
     allowed_prefixes = models.TextField(
         blank=True,
-        help_text="One per line, same spelling; when not empty, only these ranges may be "
-        "dialled.",
-    )  # fmt: skip
+        help_text="One per line, same spelling; when not empty, only these ranges may be dialled.",
+    )
     min_digits = models.PositiveSmallIntegerField(
         default=3, validators=[MinValueValidator(1), MaxValueValidator(20)]
     )

@@ -11,8 +11,10 @@ urlpatterns = [
     path("api/campaigns/", views.campaigns_api, name="api-campaigns"),
     path("api/campaigns/follow-up/", views.followup_api, name="api-campaign-followup"),
     path("api/campaigns/<slug:name>/", views.campaign_api, name="api-campaign"),
-    path("api/campaigns/<slug:name>/contacts/", views.upload_contacts,
-         name="api-campaign-contacts"),
-    path("api/campaigns/<slug:name>/<str:action>/", views.campaign_action,
-         name="api-campaign-action"),
-]  # fmt: skip
+    path(
+        "api/campaigns/<slug:name>/contacts/", views.upload_contacts, name="api-campaign-contacts"
+    ),
+    path(
+        "api/campaigns/<slug:name>/<str:action>/", views.campaign_action, name="api-campaign-action"
+    ),
+]

@@ -25,8 +25,18 @@ from supervision.actions import SupervisionRefused
 from supervision.roles import is_supervisor
 
 MAX_UPLOAD = 20 * 1024 * 1024
-ATTEMPT_COLUMNS = ("requested_at", "number", "attempt", "result", "hangup_cause",
-                   "ring_seconds", "talk_seconds", "agent", "disposition", "call_uuid")  # fmt: skip
+ATTEMPT_COLUMNS = (
+    "requested_at",
+    "number",
+    "attempt",
+    "result",
+    "hangup_cause",
+    "ring_seconds",
+    "talk_seconds",
+    "agent",
+    "disposition",
+    "call_uuid",
+)
 
 
 @login_required
@@ -91,8 +101,7 @@ def campaign_api(request: Request, name: str) -> Response:
 @api_view(["POST"])
 def campaign_action(request: Request, name: str, action: str) -> Response:
     try:
-        return Response(control.change(request.user, name, action,
-                                       request.META.get("REMOTE_ADDR")))  # fmt: skip
+        return Response(control.change(request.user, name, action, request.META.get("REMOTE_ADDR")))
     except LookupError as exc:
         return Response({"detail": str(exc)}, status=404)
     except SupervisionRefused as exc:
@@ -138,12 +147,17 @@ def followup_api(request: Request) -> Response:
     try:
         since = date.fromisoformat(str(body.get("since", "")))
         until = date.fromisoformat(str(body.get("until") or body.get("since", "")))
-        campaign = create_followup(request.user, str(body.get("source", "")),
-                                   str(body.get("queue", "")), since, until,
-                                   str(body.get("disposition") or ""),
-                                   str(body.get("mode") or "progressive"),
-                                   str(body.get("gateway") or ""),
-                                   request.META.get("REMOTE_ADDR"))  # fmt: skip
+        campaign = create_followup(
+            request.user,
+            str(body.get("source", "")),
+            str(body.get("queue", "")),
+            since,
+            until,
+            str(body.get("disposition") or ""),
+            str(body.get("mode") or "progressive"),
+            str(body.get("gateway") or ""),
+            request.META.get("REMOTE_ADDR"),
+        )
     except SupervisionRefused as exc:
         return Response({"detail": str(exc)}, status=403)
     except LookupError as exc:

@@ -55,13 +55,17 @@ def may_download(user: Any) -> bool:
     )
 
 
-def log(recording: Recording, user: Any, kind: str, address: str | None = None,
-        detail: str = "") -> RecordingAccess:  # fmt: skip
+def log(
+    recording: Recording, user: Any, kind: str, address: str | None = None, detail: str = ""
+) -> RecordingAccess:
     return RecordingAccess.objects.create(
-        recording=recording, user=user if getattr(user, "is_authenticated", False) else None,
-        username=getattr(user, "username", "") or "anonymous", kind=kind, address=address,
+        recording=recording,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        username=getattr(user, "username", "") or "anonymous",
+        kind=kind,
+        address=address,
         detail=detail[:300],
-    )  # fmt: skip
+    )
 
 
 def fetch(user: Any, recording_id: int, kind: str, address: str | None = None) -> Recording:
@@ -95,9 +99,11 @@ def log_listen(recording: Recording, user: Any, address: str | None = None) -> b
     with transaction.atomic():  # one request at a time decides, per recording
         Recording.objects.select_for_update().filter(pk=recording.pk).values_list("pk").first()
         recent = RecordingAccess.objects.filter(
-            recording=recording, user=user, kind=RecordingAccess.Kind.LISTEN,
+            recording=recording,
+            user=user,
+            kind=RecordingAccess.Kind.LISTEN,
             at__gte=timezone.now() - timedelta(seconds=LISTEN_SECONDS),
-        ).exists()  # fmt: skip
+        ).exists()
         if not recent:
             log(recording, user, RecordingAccess.Kind.LISTEN, address)
     return not recent

@@ -33,11 +33,18 @@ class RecordingPolicyAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "enabled", "priority", "mode", "agents", "queues")}),
         ("Numbers", {"fields": ("only_numbers", "never_numbers")}),
-        ("Daily time windows (local time; none: all day)", {"fields": (
-            ("window1_start", "window1_end"), ("window2_start", "window2_end"),
-            ("window3_start", "window3_end"))}),
+        (
+            "Daily time windows (local time; none: all day)",
+            {
+                "fields": (
+                    ("window1_start", "window1_end"),
+                    ("window2_start", "window2_end"),
+                    ("window3_start", "window3_end"),
+                )
+            },
+        ),
         ("File", {"fields": ("format", "stereo", "retention_days")}),
-    )  # fmt: skip
+    )
 
 
 @admin.register(RecordOrder)
@@ -48,22 +55,32 @@ class RecordOrderAdmin(admin.ModelAdmin):
 
 
 class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 
 @admin.register(Recording)
 class RecordingAdmin(ReadOnly):
-    list_display = ("started_at", "ani", "dnis", "agent", "queue", "duration_seconds",
-                    "format", "size_bytes", "status", "legal_hold")  # fmt: skip
+    list_display = (
+        "started_at",
+        "ani",
+        "dnis",
+        "agent",
+        "queue",
+        "duration_seconds",
+        "format",
+        "size_bytes",
+        "status",
+        "legal_hold",
+    )
     list_filter = ("status", "format", "legal_hold", "queue")
     search_fields = ("ani", "dnis", "call_uuid", "agent__login_id", "agent__name")
     date_hierarchy = "started_at"
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False  # retention deletes, with legal hold respected
 
 
@@ -74,7 +91,7 @@ class RecordingAccessAdmin(ReadOnly):
     search_fields = ("username",)
     date_hierarchy = "at"
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -84,5 +101,5 @@ class EvaluationAdmin(ReadOnly):
     list_filter = ("form",)
     date_hierarchy = "created_at"
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

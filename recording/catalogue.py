@@ -45,9 +45,14 @@ def convert(source: Path, target: Path, fmt: str) -> None:
         with soundfile.SoundFile(str(source)) as src:
             if fmt == "ima_adpcm" and src.samplerate > 48000:
                 raise RecordingFileError("IMA ADPCM needs a sample rate up to 48 kHz")
-            with soundfile.SoundFile(str(target), "w", samplerate=src.samplerate,
-                                     channels=src.channels, format="WAV",
-                                     subtype=subtype) as out:  # fmt: skip
+            with soundfile.SoundFile(
+                str(target),
+                "w",
+                samplerate=src.samplerate,
+                channels=src.channels,
+                format="WAV",
+                subtype=subtype,
+            ) as out:
                 for block in src.blocks(blocksize=BLOCK_FRAMES, dtype="int16"):
                     out.write(block)
     except (RuntimeError, soundfile.LibsndfileError) as exc:
@@ -81,8 +86,14 @@ def process(recording: Recording) -> Recording:
         recording.customer_id = recording.call.customer_id
     recording.status, recording.error = Recording.Status.READY, ""
     recording.save()
-    log.info("recording %s (call %s): %s, %.1f s, %d bytes", recording.pk, recording.call_uuid,
-             recording.format, recording.duration_seconds, recording.size_bytes)  # fmt: skip
+    log.info(
+        "recording %s (call %s): %s, %.1f s, %d bytes",
+        recording.pk,
+        recording.call_uuid,
+        recording.format,
+        recording.duration_seconds,
+        recording.size_bytes,
+    )
     return recording
 
 
@@ -91,9 +102,12 @@ def process_new(now: datetime | None = None) -> int:
     now = now or datetime.now(tz=UTC)
     ready = 0
     with transaction.atomic():
-        rows = list(Recording.objects.select_for_update(skip_locked=True, of=("self",))
-                    .filter(status=Recording.Status.PROCESSING)
-                    .select_related("call").order_by("id")[:BATCH])  # fmt: skip
+        rows = list(
+            Recording.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Recording.Status.PROCESSING)
+            .select_related("call")
+            .order_by("id")[:BATCH]
+        )
         for recording in rows:
             try:
                 done = process(recording)

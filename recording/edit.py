@@ -19,8 +19,9 @@ class BadTrim(ValueError):
     """A range that does not fit the recording; the message says why."""
 
 
-def trim(user: Any, recording_id: int, start: Any, end: Any,
-         address: str | None = None) -> Recording:  # fmt: skip
+def trim(
+    user: Any, recording_id: int, start: Any, end: Any, address: str | None = None
+) -> Recording:
     if not is_supervisor(user):
         raise RecordingRefused("only team leaders and administrators edit recordings")
     original = visible(user).filter(pk=recording_id, status=Recording.Status.READY).first()
@@ -39,23 +40,37 @@ def trim(user: Any, recording_id: int, start: Any, end: Any,
         first, last = int(start_s * src.samplerate), min(int(end_s * src.samplerate), src.frames)
         src.seek(first)
         frames = src.read(last - first, dtype="int16", always_2d=True)
-        soundfile.write(str(target), frames, src.samplerate, subtype=SUBTYPES[original.format],
-                        format="WAV")  # fmt: skip
+        soundfile.write(
+            str(target), frames, src.samplerate, subtype=SUBTYPES[original.format], format="WAV"
+        )
     info = soundfile.info(str(target))
     with transaction.atomic():
         copy = Recording.objects.create(
-            switch=original.switch, call_uuid=original.call_uuid, leg_uuid=original.leg_uuid,
-            call=original.call, ani=original.ani, dnis=original.dnis, agent=original.agent,
-            queue=original.queue, customer=original.customer,
+            switch=original.switch,
+            call_uuid=original.call_uuid,
+            leg_uuid=original.leg_uuid,
+            call=original.call,
+            ani=original.ani,
+            dnis=original.dnis,
+            agent=original.agent,
+            queue=original.queue,
+            customer=original.customer,
             policy=f"trim of recording {original.pk} ({start_s:.2f}–{end_s:.2f} s)",
-            started_at=original.started_at, ended_at=original.ended_at,
-            duration_seconds=round(info.frames / info.samplerate, 3), format=original.format,
-            channels=info.channels, sample_rate=info.samplerate,
-            size_bytes=target.stat().st_size, sha256=sha256_of(target), path=str(target),
-            file=str(target), status=Recording.Status.READY,
-            retention_days=original.retention_days, legal_hold=original.legal_hold,
+            started_at=original.started_at,
+            ended_at=original.ended_at,
+            duration_seconds=round(info.frames / info.samplerate, 3),
+            format=original.format,
+            channels=info.channels,
+            sample_rate=info.samplerate,
+            size_bytes=target.stat().st_size,
+            sha256=sha256_of(target),
+            path=str(target),
+            file=str(target),
+            status=Recording.Status.READY,
+            retention_days=original.retention_days,
+            legal_hold=original.legal_hold,
             trimmed_from=original,
-        )  # fmt: skip
+        )
         detail = f"{start_s:.2f}–{end_s:.2f} s"
         log(original, user, RecordingAccess.Kind.TRIM, address, f"{detail} → {copy.pk}")
         log(copy, user, RecordingAccess.Kind.TRIM, address, f"{detail} of {original.pk}")

@@ -16,8 +16,9 @@ class BadHold(ValueError):
     """A hold request without its reason or its on / off."""
 
 
-def set_hold(user: Any, recording_id: int, hold: Any, reason: Any,
-             address: str | None = None) -> Recording:  # fmt: skip
+def set_hold(
+    user: Any, recording_id: int, hold: Any, reason: Any, address: str | None = None
+) -> Recording:
     if role_of(user) != ADMINISTRATOR:
         raise RecordingRefused("only administrators put recordings under legal hold")
     if not isinstance(hold, bool):
@@ -32,6 +33,11 @@ def set_hold(user: Any, recording_id: int, hold: Any, reason: Any,
         if recording.legal_hold != hold:
             recording.legal_hold = hold
             recording.save(update_fields=["legal_hold"])
-        log(recording, user, RecordingAccess.Kind.HOLD, address,
-            f"{'on' if hold else 'off'}: {reason}")  # fmt: skip
+        log(
+            recording,
+            user,
+            RecordingAccess.Kind.HOLD,
+            address,
+            f"{'on' if hold else 'off'}: {reason}",
+        )
     return recording

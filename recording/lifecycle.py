@@ -47,12 +47,15 @@ def apply_retention(now: datetime | None = None) -> int:
     now = now or datetime.now(tz=UTC)
     deleted = 0
     with transaction.atomic():
-        expires = ExpressionWrapper(F("started_at") + F("retention_days") * Value(DAY),
-                                    output_field=DateTimeField())  # fmt: skip
-        due = (Recording.objects.select_for_update(skip_locked=True)
-               .filter(status=Recording.Status.READY, legal_hold=False,
-                       retention_days__isnull=False)
-               .annotate(expires=expires).filter(expires__lt=now))[:BATCH]  # fmt: skip
+        expires = ExpressionWrapper(
+            F("started_at") + F("retention_days") * Value(DAY), output_field=DateTimeField()
+        )
+        due = (
+            Recording.objects.select_for_update(skip_locked=True)
+            .filter(status=Recording.Status.READY, legal_hold=False, retention_days__isnull=False)
+            .annotate(expires=expires)
+            .filter(expires__lt=now)
+        )[:BATCH]
         for recording in due:
             for name in {recording.file, recording.path} - {""}:
                 path = Path(name)
@@ -60,9 +63,12 @@ def apply_retention(now: datetime | None = None) -> int:
                 path.with_name(f"{path.stem}.play.wav").unlink(missing_ok=True)
             recording.status, recording.file = Recording.Status.DELETED, ""
             recording.save(update_fields=["status", "file"])
-            RecordingAccess.objects.create(recording=recording, username="retention",
-                                           kind=RecordingAccess.Kind.DELETE,
-                                           detail=f"{recording.retention_days} days")  # fmt: skip
+            RecordingAccess.objects.create(
+                recording=recording,
+                username="retention",
+                kind=RecordingAccess.Kind.DELETE,
+                detail=f"{recording.retention_days} days",
+            )
             deleted += 1
     if deleted:
         log.info("retention: %d recordings deleted", deleted)
@@ -76,8 +82,7 @@ def _copy_to(location: str, recording: Recording) -> str:
     if kind == "s3" and where:
         return _copy_to_s3(where, source, recording)
     if kind != "dir" or not where:
-        raise BackupFailed(f"unknown backup location {location!r} (dir:/path or "
-                           "s3:bucket/prefix)")  # fmt: skip
+        raise BackupFailed(f"unknown backup location {location!r} (dir:/path or s3:bucket/prefix)")
     target = Path(where) / recording.switch / f"{recording.started_at:%Y/%m/%d}" / source.name
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -86,20 +91,23 @@ def _copy_to(location: str, recording: Recording) -> str:
     except OSError as exc:
         raise BackupFailed(f"copy to {target} failed: {exc}") from exc
     if copied != recording.sha256:
-        raise BackupFailed(f"the copy at {target} does not match (sha256 {copied[:12]}… ≠ "
-                           f"{recording.sha256[:12]}…)")  # fmt: skip
+        raise BackupFailed(
+            f"the copy at {target} does not match (sha256 {copied[:12]}… ≠ "
+            f"{recording.sha256[:12]}…)"
+        )
     return str(target)
 
 
-def _s3_client():  # noqa: ANN202
+def _s3_client():
     import boto3
 
     return boto3.client(
-        "s3", endpoint_url=settings.IPBX_S3_ENDPOINT_URL or None,
+        "s3",
+        endpoint_url=settings.IPBX_S3_ENDPOINT_URL or None,
         aws_access_key_id=settings.IPBX_S3_ACCESS_KEY or None,
         aws_secret_access_key=settings.IPBX_S3_SECRET_KEY or None,
         region_name=settings.IPBX_S3_REGION or None,
-    )  # fmt: skip
+    )
 
 
 def _copy_to_s3(where: str, source: Path, recording: Recording) -> str:
@@ -109,8 +117,16 @@ def _copy_to_s3(where: str, source: Path, recording: Recording) -> str:
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, _, prefix = where.partition("/")
-    key = "/".join(p for p in (prefix.strip("/"), recording.switch,
-                               f"{recording.started_at:%Y/%m/%d}", source.name) if p)  # fmt: skip
+    key = "/".join(
+        p
+        for p in (
+            prefix.strip("/"),
+            recording.switch,
+            f"{recording.started_at:%Y/%m/%d}",
+            source.name,
+        )
+        if p
+    )
     try:
         client = _s3_client()
         client.upload_file(str(source), bucket, key)
@@ -131,17 +147,24 @@ def backup_pending(now: datetime | None = None) -> tuple[int, int]:
     done = failed = 0
     for location in locations():
         with transaction.atomic():
-            copies = {c.recording_id: c for c in BackupCopy.objects.select_for_update(
-                skip_locked=True).filter(location=location)}  # fmt: skip
+            copies = {
+                c.recording_id: c
+                for c in BackupCopy.objects.select_for_update(skip_locked=True).filter(
+                    location=location
+                )
+            }
             ok = BackupCopy.objects.filter(location=location, status=BackupCopy.Status.OK)
             not_due = BackupCopy.objects.filter(location=location, next_try__gt=now)
-            pending = (Recording.objects.filter(status=Recording.Status.READY)
-                       .exclude(pk__in=ok.values("recording_id"))
-                       .exclude(pk__in=not_due.values("recording_id"))
-                       .order_by("id")[:BATCH])  # fmt: skip
+            pending = (
+                Recording.objects.filter(status=Recording.Status.READY)
+                .exclude(pk__in=ok.values("recording_id"))
+                .exclude(pk__in=not_due.values("recording_id"))
+                .order_by("id")[:BATCH]
+            )
             for recording in pending:
-                copy = copies.get(recording.pk) or BackupCopy(recording=recording,
-                                                              location=location)  # fmt: skip
+                copy = copies.get(recording.pk) or BackupCopy(
+                    recording=recording, location=location
+                )
                 try:
                     copy.target = _copy_to(location, recording)
                 except BackupFailed as exc:
@@ -152,8 +175,11 @@ def backup_pending(now: datetime | None = None) -> tuple[int, int]:
                 copy.copied_at, copy.last_error, copy.next_try = now, "", None
                 copy.save()
                 RecordingAccess.objects.create(
-                    recording=recording, username="backup", kind=RecordingAccess.Kind.BACKUP,
-                    detail=f"{location}: {copy.target}"[:300])  # fmt: skip
+                    recording=recording,
+                    username="backup",
+                    kind=RecordingAccess.Kind.BACKUP,
+                    detail=f"{location}: {copy.target}"[:300],
+                )
                 done += 1
     return done, failed
 
@@ -163,10 +189,20 @@ def _failed(copy: BackupCopy, recording: Recording, why: str, now: datetime) -> 
     copy.attempts += 1
     copy.next_try = now + min(MAX_DELAY, timedelta(seconds=30) * 2 ** (copy.attempts - 1))
     copy.save()
-    log.error("backup of recording %s to %s failed (attempt %d): %s", recording.pk,
-              copy.location, copy.attempts, why)  # fmt: skip
+    log.error(
+        "backup of recording %s to %s failed (attempt %d): %s",
+        recording.pk,
+        copy.location,
+        copy.attempts,
+        why,
+    )
     if copy.attempts == ALARM_AFTER:
-        SystemEvent.objects.create(at=now, switch=recording.switch, kind="alarm_raised",
-                                   alarm="backup", subject=copy.location[:128],
-                                   severity="critical",
-                                   text=f"recording backup failing: {why}"[:300])  # fmt: skip
+        SystemEvent.objects.create(
+            at=now,
+            switch=recording.switch,
+            kind="alarm_raised",
+            alarm="backup",
+            subject=copy.location[:128],
+            severity="critical",
+            text=f"recording backup failing: {why}"[:300],
+        )

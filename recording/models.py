@@ -33,8 +33,10 @@ class RecordingPolicy(models.Model):
     agents = models.ManyToManyField("agents.Agent", blank=True, related_name="+")
     queues = models.ManyToManyField("icm.Queue", blank=True, related_name="+")
     only_numbers = models.TextField(
-        blank=True, help_text="Record only calls from or to these numbers (one per line; "
-        "a trailing * is a prefix). Empty: every number.")  # fmt: skip
+        blank=True,
+        help_text="Record only calls from or to these numbers (one per line; "
+        "a trailing * is a prefix). Empty: every number.",
+    )
     never_numbers = models.TextField(
         blank=True, help_text="Never record calls from or to these numbers (one per line)."
     )
@@ -50,9 +52,11 @@ class RecordingPolicy(models.Model):
     )
     priority = models.PositiveSmallIntegerField(default=100, help_text="Lower is tried first.")
     retention_days = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MaxValueValidator(36500)],
-        help_text="Delete recordings after this many days (legal hold keeps them). "
-        "Empty: keep.")  # fmt: skip
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(36500)],
+        help_text="Delete recordings after this many days (legal hold keeps them). Empty: keep.",
+    )
 
     class Meta:
         ordering = ["priority", "name"]
@@ -62,13 +66,19 @@ class RecordingPolicy(models.Model):
         return self.name
 
     def windows(self) -> list[tuple[object, object]]:
-        pairs = [(self.window1_start, self.window1_end), (self.window2_start, self.window2_end),
-                 (self.window3_start, self.window3_end)]  # fmt: skip
+        pairs = [
+            (self.window1_start, self.window1_end),
+            (self.window2_start, self.window2_end),
+            (self.window3_start, self.window3_end),
+        ]
         return [(a, b) for a, b in pairs if a is not None and b is not None]
 
     def clean(self) -> None:
-        pairs = [(self.window1_start, self.window1_end), (self.window2_start, self.window2_end),
-                 (self.window3_start, self.window3_end)]  # fmt: skip
+        pairs = [
+            (self.window1_start, self.window1_end),
+            (self.window2_start, self.window2_end),
+            (self.window3_start, self.window3_end),
+        ]
         for n, (start, end) in enumerate(pairs, 1):
             if (start is None) != (end is None):
                 raise ValidationError(f"time window {n}: give both its start and its end")
@@ -83,11 +93,13 @@ class RecordOrder(models.Model):
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until cancelled.")
-    format = models.CharField(max_length=16, choices=RecordingPolicy.Format.choices,
-                              default=RecordingPolicy.Format.PCM)  # fmt: skip
+    format = models.CharField(
+        max_length=16, choices=RecordingPolicy.Format.choices, default=RecordingPolicy.Format.PCM
+    )
     stereo = models.BooleanField(default=True)
-    ordered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, related_name="+")  # fmt: skip
+    ordered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
@@ -111,23 +123,28 @@ class Recording(models.Model):
     switch = models.CharField(max_length=64)
     call_uuid = models.CharField(max_length=64, db_index=True)
     leg_uuid = models.CharField(max_length=64)
-    call = models.ForeignKey("icm.Call", on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="recordings")  # fmt: skip
+    call = models.ForeignKey(
+        "icm.Call", on_delete=models.SET_NULL, null=True, blank=True, related_name="recordings"
+    )
     ani = models.CharField(max_length=64, blank=True, db_index=True)
     dnis = models.CharField(max_length=64, blank=True, db_index=True)
-    agent = models.ForeignKey("agents.Agent", on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="recordings")  # fmt: skip
-    queue = models.ForeignKey("icm.Queue", on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="recordings")  # fmt: skip
-    customer = models.ForeignKey("icm.Customer", on_delete=models.SET_NULL, null=True,
-                                 blank=True, related_name="recordings")  # fmt: skip
+    agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.SET_NULL, null=True, blank=True, related_name="recordings"
+    )
+    queue = models.ForeignKey(
+        "icm.Queue", on_delete=models.SET_NULL, null=True, blank=True, related_name="recordings"
+    )
+    customer = models.ForeignKey(
+        "icm.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="recordings"
+    )
     policy = models.CharField(max_length=120, blank=True, help_text="what decided it")
     started_at = models.DateTimeField(db_index=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     paused_seconds = models.FloatField(default=0.0)
     duration_seconds = models.FloatField(null=True, blank=True)  # measured from the file
-    format = models.CharField(max_length=16, choices=RecordingPolicy.Format.choices,
-                              default=RecordingPolicy.Format.PCM)  # fmt: skip
+    format = models.CharField(
+        max_length=16, choices=RecordingPolicy.Format.choices, default=RecordingPolicy.Format.PCM
+    )
     channels = models.PositiveSmallIntegerField(default=2)
     sample_rate = models.PositiveIntegerField(default=8000)
     size_bytes = models.BigIntegerField(null=True, blank=True)
@@ -140,8 +157,13 @@ class Recording(models.Model):
     legal_hold = models.BooleanField(default=False)
     qa_score = models.FloatField(null=True, blank=True, help_text="the latest evaluation's")
     trimmed_from = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="trims",
-        help_text="the original, kept")  # fmt: skip
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="trims",
+        help_text="the original, kept",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -203,8 +225,9 @@ class RecordingAccess(models.Model):
         BACKUP = "backup", "Backed up"
 
     recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="accesses")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                             related_name="+")  # fmt: skip
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     username = models.CharField(max_length=150)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     at = models.DateTimeField(auto_now_add=True)
@@ -255,8 +278,9 @@ class Evaluation(models.Model):
 
     recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="evaluations")
     form = models.ForeignKey(EvaluationForm, on_delete=models.PROTECT, related_name="+")
-    evaluator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                  null=True, related_name="+")  # fmt: skip
+    evaluator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     answers = models.JSONField(default=dict)
     score = models.FloatField()
     comment = models.TextField(blank=True)
@@ -287,8 +311,11 @@ class BackupCopy(models.Model):
     copied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["recording", "location"],
-                                               name="backup_once_per_location")]  # fmt: skip
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recording", "location"], name="backup_once_per_location"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"recording {self.recording_id} → {self.location}: {self.status}"

@@ -12,8 +12,17 @@ from agents.models import ContactNote
 from recording.access import visible
 from recording.models import Recording
 
-FILTERS = ("since", "until", "agent", "number", "customer", "queue", "disposition",
-           "min_score", "max_score")  # fmt: skip
+FILTERS = (
+    "since",
+    "until",
+    "agent",
+    "number",
+    "customer",
+    "queue",
+    "disposition",
+    "min_score",
+    "max_score",
+)
 PAGE = 50
 
 
@@ -65,14 +74,24 @@ def search(user: Any, params: Any) -> QuerySet[Recording]:
 
 def as_row(r: Recording) -> dict[str, Any]:
     return {
-        "id": r.pk, "call_uuid": r.call_uuid, "ani": r.ani, "dnis": r.dnis,
+        "id": r.pk,
+        "call_uuid": r.call_uuid,
+        "ani": r.ani,
+        "dnis": r.dnis,
         "agent": r.agent.login_id if r.agent_id else "",
         "agent_name": r.agent.name if r.agent_id else "",
         "queue": r.queue.name if r.queue_id else "",
         "customer": r.customer.name if r.customer_id else "",
-        "started_at": r.started_at.isoformat(), "duration": r.duration_seconds,
-        "paused": r.paused_seconds, "format": r.format, "channels": r.channels,
-        "sample_rate": r.sample_rate, "size": r.size_bytes, "sha256": r.sha256,
-        "status": r.status, "legal_hold": r.legal_hold, "qa_score": r.qa_score,
+        "started_at": r.started_at.isoformat(),
+        "duration": r.duration_seconds,
+        "paused": r.paused_seconds,
+        "format": r.format,
+        "channels": r.channels,
+        "sample_rate": r.sample_rate,
+        "size": r.size_bytes,
+        "sha256": r.sha256,
+        "status": r.status,
+        "legal_hold": r.legal_hold,
+        "qa_score": r.qa_score,
         "policy": r.policy,
-    }  # fmt: skip
+    }

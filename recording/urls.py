@@ -19,10 +19,10 @@ urlpatterns = [
         "api/recordings/<int:recording_id>/waveform",
         views.waveform_api,
         name="api-recording-waveform",
-    ),  # fmt: skip
+    ),
     path(
         "api/recordings/<int:recording_id>/evaluations/",
         views.evaluate_api,
         name="api-recording-evaluate",
-    ),  # fmt: skip
+    ),
 ]

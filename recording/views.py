@@ -35,25 +35,31 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)\Z")
 @login_required
 @ensure_csrf_cookie
 def catalogue_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "recording/catalogue.html", {
-        "may_download": access.may_download(request.user),
-        "may_hold": role_of(request.user) == ADMINISTRATOR,
-        "forms": EvaluationForm.objects.filter(active=True).prefetch_related("questions"),
-    })  # fmt: skip
+    return render(
+        request,
+        "recording/catalogue.html",
+        {
+            "may_download": access.may_download(request.user),
+            "may_hold": role_of(request.user) == ADMINISTRATOR,
+            "forms": EvaluationForm.objects.filter(active=True).prefetch_related("questions"),
+        },
+    )
 
 
 @extend_schema(
     operation_id="recordings_list",
     parameters=[
         *since_until("start time"),
-        *(query(f, f"Only recordings matching this {f}") for f in
-          ("agent", "number", "customer", "queue", "disposition")),
+        *(
+            query(f, f"Only recordings matching this {f}")
+            for f in ("agent", "number", "customer", "queue", "disposition")
+        ),
         query("min_score", "Lowest QA score", float),
         query("max_score", "Highest QA score", float),
         query("page", "Page number (from 1)", int),
     ],
     responses={200: shapes.RecordingPageSerializer, **errors(400)},
-)  # fmt: skip
+)
 @api_view(["GET"])
 def recordings_api(request: Request) -> Response:
     try:
@@ -65,8 +71,14 @@ def recordings_api(request: Request) -> Response:
     except ValueError:
         return Response({"detail": "page: not a number"}, status=400)
     start = (page - 1) * PAGE
-    return Response({"count": rows.count(), "page": page, "page_size": PAGE,
-                     "results": [as_row(r) for r in rows[start : start + PAGE]]})  # fmt: skip
+    return Response(
+        {
+            "count": rows.count(),
+            "page": page,
+            "page_size": PAGE,
+            "results": [as_row(r) for r in rows[start : start + PAGE]],
+        }
+    )
 
 
 @extend_schema(responses={200: shapes.RecordingDetailSerializer, **errors(404)})
@@ -75,11 +87,20 @@ def recording_api(request: Request, recording_id: int) -> Response:
     row = access.visible(request.user).filter(pk=recording_id).first()
     if row is None:
         return Response({"detail": f"no recording {recording_id} of yours"}, status=404)
-    evaluations = [{"form": e.form.name, "score": e.score, "by": e.evaluator.username if
-                    e.evaluator_id else "", "at": e.created_at.isoformat(), "comment": e.comment}
-                   for e in row.evaluations.select_related("form", "evaluator")]  # fmt: skip
-    log = [{"at": a.at.isoformat(), "who": a.username, "kind": a.kind, "detail": a.detail}
-           for a in row.accesses.all()[:100]]  # fmt: skip
+    evaluations = [
+        {
+            "form": e.form.name,
+            "score": e.score,
+            "by": e.evaluator.username if e.evaluator_id else "",
+            "at": e.created_at.isoformat(),
+            "comment": e.comment,
+        }
+        for e in row.evaluations.select_related("form", "evaluator")
+    ]
+    log = [
+        {"at": a.at.isoformat(), "who": a.username, "kind": a.kind, "detail": a.detail}
+        for a in row.accesses.all()[:100]
+    ]
     return Response({**as_row(row), "evaluations": evaluations, "log": log})
 
 
@@ -102,8 +123,7 @@ def audio(request: HttpRequest, recording_id: int) -> HttpResponse:
     # every request is checked; a player's range requests are one listen (access.log_listen)
     kind = RecordingAccess.Kind.DOWNLOAD if download else RecordingAccess.Kind.LISTEN
     try:
-        recording = access.fetch(request.user, recording_id, kind,
-                                 request.META.get("REMOTE_ADDR"))  # fmt: skip
+        recording = access.fetch(request.user, recording_id, kind, request.META.get("REMOTE_ADDR"))
     except access.RecordingRefused as exc:
         return HttpResponse(str(exc), status=403)
     except LookupError as exc:
@@ -112,8 +132,9 @@ def audio(request: HttpRequest, recording_id: int) -> HttpResponse:
     if not path.exists():
         raise Http404("the recording's file is missing")
     if download:
-        return FileResponse(path.open("rb"), as_attachment=True, filename=path.name,
-                            content_type="audio/wav")  # fmt: skip
+        return FileResponse(
+            path.open("rb"), as_attachment=True, filename=path.name, content_type="audio/wav"
+        )
     path = _playable(path, recording.format)
     return _ranged(path, ranged)
 
@@ -134,7 +155,7 @@ def _ranged(path: Path, ranged: re.Match[str] | None) -> HttpResponse:
         response["Content-Range"] = f"bytes */{size}"
         return response
 
-    def chunks():  # noqa: ANN202
+    def chunks():
         with path.open("rb") as f:
             f.seek(start)
             left = end - start + 1
@@ -176,12 +197,18 @@ def waveform_api(request: Request, recording_id: int) -> Response:
 def evaluate_api(request: Request, recording_id: int) -> Response:
     body = request.data if isinstance(request.data, dict) else None
     if body is None:
-        return Response({"detail": 'send {"form": <id>, "answers": {"<question id>": points}}'},
-                        status=400)  # fmt: skip
+        return Response(
+            {"detail": 'send {"form": <id>, "answers": {"<question id>": points}}'}, status=400
+        )
     try:
-        evaluation = qa.evaluate(request.user, recording_id, body.get("form"),
-                                 body.get("answers"), str(body.get("comment", "")),
-                                 request.META.get("REMOTE_ADDR"))  # fmt: skip
+        evaluation = qa.evaluate(
+            request.user,
+            recording_id,
+            body.get("form"),
+            body.get("answers"),
+            str(body.get("comment", "")),
+            request.META.get("REMOTE_ADDR"),
+        )
     except access.RecordingRefused as exc:
         return Response({"detail": str(exc)}, status=403)
     except LookupError as exc:
@@ -198,10 +225,16 @@ def storage_page(request: HttpRequest) -> HttpResponse:
     if not is_supervisor(request.user):
         return HttpResponse("for team leaders and administrators", status=403)
     f = figures()
-    return render(request, "recording/storage.html", {
-        "f": f, "used_gb": round(f["used_bytes"] / 1e9, 3),
-        "free_gb": round(f["free_bytes"] / 1e9, 1),
-        "per_day_mb": round(f["bytes_per_day"] / 1e6, 1)})  # fmt: skip
+    return render(
+        request,
+        "recording/storage.html",
+        {
+            "f": f,
+            "used_gb": round(f["used_bytes"] / 1e9, 3),
+            "free_gb": round(f["free_bytes"] / 1e9, 1),
+            "per_day_mb": round(f["bytes_per_day"] / 1e6, 1),
+        },
+    )
 
 
 @extend_schema(responses={200: OBJECT, **errors()})
@@ -227,8 +260,13 @@ def trim_api(request: Request, recording_id: int) -> Response:
     if body is None:
         return Response({"detail": 'send {"start": seconds, "end": seconds}'}, status=400)
     try:
-        copy = trim(request.user, recording_id, body.get("start"), body.get("end"),
-                    request.META.get("REMOTE_ADDR"))  # fmt: skip
+        copy = trim(
+            request.user,
+            recording_id,
+            body.get("start"),
+            body.get("end"),
+            request.META.get("REMOTE_ADDR"),
+        )
     except access.RecordingRefused as exc:
         return Response({"detail": str(exc)}, status=403)
     except LookupError as exc:
@@ -251,8 +289,13 @@ def hold_api(request: Request, recording_id: int) -> Response:
     if body is None:
         return Response({"detail": 'send {"hold": true, "reason": "case 123"}'}, status=400)
     try:
-        row = set_hold(request.user, recording_id, body.get("hold"), body.get("reason"),
-                       request.META.get("REMOTE_ADDR"))  # fmt: skip
+        row = set_hold(
+            request.user,
+            recording_id,
+            body.get("hold"),
+            body.get("reason"),
+            request.META.get("REMOTE_ADDR"),
+        )
     except access.RecordingRefused as exc:
         return Response({"detail": str(exc)}, status=403)
     except LookupError as exc:
@@ -270,8 +313,11 @@ def qa_report_api(request: Request) -> Response:
     try:
         since = request.query_params.get("since")
         until = request.query_params.get("until")
-        report = qa.statistics(request.user, datetime.fromisoformat(since) if since else None,
-                               datetime.fromisoformat(until) if until else None)  # fmt: skip
+        report = qa.statistics(
+            request.user,
+            datetime.fromisoformat(since) if since else None,
+            datetime.fromisoformat(until) if until else None,
+        )
     except ValueError as exc:
         return Response({"detail": f"since / until: {exc}"}, status=400)
     return Response(report)
@@ -298,6 +344,14 @@ def qa_page(request: HttpRequest) -> HttpResponse:
             when = datetime.combine(day + timedelta(days=1 if name == "until" else 0), time())
             bounds[name] = timezone.make_aware(when)
     stats = qa.statistics(request.user, bounds.get("since"), bounds.get("until"))
-    return render(request, "recording/qa.html", {
-        "s": stats, "error": error, "since": request.GET.get("since", ""),
-        "until": request.GET.get("until", ""), "printed": timezone.now()})  # fmt: skip
+    return render(
+        request,
+        "recording/qa.html",
+        {
+            "s": stats,
+            "error": error,
+            "since": request.GET.get("since", ""),
+            "until": request.GET.get("until", ""),
+            "printed": timezone.now(),
+        },
+    )

@@ -19,5 +19,8 @@ def peaks(path: Path, points: int = 600) -> dict[str, Any]:
             top = np.abs(block).max(axis=0)
             for c in range(info.channels):
                 channels[c].append(round(float(top[c]), 3))
-    return {"duration": round(info.frames / info.samplerate, 3), "channels": channels,
-            "sample_rate": info.samplerate}  # fmt: skip
+    return {
+        "duration": round(info.frames / info.samplerate, 3),
+        "channels": channels,
+        "sample_rate": info.samplerate,
+    }

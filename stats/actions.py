@@ -13,8 +13,17 @@ from django.db import transaction
 
 from stats.models import TariffPlan, TariffRate
 
-COLUMNS = ("prefix", "description", "price_per_minute", "connection_fee", "minimum_seconds",
-           "first_increment", "next_increment", "valid_from", "valid_until")  # fmt: skip
+COLUMNS = (
+    "prefix",
+    "description",
+    "price_per_minute",
+    "connection_fee",
+    "minimum_seconds",
+    "first_increment",
+    "next_increment",
+    "valid_from",
+    "valid_until",
+)
 REQUIRED = ("prefix", "price_per_minute")
 
 

@@ -7,8 +7,17 @@ from django.http import HttpRequest
 
 from stats.models import GatewayTariff, LegCost, TariffPlan, TariffRate
 
-RATE_FIELDS = ("prefix", "description", "price_per_minute", "connection_fee", "minimum_seconds",
-               "first_increment", "next_increment", "valid_from", "valid_until")  # fmt: skip
+RATE_FIELDS = (
+    "prefix",
+    "description",
+    "price_per_minute",
+    "connection_fee",
+    "minimum_seconds",
+    "first_increment",
+    "next_increment",
+    "valid_from",
+    "valid_until",
+)
 
 
 class TariffRateInline(admin.TabularInline):
@@ -34,8 +43,17 @@ class TariffPlanAdmin(admin.ModelAdmin):
 
 @admin.register(TariffRate)
 class TariffRateAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "description", "plan", "price_per_minute", "connection_fee",
-                    "increments", "minimum_seconds", "valid_from", "valid_until")  # fmt: skip
+    list_display = (
+        "prefix",
+        "description",
+        "plan",
+        "price_per_minute",
+        "connection_fee",
+        "increments",
+        "minimum_seconds",
+        "valid_from",
+        "valid_until",
+    )
     list_filter = ("plan",)
     list_select_related = ("plan",)
     search_fields = ("^prefix", "description")  # ^: the prefix typed is the start of the prefix
@@ -58,8 +76,19 @@ class LegCostAdmin(admin.ModelAdmin):
     """Read only: the rating writes these rows (a wrong one is fixed in the plan, then the
     row deleted to be rated again by the next run)."""
 
-    list_display = ("started_at", "number", "gateway", "kind", "queue", "agent", "prefix",
-                    "billed_seconds", "cost", "currency", "unrated")  # fmt: skip
+    list_display = (
+        "started_at",
+        "number",
+        "gateway",
+        "kind",
+        "queue",
+        "agent",
+        "prefix",
+        "billed_seconds",
+        "cost",
+        "currency",
+        "unrated",
+    )
     list_filter = ("kind", "unrated", "currency", "gateway")
     search_fields = ("number", "call_uuid", "leg_uuid", "agent", "queue")
     date_hierarchy = "started_at"

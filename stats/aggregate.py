@@ -162,29 +162,44 @@ def aggregate() -> dict[str, Any]:
         starts = sorted({row[0] for row in cur.fetchall()})
         if not starts:
             return {"windows": 0, "days": 0, "seconds": 0.0}
-        params = {"starts": starts, "lo": starts[0], "hi": starts[-1] + WINDOW,
-                  "short": short, "tz": zone}  # fmt: skip
+        params = {
+            "starts": starts,
+            "lo": starts[0],
+            "hi": starts[-1] + WINDOW,
+            "short": short,
+            "tz": zone,
+        }
         for table in ("stats_contactinterval", "stats_agentinterval", "stats_notreadyinterval"):
-            cur.execute(f"DELETE FROM {table} WHERE period = '15m' "  # noqa: S608
-                        "AND start = ANY(%(starts)s::timestamptz[])", params)  # fmt: skip
+            cur.execute(
+                f"DELETE FROM {table} WHERE period = '15m' "  # noqa: S608
+                "AND start = ANY(%(starts)s::timestamptz[])",
+                params,
+            )
         cur.execute(_CONTACTS_15M, params)
         cur.execute(_AGENTS_15M, params)
         cur.execute(_REASONS_15M, params)
-        cur.execute(f"SELECT DISTINCT {_DAY_OF} FROM unnest(%(starts)s::timestamptz[]) "  # noqa: S608
-                    "AS d(start)", params)  # fmt: skip
+        cur.execute(
+            f"SELECT DISTINCT {_DAY_OF} FROM unnest(%(starts)s::timestamptz[]) "  # noqa: S608
+            "AS d(start)",
+            params,
+        )
         days = sorted(row[0] for row in cur.fetchall())
         for table, (keys, measures, how) in _DAYS.items():
             names = [m.strip() for m in measures.split(",")]
             sums = ", ".join(f"{how.get(n, 'sum')}({n})" for n in names)
-            cur.execute(f"DELETE FROM {table} WHERE period = 'day' "  # noqa: S608
-                        "AND start = ANY(%(days)s::timestamptz[])", {"days": days})  # fmt: skip
-            cur.execute(f"""INSERT INTO {table} (period, start, {keys}, {", ".join(names)})
+            cur.execute(
+                f"DELETE FROM {table} WHERE period = 'day' "  # noqa: S608
+                "AND start = ANY(%(days)s::timestamptz[])",
+                {"days": days},
+            )
+            cur.execute(
+                f"""INSERT INTO {table} (period, start, {keys}, {", ".join(names)})
                 SELECT 'day', {_DAY_OF} AS day, {keys}, {sums} FROM {table}
                 WHERE period = '15m' AND start >= %(lo)s AND start < %(hi)s
                   AND {_DAY_OF} = ANY(%(days)s::timestamptz[])
                 GROUP BY day, {keys}""",  # noqa: S608
-                        {"tz": zone, "days": days, "lo": days[0],
-                         "hi": days[-1] + timedelta(days=2)})  # fmt: skip
+                {"tz": zone, "days": days, "lo": days[0], "hi": days[-1] + timedelta(days=2)},
+            )
     took = time.perf_counter() - started
     log.info("stats: aggregated %d windows, %d days in %.2f s", len(starts), len(days), took)
     return {"windows": len(starts), "days": len(days), "seconds": round(took, 3)}
@@ -196,8 +211,11 @@ def mark_range(since: date, until: date) -> int:
     lo = datetime.combine(since, datetime.min.time(), tzinfo=zone)
     hi = datetime.combine(until + timedelta(days=1), datetime.min.time(), tzinfo=zone)
     with connection.cursor() as cur:
-        cur.execute("""INSERT INTO stats_dirtywindow (period, start)
+        cur.execute(
+            """INSERT INTO stats_dirtywindow (period, start)
             SELECT '15m', w FROM generate_series(%s::timestamptz, %s::timestamptz
                                                  - interval '15 minutes', interval '15 minutes') w
-            ON CONFLICT DO NOTHING""", [_fifteen(lo), hi])  # fmt: skip
+            ON CONFLICT DO NOTHING""",
+            [_fifteen(lo), hi],
+        )
         return cur.rowcount

@@ -34,8 +34,12 @@ log = logging.getLogger(__name__)
 
 LOCK = 7_314_002  # pg_advisory_xact_lock key of the rating (the aggregation's is 7_314_001)
 LOOKBACK_DAYS = 35  # legs that ended longer ago are not looked at (bounds the anti-join)
-REPORT_KEYS = {"queue": ("queue",), "agent": ("agent",), "campaign": ("campaign",),
-               "destination": ("prefix", "destination")}  # fmt: skip
+REPORT_KEYS = {
+    "queue": ("queue",),
+    "agent": ("agent",),
+    "campaign": ("campaign",),
+    "destination": ("prefix", "destination"),
+}
 
 # The ended trunk legs not rated yet, oldest first, with what rating needs. %% is a literal %.
 _NEW_TRUNK_LEGS = """
@@ -113,8 +117,21 @@ def _dialled(channel_number: str, dnis: str) -> str:
 
 
 def _cost_row(row: tuple[Any, ...], plans: _Plans, zone: ZoneInfo, now: datetime) -> list[Any]:
-    (switch, leg, call, created, answered, hungup, dnis, gateway, channel_number, gateway_id,
-     direction, queue, agent) = row  # fmt: skip
+    (
+        switch,
+        leg,
+        call,
+        created,
+        answered,
+        hungup,
+        dnis,
+        gateway,
+        channel_number,
+        gateway_id,
+        direction,
+        queue,
+        agent,
+    ) = row
     number = _dialled(channel_number, dnis)
     seconds = max(0.0, (hungup - answered).total_seconds()) if answered else 0.0
     plan = plans.for_gateway(gateway_id)
@@ -128,9 +145,27 @@ def _cost_row(row: tuple[Any, ...], plans: _Plans, zone: ZoneInfo, now: datetime
     elif seconds <= 0:
         cost = Decimal("0.0000")  # unanswered costs nothing, with or without a plan
     kind = LegKind.TRANSFER_OUT if direction == "inbound" else LegKind.OUTBOUND
-    return [switch, leg, call, created, round(seconds, 3), number, gateway[:64], str(kind), queue,
-            agent, "", name, prefix, destination, billed, cost, currency, now,
-            cost is None]  # fmt: skip
+    return [
+        switch,
+        leg,
+        call,
+        created,
+        round(seconds, 3),
+        number,
+        gateway[:64],
+        str(kind),
+        queue,
+        agent,
+        "",
+        name,
+        prefix,
+        destination,
+        billed,
+        cost,
+        currency,
+        now,
+        cost is None,
+    ]
 
 
 def rate_new_legs(limit: int = 5000, lookback_days: int | None = LOOKBACK_DAYS) -> int:
@@ -153,8 +188,12 @@ def rate_new_legs(limit: int = 5000, lookback_days: int | None = LOOKBACK_DAYS) 
         cur.execute(_INSERT_COSTS, [list(column) for column in zip(*costs, strict=True)])
         written = cur.rowcount
     unrated = sum(1 for row in costs if row[-1])
-    log.info("stats: rated %d trunk legs (%d without a rate) in %.2f s", written, unrated,
-             time.perf_counter() - started)  # fmt: skip
+    log.info(
+        "stats: rated %d trunk legs (%d without a rate) in %.2f s",
+        written,
+        unrated,
+        time.perf_counter() - started,
+    )
     return written
 
 

@@ -67,12 +67,19 @@ def asa(agents: int, erlangs: float, aht: float) -> float:
     return erlang_c(agents, erlangs) * aht / (agents - erlangs)
 
 
-def staffing_for(agents: int, calls: float, aht: float, interval: float, threshold: float,
-                 shrinkage: float = 0.0) -> Staffing:  # fmt: skip
+def staffing_for(
+    agents: int, calls: float, aht: float, interval: float, threshold: float, shrinkage: float = 0.0
+) -> Staffing:
     a = traffic(calls, aht, interval)
-    return Staffing(agents, math.ceil(agents / (1 - shrinkage)) if agents else 0, a,
-                    service_level(agents, a, aht, threshold), erlang_c(agents, a),
-                    asa(agents, a, aht), a / agents if agents else 0.0)  # fmt: skip
+    return Staffing(
+        agents,
+        math.ceil(agents / (1 - shrinkage)) if agents else 0,
+        a,
+        service_level(agents, a, aht, threshold),
+        erlang_c(agents, a),
+        asa(agents, a, aht),
+        a / agents if agents else 0.0,
+    )
 
 
 def agents_needed(

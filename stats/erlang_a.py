@@ -68,8 +68,9 @@ def log_inverse_erlang_b(agents: int, erlangs: float) -> float:
     return y
 
 
-def _queue_log_weights(agents: int, lam: float, mu: float, theta: float,
-                       log_below: float) -> tuple[list[float], float]:  # fmt: skip
+def _queue_log_weights(
+    agents: int, lam: float, mu: float, theta: float, log_below: float
+) -> tuple[list[float], float]:
     """ln(π_{N+k} / π_N) for k = 0, 1, … and ln of the total weight."""
     logs, log_z, log_w = [0.0], log_below, 0.0
     for k in range(1, MAX_QUEUE_STATES + 1):
@@ -80,12 +81,21 @@ def _queue_log_weights(agents: int, lam: float, mu: float, theta: float,
         # the ratios only fall from here, so the rest is below w · ratio / (1 − ratio)
         if ratio < 1 and log_w + math.log(ratio / (1 - ratio)) < log_z + LOG_TAIL:
             return logs, log_z
-    raise StaffingError("the queue grows too long to compute: patience far too long for so "
-                        "few agents (Erlang C applies)")  # fmt: skip
+    raise StaffingError(
+        "the queue grows too long to compute: patience far too long for so "
+        "few agents (Erlang C applies)"
+    )
 
 
-def staffing_for(agents: int, calls: float, aht: float, interval: float, threshold: float,
-                 patience: float, shrinkage: float = 0.0) -> StaffingA:  # fmt: skip
+def staffing_for(
+    agents: int,
+    calls: float,
+    aht: float,
+    interval: float,
+    threshold: float,
+    patience: float,
+    shrinkage: float = 0.0,
+) -> StaffingA:
     """Erlang A's figures for `agents` on the phones."""
     if agents < 0:
         raise StaffingError("agents ≥ 0")
@@ -105,13 +115,21 @@ def staffing_for(agents: int, calls: float, aht: float, interval: float, thresho
     answered += no_wait
     # busy agents: Σ_{j≤N} j·π_j = A·Σ_{j<N} π_j, then N in each state with a queue
     busy = a * no_wait + agents * (wait - math.exp(-log_z)) if agents else 0.0
-    return StaffingA(agents, scheduled, a, min(1.0, no_wait + within), min(1.0, wait),
-                     min(1.0, abandon), answered_wait / answered if answered else math.inf,
-                     min(1.0, busy / agents) if agents else 0.0)  # fmt: skip
+    return StaffingA(
+        agents,
+        scheduled,
+        a,
+        min(1.0, no_wait + within),
+        min(1.0, wait),
+        min(1.0, abandon),
+        answered_wait / answered if answered else math.inf,
+        min(1.0, busy / agents) if agents else 0.0,
+    )
 
 
-def _queue_sums(logs: list[float], log_z: float, serve: float, theta: float,
-                threshold: float) -> tuple[float, float, float, float, float]:  # fmt: skip
+def _queue_sums(
+    logs: list[float], log_z: float, serve: float, theta: float, threshold: float
+) -> tuple[float, float, float, float, float]:
     """Over the callers who find k queued ahead: P(wait), P(abandon), P(answered after a
     wait), P(answered within the threshold after a wait), E(wait; answered)."""
     # J ~ negative binomial(r = Nμ/θ + 1, success e^(−θT)): ln P(J = 0), ln(failure);
@@ -168,9 +186,11 @@ def agents_needed(
         return figures(0)
 
     def good(s: StaffingA) -> bool:
-        return (s.service_level >= target
-                and (max_occupancy is None or s.occupancy <= max_occupancy)
-                and (max_abandon is None or s.abandon_probability <= max_abandon))  # fmt: skip
+        return (
+            s.service_level >= target
+            and (max_occupancy is None or s.occupancy <= max_occupancy)
+            and (max_abandon is None or s.abandon_probability <= max_abandon)
+        )
 
     floor = max(target, 1 - max_abandon if max_abandon is not None else 0.0) * a
     if floor >= MAX_AGENTS:
@@ -178,8 +198,9 @@ def agents_needed(
     return _fewest(max(1, math.floor(floor)), figures, good)
 
 
-def _fewest(start: int, figures: Callable[[int], StaffingA],
-            good: Callable[[StaffingA], bool]) -> StaffingA:  # fmt: skip
+def _fewest(
+    start: int, figures: Callable[[int], StaffingA], good: Callable[[StaffingA], bool]
+) -> StaffingA:
     """The smallest n ≥ start with good(figures(n)); start − 1 is known not to be good."""
     bad, step, n = start - 1, 1, start
     while not good(best := figures(n)):

@@ -23,8 +23,12 @@ def as_csv(report: Report) -> str:
     rows = [[c.label for c in report.columns]]
     rows += [[_value(row, c.key) for c in report.columns] for row in report.rows]
     if report.totals:
-        rows.append([("Total" if i == 0 else _value(report.totals, c.key))
-                     for i, c in enumerate(report.columns)])  # fmt: skip
+        rows.append(
+            [
+                ("Total" if i == 0 else _value(report.totals, c.key))
+                for i, c in enumerate(report.columns)
+            ]
+        )
     return csv_text(rows)
 
 
@@ -41,13 +45,18 @@ def as_xlsx(report: Report) -> bytes:
     for row in report.rows:
         sheet.append(safe_row(_number(_value(row, c.key), c.kind) for c in report.columns))
     if report.totals:
-        sheet.append(safe_row(("Total" if i == 0 else _number(_value(report.totals, c.key), c.kind))
-                              for i, c in enumerate(report.columns)))  # fmt: skip
+        sheet.append(
+            safe_row(
+                ("Total" if i == 0 else _number(_value(report.totals, c.key), c.kind))
+                for i, c in enumerate(report.columns)
+            )
+        )
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
     for i, column in enumerate(report.columns, start=1):
-        sheet.column_dimensions[sheet.cell(3, i).column_letter].width = max(10, len(column.label)
-                                                                              + 2)  # fmt: skip
+        sheet.column_dimensions[sheet.cell(3, i).column_letter].width = max(
+            10, len(column.label) + 2
+        )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -33,9 +33,11 @@ class ContactFact(models.Model):
     inserted_at = models.DateTimeField(db_default=Now())
 
     class Meta:
-        constraints = [models.UniqueConstraint(
-            fields=["switch", "contact_id", "queue", "entered_at"],
-            name="contact_fact_key")]  # fmt: skip
+        constraints = [
+            models.UniqueConstraint(
+                fields=["switch", "contact_id", "queue", "entered_at"], name="contact_fact_key"
+            )
+        ]
         indexes = [
             models.Index(fields=["entered_at"], name="contact_fact_entered_idx"),
             models.Index(fields=["answered_at"], name="contact_fact_answered_idx"),
@@ -61,9 +63,12 @@ class QueueEventFact(models.Model):
     inserted_at = models.DateTimeField(db_default=Now())
 
     class Meta:
-        constraints = [models.UniqueConstraint(
-            fields=["switch", "contact_id", "queue", "kind", "at", "agent"],
-            name="queue_event_key")]  # fmt: skip
+        constraints = [
+            models.UniqueConstraint(
+                fields=["switch", "contact_id", "queue", "kind", "at", "agent"],
+                name="queue_event_key",
+            )
+        ]
         indexes = [models.Index(fields=["at"], name="queue_event_at_idx")]
 
     def __str__(self) -> str:
@@ -85,8 +90,11 @@ class AgentStateFact(models.Model):
     inserted_at = models.DateTimeField(db_default=Now())
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["agent", "started_at", "state"],
-                                               name="agent_state_fact_key")]  # fmt: skip
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "started_at", "state"], name="agent_state_fact_key"
+            )
+        ]
         indexes = [
             models.Index(fields=["started_at"], name="agent_state_fact_start_idx"),
             models.Index(fields=["ended_at"], name="agent_state_fact_end_idx"),

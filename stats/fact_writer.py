@@ -11,15 +11,21 @@ from django.db import transaction
 
 from stats.fact_models import AgentStateFact, ContactFact, QueueEventFact, SystemSnapshot
 
-_MODELS = {"contact": ContactFact, "queue_event": QueueEventFact,
-           "agent_state": AgentStateFact, "snapshot": SystemSnapshot}  # fmt: skip
+_MODELS = {
+    "contact": ContactFact,
+    "queue_event": QueueEventFact,
+    "agent_state": AgentStateFact,
+    "snapshot": SystemSnapshot,
+}
 _TIMES = ("at", "entered_at", "answered_at", "ended_at", "started_at")
 BATCH = 2000
 
 
 def _row(fact: dict[str, Any]) -> dict[str, Any]:
-    return {k: datetime.fromtimestamp(v, tz=UTC) if k in _TIMES and v is not None else v
-            for k, v in fact.items()}  # fmt: skip
+    return {
+        k: datetime.fromtimestamp(v, tz=UTC) if k in _TIMES and v is not None else v
+        for k, v in fact.items()
+    }
 
 
 def write_facts(facts: list[tuple[str, dict[str, Any]]]) -> int:

@@ -74,8 +74,11 @@ def forecast_day(
         _check(date, minute, observed)
         seen.add(date)
         by_minute.setdefault(minute, []).append((weight_of[date], observed))
-    return Forecast(day, [_interval(m, rows) for m, rows in sorted(by_minute.items())],
-                    [d for d in dates if d not in seen])  # fmt: skip
+    return Forecast(
+        day,
+        [_interval(m, rows) for m, rows in sorted(by_minute.items())],
+        [d for d in dates if d not in seen],
+    )
 
 
 def _check(date: dt.date, minute: int, observed: Observed) -> None:

@@ -28,8 +28,11 @@ class ContactInterval(models.Model):
     transfers = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["period", "dimension", "key", "start"],
-                                               name="contact_interval_key")]  # fmt: skip
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "dimension", "key", "start"], name="contact_interval_key"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.dimension} {self.key} {self.period} {self.start}"
@@ -53,8 +56,9 @@ class AgentInterval(models.Model):
     not_ready = models.FloatField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["period", "agent", "start"],
-                                               name="agent_interval_key")]  # fmt: skip
+        constraints = [
+            models.UniqueConstraint(fields=["period", "agent", "start"], name="agent_interval_key")
+        ]
 
     def __str__(self) -> str:
         return f"{self.agent} {self.period} {self.start}"
@@ -70,8 +74,11 @@ class NotReadyInterval(models.Model):
     seconds = models.FloatField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["period", "agent", "reason", "start"],
-                                               name="not_ready_interval_key")]  # fmt: skip
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "agent", "reason", "start"], name="not_ready_interval_key"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.agent} {self.reason} {self.period} {self.start}"

@@ -120,7 +120,17 @@ from stats.fact_models import (  # noqa: E402  (the facts and interval tables: t
 from stats.interval_models import AgentInterval, ContactInterval, NotReadyInterval  # noqa: E402
 
 __all__ = [
-    "AgentInterval", "AgentStateFact", "ContactFact", "ContactInterval", "DirtyWindow",
-    "GatewayTariff", "LegCost", "LegKind", "NotReadyInterval", "QueueEventFact",
-    "SystemSnapshot", "TariffPlan", "TariffRate",
-]  # fmt: skip
+    "AgentInterval",
+    "AgentStateFact",
+    "ContactFact",
+    "ContactInterval",
+    "DirtyWindow",
+    "GatewayTariff",
+    "LegCost",
+    "LegKind",
+    "NotReadyInterval",
+    "QueueEventFact",
+    "SystemSnapshot",
+    "TariffPlan",
+    "TariffRate",
+]

@@ -24,9 +24,17 @@ from stats.export import as_csv, as_xlsx
 from supervision.roles import is_supervisor
 from supervision.scope import scope_of
 
-TITLES = {"intraday": "Intraday", "hourly": "Hourly traffic", "queues": "Queues",
-          "agents": "Agent scorecard", "not_ready": "Not ready", "abandoned": "Abandoned",
-          "campaigns": "Campaigns", "cost": "Cost", "forecast": "Staffing plan"}  # fmt: skip
+TITLES = {
+    "intraday": "Intraday",
+    "hourly": "Hourly traffic",
+    "queues": "Queues",
+    "agents": "Agent scorecard",
+    "not_ready": "Not ready",
+    "abandoned": "Abandoned",
+    "campaigns": "Campaigns",
+    "cost": "Cost",
+    "forecast": "Staffing plan",
+}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -77,15 +85,25 @@ def report_page(request: HttpRequest, name: str) -> HttpResponse:
     groups = WorkGroup.objects.order_by("name")
     if not scope.everything:
         groups = groups.filter(leaders=request.user)
-    return render(request, "stats/report.html", {
-        "name": name, "titles": TITLES, "report": report, "error": error,
-        "given": report.filters if report else {k: request.GET.get(k, "") for k in
-                                                ("since", "until", "queue", "group", "agent")},
-        "groups": groups, "query": request.GET.urlencode(),
-        # plain JSON values (as the API gives them), printed by json_script: escaped for a
-        # <script> element, so a value holding "</script>" cannot end it (issue 18)
-        "data": _plain(report.as_json()) if report else None},
-        status=400 if error else 200)  # fmt: skip
+    return render(
+        request,
+        "stats/report.html",
+        {
+            "name": name,
+            "titles": TITLES,
+            "report": report,
+            "error": error,
+            "given": report.filters
+            if report
+            else {k: request.GET.get(k, "") for k in ("since", "until", "queue", "group", "agent")},
+            "groups": groups,
+            "query": request.GET.urlencode(),
+            # plain JSON values (as the API gives them), printed by json_script: escaped for a
+            # <script> element, so a value holding "</script>" cannot end it (issue 18)
+            "data": _plain(report.as_json()) if report else None,
+        },
+        status=400 if error else 200,
+    )
 
 
 def _plain(data: Any) -> Any:

@@ -28,17 +28,22 @@ def history(f: Filters, day: date, weeks: int) -> dict[tuple[date, int], Observe
     """(date, minute) → offered calls and AHT of the chosen queues, the same weekday of
     the `weeks` weeks before `day`."""
     dates = [day - timedelta(weeks=w) for w in range(1, weeks + 1)]
-    rows = ContactInterval.objects.filter(period="15m", dimension="queue",
-                                          start__gte=datetime.combine(dates[-1], time(),
-                                                                      tzinfo=f.zone),
-                                          start__lt=datetime.combine(dates[0] + timedelta(
-                                              days=1), time(), tzinfo=f.zone))  # fmt: skip
+    rows = ContactInterval.objects.filter(
+        period="15m",
+        dimension="queue",
+        start__gte=datetime.combine(dates[-1], time(), tzinfo=f.zone),
+        start__lt=datetime.combine(dates[0] + timedelta(days=1), time(), tzinfo=f.zone),
+    )
     if f.queues is not None:
         rows = rows.filter(key__in=f.queues)
     seen: dict[tuple[date, int], Observed] = {}
-    for r in rows.values("start").annotate(offered=Sum("offered"), answered=Sum("answered"),
-                                           talk=Sum("talk"), hold=Sum("hold"),
-                                           wrap=Sum("wrap")):  # fmt: skip
+    for r in rows.values("start").annotate(
+        offered=Sum("offered"),
+        answered=Sum("answered"),
+        talk=Sum("talk"),
+        hold=Sum("hold"),
+        wrap=Sum("wrap"),
+    ):
         local = r["start"].astimezone(f.zone)
         if local.date() not in dates:
             continue
@@ -69,10 +74,14 @@ def plan(f: Filters, params: Any) -> Report:
     for slot in forecast.intervals:
         aht = slot.aht or 0.0
         row: dict[str, Any] = {
-            "interval": _local(datetime.combine(day, time(), tzinfo=f.zone)
-                               + timedelta(minutes=slot.minute), "%H:%M"),
-            "calls": round(slot.calls, 1), "aht": round(aht, 1) if slot.aht else None,
-            "weeks": slot.weeks_used}  # fmt: skip
+            "interval": _local(
+                datetime.combine(day, time(), tzinfo=f.zone) + timedelta(minutes=slot.minute),
+                "%H:%M",
+            ),
+            "calls": round(slot.calls, 1),
+            "aht": round(aht, 1) if slot.aht else None,
+            "weeks": slot.weeks_used,
+        }
         if slot.calls > 0 and aht > 0:
             if patience:
                 need: Any = erlang_a.agents_needed(
@@ -86,11 +95,15 @@ def plan(f: Filters, params: Any) -> Report:
                 )
                 row["abandon_pct"] = round(100 * need.abandon_probability, 1)
             else:
-                need = erlang.agents_needed(slot.calls, aht, INTERVAL, target / 100, threshold,
-                                            shrinkage=shrinkage)  # fmt: skip
-            row.update(agents=need.agents, scheduled=need.scheduled,
-                       sl_pct=round(100 * need.service_level, 1),
-                       occupancy_pct=round(100 * need.occupancy, 1))  # fmt: skip
+                need = erlang.agents_needed(
+                    slot.calls, aht, INTERVAL, target / 100, threshold, shrinkage=shrinkage
+                )
+            row.update(
+                agents=need.agents,
+                scheduled=need.scheduled,
+                sl_pct=round(100 * need.service_level, 1),
+                occupancy_pct=round(100 * need.occupancy, 1),
+            )
         else:
             row.update(agents=0, scheduled=0, sl_pct=None, occupancy_pct=None)
         rows.append(row)
@@ -108,9 +121,11 @@ def plan(f: Filters, params: Any) -> Report:
     if patience:
         columns.insert(6, Column("abandon_pct", "Abandon %", "pct"))
     missing = ", ".join(d.isoformat() for d in forecast.weeks_missing)
-    title = f"Staffing plan for {day:%A %Y-%m-%d} ({target} % in {threshold} s" + (
-        f", patience {patience:g} s)" if patience else ")") + (
-        f" — no data on {missing}" if missing else "")  # fmt: skip
+    title = (
+        f"Staffing plan for {day:%A %Y-%m-%d} ({target} % in {threshold} s"
+        + (f", patience {patience:g} s)" if patience else ")")
+        + (f" — no data on {missing}" if missing else "")
+    )
     return Report(
         "forecast",
         title,

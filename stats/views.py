@@ -22,8 +22,15 @@ from stats import erlang, erlang_a
 from stats.erlang import StaffingError
 from supervision.roles import is_supervisor
 
-FIELDS = {"calls": 200.0, "aht": 180.0, "interval": 3600.0, "target": 80.0, "threshold": 20.0,
-          "shrinkage": 0.0, "max_occupancy": None}  # fmt: skip
+FIELDS = {
+    "calls": 200.0,
+    "aht": 180.0,
+    "interval": 3600.0,
+    "target": 80.0,
+    "threshold": 20.0,
+    "shrinkage": 0.0,
+    "max_occupancy": None,
+}
 ERLANG_A_FIELDS = {"patience": 120.0, "max_abandon": None}  # seconds; percent
 MODELS = ("erlang_c", "erlang_a")
 
@@ -66,8 +73,9 @@ def calculate(params: Any) -> dict[str, Any]:
         staffing_for = erlang_a.staffing_for
     else:
         need, staffing_for = erlang.agents_needed(**load, **goals), erlang.staffing_for
-    table = [asdict(staffing_for(n, **load)) for n in range(max(1, need.agents - 3),
-                                                            need.agents + 4)]  # fmt: skip
+    table = [
+        asdict(staffing_for(n, **load)) for n in range(max(1, need.agents - 3), need.agents + 4)
+    ]
     return {"inputs": v, "needed": asdict(need), "table": table}
 
 
@@ -106,5 +114,6 @@ def staffing_page(request: HttpRequest) -> HttpResponse:
         result, error = calculate(request.GET), ""
     except StaffingError as exc:
         result, error = None, str(exc)
-    return render(request, "stats/staffing.html", {"result": result, "error": error,
-                                                   "params": request.GET})  # fmt: skip
+    return render(
+        request, "stats/staffing.html", {"result": result, "error": error, "params": request.GET}
+    )

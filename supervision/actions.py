@@ -48,24 +48,39 @@ def audit(
     """Write one audit entry (who, what, target, when, outcome)."""
     entry = AuditEntry.objects.create(
         user=user if getattr(user, "is_authenticated", False) else None,
-        username=getattr(user, "username", "") or "anonymous", role=role, action=action,
-        target_kind=target_kind, target=target[:128], outcome=outcome, detail=detail or {},
+        username=getattr(user, "username", "") or "anonymous",
+        role=role,
+        action=action,
+        target_kind=target_kind,
+        target=target[:128],
+        outcome=outcome,
+        detail=detail or {},
         address=address,
-    )  # fmt: skip
-    log.info("audit: %s (%s) %s %s %s: %s", entry.username, role, action, target_kind,
-             target, outcome)  # fmt: skip
+    )
+    log.info(
+        "audit: %s (%s) %s %s %s: %s", entry.username, role, action, target_kind, target, outcome
+    )
     return entry
 
 
-def act_on_agent(user: Any, action: str, login_id: str, args: dict[str, Any],
-                 address: str | None = None) -> dict[str, Any]:  # fmt: skip
+def act_on_agent(
+    user: Any, action: str, login_id: str, args: dict[str, Any], address: str | None = None
+) -> dict[str, Any]:
     """Force sign-out / ready / not ready, or release the agent's call."""
     scope = scope_of(user)
     detail = {k: str(v)[:64] for k, v in args.items() if k in ("reason", "extension")}
 
     def refuse(why: str) -> SupervisionRefused:
-        audit(user, scope.role, action, "agent", login_id, AuditEntry.Outcome.REFUSED,
-              {**detail, "why": why}, address)  # fmt: skip
+        audit(
+            user,
+            scope.role,
+            action,
+            "agent",
+            login_id,
+            AuditEntry.Outcome.REFUSED,
+            {**detail, "why": why},
+            address,
+        )
         return SupervisionRefused(why)
 
     if not may(scope.role, action):
@@ -76,8 +91,9 @@ def act_on_agent(user: Any, action: str, login_id: str, args: dict[str, Any],
     if agent is None:
         raise UnknownTarget(f"no active agent {login_id!r}")
     try:  # a configured code, or none (then SUPERVISOR_REASON), like the agent's own
-        reason = check_state_reason("not_ready" if action == "force_not_ready" else action,
-                                    args.get("reason"))  # fmt: skip
+        reason = check_state_reason(
+            "not_ready" if action == "force_not_ready" else action, args.get("reason")
+        )
     except UnknownReason as exc:
         raise refuse(str(exc)) from exc
     switch = switch_of(agent)
@@ -98,25 +114,51 @@ def act_on_agent(user: Any, action: str, login_id: str, args: dict[str, Any],
         detail["extension"] = extension
     try:
         if action in MONITOR_MODES:
-            result = _command(switch, "monitor", {"agent": login_id, "extension": extension,
-                                                  "mode": MONITOR_MODES[action]},
-                              timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+            result = _command(
+                switch,
+                "monitor",
+                {"agent": login_id, "extension": extension, "mode": MONITOR_MODES[action]},
+                timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
+            )
         elif action == "intercept":
             note = f"intercepted by {getattr(user, 'username', '')} for quality assurance"
-            result = _command(switch, "agent_call", {"agent": login_id, "action": "transfer",
-                                                     "kind": "extension", "target": extension,
-                                                     "note": note},
-                              timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+            result = _command(
+                switch,
+                "agent_call",
+                {
+                    "agent": login_id,
+                    "action": "transfer",
+                    "kind": "extension",
+                    "target": extension,
+                    "note": note,
+                },
+                timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
+            )
         elif action == "force_release":
-            result = _command(switch, "agent_call", {"agent": login_id, "action": "hangup"},
-                              timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+            result = _command(
+                switch,
+                "agent_call",
+                {"agent": login_id, "action": "hangup"},
+                timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
+            )
         else:
-            state = {"force_logout": "logout", "force_ready": "ready",
-                     "force_not_ready": "not_ready"}[action]  # fmt: skip
+            state = {
+                "force_logout": "logout",
+                "force_ready": "ready",
+                "force_not_ready": "not_ready",
+            }[action]
             result = check_agent_state(switch, login_id, state, reason or SUPERVISOR_REASON)
     except CommandError as exc:
-        audit(user, scope.role, action, "agent", login_id, AuditEntry.Outcome.FAILED,
-              {**detail, "why": str(exc)}, address)  # fmt: skip
+        audit(
+            user,
+            scope.role,
+            action,
+            "agent",
+            login_id,
+            AuditEntry.Outcome.FAILED,
+            {**detail, "why": str(exc)},
+            address,
+        )
         raise
     audit(user, scope.role, action, "agent", login_id, AuditEntry.Outcome.OK, detail, address)
     return result
@@ -140,8 +182,11 @@ def _record_agent(
     from recording.models import RecordOrder
 
     try:
-        starts = datetime.fromisoformat(str(args["starts_at"])) if args.get("starts_at") else (
-            datetime.now(tz=UTC))  # fmt: skip
+        starts = (
+            datetime.fromisoformat(str(args["starts_at"]))
+            if args.get("starts_at")
+            else (datetime.now(tz=UTC))
+        )
         minutes = float(args["minutes"]) if args.get("minutes") not in (None, "") else None
     except (TypeError, ValueError) as exc:
         raise refuse("starts_at is an ISO time and minutes a number") from exc
@@ -153,9 +198,13 @@ def _record_agent(
     if fmt not in FORMATS:
         raise refuse(f"format: one of {', '.join(FORMATS)}")
     ends = starts + timedelta(minutes=minutes) if minutes else None
-    order = RecordOrder.objects.create(agent=agent, starts_at=starts, ends_at=ends, format=fmt,
-                                       ordered_by=user if getattr(user, "is_authenticated",
-                                                                  False) else None)  # fmt: skip
+    order = RecordOrder.objects.create(
+        agent=agent,
+        starts_at=starts,
+        ends_at=ends,
+        format=fmt,
+        ordered_by=user if getattr(user, "is_authenticated", False) else None,
+    )
     detail.update(
         order=order.pk,
         starts_at=starts.isoformat(),
@@ -165,9 +214,12 @@ def _record_agent(
     current = ""
     if starts <= datetime.now(tz=UTC):
         try:  # the call it is on now, from now
-            done = _command(switch, "agent_call", {"agent": agent.login_id,
-                            "action": "record_start", "format": fmt, "why": "order"},
-                            timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+            done = _command(
+                switch,
+                "agent_call",
+                {"agent": agent.login_id, "action": "record_start", "format": fmt, "why": "order"},
+                timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
+            )
             current = str(done.get("path", ""))
         except CommandError as exc:
             current = ""  # not on a call (or already recorded): the order covers its next calls
@@ -182,8 +234,9 @@ def _record_agent(
     }
 
 
-def _listen_in_browser(user: Any, role: str, agent: Agent, switch: str, detail: dict[str, Any],
-                       address: str | None) -> dict[str, Any]:  # fmt: skip
+def _listen_in_browser(
+    user: Any, role: str, agent: Agent, switch: str, detail: dict[str, Any], address: str | None
+) -> dict[str, Any]:
     """REC-3: tap the agent's call; the socket the browser streams it from."""
     import secrets
 
@@ -191,18 +244,42 @@ def _listen_in_browser(user: Any, role: str, agent: Agent, switch: str, detail: 
 
     tap = secrets.token_urlsafe(18)
     try:
-        started = _command(switch, "live_listen", {"agent": agent.login_id, "tap": tap},
-                           timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+        started = _command(
+            switch,
+            "live_listen",
+            {"agent": agent.login_id, "tap": tap},
+            timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
+        )
     except CommandError as exc:
-        audit(user, role, "listen_browser", "agent", agent.login_id, AuditEntry.Outcome.FAILED,
-              {**detail, "why": str(exc)}, address)  # fmt: skip
+        audit(
+            user,
+            role,
+            "listen_browser",
+            "agent",
+            agent.login_id,
+            AuditEntry.Outcome.FAILED,
+            {**detail, "why": str(exc)},
+            address,
+        )
         raise
     listen.register(tap, user.pk, switch, started)
     detail.update(call=str(started.get("call_uuid", "")), tap=tap[:8])
-    audit(user, role, "listen_browser", "agent", agent.login_id, AuditEntry.Outcome.OK, detail,
-          address)  # fmt: skip
-    return {"agent": agent.login_id, "tap": tap, "socket": f"/ws/listen/{tap}/",
-            "call_uuid": started.get("call_uuid", "")}  # fmt: skip
+    audit(
+        user,
+        role,
+        "listen_browser",
+        "agent",
+        agent.login_id,
+        AuditEntry.Outcome.OK,
+        detail,
+        address,
+    )
+    return {
+        "agent": agent.login_id,
+        "tap": tap,
+        "socket": f"/ws/listen/{tap}/",
+        "call_uuid": started.get("call_uuid", ""),
+    }
 
 
 def _qa_desk(asked: str) -> str:
@@ -216,13 +293,17 @@ def _supervisor_phone(user: Any, asked: str) -> str:
     own agent's."""
     if asked:
         return asked if Extension.objects.filter(number=asked, enabled=True).exists() else ""
-    own = Agent.objects.filter(user=user, extension__enabled=True).values_list(
-        "extension__number", flat=True).first()  # fmt: skip
+    own = (
+        Agent.objects.filter(user=user, extension__enabled=True)
+        .values_list("extension__number", flat=True)
+        .first()
+    )
     return own or ""
 
 
-def assign_call(user: Any, queue: str, contact: str, login_id: str,
-                address: str | None = None) -> dict[str, Any]:  # fmt: skip
+def assign_call(
+    user: Any, queue: str, contact: str, login_id: str, address: str | None = None
+) -> dict[str, Any]:
     """SV-7: offer a caller waiting in `queue` to the chosen agent now (the ACD's pick; the
     agent must be free). Both the queue and the agent must be in the supervisor's scope, and
     the caller must really wait in that queue (not in another team's the agent also serves)."""
@@ -230,8 +311,16 @@ def assign_call(user: Any, queue: str, contact: str, login_id: str,
     detail = {"contact": contact[:64], "agent": login_id[:32]}
 
     def refuse(why: str) -> SupervisionRefused:
-        audit(user, scope.role, "assign_call", "queue", queue, AuditEntry.Outcome.REFUSED,
-              {**detail, "why": why}, address)  # fmt: skip
+        audit(
+            user,
+            scope.role,
+            "assign_call",
+            "queue",
+            queue,
+            AuditEntry.Outcome.REFUSED,
+            {**detail, "why": why},
+            address,
+        )
         return SupervisionRefused(why)
 
     if not may(scope.role, "assign_call"):
@@ -252,8 +341,16 @@ def assign_call(user: Any, queue: str, contact: str, login_id: str,
         pick = {"agent": login_id, "contact": contact, "queue": queue}  # icm checks it again
         result = _command(switch, "agent_pick", pick, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
     except CommandError as exc:
-        audit(user, scope.role, "assign_call", "queue", queue, AuditEntry.Outcome.FAILED,
-              {**detail, "why": str(exc)}, address)  # fmt: skip
+        audit(
+            user,
+            scope.role,
+            "assign_call",
+            "queue",
+            queue,
+            AuditEntry.Outcome.FAILED,
+            {**detail, "why": str(exc)},
+            address,
+        )
         raise
     audit(user, scope.role, "assign_call", "queue", queue, AuditEntry.Outcome.OK, detail, address)
     return result
@@ -278,6 +375,10 @@ def waiting_queue(switch: str, contact: str) -> str | None:
             return str(name)
     if live:
         return str(json.loads(live).get("queue") or "") or None
-    stored = (Call.objects.filter(Q(call_uuid=contact) | Q(legs__uuid=contact))
-              .order_by("-created_at").values_list("queue__name", flat=True).first())  # fmt: skip
+    stored = (
+        Call.objects.filter(Q(call_uuid=contact) | Q(legs__uuid=contact))
+        .order_by("-created_at")
+        .values_list("queue__name", flat=True)
+        .first()
+    )
     return stored or None

@@ -12,13 +12,13 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ("username", "target")
     date_hierarchy = "at"
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -29,7 +29,7 @@ class BulletinReceiptInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
 
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -40,15 +40,23 @@ class BulletinAdmin(admin.ModelAdmin):
     list_display = ("created_at", "author_name", "priority", "target_kind", "target", "text")
     list_filter = ("priority", "target_kind")
     search_fields = ("text", "author_name", "target")
-    readonly_fields = ("author", "author_name", "text", "priority", "target_kind", "target",
-                       "created_at", "expires_at")  # fmt: skip
+    readonly_fields = (
+        "author",
+        "author_name",
+        "text",
+        "priority",
+        "target_kind",
+        "target",
+        "created_at",
+        "expires_at",
+    )
     inlines = [BulletinReceiptInline]
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request, obj=None) -> bool:
         return False  # what was sent, and who read it, is a record
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

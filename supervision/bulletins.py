@@ -33,8 +33,15 @@ class BulletinRefused(ValueError):
     """A bulletin that cannot be sent as asked; the message says why."""
 
 
-def send(user: Any, text: str, kind: str, target: str = "", priority: str = "normal",
-         expires_at: datetime | None = None, address: str | None = None) -> Bulletin:  # fmt: skip
+def send(
+    user: Any,
+    text: str,
+    kind: str,
+    target: str = "",
+    priority: str = "normal",
+    expires_at: datetime | None = None,
+    address: str | None = None,
+) -> Bulletin:
     """Send a bulletin; team leaders reach their own work groups' agents only."""
     scope = scope_of(user)
     text = (text or "").strip()
@@ -45,8 +52,16 @@ def send(user: Any, text: str, kind: str, target: str = "", priority: str = "nor
     if priority not in Bulletin.Priority.values:
         raise BulletinRefused(f"priority is one of {', '.join(Bulletin.Priority.values)}")
     if scope.role not in (TEAM_LEADER, ADMINISTRATOR):
-        audit(user, scope.role, "bulletin", kind, target, AuditEntry.Outcome.REFUSED,
-              {"why": "not a supervisor"}, address)  # fmt: skip
+        audit(
+            user,
+            scope.role,
+            "bulletin",
+            kind,
+            target,
+            AuditEntry.Outcome.REFUSED,
+            {"why": "not a supervisor"},
+            address,
+        )
         raise SupervisionRefused("only team leaders and administrators send bulletins")
     agents = Agent.objects.filter(active=True)
     if kind == "group":
@@ -54,14 +69,30 @@ def send(user: Any, text: str, kind: str, target: str = "", priority: str = "nor
         if group is None:
             raise BulletinRefused(f"there is no work group {target!r}")
         if not scope.everything and not group.leaders.filter(pk=user.pk).exists():
-            audit(user, scope.role, "bulletin", kind, target, AuditEntry.Outcome.REFUSED,
-                  {"why": "not your work group"}, address)  # fmt: skip
+            audit(
+                user,
+                scope.role,
+                "bulletin",
+                kind,
+                target,
+                AuditEntry.Outcome.REFUSED,
+                {"why": "not your work group"},
+                address,
+            )
             raise SupervisionRefused(f"work group {target} is not one you lead")
         agents = agents.filter(work_groups=group)
     elif kind == "agent":
         if not scope.has_agent(target):
-            audit(user, scope.role, "bulletin", kind, target, AuditEntry.Outcome.REFUSED,
-                  {"why": "not in scope"}, address)  # fmt: skip
+            audit(
+                user,
+                scope.role,
+                "bulletin",
+                kind,
+                target,
+                AuditEntry.Outcome.REFUSED,
+                {"why": "not in scope"},
+                address,
+            )
             raise SupervisionRefused(f"agent {target} is not in your work groups")
         agents = agents.filter(login_id=target)
         if not agents.exists():
@@ -71,38 +102,68 @@ def send(user: Any, text: str, kind: str, target: str = "", priority: str = "nor
     recipients = list(agents.distinct())
     with transaction.atomic():
         bulletin = Bulletin.objects.create(
-            author=user, author_name=user.get_full_name() or user.username, text=text,
-            priority=priority, target_kind=kind, target=target, expires_at=expires_at,
-        )  # fmt: skip
+            author=user,
+            author_name=user.get_full_name() or user.username,
+            text=text,
+            priority=priority,
+            target_kind=kind,
+            target=target,
+            expires_at=expires_at,
+        )
         BulletinReceipt.objects.bulk_create(
             [BulletinReceipt(bulletin=bulletin, agent=a) for a in recipients]
         )
-    audit(user, scope.role, "bulletin", kind, target or "all", AuditEntry.Outcome.OK,
-          {"bulletin": bulletin.pk, "recipients": len(recipients)}, address)  # fmt: skip
-    event = {"type": "bulletin", "switch": None, "data": {
-        **as_dict(bulletin), "agents": [a.login_id for a in recipients]}}  # fmt: skip
+    audit(
+        user,
+        scope.role,
+        "bulletin",
+        kind,
+        target or "all",
+        AuditEntry.Outcome.OK,
+        {"bulletin": bulletin.pk, "recipients": len(recipients)},
+        address,
+    )
+    event = {
+        "type": "bulletin",
+        "switch": None,
+        "data": {**as_dict(bulletin), "agents": [a.login_id for a in recipients]},
+    }
     try:
         get_redis().publish(keys.EVENTS_CHANNEL, json.dumps(event))
-    except Exception:  # noqa: BLE001 - delivered by the next snapshot
-        log.warning("bulletin %s: live delivery failed; desktops get it on refresh",
-                    bulletin.pk, exc_info=True)  # fmt: skip
+    except Exception:
+        log.warning(
+            "bulletin %s: live delivery failed; desktops get it on refresh",
+            bulletin.pk,
+            exc_info=True,
+        )
     return bulletin
 
 
 def as_dict(bulletin: Bulletin) -> dict[str, Any]:
     expires = bulletin.expires_at.isoformat() if bulletin.expires_at else None
-    return {"id": bulletin.pk, "text": bulletin.text, "priority": bulletin.priority,
-            "from": bulletin.author_name, "at": bulletin.created_at.isoformat(),
-            "expires_at": expires}  # fmt: skip
+    return {
+        "id": bulletin.pk,
+        "text": bulletin.text,
+        "priority": bulletin.priority,
+        "from": bulletin.author_name,
+        "at": bulletin.created_at.isoformat(),
+        "expires_at": expires,
+    }
 
 
 def unread_for(agent: Agent) -> list[dict[str, Any]]:
     """The agent's unread, unexpired bulletins, newest first (for its desktop's snapshot)."""
     now = timezone.now()
-    rows = (BulletinReceipt.objects.filter(agent=agent, read_at__isnull=True)
-            .select_related("bulletin").order_by("-bulletin__created_at")[:20])  # fmt: skip
-    return [as_dict(r.bulletin) for r in rows
-            if r.bulletin.expires_at is None or r.bulletin.expires_at > now]  # fmt: skip
+    rows = (
+        BulletinReceipt.objects.filter(agent=agent, read_at__isnull=True)
+        .select_related("bulletin")
+        .order_by("-bulletin__created_at")[:20]
+    )
+    return [
+        as_dict(r.bulletin)
+        for r in rows
+        if r.bulletin.expires_at is None or r.bulletin.expires_at > now
+    ]
 
 
 def mark_read(agent: Agent, bulletin_id: int) -> dict[str, Any]:
@@ -124,6 +185,14 @@ def receipts(user: Any, bulletin_id: int) -> dict[str, Any]:
     if scope_of(user).role != ADMINISTRATOR and bulletin.author_id != user.pk:
         raise SupervisionRefused("only its author or an administrator sees its receipts")
     rows = bulletin.receipts.select_related("agent").order_by("agent__login_id")
-    return {**as_dict(bulletin), "receipts": [
-        {"agent": r.agent.login_id, "name": r.agent.name,
-         "read_at": r.read_at.isoformat() if r.read_at else None} for r in rows]}  # fmt: skip
+    return {
+        **as_dict(bulletin),
+        "receipts": [
+            {
+                "agent": r.agent.login_id,
+                "name": r.agent.name,
+                "read_at": r.read_at.isoformat() if r.read_at else None,
+            }
+            for r in rows
+        ],
+    }

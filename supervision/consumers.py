@@ -64,8 +64,13 @@ class WallboardConsumer(AsyncJsonWebsocketConsumer):
             self.resync_wanted.set()
             self.queue.put_nowait({"type": "resync"})  # wakes the relay
         else:
-            await self.send_json({"type": "error", "detail": "wallboard frames are ping or "
-                                  "resync; controls go through the REST API"})  # fmt: skip
+            await self.send_json(
+                {
+                    "type": "error",
+                    "detail": "wallboard frames are ping or "
+                    "resync; controls go through the REST API",
+                }
+            )
 
     async def _pump(self) -> None:
         try:
@@ -99,9 +104,13 @@ class WallboardConsumer(AsyncJsonWebsocketConsumer):
                 continue
             if place in ("resync", "gap"):
                 if place == "gap":
-                    log.warning("wallboard of %s: bus event missed (seq %s after %s); "
-                                "sending a fresh snapshot", self.user, event.get("seq"),
-                                self.last_seq.get(str(event.get("switch"))))  # fmt: skip
+                    log.warning(
+                        "wallboard of %s: bus event missed (seq %s after %s); "
+                        "sending a fresh snapshot",
+                        self.user,
+                        event.get("seq"),
+                        self.last_seq.get(str(event.get("switch"))),
+                    )
                 self._drain()
                 await self._snapshot()
                 continue

@@ -30,9 +30,14 @@ _TAP = re.compile(r"[A-Za-z0-9_-]{8,64}")  # fullmatch only
 
 def register(tap: str, owner: int, switch: str, started: dict[str, Any]) -> None:
     """Remember the tap icm started (its reply `started`) for its owner."""
-    row = {"owner": owner, "switch": switch, "path": started["path"],
-           "agent": started.get("agent", ""), "call_uuid": started.get("call_uuid", ""),
-           "channels": started.get("channels", ["agent", "customer"])}  # fmt: skip
+    row = {
+        "owner": owner,
+        "switch": switch,
+        "path": started["path"],
+        "agent": started.get("agent", ""),
+        "call_uuid": started.get("call_uuid", ""),
+        "channels": started.get("channels", ["agent", "customer"]),
+    }
     get_redis().set(KEY.format(tap), json.dumps(row), ex=TTL)
 
 

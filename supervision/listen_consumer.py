@@ -59,8 +59,12 @@ class ListenConsumer(AsyncWebsocketConsumer):
 
     def _stop_tap(self) -> None:
         try:
-            _command(self.tap["switch"], "live_listen_stop", {"tap": self.tap_id},
-                     timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)  # fmt: skip
+            _command(
+                self.tap["switch"],
+                "live_listen_stop",
+                {"tap": self.tap_id},
+                timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
+            )
         except (CommandError, IcmUnavailable) as exc:
             log.info("live tap %s: stop: %s", self.tap_id, exc)
         listen.forget(self.tap_id)
@@ -82,20 +86,29 @@ class ListenConsumer(AsyncWebsocketConsumer):
                     return
                 await asyncio.sleep(BLOCK)
                 waited += BLOCK
-            await self._send({"type": "start", "rate": reader.rate, "channels":
-                              self.tap.get("channels", ["agent", "customer"])[: reader.channels],
-                              "agent": self.tap.get("agent", ""),
-                              "call_uuid": self.tap.get("call_uuid", "")})  # fmt: skip
+            await self._send(
+                {
+                    "type": "start",
+                    "rate": reader.rate,
+                    "channels": self.tap.get("channels", ["agent", "customer"])[: reader.channels],
+                    "agent": self.tap.get("agent", ""),
+                    "call_uuid": self.tap.get("call_uuid", ""),
+                }
+            )
             while True:
                 block = reader.read()
                 seconds = round(reader.frames / reader.rate, 2)
                 if block:
-                    await self._send({"type": "level", "seconds": seconds,
-                                      "levels": listen.levels(block, reader.channels)})  # fmt: skip
+                    await self._send(
+                        {
+                            "type": "level",
+                            "seconds": seconds,
+                            "levels": listen.levels(block, reader.channels),
+                        }
+                    )
                     await self.send(bytes_data=block)
                 elif reader.gone():
-                    await self._send({"type": "ended", "why": "the call ended",
-                                      "seconds": seconds})  # fmt: skip
+                    await self._send({"type": "ended", "why": "the call ended", "seconds": seconds})
                     await self.close()
                     return
                 await asyncio.sleep(BLOCK)

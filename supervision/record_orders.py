@@ -19,10 +19,14 @@ from supervision.scope import scope_of
 
 
 def _as_dict(order: RecordOrder) -> dict[str, Any]:
-    return {"id": order.pk, "agent": order.agent.login_id, "starts_at": order.starts_at.isoformat(),
-            "ends_at": order.ends_at.isoformat() if order.ends_at else None,
-            "format": order.format, "ordered_by": order.ordered_by.username
-            if order.ordered_by_id else ""}  # fmt: skip
+    return {
+        "id": order.pk,
+        "agent": order.agent.login_id,
+        "starts_at": order.starts_at.isoformat(),
+        "ends_at": order.ends_at.isoformat() if order.ends_at else None,
+        "format": order.format,
+        "ordered_by": order.ordered_by.username if order.ordered_by_id else "",
+    }
 
 
 def current_orders(user: Any, agent: str = "") -> list[dict[str, Any]]:
@@ -31,9 +35,9 @@ def current_orders(user: Any, agent: str = "") -> list[dict[str, Any]]:
     if not may(scope.role, "record"):
         raise SupervisionRefused("only team leaders and administrators see recording orders")
     now = datetime.now(tz=UTC)
-    rows = RecordOrder.objects.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now),
-                                      cancelled_at__isnull=True).select_related(
-        "agent", "ordered_by")  # fmt: skip
+    rows = RecordOrder.objects.filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now), cancelled_at__isnull=True
+    ).select_related("agent", "ordered_by")
     if scope.role != ADMINISTRATOR:
         rows = rows.filter(agent__login_id__in=scope.agents)
     if agent:
@@ -48,13 +52,30 @@ def cancel_order(user: Any, order_id: int, address: str | None = None) -> dict[s
         raise UnknownTarget(f"no recording order {order_id}")
     login_id = order.agent.login_id
     if not may(scope.role, "record") or not scope.has_agent(login_id):
-        audit(user, scope.role, "record_cancel", "agent", login_id, AuditEntry.Outcome.REFUSED,
-              {"order": order_id, "why": "not in your scope"}, address)  # fmt: skip
+        audit(
+            user,
+            scope.role,
+            "record_cancel",
+            "agent",
+            login_id,
+            AuditEntry.Outcome.REFUSED,
+            {"order": order_id, "why": "not in your scope"},
+            address,
+        )
         raise SupervisionRefused(f"agent {login_id} is not in your work groups")
     with transaction.atomic():
         RecordOrder.objects.filter(pk=order_id, cancelled_at__isnull=True).update(
-            cancelled_at=datetime.now(tz=UTC))  # fmt: skip
+            cancelled_at=datetime.now(tz=UTC)
+        )
         order.refresh_from_db(fields=["cancelled_at"])
-        audit(user, scope.role, "record_cancel", "agent", login_id, AuditEntry.Outcome.OK,
-              {"order": order_id}, address)  # fmt: skip
+        audit(
+            user,
+            scope.role,
+            "record_cancel",
+            "agent",
+            login_id,
+            AuditEntry.Outcome.OK,
+            {"order": order_id},
+            address,
+        )
     return {**_as_dict(order), "cancelled_at": order.cancelled_at.isoformat()}

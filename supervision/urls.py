@@ -9,12 +9,12 @@ urlpatterns = [
         "api/supervision/agents/<str:login_id>/<str:action>/",
         views.agent_action,
         name="api-supervision-agent",
-    ),  # fmt: skip
+    ),
     path(
         "api/supervision/queues/<str:queue>/assign/",
         views.assign_call,
         name="api-supervision-assign",
-    ),  # fmt: skip
+    ),
     path(
         "api/supervision/record-orders/",
         views.record_orders_api,
@@ -31,7 +31,7 @@ urlpatterns = [
         "api/supervision/bulletins/<int:bulletin_id>/",
         views.bulletin_receipts,
         name="api-supervision-bulletin",
-    ),  # fmt: skip
+    ),
     path("supervision/audit/", views.audit_page, name="supervision-audit"),
     path("wallboard/", wallboard_views.wallboard_page, name="wallboard"),
     path("api/wallboard/", wallboard_views.wallboard_api, name="api-wallboard"),

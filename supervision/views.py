@@ -37,12 +37,16 @@ def agent_action(request: Request, login_id: str, action: str) -> Response:
     """POST {reason?, extension?}: force_logout, force_ready, force_not_ready, force_release,
     monitor, whisper, barge, intercept."""
     if action not in AGENT_ACTIONS:
-        return Response({"detail": f"unknown action {action!r} (one of "
-                                   f"{sorted(AGENT_ACTIONS)})"}, status=404)  # fmt: skip
+        return Response(
+            {"detail": f"unknown action {action!r} (one of {sorted(AGENT_ACTIONS)})"}, status=404
+        )
     if not isinstance(request.data, dict):
         return Response({"detail": 'send a JSON object, e.g. {"reason": "meeting"}'}, status=400)
-    return _answer(lambda: act_on_agent(request.user, action, login_id, dict(request.data),
-                                        request.META.get("REMOTE_ADDR")))  # fmt: skip
+    return _answer(
+        lambda: act_on_agent(
+            request.user, action, login_id, dict(request.data), request.META.get("REMOTE_ADDR")
+        )
+    )
 
 
 def _answer(control: Any) -> Response:
@@ -83,9 +87,17 @@ def audit_entries(user: Any, params: Any) -> list[AuditEntry]:
 
 
 def _as_dict(entry: AuditEntry) -> dict[str, Any]:
-    return {"at": entry.at.isoformat(), "username": entry.username, "role": entry.role,
-            "action": entry.action, "target_kind": entry.target_kind, "target": entry.target,
-            "outcome": entry.outcome, "detail": entry.detail, "address": entry.address}  # fmt: skip
+    return {
+        "at": entry.at.isoformat(),
+        "username": entry.username,
+        "role": entry.role,
+        "action": entry.action,
+        "target_kind": entry.target_kind,
+        "target": entry.target,
+        "outcome": entry.outcome,
+        "detail": entry.detail,
+        "address": entry.address,
+    }
 
 
 @extend_schema(
@@ -110,13 +122,23 @@ def audit_page(request: HttpRequest) -> HttpResponse:
         error = ""
     except ValueError as exc:
         entries, error = [], str(exc)
-    return render(request, "supervision/audit.html", {
-        "entries": entries, "error": error, "filters": {k: request.GET.get(k, "") for k in
-                                                         (*FILTERS, "since", "until")},
-        "actions": sorted({*ACTIONS, *workgroups.ACTIONS,
-                           *AuditEntry.objects.values_list("action", flat=True).distinct()}),
-        "outcomes": AuditEntry.Outcome.choices,
-    })  # fmt: skip
+    return render(
+        request,
+        "supervision/audit.html",
+        {
+            "entries": entries,
+            "error": error,
+            "filters": {k: request.GET.get(k, "") for k in (*FILTERS, "since", "until")},
+            "actions": sorted(
+                {
+                    *ACTIONS,
+                    *workgroups.ACTIONS,
+                    *AuditEntry.objects.values_list("action", flat=True).distinct(),
+                }
+            ),
+            "outcomes": AuditEntry.Outcome.choices,
+        },
+    )
 
 
 @extend_schema(request=shapes.BulletinSerializer, responses={201: OBJECT, **errors(400)})
@@ -128,12 +150,19 @@ def bulletin_send(request: Request) -> Response:
     body = request.data if isinstance(request.data, dict) else None
     to = body.get("to") if body else None
     if body is None or not isinstance(to, dict):
-        return Response({"detail": 'send {"text": "…", "to": {"kind": "group", "target": '
-                                   '"<work group>"}}'}, status=400)  # fmt: skip
+        return Response(
+            {"detail": 'send {"text": "…", "to": {"kind": "group", "target": "<work group>"}}'},
+            status=400,
+        )
     try:
-        sent = bulletins.send(request.user, str(body.get("text", "")), str(to.get("kind", "")),
-                              str(to.get("target", "")), str(body.get("priority", "normal")),
-                              address=request.META.get("REMOTE_ADDR"))  # fmt: skip
+        sent = bulletins.send(
+            request.user,
+            str(body.get("text", "")),
+            str(to.get("kind", "")),
+            str(to.get("target", "")),
+            str(body.get("priority", "normal")),
+            address=request.META.get("REMOTE_ADDR"),
+        )
     except SupervisionRefused as exc:
         return Response({"detail": str(exc)}, status=403)
     except bulletins.BulletinRefused as exc:
@@ -166,10 +195,12 @@ def assign_call(request: Request, queue: str) -> Response:
     body = request.data if isinstance(request.data, dict) else {}
     contact, agent = str(body.get("contact", "")), str(body.get("agent", ""))
     if not contact or not agent:
-        return Response({"detail": 'send {"contact": "<waiting caller>", "agent": "<agent ID>"}'},
-                        status=400)  # fmt: skip
-    return _answer(lambda: assign(request.user, queue, contact, agent,
-                                  request.META.get("REMOTE_ADDR")))  # fmt: skip
+        return Response(
+            {"detail": 'send {"contact": "<waiting caller>", "agent": "<agent ID>"}'}, status=400
+        )
+    return _answer(
+        lambda: assign(request.user, queue, contact, agent, request.META.get("REMOTE_ADDR"))
+    )
 
 
 @extend_schema(

@@ -39,17 +39,24 @@ def snapshot(user: Any) -> dict[str, Any]:
     """Everything a wallboard shows, at one sequence number per switch."""
     scope = scope_of(user)
     client = get_redis()
-    queues = [q for q in Queue.objects.filter(enabled=True).order_by("name")
-              if scope.has_queue(q.name)]  # fmt: skip
-    agents = [a for a in Agent.objects.filter(active=True).select_related("extension")
-              .prefetch_related("work_groups").order_by("login_id")
-              if scope.has_agent(a.login_id)]  # fmt: skip
+    queues = [
+        q for q in Queue.objects.filter(enabled=True).order_by("name") if scope.has_queue(q.name)
+    ]
+    agents = [
+        a
+        for a in Agent.objects.filter(active=True)
+        .select_related("extension")
+        .prefetch_related("work_groups")
+        .order_by("login_id")
+        if scope.has_agent(a.login_id)
+    ]
     by_site, default = site_switches(), settings.IPBX_SWITCH_NAME
     queue_switch = {q.name: by_site.get(q.site_id, default) for q in queues}
-    agent_switch = {a.login_id: by_site.get(a.extension.site_id, default) if a.extension_id
-                    else default for a in agents}  # fmt: skip
-    names = sorted({*queue_switch.values(), *agent_switch.values(), *by_site.values()} or
-                   {default})  # fmt: skip
+    agent_switch = {
+        a.login_id: by_site.get(a.extension.site_id, default) if a.extension_id else default
+        for a in agents
+    }
+    names = sorted({*queue_switch.values(), *agent_switch.values(), *by_site.values()} or {default})
     pipe = client.pipeline(transaction=True)
     for switch in names:
         pipe.get(keys.seq_key(switch))
@@ -77,27 +84,41 @@ def snapshot(user: Any) -> dict[str, Any]:
             tiles[switch, name] = {**tile, "switch": switch}
         alarms += [{**a, "switch": switch} for a in (json.loads(active) if active else [])]
         sw = {_s(k): _s(v) for k, v in (sw_status or {}).items()}
-        status[switch] = {"connected": sw.get("connected") == "1", "since": sw.get("since", ""),
-                          "detail": sw.get("detail", "")}  # fmt: skip
+        status[switch] = {
+            "connected": sw.get("connected") == "1",
+            "since": sw.get("since", ""),
+            "detail": sw.get("detail", ""),
+        }
     role = scope.role
     own = Agent.objects.filter(user=user).select_related("extension").first()
     return {
         "type": "snapshot",
         "seq": seqs,
         "switches": status,
-        "me": {"username": user.get_username(), "role": role,
-               "extension": own.extension.number if own and own.extension_id else ""},
+        "me": {
+            "username": user.get_username(),
+            "role": role,
+            "extension": own.extension.number if own and own.extension_id else "",
+        },
         "can": sorted(a for a, roles in ACTIONS.items() if role in roles),
         "queues": [
-            {"name": q.name, "display_name": q.display_name,
-             **tiles.get((queue_switch[q.name], q.name), {})}
+            {
+                "name": q.name,
+                "display_name": q.display_name,
+                **tiles.get((queue_switch[q.name], q.name), {}),
+            }
             for q in queues
         ],
         "agents": [
-            {"agent": a.login_id, "name": a.name, "extension": a.extension.number
-             if a.extension_id else "", "groups": [g.name for g in a.work_groups.all()],
-             **states.get((agent_switch[a.login_id], a.login_id),
-                          {"state": "logged_out", "since": None})}
+            {
+                "agent": a.login_id,
+                "name": a.name,
+                "extension": a.extension.number if a.extension_id else "",
+                "groups": [g.name for g in a.work_groups.all()],
+                **states.get(
+                    (agent_switch[a.login_id], a.login_id), {"state": "logged_out", "since": None}
+                ),
+            }
             for a in agents
         ],
         "alarms": [a for a in alarms if alarm_in_scope(a, scope)],
@@ -105,18 +126,27 @@ def snapshot(user: Any) -> dict[str, Any]:
         "groups": [g.name for g in work_groups_of(user, scope)],
         "reasons": list(NotReadyReason.objects.filter(active=True).values("code", "label")),
         "server_time": time.time(),
-    }  # fmt: skip
+    }
 
 
 def gateway_rows(live: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The configured gateways with the state their switch reports, and any other gateway
     a switch reports."""
-    rows = [{"name": g.name, "enabled": g.enabled, "max_channels": g.max_channels,
-             **live.get(g.name, {"state": "", "ping": "", "healthy": None})}
-            for g in Gateway.objects.order_by("name")]  # fmt: skip
+    rows = [
+        {
+            "name": g.name,
+            "enabled": g.enabled,
+            "max_channels": g.max_channels,
+            **live.get(g.name, {"state": "", "ping": "", "healthy": None}),
+        }
+        for g in Gateway.objects.order_by("name")
+    ]
     known = {r["name"] for r in rows}
-    rows += [{"name": name, "enabled": True, "max_channels": None, **gw}
-             for name, gw in sorted(live.items()) if name not in known]  # fmt: skip
+    rows += [
+        {"name": name, "enabled": True, "max_channels": None, **gw}
+        for name, gw in sorted(live.items())
+        if name not in known
+    ]
     return rows
 
 
@@ -152,27 +182,47 @@ def for_wallboard(event: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
         state = event.get("agent") or {}
         if not scope.has_agent(str(state.get("agent", ""))):
             return None
-        return {"type": kind, "switch": event.get("switch"), "seq": event.get("seq"),
-                "agent": agent_row(state)}  # fmt: skip
+        return {
+            "type": kind,
+            "switch": event.get("switch"),
+            "seq": event.get("seq"),
+            "agent": agent_row(state),
+        }
     if kind == "queue.stats":
         data = (event.get("data") or {}).get("queues") or {}
         mine = {name: tile for name, tile in data.items() if scope.has_queue(name)}
         if not mine:
             return None
-        return {"type": kind, "switch": event.get("switch"), "seq": event.get("seq"),
-                "queues": mine}  # fmt: skip
+        return {
+            "type": kind,
+            "switch": event.get("switch"),
+            "seq": event.get("seq"),
+            "queues": mine,
+        }
     if kind == "alarm":
         alarm = {**(event.get("data") or {}), "switch": event.get("switch")}
         if not alarm_in_scope(alarm, scope):
             return None
-        return {"type": kind, "switch": event.get("switch"), "seq": event.get("seq"),
-                "alarm": alarm}  # fmt: skip
+        return {
+            "type": kind,
+            "switch": event.get("switch"),
+            "seq": event.get("seq"),
+            "alarm": alarm,
+        }
     if kind == "gateway.state":
-        return {"type": kind, "switch": event.get("switch"), "seq": event.get("seq"),
-                "gateway": event.get("data")}  # fmt: skip
+        return {
+            "type": kind,
+            "switch": event.get("switch"),
+            "seq": event.get("seq"),
+            "gateway": event.get("data"),
+        }
     if kind == "switch.status":
-        return {"type": kind, "switch": event.get("switch"), "seq": event.get("seq"),
-                "status": event.get("status")}  # fmt: skip
+        return {
+            "type": kind,
+            "switch": event.get("switch"),
+            "seq": event.get("seq"),
+            "status": event.get("status"),
+        }
     return None
 
 

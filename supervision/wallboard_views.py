@@ -70,18 +70,27 @@ def system_events(user: Any, params: Any) -> list[SystemEvent]:
         rows = rows.filter(
             Q(alarm__in=("", "switch"))
             | Q(alarm="not_ready", subject__in=scope.agents)
-            | Q(alarm__in=("queue_waiting", "queue_wait", "service_level"),
-                subject__in=scope.queues)
-        )  # fmt: skip
+            | Q(
+                alarm__in=("queue_waiting", "queue_wait", "service_level"), subject__in=scope.queues
+            )
+        )
     return list(rows[:EVENTS_LIMIT])
 
 
 def _as_dict(row: SystemEvent) -> dict[str, Any]:
-    return {"at": row.at.isoformat(), "switch": row.switch, "kind": row.kind, "alarm": row.alarm,
-            "subject": row.subject, "severity": row.severity, "text": row.text,
-            "raised_at": row.raised_at.isoformat() if row.raised_at else None,
-            "lasted_seconds": round((row.at - row.raised_at).total_seconds(), 1)
-            if row.raised_at else None}  # fmt: skip
+    return {
+        "at": row.at.isoformat(),
+        "switch": row.switch,
+        "kind": row.kind,
+        "alarm": row.alarm,
+        "subject": row.subject,
+        "severity": row.severity,
+        "text": row.text,
+        "raised_at": row.raised_at.isoformat() if row.raised_at else None,
+        "lasted_seconds": round((row.at - row.raised_at).total_seconds(), 1)
+        if row.raised_at
+        else None,
+    }
 
 
 @extend_schema(
@@ -108,9 +117,15 @@ def events_page(request: HttpRequest) -> HttpResponse:
         rows, error = system_events(request.user, request.GET), ""
     except ValueError as exc:
         rows, error = [], str(exc)
-    return render(request, "supervision/events.html", {
-        "events": [_as_dict(r) | {"row": r} for r in rows], "error": error,
-        "filters": {k: request.GET.get(k, "") for k in ("kind", "alarm", "subject", "since",
-                                                         "until")},
-        "kinds": SystemEvent.Kind.choices,
-    })  # fmt: skip
+    return render(
+        request,
+        "supervision/events.html",
+        {
+            "events": [_as_dict(r) | {"row": r} for r in rows],
+            "error": error,
+            "filters": {
+                k: request.GET.get(k, "") for k in ("kind", "alarm", "subject", "since", "until")
+            },
+            "kinds": SystemEvent.Kind.choices,
+        },
+    )

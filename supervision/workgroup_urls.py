@@ -9,20 +9,20 @@ urlpatterns = [
         "api/supervision/work-groups/",
         workgroup_views.work_groups,
         name="api-supervision-work-groups",
-    ),  # fmt: skip
+    ),
     path(
         "api/supervision/work-groups/<int:group_id>/",
         workgroup_views.work_group,
         name="api-supervision-work-group",
-    ),  # fmt: skip
+    ),
     path(
         "api/supervision/work-groups/<int:group_id>/agents/",
         workgroup_views.work_group_agents,
         name="api-supervision-work-group-agents",
-    ),  # fmt: skip
+    ),
     path(
         "supervision/work-groups/",
         workgroup_views.work_groups_page,
         name="supervision-work-groups",
-    ),  # fmt: skip
+    ),
 ]

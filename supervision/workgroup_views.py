@@ -100,8 +100,9 @@ def work_group_agents(request: Request, group_id: int) -> Response:
         add, remove = (_strings(body.get(k, []), k) for k in MEMBER_FIELDS)
         if not add and not remove:
             raise Malformed('give agents to add or remove: {"add": ["<agent ID>"]}')
-        group = workgroups.change_members(request.user, group_id, add, remove,
-                                          request.META.get("REMOTE_ADDR"))  # fmt: skip
+        group = workgroups.change_members(
+            request.user, group_id, add, remove, request.META.get("REMOTE_ADDR")
+        )
         return workgroups.describe(group, request.user)
 
     return _answer(change)
@@ -151,8 +152,11 @@ def _object(data: Any, example: str) -> dict[str, Any]:
 def _no_other_fields(body: dict[str, Any], known: tuple[str, ...]) -> None:
     other = sorted(set(body) - set(known))
     if other:
-        hint = (" (add and remove agents with POST /api/supervision/work-groups/<id>/agents/)"
-                if "agents" in other else "")  # fmt: skip
+        hint = (
+            " (add and remove agents with POST /api/supervision/work-groups/<id>/agents/)"
+            if "agents" in other
+            else ""
+        )
         raise Malformed(f"unknown field {', '.join(other)}: expected {', '.join(known)}{hint}")
 
 
@@ -177,10 +181,22 @@ def work_groups_page(request: HttpRequest) -> HttpResponse:
         members = {a["login_id"] for a in group["agents"]}
         group["addable"] = [a for a in active if a["login_id"] not in members]
     administrator = role_of(request.user) == ADMINISTRATOR
-    return render(request, "supervision/workgroups.html", {
-        "groups": groups, "administrator": administrator,
-        "queues": list(Queue.objects.order_by("name").values_list("name", flat=True))
-        if administrator else [],
-        "users": list(get_user_model().objects.filter(is_active=True).order_by("username")
-                      .values_list("username", flat=True)) if administrator else [],
-    })  # fmt: skip
+    return render(
+        request,
+        "supervision/workgroups.html",
+        {
+            "groups": groups,
+            "administrator": administrator,
+            "queues": list(Queue.objects.order_by("name").values_list("name", flat=True))
+            if administrator
+            else [],
+            "users": list(
+                get_user_model()
+                .objects.filter(is_active=True)
+                .order_by("username")
+                .values_list("username", flat=True)
+            )
+            if administrator
+            else [],
+        },
+    )

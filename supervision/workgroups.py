@@ -84,17 +84,25 @@ def describe(group: WorkGroup, user: Any, role: str | None = None) -> dict[str, 
         "description": group.description,
         "leaders": sorted(u.get_username() for u in group.leaders.all()),
         "queues": sorted(q.name for q in group.queues.all()),
-        "agents": [{"login_id": a.login_id, "name": a.name, "active": a.active}
-                   for a in sorted(group.agents.all(), key=lambda a: a.login_id)],
+        "agents": [
+            {"login_id": a.login_id, "name": a.name, "active": a.active}
+            for a in sorted(group.agents.all(), key=lambda a: a.login_id)
+        ],
         "can_edit": role == ADMINISTRATOR,
         "can_manage_members": role == ADMINISTRATOR
         or (role == TEAM_LEADER and _leads(user, group)),
-    }  # fmt: skip
+    }
 
 
 # --- an administrator's changes -----------------------------------------------------------
-def create_group(user: Any, name: str, description: str = "", leaders: Iterable[str] = (),
-                 queues: Iterable[str] = (), address: str | None = None) -> WorkGroup:  # fmt: skip
+def create_group(
+    user: Any,
+    name: str,
+    description: str = "",
+    leaders: Iterable[str] = (),
+    queues: Iterable[str] = (),
+    address: str | None = None,
+) -> WorkGroup:
     """Create a work group with its leaders (usernames) and queues (names)."""
     role = role_of(user)
     name, description = (name or "").strip(), (description or "").strip()
@@ -117,10 +125,15 @@ def create_group(user: Any, name: str, description: str = "", leaders: Iterable[
     return group
 
 
-def change_group(user: Any, group_id: int, name: str | None = None,
-                 description: str | None = None, leaders: Iterable[str] | None = None,
-                 queues: Iterable[str] | None = None,
-                 address: str | None = None) -> WorkGroup:  # fmt: skip
+def change_group(
+    user: Any,
+    group_id: int,
+    name: str | None = None,
+    description: str | None = None,
+    leaders: Iterable[str] | None = None,
+    queues: Iterable[str] | None = None,
+    address: str | None = None,
+) -> WorkGroup:
     """Rename a group, change its description, or set its leaders or queues (None: keep).
     The audit entry's target is the name the group had."""
     role = role_of(user)
@@ -184,16 +197,24 @@ def delete_group(user: Any, group_id: int, address: str | None = None) -> None:
 
 
 # --- members: administrators and the group's team leaders ---------------------------------
-def change_members(user: Any, group_id: int, add: Iterable[str] = (), remove: Iterable[str] = (),
-                   address: str | None = None) -> WorkGroup:  # fmt: skip
+def change_members(
+    user: Any,
+    group_id: int,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+    address: str | None = None,
+) -> WorkGroup:
     """Add and remove agents (by login ID) in one go, all or nothing. A team leader: only in a
     group it leads, only active agents. One audit entry for the additions, one for the
     removals."""
     role = role_of(user)
     group = _group(group_id)
     add, remove = _unique(add), _unique(remove)
-    asked = [(action, {"agents": ids}) for action, ids in ((ADD_AGENT, add), (REMOVE_AGENT, remove))
-             if ids]  # fmt: skip
+    asked = [
+        (action, {"agents": ids})
+        for action, ids in ((ADD_AGENT, add), (REMOVE_AGENT, remove))
+        if ids
+    ]
     with _refusals_audited(user, role, group.name, asked, address):
         if role not in (ADMINISTRATOR, TEAM_LEADER):
             raise SupervisionRefused("only team leaders and administrators change work groups")
@@ -235,8 +256,7 @@ def change_members(user: Any, group_id: int, add: Iterable[str] = (), remove: It
                 detail: dict[str, Any] = {"agents": done}
                 if len(done) < len(ids):  # already in (or not in) the group: nothing to do
                     detail["unchanged"] = [i for i in ids if i not in done]
-                audit(user, role, action, KIND, group.name, AuditEntry.Outcome.OK, detail,
-                      address)  # fmt: skip
+                audit(user, role, action, KIND, group.name, AuditEntry.Outcome.OK, detail, address)
     return locked
 
 
@@ -252,17 +272,29 @@ def addable_agents(user: Any) -> list[dict[str, str]]:
 
 # --- helpers -------------------------------------------------------------------------------
 @contextmanager
-def _refusals_audited(user: Any, role: str, target: str,
-                      entries: list[tuple[str, dict[str, Any]]],
-                      address: str | None) -> Iterator[None]:  # fmt: skip
+def _refusals_audited(
+    user: Any,
+    role: str,
+    target: str,
+    entries: list[tuple[str, dict[str, Any]]],
+    address: str | None,
+) -> Iterator[None]:
     """Write a refused entry per (action, detail) when the block refuses; the block's own
     transactions have rolled back by then, so the entries stay."""
     try:
         yield
     except (SupervisionRefused, WorkGroupInvalid) as exc:
         for action, detail in entries:
-            audit(user, role, action, KIND, target, AuditEntry.Outcome.REFUSED,
-                  {**detail, "why": str(exc)}, address)  # fmt: skip
+            audit(
+                user,
+                role,
+                action,
+                KIND,
+                target,
+                AuditEntry.Outcome.REFUSED,
+                {**detail, "why": str(exc)},
+                address,
+            )
         raise
 
 
@@ -305,8 +337,10 @@ def _check_description(description: str) -> None:
 
 
 def _users(usernames: list[str]) -> list[Any]:
-    users = {u.get_username(): u for u in get_user_model().objects.filter(
-        username__in=usernames, is_active=True)}  # fmt: skip
+    users = {
+        u.get_username(): u
+        for u in get_user_model().objects.filter(username__in=usernames, is_active=True)
+    }
     unknown = [name for name in usernames if name not in users]
     if unknown:
         raise WorkGroupInvalid(f"no active user named {', '.join(unknown)}")

@@ -31,9 +31,16 @@ log = logging.getLogger(__name__)
 REORDER_HOLD = 0.005
 
 LOG_LEVELS = {
-    "console": 0, "alert": 1, "crit": 2, "err": 3, "error": 3, "warning": 4,
-    "notice": 5, "info": 6, "debug": 7,
-}  # fmt: skip
+    "console": 0,
+    "alert": 1,
+    "crit": 2,
+    "err": 3,
+    "error": 3,
+    "warning": 4,
+    "notice": 5,
+    "info": 6,
+    "debug": 7,
+}
 
 
 class EslConnection:

@@ -15,8 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # sofia_state_names[] (mod_sofia.c), in reg_state_t order
-STATES = ("UNREGED", "TRYING", "REGISTER", "REGED", "UNREGISTER", "FAILED", "FAIL_WAIT",
-          "EXPIRED", "NOREG", "DOWN", "TIMEOUT")  # fmt: skip
+STATES = (
+    "UNREGED",
+    "TRYING",
+    "REGISTER",
+    "REGED",
+    "UNREGISTER",
+    "FAILED",
+    "FAIL_WAIT",
+    "EXPIRED",
+    "NOREG",
+    "DOWN",
+    "TIMEOUT",
+)
 PING_STATUS = ("DOWN", "UP")  # sofia_gateway_status_name
 W_STATE = ("sofia_reg.c", "sofia_reg_fire_custom_gateway_state_event", 171)
 XML_HEADER = '<?xml version="1.0" encoding="ISO-8859-1"?>'

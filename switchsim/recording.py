@@ -60,8 +60,13 @@ def recording_vars(text: str) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
-def start_recording(sw: Switch, ch: Channel, path: str, limit: float | None = None,
-                    variables: dict[str, str] | None = None) -> bool:  # fmt: skip
+def start_recording(
+    sw: Switch,
+    ch: Channel,
+    path: str,
+    limit: float | None = None,
+    variables: dict[str, str] | None = None,
+) -> bool:
     if not ch.is_up or path in ch.recordings:
         return False
     given = variables or {}
@@ -81,8 +86,17 @@ def start_recording(sw: Switch, ch: Channel, path: str, limit: float | None = No
     except OSError as exc:
         log.warning("recording %s cannot be written: %s", path, exc)
         wav = None
-    rec = {"path": path, "start": time.monotonic(), "timer": None, "channels": channels,
-           "rate": rate, "paused": 0.0, "paused_at": None, "wav": wav, "ticker": None}  # fmt: skip
+    rec = {
+        "path": path,
+        "start": time.monotonic(),
+        "timer": None,
+        "channels": channels,
+        "rate": rate,
+        "paused": 0.0,
+        "paused_at": None,
+        "wav": wav,
+        "ticker": None,
+    }
     ch.recordings[path] = rec
     sw.chan_event(ch, "RECORD_START", W_RECORD_START, after=[("Record-File-Path", path)])
     loop = asyncio.get_running_loop()
@@ -151,8 +165,15 @@ def pause_recording(sw: Switch, ch: Channel, path: str, on: bool) -> bool:
     return True
 
 
-def finish(sw: Switch, ch: Channel, path: str, seconds: float, cause: str, channels: int = 1,
-           rate: int = RATE) -> None:  # fmt: skip
+def finish(
+    sw: Switch,
+    ch: Channel,
+    path: str,
+    seconds: float,
+    cause: str,
+    channels: int = 1,
+    rate: int = RATE,
+) -> None:
     """Write the WAV, set record_* variables and fire RECORD_STOP."""
     real = resolve_path(sw, path)
     try:
@@ -164,8 +185,9 @@ def finish(sw: Switch, ch: Channel, path: str, seconds: float, cause: str, chann
     _stopped(sw, ch, path, samples, size, cause, rate)
 
 
-def _stopped(sw: Switch, ch: Channel, path: str, samples: int, size: int, cause: str,
-             rate: int) -> None:  # fmt: skip
+def _stopped(
+    sw: Switch, ch: Channel, path: str, samples: int, size: int, cause: str, rate: int
+) -> None:
     """The record_* variables and RECORD_STOP. ``cause`` "" is the `record` app
     (switch_ivr_record_file): no completion cause, but record_record_file_size."""
     if not cause:

@@ -129,8 +129,7 @@ async def sim_api(server: Any, conn: Any, cmd: str, arg: str) -> str | None:
         if len(words) < 2:
             return "-USAGE: sim_gateway <name> <state> [UP|DOWN] [phrase]\n"
         try:
-            gw = sw.gateways.set(words[0], words[1], *(words[2:3] or [""]),
-                                 *(words[3:4] or [""]))  # fmt: skip
+            gw = sw.gateways.set(words[0], words[1], *(words[2:3] or [""]), *(words[3:4] or [""]))
         except ValueError as exc:
             return f"-ERR {exc}\n"
         return f"+OK {gw.name} {gw.state} {gw.status}\n"

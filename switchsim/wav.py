@@ -33,8 +33,9 @@ def _second(rate: int, channels: int, tone: bool) -> bytes:
 _cache: dict[tuple[int, int, bool], bytes] = {}
 
 
-def write_wav(path: Path, seconds: float, tone: bool = True, channels: int = 1,
-              rate: int = RATE) -> int:  # fmt: skip
+def write_wav(
+    path: Path, seconds: float, tone: bool = True, channels: int = 1, rate: int = RATE
+) -> int:
     """Write ``seconds`` of audio to ``path``; returns the number of samples (frames)."""
     samples = max(0, int(seconds * rate))
     key = (rate, channels, tone)
@@ -76,9 +77,22 @@ class GrowingWav:
 
     def _header(self, frames: int) -> bytes:
         size = frames * 2 * self.channels
-        return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + size, b"WAVE", b"fmt ", 16, 1,
-                           self.channels, self.rate, self.rate * 2 * self.channels,
-                           2 * self.channels, 16, b"data", size)  # fmt: skip
+        return struct.pack(
+            "<4sI4s4sIHHIIHH4sI",
+            b"RIFF",
+            36 + size,
+            b"WAVE",
+            b"fmt ",
+            16,
+            1,
+            self.channels,
+            self.rate,
+            self.rate * 2 * self.channels,
+            2 * self.channels,
+            16,
+            b"data",
+            size,
+        )
 
     def write_until(self, frames: int) -> None:
         """Append audio up to ``frames`` frames in all (nothing when already there)."""

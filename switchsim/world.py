@@ -210,15 +210,22 @@ class World:
         bus.emit(
             "MESSAGE_QUERY",
             W_MWI_QUERY,
-            [("Message-Account", account), ("VM-Sofia-Profile", "internal"),
-             ("VM-Call-ID", reg.call_id)],
-        )  # fmt: skip
+            [
+                ("Message-Account", account),
+                ("VM-Sofia-Profile", "internal"),
+                ("VM-Call-ID", reg.call_id),
+            ],
+        )
         bus.emit(
             "MESSAGE_WAITING",
             W_MWI,
-            [("MWI-Messages-Waiting", "no"), ("MWI-Message-Account", account),
-             ("Sofia-Profile", "internal"), ("Call-ID", reg.call_id)],
-        )  # fmt: skip
+            [
+                ("MWI-Messages-Waiting", "no"),
+                ("MWI-Message-Account", account),
+                ("Sofia-Profile", "internal"),
+                ("Call-ID", reg.call_id),
+            ],
+        )
 
     def unregister(self, ext: str) -> bool:
         """A REGISTER with Expires: 0: pre_register, register_attempt, PRESENCE_IN
@@ -231,11 +238,17 @@ class World:
         bus.emit(
             "PRESENCE_IN",
             W_PRESENCE,
-            [("proto", "sip"), ("rpid", "unknown"), ("login", f"sip:mod_sofia@{self.realm}"),
-             ("user-agent", reg.user_agent), ("from", f"{ext}@{self.realm}"),
-             ("status", "Unregistered"), ("presence-source", "register"),
-             ("event_type", "presence")],
-        )  # fmt: skip
+            [
+                ("proto", "sip"),
+                ("rpid", "unknown"),
+                ("login", f"sip:mod_sofia@{self.realm}"),
+                ("user-agent", reg.user_agent),
+                ("from", f"{ext}@{self.realm}"),
+                ("status", "Unregistered"),
+                ("presence-source", "register"),
+                ("event_type", "presence"),
+            ],
+        )
         headers = [
             ("profile-name", "internal"),
             ("username", ext),

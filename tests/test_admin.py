@@ -54,8 +54,19 @@ from supervision.models import AuditEntry, Bulletin, BulletinReceipt
 pytestmark = pytest.mark.django_db
 
 APPS = {"agents", "icm", "ivr", "supervision", "recording"}
-READ_ONLY_MODELS = {AgentStateChange, Call, CallLeg, ContactNote, ScheduledCallback, AuditEntry,
-                    Bulletin, SystemEvent, Recording, RecordingAccess, Evaluation}  # fmt: skip
+READ_ONLY_MODELS = {
+    AgentStateChange,
+    Call,
+    CallLeg,
+    ContactNote,
+    ScheduledCallback,
+    AuditEntry,
+    Bulletin,
+    SystemEvent,
+    Recording,
+    RecordingAccess,
+    Evaluation,
+}
 UPLOADED_MODELS = {Prompt}  # added by uploading in the flow editor, not in the admin
 CALL_AT = dt.datetime(2025, 6, 2, 10, 0, tzinfo=dt.UTC)
 
@@ -98,10 +109,18 @@ def world():
         queue=queue, apply_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC), strategy="ring_all"
     )
     Holiday.objects.create(schedule=schedule, date=dt.date(2030, 1, 1), name="New year")
-    DataConnector.objects.create(name="balances", kind="sql", config={
-        "database": "default", "query": "SELECT 1 AS one WHERE %(a)s = ''"})  # fmt: skip
-    Prompt.objects.create(name="welcome", transcript="Welcome", file_name="welcome.wav",
-                          duration_seconds=1.5, sample_rate=8000)  # fmt: skip
+    DataConnector.objects.create(
+        name="balances",
+        kind="sql",
+        config={"database": "default", "query": "SELECT 1 AS one WHERE %(a)s = ''"},
+    )
+    Prompt.objects.create(
+        name="welcome",
+        transcript="Welcome",
+        file_name="welcome.wav",
+        duration_seconds=1.5,
+        sample_rate=8000,
+    )
     flow = Flow.objects.create(name="main-menu")
     version = FlowVersion.objects.create(
         flow=flow, number=1, graph={"start": "x"}, status=FlowVersion.Status.PUBLISHED
@@ -139,20 +158,41 @@ def world():
         dnis="5550000",
         created_at=CALL_AT - dt.timedelta(days=400),
     )
-    AuditEntry.objects.create(username="lead", role="team_leader", action="force_logout",
-                              target_kind="agent", target="a1001", outcome="ok")  # fmt: skip
-    bulletin = Bulletin.objects.create(author_name="Lead", text="Meeting at 3",
-                                       target_kind="agent", target="a1001")  # fmt: skip
+    AuditEntry.objects.create(
+        username="lead",
+        role="team_leader",
+        action="force_logout",
+        target_kind="agent",
+        target="a1001",
+        outcome="ok",
+    )
+    bulletin = Bulletin.objects.create(
+        author_name="Lead", text="Meeting at 3", target_kind="agent", target="a1001"
+    )
     BulletinReceipt.objects.create(bulletin=bulletin, agent=agent)
-    SystemEvent.objects.create(at=CALL_AT, switch="fs1", kind="alarm_raised", alarm="switch",
-                               severity="critical", text="switch disconnected")  # fmt: skip
+    SystemEvent.objects.create(
+        at=CALL_AT,
+        switch="fs1",
+        kind="alarm_raised",
+        alarm="switch",
+        severity="critical",
+        text="switch disconnected",
+    )
     policy = RecordingPolicy.objects.create(name="all calls", only_numbers="5550101")
     policy.agents.add(agent)
     RecordOrder.objects.create(agent=agent, starts_at=CALL_AT)
     recording = Recording.objects.create(
-        switch="fs1", call_uuid=call.call_uuid, leg_uuid="leg", call=call, ani="5550101",
-        dnis="8000", agent=agent, started_at=CALL_AT, path="/var/rec/x.wav",
-        status="ready")  # fmt: skip
+        switch="fs1",
+        call_uuid=call.call_uuid,
+        leg_uuid="leg",
+        call=call,
+        ani="5550101",
+        dnis="8000",
+        agent=agent,
+        started_at=CALL_AT,
+        path="/var/rec/x.wav",
+        status="ready",
+    )
     RecordingAccess.objects.create(recording=recording, username="lead", kind="listen")
     form = EvaluationForm.objects.create(name="Quality")
     EvaluationQuestion.objects.create(form=form, text="Greeting", weight=2, max_points=5)

@@ -96,29 +96,75 @@ def test_media_timeouts_replace_the_deprecated_rtp_timeouts():
 # `${…}` in the configuration names must be set in vars.xml, or it expands to nothing (seen
 # on a real switch: `ringback=${us-ring}` gave no ringback).
 CORE_VARIABLES = {
-    "base_dir", "recordings_dir", "sounds_dir", "conf_dir", "log_dir", "run_dir", "db_dir",
-    "mod_dir", "htdocs_dir", "script_dir", "temp_dir", "grammar_dir", "fonts_dir", "images_dir",
-    "certs_dir", "storage_dir", "cache_dir", "data_dir", "localstate_dir", "core_uuid",
-    "zrtp_enabled", "nat_public_addr", "nat_private_addr", "nat_type", "hostname",
-    "local_ip_v4", "local_mask_v4", "local_ip_v6", "switch_serial", "local_ip_v4_b",
-}  # fmt: skip
+    "base_dir",
+    "recordings_dir",
+    "sounds_dir",
+    "conf_dir",
+    "log_dir",
+    "run_dir",
+    "db_dir",
+    "mod_dir",
+    "htdocs_dir",
+    "script_dir",
+    "temp_dir",
+    "grammar_dir",
+    "fonts_dir",
+    "images_dir",
+    "certs_dir",
+    "storage_dir",
+    "cache_dir",
+    "data_dir",
+    "localstate_dir",
+    "core_uuid",
+    "zrtp_enabled",
+    "nat_public_addr",
+    "nat_private_addr",
+    "nat_type",
+    "hostname",
+    "local_ip_v4",
+    "local_mask_v4",
+    "local_ip_v6",
+    "switch_serial",
+    "local_ip_v4_b",
+}
 # channel variables the dialplan reads at run time (set by the call, not by vars.xml)
 CHANNEL_VARIABLES = {
-    "destination_number", "caller_id_number", "caller_id_name", "dialed_user",
-    "dialed_domain", "sip_from_user", "domain_name", "strftime", "target_domain",
-    "effective_caller_id_number", "effective_caller_id_name", "toll_allow", "user_context",
-    "sofia_contact", "outbound_caller_id_number", "outbound_caller_id_name", "ipbx_dnis",
-    "sip_auth_username", "sip_req_user", "uuid", "ani", "dnis", "originate_disposition",
-    "voice", "file", "text",  # mod_tts_commandline's own substitutions
-}  # fmt: skip
+    "destination_number",
+    "caller_id_number",
+    "caller_id_name",
+    "dialed_user",
+    "dialed_domain",
+    "sip_from_user",
+    "domain_name",
+    "strftime",
+    "target_domain",
+    "effective_caller_id_number",
+    "effective_caller_id_name",
+    "toll_allow",
+    "user_context",
+    "sofia_contact",
+    "outbound_caller_id_number",
+    "outbound_caller_id_name",
+    "ipbx_dnis",
+    "sip_auth_username",
+    "sip_req_user",
+    "uuid",
+    "ani",
+    "dnis",
+    "originate_disposition",
+    "voice",
+    "file",
+    "text",  # mod_tts_commandline's own substitutions
+}
 
 
 def test_every_variable_the_configuration_uses_is_defined():
     vars_xml = (CONF_DIR / "vars.xml").read_text()
     defined = set(re.findall(r'cmd="set" data="([A-Za-z0-9_-]+)=', vars_xml))
     for path in CONF_DIR.rglob("*.xml"):  # … and the dialplan's own `set` / `export`
-        defined |= set(re.findall(r'application="(?:set|export)" data="([A-Za-z0-9_-]+)=',
-                                  path.read_text()))  # fmt: skip
+        defined |= set(
+            re.findall(r'application="(?:set|export)" data="([A-Za-z0-9_-]+)=', path.read_text())
+        )
     undefined: dict[str, str] = {}
     for path in CONF_DIR.rglob("*.xml"):
         text = re.sub(r"<!--.*?-->", "", path.read_text(), flags=re.S)

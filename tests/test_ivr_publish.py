@@ -6,8 +6,13 @@ from ivr.actions import check_publish
 from ivr.engine.validation import FlowInvalid
 from ivr.models import Flow, FlowVersion
 
-GRAPH = {"start": "hi", "nodes": {"hi": {"type": "play", "text": "Hi", "exits": {"next": "q"}},
-                                  "q": {"type": "enter_queue", "queue": "support"}}}  # fmt: skip
+GRAPH = {
+    "start": "hi",
+    "nodes": {
+        "hi": {"type": "play", "text": "Hi", "exits": {"next": "q"}},
+        "q": {"type": "enter_queue", "queue": "support"},
+    },
+}
 
 
 @pytest.fixture(autouse=True)
@@ -49,13 +54,21 @@ def test_an_invalid_version_is_refused_and_nothing_changes():
 def test_sub_flow_cycles_are_found_across_published_flows():
     billing = Flow.objects.create(name="billing")
     main = Flow.objects.create(name="main")
-    calls_main = {"start": "s", "nodes": {
-        "s": {"type": "subflow", "flow": "main", "exits": {"next": "end"}},
-        "end": {"type": "hangup"}}}  # fmt: skip
+    calls_main = {
+        "start": "s",
+        "nodes": {
+            "s": {"type": "subflow", "flow": "main", "exits": {"next": "end"}},
+            "end": {"type": "hangup"},
+        },
+    }
     check_publish(FlowVersion.objects.create(flow=billing, number=1, graph=calls_main))
-    calls_billing = {"start": "s", "nodes": {
-        "s": {"type": "subflow", "flow": "billing", "exits": {"next": "end"}},
-        "end": {"type": "hangup"}}}  # fmt: skip
+    calls_billing = {
+        "start": "s",
+        "nodes": {
+            "s": {"type": "subflow", "flow": "billing", "exits": {"next": "end"}},
+            "end": {"type": "hangup"},
+        },
+    }
     with pytest.raises(FlowInvalid, match="calls back into 'main'"):
         check_publish(FlowVersion.objects.create(flow=main, number=1, graph=calls_billing))
 
@@ -70,12 +83,24 @@ def test_the_demo_flow_is_valid():
 @pytest.mark.django_db
 def test_names_of_queues_connectors_schedules_and_sub_flows_must_exist():
     flow = Flow.objects.create(name="typos")
-    graph = {"start": "s", "nodes": {
-        "s": {"type": "schedule", "schedule": "Ofice hours", "exits": {"open": "l", "closed": "l"}},
-        "l": {"type": "lookup", "connector": "balance", "variable": "b",
-              "exits": {"next": "f", "error": "f"}},
-        "f": {"type": "subflow", "flow": "bilin", "exits": {"next": "q"}},
-        "q": {"type": "enter_queue", "queue": "suport"}}}  # fmt: skip
+    graph = {
+        "start": "s",
+        "nodes": {
+            "s": {
+                "type": "schedule",
+                "schedule": "Ofice hours",
+                "exits": {"open": "l", "closed": "l"},
+            },
+            "l": {
+                "type": "lookup",
+                "connector": "balance",
+                "variable": "b",
+                "exits": {"next": "f", "error": "f"},
+            },
+            "f": {"type": "subflow", "flow": "bilin", "exits": {"next": "q"}},
+            "q": {"type": "enter_queue", "queue": "suport"},
+        },
+    }
     with pytest.raises(FlowInvalid) as exc:
         check_publish(FlowVersion.objects.create(flow=flow, number=1, graph=graph))
     assert {(p.node, p.message) for p in exc.value.problems} == {

@@ -10,18 +10,32 @@ GOOD = {
     "start": "welcome",
     "nodes": {
         "welcome": {"type": "play", "text": "Welcome", "exits": {"next": "menu"}},
-        "menu": {"type": "menu", "prompt": "Press 1 for balance, 2 for an agent",
-                 "exits": {"1": "account", "2": "queue", "timeout": "queue"}},
-        "account": {"type": "collect", "prompt": "Your account number", "variable": "account",
-                    "exits": {"next": "lookup"}},
-        "lookup": {"type": "lookup", "connector": "balances", "variable": "balance",
-                   "exits": {"next": "rich", "error": "queue"}},
-        "rich": {"type": "condition", "expression": "balance > 1000",
-                 "exits": {"true": "vip", "false": "queue"}},
+        "menu": {
+            "type": "menu",
+            "prompt": "Press 1 for balance, 2 for an agent",
+            "exits": {"1": "account", "2": "queue", "timeout": "queue"},
+        },
+        "account": {
+            "type": "collect",
+            "prompt": "Your account number",
+            "variable": "account",
+            "exits": {"next": "lookup"},
+        },
+        "lookup": {
+            "type": "lookup",
+            "connector": "balances",
+            "variable": "balance",
+            "exits": {"next": "rich", "error": "queue"},
+        },
+        "rich": {
+            "type": "condition",
+            "expression": "balance > 1000",
+            "exits": {"true": "vip", "false": "queue"},
+        },
         "vip": {"type": "enter_queue", "queue": "vip", "priority": "10"},
         "queue": {"type": "enter_queue", "queue": "support"},
     },
-}  # fmt: skip
+}
 
 
 def broken(change):
@@ -51,7 +65,7 @@ N = "nodes"
         (lambda g: g[N]["vip"].update(exits={"next": "queue"}), "vip", "has no exits"),
         (lambda g: g[N]["menu"].update(exits={"timeout": "queue"}), "menu", "at least one choice"),
     ],
-)  # fmt: skip
+)
 def test_each_problem_is_refused_naming_the_node(change, node, message):
     with pytest.raises(FlowInvalid) as exc:
         validate(broken(change), "main")
@@ -61,8 +75,7 @@ def test_each_problem_is_refused_naming_the_node(change, node, message):
 def test_a_loop_that_never_waits_is_refused():
     def loop(g):
         g[N]["rich"]["exits"]["false"] = "again"
-        g[N]["again"] = {"type": "set", "variable": "n", "value": "1",
-                               "exits": {"next": "rich"}}  # fmt: skip
+        g[N]["again"] = {"type": "set", "variable": "n", "value": "1", "exits": {"next": "rich"}}
 
     with pytest.raises(FlowInvalid, match="never waits for input"):
         validate(broken(loop), "main")

@@ -160,8 +160,9 @@ def test_directory_returns_known_user_with_password_and_variables(client, direct
 
 
 @pytest.mark.parametrize(("setting", "attribute"), [(0, None), (60_000, "60000")])
-def test_directory_user_caching_follows_the_setting(client, directory_data, settings, setting,
-                                                    attribute):  # fmt: skip
+def test_directory_user_caching_follows_the_setting(
+    client, directory_data, settings, setting, attribute
+):
     settings.XML_CURL_USER_CACHE_MS = setting
     root = parse(fetch(client, sip_auth_fields("1001")))
     assert root.find("section[@name='directory']/domain/user").get("cacheable") == attribute

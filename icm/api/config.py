@@ -37,10 +37,20 @@ class QueueSerializer(serializers.ModelSerializer):
     class Meta:
         model = Queue
         fields = [
-            "id", "site", "name", "display_name", "strategy", "strategy_parameters",
-            "service_level_seconds", "service_level_target", "wrap_up_seconds",
-            "max_wait_seconds", "music_on_hold", "enabled", "required_skills",
-        ]  # fmt: skip
+            "id",
+            "site",
+            "name",
+            "display_name",
+            "strategy",
+            "strategy_parameters",
+            "service_level_seconds",
+            "service_level_target",
+            "wrap_up_seconds",
+            "max_wait_seconds",
+            "music_on_hold",
+            "enabled",
+            "required_skills",
+        ]
 
     def get_required_skills(self, queue: Queue) -> dict[str, int]:
         return {qs.skill.name: qs.minimum_level for qs in queue.required_skills.all()}
@@ -87,8 +97,17 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RoutingRule
-        fields = ["id", "name", "priority", "dnis", "caller_prefix", "schedule", "when", "queue",
-                  "enabled"]  # fmt: skip
+        fields = [
+            "id",
+            "name",
+            "priority",
+            "dnis",
+            "caller_prefix",
+            "schedule",
+            "when",
+            "queue",
+            "enabled",
+        ]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         when = attrs.get("when", getattr(self.instance, "when", "always"))

@@ -118,7 +118,7 @@ class CallListView(generics.ListAPIView):
     permission_classes = [IsAuthenticated, CanViewCalls]
     serializer_class = CallSerializer
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         qs = Call.objects.select_related("switch", "queue").prefetch_related("legs")
         qs = qs.filter(calls_filter(calls_scope(self.request.user)))  # a team leader: its teams'
         params = self.request.query_params
@@ -159,8 +159,9 @@ class QueueReportView(APIView):
     @extend_schema(parameters=since_until(), responses={200: OBJECT, **errors(400, 404)})
     def get(self, request: Request, name: str) -> Response:
         if not calls_scope(request.user).has_queue(name):  # another team's: as if none
-            return Response({"detail": "No Queue matches the given query."},
-                            status=status.HTTP_404_NOT_FOUND)  # fmt: skip
+            return Response(
+                {"detail": "No Queue matches the given query."}, status=status.HTTP_404_NOT_FOUND
+            )
         queue = get_object_or_404(Queue, name=name)
         try:
             since = _parse_time(

@@ -94,7 +94,7 @@ class Arg:
     minimum: float | None = None
     maximum: float | None = None
 
-    def check(self, name: str, value: Any) -> str | None:  # noqa: ANN401 - any JSON value
+    def check(self, name: str, value: Any) -> str | None:
         """None when `value` is fine, else what is wrong with it."""
         if value is None:
             return None if self.nullable and not self.required else f"{name}: a value, not null"
@@ -115,7 +115,7 @@ class Arg:
             return f"{name}: from {self.minimum:g} to {self.maximum:g}"
         return None
 
-    def _check_str(self, name: str, value: Any) -> str | None:  # noqa: ANN401
+    def _check_str(self, name: str, value: Any) -> str | None:
         if not isinstance(value, str):
             return f"{name}: a string"
         if value == "":
@@ -132,7 +132,7 @@ class Arg:
         return None
 
 
-def _check_object(name: str, value: Any) -> str | None:  # noqa: ANN401
+def _check_object(name: str, value: Any) -> str | None:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         return f"{name}: an object"
     try:
@@ -338,7 +338,7 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
-def validate(name: str, args: Any) -> dict[str, Any]:  # noqa: ANN401 - whatever was sent
+def validate(name: str, args: Any) -> dict[str, Any]:
     """`args` of command `name` when every one is as its schema says; else CommandRefused
     naming each problem (an unknown command, a missing, unexpected or malformed argument)."""
     schema = SCHEMAS.get(name)

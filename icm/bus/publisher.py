@@ -227,11 +227,17 @@ class StatePublisher:
         if switch in self._needs_reset:
             self.reset(switch)
         args = [switch, event_type, json.dumps(data)]
-        self._run(switch, self._event_script, [keys.seq_key(switch), keys.EVENTS_CHANNEL], args,
-                  event_type)  # fmt: skip
+        self._run(
+            switch,
+            self._event_script,
+            [keys.seq_key(switch), keys.EVENTS_CHANNEL],
+            args,
+            event_type,
+        )
 
-    def publish_keyed(self, switch: str, key: str, state: object, event_type: str,
-                      data: dict[str, object]) -> None:  # fmt: skip
+    def publish_keyed(
+        self, switch: str, key: str, state: object, event_type: str, data: dict[str, object]
+    ) -> None:
         """Replace `key` with `state` (JSON) and publish the sequenced event, atomically."""
         if switch in self._needs_reset:
             self.reset(switch)
@@ -239,7 +245,7 @@ class StatePublisher:
         args = [switch, event_type, json.dumps(state), json.dumps(data)]
         self._run(switch, self._keyed_script, key_list, args, event_type)
 
-    def _run(self, switch: str, script, key_list: list[str], args: list[str], what: str) -> bool:  # noqa: ANN001
+    def _run(self, switch: str, script, key_list: list[str], args: list[str], what: str) -> bool:
         """Run a sequenced script, epoch key and token appended. A lost snapshot is
         rewritten, a Redis outage marks the switch for a reset. True when the script ran."""
         try:

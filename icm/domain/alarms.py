@@ -74,15 +74,29 @@ def current_alarms(
             found.append(Alarm(f"queue_waiting:{name}", "queue_waiting", name, "warning", text))
         longest = float(fig.get("longest_wait") or 0.0)
         if limit.wait_seconds is not None and longest > limit.wait_seconds:
-            found.append(Alarm(f"queue_wait:{name}", "queue_wait", name, "critical",
-                               f"a caller has waited {longest:.0f} s in {name} "
-                               f"(limit {limit.wait_seconds:.0f} s)"))  # fmt: skip
+            found.append(
+                Alarm(
+                    f"queue_wait:{name}",
+                    "queue_wait",
+                    name,
+                    "critical",
+                    f"a caller has waited {longest:.0f} s in {name} "
+                    f"(limit {limit.wait_seconds:.0f} s)",
+                )
+            )
         sl = fig.get("sl_15m")
         enough = int(fig.get("finished_15m") or 0) >= MIN_SL_CONTACTS
         if limit.sl_target is not None and sl is not None and enough and sl < limit.sl_target:
-            found.append(Alarm(f"service_level:{name}", "service_level", name, "warning",
-                               f"service level of {name} is {sl:.0f}% over the last 15 minutes "
-                               f"(target {limit.sl_target:.0f}%)"))  # fmt: skip
+            found.append(
+                Alarm(
+                    f"service_level:{name}",
+                    "service_level",
+                    name,
+                    "warning",
+                    f"service level of {name} is {sl:.0f}% over the last 15 minutes "
+                    f"(target {limit.sl_target:.0f}%)",
+                )
+            )
     if not_ready_limit is not None:
         for agent_id, (state, since, reason) in agents.items():
             if state == "not_ready" and now - since > not_ready_limit:
@@ -99,8 +113,11 @@ class AlarmBook:
         self.active: dict[str, tuple[Alarm, float]] = {}  # key -> (alarm, raised at)
 
     def update(self, alarms: dict[str, Alarm], now: float) -> list[AlarmChange]:
-        changes = [AlarmChange(alarm, False, now, since)
-                   for key, (alarm, since) in self.active.items() if key not in alarms]  # fmt: skip
+        changes = [
+            AlarmChange(alarm, False, now, since)
+            for key, (alarm, since) in self.active.items()
+            if key not in alarms
+        ]
         for change in changes:
             del self.active[change.alarm.key]
         for key, alarm in alarms.items():
@@ -116,5 +133,11 @@ class AlarmBook:
 
 
 def alarm_json(alarm: Alarm, since: float) -> dict[str, Any]:
-    return {"key": alarm.key, "kind": alarm.kind, "subject": alarm.subject,
-            "severity": alarm.severity, "text": alarm.text, "since": since}  # fmt: skip
+    return {
+        "key": alarm.key,
+        "kind": alarm.kind,
+        "subject": alarm.subject,
+        "severity": alarm.severity,
+        "text": alarm.text,
+        "since": since,
+    }

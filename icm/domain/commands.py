@@ -165,10 +165,26 @@ class JoinConference:
 
 
 App = (
-    Answer | Park | Hangup | Playback | Speak | Say | PlayAndGetDigits | Record | SetVar
-    | UnsetVar | SetVars | Transfer | StartAvmd | StopAvmd | DetectAmd | Eavesdrop | Bridge
-    | JoinConference | Socket
-)  # fmt: skip
+    Answer
+    | Park
+    | Hangup
+    | Playback
+    | Speak
+    | Say
+    | PlayAndGetDigits
+    | Record
+    | SetVar
+    | UnsetVar
+    | SetVars
+    | Transfer
+    | StartAvmd
+    | StopAvmd
+    | DetectAmd
+    | Eavesdrop
+    | Bridge
+    | JoinConference
+    | Socket
+)
 
 # --- call control: api / bgapi on the inbound connection -------------------------------------
 
@@ -331,8 +347,26 @@ class FlushDirectoryUser:
 
 
 SwitchCommand = (
-    HangupLeg | HoldLeg | OriginateCall | BridgeLegs | TransferLeg | TransferInline | ParkLeg
-    | BreakLeg | BroadcastSound | SetLegVariable | GetVariable | SendDtmf | MuteLeg | PhoneEvent
-    | RecordLeg | LegExists | ConferenceHangupAll | ModuleExists | GatewayStatus | ShowChannels
-    | ShowCalls | FlushDirectoryUser
-)  # fmt: skip
+    HangupLeg
+    | HoldLeg
+    | OriginateCall
+    | BridgeLegs
+    | TransferLeg
+    | TransferInline
+    | ParkLeg
+    | BreakLeg
+    | BroadcastSound
+    | SetLegVariable
+    | GetVariable
+    | SendDtmf
+    | MuteLeg
+    | PhoneEvent
+    | RecordLeg
+    | LegExists
+    | ConferenceHangupAll
+    | ModuleExists
+    | GatewayStatus
+    | ShowChannels
+    | ShowCalls
+    | FlushDirectoryUser
+)

@@ -56,25 +56,69 @@ class FactBuilder:
         return out
 
     # --- queue events -----------------------------------------------------------------
-    def queue_event(self, kind: str, contact: str, queue: str, at: float, call_uuid: str = "",
-                    agent: str = "", wait: float = 0.0, target: str = "") -> None:  # fmt: skip
-        self.out.append(("queue_event", {
-            "switch": self.switch, "kind": kind, "contact_id": contact, "call_uuid": call_uuid,
-            "queue": queue, "at": at, "agent": agent, "wait_seconds": round(wait, 3),
-            "target": target}))  # fmt: skip
+    def queue_event(
+        self,
+        kind: str,
+        contact: str,
+        queue: str,
+        at: float,
+        call_uuid: str = "",
+        agent: str = "",
+        wait: float = 0.0,
+        target: str = "",
+    ) -> None:
+        self.out.append(
+            (
+                "queue_event",
+                {
+                    "switch": self.switch,
+                    "kind": kind,
+                    "contact_id": contact,
+                    "call_uuid": call_uuid,
+                    "queue": queue,
+                    "at": at,
+                    "agent": agent,
+                    "wait_seconds": round(wait, 3),
+                    "target": target,
+                },
+            )
+        )
 
-    def contact_finished(self, contact: str, queue: str, outcome: str, waited: float,
-                         at: float, agent: str = "", call_uuid: str = "", skill: str = "",
-                         media: str = "voice", target: str = "",
-                         campaign: str = "") -> None:  # fmt: skip
+    def contact_finished(
+        self,
+        contact: str,
+        queue: str,
+        outcome: str,
+        waited: float,
+        at: float,
+        agent: str = "",
+        call_uuid: str = "",
+        skill: str = "",
+        media: str = "voice",
+        target: str = "",
+        campaign: str = "",
+    ) -> None:
         """The contact left its queue (answered / abandoned / overflowed) at `at`."""
         self.queue_event(outcome, contact, queue, at, call_uuid, agent, waited, target)
-        fact = {"switch": self.switch, "contact_id": contact, "call_uuid": call_uuid,
-                "queue": queue, "skill": skill, "media": media, "agent": agent,
-                "entered_at": at - waited, "answered_at": at if outcome == "answered" else None,
-                "ended_at": at, "outcome": outcome, "wait_seconds": round(waited, 3),
-                "talk_seconds": 0.0, "hold_seconds": 0.0, "wrap_seconds": 0.0,
-                "transferred": False, "campaign": campaign}  # fmt: skip
+        fact = {
+            "switch": self.switch,
+            "contact_id": contact,
+            "call_uuid": call_uuid,
+            "queue": queue,
+            "skill": skill,
+            "media": media,
+            "agent": agent,
+            "entered_at": at - waited,
+            "answered_at": at if outcome == "answered" else None,
+            "ended_at": at,
+            "outcome": outcome,
+            "wait_seconds": round(waited, 3),
+            "talk_seconds": 0.0,
+            "hold_seconds": 0.0,
+            "wrap_seconds": 0.0,
+            "transferred": False,
+            "campaign": campaign,
+        }
         if outcome != "answered" or not agent:
             self.out.append(("contact", fact))
             return
@@ -111,15 +155,33 @@ class FactBuilder:
                 handling.talk_since = at
 
     # --- agent states -------------------------------------------------------------------
-    def agent_changed(self, agent: str, to_state: str, at: float, reason: str = "",
-                      queue: str = "", contact: str = "") -> None:  # fmt: skip
+    def agent_changed(
+        self,
+        agent: str,
+        to_state: str,
+        at: float,
+        reason: str = "",
+        queue: str = "",
+        contact: str = "",
+    ) -> None:
         """The agent moved to `to_state` at `at`: close its interval, follow its contact."""
         interval = self.intervals.get(agent)
         if interval is not None and at >= interval.since:
-            self.out.append(("agent_state", {
-                "switch": self.switch, "agent": agent, "state": interval.state,
-                "reason": interval.reason, "started_at": interval.since, "ended_at": at,
-                "queue": interval.queue, "contact_id": interval.contact}))  # fmt: skip
+            self.out.append(
+                (
+                    "agent_state",
+                    {
+                        "switch": self.switch,
+                        "agent": agent,
+                        "state": interval.state,
+                        "reason": interval.reason,
+                        "started_at": interval.since,
+                        "ended_at": at,
+                        "queue": interval.queue,
+                        "contact_id": interval.contact,
+                    },
+                )
+            )
         handling = self.handling.get(agent)
         if handling is not None:
             queue = queue or handling.fact["queue"]
@@ -127,10 +189,13 @@ class FactBuilder:
         if to_state == AgentState.LOGGED_OUT:
             self.intervals.pop(agent, None)
         else:
-            self.intervals[agent] = _Interval(to_state, at, reason if to_state ==
-                                              AgentState.NOT_READY else "",
-                                              queue if to_state in _HANDLING else "",
-                                              contact if to_state in _HANDLING else "")  # fmt: skip
+            self.intervals[agent] = _Interval(
+                to_state,
+                at,
+                reason if to_state == AgentState.NOT_READY else "",
+                queue if to_state in _HANDLING else "",
+                contact if to_state in _HANDLING else "",
+            )
         if handling is None:
             return
         if to_state != AgentState.ON_CALL:

@@ -39,17 +39,21 @@ def originate_target(endpoint: str, context: str, allowed: Collection[str]) -> O
     parts = str(endpoint).split("/")
     if parts[0] == "loopback":
         if not 2 <= len(parts) <= 4 or not _EXTENSION.fullmatch(parts[1]):
-            raise OriginateNotAllowed(f"endpoint {endpoint[:80]!r}: a loopback endpoint is "
-                                      "loopback/<extension>[/<context>[/XML]]")  # fmt: skip
+            raise OriginateNotAllowed(
+                f"endpoint {endpoint[:80]!r}: a loopback endpoint is "
+                "loopback/<extension>[/<context>[/XML]]"
+            )
         loopback = parts[1]
         contexts.append(parts[2] if len(parts) > 2 and parts[2] else "default")
         if len(parts) == 4 and parts[3] != "XML":
-            raise OriginateNotAllowed(f"endpoint {endpoint[:80]!r}: a loopback endpoint may "
-                                      "only use the XML dialplan")  # fmt: skip
+            raise OriginateNotAllowed(
+                f"endpoint {endpoint[:80]!r}: a loopback endpoint may only use the XML dialplan"
+            )
     elif parts[:2] == ["sofia", "gateway"]:
         if len(parts) != 4:
-            raise OriginateNotAllowed(f"endpoint {endpoint[:80]!r}: a trunk endpoint is "
-                                      "sofia/gateway/<gateway>/<number>")  # fmt: skip
+            raise OriginateNotAllowed(
+                f"endpoint {endpoint[:80]!r}: a trunk endpoint is sofia/gateway/<gateway>/<number>"
+            )
         gateway, number = parts[2], parts[3]
     for name in contexts:
         if not _CONTEXT.fullmatch(name) or name not in allowed:

@@ -126,13 +126,15 @@ def _applies(policy: RecordingPolicy, facts: CallFacts) -> bool:
     return in_windows(facts.local_time, policy.windows)
 
 
-def decide(policies: list[RecordingPolicy], orders: list[RecordOrder],
-           facts: CallFacts) -> Decision | None:  # fmt: skip
+def decide(
+    policies: list[RecordingPolicy], orders: list[RecordOrder], facts: CallFacts
+) -> Decision | None:
     """Record the call, and how — or None."""
     for policy in sorted(policies, key=lambda p: (p.priority, p.name)):
         if _applies(policy, facts):
-            return Decision(policy.format, policy.stereo, f"policy {policy.name}",
-                            policy.retention_days)  # fmt: skip
+            return Decision(
+                policy.format, policy.stereo, f"policy {policy.name}", policy.retention_days
+            )
     vetoed = any(number_matches(n, p.never_numbers) for p in policies for n in _numbers(facts))
     for order in orders:
         live = order.start <= facts.at and (order.end is None or facts.at < order.end)

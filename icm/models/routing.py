@@ -218,13 +218,18 @@ class RoutingRule(models.Model):
     name = models.CharField(max_length=100)
     priority = models.PositiveSmallIntegerField(default=100, help_text="Lower is tried first.")
     dnis = models.CharField(
-        "dialled number", max_length=32, blank=True, validators=[digits_validator],
+        "dialled number",
+        max_length=32,
+        blank=True,
+        validators=[digits_validator],
         help_text="Empty: any number.",
-    )  # fmt: skip
+    )
     caller_prefix = models.CharField(
-        max_length=32, blank=True, validators=[digits_validator],
+        max_length=32,
+        blank=True,
+        validators=[digits_validator],
         help_text="Caller numbers starting with this (e.g. an area code). Empty: any caller.",
-    )  # fmt: skip
+    )
     schedule = models.ForeignKey(
         Schedule, on_delete=models.PROTECT, null=True, blank=True, related_name="routing_rules"
     )
@@ -272,11 +277,14 @@ class ScheduledQueueChange(models.Model):
 
         if self.queue_id is None:
             return
-        trial = Queue(name=self.queue.name, strategy=self.strategy,
-                      strategy_parameters=self.strategy_parameters,
-                      wrap_up_seconds=self.queue.wrap_up_seconds,
-                      service_level_seconds=self.queue.service_level_seconds,
-                      max_wait_seconds=self.queue.max_wait_seconds)  # fmt: skip
+        trial = Queue(
+            name=self.queue.name,
+            strategy=self.strategy,
+            strategy_parameters=self.strategy_parameters,
+            wrap_up_seconds=self.queue.wrap_up_seconds,
+            service_level_seconds=self.queue.service_level_seconds,
+            max_wait_seconds=self.queue.max_wait_seconds,
+        )
         try:
             policy_from_queue(trial, {})
         except InvalidPolicy as exc:

@@ -140,7 +140,7 @@ class IcmInboundESL(InboundESL):
         self._send_raw(f"api {command}", reply)
 
     # --- sending -------------------------------------------------------------------------
-    def send(self, data: str):  # noqa: ANN201 - greenswitch's ESLEvent
+    def send(self, data: str):
         reply = gevent.event.AsyncResult()
         self._send_raw(data, reply)
         try:
@@ -222,7 +222,7 @@ class IcmInboundESL(InboundESL):
         super().handle_event(event)
 
     @staticmethod
-    def _read_socket(sock, length: int) -> str:  # noqa: ANN001
+    def _read_socket(sock, length: int) -> str:
         data = sock.read(length) if length else b""
         while len(data) < length:
             more = sock.read(length - len(data))

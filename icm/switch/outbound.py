@@ -63,7 +63,7 @@ class IcmOutboundSession(OutboundSession):
     """OutboundSession receiving its channel's events as JSON; it runs applications only
     from domain commands (`execute`), each rendered and checked by icm.switch.render."""
 
-    def execute(self, app: cmd.App, block: bool = False, timeout: float | None = None) -> Any:  # noqa: ANN401 - greenswitch's ESLEvent
+    def execute(self, app: cmd.App, block: bool = False, timeout: float | None = None) -> Any:
         """Run one application on this call; with `block`, wait for it to finish (its
         CHANNEL_EXECUTE_COMPLETE event, returned) at most `timeout` seconds."""
         frame = render(app, "sendmsg")  # refuses an unsafe argument before anything is sent
@@ -78,26 +78,26 @@ class IcmOutboundSession(OutboundSession):
         self.send(frame)
         return done.get(block=True, timeout=timeout)
 
-    def api(self, command: cmd.SwitchCommand) -> Any:  # noqa: ANN401 - greenswitch's ESLEvent
+    def api(self, command: cmd.SwitchCommand) -> Any:
         """Run an api command over this session's socket."""
         return self.send(render(command, "api"))
 
     def call_command(self, *args: object, **kwargs: object) -> None:
         raise TypeError("an outbound session runs domain applications: use execute()")
 
-    def answer(self) -> Any:  # noqa: ANN401
+    def answer(self) -> Any:
         return self.execute(cmd.Answer()).data
 
     def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
         self.execute(cmd.Hangup(cause))
 
-    def playback(self, path: str, block: bool = True) -> Any:  # noqa: ANN401
+    def playback(self, path: str, block: bool = True) -> Any:
         return self.execute(cmd.Playback(path), block=block)
 
     def myevents(self) -> None:
         self.send("myevents json")
 
-    def handle_event(self, event) -> None:  # noqa: ANN001 - greenswitch ESLEvent
+    def handle_event(self, event) -> None:
         if event.headers.get("Content-Type") == "text/event-json":
             body = self._read_socket(self.sock_file, content_length(event.headers))
             try:
@@ -113,7 +113,7 @@ class OutboundServer(OutboundESLServer):
     """OutboundESLServer with a blocking accept loop, a clean stop, a peer allow-list and a
     Unique-ID check."""
 
-    def __init__(self, *args: Any, allowed: Iterable[str] = (), **kwargs: Any) -> None:  # noqa: ANN401
+    def __init__(self, *args: Any, allowed: Iterable[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.allowed = allowed_networks(allowed)
         self.refused = 0  # peers and sessions turned away (tests, logs)

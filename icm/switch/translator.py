@@ -62,9 +62,14 @@ def translate(
     """Turn one ESL event (plain or json, already decoded) into a domain event, or None."""
     name = headers.get("Event-Name")
     if name == "CUSTOM" and headers.get("Event-Subclass") == "sofia::gateway_state":
-        return ev.GatewayStateChanged(switch, headers.get("Gateway", ""),
-                                      headers.get("State", ""), headers.get("Ping-Status", ""),
-                                      event_time(headers), headers.get("Phrase", ""))  # fmt: skip
+        return ev.GatewayStateChanged(
+            switch,
+            headers.get("Gateway", ""),
+            headers.get("State", ""),
+            headers.get("Ping-Status", ""),
+            event_time(headers),
+            headers.get("Phrase", ""),
+        )
     uuid = headers.get("Unique-ID", "")
     if not uuid and name != "HEARTBEAT":
         return None
@@ -89,9 +94,14 @@ def translate(
             return ev.LegRenamed(switch, old, uuid, at) if old and old != uuid else None
         case "RECORD_STOP":
             ms = headers.get("variable_record_ms", "")
-            return ev.RecordingStopped(switch, uuid, headers.get("Record-File-Path", ""), at,
-                                       headers.get("Record-Completion-Cause", ""),
-                                       int(ms) if ms.isdigit() else None)  # fmt: skip
+            return ev.RecordingStopped(
+                switch,
+                uuid,
+                headers.get("Record-File-Path", ""),
+                at,
+                headers.get("Record-Completion-Cause", ""),
+                int(ms) if ms.isdigit() else None,
+            )
         case "CHANNEL_HANGUP_COMPLETE":
             cause = headers.get("Hangup-Cause") or headers.get("variable_hangup_cause", "")
             return ev.LegHungUp(switch, uuid, cause, at)
@@ -101,7 +111,7 @@ def translate(
 def gateways_from_xmlstatus(switch: str, text: str, at: datetime) -> list[ev.GatewayStateChanged]:
     """Every gateway of `sofia xmlstatus gateway` (mod_sofia's xml_gateway_status), or []
     when the reply is not that XML (no mod_sofia, an error)."""
-    import xml.etree.ElementTree as ET  # noqa: N817, S405 - the switch's own reply
+    import xml.etree.ElementTree as ET
 
     try:
         root = ET.fromstring(text.strip())  # noqa: S314
@@ -110,7 +120,7 @@ def gateways_from_xmlstatus(switch: str, text: str, at: datetime) -> list[ev.Gat
     return [
         ev.GatewayStateChanged(
             switch, gw.findtext("name", ""), gw.findtext("state", ""), gw.findtext("status", ""), at
-        )  # fmt: skip
+        )
         for gw in root.iter("gateway")
         if gw.findtext("name")
     ]

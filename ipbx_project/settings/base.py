@@ -202,8 +202,13 @@ IPBX_CUSTOMER_LOOKUP_TIMEOUT = float(env_str("IPBX_CUSTOMER_LOOKUP_TIMEOUT", "1.
 # --- IVR -------------------------------------------------------------------------------------
 # TTS engine|voice per caller language (`default` for the rest); see freeswitch_conf's
 # modules.conf.xml (mod_flite speaks English, espeak-ng through mod_tts_commandline others).
-IVR_TTS_VOICES = {"default": "flite|kal", "es": "tts_commandline|es", "fr": "tts_commandline|fr",
-                  "de": "tts_commandline|de", "zh": "tts_commandline|cmn"}  # fmt: skip
+IVR_TTS_VOICES = {
+    "default": "flite|kal",
+    "es": "tts_commandline|es",
+    "fr": "tts_commandline|fr",
+    "de": "tts_commandline|de",
+    "zh": "tts_commandline|cmn",
+}
 # Uploaded voice prompts: the web writes them to IVR_PROMPTS_DIR; the switch reads the same
 # files as IVR_PROMPTS_SWITCH_DIR (a shared directory on another host). Flows name them
 # `prompt:<name>`.
@@ -307,8 +312,10 @@ if IPBX_API_BASIC_AUTH:
     ]
 # A NUL character (PostgreSQL text cannot hold one) is refused where input enters: query
 # strings, JSON / form bodies, HTTP Basic credentials (ipbx_project.api_input).
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-                  "ipbx_project.api_input.RefuseNulMiddleware")  # fmt: skip
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "ipbx_project.api_input.RefuseNulMiddleware",
+)
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "ipbx_project.api_input.JSONParser",
     "ipbx_project.api_input.FormParser",

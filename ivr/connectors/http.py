@@ -48,10 +48,19 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # Never, even when listed: link-local (169.254.169.254, the cloud metadata service of AWS,
 # GCP, Azure, OpenStack …), AWS's IPv6 and Alibaba's metadata addresses, "this host" and
 # multicast.
-_NEVER = [ipaddress.ip_network(n) for n in (
-    "169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32", "0.0.0.0/8",
-    "::/128", "224.0.0.0/4", "ff00::/8",
-)]  # fmt: skip
+_NEVER = [
+    ipaddress.ip_network(n)
+    for n in (
+        "169.254.0.0/16",
+        "fe80::/10",
+        "fd00:ec2::254/128",
+        "100.100.100.200/32",
+        "0.0.0.0/8",
+        "::/128",
+        "224.0.0.0/4",
+        "ff00::/8",
+    )
+]
 _METADATA_NAMES = {"metadata", "metadata.google.internal", "metadata.azure.internal"}
 
 
@@ -100,8 +109,10 @@ def refusal(host: str, address: str) -> str:
     if entries:
         return "" if _listed(host, ip, entries) else f"host {host} is not on IVR_HTTP_ALLOWED_HOSTS"
     if not ip.is_global:
-        return (f"{host} ({ip}) is a loopback, private or shared address: list the host in "
-                "IVR_HTTP_ALLOWED_HOSTS to allow it")  # fmt: skip
+        return (
+            f"{host} ({ip}) is a loopback, private or shared address: list the host in "
+            "IVR_HTTP_ALLOWED_HOSTS to allow it"
+        )
     return ""
 
 
@@ -204,10 +215,18 @@ def run(config: Mapping[str, Any], params: Mapping[str, Any], timeout: float) ->
     url = _fill(str(config["url"]), params, quote_values=True)
     headers = {str(k): _fill(str(v), params) for k, v in (config.get("headers") or {}).items()}
     body = dict(params) if method == "POST" else None
-    with _session() as session, session.request(
-        method, url, headers=headers, json=body, timeout=(timeout, timeout),
-        allow_redirects=False, stream=True,
-    ) as response:  # fmt: skip
+    with (
+        _session() as session,
+        session.request(
+            method,
+            url,
+            headers=headers,
+            json=body,
+            timeout=(timeout, timeout),
+            allow_redirects=False,
+            stream=True,
+        ) as response,
+    ):
         if response.status_code == 404:
             return {}
         response.raise_for_status()

@@ -77,8 +77,9 @@ def run(config: Mapping[str, Any], params: Mapping[str, Any], timeout: float) ->
     return dict(zip(columns, row, strict=True)) if row else {}
 
 
-def _query(conn: psycopg.Connection, query: str, values: dict[str, Any],
-           timeout: float) -> tuple[list[str], Any]:  # fmt: skip
+def _query(
+    conn: psycopg.Connection, query: str, values: dict[str, Any], timeout: float
+) -> tuple[list[str], Any]:
     with conn.cursor() as cur:
         cur.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
         cur.execute(query.encode(), values)
@@ -93,8 +94,13 @@ def _conninfo(database: str) -> str:
         return str(settings.IVR_SQL_DATABASE_URL)
     if database == "default":
         db = settings.DATABASES["default"]
-        parts = {"dbname": db.get("NAME"), "user": db.get("USER"), "password": db.get("PASSWORD"),
-                 "host": db.get("HOST"), "port": db.get("PORT")}  # fmt: skip
+        parts = {
+            "dbname": db.get("NAME"),
+            "user": db.get("USER"),
+            "password": db.get("PASSWORD"),
+            "host": db.get("HOST"),
+            "port": db.get("PORT"),
+        }
         return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in parts.items() if v})
     value = os.environ.get(database, "")
     if not re.fullmatch(r"[A-Z][A-Z0-9_]*", database) or not value:

@@ -15,8 +15,11 @@ def diff_graphs(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any
         before, after = old_nodes[node_id], new_nodes[node_id]
         if before == after:
             continue
-        keys = sorted(set(before) | set(after)) if isinstance(before, dict) and isinstance(
-            after, dict) else ["node"]  # fmt: skip
+        keys = (
+            sorted(set(before) | set(after))
+            if isinstance(before, dict) and isinstance(after, dict)
+            else ["node"]
+        )
         changed[node_id] = {
             key: [_get(before, key), _get(after, key)]
             for key in keys

@@ -208,8 +208,11 @@ def _names(text: str) -> frozenset[str]:
                 f"{type(node.value).__name__} literals are not allowed in {text!r}"
             )
         if isinstance(node, ast.Compare):
-            sequences_allowed.update(id(c) for o, c in zip(node.ops, node.comparators, strict=True)
-                                     if isinstance(o, ast.In | ast.NotIn))  # fmt: skip
+            sequences_allowed.update(
+                id(c)
+                for o, c in zip(node.ops, node.comparators, strict=True)
+                if isinstance(o, ast.In | ast.NotIn)
+            )
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
                 raise ExpressionError(f"only {sorted(FUNCTIONS)} may be called in {text!r}")
@@ -244,7 +247,7 @@ def _check_constant_parts(text: str, tree: ast.Expression) -> None:
             raise ExpressionBudgetError(f"{text!r} {exc}") from None
         except (MemoryError, RecursionError):
             raise ExpressionBudgetError(f"{text!r} is too expensive") from None
-        except Exception:  # noqa: BLE001, S110 - other failures are the run time's to report
+        except Exception:  # noqa: S110 - other failures are the run time's to report
             pass
 
 

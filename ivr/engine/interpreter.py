@@ -107,14 +107,25 @@ class Interpreter:
         # rules for numbers that leave through the trunk (icm gives it; none in a simulator)
         self.transfer_check = transfer_check
         self._enter: dict[str, Callable[[Run, Mapping[str, Any]], Effect | None]] = {
-            "play": self._play, "menu": self._ask, "collect": self._ask,
-            "language": self._ask, "record": self._record, "set": self._set,
-            "condition": self._condition, "switch": self._switch, "goto": self._goto,
-            "schedule": self._schedule, "lookup": self._lookup, "icm_value": self._icm_value,
-            "subflow": self._subflow, "return": self._return,
-            "enter_queue": self._enter_queue, "transfer": self._transfer,
-            "voicemail": self._voicemail, "hangup": self._hangup,
-        }  # fmt: skip
+            "play": self._play,
+            "menu": self._ask,
+            "collect": self._ask,
+            "language": self._ask,
+            "record": self._record,
+            "set": self._set,
+            "condition": self._condition,
+            "switch": self._switch,
+            "goto": self._goto,
+            "schedule": self._schedule,
+            "lookup": self._lookup,
+            "icm_value": self._icm_value,
+            "subflow": self._subflow,
+            "return": self._return,
+            "enter_queue": self._enter_queue,
+            "transfer": self._transfer,
+            "voicemail": self._voicemail,
+            "hangup": self._hangup,
+        }
 
     # --- public --------------------------------------------------------------------------
     def start(self, flow: str, variables: Mapping[str, Any] | None = None) -> tuple[Run, Effect]:
@@ -153,11 +164,13 @@ class Interpreter:
             run.steps += 1
             if run.steps > MAX_CALL_STEPS:
                 run.last_error = f"more than {MAX_CALL_STEPS} steps in one run"
-                return self._finish(run, Finished("hangup", {"cause": "NORMAL_TEMPORARY_FAILURE"},
-                                                  APOLOGY))  # fmt: skip
+                return self._finish(
+                    run, Finished("hangup", {"cause": "NORMAL_TEMPORARY_FAILURE"}, APOLOGY)
+                )
             if node.get("_missing"):
-                return self._finish(run, Finished("hangup", {"cause": "NORMAL_TEMPORARY_FAILURE"},
-                                                  APOLOGY))  # fmt: skip
+                return self._finish(
+                    run, Finished("hangup", {"cause": "NORMAL_TEMPORARY_FAILURE"}, APOLOGY)
+                )
             try:
                 effect = self._enter[str(node.get("type"))](run, node)
             except Exception as exc:  # unknown type, bad parameter, failed expression …
@@ -284,8 +297,10 @@ class Interpreter:
         kind = node.get("type")
         specs = node_prompt_items(node)
         if kind == "language" and not specs:
-            specs = [{"text": f"For {lang} press {i}."} for i, lang in
-                     enumerate(_language_labels(node), 1)]  # fmt: skip
+            specs = [
+                {"text": f"For {lang} press {i}."}
+                for i, lang in enumerate(_language_labels(node), 1)
+            ]
         if run.retry_reason:
             retry_key = f"{run.retry_reason}_prompt"
             default = RETRY_INVALID if run.retry_reason == "invalid" else RETRY_TIMEOUT
@@ -301,16 +316,22 @@ class Interpreter:
                 timeout,
                 _float(node.get("digit_timeout"), 3.0, 0.5, 30),
             )
-        choices = _choices(node) if kind == "menu" else tuple(
-            str(i) for i in range(1, len(_languages(node)) + 1))  # fmt: skip
+        choices = (
+            _choices(node)
+            if kind == "menu"
+            else tuple(str(i) for i in range(1, len(_languages(node)) + 1))
+        )
         longest = max((len(c) for c in choices), default=1)
         terminators = "#" if longest > 1 and "#" not in choices else ""
         return Collect(prompts, 1, longest, terminators, timeout, 2.0, choices)
 
     def _record(self, run: Run, node: Mapping[str, Any]) -> Effect:
         name = f"{run.flow}-{run.node}"
-        return Record(render(node_prompt_items(node), run.variables),
-                      _int(node.get("max_seconds"), 60, 1, 3600), name)  # fmt: skip
+        return Record(
+            render(node_prompt_items(node), run.variables),
+            _int(node.get("max_seconds"), 60, 1, 3600),
+            name,
+        )
 
     def _set(self, run: Run, node: Mapping[str, Any]) -> None:
         run.variables[str(node["variable"])] = _plain(evaluate(str(node["value"]), run.variables))
@@ -383,8 +404,12 @@ class Interpreter:
             "priority": _int(value, 0, -100, 100),
             "skills": {str(k): _int(v, 1, 1, 10) for k, v in skills.items()},
         }
-        return Finished("enter_queue", params, render(node_prompt_items(node), run.variables),
-                        _data(run, node.get("attach")))  # fmt: skip
+        return Finished(
+            "enter_queue",
+            params,
+            render(node_prompt_items(node), run.variables),
+            _data(run, node.get("attach")),
+        )
 
     def _transfer(self, run: Run, node: Mapping[str, Any]) -> Effect:
         kind = str(node.get("kind") or "extension")
@@ -401,19 +426,30 @@ class Interpreter:
         refused = self.transfer_check(kind, digits) if self.transfer_check else ""
         if refused:
             raise _Fail(f"transfer to {digits} refused: {refused}")
-        return Finished("transfer", {"kind": kind, "target": digits},
-                        render(node_prompt_items(node), run.variables), _data(run))  # fmt: skip
+        return Finished(
+            "transfer",
+            {"kind": kind, "target": digits},
+            render(node_prompt_items(node), run.variables),
+            _data(run),
+        )
 
     def _voicemail(self, run: Run, node: Mapping[str, Any]) -> Effect:
         specs = node_prompt_items(node) or [{"text": "Please leave a message after the tone."}]
-        return Finished("voicemail", {"mailbox": str(node["mailbox"]),
-                                      "max_seconds": _int(node.get("max_seconds"), 120, 5, 600)},
-                        render(specs, run.variables), _data(run))  # fmt: skip
+        return Finished(
+            "voicemail",
+            {
+                "mailbox": str(node["mailbox"]),
+                "max_seconds": _int(node.get("max_seconds"), 120, 5, 600),
+            },
+            render(specs, run.variables),
+            _data(run),
+        )
 
     def _hangup(self, run: Run, node: Mapping[str, Any]) -> Effect:
         cause = str(node.get("cause") or "NORMAL_CLEARING")
-        return Finished("hangup", {"cause": cause}, render(node_prompt_items(node), run.variables),
-                        _data(run))  # fmt: skip
+        return Finished(
+            "hangup", {"cause": cause}, render(node_prompt_items(node), run.variables), _data(run)
+        )
 
 
 def _check_allowed_numbers(node: Mapping[str, Any], target: str) -> None:
@@ -465,8 +501,15 @@ def _languages(node: Mapping[str, Any]) -> list[str]:
     return [str(lang) for lang in (languages if isinstance(languages, list) else [languages])]
 
 
-LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German",
-                  "zh": "Chinese", "it": "Italian", "pt": "Portuguese"}  # fmt: skip
+LANGUAGE_NAMES = {
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "de": "German",
+    "zh": "Chinese",
+    "it": "Italian",
+    "pt": "Portuguese",
+}
 
 
 def _language_labels(node: Mapping[str, Any]) -> list[str]:
@@ -478,8 +521,11 @@ def _data(run: Run, attach: Any = None) -> dict[str, Any]:
     that has a value (the call's own identifiers are on the call already)."""
     if isinstance(attach, list):
         return {str(k): _plain(run.variables.get(str(k))) for k in attach}
-    return {k: _plain(v) for k, v in run.variables.items()
-            if v not in (None, "") and k not in ("ani", "dnis", "now_hour", "weekday")}  # fmt: skip
+    return {
+        k: _plain(v)
+        for k, v in run.variables.items()
+        if v not in (None, "") and k not in ("ani", "dnis", "now_hour", "weekday")
+    }
 
 
 def _plain(value: Any) -> Any:

@@ -24,25 +24,43 @@ class NodeSpec:
 
 SPECS: dict[str, NodeSpec] = {
     "play": NodeSpec(exits=("next",), waits=True, speaks=True),
-    "menu": NodeSpec(required=("prompt",), optional_exits=("timeout", "invalid"), waits=True,
-                     dynamic_exits=True),
-    "collect": NodeSpec(required=("prompt", "variable"), exits=("next",),
-                        optional_exits=("timeout", "invalid"), assigns=("variable",),
-                        waits=True),
-    "record": NodeSpec(required=("variable",), exits=("next",), assigns=("variable",),
-                       waits=True),
-    "set": NodeSpec(required=("variable", "value"), exits=("next",), expressions=("value",),
-                    assigns=("variable",)),
-    "condition": NodeSpec(required=("expression",), exits=("true", "false"),
-                          expressions=("expression",)),
-    "switch": NodeSpec(required=("value",), optional_exits=("default",),
-                       expressions=("value",), dynamic_exits=True),
+    "menu": NodeSpec(
+        required=("prompt",), optional_exits=("timeout", "invalid"), waits=True, dynamic_exits=True
+    ),
+    "collect": NodeSpec(
+        required=("prompt", "variable"),
+        exits=("next",),
+        optional_exits=("timeout", "invalid"),
+        assigns=("variable",),
+        waits=True,
+    ),
+    "record": NodeSpec(required=("variable",), exits=("next",), assigns=("variable",), waits=True),
+    "set": NodeSpec(
+        required=("variable", "value"),
+        exits=("next",),
+        expressions=("value",),
+        assigns=("variable",),
+    ),
+    "condition": NodeSpec(
+        required=("expression",), exits=("true", "false"), expressions=("expression",)
+    ),
+    "switch": NodeSpec(
+        required=("value",), optional_exits=("default",), expressions=("value",), dynamic_exits=True
+    ),
     "goto": NodeSpec(exits=("next",)),
     "schedule": NodeSpec(required=("schedule",), exits=("open", "closed")),
-    "lookup": NodeSpec(required=("connector", "variable"), exits=("next", "error"),
-                       optional_exits=("not_found",), assigns=("variable",)),
-    "icm_value": NodeSpec(required=("metric", "variable"), exits=("next",),
-                          optional_exits=("error",), assigns=("variable",)),
+    "lookup": NodeSpec(
+        required=("connector", "variable"),
+        exits=("next", "error"),
+        optional_exits=("not_found",),
+        assigns=("variable",),
+    ),
+    "icm_value": NodeSpec(
+        required=("metric", "variable"),
+        exits=("next",),
+        optional_exits=("error",),
+        assigns=("variable",),
+    ),
     "subflow": NodeSpec(required=("flow",), exits=("next",), optional_exits=("error",)),
     "return": NodeSpec(terminal=True),
     "language": NodeSpec(required=("languages",), exits=("next",), waits=True),
@@ -50,9 +68,20 @@ SPECS: dict[str, NodeSpec] = {
     "transfer": NodeSpec(required=("target",), terminal=True),
     "voicemail": NodeSpec(required=("mailbox",), terminal=True),
     "hangup": NodeSpec(terminal=True),
-}  # fmt: skip
+}
 
 CALL_VARIABLES = frozenset(
-    {"ani", "dnis", "caller_name", "customer_account", "customer_grade", "language", "now_hour",
-     "weekday", "queue_length", "agents_ready", "expected_wait"}
-)  # fmt: skip
+    {
+        "ani",
+        "dnis",
+        "caller_name",
+        "customer_account",
+        "customer_grade",
+        "language",
+        "now_hour",
+        "weekday",
+        "queue_length",
+        "agents_ready",
+        "expected_wait",
+    }
+)

@@ -87,8 +87,9 @@ class TextConversation:
         run.finished = True
         run.last_error = f"more than {MAX_EFFECTS_PER_TURN} prompts without waiting for input"
         reply.messages = reply.messages[:MAX_EFFECTS_PER_TURN]
-        return self._finished(run, Finished("hangup", {"cause": "NORMAL_TEMPORARY_FAILURE"},
-                                            APOLOGY), reply)  # fmt: skip
+        return self._finished(
+            run, Finished("hangup", {"cause": "NORMAL_TEMPORARY_FAILURE"}, APOLOGY), reply
+        )
 
     def _ask_service(self, effect: Lookup | ReadIcm | CheckSchedule) -> Any:
         try:
@@ -99,8 +100,12 @@ class TextConversation:
     def _finished(self, run: Run, effect: Finished, reply: Reply) -> Reply:
         reply.messages += [p.as_text() for p in effect.prompts]
         reply.messages.append(describe(effect))
-        reply.outcome = {"action": effect.action, "params": effect.params,
-                         "variables": effect.variables, "error": run.last_error}  # fmt: skip
+        reply.outcome = {
+            "action": effect.action,
+            "params": effect.params,
+            "variables": effect.variables,
+            "error": run.last_error,
+        }
         reply.node = run.node
         return reply
 

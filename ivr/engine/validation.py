@@ -41,8 +41,9 @@ def exits_of(node: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in exits.items()} if isinstance(exits, dict) else {}
 
 
-def validate(graph: Mapping[str, Any], flow_name: str = "",
-             subflows: Mapping[str, set[str]] | None = None) -> None:  # fmt: skip
+def validate(
+    graph: Mapping[str, Any], flow_name: str = "", subflows: Mapping[str, set[str]] | None = None
+) -> None:
     """Raise FlowInvalid listing every problem; `subflows` maps other flows to the flows they
     call (for cycle detection across flows)."""
     problems: list[Problem] = []
@@ -83,8 +84,11 @@ def _check_node(
     spec = SPECS.get(node.get("type", ""))
     if spec is None:
         return [Problem(node_id, f"unknown type {node.get('type')!r} (one of {sorted(SPECS)})")]
-    problems = [Problem(node_id, f"needs parameter {p!r}") for p in spec.required
-                if node.get(p) in (None, "", [], {})]  # fmt: skip
+    problems = [
+        Problem(node_id, f"needs parameter {p!r}")
+        for p in spec.required
+        if node.get(p) in (None, "", [], {})
+    ]
     exits = exits_of(node)
     for name in spec.exits:
         if name not in exits:
@@ -102,8 +106,12 @@ def _check_node(
                 check(str(node[param]), assigned)
             except ExpressionError as exc:
                 problems.append(Problem(node_id, str(exc)))
-    return (problems + _check_speech(node_id, node, spec, assigned)
-            + _check_tokens(node_id, node) + _check_transfer(node_id, node))  # fmt: skip
+    return (
+        problems
+        + _check_speech(node_id, node, spec, assigned)
+        + _check_tokens(node_id, node)
+        + _check_transfer(node_id, node)
+    )
 
 
 def _check_transfer(node_id: str, node: dict[str, Any]) -> list[Problem]:
@@ -120,13 +128,17 @@ def _check_transfer(node_id: str, node: dict[str, Any]) -> list[Problem]:
     target = str(node.get("target") or "")
     if "{" in target:
         if not entries:
-            return [Problem(node_id, "the transfer target is built from the call: give "
-                                     "allowed_numbers, the numbers or ranges (e.g. "
-                                     "+44 20 7946*) it may reach")]  # fmt: skip
+            return [
+                Problem(
+                    node_id,
+                    "the transfer target is built from the call: give "
+                    "allowed_numbers, the numbers or ranges (e.g. "
+                    "+44 20 7946*) it may reach",
+                )
+            ]
         return []
     if entries and target and not on_allow_list(entries, target):
-        return [Problem(node_id, f"the transfer target {target!r} is not on its "
-                                 "allowed_numbers")]  # fmt: skip
+        return [Problem(node_id, f"the transfer target {target!r} is not on its allowed_numbers")]
     return []
 
 
@@ -158,8 +170,12 @@ def _check_tokens(node_id: str, node: dict[str, Any]) -> list[Problem]:
     if pattern not in (None, ""):
         text = str(pattern)
         if len(text) > 100 or _QUANTIFIED_GROUP.search(text):
-            problems.append(Problem(node_id, "pattern: at most 100 characters, no quantified "
-                                             "groups such as (…)* or (…)+"))  # fmt: skip
+            problems.append(
+                Problem(
+                    node_id,
+                    "pattern: at most 100 characters, no quantified groups such as (…)* or (…)+",
+                )
+            )
         else:
             try:
                 re.compile(text)
@@ -208,10 +224,10 @@ def _reachable(start: str, nodes: Mapping[str, Any]) -> set[str]:
 def _busy_loops(nodes: Mapping[str, Any]) -> list[Problem]:
     """Cycles made only of nodes that neither wait nor take input would spin forever."""
     busy = {
-        node_id for node_id, node in nodes.items()
-        if isinstance(node, dict) and node.get("type") in SPECS
-        and not SPECS[node["type"]].waits
-    }  # fmt: skip
+        node_id
+        for node_id, node in nodes.items()
+        if isinstance(node, dict) and node.get("type") in SPECS and not SPECS[node["type"]].waits
+    }
     state: dict[str, int] = {}  # 1 visiting, 2 done
     problems: list[Problem] = []
 
@@ -232,12 +248,14 @@ def _busy_loops(nodes: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
-def _subflow_cycles(flow: str, nodes: Mapping[str, Any],
-                    subflows: Mapping[str, set[str]]) -> list[Problem]:  # fmt: skip
+def _subflow_cycles(
+    flow: str, nodes: Mapping[str, Any], subflows: Mapping[str, set[str]]
+) -> list[Problem]:
     calls: dict[str, str] = {
-        str(node["flow"]): node_id for node_id, node in nodes.items()
+        str(node["flow"]): node_id
+        for node_id, node in nodes.items()
         if isinstance(node, dict) and node.get("type") == "subflow" and node.get("flow")
-    }  # fmt: skip
+    }
     problems = []
     for called, node_id in calls.items():
         seen, todo = set(), [called]

@@ -24,8 +24,9 @@ def choose(wanted: str, loaded: Mapping[str, bool]) -> str:
     """The module to detect machines with (`wanted`: auto, mod_amd or mod_avmd), given
     which modules the switch has loaded; raises NoDetection with the reason."""
     if wanted not in METHODS:
-        raise NoDetection(f"unknown answering-machine detection {wanted!r}: one of "
-                          f"{', '.join(METHODS)}")  # fmt: skip
+        raise NoDetection(
+            f"unknown answering-machine detection {wanted!r}: one of {', '.join(METHODS)}"
+        )
     amd, avmd = bool(loaded.get("mod_amd")), bool(loaded.get("mod_avmd"))
     if wanted == "mod_amd" and not amd:
         also = " (mod_avmd is loaded: choose it, or automatic)" if avmd else ""

@@ -35,11 +35,28 @@ from dataclasses import dataclass
 
 MAX_ENTRIES = 500
 DEFAULT_BLOCKED = (
-    "1900", "1976", "+1900", "+1976",  # North America: premium rate
-    "09", "0871", "0872", "0873", "070", "118",  # UK: premium, personal numbers, directories
-    "+449", "+44871", "+44872", "+44873", "+4470", "+44118",
-    "+979", "+881", "+882", "+883", "+870",  # international premium, satellite networks
-)  # fmt: skip
+    "1900",
+    "1976",
+    "+1900",
+    "+1976",  # North America: premium rate
+    "09",
+    "0871",
+    "0872",
+    "0873",
+    "070",
+    "118",  # UK: premium, personal numbers, directories
+    "+449",
+    "+44871",
+    "+44872",
+    "+44873",
+    "+4470",
+    "+44118",
+    "+979",
+    "+881",
+    "+882",
+    "+883",
+    "+870",  # international premium, satellite networks
+)
 DEFAULT_INTERNATIONAL_PREFIXES = ("00",)
 
 _SEPARATORS = re.compile(r"[\s().\-/]")
@@ -131,13 +148,16 @@ def check(rules: DiallingRules, number: object) -> str:
         )
     blocked = next((e for e in rules.blocked_prefixes if parsed.matches(e)), None)
     if blocked is not None:
-        raise NumberRefused(f"{parsed.dialled} is in a blocked range ({blocked}) of the "
-                            "dialling rules")  # fmt: skip
+        raise NumberRefused(
+            f"{parsed.dialled} is in a blocked range ({blocked}) of the dialling rules"
+        )
     home = any(parsed.digits.startswith(code) for code in rules.home_country_codes)
     if parsed.international and not home and not rules.allow_international:
         if not any(parsed.digits.startswith(code) for code in rules.allowed_countries):
-            raise NumberRefused(f"{parsed.dialled} is an international number; the dialling "
-                                "rules do not allow its country")  # fmt: skip
+            raise NumberRefused(
+                f"{parsed.dialled} is an international number; the dialling "
+                "rules do not allow its country"
+            )
     if rules.allowed_prefixes and not any(parsed.matches(e) for e in rules.allowed_prefixes):
         raise NumberRefused(f"{parsed.dialled} is not in a range the dialling rules allow")
     return parsed.dialled
@@ -180,8 +200,11 @@ def parse_entries(value: object, *, wildcard: bool = False) -> tuple[str, ...]:
         if not entry:
             continue
         if not pattern.fullmatch(entry):
-            what = "digits, maybe after + and maybe ending with *" if wildcard else (
-                "digits, maybe after +")  # fmt: skip
+            what = (
+                "digits, maybe after + and maybe ending with *"
+                if wildcard
+                else ("digits, maybe after +")
+            )
             raise InvalidRules(f"{item.strip()[:40]!r} is not {what}")
         entries.append(entry)
     if len(entries) > MAX_ENTRIES:
@@ -198,9 +221,11 @@ def parse_codes(value: object) -> tuple[str, ...]:
     return codes
 
 
-def on_allow_list(entries: Iterable[str], number: object,
-                  international_prefixes: Iterable[str] = DEFAULT_INTERNATIONAL_PREFIXES,
-                  ) -> bool:  # fmt: skip
+def on_allow_list(
+    entries: Iterable[str],
+    number: object,
+    international_prefixes: Iterable[str] = DEFAULT_INTERNATIONAL_PREFIXES,
+) -> bool:
     """Is the number one of `entries` (an IVR transfer node's allow-list)? An entry ending
     with `*` allows every number starting with it; any other only that number."""
     try:

@@ -7,7 +7,7 @@ TEAM_LEADER_PERMS = (
     ("icm", "view_call"), ("icm", "view_queue"), ("icm", "view_callleg"),
     ("agents", "view_agent"), ("agents", "view_workgroup"), ("agents", "change_workgroup"),
     ("agents", "view_scheduledcallback"), ("supervision", "view_auditentry"),
-)  # fmt: skip
+)
 
 
 def create_roles(apps, schema_editor):  # noqa: ANN001, ANN201
@@ -22,7 +22,7 @@ def create_roles(apps, schema_editor):  # noqa: ANN001, ANN201
     admins.permissions.set(Permission.objects.filter(content_type__app_label__in=APPS))
     leaders, _ = Group.objects.get_or_create(name="Team leaders")
     wanted = [Permission.objects.filter(content_type__app_label=app, codename=code).first()
-              for app, code in TEAM_LEADER_PERMS]  # fmt: skip
+              for app, code in TEAM_LEADER_PERMS]
     leaders.permissions.set([p for p in wanted if p is not None])
     Group.objects.get_or_create(name="Agents")
 

@@ -10,7 +10,7 @@ def forwards(apps, schema_editor):
     Permission = apps.get_model("auth", "Permission")
     leaders = Group.objects.filter(name="Team leaders").first()
     perm = Permission.objects.filter(content_type__app_label="agents",
-                                     codename="change_workgroup").first()  # fmt: skip
+                                     codename="change_workgroup").first()
     if leaders is not None and perm is not None:
         leaders.permissions.remove(perm)
 
@@ -20,7 +20,7 @@ def backwards(apps, schema_editor):
     Permission = apps.get_model("auth", "Permission")
     leaders = Group.objects.filter(name="Team leaders").first()
     perm = Permission.objects.filter(content_type__app_label="agents",
-                                     codename="change_workgroup").first()  # fmt: skip
+                                     codename="change_workgroup").first()
     if leaders is not None and perm is not None:
         leaders.permissions.add(perm)
 

@@ -8,8 +8,13 @@ from icm.domain.acd.model import Contact, QueuePolicy
 from icm.domain.acd.outputs import ContactFinished, OfferContact
 
 
-def acd_with(policy: QueuePolicy, agents: dict[str, dict[str, int]], now: float = 0.0,
-             ready: bool = True, **agent_options) -> Acd:  # fmt: skip
+def acd_with(
+    policy: QueuePolicy,
+    agents: dict[str, dict[str, int]],
+    now: float = 0.0,
+    ready: bool = True,
+    **agent_options,
+) -> Acd:
     acd = Acd()
     acd.set_policy(policy, now)
     for agent_id, skills in agents.items():

@@ -22,12 +22,24 @@ SKILLS = ("en", "es", "billing")
 AGENTS = [f"a{i}" for i in range(6)]
 POLICIES = [
     QueuePolicy("sales", "round_robin", {"en": 3}, ring_timeout=10, wrap_up_seconds=5),
-    QueuePolicy("support", "skills_best_match", {"en": 5, "billing": 4}, ring_timeout=8,
-                escalation=(EscalationStep(20, 2),), max_missed=2),
-    QueuePolicy("spanish", "ring_all", {"es": 6}, ring_timeout=12, wrap_up_seconds=0,
-                overflow=(Overflow("voicemail", after_seconds=60),)),
+    QueuePolicy(
+        "support",
+        "skills_best_match",
+        {"en": 5, "billing": 4},
+        ring_timeout=8,
+        escalation=(EscalationStep(20, 2),),
+        max_missed=2,
+    ),
+    QueuePolicy(
+        "spanish",
+        "ring_all",
+        {"es": 6},
+        ring_timeout=12,
+        wrap_up_seconds=0,
+        overflow=(Overflow("voicemail", after_seconds=60),),
+    ),
     QueuePolicy("vip", "longest_idle", {}, priority_mode="strict", ring_timeout=5),
-]  # fmt: skip
+]
 STRICT = {p.name for p in POLICIES if p.priority_mode == "strict"}
 
 skill_levels = st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 10), max_size=3)
@@ -37,17 +49,24 @@ op = st.one_of(
     st.tuples(st.just("logout"), agent),
     st.tuples(st.just("ready"), agent),
     st.tuples(st.just("not_ready"), agent),
-    st.tuples(st.just("enqueue"), st.sampled_from([p.name for p in POLICIES]),
-              st.integers(0, 3), st.one_of(st.none(), st.sampled_from(SKILLS))),
+    st.tuples(
+        st.just("enqueue"),
+        st.sampled_from([p.name for p in POLICIES]),
+        st.integers(0, 3),
+        st.one_of(st.none(), st.sampled_from(SKILLS)),
+    ),
     st.tuples(st.just("abandon"), st.integers(0, 50)),
     st.tuples(st.just("answer"), agent),
-    st.tuples(st.just("fail"), agent, st.sampled_from(["no_answer", "rejected",
-                                                       "rejected_not_ready", "busy"])),
+    st.tuples(
+        st.just("fail"),
+        agent,
+        st.sampled_from(["no_answer", "rejected", "rejected_not_ready", "busy"]),
+    ),
     st.tuples(st.just("hangup"), agent),
     st.tuples(st.just("wrap_done"), agent),
     st.tuples(st.just("internal"), agent),
     st.tuples(st.just("wait"), st.floats(0.1, 30)),
-)  # fmt: skip
+)
 
 
 class Run:
@@ -61,7 +80,7 @@ class Run:
         self.enqueued: list[str] = []
         self.finished: dict[str, list[ContactOutcome]] = {}
 
-    def apply(self, spec) -> None:  # noqa: ANN001
+    def apply(self, spec) -> None:
         kind, *args = spec
         acd, now = self.acd, self.now
         agents = acd.agents
@@ -79,8 +98,9 @@ class Run:
             cid = f"c{len(self.enqueued)}"
             self.enqueued.append(cid)
             required = {extra: 2} if extra else {}
-            out = acd.enqueue(Contact(cid, queue, now, priority=priority,
-                                      required_skills=required), now)  # fmt: skip
+            out = acd.enqueue(
+                Contact(cid, queue, now, priority=priority, required_skills=required), now
+            )
         elif kind == "abandon" and self.enqueued:
             out = acd.abandon(self.enqueued[args[0] % len(self.enqueued)], now)
         elif kind == "answer" and agents[args[0]].state is AgentState.RESERVED:
@@ -91,15 +111,17 @@ class Run:
             out = acd.call_ended(args[0], now)
         elif kind == "wrap_done":
             out = acd.end_wrap_up(args[0], now)
-        elif kind == "internal" and agents[args[0]].state in (AgentState.READY,
-                                                             AgentState.NOT_READY):  # fmt: skip
+        elif kind == "internal" and agents[args[0]].state in (
+            AgentState.READY,
+            AgentState.NOT_READY,
+        ):
             out = acd.start_direct_call(args[0], now, CallKind.INTERNAL)
         elif kind == "wait":
             self.now += args[0]
             out = acd.tick(self.now)
         self.check(out)
 
-    def check(self, out) -> None:  # noqa: ANN001
+    def check(self, out) -> None:
         acd, now = self.acd, self.now
         for item in out:
             if isinstance(item, OfferContact):
@@ -157,8 +179,10 @@ class Run:
 
 
 @settings(max_examples=1000, deadline=None)
-@given(st.lists(skill_levels, min_size=len(AGENTS), max_size=len(AGENTS)),
-       st.lists(op, min_size=5, max_size=80))  # fmt: skip
+@given(
+    st.lists(skill_levels, min_size=len(AGENTS), max_size=len(AGENTS)),
+    st.lists(op, min_size=5, max_size=80),
+)
 def test_acd_invariants_hold_for_any_event_sequence(skills, ops):
     run = Run(skills)
     for spec in ops:

@@ -44,8 +44,13 @@ def test_longest_idle_picks_the_agent_free_the_longest():
 
 def test_top_down_always_starts_from_the_top():
     agents = {"a1": {"sales": 5}, "a2": {"sales": 5}, "a3": {"sales": 5}}
-    acd = acd_with(QueuePolicy("q", "top_down", {"sales": 1}), agents,
-                   a1={"order": 3}, a2={"order": 1}, a3={"order": 2})  # fmt: skip
+    acd = acd_with(
+        QueuePolicy("q", "top_down", {"sales": 1}),
+        agents,
+        a1={"order": 3},
+        a2={"order": 1},
+        a3={"order": 2},
+    )
     assert run_calls(acd, 3) == ["a2", "a2", "a2"]
     out = acd.enqueue(contact("x1", at=200), 200)
     acd.enqueue(contact("x2", at=200), 200)
@@ -90,8 +95,7 @@ def test_skills_best_match_prefers_the_best_level_or_the_closest():
 
 
 def test_skill_escalation_relaxes_levels_after_waiting():
-    policy = QueuePolicy("q", "longest_idle", {"billing": 8},
-                         escalation=(EscalationStep(30, 3),))  # fmt: skip
+    policy = QueuePolicy("q", "longest_idle", {"billing": 8}, escalation=(EscalationStep(30, 3),))
     acd = acd_with(policy, {"novice": {"billing": 5}})
     assert offers(acd.enqueue(contact("c1", at=0), 0)) == []
     assert acd.next_deadline() == 30
@@ -109,8 +113,9 @@ def test_strict_and_weighted_priority():
     acd.enqueue(contact("vip", at=50, priority=5), 50)
     out = acd.login("a1", 60)
     assert offers(out)[0].contact_id == "vip"  # strict: VIP first
-    weighted = QueuePolicy("q", "longest_idle", {"sales": 1}, priority_mode="weighted",
-                           priority_weight_seconds=10)  # fmt: skip
+    weighted = QueuePolicy(
+        "q", "longest_idle", {"sales": 1}, priority_mode="weighted", priority_weight_seconds=10
+    )
     acd = acd_with(weighted, {"a1": {"sales": 5}}, ready=False)
     acd.enqueue(contact("old", at=0, priority=0), 0)  # 60 s waited at t=60
     acd.enqueue(contact("vip", at=50, priority=5), 50)  # 5*10 + 10 = 60 → tie, old first
@@ -137,10 +142,12 @@ def test_last_agent_is_waited_for_then_anyone():
 
 
 def test_fair_distribution_keeps_occupancy_within_the_cap():
-    policy = QueuePolicy("q", "top_down", {"sales": 1}, occupancy_cap=0.5,
-                         occupancy_window=600, wrap_up_seconds=0)  # fmt: skip
-    acd = acd_with(policy, {"fast": {"sales": 5}, "slow": {"sales": 5}},
-                   fast={"order": 1}, slow={"order": 2})  # fmt: skip
+    policy = QueuePolicy(
+        "q", "top_down", {"sales": 1}, occupancy_cap=0.5, occupancy_window=600, wrap_up_seconds=0
+    )
+    acd = acd_with(
+        policy, {"fast": {"sales": 5}, "slow": {"sales": 5}}, fast={"order": 1}, slow={"order": 2}
+    )
     now, taken = 0.0, []
     for i in range(40):
         out = acd.enqueue(contact(f"c{i}", at=now), now)
@@ -158,8 +165,9 @@ def test_fair_distribution_keeps_occupancy_within_the_cap():
 
 def test_reserve_agents_only_above_the_threshold():
     policy = QueuePolicy("q", "longest_idle", {"sales": 1}, reserve_threshold=2)
-    acd = acd_with(policy, {"main": {"sales": 5}, "reserve": {"sales": 5}},
-                   reserve={"reserve": True})  # fmt: skip
+    acd = acd_with(
+        policy, {"main": {"sales": 5}, "reserve": {"sales": 5}}, reserve={"reserve": True}
+    )
     acd.enqueue(contact("c1", at=0), 0)  # main takes it
     assert offers(acd.enqueue(contact("c2", at=1), 1)) == []
     assert offers(acd.enqueue(contact("c3", at=2), 2)) == []
@@ -195,8 +203,9 @@ def test_overflow_on_expected_wait_to_callback():
 
 def test_no_answer_returns_the_call_and_repeated_misses_set_not_ready():
     policy = QueuePolicy("q", "top_down", {"sales": 1}, ring_timeout=15, max_missed=2)
-    acd = acd_with(policy, {"a1": {"sales": 5}, "a2": {"sales": 5}},
-                   a1={"order": 1}, a2={"order": 2})  # fmt: skip
+    acd = acd_with(
+        policy, {"a1": {"sales": 5}, "a2": {"sales": 5}}, a1={"order": 1}, a2={"order": 2}
+    )
     acd.enqueue(contact("c1", at=0), 0)
     out = acd.tick(15)  # a1 does not answer: the call goes to a2, a1 stays ready
     assert offers(out)[0].agent_ids == ("a2",)
@@ -209,9 +218,12 @@ def test_no_answer_returns_the_call_and_repeated_misses_set_not_ready():
 
 
 def test_reject_reroutes_and_reject_not_ready():
-    acd = acd_with(QueuePolicy("q", "top_down", {"sales": 1}),
-                   {"a1": {"sales": 5}, "a2": {"sales": 5}},
-                   a1={"order": 1}, a2={"order": 2})  # fmt: skip
+    acd = acd_with(
+        QueuePolicy("q", "top_down", {"sales": 1}),
+        {"a1": {"sales": 5}, "a2": {"sales": 5}},
+        a1={"order": 1},
+        a2={"order": 2},
+    )
     acd.enqueue(contact("c1"), 0)
     out = acd.offer_failed("c1", "a1", 1, "rejected_not_ready")
     assert offers(out)[0].agent_ids == ("a2",)

@@ -66,12 +66,22 @@ def center(transactional_db) -> Center:
     for n, (login_id, level) in enumerate((("ag1", 2), ("ag2", 1), ("senior", 3))):
         extension = Extension.objects.create(site=site, number=f"210{n}", password="x")
         user = User.objects.create_user(login_id, password="pw")
-        made.append(Agent.objects.create(login_id=login_id, name=login_id.title(), user=user,
-                                         extension=extension, level=level))  # fmt: skip
+        made.append(
+            Agent.objects.create(
+                login_id=login_id,
+                name=login_id.title(),
+                user=user,
+                extension=extension,
+                level=level,
+            )
+        )
     queue = Queue.objects.create(site=site, name=f"{name}-sales", display_name="Sales")
-    DialRule.objects.create(name="Premium rate", pattern=r"^1900",
-                            minimum_level=Agent.Level.SENIOR,
-                            message="Premium-rate numbers need a senior agent.")  # fmt: skip
+    DialRule.objects.create(
+        name="Premium rate",
+        pattern=r"^1900",
+        minimum_level=Agent.Level.SENIOR,
+        message="Premium-rate numbers need a senior agent.",
+    )
     customer = Customer.objects.create(name="Ann Lee", account="A-1")
     CustomerNumber.objects.create(customer=customer, number="+4420123456")
     return Center(name, *made, queue, customer)
@@ -84,12 +94,12 @@ class Responder:
     def __init__(self, switch: str, answer: Any = None, delay: float = 0.0) -> None:
         self.received: list[dict[str, str]] = []
         self.lock = threading.Lock()
-        self.answer = answer or (lambda args: {"status": "ringing_agent",
-                                               "contact": f"c-{args['callback']}"})  # fmt: skip
+        self.answer = answer or (
+            lambda args: {"status": "ringing_agent", "contact": f"c-{args['callback']}"}
+        )
         self.delay = delay
         client = redis.Redis.from_url(settings.REDIS_URL)
-        self.server = CommandServer(client, switch, {"callback_ring": self.ring},
-                                    spawn=self._spawn)  # fmt: skip
+        self.server = CommandServer(client, switch, {"callback_ring": self.ring}, spawn=self._spawn)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -145,8 +155,13 @@ def reload(row: ScheduledCallback) -> ScheduledCallback:
 
 def test_booking_checks_everything_and_finds_the_customer_by_number(center):
     due = soon(30)
-    row = book(agent=center.ag1, number="+44 (20) 123-456", due_at=due, note="about the bill",
-               booked_by=center.ag1)  # fmt: skip
+    row = book(
+        agent=center.ag1,
+        number="+44 (20) 123-456",
+        due_at=due,
+        note="about the bill",
+        booked_by=center.ag1,
+    )
     assert (row.number, row.customer, row.status, row.source) == (
         "+4420123456",
         center.customer,
@@ -154,8 +169,10 @@ def test_booking_checks_everything_and_finds_the_customer_by_number(center):
         "agent",
     )
     assert row.next_attempt_at == due and row.attempts == 0
-    assert book(queue=center.queue.name, number="4420123456", due_at=due, source="ivr").customer \
-        == center.customer  # fmt: skip
+    assert (
+        book(queue=center.queue.name, number="4420123456", due_at=due, source="ivr").customer
+        == center.customer
+    )
     with pytest.raises(CallbackConflict, match="already booked"):
         book(agent=center.ag1, number="+4420123456", due_at=due + timedelta(minutes=10))
 
@@ -165,7 +182,7 @@ def test_booking_checks_everything_and_finds_the_customer_by_number(center):
         "not a phone number  ": dict(number="1" * 21),
         "not a phone number   ": dict(number=5551234),
         "in the future": dict(due_at=timezone.now() - timedelta(seconds=1)),
-        "time zone": dict(due_at=datetime.now() + timedelta(hours=1)),  # noqa: DTZ005
+        "time zone": dict(due_at=datetime.now() + timedelta(hours=1)),
         "at most 30 days": dict(due_at=timezone.now() + timedelta(days=31)),
         "date and time": dict(due_at="tomorrow"),
         "needs an agent or a queue": dict(agent=None),
@@ -206,8 +223,14 @@ def test_the_dialing_rules_of_whoever_books_and_whoever_calls_apply(center):
 def test_the_desktop_lists_an_agents_upcoming_call_backs(center):
     later = make(center, due_at=soon(60), number="5550002")
     first = make(center, due_at=soon(10), number="5550001")
-    for_queue = make(center, due_at=soon(30), agent=None, queue=center.queue,
-                     booked_by=center.ag1, number="5550003")  # fmt: skip
+    for_queue = make(
+        center,
+        due_at=soon(30),
+        agent=None,
+        queue=center.queue,
+        booked_by=center.ag1,
+        number="5550003",
+    )
     make(center, due_at=soon(5), status=Status.CANCELLED)
     make(center, due_at=soon(5), status=Status.RINGING)
     make(center, due_at=soon(5), agent=center.ag2)
@@ -230,7 +253,8 @@ def test_only_due_pending_unleased_rows_are_claimed(center):
     make(center, lease_owner="alive", lease_until=now + timedelta(minutes=1))
     retry_later = make(center)
     ScheduledCallback.objects.filter(pk=retry_later.pk).update(
-        next_attempt_at=now + timedelta(seconds=30))  # fmt: skip
+        next_attempt_at=now + timedelta(seconds=30)
+    )
     claimed = []
     while (row := claim_next(now, "me")) is not None:
         claimed.append(row.pk)
@@ -291,8 +315,9 @@ def test_a_busy_agent_is_retried_then_its_queue_takes_the_call_back(center, resp
         return {"status": "queued", "contact": "q-1"}
 
     icm = responder(answer)
-    row = book(agent=center.ag1, queue=center.queue, number="+4420123456", due_at=soon(1),
-               note="bill")  # fmt: skip
+    row = book(
+        agent=center.ag1, queue=center.queue, number="+4420123456", due_at=soon(1), note="bill"
+    )
     due = row.due_at
     assert dispatch_due(due) == 0
     row = reload(row)
@@ -304,11 +329,20 @@ def test_a_busy_agent_is_retried_then_its_queue_takes_the_call_back(center, resp
     assert dispatch_due(due + timedelta(seconds=AGENT_ONLY_ATTEMPTS * RETRY_SECONDS)) == 1
     row = reload(row)
     assert (row.status, row.dispatched_to, row.contact, row.attempts) == (
-        Status.RINGING, "queue", "q-1", AGENT_ONLY_ATTEMPTS + 1)  # fmt: skip
+        Status.RINGING,
+        "queue",
+        "q-1",
+        AGENT_ONLY_ATTEMPTS + 1,
+    )
     assert [a["queue"] for a in icm.received] == [""] * AGENT_ONLY_ATTEMPTS + [center.queue.name]
-    assert icm.received[0] == {"callback": str(row.pk), "agent": "ag1", "queue": "",
-                               "number": "+4420123456", "note": "bill",
-                               "customer": "Ann Lee"}  # fmt: skip
+    assert icm.received[0] == {
+        "callback": str(row.pk),
+        "agent": "ag1",
+        "queue": "",
+        "number": "+4420123456",
+        "note": "bill",
+        "customer": "Ann Lee",
+    }
 
 
 def test_a_call_back_for_a_queue_alone_rings_the_queue_at_once(center, responder):
@@ -339,7 +373,10 @@ def test_an_agent_only_call_back_fails_after_the_last_attempt(center, responder)
         dispatch_due(now + timedelta(seconds=n * RETRY_SECONDS))
     row = reload(row)
     assert (row.status, row.attempts, row.last_error) == (
-        Status.FAILED, MAX_ATTEMPTS, "agent ag1 is not signed in")  # fmt: skip
+        Status.FAILED,
+        MAX_ATTEMPTS,
+        "agent ag1 is not signed in",
+    )
     assert len(icm.received) == MAX_ATTEMPTS
 
 
@@ -416,8 +453,10 @@ def test_cancelled_call_backs_are_not_dialled(center, responder):
 def test_the_admin_cancels_pending_call_backs(center, client):
     pending, ringing = make(center), make(center, number="5550007", status=Status.RINGING)
     client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
-    r = client.post("/admin/agents/scheduledcallback/", {"action": "cancel_callbacks",
-                    "_selected_action": [pending.pk, ringing.pk]})  # fmt: skip
+    r = client.post(
+        "/admin/agents/scheduledcallback/",
+        {"action": "cancel_callbacks", "_selected_action": [pending.pk, ringing.pk]},
+    )
     assert r.status_code == 302
     assert (reload(pending).status, reload(ringing).status) == (Status.CANCELLED, Status.RINGING)
 
@@ -435,12 +474,19 @@ def client_for(user: User | None) -> APIClient:
 def test_an_agent_books_lists_and_cancels_its_own_call_backs(center):
     client = client_for(center.ag1.user)
     due = soon(20).isoformat()
-    r = client.post("/api/agents/ag1/callbacks/", {"number": "+44 20 123 456", "due_at": due,
-                    "note": "invoice", "queue": center.queue.name}, format="json")  # fmt: skip
+    r = client.post(
+        "/api/agents/ag1/callbacks/",
+        {"number": "+44 20 123 456", "due_at": due, "note": "invoice", "queue": center.queue.name},
+        format="json",
+    )
     assert r.status_code == 201, r.content
     body = r.json()
     assert (body["number"], body["agent"], body["booked_by"], body["source"]) == (
-        "+4420123456", "ag1", "ag1", "agent")  # fmt: skip
+        "+4420123456",
+        "ag1",
+        "ag1",
+        "agent",
+    )
     assert body["customer"]["name"] == "Ann Lee" and body["queue"] == center.queue.name
     r = client.get("/api/agents/ag1/callbacks/")
     assert [c["id"] for c in r.json()["callbacks"]] == [body["id"]]
@@ -457,8 +503,10 @@ def test_only_the_agent_or_a_supervisor_manages_its_call_backs(center):
     assert other.post("/api/agents/ag1/callbacks/", body, format="json").status_code == 403
     assert other.get("/api/agents/ag1/callbacks/").status_code == 403
     assert client_for(None).get("/api/agents/ag1/callbacks/").status_code in (401, 403)
-    assert client_for(None).post("/api/agents/ag1/callbacks/", body,
-                                 format="json").status_code in (401, 403)  # fmt: skip
+    assert client_for(None).post("/api/agents/ag1/callbacks/", body, format="json").status_code in (
+        401,
+        403,
+    )
     leader = User.objects.create_user("leader", password="pw")
     leader.user_permissions.add(Permission.objects.get(codename="change_agent"))
     r = client_for(leader).post("/api/agents/ag1/callbacks/", body, format="json")
@@ -510,12 +558,19 @@ def test_malformed_or_refused_bookings_get_a_clear_answer(center):
 
 def test_celery_beat_and_worker_hand_a_due_call_back_to_icm(center, responder, celery_process):
     icm = responder()
-    row = book(agent=center.ag1, number="+4420123456", due_at=timezone.now() + timedelta(
-        seconds=2), booked_by=center.ag1)  # fmt: skip
+    row = book(
+        agent=center.ag1,
+        number="+4420123456",
+        due_at=timezone.now() + timedelta(seconds=2),
+        booked_by=center.ag1,
+    )
     wait_until(lambda: icm.ids(), timeout=30, what="icm to get callback_ring from Celery")
     assert icm.received[0]["agent"] == "ag1" and icm.received[0]["customer"] == "Ann Lee"
-    row = wait_until(lambda: (r := reload(row)).status == Status.RINGING and r, timeout=10,
-                     what="the row to be ringing")  # fmt: skip
+    row = wait_until(
+        lambda: (r := reload(row)).status == Status.RINGING and r,
+        timeout=10,
+        what="the row to be ringing",
+    )
     assert row.contact == f"c-{row.pk}" and row.dispatched_at >= row.due_at
     time.sleep(6)  # more beat ticks, two worker processes: still sent once
     assert icm.ids() == [str(row.pk)]

@@ -18,12 +18,16 @@ def agents(transactional_db):
     site = Site.objects.create(code="dial", name="Dial site", sip_domain="dial.local")
     for login_id, ext, level in (("trainee", "1101", 1), ("senior", "1102", 3)):
         extension = Extension.objects.create(site=site, number=ext, password="x")
-        Agent.objects.create(login_id=login_id, name=login_id.title(), extension=extension,
-                             level=level)  # fmt: skip
+        Agent.objects.create(
+            login_id=login_id, name=login_id.title(), extension=extension, level=level
+        )
     Extension.objects.create(site=site, number="1103", password="x")  # a desk phone
-    DialRule.objects.create(name="Premium rate", pattern=r"^1900",
-                            minimum_level=Agent.Level.SENIOR,
-                            message="Premium-rate numbers need a senior agent.")  # fmt: skip
+    DialRule.objects.create(
+        name="Premium rate",
+        pattern=r"^1900",
+        minimum_level=Agent.Level.SENIOR,
+        message="Premium-rate numbers need a senior agent.",
+    )
     client = APIClient()
     client.force_authenticate(User.objects.create_superuser("boss", "b@example.com", "pw"))
     return site, client
@@ -38,8 +42,9 @@ def test_premium_rate_refused_for_a_trainee_dialled_for_a_senior(agents, platfor
     platform = platform_factory()
     switch = Switch.objects.get(name=platform.switch)
     Switch.objects.filter(pk=switch.pk).update(site=site)
-    Gateway.objects.create(switch=switch, name="carrier", proxy="sip.example", enabled=True,
-                           caller_id_number="5550000")  # fmt: skip
+    Gateway.objects.create(
+        switch=switch, name="carrier", proxy="sip.example", enabled=True, caller_id_number="5550000"
+    )
     esl = platform.control()
     esl.api("sim_register 1101 answer:0.2")
     esl.api("sim_register 1102 answer:0.2")
@@ -53,8 +58,9 @@ def test_premium_rate_refused_for_a_trainee_dialled_for_a_senior(agents, platfor
     r = client.post("/api/agents/senior/dial/", {"number": "1900 555 1234"}, format="json")
     assert r.status_code == 200, r.content
     # switchsim names trunk legs as FreeSWITCH does: sofia/external/<number>@<gateway>
-    leg = wait_until(lambda: leg_to("sofia/external/19005551234@carrier"), timeout=20,
-                     what="the trunk leg")  # fmt: skip
+    leg = wait_until(
+        lambda: leg_to("sofia/external/19005551234@carrier"), timeout=20, what="the trunk leg"
+    )
     assert leg.ani == "5550000"  # the customer sees the company's number, not their own
     agent_leg = CallLeg.objects.filter(channel_name__contains="1102", call=leg.call).first()
     assert agent_leg is not None  # the senior's phone rang first and is bridged to the trunk
@@ -62,8 +68,9 @@ def test_premium_rate_refused_for_a_trainee_dialled_for_a_senior(agents, platfor
     # an internal call rings the extension, whatever the agent's level
     r = client.post("/api/agents/trainee/dial/", {"number": "1103"}, format="json")
     assert r.status_code == 200, r.content
-    inside = wait_until(lambda: leg_to("sofia/internal/1103@"), timeout=20,
-                        what="the extension's leg")  # fmt: skip
+    inside = wait_until(
+        lambda: leg_to("sofia/internal/1103@"), timeout=20, what="the extension's leg"
+    )
     assert CallLeg.objects.filter(channel_name__contains="1101", call=inside.call).exists()
     for spelling in ("+1 900 555 1234", "001900 555 1234", "*19005551234"):
         r = client.post("/api/agents/trainee/dial/", {"number": spelling}, format="json")
@@ -88,8 +95,10 @@ def test_a_transfer_meets_the_same_dialing_rules(agents):
 
     trainee = Agent.objects.get(login_id="trainee")
     with pytest.raises(DesktopRefused, match="Premium-rate numbers need a senior agent."):
-        check_desktop_command(trainee, "fs1", "transfer", {"kind": "number",
-                              "target": "1900 555 1234"})  # fmt: skip
+        check_desktop_command(
+            trainee, "fs1", "transfer", {"kind": "number", "target": "1900 555 1234"}
+        )
     with pytest.raises(DesktopRefused, match="there is no extension 5551234"):
-        check_desktop_command(trainee, "fs1", "transfer", {"kind": "extension",
-                              "target": "5551234"})  # fmt: skip
+        check_desktop_command(
+            trainee, "fs1", "transfer", {"kind": "extension", "target": "5551234"}
+        )

@@ -57,8 +57,9 @@ def test_the_desktop_forms_need_their_csrf_token():
     assert r.status_code == 403 and "_auth_user_id" not in browser.session
     page = browser.get("/agent/")  # the sign-in form
     token = page.cookies["csrftoken"].value
-    r = browser.post("/agent/sign-in/", {"agent_id": "ag1", "password": "1234",
-                                         "csrfmiddlewaretoken": token})  # fmt: skip
+    r = browser.post(
+        "/agent/sign-in/", {"agent_id": "ag1", "password": "1234", "csrfmiddlewaretoken": token}
+    )
     assert r.status_code == 302 and "_auth_user_id" in browser.session
     r = browser.post("/agent/sign-out/")  # forged: no token
     assert r.status_code == 403 and "_auth_user_id" in browser.session

@@ -33,16 +33,20 @@ SHOTS = Path(__file__).resolve().parents[2] / "var" / "test-logs"
 def center(transactional_db):
     site = Site.objects.create(code="desk", name="Desk site", sip_domain="desk.local")
     skill = Skill.objects.create(name="support")
-    queue = Queue.objects.create(site=site, name="support", display_name="Support",
-                                 strategy="top_down", wrap_up_seconds=30,
-                                 strategy_parameters={"ring_timeout": 4})  # fmt: skip
+    queue = Queue.objects.create(
+        site=site,
+        name="support",
+        display_name="Support",
+        strategy="top_down",
+        wrap_up_seconds=30,
+        strategy_parameters={"ring_timeout": 4},
+    )
     QueueSkill.objects.create(queue=queue, skill=skill, minimum_level=1)
     InboundRoute.objects.create(site=site, name="support", dnis="8124", queue=queue)
     for n in (1, 2):
         ext = Extension.objects.create(site=site, number=f"110{n}", password="x")
         user = User.objects.create_user(f"agent{n}", password="not-the-phone-bar-one")
-        agent = Agent.objects.create(login_id=f"ag{n}", name=f"Agent {n}", extension=ext,
-                                     user=user)  # fmt: skip
+        agent = Agent.objects.create(login_id=f"ag{n}", name=f"Agent {n}", extension=ext, user=user)
         agent.set_phone_bar_password(f"bar-{n}")
         agent.save()
         AgentSkill.objects.create(agent=agent, skill=skill, level=5)
@@ -103,9 +107,10 @@ def test_a_call_from_start_to_history(center, platform, web, page):
 
     from icm.models import CallLeg
 
-    leg = wait_until(lambda: CallLeg.objects.filter(call__ani="5550101",
-                                                    channel_name__contains="1101").first(),
-                     what="the agent's leg")  # fmt: skip
+    leg = wait_until(
+        lambda: CallLeg.objects.filter(call__ani="5550101", channel_name__contains="1101").first(),
+        what="the agent's leg",
+    )
     page.keyboard.press("m")
     page.wait_for_selector("#btn-mute:text('Unmute')")
     assert json.loads(esl.api(f"sim_audio {leg.uuid}")).get("read_mute") == 1
@@ -144,8 +149,7 @@ def test_a_call_from_start_to_history(center, platform, web, page):
     esl.close()
 
 
-def test_one_socket_per_agent_and_commands_act_on_the_own_call_only(center, platform, web,
-                                                                    page):  # fmt: skip
+def test_one_socket_per_agent_and_commands_act_on_the_own_call_only(center, platform, web, page):
     attach_switch(platform, center)
     esl = platform.control()
     esl.api("sim_register 1101 noanswer")
@@ -202,8 +206,7 @@ def test_sign_in_refuses_a_wrong_password_and_sockets_need_an_agent(center, web,
     assert page.request.get(f"{web}/api/agent/desktop/").status in (401, 403)
 
 
-def test_the_page_reconnects_after_a_web_restart_and_shows_the_same_call(center, platform,
-                                                                         page):  # fmt: skip
+def test_the_page_reconnects_after_a_web_restart_and_shows_the_same_call(center, platform, page):
     from tests.fixtures.esl_client import free_port
     from tests.fixtures.processes import start_web
 
@@ -232,11 +235,14 @@ def test_the_page_reconnects_after_a_web_restart_and_shows_the_same_call(center,
         esl.close()
 
 
-def test_a_transfer_to_a_skill_group_rings_another_agent_with_the_note(center, platform, web,
-                                                                       page):  # fmt: skip
+def test_a_transfer_to_a_skill_group_rings_another_agent_with_the_note(center, platform, web, page):
     billing = Skill.objects.create(name="billing")
-    refunds = Queue.objects.create(site=center, name="refunds", display_name="Refunds",
-                                   strategy_parameters={"ring_timeout": 10})  # fmt: skip
+    refunds = Queue.objects.create(
+        site=center,
+        name="refunds",
+        display_name="Refunds",
+        strategy_parameters={"ring_timeout": 10},
+    )
     QueueSkill.objects.create(queue=refunds, skill=billing, minimum_level=1)
     AgentSkill.objects.filter(agent__login_id="ag2").delete()
     AgentSkill.objects.create(agent=Agent.objects.get(login_id="ag2"), skill=billing, level=5)
@@ -272,8 +278,10 @@ def test_a_transfer_to_a_skill_group_rings_another_agent_with_the_note(center, p
     second.click("#btn-accept")
     state_is(second, "on_call")
     second.wait_for_selector("#incall-ani:text('5550101')")
-    call = wait_until(lambda: Call.objects.filter(ani="5550101", queue__name="refunds").first(),
-                      what="the call to be in the refunds queue")  # fmt: skip
+    call = wait_until(
+        lambda: Call.objects.filter(ani="5550101", queue__name="refunds").first(),
+        what="the call to be in the refunds queue",
+    )
     assert call.ended_at is None
     second.close()
     esl.close()
@@ -284,10 +292,15 @@ def test_dialling_from_the_desktop_applies_the_rules(center, platform, web, page
     from icm.models import CallLeg, Gateway
 
     attach_switch(platform, center)
-    Gateway.objects.create(switch=Switch.objects.get(name=platform.switch), name="carrier",
-                           proxy="sip.example")  # fmt: skip
-    DialRule.objects.create(name="International", pattern=r"^00", minimum_level=3,
-                            message="International calls need a senior agent.")  # fmt: skip
+    Gateway.objects.create(
+        switch=Switch.objects.get(name=platform.switch), name="carrier", proxy="sip.example"
+    )
+    DialRule.objects.create(
+        name="International",
+        pattern=r"^00",
+        minimum_level=3,
+        message="International calls need a senior agent.",
+    )
     esl = platform.control()
     esl.api("sim_register 1101 answer:0.2")
     sign_in(page, web, "ag1", "bar-1")  # ag1 is a plain agent (level 2)
@@ -297,8 +310,11 @@ def test_dialling_from_the_desktop_applies_the_rules(center, platform, web, page
     page.fill("#dial-number", "5550123")
     page.click("#btn-dial")
     page.wait_for_selector("#toast.ok:text('Calling 5550123')")
-    wait_until(lambda: CallLeg.objects.filter(channel_name__contains="5550123@carrier").exists(),
-               timeout=20, what="the trunk leg")  # fmt: skip
+    wait_until(
+        lambda: CallLeg.objects.filter(channel_name__contains="5550123@carrier").exists(),
+        timeout=20,
+        what="the trunk leg",
+    )
     esl.close()
 
 
@@ -325,17 +341,16 @@ def test_the_skill_group_panel_shows_callers_waiting_live(center, platform, web,
     esl.close()
 
 
-def test_consult_a_colleague_complete_the_transfer_then_a_conference(center, platform, web,
-                                                                     page):  # fmt: skip
+def test_consult_a_colleague_complete_the_transfer_then_a_conference(center, platform, web, page):
     """AG-9, AG-10: the customer waits with music while agent 1 consults agent 2 (not ready:
     consultations still ring), whose screen pop shows the customer and agent 1's note; the
     transfer completes; agent 2 consults extension 1103 and brings it into a conference;
     leaving it ends the call; both histories list it."""
     Extension.objects.create(site=center, number="1103", password="x")
     attach_switch(platform, center)
-    events = EventCollector("127.0.0.1", platform.esl_port,
-                            "PLAYBACK_START CUSTOM "
-                            "conference::maintenance")  # fmt: skip
+    events = EventCollector(
+        "127.0.0.1", platform.esl_port, "PLAYBACK_START CUSTOM conference::maintenance"
+    )
     esl = platform.control()
     esl.api("sim_register 1101 noanswer")
     esl.api("sim_register 1102 noanswer")
@@ -358,10 +373,14 @@ def test_consult_a_colleague_complete_the_transfer_then_a_conference(center, pla
     page.fill("#transfer-note", "Asks about invoice 42.")
     page.click("#btn-consult")
     page.wait_for_selector("#consult:not([hidden]) #consult-label:text('Ringing')")
-    wait_until(lambda: any(e.get("Unique-ID") == customer
-                           and "local_stream://moh" in e.get("Playback-File-Path", "")
-                           for e in events.executed_events("PLAYBACK_START")),
-               what="the customer to hear music")  # fmt: skip
+    wait_until(
+        lambda: any(
+            e.get("Unique-ID") == customer
+            and "local_stream://moh" in e.get("Playback-File-Path", "")
+            for e in events.executed_events("PLAYBACK_START")
+        ),
+        what="the customer to hear music",
+    )
 
     state_is(second, "reserved")
     second.wait_for_selector("#offer-note:not([hidden])")
@@ -375,8 +394,10 @@ def test_consult_a_colleague_complete_the_transfer_then_a_conference(center, pla
 
     page.click("#btn-consult-complete")
     state_is(page, "wrap_up")
-    wait_until(lambda: "1102" in esl.api(f"uuid_getvar {customer} bridge_channel"),
-               what="the customer bridged to agent 2")  # fmt: skip
+    wait_until(
+        lambda: "1102" in esl.api(f"uuid_getvar {customer} bridge_channel"),
+        what="the customer bridged to agent 2",
+    )
     second.wait_for_selector("#consult", state="hidden")
     assert second.inner_text("#incall-ani") == "5550101"
     assert "Acme Logistics" in second.inner_text("#incall-customer")
@@ -406,8 +427,10 @@ def test_consult_a_colleague_complete_the_transfer_then_a_conference(center, pla
 
     second.click("#btn-hangup")  # the last agent leaves: the conference ends
     state_is(second, "wrap_up")
-    wait_until(lambda: Call.objects.filter(call_uuid=customer, ended_at__isnull=False).exists(),
-               what="the call to end")  # fmt: skip
+    wait_until(
+        lambda: Call.objects.filter(call_uuid=customer, ended_at__isnull=False).exists(),
+        what="the call to end",
+    )
     assert "not found" in esl.api(f"conference {room} list")
 
     for desk in (page, second):
@@ -420,8 +443,9 @@ def test_consult_a_colleague_complete_the_transfer_then_a_conference(center, pla
     esl.close()
 
 
-def test_a_consultation_nobody_answers_returns_the_agent_to_the_customer(center, platform, web,
-                                                                         page):  # fmt: skip
+def test_a_consultation_nobody_answers_returns_the_agent_to_the_customer(
+    center, platform, web, page
+):
     attach_switch(platform, center)
     esl = platform.control()
     esl.api("sim_register 1101 noanswer")
@@ -443,18 +467,21 @@ def test_a_consultation_nobody_answers_returns_the_agent_to_the_customer(center,
     page.wait_for_selector("#transfer:not([hidden])")
     state_is(second, "not_ready")
     call = Call.objects.get(ani="5550101")
-    agent_leg = next(leg for leg in CallLeg.objects.filter(call=call)
-                     if "1101" in leg.channel_name)  # fmt: skip
-    wait_until(lambda: esl.api(f"uuid_getvar {agent_leg.uuid} bridge_uuid").strip()
-               == call.call_uuid, what="agent 1 bridged to the customer again")  # fmt: skip
+    agent_leg = next(leg for leg in CallLeg.objects.filter(call=call) if "1101" in leg.channel_name)
+    wait_until(
+        lambda: esl.api(f"uuid_getvar {agent_leg.uuid} bridge_uuid").strip() == call.call_uuid,
+        what="agent 1 bridged to the customer again",
+    )
     row = second.locator("#history tbody tr", has_text="5550101").first
     row.wait_for()
     assert "missed" in row.inner_text()
     # the customer hangs up: the agent's phone is freed too (not left parked off-hook)
     assert esl.api(f"uuid_kill {call.call_uuid}").startswith("+OK")
     state_is(page, "wrap_up")
-    wait_until(lambda: esl.api(f"uuid_exists {agent_leg.uuid}").strip() == "false",
-               what="the agent's leg to hang up with the customer")  # fmt: skip
+    wait_until(
+        lambda: esl.api(f"uuid_exists {agent_leg.uuid}").strip() == "false",
+        what="the agent's leg to hang up with the customer",
+    )
     second.close()
     esl.close()
 
@@ -470,8 +497,9 @@ def test_a_call_back_booked_a_minute_ahead_rings_the_agent_then_the_customer(
     from icm.models import CallLeg, Gateway
 
     attach_switch(platform, center)
-    Gateway.objects.create(switch=Switch.objects.get(name=platform.switch), name="carrier",
-                           proxy="sip.example")  # fmt: skip
+    Gateway.objects.create(
+        switch=Switch.objects.get(name=platform.switch), name="carrier", proxy="sip.example"
+    )
     esl = platform.control()
     esl.api("sim_register 1101 noanswer")
     sign_in(page, web, "ag1", "bar-1")
@@ -500,19 +528,26 @@ def test_a_call_back_booked_a_minute_ahead_rings_the_agent_then_the_customer(
     assert "Promised the refund status." in page.inner_text("#offer-note")
     page.click("#btn-accept")
     state_is(page, "on_call")
-    customer = wait_until(lambda: CallLeg.objects.filter(
-        channel_name__contains="5550101@carrier").first(), timeout=20,
-        what="the customer dialled after the agent answered")  # fmt: skip
+    customer = wait_until(
+        lambda: CallLeg.objects.filter(channel_name__contains="5550101@carrier").first(),
+        timeout=20,
+        what="the customer dialled after the agent answered",
+    )
     agent_leg = CallLeg.objects.filter(call=customer.call, channel_name__contains="1101").first()
     assert agent_leg is not None and agent_leg.created_at < customer.created_at
-    wait_until(lambda: "5550101@carrier" in esl.api(f"uuid_getvar {agent_leg.uuid} "
-                                                    "bridge_channel"),
-               what="agent and customer bridged")  # fmt: skip
-    wait_until(lambda: ScheduledCallback.objects.get(pk=callback.pk).status == "done",
-               what="the call-back marked done")  # fmt: skip
+    wait_until(
+        lambda: "5550101@carrier" in esl.api(f"uuid_getvar {agent_leg.uuid} bridge_channel"),
+        what="agent and customer bridged",
+    )
+    wait_until(
+        lambda: ScheduledCallback.objects.get(pk=callback.pk).status == "done",
+        what="the call-back marked done",
+    )
     page.click("#btn-hangup")
     state_is(page, "ready")  # booked for the agent, outside any queue: no wrap-up
-    wait_until(lambda: Call.objects.filter(pk=customer.call_id, ended_at__isnull=False).exists(),
-               what="the call to end")  # fmt: skip
+    wait_until(
+        lambda: Call.objects.filter(pk=customer.call_id, ended_at__isnull=False).exists(),
+        what="the call to end",
+    )
     page.locator("#callbacks tbody tr", has_text="5550101").wait_for(state="detached")
     esl.close()

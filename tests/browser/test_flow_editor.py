@@ -38,8 +38,9 @@ def drop(page, node_type: str, x: int, y: int) -> None:
 
 def connect(page, from_node: str, exit_name: str, to_node: str) -> None:
     """Drag from a node's exit dot to another node's input dot."""
-    source = page.locator(f".drawflow-node:has([data-node-id={from_node}]) "
-                          f".output[data-exit='{exit_name}']")  # fmt: skip
+    source = page.locator(
+        f".drawflow-node:has([data-node-id={from_node}]) .output[data-exit='{exit_name}']"
+    )
     target = page.locator(f".drawflow-node:has([data-node-id={to_node}]) .input")
     a, b = source.bounding_box(), target.bounding_box()
     page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
@@ -96,8 +97,11 @@ def test_build_publish_simulate_and_call(editor_setup, platform, web, page):
     events = EventCollector("127.0.0.1", platform.esl_port)
     esl = platform.control()
     assert esl.api("sim_call 5550301 8300 dtmf=1 patience=6").startswith("+OK")
-    call = wait_until(lambda: Call.objects.filter(ani="5550301", ended_at__isnull=False).first(),
-                      timeout=30, what="the call to end")  # fmt: skip
+    call = wait_until(
+        lambda: Call.objects.filter(ani="5550301", ended_at__isnull=False).first(),
+        timeout=30,
+        what="the call to end",
+    )
     assert "flite|kal|Welcome to the editor test line." in events.executed("speak")
     assert call.queue.name == "sales"
     events.close()
@@ -115,8 +119,9 @@ def goodbye_wav(tmp_path):
     return path
 
 
-def test_problems_are_shown_on_the_nodes_and_history_rolls_back(editor_setup, web, page,
-                                                                goodbye_wav):  # fmt: skip
+def test_problems_are_shown_on_the_nodes_and_history_rolls_back(
+    editor_setup, web, page, goodbye_wav
+):
     log_in(page, web, "designer", "pw-for-tests-2", "/ivr/flows/three-nodes/")
     page.wait_for_selector("body[data-ready='1']")
     drop(page, "play", 60, 60)

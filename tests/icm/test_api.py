@@ -51,10 +51,12 @@ def test_viewer_reads_live_snapshot(viewer):
         ({"endpoint": "user/1001; hupall", "destination": "1002"}, "endpoint"),
         ({"endpoint": "user/1001", "destination": "10 02"}, "destination"),
         ({"destination": "1002"}, "endpoint"),
-        ({"endpoint": "user/1001", "destination": "1002", "caller_id_number": "abc"},
-         "caller_id_number"),
+        (
+            {"endpoint": "user/1001", "destination": "1002", "caller_id_number": "abc"},
+            "caller_id_number",
+        ),
     ],
-)  # fmt: skip
+)
 def test_malformed_originate_bodies_get_field_errors(controller, body, field):
     response = client_for(controller).post("/api/calls/originate/", body, format="json")
     assert response.status_code == 400

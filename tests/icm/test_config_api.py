@@ -21,16 +21,26 @@ def site(db):
 
 
 def test_queue_with_invalid_parameters_is_refused_with_the_reason(admin_client, site):
-    body = {"site": site.id, "name": "bad", "display_name": "Bad", "strategy": "ring_all",
-            "strategy_parameters": {"occupancy_cap": 2}}  # fmt: skip
+    body = {
+        "site": site.id,
+        "name": "bad",
+        "display_name": "Bad",
+        "strategy": "ring_all",
+        "strategy_parameters": {"occupancy_cap": 2},
+    }
     response = admin_client.post("/api/config/queues/", body, format="json")
     assert response.status_code == 400
     assert "occupancy_cap" in str(response.json()["strategy_parameters"])
-    body["strategy_parameters"] = {"ring_timeout": 12, "escalation": [
-        {"after_seconds": 30, "relax_levels": 2}]}  # fmt: skip
+    body["strategy_parameters"] = {
+        "ring_timeout": 12,
+        "escalation": [{"after_seconds": 30, "relax_levels": 2}],
+    }
     assert admin_client.post("/api/config/queues/", body, format="json").status_code == 201
-    response = admin_client.patch(f"/api/config/queues/{Queue.objects.get(name='bad').id}/",
-                                  {"strategy": "telepathy"}, format="json")  # fmt: skip
+    response = admin_client.patch(
+        f"/api/config/queues/{Queue.objects.get(name='bad').id}/",
+        {"strategy": "telepathy"},
+        format="json",
+    )
     assert response.status_code == 400
 
 
@@ -69,6 +79,7 @@ def test_configuration_needs_model_permissions(db):
 
 def test_not_ready_reason_must_be_configured(admin_client):
     NotReadyReason.objects.create(code="lunch", label="Lunch")
-    r = admin_client.post("/api/agents/a1/state/", {"state": "not_ready", "reason": "nap"},
-                          format="json")  # fmt: skip
+    r = admin_client.post(
+        "/api/agents/a1/state/", {"state": "not_ready", "reason": "nap"}, format="json"
+    )
     assert r.status_code == 400 and "lunch" in str(r.json()["reason"])

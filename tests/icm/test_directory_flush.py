@@ -31,5 +31,7 @@ def test_saving_an_extension_flushes_the_switch_s_cached_entry(platform_factory)
     platform.icm.wait_log("directory entry 1401@dir.ipbx.local flushed (+OK cleared")
     extension.password = "second"
     extension.save()
-    wait_until(lambda: platform.icm.log().count("directory entry 1401@dir.ipbx.local") == 2,
-               what="a second flush after the change")  # fmt: skip
+    wait_until(
+        lambda: platform.icm.log().count("directory entry 1401@dir.ipbx.local") == 2,
+        what="a second flush after the change",
+    )

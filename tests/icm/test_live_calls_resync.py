@@ -9,13 +9,25 @@ AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
 def created(uuid, call_uuid=None, other=""):
-    return ev.LegCreated("fs", uuid, call_uuid or uuid, "inbound", f"sofia/{uuid}", "100", "",
-                         "8000", "public", AT, other)  # fmt: skip
+    return ev.LegCreated(
+        "fs",
+        uuid,
+        call_uuid or uuid,
+        "inbound",
+        f"sofia/{uuid}",
+        "100",
+        "",
+        "8000",
+        "public",
+        AT,
+        other,
+    )
 
 
 def snap(uuid, answered=True):
-    return ev.LegSnapshot(uuid, uuid, "inbound", f"sofia/{uuid}", "100", "", "8000", "public",
-                          AT, answered)  # fmt: skip
+    return ev.LegSnapshot(
+        uuid, uuid, "inbound", f"sofia/{uuid}", "100", "", "8000", "public", AT, answered
+    )
 
 
 def test_a_hung_up_leg_still_listed_by_the_switch_is_not_resurrected():

@@ -13,8 +13,12 @@ def site(db):
 
 
 def test_a_greeting_that_is_not_shipped_is_refused(site):
-    queue = Queue(site=site, name="sales", display_name="Sales",
-                  strategy_parameters={"greetings": {"vip": "ivr/nowhere.wav"}})  # fmt: skip
+    queue = Queue(
+        site=site,
+        name="sales",
+        display_name="Sales",
+        strategy_parameters={"greetings": {"vip": "ivr/nowhere.wav"}},
+    )
     with pytest.raises(ValidationError) as refused:
         queue.full_clean()
     assert "greeting 'vip'" in str(refused.value) and "ivr/nowhere.wav" in str(refused.value)
@@ -22,6 +26,7 @@ def test_a_greeting_that_is_not_shipped_is_refused(site):
 
 def test_shipped_greetings_and_streams_are_accepted(site):
     greetings = {"vip": "ivr/vip.wav", "default": "tone_stream://%(200,0,440)"}
-    queue = Queue(site=site, name="sales", display_name="Sales",
-                  strategy_parameters={"greetings": greetings})  # fmt: skip
+    queue = Queue(
+        site=site, name="sales", display_name="Sales", strategy_parameters={"greetings": greetings}
+    )
     queue.full_clean()

@@ -15,8 +15,10 @@ CHRISTMAS_10 = datetime(2026, 12, 25, 10, 0, tzinfo=UTC)  # a Friday
 @pytest.fixture
 def setup(db):
     site = Site.objects.create(code="r3", name="R3", sip_domain="r3.local")
-    queues = {n: Queue.objects.create(site=site, name=n, display_name=n)
-              for n in ("day", "night", "north", "vip")}  # fmt: skip
+    queues = {
+        n: Queue.objects.create(site=site, name=n, display_name=n)
+        for n in ("day", "night", "north", "vip")
+    }
     office = Schedule.objects.create(name="office", timezone="UTC")
     for weekday in range(5):
         ScheduleRule.objects.create(
@@ -24,10 +26,17 @@ def setup(db):
         )
     Holiday.objects.create(date=date(2026, 12, 25), name="Christmas")  # closes every schedule
     InboundRoute.objects.create(site=site, name="main", dnis="8000", queue=queues["day"])
-    RoutingRule.objects.create(name="night", priority=10, dnis="8000", schedule=office,
-                               when="closed", queue=queues["night"])  # fmt: skip
-    RoutingRule.objects.create(name="north area", priority=20, caller_prefix="0451",
-                               queue=queues["north"])  # fmt: skip
+    RoutingRule.objects.create(
+        name="night",
+        priority=10,
+        dnis="8000",
+        schedule=office,
+        when="closed",
+        queue=queues["night"],
+    )
+    RoutingRule.objects.create(
+        name="north area", priority=20, caller_prefix="0451", queue=queues["north"]
+    )
     return queues
 
 

@@ -14,17 +14,22 @@ from icm.tasks import apply_scheduled_queue_changes
 @pytest.fixture
 def queue(db):
     site = Site.objects.create(code="sc", name="SC", sip_domain="sc.local")
-    return Queue.objects.create(site=site, name="evening", display_name="Evening",
-                                strategy="longest_idle")  # fmt: skip
+    return Queue.objects.create(
+        site=site, name="evening", display_name="Evening", strategy="longest_idle"
+    )
 
 
 def test_a_due_change_is_applied_once_and_a_future_one_waits(queue):
     now = timezone.now()
-    due = ScheduledQueueChange.objects.create(queue=queue, apply_at=now - timedelta(seconds=1),
-                                              strategy="ring_all",
-                                              strategy_parameters={"ring_timeout": 15})  # fmt: skip
-    later = ScheduledQueueChange.objects.create(queue=queue, apply_at=now + timedelta(hours=1),
-                                                strategy="round_robin")  # fmt: skip
+    due = ScheduledQueueChange.objects.create(
+        queue=queue,
+        apply_at=now - timedelta(seconds=1),
+        strategy="ring_all",
+        strategy_parameters={"ring_timeout": 15},
+    )
+    later = ScheduledQueueChange.objects.create(
+        queue=queue, apply_at=now + timedelta(hours=1), strategy="round_robin"
+    )
     assert apply_scheduled_queue_changes() == 1  # through the Celery task's code path
     queue.refresh_from_db()
     assert (queue.strategy, queue.strategy_parameters) == ("ring_all", {"ring_timeout": 15})
@@ -38,8 +43,12 @@ def test_a_due_change_is_applied_once_and_a_future_one_waits(queue):
 
 
 def test_an_invalid_change_is_refused_with_its_reason(queue):
-    change = ScheduledQueueChange(queue=queue, apply_at=timezone.now(), strategy="ring_all",
-                                  strategy_parameters={"occupancy_cap": 3})  # fmt: skip
+    change = ScheduledQueueChange(
+        queue=queue,
+        apply_at=timezone.now(),
+        strategy="ring_all",
+        strategy_parameters={"occupancy_cap": 3},
+    )
     with pytest.raises(ValidationError, match="occupancy_cap"):
         change.full_clean()
     change.save()  # saved anyway (e.g. through the API): refused when due, queue untouched

@@ -19,12 +19,37 @@ def switch(db):
 
 def _bridged_call(model):
     out = []
-    out += model.apply(ev.LegCreated("store-sw", "a", "a", "inbound", "sofia/external/100",
-                                     "5550100", "Ann", "8000", "public", T0))  # fmt: skip
+    out += model.apply(
+        ev.LegCreated(
+            "store-sw",
+            "a",
+            "a",
+            "inbound",
+            "sofia/external/100",
+            "5550100",
+            "Ann",
+            "8000",
+            "public",
+            T0,
+        )
+    )
     out += model.apply(ev.LegAnswered("store-sw", "a", T0 + timedelta(seconds=1)))
     t2 = T0 + timedelta(seconds=2)
-    out += model.apply(ev.LegCreated("store-sw", "b", "a", "outbound", "sofia/internal/1001",
-                                     "5550100", "Ann", "1001", "", t2, "a"))  # fmt: skip
+    out += model.apply(
+        ev.LegCreated(
+            "store-sw",
+            "b",
+            "a",
+            "outbound",
+            "sofia/internal/1001",
+            "5550100",
+            "Ann",
+            "1001",
+            "",
+            t2,
+            "a",
+        )
+    )
     out += model.apply(ev.LegBridged("store-sw", "a", "b", T0 + timedelta(seconds=3)))
     return out
 

@@ -124,8 +124,11 @@ def test_malformed_show_reply_is_refused():
 
 
 def test_a_real_record_stop_names_its_file_and_how_it_ended():
-    stops = [e for h in read_events("inbound-json.txt")
-             if isinstance(e := translate("fs1", h), ev.RecordingStopped)]  # fmt: skip
+    stops = [
+        e
+        for h in read_events("inbound-json.txt")
+        if isinstance(e := translate("fs1", h), ev.RecordingStopped)
+    ]
     assert stops, "the capture records a call"
     assert all(s.path.endswith(".wav") and s.cause for s in stops)
     assert all(s.milliseconds is not None for s in stops)

@@ -28,9 +28,15 @@ def build_call_center(rng: random.Random) -> dict[str, str]:
     skills = {name: Skill.objects.create(name=name) for name in ("english", "tech", "billing")}
     for name, (dnis, strategy, required) in QUEUES.items():
         params = {"ring_timeout": 2, "max_missed": 50}
-        queue = Queue.objects.create(site=site, name=name, display_name=name, strategy=strategy,
-                                     wrap_up_seconds=0, service_level_seconds=3,
-                                     strategy_parameters=params)  # fmt: skip
+        queue = Queue.objects.create(
+            site=site,
+            name=name,
+            display_name=name,
+            strategy=strategy,
+            wrap_up_seconds=0,
+            service_level_seconds=3,
+            strategy_parameters=params,
+        )
         for skill, level in required.items():
             QueueSkill.objects.create(queue=queue, skill=skills[skill], minimum_level=level)
         InboundRoute.objects.create(site=site, name=name, dnis=dnis, queue=queue)
@@ -49,8 +55,10 @@ def build_call_center(rng: random.Random) -> dict[str, str]:
 
 def qualified(agent: Agent, queue: Queue) -> bool:
     levels = {s.skill.name: s.level for s in agent.agent_skills.select_related("skill")}
-    return all(levels.get(qs.skill.name, 0) >= qs.minimum_level
-               for qs in queue.required_skills.select_related("skill"))  # fmt: skip
+    return all(
+        levels.get(qs.skill.name, 0) >= qs.minimum_level
+        for qs in queue.required_skills.select_related("skill")
+    )
 
 
 def test_three_queues_twenty_five_agents_three_hundred_callers(platform_factory):
@@ -73,8 +81,12 @@ def test_three_queues_twenty_five_agents_three_hundred_callers(platform_factory)
         if n % 20 == 19:
             time.sleep(1)  # ~20 calls/s
     calls = Call.objects.filter(switch__name=platform.switch, ani__startswith="56")
-    wait_until(lambda: calls.filter(ended_at__isnull=False).count() == CALLERS, timeout=120,
-               interval=0.5, what="all 300 calls to end")  # fmt: skip
+    wait_until(
+        lambda: calls.filter(ended_at__isnull=False).count() == CALLERS,
+        timeout=120,
+        interval=0.5,
+        what="all 300 calls to end",
+    )
     until = timezone.now() + timedelta(seconds=1)
 
     by_queue: dict[str, list[Call]] = {name: [] for name in QUEUES}
@@ -106,8 +118,9 @@ def test_three_queues_twenty_five_agents_three_hundred_callers(platform_factory)
             assert abs(report["asa_seconds"] - sum(waits) / len(waits)) < 0.001
     # every queue answered some and the paths of a phone that never answers / is busy ran
     assert all(any(c.agent_id for c in v) for v in by_queue.values())
-    missed = AgentStateChange.objects.filter(agent__login_id__in=["s00", "s01"],
-                                             from_state="reserved", to_state="ready")  # fmt: skip
+    missed = AgentStateChange.objects.filter(
+        agent__login_id__in=["s00", "s01"], from_state="reserved", to_state="ready"
+    )
     assert missed.filter(agent__login_id="s00").exists()  # no answer → re-routed
     assert missed.filter(agent__login_id="s01").exists()  # busy → re-routed
     esl.close()

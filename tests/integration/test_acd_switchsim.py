@@ -14,9 +14,14 @@ from tests.fixtures.waiting import wait_until
 def call_center(transactional_db):
     site = Site.objects.create(code="acd", name="ACD site", sip_domain="acd.local")
     skill = Skill.objects.create(name="support")
-    queue = Queue.objects.create(site=site, name="helpdesk", display_name="Help desk",
-                                 strategy="top_down", wrap_up_seconds=1,
-                                 strategy_parameters={"ring_timeout": 3})  # fmt: skip
+    queue = Queue.objects.create(
+        site=site,
+        name="helpdesk",
+        display_name="Help desk",
+        strategy="top_down",
+        wrap_up_seconds=1,
+        strategy_parameters={"ring_timeout": 3},
+    )
     QueueSkill.objects.create(queue=queue, skill=skill, minimum_level=3)
     InboundRoute.objects.create(site=site, name="help", dnis="8123", queue=queue)
     for n in (1, 2, 3):
@@ -29,8 +34,9 @@ def call_center(transactional_db):
 
 
 def set_state(client, platform, agent, state):
-    response = client.post(f"/api/agents/{agent}/state/",
-                           {"state": state, "switch": platform.switch}, format="json")  # fmt: skip
+    response = client.post(
+        f"/api/agents/{agent}/state/", {"state": state, "switch": platform.switch}, format="json"
+    )
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -111,20 +117,27 @@ def test_agent_commands_refuse_bad_requests(call_center, platform_factory):
 def test_reconciler_repairs_an_agent_stuck_by_lost_events(call_center, platform_factory):
     # FreeSWITCH's channel list lags hang-ups: with a long lag, the resyncs after the
     # reconnect still list the dead legs, and only the reconciler (uuid_exists) sees them gone
-    platform = platform_factory("--show-channels-lag", "60", ICM_RECONCILE_INTERVAL="1",
-                                ICM_RECONCILE_GRACE="1")  # fmt: skip
+    platform = platform_factory(
+        "--show-channels-lag", "60", ICM_RECONCILE_INTERVAL="1", ICM_RECONCILE_GRACE="1"
+    )
     esl = platform.control()
     esl.api("sim_register 1101 answer:0.2")
     set_state(call_center, platform, "ag1", "login")
     assert esl.api("sim_call 5550004 8123 talk=600").startswith("+OK")
-    wait_until(lambda: ("reserved", "on_call", "") in transitions("ag1"), timeout=20,
-               what="the agent to be on the call")  # fmt: skip
+    wait_until(
+        lambda: ("reserved", "on_call", "") in transitions("ag1"),
+        timeout=20,
+        what="the agent to be on the call",
+    )
     # icm loses its connection and, meanwhile, the call ends: its hang-up events are lost
     assert esl.api("sim_drop_esl").startswith("+OK")
     esl.api("hupall NORMAL_CLEARING")
     platform.icm.wait_log("repaired agent ag1 stuck on_call", timeout=20)
-    wait_until(lambda: ("wrap_up", "ready", "") in transitions("ag1"), timeout=20,
-               what="the repaired agent to be ready again")  # fmt: skip
+    wait_until(
+        lambda: ("wrap_up", "ready", "") in transitions("ag1"),
+        timeout=20,
+        what="the repaired agent to be ready again",
+    )
     esl.close()
 
 
@@ -135,8 +148,11 @@ def test_agent_rejects_and_goes_not_ready_the_call_moves_on(call_center, platfor
     esl.api("sim_register 1102 answer:0.2")
     set_state(call_center, platform, "ag1", "login")
     assert esl.api("sim_call 5550005 8123 talk=1").startswith("+OK")
-    wait_until(lambda: ("ready", "reserved", "") in transitions("ag1"), timeout=20,
-               what="ag1's phone to ring")  # fmt: skip
+    wait_until(
+        lambda: ("ready", "reserved", "") in transitions("ag1"),
+        timeout=20,
+        what="ag1's phone to ring",
+    )
     set_state(call_center, platform, "ag2", "login")  # ag2 is free, but ag1 holds the offer
     assert set_state(call_center, platform, "ag1", "reject_not_ready")["state"] == "not_ready"
     call = wait_until(lambda: ended("5550005"), timeout=30, what="the call to end")
@@ -184,8 +200,9 @@ def test_call_back_keeps_the_place_reserves_the_agent_then_dials(call_center, pl
     from icm.models import Gateway
 
     platform = platform_factory()
-    Gateway.objects.create(switch=Switch.objects.get(name=platform.switch), name="carrier",
-                           proxy="198.51.100.10")  # fmt: skip
+    Gateway.objects.create(
+        switch=Switch.objects.get(name=platform.switch), name="carrier", proxy="198.51.100.10"
+    )
     esl = platform.control()
     uuid = esl.api("sim_call 5550009 8123 patience=600").split()[1]
     platform.icm.wait_log("handed to queue helpdesk")
@@ -197,10 +214,12 @@ def test_call_back_keeps_the_place_reserves_the_agent_then_dials(call_center, pl
     set_state(call_center, platform, "ag1", "login")  # reserved first, then the customer is dialled
     platform.icm.wait_log("call-back ")
     dialled = wait_until(
-        lambda: CallLeg.objects.filter(channel_name__contains="5550009",
-                                       bridged_at__isnull=False).first(),
-        timeout=20, what="the customer to be dialled and bridged to the agent",
-    )  # fmt: skip
+        lambda: CallLeg.objects.filter(
+            channel_name__contains="5550009", bridged_at__isnull=False
+        ).first(),
+        timeout=20,
+        what="the customer to be dialled and bridged to the agent",
+    )
     call = Call.objects.get(pk=dialled.call_id)
     assert call.attached_data["routing"]["media"] == "callback"
     assert call.attached_data["routing"]["outcome"] == "answered"
@@ -217,9 +236,12 @@ def test_returning_caller_goes_to_its_last_agent_with_a_screen_pop(call_center, 
 
     Queue.objects.filter(name="helpdesk").update(
         strategy="round_robin",
-        strategy_parameters={"ring_timeout": 3, "last_agent_seconds": 10,
-                             "greetings": {"default": "ivr/queue.wav"}},
-    )  # fmt: skip
+        strategy_parameters={
+            "ring_timeout": 3,
+            "last_agent_seconds": 10,
+            "greetings": {"default": "ivr/queue.wav"},
+        },
+    )
     platform = platform_factory()
     pubsub = redis.Redis.from_url(settings.REDIS_URL).pubsub()
     pubsub.subscribe("ipbx:events")
@@ -234,10 +256,12 @@ def test_returning_caller_goes_to_its_last_agent_with_a_screen_pop(call_center, 
     set_state(call_center, platform, "ag2", "login")  # round robin's turn: ag2 …
     assert esl.api("sim_call 5550010 8123 talk=0.5").startswith("+OK")
     second = wait_until(
-        lambda: Call.objects.filter(ani="5550010", ended_at__isnull=False)
-        .exclude(pk=first.pk).first(),
-        timeout=30, what="the second call",
-    )  # fmt: skip
+        lambda: (
+            Call.objects.filter(ani="5550010", ended_at__isnull=False).exclude(pk=first.pk).first()
+        ),
+        timeout=30,
+        what="the second call",
+    )
     assert second.agent.login_id == "ag1"  # … but the caller's last agent is free
     assert "last agent ag1" in second.attached_data["routing"]["rule"]
     pops = []
@@ -257,9 +281,15 @@ def test_not_ready_agent_takes_an_internal_call_and_stays_not_ready(call_center,
     esl.api("sim_register 1101 answer:0.2")
     set_state(call_center, platform, "ag1", "login_not_ready")
     assert esl.api("sim_call 1199 1101 context=default talk=1").startswith("+OK")
-    wait_until(lambda: ("not_ready", "on_call", "") in transitions("ag1"), timeout=20,
-               what="the agent to be on the internal call")  # fmt: skip
-    wait_until(lambda: transitions("ag1")[-1][1] == "not_ready", timeout=20,
-               what="the agent back to not ready after the call")  # fmt: skip
+    wait_until(
+        lambda: ("not_ready", "on_call", "") in transitions("ag1"),
+        timeout=20,
+        what="the agent to be on the internal call",
+    )
+    wait_until(
+        lambda: transitions("ag1")[-1][1] == "not_ready",
+        timeout=20,
+        what="the agent back to not ready after the call",
+    )
     assert ("on_call", "wrap_up", "") not in transitions("ag1")  # no wrap-up for direct calls
     esl.close()

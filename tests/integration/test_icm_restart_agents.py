@@ -29,14 +29,18 @@ def test_agents_keep_their_sessions_and_calls_across_an_icm_crash(call_center, p
     esl.api("sim_register 1102 answer:0.2")
     set_state(call_center, platform, "ag1", "login")  # first in top-down order
     customer = esl.api("sim_call 5550061 8123 talk=600").split()[1]
-    wait_until(lambda: ("reserved", "on_call", "") in transitions("ag1"), timeout=20,
-               what="ag1 on the first call")  # fmt: skip
+    wait_until(
+        lambda: ("reserved", "on_call", "") in transitions("ag1"),
+        timeout=20,
+        what="ag1 on the first call",
+    )
     set_state(call_center, platform, "ag2", "login")
     set_state(call_center, platform, "ag2", "not_ready")
     wait_until(lambda: live_state(platform.switch, "ag2") == "not_ready", what="ag2 not ready")
-    wait_until(lambda: AgentSessionState.objects.filter(agent__login_id="ag2",
-                                                        state="not_ready").exists(),
-               what="ag2's session saved")  # fmt: skip
+    wait_until(
+        lambda: AgentSessionState.objects.filter(agent__login_id="ag2", state="not_ready").exists(),
+        what="ag2's session saved",
+    )
 
     platform.icm.crash()  # kill -9: no goodbye, nothing flushed on the way out
     platform.icm = start_icm(platform.switch, platform.esl_port, platform.outbound_port)
@@ -51,15 +55,19 @@ def test_agents_keep_their_sessions_and_calls_across_an_icm_crash(call_center, p
     assert esl.api("sim_call 5550062 8123 talk=600").startswith("+OK")
     second = wait_until(
         lambda: Call.objects.filter(ani="5550062", agent__isnull=False).first(),
-        timeout=30, what="the second call to reach an agent",
-    )  # fmt: skip
+        timeout=30,
+        what="the second call to reach an agent",
+    )
     assert second.agent.login_id == "ag2", "ag1 is on a call: it must not be offered another"
     assert live_state(platform.switch, "ag1") == "on_call"
 
     # the first customer hangs up: ag1's call ends as any call does (wrap-up)
     assert esl.api(f"uuid_kill {customer}").startswith("+OK")
-    wait_until(lambda: ("on_call", "wrap_up", "hang-up") in _with_trigger("ag1"), timeout=20,
-               what="ag1 to wrap up after its customer hung up")  # fmt: skip
+    wait_until(
+        lambda: ("on_call", "wrap_up", "hang-up") in _with_trigger("ag1"),
+        timeout=20,
+        what="ag1 to wrap up after its customer hung up",
+    )
     esl.close()
 
 
@@ -69,15 +77,21 @@ def test_an_agent_whose_call_ended_while_icm_was_down_wraps_up(call_center, plat
     esl.api("sim_register 1101 answer:0.2")
     set_state(call_center, platform, "ag1", "login")
     customer = esl.api("sim_call 5550063 8123 talk=600").split()[1]
-    wait_until(lambda: ("reserved", "on_call", "") in transitions("ag1"), timeout=20,
-               what="ag1 on the call")  # fmt: skip
+    wait_until(
+        lambda: ("reserved", "on_call", "") in transitions("ag1"),
+        timeout=20,
+        what="ag1 on the call",
+    )
     platform.icm.crash()
     assert esl.api(f"uuid_kill {customer}").startswith("+OK")  # the call ends meanwhile
     platform.icm = start_icm(platform.switch, platform.esl_port, platform.outbound_port)
     platform.icm.wait_log("agent ag1: its call", timeout=30)
     # wrap-up (1 s in this queue), then ready again: signed in all along
-    wait_until(lambda: ("wrap_up", "ready", "") in transitions("ag1"), timeout=20,
-               what="ag1 ready after its wrap-up")  # fmt: skip
+    wait_until(
+        lambda: ("wrap_up", "ready", "") in transitions("ag1"),
+        timeout=20,
+        what="ag1 ready after its wrap-up",
+    )
     assert live_state(platform.switch, "ag1") == "ready"
     esl.close()
 

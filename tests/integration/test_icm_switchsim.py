@@ -71,8 +71,11 @@ def _live(switch):
 def test_dropped_esl_connection_resyncs_without_loss_or_duplicates(platform):
     esl = platform.control()
     uuids = _park_calls(esl, 50, "7000")
-    wait_until(lambda: _live(platform.switch).filter(answered_at__isnull=False).count() == 50,
-               timeout=30, what="50 answered live calls")  # fmt: skip
+    wait_until(
+        lambda: _live(platform.switch).filter(answered_at__isnull=False).count() == 50,
+        timeout=30,
+        what="50 answered live calls",
+    )
     assert esl.api("sim_drop_esl").startswith("+OK")
     # While icm is cut off: 10 callers hang up and 5 new calls arrive.
     for uuid in uuids[:10]:

@@ -16,23 +16,49 @@ from ivr.models import DataConnector, Flow, FlowVersion
 from tests.fixtures.esl_client import EventCollector
 from tests.fixtures.waiting import wait_until
 
-BANK_FLOW = {"start": "menu", "nodes": {
-    "menu": {"type": "menu", "prompt": "Press 1 for your balance, 2 for an agent.",
-             "exits": {"1": "account", "2": "agent", "timeout": "agent"}},
-    "account": {"type": "collect", "prompt": "Please enter your account number, then hash.",
-                "variable": "account", "min_digits": 4, "max_digits": 10,
-                "exits": {"next": "lookup"}},
-    "lookup": {"type": "lookup", "connector": "balances", "params": {"account": "account"},
-               "variable": "balance", "outputs": {"holder": "holder"},
-               "exits": {"next": "say", "not_found": "unknown", "error": "agent"}},
-    "say": {"type": "play", "text": "{holder}, your balance is {balance} dollars.",
-            "exits": {"next": "billing"}},
-    "unknown": {"type": "play", "text": "We could not find that account.",
-                "exits": {"next": "agent"}},
-    "billing": {"type": "enter_queue", "queue": "billing", "priority": "3",
-                "attach": ["account", "balance", "holder"]},
-    "agent": {"type": "enter_queue", "queue": "support"},
-}}  # fmt: skip
+BANK_FLOW = {
+    "start": "menu",
+    "nodes": {
+        "menu": {
+            "type": "menu",
+            "prompt": "Press 1 for your balance, 2 for an agent.",
+            "exits": {"1": "account", "2": "agent", "timeout": "agent"},
+        },
+        "account": {
+            "type": "collect",
+            "prompt": "Please enter your account number, then hash.",
+            "variable": "account",
+            "min_digits": 4,
+            "max_digits": 10,
+            "exits": {"next": "lookup"},
+        },
+        "lookup": {
+            "type": "lookup",
+            "connector": "balances",
+            "params": {"account": "account"},
+            "variable": "balance",
+            "outputs": {"holder": "holder"},
+            "exits": {"next": "say", "not_found": "unknown", "error": "agent"},
+        },
+        "say": {
+            "type": "play",
+            "text": "{holder}, your balance is {balance} dollars.",
+            "exits": {"next": "billing"},
+        },
+        "unknown": {
+            "type": "play",
+            "text": "We could not find that account.",
+            "exits": {"next": "agent"},
+        },
+        "billing": {
+            "type": "enter_queue",
+            "queue": "billing",
+            "priority": "3",
+            "attach": ["account", "balance", "holder"],
+        },
+        "agent": {"type": "enter_queue", "queue": "support"},
+    },
+}
 
 
 @pytest.fixture
@@ -82,8 +108,12 @@ def test_balance_is_looked_up_spoken_and_the_call_queued_with_its_data(bank, pla
     assert "say:Press 1 for your balance, 2 for an agent." in prompts
     assert "say:Please enter your account number, then hash." in prompts
     assert call.queue.name == "billing"
-    assert call.attached_data["ivr"] == {"flow": "bank", "account": "1234", "balance": 120.5,
-                                         "holder": "Ann Lee"}  # fmt: skip
+    assert call.attached_data["ivr"] == {
+        "flow": "bank",
+        "account": "1234",
+        "balance": 120.5,
+        "holder": "Ann Lee",
+    }
     assert call.attached_data["routing"]["outcome"] == "abandoned"  # nobody signed in
     events.close()
     esl.close()
@@ -105,10 +135,15 @@ def test_publishing_a_new_version_changes_new_calls_only(bank, platform):
     events = EventCollector("127.0.0.1", platform.esl_port)
     # the first caller is in the menu (version 1) when version 2 is published
     first = uuid_of(esl.api("sim_call 5550113 8200 dtmf_delay=4 dtmf=2 patience=14"))
-    wait_until(lambda: events.executed("play_and_get_digits", first), timeout=15,
-               what="the first caller to hear the menu")  # fmt: skip
-    v2 = {**BANK_FLOW, "nodes": {**BANK_FLOW["nodes"], "agent": {
-        "type": "enter_queue", "queue": "billing"}}}  # fmt: skip
+    wait_until(
+        lambda: events.executed("play_and_get_digits", first),
+        timeout=15,
+        what="the first caller to hear the menu",
+    )
+    v2 = {
+        **BANK_FLOW,
+        "nodes": {**BANK_FLOW["nodes"], "agent": {"type": "enter_queue", "queue": "billing"}},
+    }
     check_publish(FlowVersion.objects.create(flow=bank, number=2, graph=v2))
     uuid_of(esl.api("sim_call 5550114 8200 dtmf=2 patience=8"))
     old = wait_until(lambda: call_of("5550113"), timeout=40, what="the first call to end")
@@ -127,10 +162,23 @@ def publish_route(dnis, name, graph):
 
 
 def test_a_recorded_message_is_kept_with_the_call(bank, platform):
-    publish_route("8201", "memo", {"start": "r", "nodes": {
-        "r": {"type": "record", "text": "Tell us why you are calling.", "variable": "memo",
-              "max_seconds": 5, "exits": {"next": "q"}},
-        "q": {"type": "enter_queue", "queue": "support"}}})  # fmt: skip
+    publish_route(
+        "8201",
+        "memo",
+        {
+            "start": "r",
+            "nodes": {
+                "r": {
+                    "type": "record",
+                    "text": "Tell us why you are calling.",
+                    "variable": "memo",
+                    "max_seconds": 5,
+                    "exits": {"next": "q"},
+                },
+                "q": {"type": "enter_queue", "queue": "support"},
+            },
+        },
+    )
     esl = platform.control()
     uuid_of(esl.api("sim_call 5550115 8201 record=2 patience=6"))
     call = wait_until(lambda: call_of("5550115"), timeout=40, what="the call to end")
@@ -145,9 +193,21 @@ def test_a_recorded_message_is_kept_with_the_call(bank, platform):
 
 
 def test_a_transfer_node_sends_the_caller_to_the_extension(bank, platform):
-    publish_route("8202", "to-desk", {"start": "t", "nodes": {
-        "t": {"type": "transfer", "kind": "extension", "target": "1101",
-              "text": "Connecting you to the front desk."}}})  # fmt: skip
+    publish_route(
+        "8202",
+        "to-desk",
+        {
+            "start": "t",
+            "nodes": {
+                "t": {
+                    "type": "transfer",
+                    "kind": "extension",
+                    "target": "1101",
+                    "text": "Connecting you to the front desk.",
+                }
+            },
+        },
+    )
     events = EventCollector("127.0.0.1", platform.esl_port)
     esl = platform.control()
     esl.api("sim_register 1101 answer:0.2")
@@ -166,8 +226,11 @@ def test_a_transfer_to_an_agent_rings_that_agents_phone(bank, platform):
 
     ext = Extension.objects.create(site=Site.objects.get(code="ivr"), number="1102", password="x")
     Agent.objects.create(login_id="maria", name="Maria", extension=ext)
-    publish_route("8203", "to-maria", {"start": "t", "nodes": {
-        "t": {"type": "transfer", "kind": "agent", "target": "maria"}}})  # fmt: skip
+    publish_route(
+        "8203",
+        "to-maria",
+        {"start": "t", "nodes": {"t": {"type": "transfer", "kind": "agent", "target": "maria"}}},
+    )
     esl = platform.control()
     esl.api("sim_register 1102 answer:0.2")
     uuid_of(esl.api("sim_call 5550117 8203 talk=1"))
@@ -181,18 +244,34 @@ def test_the_editor_simulator_reads_live_icm_values_over_the_bus(bank, platform,
     from rest_framework.test import APIClient
 
     settings.IPBX_SWITCH_NAME = platform.switch
-    graph = {"start": "n", "nodes": {
-        "n": {"type": "icm_value", "metric": "queue_length", "queue": "billing",
-              "variable": "waiting", "exits": {"next": "say", "error": "oops"}},
-        "say": {"type": "play", "text": "{waiting} callers are waiting.", "exits": {"next": "q"}},
-        "oops": {"type": "play", "text": "No figures.", "exits": {"next": "q"}},
-        "q": {"type": "enter_queue", "queue": "billing"}}}  # fmt: skip
+    graph = {
+        "start": "n",
+        "nodes": {
+            "n": {
+                "type": "icm_value",
+                "metric": "queue_length",
+                "queue": "billing",
+                "variable": "waiting",
+                "exits": {"next": "say", "error": "oops"},
+            },
+            "say": {
+                "type": "play",
+                "text": "{waiting} callers are waiting.",
+                "exits": {"next": "q"},
+            },
+            "oops": {"type": "play", "text": "No figures.", "exits": {"next": "q"}},
+            "q": {"type": "enter_queue", "queue": "billing"},
+        },
+    }
     client = APIClient()
     client.force_authenticate(User.objects.create_superuser("sim", "s@example.com", "pw"))
     esl = platform.control()
     uuid_of(esl.api("sim_call 5550118 8200 dtmf=1,1234# patience=20"))  # waits in billing
-    wait_until(lambda: Call.objects.filter(ani="5550118", queue__name="billing").exists(),
-               timeout=30, what="the caller to wait in billing")  # fmt: skip
+    wait_until(
+        lambda: Call.objects.filter(ani="5550118", queue__name="billing").exists(),
+        timeout=30,
+        what="the caller to wait in billing",
+    )
     reply = client.post("/api/ivr/flows/bank/simulate/", {"graph": graph}, format="json").json()
     assert reply["messages"][0] == "1 callers are waiting."
     graph["nodes"]["n"]["queue"] = "nowhere"
@@ -204,11 +283,24 @@ def test_the_editor_simulator_reads_live_icm_values_over_the_bus(bank, platform,
 def test_a_prompt_of_several_spoken_parts_is_heard_and_digits_collected(bank, platform):
     """FreeSWITCH opens every part of a file_string as a file: `say:` parts there play
     nothing (and collect nothing); several TTS parts go as `tts://engine|voice|text`."""
-    publish_route("8202", "two-parts", {"start": "c", "nodes": {
-        "c": {"type": "collect", "variable": "code", "min_digits": 2, "max_digits": 4,
-              "prompt": ["Welcome to the bank.", "Enter your code, then hash."],
-              "exits": {"next": "q"}},
-        "q": {"type": "enter_queue", "queue": "support", "attach": ["code"]}}})  # fmt: skip
+    publish_route(
+        "8202",
+        "two-parts",
+        {
+            "start": "c",
+            "nodes": {
+                "c": {
+                    "type": "collect",
+                    "variable": "code",
+                    "min_digits": 2,
+                    "max_digits": 4,
+                    "prompt": ["Welcome to the bank.", "Enter your code, then hash."],
+                    "exits": {"next": "q"},
+                },
+                "q": {"type": "enter_queue", "queue": "support", "attach": ["code"]},
+            },
+        },
+    )
     events = EventCollector("127.0.0.1", platform.esl_port)
     esl = platform.control()
     uuid_of(esl.api("sim_call 5550116 8202 dtmf=42# patience=8"))

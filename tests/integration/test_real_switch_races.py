@@ -32,22 +32,34 @@ def test_an_agent_stays_on_its_call_whatever_the_originate_job_answers(
     esl.api("sim_register 1102 answer:0.2")
     set_state(call_center, platform, "ag1", "login")  # first in top-down order
     assert esl.api("sim_call 5550071 8123 talk=4").startswith("+OK")
-    wait_until(lambda: ("reserved", "on_call", "") in transitions("ag1"), timeout=20,
-               what="ag1 on the call")  # fmt: skip
+    wait_until(
+        lambda: ("reserved", "on_call", "") in transitions("ag1"),
+        timeout=20,
+        what="ag1 on the call",
+    )
     set_state(call_center, platform, "ag2", "login")
     time.sleep(1)  # the job's reply (whatever it says) has arrived by now
     assert [t[1] for t in transitions("ag1")][-1] == "on_call", transitions("ag1")
 
     # a second caller while ag1 talks goes to ag2, never to ag1
     assert esl.api("sim_call 5550072 8123 talk=1").startswith("+OK")
-    second = wait_until(lambda: Call.objects.filter(ani="5550072", agent__isnull=False).first(),
-                        timeout=20, what="the second call to reach an agent")  # fmt: skip
+    second = wait_until(
+        lambda: Call.objects.filter(ani="5550072", agent__isnull=False).first(),
+        timeout=20,
+        what="the second call to reach an agent",
+    )
     assert second.agent.login_id == "ag2"
-    first = wait_until(lambda: Call.objects.filter(ani="5550071", ended_at__isnull=False).first(),
-                       timeout=20, what="the first call to end")  # fmt: skip
+    first = wait_until(
+        lambda: Call.objects.filter(ani="5550071", ended_at__isnull=False).first(),
+        timeout=20,
+        what="the first call to end",
+    )
     assert first.agent.login_id == "ag1" and first.bridged_at is not None
-    wait_until(lambda: ("on_call", "wrap_up", "") in transitions("ag1"), timeout=10,
-               what="ag1's wrap-up after its customer hung up")  # fmt: skip
+    wait_until(
+        lambda: ("on_call", "wrap_up", "") in transitions("ag1"),
+        timeout=10,
+        what="ag1's wrap-up after its customer hung up",
+    )
     states = [t[1] for t in transitions("ag1")]
     assert states[:4] == ["ready", "reserved", "on_call", "wrap_up"], states
     if reply_delay != "0":
@@ -62,8 +74,11 @@ def test_events_out_of_sequence_order_are_not_a_switch_restart(call_center, plat
     set_state(call_center, platform, "ag1", "login")
     for n in range(6):
         assert esl.api(f"sim_call 555008{n} 8123 talk=0.5 patience=30").startswith("+OK")
-    wait_until(lambda: Call.objects.filter(ani__startswith="555008", ended_at__isnull=False)
-               .count() == 6, timeout=60, what="six calls answered by ag1 and ended")  # fmt: skip
+    wait_until(
+        lambda: Call.objects.filter(ani__startswith="555008", ended_at__isnull=False).count() == 6,
+        timeout=60,
+        what="six calls answered by ag1 and ended",
+    )
     log = platform.icm.log()
     assert "resyncing" not in log, "out-of-order events taken for a switch restart"
     assert log.count("resync with") <= 2, "resyncs beyond the connect and its settle pass"
@@ -101,11 +116,17 @@ def test_an_agent_whose_call_ended_while_icm_was_cut_off_is_freed_at_the_resync(
     esl.api("sim_register 1101 answer:0.2")
     set_state(call_center, platform, "ag1", "login")
     assert esl.api("sim_call 5550095 8123 talk=600").startswith("+OK")
-    wait_until(lambda: ("reserved", "on_call", "") in transitions("ag1"), timeout=20,
-               what="ag1 on the call")  # fmt: skip
+    wait_until(
+        lambda: ("reserved", "on_call", "") in transitions("ag1"),
+        timeout=20,
+        what="ag1 on the call",
+    )
     assert esl.api("sim_drop_esl").startswith("+OK")
     esl.api("hupall NORMAL_CLEARING")  # its hang-up events are lost with the connection
-    wait_until(lambda: ("on_call", "wrap_up", "") in transitions("ag1"), timeout=15,
-               what="ag1's call ended by the resync")  # fmt: skip
+    wait_until(
+        lambda: ("on_call", "wrap_up", "") in transitions("ag1"),
+        timeout=15,
+        what="ag1's call ended by the resync",
+    )
     assert "repaired agent" not in platform.icm.log()
     esl.close()

@@ -34,10 +34,10 @@ def local_back_ends_allowed(settings):
 @pytest.fixture
 def accounts():
     with connection.cursor() as cur:
-        cur.execute("CREATE TABLE test_accounts (number text PRIMARY KEY, balance numeric,"
-                    " holder text)")  # fmt: skip
-        cur.execute("INSERT INTO test_accounts VALUES ('1234', 120.50, 'Ann'),"
-                    " ('9999', 5, 'Bob')")  # fmt: skip
+        cur.execute(
+            "CREATE TABLE test_accounts (number text PRIMARY KEY, balance numeric, holder text)"
+        )
+        cur.execute("INSERT INTO test_accounts VALUES ('1234', 120.50, 'Ann'), ('9999', 5, 'Bob')")
     yield
     with connection.cursor() as cur:
         cur.execute("DROP TABLE test_accounts")
@@ -45,8 +45,8 @@ def accounts():
 
 def sql_connector(query, **extra):
     return DataConnector.objects.create(
-        name="balances", kind="sql",
-        config={"database": "default", "query": query}, **extra)  # fmt: skip
+        name="balances", kind="sql", config={"database": "default", "query": query}, **extra
+    )
 
 
 def test_sql_returns_the_first_row(accounts):
@@ -66,8 +66,9 @@ def test_sql_values_with_quotes_cannot_inject(accounts):
 
 
 def test_sql_sessions_are_read_only(accounts):
-    sql_connector("WITH gone AS (DELETE FROM test_accounts RETURNING number) "
-                  "SELECT count(*) AS n FROM gone")  # fmt: skip
+    sql_connector(
+        "WITH gone AS (DELETE FROM test_accounts RETURNING number) SELECT count(*) AS n FROM gone"
+    )
     with pytest.raises(ConnectorError, match="ReadOnlySqlTransaction"):
         registry.lookup("balances", {})
     with connection.cursor() as cur:
@@ -83,17 +84,20 @@ def test_sql_statement_time_out(accounts):
     assert time.monotonic() - started < 3
 
 
-@pytest.mark.parametrize(("kind", "config", "message"), [
-    ("sql", {"database": "default", "query": "DELETE FROM x"}, "must be a SELECT"),
-    ("sql", {"database": "default", "query": "SELECT 1; SELECT 2"}, "one statement"),
-    ("sql", {"database": "default", "query": "SELECT '%s'"}, "%(name)s"),
-    ("sql", {"database": "nope", "query": "SELECT 1"}, "environment variable"),
-    ("http", {"url": "ftp://x/"}, "http:// or https://"),
-    ("http", {"url": "http://x/{secret:T}"}, "secrets belong in headers"),
-    ("http", {"url": "http://x/", "fields": {"a": "$.[[["}}, "bad JSON path"),
-    ("python", {"entry_point": "os.system"}, "not registered"),
-    ("ftp", {}, "unknown kind"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "config", "message"),
+    [
+        ("sql", {"database": "default", "query": "DELETE FROM x"}, "must be a SELECT"),
+        ("sql", {"database": "default", "query": "SELECT 1; SELECT 2"}, "one statement"),
+        ("sql", {"database": "default", "query": "SELECT '%s'"}, "%(name)s"),
+        ("sql", {"database": "nope", "query": "SELECT 1"}, "environment variable"),
+        ("http", {"url": "ftp://x/"}, "http:// or https://"),
+        ("http", {"url": "http://x/{secret:T}"}, "secrets belong in headers"),
+        ("http", {"url": "http://x/", "fields": {"a": "$.[[["}}, "bad JSON path"),
+        ("python", {"entry_point": "os.system"}, "not registered"),
+        ("ftp", {}, "unknown kind"),
+    ],
+)
 def test_bad_definitions_are_refused_with_the_reason(kind, config, message):
     connector = DataConnector(name="x", kind=kind, config=config)
     with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -102,11 +106,16 @@ def test_bad_definitions_are_refused_with_the_reason(kind, config, message):
 
 def http_connector(httpserver, path="/accounts/{account}", **extra):
     return DataConnector.objects.create(
-        name="crm", kind="http", timeout_seconds=extra.pop("timeout", 1.0),
-        config={"url": httpserver.url_for("") .rstrip("/") + path,
-                "headers": {"Authorization": "Bearer {secret:CRM_TOKEN}"},
-                "fields": {"balance": "$.account.balance", "holder": "$.account.name"},
-                **extra})  # fmt: skip
+        name="crm",
+        kind="http",
+        timeout_seconds=extra.pop("timeout", 1.0),
+        config={
+            "url": httpserver.url_for("").rstrip("/") + path,
+            "headers": {"Authorization": "Bearer {secret:CRM_TOKEN}"},
+            "fields": {"balance": "$.account.balance", "holder": "$.account.name"},
+            **extra,
+        },
+    )
 
 
 def test_http_fills_the_url_sends_the_secret_and_extracts_fields(httpserver, monkeypatch):
@@ -161,16 +170,18 @@ def echo_balance(params):
 
 def test_python_entry_points_run_with_a_time_out(settings):
     settings.IVR_PYTHON_CONNECTORS = {"echo": "tests.ivr.test_connectors.echo_balance"}
-    DataConnector.objects.create(name="echo", kind="python", timeout_seconds=0.3,
-                                 config={"entry_point": "echo"})  # fmt: skip
+    DataConnector.objects.create(
+        name="echo", kind="python", timeout_seconds=0.3, config={"entry_point": "echo"}
+    )
     assert registry.lookup("echo", {"account": "1234"}) == {"balance": 40}
     with pytest.raises(ConnectorError, match="timed out"):
         registry.lookup("echo", {"account": "slow"})
 
 
 def test_an_unknown_or_disabled_connector_fails():
-    DataConnector.objects.create(name="off", kind="python", enabled=False,
-                                 config={"entry_point": "x"})  # fmt: skip
+    DataConnector.objects.create(
+        name="off", kind="python", enabled=False, config={"entry_point": "x"}
+    )
     with pytest.raises(ConnectorError, match="no enabled connector"):
         registry.lookup("off", {})
 
@@ -190,15 +201,29 @@ def test_a_flow_whose_http_lookup_times_out_takes_the_error_branch(httpserver, m
     monkeypatch.setenv("IVR_SECRET_CRM_TOKEN", "s3cret")
     httpserver.expect_request("/accounts/5550101").respond_with_handler(slow)
     http_connector(httpserver, timeout=0.3)
-    graph = {"start": "look", "nodes": {
-        "look": {"type": "lookup", "connector": "crm", "params": {"account": "ani"},
-                 "variable": "balance", "exits": {"next": "say", "error": "sorry"}},
-        "say": {"type": "play", "text": "Your balance is {balance}.", "exits": {"next": "q"}},
-        "sorry": {"type": "play", "text": "Our systems are slow today.", "exits": {"next": "q"}},
-        "q": {"type": "enter_queue", "queue": "support"}}}  # fmt: skip
+    graph = {
+        "start": "look",
+        "nodes": {
+            "look": {
+                "type": "lookup",
+                "connector": "crm",
+                "params": {"account": "ani"},
+                "variable": "balance",
+                "exits": {"next": "say", "error": "sorry"},
+            },
+            "say": {"type": "play", "text": "Your balance is {balance}.", "exits": {"next": "q"}},
+            "sorry": {
+                "type": "play",
+                "text": "Our systems are slow today.",
+                "exits": {"next": "q"},
+            },
+            "q": {"type": "enter_queue", "queue": "support"},
+        },
+    }
     validate(graph, "main")
-    conversation = TextConversation(Interpreter(MemoryFlows({"main": graph})),
-                                    FlowServices(lambda metric, queue: 0))  # fmt: skip
+    conversation = TextConversation(
+        Interpreter(MemoryFlows({"main": graph})), FlowServices(lambda metric, queue: 0)
+    )
     started = time.monotonic()
     _, reply = conversation.start("main", {"ani": "5550101"})
     assert reply.messages[0] == "Our systems are slow today."

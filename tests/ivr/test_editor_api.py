@@ -11,18 +11,24 @@ from ivr.models import Flow, FlowVersion
 
 pytestmark = pytest.mark.django_db
 
-GRAPH = {"start": "hi", "nodes": {
-    "hi": {"type": "play", "text": "Hello {ani}.", "exits": {"next": "m"}},
-    "m": {"type": "menu", "prompt": "Press 1 for sales.", "exits": {"1": "q", "timeout": "q"}},
-    "q": {"type": "enter_queue", "queue": "sales"}}, "layout": {"hi": [10, 20]}}  # fmt: skip
+GRAPH = {
+    "start": "hi",
+    "nodes": {
+        "hi": {"type": "play", "text": "Hello {ani}.", "exits": {"next": "m"}},
+        "m": {"type": "menu", "prompt": "Press 1 for sales.", "exits": {"1": "q", "timeout": "q"}},
+        "q": {"type": "enter_queue", "queue": "sales"},
+    },
+    "layout": {"hi": [10, 20]},
+}
 
 
 def client_for(*perms):
     user = User.objects.create_user(f"u{len(perms)}{User.objects.count()}", password="pw")
     for perm in perms:
         app, codename = perm.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app,
-                                                         codename=codename))  # fmt: skip
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app, codename=codename)
+        )
     client = APIClient()
     client.force_authenticate(user)
     return client
@@ -58,8 +64,10 @@ def test_create_save_publish_and_read_back(admin):
 
 def test_validation_names_each_node_and_publish_refuses(admin):
     Flow.objects.create(name="f")
-    bad = {"start": "hi", "nodes": {"hi": {"type": "play", "exits": {"next": "ghost"}},
-                                    "lost": {"type": "hangup"}}}  # fmt: skip
+    bad = {
+        "start": "hi",
+        "nodes": {"hi": {"type": "play", "exits": {"next": "ghost"}}, "lost": {"type": "hangup"}},
+    }
     r = admin.post("/api/ivr/flows/f/validate/", {"graph": bad}, format="json").json()
     assert not r["valid"]
     messages = {(p["node"], p["message"]) for p in r["problems"]}
@@ -68,8 +76,10 @@ def test_validation_names_each_node_and_publish_refuses(admin):
     assert any(node == "hi" and "says nothing" in m for node, m in messages)
     admin.post("/api/ivr/flows/f/versions/", {"graph": bad}, format="json")
     r = admin.post("/api/ivr/flows/f/versions/1/publish/")
-    assert r.status_code == 400 and {"node": "lost", "message": "is unreachable from the start"} \
-        in r.json()["problems"]  # fmt: skip
+    assert (
+        r.status_code == 400
+        and {"node": "lost", "message": "is unreachable from the start"} in r.json()["problems"]
+    )
     assert Flow.objects.get(name="f").published_version is None
 
 
@@ -85,8 +95,14 @@ def test_diff_and_rollback(admin):
     Flow.objects.create(name="f")
     admin.post("/api/ivr/flows/f/versions/", {"graph": GRAPH}, format="json")
     admin.post("/api/ivr/flows/f/versions/1/publish/")
-    v2 = {**GRAPH, "nodes": {**GRAPH["nodes"], "q": {"type": "enter_queue", "queue": "support"},
-                             "bye": {"type": "hangup"}}}  # fmt: skip
+    v2 = {
+        **GRAPH,
+        "nodes": {
+            **GRAPH["nodes"],
+            "q": {"type": "enter_queue", "queue": "support"},
+            "bye": {"type": "hangup"},
+        },
+    }
     v2["nodes"]["m"] = {**GRAPH["nodes"]["m"], "exits": {"1": "q", "timeout": "bye"}}
     admin.post("/api/ivr/flows/f/versions/", {"graph": v2}, format="json")
     admin.post("/api/ivr/flows/f/versions/2/publish/")
@@ -105,16 +121,19 @@ def test_diff_and_rollback(admin):
 
 def test_the_simulator_runs_the_draft_on_screen(admin):
     Flow.objects.create(name="f")
-    r = admin.post("/api/ivr/flows/f/simulate/",
-                   {"graph": GRAPH, "variables": {"ani": "5551234"}}, format="json")  # fmt: skip
+    r = admin.post(
+        "/api/ivr/flows/f/simulate/",
+        {"graph": GRAPH, "variables": {"ani": "5551234"}},
+        format="json",
+    )
     body = r.json()
     assert body["messages"] == ["Hello 5551234.", "Press 1 for sales."]
     assert body["waiting_for"] == "choice" and body["node"] == "m"
-    r = admin.post("/api/ivr/flows/f/simulate/", {"session": body["session"], "input": "1"},
-                   format="json")  # fmt: skip
+    r = admin.post(
+        "/api/ivr/flows/f/simulate/", {"session": body["session"], "input": "1"}, format="json"
+    )
     assert r.json()["finished"] and r.json()["outcome"]["params"]["queue"] == "sales"
-    r = admin.post("/api/ivr/flows/f/simulate/", {"session": "nope", "input": "1"},
-                   format="json")  # fmt: skip
+    r = admin.post("/api/ivr/flows/f/simulate/", {"session": "nope", "input": "1"}, format="json")
     assert r.status_code == 404
 
 
@@ -131,11 +150,15 @@ def test_permissions(admin):
     assert nobody.get("/api/ivr/flows/f/").status_code == 403
     reader = client_for("ivr.view_flow")
     assert reader.get("/api/ivr/flows/f/").status_code == 200
-    assert reader.post("/api/ivr/flows/f/versions/", {"graph": GRAPH},
-                       format="json").status_code == 403  # fmt: skip
+    assert (
+        reader.post("/api/ivr/flows/f/versions/", {"graph": GRAPH}, format="json").status_code
+        == 403
+    )
     editor = client_for("ivr.view_flow", "ivr.add_flowversion")
-    assert editor.post("/api/ivr/flows/f/versions/", {"graph": GRAPH},
-                       format="json").status_code == 201  # fmt: skip
+    assert (
+        editor.post("/api/ivr/flows/f/versions/", {"graph": GRAPH}, format="json").status_code
+        == 201
+    )
     assert editor.post("/api/ivr/flows/f/versions/1/publish/").status_code == 403
     assert APIClient().get("/api/ivr/flows/").status_code in (401, 403)
 

@@ -22,10 +22,20 @@ from ivr.engine.validation import FlowInvalid, validate
 from .flows import MemoryFlows, StubServices
 
 
-@pytest.mark.parametrize("hostile", [
-    "$'{system(touch /tmp/x)}", "${api(system id)}", "$${x}", "a\nb", "bob\\",
-    "x'; hangup", "one!two", "line\r\napi system id", 'say "x"',
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "$'{system(touch /tmp/x)}",
+        "${api(system id)}",
+        "$${x}",
+        "a\nb",
+        "bob\\",
+        "x'; hangup",
+        "one!two",
+        "line\r\napi system id",
+        'say "x"',
+    ],
+)
 def test_spoken_text_can_neither_expand_nor_break_out(hostile):
     text = safe_text(hostile)
     for forbidden in ("$", "{", "}", "'", '"', "\\", "!", "\n", "\r"):
@@ -48,17 +58,44 @@ def test_expensive_or_compound_expressions_are_refused(expression):
         check(expression, set())
 
 
-@pytest.mark.parametrize(("node", "message"), [
-    ({"type": "hangup", "cause": "NORMAL_CLEARING\n\napi system id"}, "hang-up cause"),
-    ({"type": "collect", "prompt": "x", "variable": "v", "terminators": "#\n",
-      "exits": {"next": "h"}}, "terminators"),
-    ({"type": "collect", "prompt": "x", "variable": "v", "pattern": "(\\d*)*x",
-      "exits": {"next": "h"}}, "quantified groups"),
-    ({"type": "collect", "prompt": "x", "variable": "v", "pattern": "[0-9",
-      "exits": {"next": "h"}}, "not a valid regex"),
-    ({"type": "language", "languages": ["en", "e s"], "exits": {"next": "h"}}, "two-letter"),
-    ({"type": "voicemail", "mailbox": "../../etc"}, "mailbox"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        ({"type": "hangup", "cause": "NORMAL_CLEARING\n\napi system id"}, "hang-up cause"),
+        (
+            {
+                "type": "collect",
+                "prompt": "x",
+                "variable": "v",
+                "terminators": "#\n",
+                "exits": {"next": "h"},
+            },
+            "terminators",
+        ),
+        (
+            {
+                "type": "collect",
+                "prompt": "x",
+                "variable": "v",
+                "pattern": "(\\d*)*x",
+                "exits": {"next": "h"},
+            },
+            "quantified groups",
+        ),
+        (
+            {
+                "type": "collect",
+                "prompt": "x",
+                "variable": "v",
+                "pattern": "[0-9",
+                "exits": {"next": "h"},
+            },
+            "not a valid regex",
+        ),
+        ({"type": "language", "languages": ["en", "e s"], "exits": {"next": "h"}}, "two-letter"),
+        ({"type": "voicemail", "mailbox": "../../etc"}, "mailbox"),
+    ],
+)
 def test_unsafe_tokens_are_refused_at_publish(node, message):
     graph = {"start": "n", "nodes": {"n": node, "h": {"type": "hangup"}}}
     with pytest.raises(FlowInvalid) as exc:
@@ -73,9 +110,13 @@ def test_a_node_id_that_is_not_a_plain_token_is_refused():
 
 
 def test_a_flow_that_only_talks_is_stopped_in_the_text_front_end():
-    graph = {"start": "a", "nodes": {
-        "a": {"type": "play", "text": "a", "exits": {"next": "b"}},
-        "b": {"type": "play", "text": "b", "exits": {"next": "a"}}}}  # fmt: skip
+    graph = {
+        "start": "a",
+        "nodes": {
+            "a": {"type": "play", "text": "a", "exits": {"next": "b"}},
+            "b": {"type": "play", "text": "b", "exits": {"next": "a"}},
+        },
+    }
     conversation = TextConversation(Interpreter(MemoryFlows({"main": graph})), StubServices())
     run, reply = conversation.start("main")
     assert run.finished and reply.outcome["action"] == "hangup"
@@ -85,11 +126,20 @@ def test_a_flow_that_only_talks_is_stopped_in_the_text_front_end():
 def test_odd_values_from_back_ends_do_not_break_the_run():
     assert _plain(Decimal("NaN")) == "NaN" and _plain(float("inf")) == "inf"
     assert _plain([1, 2]) == "[1, 2]" and _plain(Decimal("12.50")) == 12.5
-    graph = {"start": "l", "nodes": {
-        "l": {"type": "lookup", "connector": "c", "variable": "v", "params": {"a": "ani"},
-              "exits": {"next": "p", "error": "q"}},
-        "p": {"type": "play", "text": "Value {v}.", "exits": {"next": "q"}},
-        "q": {"type": "enter_queue", "queue": "s"}}}  # fmt: skip
+    graph = {
+        "start": "l",
+        "nodes": {
+            "l": {
+                "type": "lookup",
+                "connector": "c",
+                "variable": "v",
+                "params": {"a": "ani"},
+                "exits": {"next": "p", "error": "q"},
+            },
+            "p": {"type": "play", "text": "Value {v}.", "exits": {"next": "q"}},
+            "q": {"type": "enter_queue", "queue": "s"},
+        },
+    }
     services = StubServices(lookups={"1": {"v": Decimal("NaN")}})
     conversation = TextConversation(Interpreter(MemoryFlows({"main": graph})), services)
     _, reply = conversation.start("main", {"ani": "1"})
@@ -97,13 +147,26 @@ def test_odd_values_from_back_ends_do_not_break_the_run():
 
 
 def test_a_failure_in_a_sub_flow_reaches_the_calling_flows_default_route():
-    sub = {"start": "boom", "nodes": {
-        "boom": {"type": "condition", "expression": "1 / 0 > 1",
-                 "exits": {"true": "r", "false": "r"}}, "r": {"type": "return"}}}  # fmt: skip
-    main = {"start": "s", "on_error": "operator", "nodes": {
-        "s": {"type": "subflow", "flow": "sub", "exits": {"next": "q"}},
-        "q": {"type": "enter_queue", "queue": "sales"},
-        "operator": {"type": "enter_queue", "queue": "operator"}}}  # fmt: skip
+    sub = {
+        "start": "boom",
+        "nodes": {
+            "boom": {
+                "type": "condition",
+                "expression": "1 / 0 > 1",
+                "exits": {"true": "r", "false": "r"},
+            },
+            "r": {"type": "return"},
+        },
+    }
+    main = {
+        "start": "s",
+        "on_error": "operator",
+        "nodes": {
+            "s": {"type": "subflow", "flow": "sub", "exits": {"next": "q"}},
+            "q": {"type": "enter_queue", "queue": "sales"},
+            "operator": {"type": "enter_queue", "queue": "operator"},
+        },
+    }
     flows = MemoryFlows({"main": main, "sub": sub})
     _, reply = TextConversation(Interpreter(flows), StubServices()).start("main")
     assert reply.outcome["params"]["queue"] == "operator"

@@ -41,8 +41,11 @@ def admin(settings, tmp_path):
 
 
 def test_a_wav_is_stored_listed_and_played_back(admin, settings):
-    r = admin.post("/api/ivr/prompts/", {"name": "welcome", "file": wav(2.5),
-                                         "transcript": "Welcome!"}, format="multipart")  # fmt: skip
+    r = admin.post(
+        "/api/ivr/prompts/",
+        {"name": "welcome", "file": wav(2.5), "transcript": "Welcome!"},
+        format="multipart",
+    )
     assert r.status_code == 201, r.content
     assert r.json()["file"] == "prompt:welcome" and r.json()["duration_seconds"] == 2.5
     assert (settings.IVR_PROMPTS_DIR / "welcome.wav").read_bytes()[:4] == b"RIFF"
@@ -53,14 +56,17 @@ def test_a_wav_is_stored_listed_and_played_back(admin, settings):
     assert switch_path("ivr/other.wav") == "ivr/other.wav"
 
 
-@pytest.mark.parametrize(("upload", "name", "message"), [
-    (io.BytesIO(b"not a wav at all"), "x", "not a WAV file"),
-    (wav(channels=2), "x", "mono, 16-bit"),
-    (wav(width=1), "x", "mono, 16-bit"),
-    (wav(rate=44100), "x", "sample rate 44100"),
-    (wav(seconds=0), "x", "between 0 and 600"),
-    (wav(), "Bad Name!", "lower-case"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("upload", "name", "message"),
+    [
+        (io.BytesIO(b"not a wav at all"), "x", "not a WAV file"),
+        (wav(channels=2), "x", "mono, 16-bit"),
+        (wav(width=1), "x", "mono, 16-bit"),
+        (wav(rate=44100), "x", "sample rate 44100"),
+        (wav(seconds=0), "x", "between 0 and 600"),
+        (wav(), "Bad Name!", "lower-case"),
+    ],
+)
 def test_unplayable_uploads_are_refused_with_the_reason(admin, upload, name, message):
     r = admin.post("/api/ivr/prompts/", {"name": name, "file": upload}, format="multipart")
     assert r.status_code == 400 and message in r.json()["detail"]
@@ -71,8 +77,12 @@ def test_uploading_needs_the_permission(admin):
     user = User.objects.create_user("viewer", password="pw")
     client = APIClient()
     client.force_authenticate(user)
-    assert client.post("/api/ivr/prompts/", {"name": "x", "file": wav()},
-                       format="multipart").status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            "/api/ivr/prompts/", {"name": "x", "file": wav()}, format="multipart"
+        ).status_code
+        == 403
+    )
 
 
 def test_a_flow_naming_a_missing_prompt_is_not_published(admin):
@@ -98,8 +108,7 @@ def test_replacing_an_existing_prompt_needs_the_change_permission(admin):
     uploader.user_permissions.add(Permission.objects.get(codename="add_prompt"))
     client = APIClient()
     client.force_authenticate(uploader)
-    r = client.post("/api/ivr/prompts/", {"name": "welcome", "file": wav(3.0)},
-                    format="multipart")  # fmt: skip
+    r = client.post("/api/ivr/prompts/", {"name": "welcome", "file": wav(3.0)}, format="multipart")
     assert r.status_code == 403 and "change_prompt" in r.json()["detail"]
     assert Prompt.objects.get(name="welcome").duration_seconds == 1.0
     r = client.post("/api/ivr/prompts/", {"name": "other", "file": wav(3.0)}, format="multipart")

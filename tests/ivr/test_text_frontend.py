@@ -25,29 +25,48 @@ def queue(name="support", **extra):
 
 
 def test_play_says_text_file_transcript_and_values():
-    graph = {"start": "p", "nodes": {
-        "p": {"type": "play", "prompts": [
-            {"file": "ivr/welcome.wav", "text": "Welcome to Acme."},
-            {"text": "You are caller {ani}."},
-            {"say": "number", "value": "40 + 2"},
-        ], "exits": {"next": "q"}},
-        "q": queue()}}  # fmt: skip
+    graph = {
+        "start": "p",
+        "nodes": {
+            "p": {
+                "type": "play",
+                "prompts": [
+                    {"file": "ivr/welcome.wav", "text": "Welcome to Acme."},
+                    {"text": "You are caller {ani}."},
+                    {"say": "number", "value": "40 + 2"},
+                ],
+                "exits": {"next": "q"},
+            },
+            "q": queue(),
+        },
+    }
     _, run, reply = chat(graph)
     assert reply.messages[:3] == ["Welcome to Acme.", "You are caller 5550101.", "42"]
     assert reply.outcome["action"] == "enter_queue" and run.finished
 
 
 def test_menu_routes_on_the_choice_and_retries_invalid_input():
-    graph = {"start": "m", "nodes": {
-        "m": {"type": "menu", "prompt": "Press 1 for sales, 2 for support.", "retries": 2,
-              "exits": {"1": "sales", "2": "support", "invalid": "bye"}},
-        "sales": queue("sales"), "support": queue("support"),
-        "bye": {"type": "hangup", "text": "Goodbye."}}}  # fmt: skip
+    graph = {
+        "start": "m",
+        "nodes": {
+            "m": {
+                "type": "menu",
+                "prompt": "Press 1 for sales, 2 for support.",
+                "retries": 2,
+                "exits": {"1": "sales", "2": "support", "invalid": "bye"},
+            },
+            "sales": queue("sales"),
+            "support": queue("support"),
+            "bye": {"type": "hangup", "text": "Goodbye."},
+        },
+    }
     conversation, run, reply = chat(graph)
     assert reply.waiting_for == "choice" and reply.choices == ("1", "2", "invalid")[:2]
     reply = conversation.answer(run, "7")
-    assert reply.messages == ["Sorry, that is not a valid choice.",
-                              "Press 1 for sales, 2 for support."]  # fmt: skip
+    assert reply.messages == [
+        "Sorry, that is not a valid choice.",
+        "Press 1 for sales, 2 for support.",
+    ]
     reply = conversation.answer(run, "2")
     assert reply.outcome["params"]["queue"] == "support"
 
@@ -58,21 +77,40 @@ def test_menu_routes_on_the_choice_and_retries_invalid_input():
 
 
 def test_menu_timeout_takes_the_timeout_exit_after_its_tries():
-    graph = {"start": "m", "nodes": {
-        "m": {"type": "menu", "prompt": "Choose.", "retries": 1,
-              "exits": {"1": "a", "timeout": "b"}},
-        "a": queue("a"), "b": queue("b")}}  # fmt: skip
+    graph = {
+        "start": "m",
+        "nodes": {
+            "m": {
+                "type": "menu",
+                "prompt": "Choose.",
+                "retries": 1,
+                "exits": {"1": "a", "timeout": "b"},
+            },
+            "a": queue("a"),
+            "b": queue("b"),
+        },
+    }
     conversation, run, _ = chat(graph)
     assert conversation.answer(run, "").outcome["params"]["queue"] == "b"
 
 
 def test_collect_stores_digits_checks_length_and_pattern():
-    graph = {"start": "c", "nodes": {
-        "c": {"type": "collect", "prompt": "Your account number, then hash.",
-              "variable": "account", "min_digits": 4, "max_digits": 8, "pattern": "[0-9]+",
-              "exits": {"next": "say"}},
-        "say": {"type": "play", "text": "Account {account}.", "exits": {"next": "q"}},
-        "q": queue(attach=["account"])}}  # fmt: skip
+    graph = {
+        "start": "c",
+        "nodes": {
+            "c": {
+                "type": "collect",
+                "prompt": "Your account number, then hash.",
+                "variable": "account",
+                "min_digits": 4,
+                "max_digits": 8,
+                "pattern": "[0-9]+",
+                "exits": {"next": "say"},
+            },
+            "say": {"type": "play", "text": "Account {account}.", "exits": {"next": "q"}},
+            "q": queue(attach=["account"]),
+        },
+    }
     conversation, run, reply = chat(graph)
     assert reply.waiting_for == "digits"
     reply = conversation.answer(run, "12")  # too short: asked again
@@ -83,11 +121,21 @@ def test_collect_stores_digits_checks_length_and_pattern():
 
 
 def test_collect_with_no_valid_input_and_no_exit_takes_the_flow_default_route():
-    graph = {"start": "c", "on_error": "sorry", "nodes": {
-        "c": {"type": "collect", "prompt": "Number?", "variable": "n", "retries": 1,
-              "exits": {"next": "q"}},
-        "q": queue(),
-        "sorry": {"type": "enter_queue", "queue": "operator"}}}  # fmt: skip
+    graph = {
+        "start": "c",
+        "on_error": "sorry",
+        "nodes": {
+            "c": {
+                "type": "collect",
+                "prompt": "Number?",
+                "variable": "n",
+                "retries": 1,
+                "exits": {"next": "q"},
+            },
+            "q": queue(),
+            "sorry": {"type": "enter_queue", "queue": "operator"},
+        },
+    }
     conversation, run, _ = chat(graph)
     reply = conversation.answer(run, "")
     assert reply.outcome["params"]["queue"] == "operator"
@@ -95,10 +143,18 @@ def test_collect_with_no_valid_input_and_no_exit_takes_the_flow_default_route():
 
 
 def test_record_takes_the_typed_message():
-    graph = {"start": "r", "nodes": {
-        "r": {"type": "record", "text": "Tell us about your problem.", "variable": "memo",
-              "exits": {"next": "q"}},
-        "q": queue()}}  # fmt: skip
+    graph = {
+        "start": "r",
+        "nodes": {
+            "r": {
+                "type": "record",
+                "text": "Tell us about your problem.",
+                "variable": "memo",
+                "exits": {"next": "q"},
+            },
+            "q": queue(),
+        },
+    }
     conversation, run, reply = chat(graph)
     assert reply.waiting_for == "message"
     reply = conversation.answer(run, "  my router is broken ")
@@ -106,21 +162,39 @@ def test_record_takes_the_typed_message():
 
 
 def test_set_condition_and_goto():
-    graph = {"start": "s", "nodes": {
-        "s": {"type": "set", "variable": "n", "value": "len(ani) * 2", "exits": {"next": "c"}},
-        "c": {"type": "condition", "expression": "n > 10", "exits": {"true": "g", "false": "f"}},
-        "g": {"type": "goto", "exits": {"next": "t"}},
-        "t": queue("long"), "f": queue("short")}}  # fmt: skip
+    graph = {
+        "start": "s",
+        "nodes": {
+            "s": {"type": "set", "variable": "n", "value": "len(ani) * 2", "exits": {"next": "c"}},
+            "c": {
+                "type": "condition",
+                "expression": "n > 10",
+                "exits": {"true": "g", "false": "f"},
+            },
+            "g": {"type": "goto", "exits": {"next": "t"}},
+            "t": queue("long"),
+            "f": queue("short"),
+        },
+    }
     _, _, reply = chat(graph)
     assert reply.outcome["params"]["queue"] == "long"
     assert reply.outcome["variables"]["n"] == 14
 
 
 def test_switch_on_a_value_with_default():
-    graph = {"start": "w", "nodes": {
-        "w": {"type": "switch", "value": "customer_grade",
-              "exits": {"vip": "v", "gold": "g", "default": "d"}},
-        "v": queue("vip"), "g": queue("gold"), "d": queue("support")}}  # fmt: skip
+    graph = {
+        "start": "w",
+        "nodes": {
+            "w": {
+                "type": "switch",
+                "value": "customer_grade",
+                "exits": {"vip": "v", "gold": "g", "default": "d"},
+            },
+            "v": queue("vip"),
+            "g": queue("gold"),
+            "d": queue("support"),
+        },
+    }
     _, _, reply = chat(graph, variables={"customer_grade": "gold"})
     assert reply.outcome["params"]["queue"] == "gold"
     _, _, reply = chat(graph, variables={"customer_grade": "bronze"})
@@ -128,26 +202,52 @@ def test_switch_on_a_value_with_default():
 
 
 def test_schedule_open_and_closed():
-    graph = {"start": "h", "nodes": {
-        "h": {"type": "schedule", "schedule": "Office hours",
-              "exits": {"open": "day", "closed": "night"}},
-        "day": queue("support"), "night": {"type": "voicemail", "mailbox": "night"}}}  # fmt: skip
+    graph = {
+        "start": "h",
+        "nodes": {
+            "h": {
+                "type": "schedule",
+                "schedule": "Office hours",
+                "exits": {"open": "day", "closed": "night"},
+            },
+            "day": queue("support"),
+            "night": {"type": "voicemail", "mailbox": "night"},
+        },
+    }
     _, _, reply = chat(graph, StubServices(schedules={"Office hours": True}))
     assert reply.outcome["action"] == "enter_queue"
     _, _, reply = chat(graph, StubServices(schedules={"Office hours": False}))
-    assert reply.outcome == {"action": "voicemail", "params": {"mailbox": "night",
-                             "max_seconds": 120}, "variables": {}, "error": ""}  # fmt: skip
+    assert reply.outcome == {
+        "action": "voicemail",
+        "params": {"mailbox": "night", "max_seconds": 120},
+        "variables": {},
+        "error": "",
+    }
     assert reply.messages[0] == "Please leave a message after the tone."
 
 
 def test_lookup_fills_variables_speaks_them_and_takes_not_found_and_error():
-    graph = {"start": "l", "nodes": {
-        "l": {"type": "lookup", "connector": "balances", "params": {"account": "ani"},
-              "variable": "balance", "outputs": {"name": "holder"},
-              "exits": {"next": "say", "not_found": "nf", "error": "err"}},
-        "say": {"type": "play", "text": "{holder}, your balance is {balance} dollars.",
-                "exits": {"next": "q"}},
-        "q": queue(), "nf": queue("new"), "err": queue("fallback")}}  # fmt: skip
+    graph = {
+        "start": "l",
+        "nodes": {
+            "l": {
+                "type": "lookup",
+                "connector": "balances",
+                "params": {"account": "ani"},
+                "variable": "balance",
+                "outputs": {"name": "holder"},
+                "exits": {"next": "say", "not_found": "nf", "error": "err"},
+            },
+            "say": {
+                "type": "play",
+                "text": "{holder}, your balance is {balance} dollars.",
+                "exits": {"next": "q"},
+            },
+            "q": queue(),
+            "nf": queue("new"),
+            "err": queue("fallback"),
+        },
+    }
     services = StubServices(lookups={"5550101": {"balance": 120.5, "name": "Ann"}})
     _, _, reply = chat(graph, services)
     assert reply.messages[0] == "Ann, your balance is 120.5 dollars."
@@ -160,12 +260,25 @@ def test_lookup_fills_variables_speaks_them_and_takes_not_found_and_error():
 
 
 def test_icm_value_reads_live_figures():
-    graph = {"start": "v", "nodes": {
-        "v": {"type": "icm_value", "metric": "agents_ready", "queue": "support",
-              "variable": "ready", "exits": {"next": "c"}},
-        "c": {"type": "condition", "expression": "ready > 0",
-              "exits": {"true": "q", "false": "vm"}},
-        "q": queue(), "vm": {"type": "voicemail", "mailbox": "support"}}}  # fmt: skip
+    graph = {
+        "start": "v",
+        "nodes": {
+            "v": {
+                "type": "icm_value",
+                "metric": "agents_ready",
+                "queue": "support",
+                "variable": "ready",
+                "exits": {"next": "c"},
+            },
+            "c": {
+                "type": "condition",
+                "expression": "ready > 0",
+                "exits": {"true": "q", "false": "vm"},
+            },
+            "q": queue(),
+            "vm": {"type": "voicemail", "mailbox": "support"},
+        },
+    }
     _, _, reply = chat(graph, StubServices(icm={("agents_ready", "support"): 3}))
     assert reply.outcome["action"] == "enter_queue"
     _, _, reply = chat(graph, StubServices(icm={("agents_ready", "support"): 0}))
@@ -173,30 +286,47 @@ def test_icm_value_reads_live_figures():
 
 
 def test_subflow_call_and_return_share_variables():
-    billing = {"start": "b", "nodes": {
-        "b": {"type": "set", "variable": "topic", "value": "'billing'", "exits": {"next": "r"}},
-        "r": {"type": "return"}}}  # fmt: skip
-    graph = {"start": "call", "nodes": {
-        "call": {"type": "subflow", "flow": "billing", "exits": {"next": "q"}},
-        "q": queue(attach=["topic"])}}  # fmt: skip
+    billing = {
+        "start": "b",
+        "nodes": {
+            "b": {"type": "set", "variable": "topic", "value": "'billing'", "exits": {"next": "r"}},
+            "r": {"type": "return"},
+        },
+    }
+    graph = {
+        "start": "call",
+        "nodes": {
+            "call": {"type": "subflow", "flow": "billing", "exits": {"next": "q"}},
+            "q": queue(attach=["topic"]),
+        },
+    }
     _, run, reply = chat(graph, others={"billing": billing})
     assert reply.outcome["variables"] == {"topic": "billing"}
     assert run.flow == "main" and not run.stack
 
 
 def test_a_missing_subflow_takes_the_error_exit():
-    graph = {"start": "call", "nodes": {
-        "call": {"type": "subflow", "flow": "nowhere", "exits": {"next": "q", "error": "e"}},
-        "q": queue(), "e": queue("errors")}}  # fmt: skip
+    graph = {
+        "start": "call",
+        "nodes": {
+            "call": {"type": "subflow", "flow": "nowhere", "exits": {"next": "q", "error": "e"}},
+            "q": queue(),
+            "e": queue("errors"),
+        },
+    }
     _, _, reply = chat(graph)
     assert reply.outcome["params"]["queue"] == "errors"
 
 
 def test_language_select_sets_the_language_and_picks_texts():
-    graph = {"start": "lang", "nodes": {
-        "lang": {"type": "language", "languages": ["en", "es"], "exits": {"next": "hi"}},
-        "hi": {"type": "play", "text": {"en": "Hello.", "es": "Hola."}, "exits": {"next": "q"}},
-        "q": queue()}}  # fmt: skip
+    graph = {
+        "start": "lang",
+        "nodes": {
+            "lang": {"type": "language", "languages": ["en", "es"], "exits": {"next": "hi"}},
+            "hi": {"type": "play", "text": {"en": "Hello.", "es": "Hola."}, "exits": {"next": "q"}},
+            "q": queue(),
+        },
+    }
     conversation, run, reply = chat(graph)
     assert reply.messages == ["For English press 1.", "For Spanish press 2."]
     reply = conversation.answer(run, "2")
@@ -215,7 +345,7 @@ def test_enter_queue_with_priority_skills_and_data():
             }
         },
     }
-    # fmt: skip
+
     _, _, reply = chat(graph, variables={"customer_grade": "vip", "customer_account": "C1"})
     assert reply.outcome["params"] == {"queue": "vip", "priority": 5, "skills": {"english": 6}}
     assert reply.outcome["variables"]["customer_account"] == "C1"
@@ -244,8 +374,10 @@ def test_transfer(kind, target, expected):
 
 
 def test_a_transfer_to_something_not_a_number_fails_safely():
-    graph = {"start": "t", "nodes": {"t": {"type": "transfer", "target": "{caller_name}",
-                                           "allowed_numbers": "1001"}}}  # fmt: skip
+    graph = {
+        "start": "t",
+        "nodes": {"t": {"type": "transfer", "target": "{caller_name}", "allowed_numbers": "1001"}},
+    }
     _, run, reply = chat(graph, variables={"caller_name": "1001 &bridge(x)"})
     assert reply.outcome["action"] == "hangup" and "not a number" in run.last_error
     assert reply.messages[0].startswith("We are sorry")
@@ -258,27 +390,47 @@ def test_hangup_says_goodbye():
 
 
 def test_a_failing_expression_at_run_time_takes_the_default_route():
-    graph = {"start": "c", "on_error": "q", "nodes": {
-        "c": {"type": "condition", "expression": "int(caller_name) > 3",
-              "exits": {"true": "q", "false": "q"}},
-        "q": queue("fallback")}}  # fmt: skip
+    graph = {
+        "start": "c",
+        "on_error": "q",
+        "nodes": {
+            "c": {
+                "type": "condition",
+                "expression": "int(caller_name) > 3",
+                "exits": {"true": "q", "false": "q"},
+            },
+            "q": queue("fallback"),
+        },
+    }
     _, run, reply = chat(graph, variables={"caller_name": "Bob"})
     assert reply.outcome["params"]["queue"] == "fallback" and "failed" in run.last_error
 
 
 def test_a_failure_without_any_route_apologises_and_hangs_up():
-    graph = {"start": "c", "nodes": {
-        "c": {"type": "condition", "expression": "1 / len(caller_name) > 0",
-              "exits": {"true": "q", "false": "q"}}, "q": queue()}}  # fmt: skip
+    graph = {
+        "start": "c",
+        "nodes": {
+            "c": {
+                "type": "condition",
+                "expression": "1 / len(caller_name) > 0",
+                "exits": {"true": "q", "false": "q"},
+            },
+            "q": queue(),
+        },
+    }
     _, _, reply = chat(graph, variables={"caller_name": ""})
     assert reply.outcome["action"] == "hangup"
     assert reply.messages[0].startswith("We are sorry")
 
 
 def test_runs_serialise_and_resume_where_they_were():
-    graph = {"start": "c", "nodes": {
-        "c": {"type": "collect", "prompt": "Number?", "variable": "n", "exits": {"next": "q"}},
-        "q": queue(attach=["n"])}}  # fmt: skip
+    graph = {
+        "start": "c",
+        "nodes": {
+            "c": {"type": "collect", "prompt": "Number?", "variable": "n", "exits": {"next": "q"}},
+            "q": queue(attach=["n"]),
+        },
+    }
     conversation, run, _ = chat(graph)
     restored = Run.from_dict(run.to_dict())
     assert conversation.answer(restored, "55#").outcome["variables"] == {"n": "55"}

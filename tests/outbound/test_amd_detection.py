@@ -80,14 +80,23 @@ def _dialer(modules: dict[str, bool]) -> tuple[CampaignDialer, list[str], list[s
         sent.append(command_to_api(command))
         return f"job-{len(sent)}"
 
-    dialer = CampaignDialer("sw1", _Redis(), bgapi, api, acd=None, post=lambda item: None,
-                            record=log.append)  # fmt: skip
+    dialer = CampaignDialer(
+        "sw1", _Redis(), bgapi, api, acd=None, post=lambda item: None, record=log.append
+    )
     return dialer, apis, sent, log
 
 
 def _request(key: str, **extra: Any) -> dict[str, Any]:
-    return {"key": key, "campaign": "winback", "number": "5550100", "gateway": "carrier",
-            "mode": "predictive", "queue": "sales", "amd": True, **extra}  # fmt: skip
+    return {
+        "key": key,
+        "campaign": "winback",
+        "number": "5550100",
+        "gateway": "carrier",
+        "mode": "predictive",
+        "queue": "sales",
+        "amd": True,
+        **extra,
+    }
 
 
 def test_icm_refuses_an_amd_attempt_the_switch_cannot_detect_on():
@@ -144,14 +153,29 @@ def _campaign(teams, platform_factory, *sim_args: str, **fields: Any):  # noqa: 
     esl = platform.control()
     esl.api("sim_register 1301 answer:0.2")
     login = {"state": "login", "switch": platform.switch}
-    assert client_for(users["agent1"]).post("/api/agents/ag1/state/", login,
-                                            format="json").status_code == 200  # fmt: skip
-    c = Campaign.objects.create(**{
-        "name": "winback", "display_name": "Win-back", "mode": "progressive",
-        "state": "draft", "switch": switch, "queue": sales, "gateway": "carrier",
-        "windows": ALL_DAY, "max_attempts": 1, "calls_per_second": 5, "ring_seconds": 10,
-        "amd": True, "machine_action": "message", "message": "silence_stream://300",
-        **fields})  # fmt: skip
+    assert (
+        client_for(users["agent1"]).post("/api/agents/ag1/state/", login, format="json").status_code
+        == 200
+    )
+    c = Campaign.objects.create(
+        **{
+            "name": "winback",
+            "display_name": "Win-back",
+            "mode": "progressive",
+            "state": "draft",
+            "switch": switch,
+            "queue": sales,
+            "gateway": "carrier",
+            "windows": ALL_DAY,
+            "max_attempts": 1,
+            "calls_per_second": 5,
+            "ring_seconds": 10,
+            "amd": True,
+            "machine_action": "message",
+            "message": "silence_stream://300",
+            **fields,
+        }
+    )
     return c, esl, users, platform
 
 
@@ -163,8 +187,9 @@ def run_until_done(campaign: Campaign, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         tick(campaign.pk)
-        if not Contact.objects.filter(campaign=campaign,
-                                      status__in=("pending", "dialing")).exists():  # fmt: skip
+        if not Contact.objects.filter(
+            campaign=campaign, status__in=("pending", "dialing")
+        ).exists():
             return
         time.sleep(0.3)
     raise AssertionError(repr(list(Attempt.objects.filter(campaign=campaign).values())))
@@ -235,8 +260,9 @@ def test_a_switch_that_loses_mod_amd_pauses_the_campaign_and_keeps_the_contacts(
     """The campaign started on a switch with mod_amd; the switch comes back without it. No
     contact is logged answered, none uses up an attempt; the campaign is paused with the
     reason, raised as an alarm."""
-    c, esl, users, platform = _campaign(teams, platform_factory, "--with-module", "mod_amd",
-                                        amd_method="mod_amd")  # fmt: skip
+    c, esl, users, platform = _campaign(
+        teams, platform_factory, "--with-module", "mod_amd", amd_method="mod_amd"
+    )
     assert _start(users).status_code == 200  # icm asked the switch: mod_amd is there
     esl.close()
     platform.switchsim.stop()
@@ -254,8 +280,10 @@ def test_a_switch_that_loses_mod_amd_pauses_the_campaign_and_keeps_the_contacts(
         while time.monotonic() < deadline:
             tick(c.pk)
             c.refresh_from_db()
-            if c.state == "paused" and not Contact.objects.filter(
-                    campaign=c, status="dialing").exists():  # fmt: skip
+            if (
+                c.state == "paused"
+                and not Contact.objects.filter(campaign=c, status="dialing").exists()
+            ):
                 break
             time.sleep(0.3)
         assert c.state == "paused" and "mod_amd" in c.state_reason, c.state_reason

@@ -31,9 +31,17 @@ def campaign(teams, platform_factory):  # noqa: F811
     esl = platform.control()
     esl.api("sim_far_end 555 answered ring=0.2 talk=30")
     c = Campaign.objects.create(
-        name="survey", display_name="Survey", mode="agentless", switch=switch,
-        queue=Queue.objects.get(name="support"), gateway="carrier", windows=ALL_DAY,
-        calls_per_second=5, max_concurrent=5, message="silence_stream://300")  # fmt: skip
+        name="survey",
+        display_name="Survey",
+        mode="agentless",
+        switch=switch,
+        queue=Queue.objects.get(name="support"),
+        gateway="carrier",
+        windows=ALL_DAY,
+        calls_per_second=5,
+        max_concurrent=5,
+        message="silence_stream://300",
+    )
     yield c, esl, users
     esl.api("hupall")
     esl.close()
@@ -55,8 +63,10 @@ def test_the_campaign_page(campaign, web, page, tmp_path):
     page.click("[data-act=start]")
     page.wait_for_selector("#state[data-state=running]")
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and Contact.objects.filter(
-            campaign=c, status__in=("pending", "dialing")).exists():  # fmt: skip
+    while (
+        time.monotonic() < deadline
+        and Contact.objects.filter(campaign=c, status__in=("pending", "dialing")).exists()
+    ):
         tick(c.pk)
         time.sleep(0.3)
     page.wait_for_function("document.querySelector('#dialed').textContent === '2'")
@@ -82,8 +92,14 @@ def test_the_campaign_page(campaign, web, page, tmp_path):
     page.wait_for_selector("#state[data-state=running]")
     page.click("[data-act=stop]")
     page.wait_for_selector("#state[data-state=stopped]")
-    actions = list(AuditEntry.objects.filter(target="survey").order_by("id")
-                   .values_list("action", "outcome"))  # fmt: skip
-    assert actions == [("campaign_start", "ok"), ("campaign_pause", "refused"),
-                       ("campaign_start", "ok"), ("campaign_pause", "ok"),
-                       ("campaign_resume", "ok"), ("campaign_stop", "ok")]  # fmt: skip
+    actions = list(
+        AuditEntry.objects.filter(target="survey").order_by("id").values_list("action", "outcome")
+    )
+    assert actions == [
+        ("campaign_start", "ok"),
+        ("campaign_pause", "refused"),
+        ("campaign_start", "ok"),
+        ("campaign_pause", "ok"),
+        ("campaign_resume", "ok"),
+        ("campaign_stop", "ok"),
+    ]

@@ -38,13 +38,24 @@ def campaign(teams, platform_factory):  # noqa: F811
     esl = platform.control()
     esl.api("sim_register 1301 answer:0.2")
     login = {"state": "login", "switch": platform.switch}
-    assert client_for(users["agent1"]).post("/api/agents/ag1/state/", login,
-                                            format="json").status_code == 200  # fmt: skip
+    assert (
+        client_for(users["agent1"]).post("/api/agents/ag1/state/", login, format="json").status_code
+        == 200
+    )
     c = Campaign.objects.create(
-        name="renewals", display_name="Renewals", mode="progressive", state="running",
-        switch=switch, queue=sales, gateway="carrier", windows=ALL_DAY, max_attempts=3,
-        retry_delays={"busy": 2, "no_answer": 60, "invalid": None}, calls_per_second=5,
-        ring_seconds=10)  # fmt: skip
+        name="renewals",
+        display_name="Renewals",
+        mode="progressive",
+        state="running",
+        switch=switch,
+        queue=sales,
+        gateway="carrier",
+        windows=ALL_DAY,
+        max_attempts=3,
+        retry_delays={"busy": 2, "no_answer": 60, "invalid": None},
+        calls_per_second=5,
+        ring_seconds=10,
+    )
     yield c, esl, users
     esl.api("hupall")
     esl.close()
@@ -54,8 +65,9 @@ def run_until_done(campaign: Campaign, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         tick(campaign.pk)
-        if not Contact.objects.filter(campaign=campaign,
-                                      status__in=("pending", "dialing")).exists():  # fmt: skip
+        if not Contact.objects.filter(
+            campaign=campaign, status__in=("pending", "dialing")
+        ).exists():
             return
         time.sleep(0.3)
     raise AssertionError(
@@ -75,8 +87,10 @@ def test_retry_rules_dnc_and_windows_through_switchsim(campaign):
     for number in ("5550301", "5550302", "5550303", "5550304"):
         Contact.objects.create(campaign=c, number=number)
     run_until_done(c)
-    log = {n: list(Attempt.objects.filter(campaign=c, number=n).order_by("attempt"))
-           for n in ("5550301", "5550302", "5550303", "5550304")}  # fmt: skip
+    log = {
+        n: list(Attempt.objects.filter(campaign=c, number=n).order_by("attempt"))
+        for n in ("5550301", "5550302", "5550303", "5550304")
+    }
     assert [(a.attempt, a.result, a.agent) for a in log["5550301"]] == [(1, "answered", "ag1")]
     assert [(a.attempt, a.result) for a in log["5550302"]] == [(1, "busy"), (2, "answered")]
     busy, second = log["5550302"]
@@ -84,11 +98,11 @@ def test_retry_rules_dnc_and_windows_through_switchsim(campaign):
     assert second.requested_at - busy.ended_at >= timedelta(seconds=2)  # the busy delay
     assert second.agent == "ag1" and second.talk_seconds >= 1.0
     assert [(a.attempt, a.result, a.hangup_cause) for a in log["5550303"]] == [
-        (1, "invalid", "UNALLOCATED_NUMBER")]  # fmt: skip
+        (1, "invalid", "UNALLOCATED_NUMBER")
+    ]
     assert log["5550304"] == []  # do-not-call: never dialed
     statuses = dict(Contact.objects.filter(campaign=c).values_list("number", "status"))
-    assert statuses == {"5550301": "done", "5550302": "done", "5550303": "done",
-                        "5550304": "dnc"}  # fmt: skip
+    assert statuses == {"5550301": "done", "5550302": "done", "5550303": "done", "5550304": "dnc"}
     assert Campaign.objects.get(pk=c.pk).state == "finished"
     # every attempt went out once: one trunk leg on the switch per attempt placed
     placed = Attempt.objects.filter(campaign=c, started_at__isnull=False).count()
@@ -105,8 +119,13 @@ def test_a_contact_outside_its_window_waits_for_the_opening(campaign):
     c, esl, users = campaign
     now = datetime.now(tz=UTC)
     later = (now + timedelta(hours=2)).astimezone(ZoneInfo("UTC"))
-    window = [{"days": [later.weekday()], "start": f"{later:%H}:00",
-               "end": f"{(later + timedelta(hours=1)):%H}:00"}]  # fmt: skip
+    window = [
+        {
+            "days": [later.weekday()],
+            "start": f"{later:%H}:00",
+            "end": f"{(later + timedelta(hours=1)):%H}:00",
+        }
+    ]
     Campaign.objects.filter(pk=c.pk).update(windows=window)
     contact = Contact.objects.create(campaign=c, number="5550310")
     tick(c.pk)
@@ -131,15 +150,21 @@ def test_the_campaign_report_and_interval_rows(campaign):
     run_until_done(c)
     from tests.fixtures.waiting import wait_until
 
-    wait_until(lambda: ContactFact.objects.filter(campaign="renewals").exists(),
-               what="the campaign call's contact fact")  # fmt: skip
+    wait_until(
+        lambda: ContactFact.objects.filter(campaign="renewals").exists(),
+        what="the campaign call's contact fact",
+    )
     aggregate()
     row = ContactInterval.objects.get(period="day", dimension="campaign", key="renewals")
     assert (row.offered, row.answered) == (1, 1)
     report = client_for(users["admin"]).get("/api/stats/reports/campaigns/").json()
     (renewals,) = report["rows"]
-    assert (renewals["attempts"], renewals["answered"], renewals["busy"],
-            renewals["abandoned_pct"]) == (2, 1, 1, 0.0)  # fmt: skip
+    assert (
+        renewals["attempts"],
+        renewals["answered"],
+        renewals["busy"],
+        renewals["abandoned_pct"],
+    ) == (2, 1, 1, 0.0)
     assert renewals["connect_pct"] == 50.0
 
 
@@ -163,10 +188,17 @@ def test_machines_and_an_abandoned_call(campaign):
     Contact.objects.create(campaign=c, number="5550332")
     tick(c.pk)  # the agent is free: the call is placed
     assert Attempt.objects.filter(campaign=c, number="5550332").exists()
-    not_ready = {"state": "not_ready", "reason": "meeting",
-                 "switch": Campaign.objects.get(pk=c.pk).switch.name}  # fmt: skip
-    assert client_for(users["agent1"]).post("/api/agents/ag1/state/", not_ready,
-                                            format="json").status_code == 200  # fmt: skip
+    not_ready = {
+        "state": "not_ready",
+        "reason": "meeting",
+        "switch": Campaign.objects.get(pk=c.pk).switch.name,
+    }
+    assert (
+        client_for(users["agent1"])
+        .post("/api/agents/ag1/state/", not_ready, format="json")
+        .status_code
+        == 200
+    )
     run_until_done(c)
     (gone,) = Attempt.objects.filter(campaign=c, number="5550332")
     assert gone.result == "abandoned" and gone.agent == ""
@@ -180,12 +212,22 @@ def test_an_agentless_survey_flow(campaign):
     from ivr.models import Flow, FlowVersion
 
     c, esl, users = campaign
-    graph = {"start": "ask", "nodes": {
-        "ask": {"type": "collect", "variable": "rating", "min_digits": 1, "max_digits": 1,
-                "prompt": "How happy are you with us, from 1 to 5?", "timeout": 8,
-                "exits": {"next": "thanks", "timeout": "thanks", "invalid": "thanks"}},
-        "thanks": {"type": "play", "text": "Thank you.", "exits": {"next": "bye"}},
-        "bye": {"type": "hangup"}}}  # fmt: skip
+    graph = {
+        "start": "ask",
+        "nodes": {
+            "ask": {
+                "type": "collect",
+                "variable": "rating",
+                "min_digits": 1,
+                "max_digits": 1,
+                "prompt": "How happy are you with us, from 1 to 5?",
+                "timeout": 8,
+                "exits": {"next": "thanks", "timeout": "thanks", "invalid": "thanks"},
+            },
+            "thanks": {"type": "play", "text": "Thank you.", "exits": {"next": "bye"}},
+            "bye": {"type": "hangup"},
+        },
+    }
     flow = Flow.objects.create(name="survey")
     check_publish(FlowVersion.objects.create(flow=flow, number=1, graph=graph))
     Campaign.objects.filter(pk=c.pk).update(mode="agentless", flow=flow, max_attempts=1)

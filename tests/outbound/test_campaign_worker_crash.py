@@ -29,11 +29,21 @@ def running_campaign(platform_factory, tmp_path):
     esl = platform.control()
     esl.api("sim_far_end 555 answered ring=0.3-0.8 talk=30")
     campaign = Campaign.objects.create(
-        name="survey", display_name="Survey", mode="agentless", state="running", switch=switch,
-        gateway="carrier", windows=ALL_DAY, calls_per_second=4, max_concurrent=6,
-        message="silence_stream://400", ring_seconds=10)  # fmt: skip
-    Contact.objects.bulk_create([Contact(campaign=campaign, number=f"55507{n:02d}")
-                                 for n in range(CONTACTS)])  # fmt: skip
+        name="survey",
+        display_name="Survey",
+        mode="agentless",
+        state="running",
+        switch=switch,
+        gateway="carrier",
+        windows=ALL_DAY,
+        calls_per_second=4,
+        max_concurrent=6,
+        message="silence_stream://400",
+        ring_seconds=10,
+    )
+    Contact.objects.bulk_create(
+        [Contact(campaign=campaign, number=f"55507{n:02d}") for n in range(CONTACTS)]
+    )
     yield campaign, esl, platform, tmp_path
     esl.api("hupall")
     esl.close()
@@ -45,8 +55,11 @@ def test_a_worker_killed_mid_campaign_loses_and_repeats_nothing(running_campaign
         (tmp / name).mkdir()
     first = start_celery(tmp / "one")
     try:
-        wait_until(lambda: Attempt.objects.filter(campaign=campaign, ended_at__isnull=False)
-                   .count() >= 8, timeout=60, what="the first worker dialing")  # fmt: skip
+        wait_until(
+            lambda: Attempt.objects.filter(campaign=campaign, ended_at__isnull=False).count() >= 8,
+            timeout=60,
+            what="the first worker dialing",
+        )
         first.crash()  # SIGKILL, its pool and beat too: leases and locks left behind
     finally:
         first.stop()
@@ -54,8 +67,11 @@ def test_a_worker_killed_mid_campaign_loses_and_repeats_nothing(running_campaign
     assert dialed_before < CONTACTS  # it died in the middle
     second = start_celery(tmp / "two")
     try:
-        wait_until(lambda: Campaign.objects.get(pk=campaign.pk).state == "finished",
-                   timeout=120, what="the campaign finished by the second worker")  # fmt: skip
+        wait_until(
+            lambda: Campaign.objects.get(pk=campaign.pk).state == "finished",
+            timeout=120,
+            what="the campaign finished by the second worker",
+        )
     finally:
         second.stop()
     attempts = list(Attempt.objects.filter(campaign=campaign))
@@ -63,11 +79,13 @@ def test_a_worker_killed_mid_campaign_loses_and_repeats_nothing(running_campaign
     assert {a.number for a in attempts} == {f"55507{n:02d}" for n in range(CONTACTS)}
     assert all(a.result == "answered" and a.ended_at for a in attempts)
     assert set(Contact.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
-        "done"}  # fmt: skip
+        "done"
+    }
     # the switch: one trunk leg per attempt, so nothing was dialed twice
     time.sleep(1)
-    legs = CallLeg.objects.filter(switch__name=platform.switch,
-                                  channel_name__startswith="sofia/external/555")  # fmt: skip
+    legs = CallLeg.objects.filter(
+        switch__name=platform.switch, channel_name__startswith="sofia/external/555"
+    )
     per_number: dict[str, int] = {}
     for leg in legs:
         number = leg.channel_name.split("/")[2].split("@")[0]

@@ -16,16 +16,25 @@ from tests.supervision.conftest import teams  # noqa: F401
 @pytest.fixture
 def answered(teams):  # noqa: F811
     site, users = teams
-    campaign = Campaign.objects.create(name="renewals", display_name="Renewals",
-                                       gateway="carrier")  # fmt: skip
+    campaign = Campaign.objects.create(name="renewals", display_name="Renewals", gateway="carrier")
     now = datetime.now(tz=UTC)
     rows = []
     for n, result in enumerate(("answered", "answered", "busy"), 1):
         contact = Contact.objects.create(campaign=campaign, number=f"555092{n}", status="done")
-        rows.append(Attempt.objects.create(
-            campaign=campaign, contact=contact, number=contact.number, attempt=1,
-            key=f"k{n}", requested_at=now - timedelta(minutes=5), ended_at=now, result=result,
-            call_uuid=f"leg-{n}", agent="ag1"))  # fmt: skip
+        rows.append(
+            Attempt.objects.create(
+                campaign=campaign,
+                contact=contact,
+                number=contact.number,
+                attempt=1,
+                key=f"k{n}",
+                requested_at=now - timedelta(minutes=5),
+                ended_at=now,
+                result=result,
+                call_uuid=f"leg-{n}",
+                agent="ag1",
+            )
+        )
     return campaign, rows, users
 
 

@@ -25,15 +25,23 @@ def calls(teams):  # noqa: F811
     site, users = teams
     switch = Switch.objects.create(name="fs-fu", site=site)
     support, billing = Queue.objects.get(name="support"), Queue.objects.get(name="billing")
-    Campaign.objects.create(name="earlier", display_name="Earlier", queue=support,
-                            gateway="carrier", switch=switch)  # fmt: skip
+    Campaign.objects.create(
+        name="earlier", display_name="Earlier", queue=support, gateway="carrier", switch=switch
+    )
     DoNotCall.objects.create(number="5550903")
 
     def call(n: int, ani: str, queue: Queue, outcome: str, hour: int = 10) -> Call:
         return Call.objects.create(
-            switch=switch, call_uuid=f"fu{n}", direction="inbound", ani=ani, dnis="8131",
-            state="ended", created_at=datetime(2026, 11, 30, hour, n, tzinfo=UTC),
-            queue=queue, attached_data={"routing": {"outcome": outcome}})  # fmt: skip
+            switch=switch,
+            call_uuid=f"fu{n}",
+            direction="inbound",
+            ani=ani,
+            dnis="8131",
+            state="ended",
+            created_at=datetime(2026, 11, 30, hour, n, tzinfo=UTC),
+            queue=queue,
+            attached_data={"routing": {"outcome": outcome}},
+        )
 
     call(1, "5550901", support, "abandoned")
     call(2, "555 0902", support, "abandoned")
@@ -65,7 +73,9 @@ def test_a_follow_up_campaign_from_the_abandoned_report(calls, web, page, settin
     assert campaign.state == "draft" and campaign.queue.name == "support"
     assert campaign.gateway == "carrier" and "abandoned" in campaign.created_from
     assert set(Contact.objects.filter(campaign=campaign).values_list("number", flat=True)) == {
-        "5550901", "5550902"}  # fmt: skip
+        "5550901",
+        "5550902",
+    }
     page.click("#follow-up-result a")
     page.wait_for_selector("#state[data-state=draft]")
     assert page.inner_text("#contacts") == "2"
@@ -74,8 +84,16 @@ def test_a_follow_up_campaign_from_the_abandoned_report(calls, web, page, settin
 
 def test_by_disposition_and_the_refusals(calls):
     lead1 = client_for(calls["lead1"])
-    r = lead1.post("/api/campaigns/follow-up/", {"source": "disposition", "queue": "support",
-                   "since": "2026-11-30", "disposition": "callback"}, format="json")  # fmt: skip
+    r = lead1.post(
+        "/api/campaigns/follow-up/",
+        {
+            "source": "disposition",
+            "queue": "support",
+            "since": "2026-11-30",
+            "disposition": "callback",
+        },
+        format="json",
+    )
     assert r.status_code == 201, r.content
     assert r.json()["contacts"] == 1
     body = {"source": "abandoned", "queue": "support", "since": "2026-11-30"}

@@ -32,17 +32,27 @@ def most_at_once(attempts: list[Attempt]) -> int:
 def test_two_campaigns_share_the_gateways_channel_cap(platform_factory):
     platform = platform_factory()
     switch = Switch.objects.get(name=platform.switch)
-    Gateway.objects.create(switch=switch, name="carrier", proxy="carrier.example:5060",
-                           max_channels=2)  # fmt: skip
+    Gateway.objects.create(
+        switch=switch, name="carrier", proxy="carrier.example:5060", max_channels=2
+    )
     esl = platform.control()
     try:
         esl.api("sim_far_end 55507 answered ring=0.6 talk=0.2")
         campaigns = []
         for name, prefix in (("spring", "555070"), ("autumn", "555071")):
             c = Campaign.objects.create(
-                name=name, display_name=name, mode="agentless", state="running",
-                switch=switch, gateway="carrier", windows=ALL_DAY, max_attempts=1,
-                calls_per_second=50, max_concurrent=5, ring_seconds=10)  # fmt: skip
+                name=name,
+                display_name=name,
+                mode="agentless",
+                state="running",
+                switch=switch,
+                gateway="carrier",
+                windows=ALL_DAY,
+                max_attempts=1,
+                calls_per_second=50,
+                max_concurrent=5,
+                ring_seconds=10,
+            )
             for n in range(6):
                 Contact.objects.create(campaign=c, number=f"{prefix}{n}")
             campaigns.append(c)
@@ -61,8 +71,9 @@ def test_two_campaigns_share_the_gateways_channel_cap(platform_factory):
         spring = [a for a in attempts if a.campaign_id == campaigns[0].pk]
         autumn = [a for a in attempts if a.campaign_id == campaigns[1].pk]
         assert most_at_once(spring) <= 2 and most_at_once(autumn) <= 2
-        assert any(s.started_at < a.ended_at and a.started_at < s.ended_at
-                   for s in spring for a in autumn)  # fmt: skip
+        assert any(
+            s.started_at < a.ended_at and a.started_at < s.ended_at for s in spring for a in autumn
+        )
     finally:
         esl.api("hupall")
         esl.close()

@@ -27,15 +27,20 @@ def test_normalise():
 
 
 def test_a_csv_with_bad_rows_keeps_the_good_ones(campaign):
-    data = (b"Number;Name;Time zone;Plan\n"
+    data = (
+        (
+            b"Number;Name;Time zone;Plan\n"
             b"+44 20 7946 0000;Ann Smith;Europe/London;gold\n"
             b"not a number;Bob;;silver\n"
             b"0044 20 7946 0000;Ann again;;\n"
             b"+44 1632 960999;Blocked;;\n"
             b"5550101;Cid;Mars/Olympus;\n"
             b"\n"
-            b"5550102;Dee;America/New_York;bronze\n") + "5550103;Zoë;;\n".encode(
-        "cp1252") + b"5550104;Eve;;\n"  # fmt: skip
+            b"5550102;Dee;America/New_York;bronze\n"
+        )
+        + "5550103;Zoë;;\n".encode("cp1252")
+        + b"5550104;Eve;;\n"
+    )
     report = import_contacts(campaign, data, "list.csv")
     assert report.added == 3 and report.rows == 8
     assert report.errors == [
@@ -47,9 +52,16 @@ def test_a_csv_with_bad_rows_keeps_the_good_ones(campaign):
     ]
     ann = Contact.objects.get(number="+442079460000")
     assert (ann.name, ann.time_zone, ann.data, ann.source_line) == (
-        "Ann Smith", "Europe/London", {"plan": "gold"}, 2)  # fmt: skip
+        "Ann Smith",
+        "Europe/London",
+        {"plan": "gold"},
+        2,
+    )
     assert set(Contact.objects.values_list("number", flat=True)) == {
-        "+442079460000", "5550102", "5550104"}  # fmt: skip
+        "+442079460000",
+        "5550102",
+        "5550104",
+    }
     again = import_contacts(campaign, b"number\n5550102\n5550105\n")
     assert again.added == 1 and again.errors == [(2, "5550102 is already in this campaign")]
 

@@ -48,9 +48,18 @@ def preview(teams, platform_factory):  # noqa: F811
     esl.api("sim_register 1301 answer:0.3")
     esl.api("sim_register 1302 answer:0.3")
     c = Campaign.objects.create(
-        name="winback", display_name="Win-back", mode="preview", state="running",
-        switch=switch, queue=sales, gateway="carrier", windows=ALL_DAY, max_attempts=3,
-        retry_delays={"busy": 60, "no_answer": 60, "skipped": 2}, ring_seconds=10)  # fmt: skip
+        name="winback",
+        display_name="Win-back",
+        mode="preview",
+        state="running",
+        switch=switch,
+        queue=sales,
+        gateway="carrier",
+        windows=ALL_DAY,
+        max_attempts=3,
+        retry_delays={"busy": 60, "no_answer": 60, "skipped": 2},
+        ring_seconds=10,
+    )
     yield c, esl, users, platform.switch
     esl.api("hupall")
     esl.close()
@@ -86,16 +95,26 @@ def until_done(c: Campaign, seconds: float = 40) -> None:
 def test_preview_shows_the_contact_then_the_agent_calls_it(preview):
     c, esl, users, switch = preview
     esl.api("sim_far_end 5550401 answered ring=0.3 talk=1.5")
-    Contact.objects.create(campaign=c, number="5550401", name="Ada Lovelace",
-                           data={"plan": "gold", "renewal": "2027-01-31"})  # fmt: skip
+    Contact.objects.create(
+        campaign=c,
+        number="5550401",
+        name="Ada Lovelace",
+        data={"plan": "gold", "renewal": "2027-01-31"},
+    )
     sign_in(users, 1, switch)
     tick(c.pk)
-    state = wait_until(lambda: (s := live(switch, "ag1")).get("state") == "reserved" and s,
-                       what="the preview shown to ag1")  # fmt: skip
+    state = wait_until(
+        lambda: (s := live(switch, "ag1")).get("state") == "reserved" and s,
+        what="the preview shown to ag1",
+    )
     assert state["offer"]["media"] == "preview" and state["offer"]["ani"] == "5550401"
     card = desktop(users, 1)["state"]["offer"]["campaign_card"]
     assert (card["name"], card["campaign"], card["attempt"], card["max_attempts"]) == (
-        "Ada Lovelace", "Win-back", 1, 3)  # fmt: skip
+        "Ada Lovelace",
+        "Win-back",
+        1,
+        3,
+    )
     assert card["fields"] == {"plan": "gold", "renewal": "2027-01-31"}
     # nothing rings while the agent reads
     time.sleep(1.0)
@@ -106,8 +125,11 @@ def test_preview_shows_the_contact_then_the_agent_calls_it(preview):
     # and nobody else is shown it, nor another one (one preview per agent)
     agent = Agent.objects.get(login_id="ag1")
     check_desktop_command(agent, switch, "preview_call", {})
-    wait_until(lambda: Attempt.objects.get(pk=attempt.pk).ended_at, timeout=30,
-               what="the previewed call to end")  # fmt: skip
+    wait_until(
+        lambda: Attempt.objects.get(pk=attempt.pk).ended_at,
+        timeout=30,
+        what="the previewed call to end",
+    )
     attempt.refresh_from_db()
     assert (attempt.result, attempt.agent, attempt.gateway) == ("answered", "ag1", "carrier")
     assert attempt.talk_seconds >= 1.0 and attempt.ring_seconds >= 0.2
@@ -133,19 +155,31 @@ def test_a_skipped_preview_comes_back_without_using_an_attempt(preview):
     wait_until(lambda: live(switch, "ag1").get("state") == "reserved", what="the preview")
     check_desktop_command(agent, switch, "preview_skip", {})
     wait_until(lambda: live(switch, "ag1").get("state") == "ready", what="ag1 ready again")
-    wait_until(lambda: Attempt.objects.filter(campaign=c, result="skipped").exists(),
-               what="the skip in the attempt log")  # fmt: skip
+    wait_until(
+        lambda: Attempt.objects.filter(campaign=c, result="skipped").exists(),
+        what="the skip in the attempt log",
+    )
     tick(c.pk)  # settles the skip: back in 2 s (the campaign's skipped delay)
     contact = Contact.objects.get(campaign=c)
     assert contact.status == "pending" and contact.last_result == "skipped"
     # shown again once the delay is over, and this time called: the one attempt it has
-    wait_until(lambda: tick(c.pk) and live(switch, "ag1").get("state") == "reserved",
-               timeout=15, interval=0.3, what="the preview shown again")  # fmt: skip
+    wait_until(
+        lambda: tick(c.pk) and live(switch, "ag1").get("state") == "reserved",
+        timeout=15,
+        interval=0.3,
+        what="the preview shown again",
+    )
     check_desktop_command(agent, switch, "preview_call", {})
-    wait_until(lambda: Attempt.objects.filter(campaign=c, result="answered").exists(),
-               timeout=30, what="the second showing called")  # fmt: skip
-    log = list(Attempt.objects.filter(campaign=c).order_by("attempt").values_list(
-        "attempt", "result", "started_at"))  # fmt: skip
+    wait_until(
+        lambda: Attempt.objects.filter(campaign=c, result="answered").exists(),
+        timeout=30,
+        what="the second showing called",
+    )
+    log = list(
+        Attempt.objects.filter(campaign=c)
+        .order_by("attempt")
+        .values_list("attempt", "result", "started_at")
+    )
     assert [(n, r) for n, r, _ in log] == [(1, "skipped"), (2, "answered")]
     assert log[0][2] is None  # the skipped one never rang anything
     with pytest.raises(CommandError, match="no preview"):
@@ -175,8 +209,9 @@ def test_call_back_at_rings_the_booking_agent_first_else_the_queue(preview):
         check_desktop_command(agent1, switch, "wrap_up", {"callback_at": past})
     assert live(switch, "ag1")["state"] == "wrap_up"
     at = datetime.now(tz=UTC) + timedelta(seconds=3)
-    done = check_desktop_command(agent1, switch, "wrap_up", {"callback_at": at.isoformat(),
-                                                             "callback_to": "me"})  # fmt: skip
+    done = check_desktop_command(
+        agent1, switch, "wrap_up", {"callback_at": at.isoformat(), "callback_to": "me"}
+    )
     assert done["callback"]["agent"] == "ag1"
     contact = Contact.objects.get(campaign=c)
     assert (contact.status, contact.callback_agent) == ("pending", "ag1")
@@ -197,8 +232,10 @@ def test_call_back_at_rings_the_booking_agent_first_else_the_queue(preview):
     second = Attempt.objects.get(campaign=c, attempt=2)
     assert second.requested_at >= at
     assert (second.result, second.agent) == ("answered", "ag1")
-    assert any(o["media"] == "callback" and o["ani"] == "5550403"
-               and o["attached"]["name"] == "Grace" for o in seen)  # fmt: skip
+    assert any(
+        o["media"] == "callback" and o["ani"] == "5550403" and o["attached"]["name"] == "Grace"
+        for o in seen
+    )
     assert second.started_at > second.requested_at  # the customer was dialed once ag1 was on
 
     # a call-back for ag1 while ag1 is signed out goes to the queue: ag2 takes it
@@ -224,8 +261,13 @@ def test_a_call_back_its_agent_does_not_take_goes_to_the_queue(preview):
     Campaign.objects.filter(pk=c.pk).update(mode="progressive")
     esl.api("sim_register 1301 busy")
     esl.api("sim_far_end 5550404 answered ring=0.3 talk=1")
-    Contact.objects.create(campaign=c, number="5550404", callback_agent="ag1", attempts=1,
-                           next_attempt_at=datetime.now(tz=UTC))  # fmt: skip
+    Contact.objects.create(
+        campaign=c,
+        number="5550404",
+        callback_agent="ag1",
+        attempts=1,
+        next_attempt_at=datetime.now(tz=UTC),
+    )
     sign_in(users, 1, switch)
     sign_in(users, 2, switch)
     until_done(c)
@@ -267,14 +309,19 @@ def test_pausing_withdraws_the_preview_shown_and_resuming_shows_it_again(preview
     wait_until(lambda: live(switch, "ag1").get("state") == "reserved", what="the preview")
     admin = client_for(users["admin"])
     assert admin.post(f"/api/campaigns/{c.name}/pause/").status_code == 200
-    wait_until(lambda: live(switch, "ag1").get("state") == "ready",
-               what="ag1 free again once the campaign is paused")  # fmt: skip
+    wait_until(
+        lambda: live(switch, "ag1").get("state") == "ready",
+        what="ag1 free again once the campaign is paused",
+    )
     attempt = Attempt.objects.get(campaign=c)
     assert attempt.started_at is None and attempt.ended_at is None  # nothing was dialed
     assert admin.post(f"/api/campaigns/{c.name}/resume/").status_code == 200
     # the same attempt (its key) is sent again and shown again
-    state = wait_until(lambda: tick(c.pk) and (s := live(switch, "ag1")).get("state")
-                       == "reserved" and s, timeout=30, interval=0.5,
-                       what="the preview shown again")  # fmt: skip
+    state = wait_until(
+        lambda: tick(c.pk) and (s := live(switch, "ag1")).get("state") == "reserved" and s,
+        timeout=30,
+        interval=0.5,
+        what="the preview shown again",
+    )
     assert state["offer"]["attached"]["attempt"] == attempt.key
     assert Attempt.objects.filter(campaign=c).count() == 1

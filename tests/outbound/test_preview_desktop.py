@@ -33,11 +33,23 @@ def test_preview_call_and_call_back_from_the_desktop(center, platform, web, page
     esl.api("sim_register 1101 answer:0.3")
     esl.api("sim_far_end 5550501 answered ring=0.3 talk=600")
     campaign = Campaign.objects.create(
-        name="renew", display_name="Renewals 2027", mode="preview", state="running",
-        switch=Switch.objects.get(name=platform.switch), queue=Queue.objects.get(name="support"),
-        gateway="carrier", windows=ALL_DAY, max_attempts=3, ring_seconds=10)  # fmt: skip
-    Contact.objects.create(campaign=campaign, number="5550501", name="Ada Lovelace",
-                           data={"plan": "Gold", "renewal": "2027-01-31"})  # fmt: skip
+        name="renew",
+        display_name="Renewals 2027",
+        mode="preview",
+        state="running",
+        switch=Switch.objects.get(name=platform.switch),
+        queue=Queue.objects.get(name="support"),
+        gateway="carrier",
+        windows=ALL_DAY,
+        max_attempts=3,
+        ring_seconds=10,
+    )
+    Contact.objects.create(
+        campaign=campaign,
+        number="5550501",
+        name="Ada Lovelace",
+        data={"plan": "Gold", "renewal": "2027-01-31"},
+    )
     sign_in(page, web, "ag1", "bar-1")
     page.click("#btn-ready")
     state_is(page, "ready")
@@ -55,8 +67,10 @@ def test_preview_call_and_call_back_from_the_desktop(center, platform, web, page
     page.click("#btn-preview-call")
     state_is(page, "on_call")
     page.wait_for_selector("#incall:not([hidden])")
-    wait_until(lambda: Attempt.objects.filter(campaign=campaign, answered_at__isnull=False)
-               .exists(), what="the customer to answer")  # fmt: skip
+    wait_until(
+        lambda: Attempt.objects.filter(campaign=campaign, answered_at__isnull=False).exists(),
+        what="the customer to answer",
+    )
     assert "Ada Lovelace" in page.inner_text("#incall-campaign")
     page.click("#btn-hangup")
     state_is(page, "wrap_up")
@@ -70,8 +84,10 @@ def test_preview_call_and_call_back_from_the_desktop(center, platform, web, page
     state_is(page, "ready")
     attempt = Attempt.objects.get(campaign=campaign)
     assert (attempt.result, attempt.agent) == ("answered", "ag1")
-    wait_until(lambda: tick(campaign.pk) and Contact.objects.get(campaign=campaign).status
-               == "pending", what="the contact open again for its call-back")  # fmt: skip
+    wait_until(
+        lambda: tick(campaign.pk) and Contact.objects.get(campaign=campaign).status == "pending",
+        what="the contact open again for its call-back",
+    )
     contact = Contact.objects.get(campaign=campaign)
     assert contact.callback_agent == "ag1"
     assert contact.next_attempt_at.astimezone().replace(tzinfo=None) == when

@@ -21,10 +21,19 @@ def a_recording(tmp_path, fmt: str, seconds: float = 30.0, channels: int = 2) ->
     path = tmp_path / f"call-{fmt}.wav"
     write_wav(path, seconds, channels=channels)
     now = datetime.now(tz=UTC)
-    return Recording.objects.create(switch="fs1", call_uuid=f"c-{fmt}", leg_uuid="l",
-                                    ani="5550101", dnis="8131", started_at=now, ended_at=now,
-                                    format=fmt, channels=channels, path=str(path),
-                                    status=Recording.Status.PROCESSING)  # fmt: skip
+    return Recording.objects.create(
+        switch="fs1",
+        call_uuid=f"c-{fmt}",
+        leg_uuid="l",
+        ani="5550101",
+        dnis="8131",
+        started_at=now,
+        ended_at=now,
+        format=fmt,
+        channels=channels,
+        path=str(path),
+        status=Recording.Status.PROCESSING,
+    )
 
 
 @pytest.mark.django_db
@@ -76,8 +85,7 @@ def test_trimming_makes_a_new_recording_and_keeps_the_original(tmp_path):
     original.refresh_from_db()
     boss = APIClient()
     boss.force_authenticate(User.objects.create_superuser("boss", "b@example.com", "pw"))
-    r = boss.post(f"/api/recordings/{original.pk}/trim/", {"start": 1.5, "end": 4.0},
-                  format="json")  # fmt: skip
+    r = boss.post(f"/api/recordings/{original.pk}/trim/", {"start": 1.5, "end": 4.0}, format="json")
     assert r.status_code == 201, r.content
     trimmed = Recording.objects.get(pk=r.json()["id"])
     info = soundfile.info(trimmed.file)

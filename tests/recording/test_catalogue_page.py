@@ -30,16 +30,27 @@ def client_for(user):
 def catalogue(teams, tmp_path):  # noqa: F811
     site, users = teams
     rows = {}
-    for n, (agent, ani, fmt) in enumerate((("agent1", "5550101", "alaw"),
-                                           ("agent1", "5550177", "pcm"),
-                                           ("agent2", "5550101", "pcm")), 1):  # fmt: skip
+    for n, (agent, ani, fmt) in enumerate(
+        (("agent1", "5550101", "alaw"), ("agent1", "5550177", "pcm"), ("agent2", "5550101", "pcm")),
+        1,
+    ):
         path = tmp_path / f"r{n}.wav"
         write_wav(path, 8.0, channels=2)
         now = datetime.now(tz=UTC)
         rows[n] = Recording.objects.create(
-            switch="fs1", call_uuid=f"call-{n}", leg_uuid=f"leg-{n}", ani=ani, dnis="8131",
-            agent=users[agent].agent, started_at=now, ended_at=now, format=fmt, channels=2,
-            path=str(path), status=Recording.Status.PROCESSING)  # fmt: skip
+            switch="fs1",
+            call_uuid=f"call-{n}",
+            leg_uuid=f"leg-{n}",
+            ani=ani,
+            dnis="8131",
+            agent=users[agent].agent,
+            started_at=now,
+            ended_at=now,
+            format=fmt,
+            channels=2,
+            path=str(path),
+            status=Recording.Status.PROCESSING,
+        )
     assert process_new() == 3
     form = EvaluationForm.objects.create(name="Call quality")
     EvaluationQuestion.objects.create(form=form, text="Greeting", weight=1, max_points=5)
@@ -85,8 +96,9 @@ def test_an_agent_cannot_fetch_another_agents_recording(catalogue, web):
     theirs = agent1.get(f"/recordings/{rows[3].pk}/audio")
     assert theirs.status_code == 403
     assert agent1.get(f"/recordings/{rows[2].pk}/audio?download=1").status_code == 403
-    assert RecordingAccess.objects.filter(recording=rows[3], kind="refused",
-                                          username="agent1").exists()  # fmt: skip
+    assert RecordingAccess.objects.filter(
+        recording=rows[3], kind="refused", username="agent1"
+    ).exists()
     listed = agent1.get("/api/recordings/").json()
     assert {r["id"] for r in listed["results"]} == {rows[1].pk, rows[2].pk}
     assert agent1.get(f"/api/recordings/{rows[3].pk}/").status_code == 404
@@ -97,8 +109,9 @@ def test_an_agent_cannot_fetch_another_agents_recording(catalogue, web):
     ranged = boss.get(f"/recordings/{rows[2].pk}/audio", HTTP_RANGE="bytes=100-199")
     assert ranged.status_code == 206 and len(b"".join(ranged.streaming_content)) == 100
     assert ranged["Content-Range"].startswith("bytes 100-199/")
-    r = client_for(users["lead1"]).post(f"/api/recordings/{rows[1].pk}/evaluations/",
-                                        {"form": 999, "answers": {}}, format="json")  # fmt: skip
+    r = client_for(users["lead1"]).post(
+        f"/api/recordings/{rows[1].pk}/evaluations/", {"form": 999, "answers": {}}, format="json"
+    )
     assert r.status_code == 400 and "no active evaluation form" in r.json()["detail"]
 
 
@@ -117,8 +130,9 @@ def test_legal_hold_from_the_player_and_printable_qa_statistics(catalogue, web, 
     evaluate(users["lead1"], rows[1].pk, form.pk, {str(greeting.pk): 5, str(resolution.pk): 6})
     evaluate(users["lead1"], rows[2].pk, form.pk, {str(greeting.pk): 1, str(resolution.pk): 2})
     lead = client_for(users["lead1"])
-    refused = lead.post(f"/api/recordings/{rows[1].pk}/hold/", {"hold": True, "reason": "x"},
-                        format="json")  # fmt: skip
+    refused = lead.post(
+        f"/api/recordings/{rows[1].pk}/hold/", {"hold": True, "reason": "x"}, format="json"
+    )
     assert refused.status_code == 403
 
     log_in(page, web, "boss", "pw", "/recordings/")
@@ -133,14 +147,17 @@ def test_legal_hold_from_the_player_and_printable_qa_statistics(catalogue, web, 
     assert page.inner_text("#hold-button") == "Lift the legal hold"
     held = Recording.objects.get(pk=rows[1].pk)
     assert held.legal_hold
-    assert RecordingAccess.objects.filter(recording=held, kind="hold",
-                                          detail="on: case 2026-114").exists()  # fmt: skip
-    bad = client_for(users["admin"]).post(f"/api/recordings/{rows[2].pk}/hold/",
-                                          {"hold": "yes", "reason": ""}, format="json")  # fmt: skip
+    assert RecordingAccess.objects.filter(
+        recording=held, kind="hold", detail="on: case 2026-114"
+    ).exists()
+    bad = client_for(users["admin"]).post(
+        f"/api/recordings/{rows[2].pk}/hold/", {"hold": "yes", "reason": ""}, format="json"
+    )
     assert bad.status_code == 400
     # past retention: the held recording stays, the other goes
     Recording.objects.filter(pk__in=[rows[1].pk, rows[2].pk]).update(
-        retention_days=1, started_at=datetime.now(tz=UTC) - timedelta(days=3))  # fmt: skip
+        retention_days=1, started_at=datetime.now(tz=UTC) - timedelta(days=3)
+    )
     apply_retention()
     assert Recording.objects.get(pk=rows[1].pk).status == "ready"
     assert Recording.objects.get(pk=rows[2].pk).status == "deleted"

@@ -21,10 +21,19 @@ def ready(tmp_path, name: str, days_old: float = 0, retention=None, hold=False) 
     path = tmp_path / f"{name}.wav"
     write_wav(path, 6.0)
     at = datetime.now(tz=UTC) - timedelta(days=days_old)
-    row = Recording.objects.create(switch="fs1", call_uuid=name, leg_uuid="l", started_at=at,
-                                   ended_at=at, format="pcm", channels=1, path=str(path),
-                                   retention_days=retention, legal_hold=hold,
-                                   status=Recording.Status.PROCESSING)  # fmt: skip
+    row = Recording.objects.create(
+        switch="fs1",
+        call_uuid=name,
+        leg_uuid="l",
+        started_at=at,
+        ended_at=at,
+        format="pcm",
+        channels=1,
+        path=str(path),
+        retention_days=retention,
+        legal_hold=hold,
+        status=Recording.Status.PROCESSING,
+    )
     process_new()
     row.refresh_from_db()
     return row
@@ -99,9 +108,13 @@ def s3_store(settings):
     settings.IPBX_S3_ENDPOINT_URL = f"http://127.0.0.1:{port}"
     settings.IPBX_S3_ACCESS_KEY, settings.IPBX_S3_SECRET_KEY = "ipbx", "ipbx-secret"
     settings.IPBX_S3_REGION = "us-east-1"
-    client = boto3.client("s3", endpoint_url=settings.IPBX_S3_ENDPOINT_URL,
-                          aws_access_key_id="ipbx", aws_secret_access_key="ipbx-secret",
-                          region_name="us-east-1")  # fmt: skip
+    client = boto3.client(
+        "s3",
+        endpoint_url=settings.IPBX_S3_ENDPOINT_URL,
+        aws_access_key_id="ipbx",
+        aws_secret_access_key="ipbx-secret",
+        region_name="us-east-1",
+    )
     client.create_bucket(Bucket="archive")
     yield client
     server.stop()

@@ -35,8 +35,9 @@ def test_never_these_numbers_wins_even_over_a_supervisors_order():
 
 
 def test_time_windows_including_one_over_midnight():
-    shifts = RecordingPolicy("shifts", windows=((time(8), time(12)), (time(13), time(17)),
-                                                (time(22), time(2))))  # fmt: skip
+    shifts = RecordingPolicy(
+        "shifts", windows=((time(8), time(12)), (time(13), time(17)), (time(22), time(2)))
+    )
     assert decide([shifts], [], call(at=time(8, 0))) is not None
     assert decide([shifts], [], call(at=time(12, 0))) is None  # a window's end is outside
     assert decide([shifts], [], call(at=time(12, 30))) is None
@@ -46,10 +47,17 @@ def test_time_windows_including_one_over_midnight():
 
 
 def test_agents_queues_on_demand_and_priority():
-    trainees = RecordingPolicy("trainees", mode="agents", agents=frozenset({"a2"}),
-                               format="alaw", stereo=False, priority=10)  # fmt: skip
-    billing = RecordingPolicy("billing", mode="queues", queues=frozenset({"billing"}),
-                              format="ima_adpcm", priority=20)  # fmt: skip
+    trainees = RecordingPolicy(
+        "trainees",
+        mode="agents",
+        agents=frozenset({"a2"}),
+        format="alaw",
+        stereo=False,
+        priority=10,
+    )
+    billing = RecordingPolicy(
+        "billing", mode="queues", queues=frozenset({"billing"}), format="ima_adpcm", priority=20
+    )
     manual = RecordingPolicy("manual", mode="on_demand")
     policies = [billing, trainees, manual]
     d = decide(policies, [], call(agent="a2", queue="billing"))
@@ -66,12 +74,15 @@ def test_an_order_records_only_within_its_span():
     assert decide([], [order], call(agent="a2", ts=1200.0)) is None
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"mode": "sometimes"}, "mode is one of"),
-    ({"format": "mp3"}, "format is one of"),
-    ({"windows": ((time(1), time(2)),) * 4}, "at most 3"),
-    ({"windows": ((time(9), time(9)),)}, "is empty"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"mode": "sometimes"}, "mode is one of"),
+        ({"format": "mp3"}, "format is one of"),
+        ({"windows": ((time(1), time(2)),) * 4}, "at most 3"),
+        ({"windows": ((time(9), time(9)),)}, "is empty"),
+    ],
+)
 def test_policies_the_recorder_cannot_follow_are_refused(kwargs, message):
     with pytest.raises(InvalidPolicy, match=message):
         RecordingPolicy("bad", **kwargs)

@@ -14,13 +14,19 @@ from tests.supervision.conftest import support_calls_reach_agent1, teams  # noqa
 pytestmark = pytest.mark.browser
 
 
-def test_the_agent_sees_the_recording_and_pauses_it(teams, platform_factory, web, page,  # noqa: F811
-                                                    tmp_path):  # fmt: skip
+def test_the_agent_sees_the_recording_and_pauses_it(
+    teams,  # noqa: F811
+    platform_factory,
+    web,
+    page,
+    tmp_path,
+):
     site, users = teams
     support_calls_reach_agent1(site, users, "8131")
     Queue.objects.filter(name="support").update(wrap_up_seconds=0)
     RecordingPolicy.objects.create(name="support calls", mode="queues").queues.add(
-        Queue.objects.get(name="support"))  # fmt: skip
+        Queue.objects.get(name="support")
+    )
     platform = platform_factory(IPBX_RECORDINGS_DIR=str(tmp_path))
     Switch.objects.filter(name=platform.switch).update(site=site)
     esl = platform.control()

@@ -37,31 +37,44 @@ def desk(teams, platform_factory, tmp_path):  # noqa: F811
         esl = platform.control()
         esl.api("sim_register 1301 answer:0.2")
         login = {"state": "login", "switch": platform.switch}
-        assert client_for(users["agent1"]).post("/api/agents/ag1/state/", login,
-                                                format="json").status_code == 200  # fmt: skip
+        assert (
+            client_for(users["agent1"])
+            .post("/api/agents/ag1/state/", login, format="json")
+            .status_code
+            == 200
+        )
         return platform, esl
 
     return start
 
 
 def call_ended(ani: str) -> Call:
-    return wait_until(lambda: Call.objects.filter(ani=ani, ended_at__isnull=False).first(),
-                      what=f"the call from {ani} over", timeout=30)  # fmt: skip
+    return wait_until(
+        lambda: Call.objects.filter(ani=ani, ended_at__isnull=False).first(),
+        what=f"the call from {ani} over",
+        timeout=30,
+    )
 
 
 def test_only_these_numbers_and_time_windows(desk):
     RecordingPolicy.objects.create(name="vip line", only_numbers="5550101\n4420*")
     now = datetime.now(tz=ZoneInfo(settings.TIME_ZONE))
     later = (now + timedelta(hours=3)).time().replace(microsecond=0)
-    RecordingPolicy.objects.create(name="night shift", window1_start=later,
-                                   window1_end=(now + timedelta(hours=4)).time())  # fmt: skip
+    RecordingPolicy.objects.create(
+        name="night shift", window1_start=later, window1_end=(now + timedelta(hours=4)).time()
+    )
     platform, esl = desk()
     for ani in ("5550101", "5550102", "442071234567"):
         assert esl.api(f"sim_call {ani} 8131 talk=1").startswith("+OK")
         call_ended(ani)
-    recorded = wait_until(lambda: list(Recording.objects.order_by("started_at"))
-                          if Recording.objects.count() >= 2 else None,
-                          what="the recordings catalogued")  # fmt: skip
+    recorded = wait_until(
+        lambda: (
+            list(Recording.objects.order_by("started_at"))
+            if Recording.objects.count() >= 2
+            else None
+        ),
+        what="the recordings catalogued",
+    )
     assert [r.ani for r in recorded] == ["5550101", "442071234567"]  # not 5550102: no policy
     assert all(r.policy == "policy vip line" for r in recorded)
     assert process_new() == 2
@@ -82,8 +95,9 @@ def test_a_paused_stretch_is_not_in_the_file(desk):
 
     def pause() -> bool:
         try:
-            return send_command(bus, platform.switch, "agent_call",
-                                {"agent": "ag1", "action": "record_pause"})["paused"]  # fmt: skip
+            return send_command(
+                bus, platform.switch, "agent_call", {"agent": "ag1", "action": "record_pause"}
+            )["paused"]
         except CommandError:  # no call (or no recording) yet
             return False
 

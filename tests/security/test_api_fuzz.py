@@ -91,8 +91,12 @@ def test_every_operation_is_fuzzed() -> None:
     operations = [op.ok() for op in schema.get_all_operations()]
     paths = {op.path for op in operations}
     assert len(operations) >= 60
-    for path in ("/api/calls/originate/", "/api/agents/{login_id}/dial/",
-                 "/api/campaigns/{name}/{action}/", "/api/ivr/flows/{name}/simulate/"):  # fmt: skip
+    for path in (
+        "/api/calls/originate/",
+        "/api/agents/{login_id}/dial/",
+        "/api/campaigns/{name}/{action}/",
+        "/api/ivr/flows/{name}/simulate/",
+    ):
         assert path in paths
 
 

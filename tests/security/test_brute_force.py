@@ -136,10 +136,16 @@ def test_a_forged_forwarded_for_header_from_an_untrusted_peer_is_ignored():
     make_user()
     attacker = Client(REMOTE_ADDR=ATTACKER)
     for n in range(LIMIT):  # a new "address" on every try
-        attacker.post("/accounts/login/", {"username": "boss", "password": "guess"},
-                      HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")  # fmt: skip
-    r = attacker.post("/accounts/login/", {"username": "boss", "password": "right-pw"},
-                      HTTP_X_FORWARDED_FOR="192.0.2.200")  # fmt: skip
+        attacker.post(
+            "/accounts/login/",
+            {"username": "boss", "password": "guess"},
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
+        )
+    r = attacker.post(
+        "/accounts/login/",
+        {"username": "boss", "password": "right-pw"},
+        HTTP_X_FORWARDED_FOR="192.0.2.200",
+    )
     assert r.status_code == 429
 
 
@@ -237,7 +243,7 @@ def in_another_process(tries: list[tuple[str, str, str]], **env: str) -> list[in
             "DJANGO_SETTINGS_MODULE": "ipbx_project.settings.test",
             "DATABASE_URL": database_url,
             **env,
-        },  # fmt: skip
+        },
         cwd=ROOT,
         capture_output=True,
         text=True,

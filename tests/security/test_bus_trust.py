@@ -48,14 +48,31 @@ class _Redis:
 
 def _campaign_dial(**extra: Any) -> dict[str, Any]:
     """A `campaign_dial` as outbound.dialer._send builds it."""
-    return {"key": "c1-7-1", "campaign": "renewals", "number": "5550100",
-            "gateway": "carrier", "mode": "agentless", "queue": "", "caller_id": "+3225550199",
-            "ring_seconds": 25, "amd": False, "amd_method": "auto", "amd_window": 6.0,
-            "machine_action": "hangup", "message": "ivr/ivr-thank_you.wav",
-            "calls_per_second": 5.0, "flow": "", "max_concurrent": 30, "attempt": 1,
-            "preview_seconds": 0, "agent": "", "gateway_max_channels": 30,
-            "gateway_calls_per_second": None, "data": {"name": "Ann", "plan": "gold"},
-            **extra}  # fmt: skip
+    return {
+        "key": "c1-7-1",
+        "campaign": "renewals",
+        "number": "5550100",
+        "gateway": "carrier",
+        "mode": "agentless",
+        "queue": "",
+        "caller_id": "+3225550199",
+        "ring_seconds": 25,
+        "amd": False,
+        "amd_method": "auto",
+        "amd_window": 6.0,
+        "machine_action": "hangup",
+        "message": "ivr/ivr-thank_you.wav",
+        "calls_per_second": 5.0,
+        "flow": "",
+        "max_concurrent": 30,
+        "attempt": 1,
+        "preview_seconds": 0,
+        "agent": "",
+        "gateway_max_channels": 30,
+        "gateway_calls_per_second": None,
+        "data": {"name": "Ann", "plan": "gold"},
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -82,8 +99,15 @@ def test_a_hostile_caller_id_is_refused_by_icm_and_nothing_reaches_the_switch(se
     second command is refused at the entry — not claimed, not queued, never originated —
     while the same attempt with a real caller ID goes out."""
     switch: list[Any] = []  # every command the dialer hands to the switch
-    dialer = CampaignDialer("sw", _Redis(), switch.append, switch.append, acd=None,
-                            post=lambda item: None, record=lambda row: None)  # fmt: skip
+    dialer = CampaignDialer(
+        "sw",
+        _Redis(),
+        switch.append,
+        switch.append,
+        acd=None,
+        post=lambda item: None,
+        record=lambda row: None,
+    )
     send = serve({"campaign_dial": dialer.dial})
 
     with pytest.raises(CommandError, match="caller_id") as refused:
@@ -104,60 +128,154 @@ def test_a_hostile_caller_id_is_refused_by_icm_and_nothing_reaches_the_switch(se
 
 # (command, what a real sender sends, the same made hostile or mistyped)
 CASES = [
-    ("hangup", {"uuid": CALL, "cause": "NORMAL_CLEARING"},
-     {"uuid": f"{CALL}\n\napi system id", "cause": "NORMAL_CLEARING"}),
+    (
+        "hangup",
+        {"uuid": CALL, "cause": "NORMAL_CLEARING"},
+        {"uuid": f"{CALL}\n\napi system id", "cause": "NORMAL_CLEARING"},
+    ),
     ("hold", {"uuid": CALL, "hold": True}, {"uuid": CALL, "hold": "yes"}),
-    ("originate", {"endpoint": "user/1001", "destination": "8000", "context": "default",
-                   "caller_id_number": "1000"},
-     {"endpoint": "user/1001", "destination": "8000", "context": "default",
-      "caller_id_number": HOSTILE_CALLER_ID}),
-    ("queue_metric", {"metric": "queue_length", "queue": "support"},
-     {"metric": "queue_length", "queue": "support XML default"}),
-    ("agent_login", {"agent": "ag1", "reason": "", "ready": True},
-     {"agent": ["ag1"], "reason": "", "ready": "true"}),
-    ("agent_not_ready", {"agent": "ag1", "reason": "lunch"},
-     {"agent": "ag1", "reason": "lunch\nbgapi system id"}),
-    ("extend_wrap_up", {"agent": "ag1", "reason": "", "seconds": 30},
-     {"agent": "ag1", "reason": "", "seconds": "30"}),
+    (
+        "originate",
+        {
+            "endpoint": "user/1001",
+            "destination": "8000",
+            "context": "default",
+            "caller_id_number": "1000",
+        },
+        {
+            "endpoint": "user/1001",
+            "destination": "8000",
+            "context": "default",
+            "caller_id_number": HOSTILE_CALLER_ID,
+        },
+    ),
+    (
+        "queue_metric",
+        {"metric": "queue_length", "queue": "support"},
+        {"metric": "queue_length", "queue": "support XML default"},
+    ),
+    (
+        "agent_login",
+        {"agent": "ag1", "reason": "", "ready": True},
+        {"agent": ["ag1"], "reason": "", "ready": "true"},
+    ),
+    (
+        "agent_not_ready",
+        {"agent": "ag1", "reason": "lunch"},
+        {"agent": "ag1", "reason": "lunch\nbgapi system id"},
+    ),
+    (
+        "extend_wrap_up",
+        {"agent": "ag1", "reason": "", "seconds": 30},
+        {"agent": "ag1", "reason": "", "seconds": "30"},
+    ),
     ("agent_pick", {"agent": "ag1", "contact": CALL}, {"agent": "ag1", "contact": "x y"}),
     ("reload_queue", {"queue": "support"}, {}),
     ("reload_agent", {"agent": "ag1"}, {"agent": "ag1", "password": "x"}),
-    ("agent_call", {"agent": "ag1", "action": "dial", "number": "5550100",
-                    "gateway": "carrier", "caller_id": "+3225550199"},
-     {"agent": "ag1", "action": "dial", "number": "5550100", "gateway": "carrier",
-      "caller_id": HOSTILE_CALLER_ID}),
-    ("agent_call", {"agent": "ag1", "action": "transfer", "kind": "queue", "target": "billing",
-                    "note": "Invoice 42\nsecond line"},
-     {"agent": "ag1", "action": "transfer", "kind": "number", "target": "billing", "note": ""}),
-    ("agent_call", {"agent": "ag1", "action": "consult", "kind": "number",
-                    "target": "+3225550100", "note": "", "gateway": "carrier",
-                    "caller_id": "+3225550199"},
-     {"agent": "ag1", "action": "consult", "kind": "number", "target": "+3225550100",
-      "note": "", "gateway": "carrier x", "caller_id": ""}),
-    ("agent_call", {"agent": "ag1", "action": "dtmf", "digits": "12#"},
-     {"agent": "ag1", "action": "dtmf", "digits": "1 2"}),
-    ("agent_call", {"agent": "ag1", "action": "record_start", "format": "pcm", "why": "order"},
-     {"agent": "ag1", "action": "record_start", "format": "pcm\n", "why": "order"}),
+    (
+        "agent_call",
+        {
+            "agent": "ag1",
+            "action": "dial",
+            "number": "5550100",
+            "gateway": "carrier",
+            "caller_id": "+3225550199",
+        },
+        {
+            "agent": "ag1",
+            "action": "dial",
+            "number": "5550100",
+            "gateway": "carrier",
+            "caller_id": HOSTILE_CALLER_ID,
+        },
+    ),
+    (
+        "agent_call",
+        {
+            "agent": "ag1",
+            "action": "transfer",
+            "kind": "queue",
+            "target": "billing",
+            "note": "Invoice 42\nsecond line",
+        },
+        {"agent": "ag1", "action": "transfer", "kind": "number", "target": "billing", "note": ""},
+    ),
+    (
+        "agent_call",
+        {
+            "agent": "ag1",
+            "action": "consult",
+            "kind": "number",
+            "target": "+3225550100",
+            "note": "",
+            "gateway": "carrier",
+            "caller_id": "+3225550199",
+        },
+        {
+            "agent": "ag1",
+            "action": "consult",
+            "kind": "number",
+            "target": "+3225550100",
+            "note": "",
+            "gateway": "carrier x",
+            "caller_id": "",
+        },
+    ),
+    (
+        "agent_call",
+        {"agent": "ag1", "action": "dtmf", "digits": "12#"},
+        {"agent": "ag1", "action": "dtmf", "digits": "1 2"},
+    ),
+    (
+        "agent_call",
+        {"agent": "ag1", "action": "record_start", "format": "pcm", "why": "order"},
+        {"agent": "ag1", "action": "record_start", "format": "pcm\n", "why": "order"},
+    ),
     ("agent_call", {"agent": "ag1", "action": "hangup"}, {"agent": "ag1", "action": "explode"}),
-    ("callback_ring", {"callback": "12", "agent": "ag1", "queue": "", "number": "+3225550100",
-                       "note": "call back about the invoice", "customer": "ACME"},
-     {"callback": "12", "agent": "ag1", "queue": "", "number": "3225550100}",
-      "note": "", "customer": ""}),
-    ("monitor", {"agent": "ag1", "extension": "1001", "mode": "listen"},
-     {"agent": "ag1", "extension": "1001 XML default", "mode": "listen"}),
+    (
+        "callback_ring",
+        {
+            "callback": "12",
+            "agent": "ag1",
+            "queue": "",
+            "number": "+3225550100",
+            "note": "call back about the invoice",
+            "customer": "ACME",
+        },
+        {
+            "callback": "12",
+            "agent": "ag1",
+            "queue": "",
+            "number": "3225550100}",
+            "note": "",
+            "customer": "",
+        },
+    ),
+    (
+        "monitor",
+        {"agent": "ag1", "extension": "1001", "mode": "listen"},
+        {"agent": "ag1", "extension": "1001 XML default", "mode": "listen"},
+    ),
     ("live_listen", {"agent": "ag1", "tap": TAP}, {"agent": "ag1", "tap": "x"}),
     ("live_listen_stop", {"tap": TAP}, {"tap": 5}),
     ("campaign_dial", _campaign_dial(), _campaign_dial(number="5550100&bridge(user/1001)")),
-    ("campaign_floor", {"campaign": "renewals", "queue": "sales"},
-     {"campaign": "renewals", "queue": None}),
+    (
+        "campaign_floor",
+        {"campaign": "renewals", "queue": "sales"},
+        {"campaign": "renewals", "queue": None},
+    ),
     ("campaign_stop", {"campaign": "renewals"}, {"campaign": "renewals\r\n"}),
-    ("flush_directory", {"user": "1001", "domain": "acd.local"},
-     {"user": "1001", "domain": "acd.local\n\nbgapi system id"}),
-]  # fmt: skip
+    (
+        "flush_directory",
+        {"user": "1001", "domain": "acd.local"},
+        {"user": "1001", "domain": "acd.local\n\nbgapi system id"},
+    ),
+]
 
 
-@pytest.mark.parametrize(("name", "good", "bad"), CASES,
-                         ids=[f"{c[0]}-{c[1].get('action', '')}" for c in CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "good", "bad"), CASES, ids=[f"{c[0]}-{c[1].get('action', '')}" for c in CASES]
+)
 def test_icm_checks_every_commands_arguments_before_acting(serve, name, good, bad):
     """What each real sender sends is run; the same command mistyped or carrying something
     the switch must never see is refused with the argument named, and its handler never
@@ -190,8 +308,11 @@ UNPROTECTED = [
     {"REDIS_URL": "redis://ipbx@10.0.0.5:6379/0"},  # a user name but no password
     {"CELERY_BROKER_URL": "redis://10.0.0.5:6379/1"},
 ]
-PROTECTED = ["redis://:s3cret@10.0.0.5:6379/0", "rediss://10.0.0.5:6380/0",
-             "unix:///run/redis.sock?db=0&password=s3cret"]  # fmt: skip
+PROTECTED = [
+    "redis://:s3cret@10.0.0.5:6379/0",
+    "rediss://10.0.0.5:6380/0",
+    "unix:///run/redis.sock?db=0&password=s3cret",
+]
 
 
 def test_production_settings_need_a_redis_password_or_tls():

@@ -32,9 +32,14 @@ HOSTILE_ID = "x\n\napi system touch /tmp/ipbx-pwned"
 def call_center(transactional_db):
     site = Site.objects.create(code="sec", name="Security site", sip_domain="sec.local")
     skill = Skill.objects.create(name="support")
-    queue = Queue.objects.create(site=site, name="helpdesk", display_name="Help desk",
-                                 strategy="top_down", wrap_up_seconds=1,
-                                 strategy_parameters={"ring_timeout": 5})  # fmt: skip
+    queue = Queue.objects.create(
+        site=site,
+        name="helpdesk",
+        display_name="Help desk",
+        strategy="top_down",
+        wrap_up_seconds=1,
+        strategy_parameters={"ring_timeout": 5},
+    )
     QueueSkill.objects.create(queue=queue, skill=skill, minimum_level=1)
     InboundRoute.objects.create(site=site, name="help", dnis="8123", queue=queue)
     ext = Extension.objects.create(site=site, number="1101", password="x")
@@ -108,8 +113,9 @@ def commands_seen(log: Path) -> list[str]:
 def ready_agent(client: APIClient, platform) -> None:
     esl = platform.control()
     esl.api("sim_register 1101 noanswer")
-    response = client.post("/api/agents/ag1/state/", {"state": "login", "switch": platform.switch},
-                           format="json")  # fmt: skip
+    response = client.post(
+        "/api/agents/ag1/state/", {"state": "login", "switch": platform.switch}, format="json"
+    )
     assert response.status_code == 200, response.content
     esl.close()
 
@@ -165,7 +171,7 @@ def test_a_peer_outside_the_allowed_networks_is_closed_at_once(call_center, plat
 def test_production_refuses_an_open_outbound_socket_without_an_allow_list():
     from tests.test_settings import _load_prod
 
-    refused = _load_prod({"ICM_OUTBOUND_HOST": "0.0.0.0"})  # noqa: S104 - the case refused
+    refused = _load_prod({"ICM_OUTBOUND_HOST": "0.0.0.0"})
     assert refused.returncode != 0 and "ICM_OUTBOUND_ALLOWED" in refused.stderr
-    allowed = _load_prod({"ICM_OUTBOUND_HOST": "0.0.0.0", "ICM_OUTBOUND_ALLOWED": "10.1.2.0/24"})  # noqa: S104
+    allowed = _load_prod({"ICM_OUTBOUND_HOST": "0.0.0.0", "ICM_OUTBOUND_ALLOWED": "10.1.2.0/24"})
     assert allowed.returncode == 0, allowed.stderr

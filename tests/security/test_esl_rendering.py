@@ -29,12 +29,26 @@ JOB = "5f4e3d2c-1b0a-4987-8654-3210fedcba98"
 # text an attacker picks: line breaks, ESL syntax, quotes, braces, unicode, blanks
 hostile = st.one_of(
     st.text(max_size=60),
-    st.sampled_from([
-        "x\n\napi system id", "1001\r\nbgapi system id", "a b", "${system(id)}", "x'y",
-        "-both", "{a=b}1001", "a,b", "../../etc/passwd", "1001 XML evil", "%0A", "x\x00y",
-        "sendmsg\ncall-command: execute", "user/1001 &system(id)", "",
-    ]),
-)  # fmt: skip
+    st.sampled_from(
+        [
+            "x\n\napi system id",
+            "1001\r\nbgapi system id",
+            "a b",
+            "${system(id)}",
+            "x'y",
+            "-both",
+            "{a=b}1001",
+            "a,b",
+            "../../etc/passwd",
+            "1001 XML evil",
+            "%0A",
+            "x\x00y",
+            "sendmsg\ncall-command: execute",
+            "user/1001 &system(id)",
+            "",
+        ]
+    ),
+)
 
 
 def split_args(line: str) -> list[str]:
@@ -90,24 +104,36 @@ BUILDERS: dict[str, tuple[Callable[[str], object], str, int]] = {
     "originate user": (lambda t: cmd.OriginateCall(f"user/{t}", then=(cmd.Park(),)), "bgapi", 3),
     "originate gateway number": (
         lambda t: cmd.OriginateCall(f"sofia/gateway/trunk/{t}", uuid=LEG, then=(cmd.Park(),)),
-        "bgapi", 3),
+        "bgapi",
+        3,
+    ),
     "originate caller id": (
         lambda t: cmd.OriginateCall("user/1001", caller_id_number=t, then=(cmd.Park(),)),
-        "bgapi", 3),
+        "bgapi",
+        3,
+    ),
     "originate caller name": (
         lambda t: cmd.OriginateCall("user/1001", caller_id_name=t, then=(cmd.Park(),)),
-        "bgapi", 3),
+        "bgapi",
+        3,
+    ),
     "originate variable": (
-        lambda t: cmd.OriginateCall("user/1001", variables={"ipbx_contact": t},
-                                    then=(cmd.Park(),)), "bgapi", 3),
+        lambda t: cmd.OriginateCall("user/1001", variables={"ipbx_contact": t}, then=(cmd.Park(),)),
+        "bgapi",
+        3,
+    ),
     "originate destination": (lambda t: cmd.OriginateCall("user/1001", t), "bgapi", 5),
     "originate bridge": (
         lambda t: cmd.OriginateCall("user/1001", then=(cmd.Bridge(f"sofia/gateway/gw/{t}"),)),
-        "bgapi", 3),
-    "inline playback": (lambda t: cmd.TransferInline(LEG, (cmd.Playback(t), cmd.Hangup())),
-                        "api", 4),
-    "inline set": (lambda t: cmd.TransferInline(LEG, (cmd.SetVar("q", t), cmd.Park())),
-                   "api", 4),
+        "bgapi",
+        3,
+    ),
+    "inline playback": (
+        lambda t: cmd.TransferInline(LEG, (cmd.Playback(t), cmd.Hangup())),
+        "api",
+        4,
+    ),
+    "inline set": (lambda t: cmd.TransferInline(LEG, (cmd.SetVar("q", t), cmd.Park())), "api", 4),
     "playback": (lambda t: cmd.Playback(t), "sendmsg", 0),
     "speak text": (lambda t: cmd.Speak("flite", "kal", t), "sendmsg", 0),
     "speak voice": (lambda t: cmd.Speak("flite", t, "hello"), "sendmsg", 0),
@@ -117,14 +143,30 @@ BUILDERS: dict[str, tuple[Callable[[str], object], str, int]] = {
     "hangup app": (lambda t: cmd.Hangup(t), "sendmsg", 0),
     "say value": (lambda t: cmd.Say("en", "NUMBER", "pronounced", t), "sendmsg", 0),
     "collect prompt": (
-        lambda t: cmd.PlayAndGetDigits(1, 4, 1, 5000, "#", (cmd.SoundText("flite", "kal", t),
-                                       cmd.SoundFile("ivr/menu.wav")), "v", 3000),
-        "sendmsg", 0),
-}  # fmt: skip
+        lambda t: cmd.PlayAndGetDigits(
+            1,
+            4,
+            1,
+            5000,
+            "#",
+            (cmd.SoundText("flite", "kal", t), cmd.SoundFile("ivr/menu.wav")),
+            "v",
+            3000,
+        ),
+        "sendmsg",
+        0,
+    ),
+}
 # words in each application's argument (`set` takes the rest of the line as its value,
 # `speak` splits `engine|voice|text` at its first two bars)
-SENDMSG_ARGS = {"playback": 1, "transfer": 3, "record": 2, "hangup": 1, "say": 4,
-                "play_and_get_digits": 10}  # fmt: skip
+SENDMSG_ARGS = {
+    "playback": 1,
+    "transfer": 3,
+    "record": 2,
+    "hangup": 1,
+    "say": 4,
+    "play_and_get_digits": 10,
+}
 
 
 def check_one_frame(command: object, via: str, words: int) -> None:
@@ -199,8 +241,17 @@ ESL_TEXT = re.compile(
     r"|conference \S+ (?:hup|kick|mute|unmute|play|record|stop)\b|sofia (?:xml)?status"
     r"|module_exists |xml_flush_cache |(?:my)?events? (?:json|plain|xml)\b|hupall\b|fsctl "
 )
-PRODUCT_DIRS = ("icm", "agents", "supervision", "ivr", "outbound", "recording", "stats", "fax",
-                "ipbx_project")  # fmt: skip
+PRODUCT_DIRS = (
+    "icm",
+    "agents",
+    "supervision",
+    "ivr",
+    "outbound",
+    "recording",
+    "stats",
+    "fax",
+    "ipbx_project",
+)
 ADAPTER = ROOT / "icm" / "switch"
 
 

@@ -46,28 +46,31 @@ def planted(teams):  # noqa: F811
     site, users = teams
     start = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     for n, reason in enumerate(FORMULAS):
-        NotReadyInterval.objects.create(period="day", start=start, agent="ag1", reason=reason,
-                                        seconds=60.0 + n)  # fmt: skip
+        NotReadyInterval.objects.create(
+            period="day", start=start, agent="ag1", reason=reason, seconds=60.0 + n
+        )
     return users
 
 
 def test_the_report_csv_shows_formulas_as_text(planted):
-    for client, url in ((client_for(planted["admin"]),
-                         f"/api/stats/reports/not_ready/?date={DAY}&export=csv"),
-                        (_signed_in(planted["admin"]),
-                         f"/stats/reports/not_ready/?date={DAY}&format=csv")):  # fmt: skip
+    for client, url in (
+        (client_for(planted["admin"]), f"/api/stats/reports/not_ready/?date={DAY}&export=csv"),
+        (_signed_in(planted["admin"]), f"/stats/reports/not_ready/?date={DAY}&format=csv"),
+    ):
         rows = _csv(client.get(url).content)
         header, body = rows[0], rows[1:-1]
         reason = header.index("Reason")
         assert sorted(r[reason] for r in body) == sorted("'" + f for f in FORMULAS), url
-        assert sorted(float(r[header.index("Seconds")]) for r in body) == [60.0 + n for n in
-                                                                           range(6)]  # fmt: skip
+        assert sorted(float(r[header.index("Seconds")]) for r in body) == [
+            60.0 + n for n in range(6)
+        ]
 
 
 def test_the_report_xlsx_holds_text_not_formulas(planted):
     boss = _signed_in(planted["admin"])
-    book = load_workbook(io.BytesIO(boss.get(f"/stats/reports/not_ready/?date={DAY}"
-                                             "&format=xlsx").content))  # fmt: skip
+    book = load_workbook(
+        io.BytesIO(boss.get(f"/stats/reports/not_ready/?date={DAY}&format=xlsx").content)
+    )
     sheet = book.active
     cells = [c for row in sheet.iter_rows() for c in row]
     assert not [c.coordinate for c in cells if c.data_type == "f"]  # not one formula
@@ -81,15 +84,25 @@ def test_the_report_xlsx_holds_text_not_formulas(planted):
 
 
 def test_the_campaign_attempts_csv_escapes_what_the_switch_and_agents_wrote(planted):
-    campaign = Campaign.objects.create(name="renewals", display_name="Renewals",
-                                       queue=Queue.objects.get(name="support"))  # fmt: skip
+    campaign = Campaign.objects.create(
+        name="renewals", display_name="Renewals", queue=Queue.objects.get(name="support")
+    )
     contact = Contact.objects.create(campaign=campaign, number="+4420123456")
     when = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     for n, text in enumerate(FORMULAS):
-        Attempt.objects.create(campaign=campaign, contact=contact, number="+4420123456",
-                               attempt=n + 1, key=f"k{n}", requested_at=when, result="answered",
-                               hangup_cause=text, disposition=text, agent="ag1",
-                               ring_seconds=-5 if n == 0 else 4.5)  # fmt: skip
+        Attempt.objects.create(
+            campaign=campaign,
+            contact=contact,
+            number="+4420123456",
+            attempt=n + 1,
+            key=f"k{n}",
+            requested_at=when,
+            result="answered",
+            hangup_cause=text,
+            disposition=text,
+            agent="ag1",
+            ring_seconds=-5 if n == 0 else 4.5,
+        )
     rows = _csv(_signed_in(planted["admin"]).get("/campaigns/renewals/attempts.csv").content)
     header, body = rows[0], rows[1:]
     for column in ("hangup_cause", "disposition"):

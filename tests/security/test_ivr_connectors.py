@@ -153,9 +153,13 @@ def test_loopback_is_refused_without_an_allow_list(httpserver, settings):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://169.254.169.254/latest/meta-data/", "http://[::ffff:169.254.169.254]/",
-     "http://metadata.google.internal/computeMetadata/v1/", "http://[fd00:ec2::254]/"],
-)  # fmt: skip
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://[fd00:ec2::254]/",
+    ],
+)
 def test_metadata_addresses_are_refused_even_when_listed(url, settings):
     settings.IVR_HTTP_ALLOWED_HOSTS = ["169.254.0.0/16", "metadata.google.internal", "::/0"]
     with pytest.raises(ValidationError, match="never allowed"):

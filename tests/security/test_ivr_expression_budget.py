@@ -39,12 +39,22 @@ def test_hostile_expressions_fail_with_the_budget_error(text, variables):
 def test_the_squaring_attack_takes_the_flows_error_branch():
     """Sixteen `x = x * x` nodes on the caller's number: the first one fails, the flow goes
     to its error exit (the caller reaches an agent) and nothing large is ever computed."""
-    nodes = {"start": {"type": "set", "variable": "x", "value": "int(digits(ani))",
-                       "exits": {"next": "sq1", "error": "fallback"}}}  # fmt: skip
+    nodes = {
+        "start": {
+            "type": "set",
+            "variable": "x",
+            "value": "int(digits(ani))",
+            "exits": {"next": "sq1", "error": "fallback"},
+        }
+    }
     for step in range(1, 17):
         following = f"sq{step + 1}" if step < 16 else "done"
-        nodes[f"sq{step}"] = {"type": "set", "variable": "x", "value": "x * x",
-                              "exits": {"next": following, "error": "fallback"}}  # fmt: skip
+        nodes[f"sq{step}"] = {
+            "type": "set",
+            "variable": "x",
+            "value": "x * x",
+            "exits": {"next": following, "error": "fallback"},
+        }
     nodes["done"] = {"type": "enter_queue", "queue": "squared"}
     nodes["fallback"] = {"type": "enter_queue", "queue": "fallback"}
     graph = {"start": "start", "nodes": nodes}
@@ -56,10 +66,18 @@ def test_the_squaring_attack_takes_the_flows_error_branch():
 
 
 def test_publishing_refuses_constant_parts_beyond_the_budget():
-    graph = {"start": "s", "nodes": {
-        "s": {"type": "set", "variable": "x", "value": "int('9' * 4000) * 2",
-              "exits": {"next": "q"}},
-        "q": {"type": "enter_queue", "queue": "support"}}}  # fmt: skip
+    graph = {
+        "start": "s",
+        "nodes": {
+            "s": {
+                "type": "set",
+                "variable": "x",
+                "value": "int('9' * 4000) * 2",
+                "exits": {"next": "q"},
+            },
+            "q": {"type": "enter_queue", "queue": "support"},
+        },
+    }
     with pytest.raises(FlowInvalid, match="budget"):
         validate(graph, "main", {})
 
@@ -78,9 +96,18 @@ def test_the_time_budget_stops_an_evaluation(monkeypatch):
 
 @pytest.mark.parametrize(
     "text",
-    ["list(grade)", "tuple(grade)", "set(grade)", "dict(a=1)", "[grade] * 3", "len((1, 2))",
-     "{'a': 1}", "{1, 2}", "f'{grade:>100000000}'"],
-)  # fmt: skip
+    [
+        "list(grade)",
+        "tuple(grade)",
+        "set(grade)",
+        "dict(a=1)",
+        "[grade] * 3",
+        "len((1, 2))",
+        "{'a': 1}",
+        "{1, 2}",
+        "f'{grade:>100000000}'",
+    ],
+)
 def test_containers_and_their_constructors_are_refused(text):
     with pytest.raises(ExpressionError):
         check(text, {"grade"})

@@ -39,9 +39,17 @@ def test_a_players_range_requests_are_one_listen_in_the_access_log(tmp_path):
     write_wav(path, 4.0, channels=2)
     now = datetime.now(tz=UTC)
     recording = Recording.objects.create(
-        switch="fs1", call_uuid="call-1", leg_uuid="leg-1", agent=agent, started_at=now,
-        ended_at=now, format="pcm", path=str(path), file=str(path),
-        status=Recording.Status.READY)  # fmt: skip
+        switch="fs1",
+        call_uuid="call-1",
+        leg_uuid="leg-1",
+        agent=agent,
+        started_at=now,
+        ended_at=now,
+        format="pcm",
+        path=str(path),
+        file=str(path),
+        status=Recording.Status.READY,
+    )
     browser = Client()
     browser.force_login(user)
     url = f"/recordings/{recording.pk}/audio"
@@ -145,8 +153,9 @@ def test_x_forwarded_proto_is_trusted_only_behind_a_configured_proxy():
         env = {k: v for k, v in os.environ.items() if k not in GOOD_ENV}
         env.pop("DJANGO_SECURE_PROXY_SSL_HEADER", None)
         env.update(GOOD_ENV, **extra)
-        result = subprocess.run([sys.executable, "-c", PROXY_PROBE], env=env,
-                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-c", PROXY_PROBE], env=env, capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 

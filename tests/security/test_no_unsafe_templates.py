@@ -29,8 +29,9 @@ PYTHON_RULES = {
 
 
 def _files(suffix: str) -> list[Path]:
-    return sorted(p for p in ROOT.rglob(f"*{suffix}")
-                  if not SKIP_DIRS.intersection(p.relative_to(ROOT).parts))  # fmt: skip
+    return sorted(
+        p for p in ROOT.rglob(f"*{suffix}") if not SKIP_DIRS.intersection(p.relative_to(ROOT).parts)
+    )
 
 
 def _offences(paths: list[Path], rules: dict[str, re.Pattern[str]]) -> list[str]:

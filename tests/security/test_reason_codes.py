@@ -22,8 +22,15 @@ from icm.models import Switch
 from tests.supervision.conftest import client_for, teams  # noqa: F401
 
 HOSTILE = '<img src=x onerror="alert(document.cookie)">'
-STATE_COMMANDS = ("agent_login", "agent_logout", "agent_ready", "agent_not_ready",
-                  "agent_reject", "end_wrap_up", "extend_wrap_up")  # fmt: skip
+STATE_COMMANDS = (
+    "agent_login",
+    "agent_logout",
+    "agent_ready",
+    "agent_not_ready",
+    "agent_reject",
+    "end_wrap_up",
+    "extend_wrap_up",
+)
 
 
 class FakeIcm:

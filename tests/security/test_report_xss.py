@@ -29,8 +29,9 @@ def hostile_report(teams):  # noqa: F811
     site, users = teams
     start = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     for n, reason in enumerate((BREAK_OUT, MARKUP)):
-        NotReadyInterval.objects.create(period="day", start=start, agent="ag1", reason=reason,
-                                        seconds=60.0 * (n + 1))  # fmt: skip
+        NotReadyInterval.objects.create(
+            period="day", start=start, agent="ag1", reason=reason, seconds=60.0 * (n + 1)
+        )
     return users
 
 
@@ -40,8 +41,9 @@ def test_the_page_carries_the_data_as_inert_json(hostile_report):
     html = client.get(URL).content.decode()
     assert "</script><script>window.__pwned" not in html  # nothing ends the data's element
     assert "<img src=x" not in html
-    found = re.search(r'<script id="report-data" type="application/json">(.*?)</script>', html,
-                      re.DOTALL)  # fmt: skip
+    found = re.search(
+        r'<script id="report-data" type="application/json">(.*?)</script>', html, re.DOTALL
+    )
     assert found, "the report's data element"
     data = json.loads(found.group(1))  # the whole of it, up to its own end tag
     assert sorted(r["reason"] for r in data["rows"]) == sorted([BREAK_OUT, MARKUP])
@@ -50,8 +52,13 @@ def test_the_page_carries_the_data_as_inert_json(hostile_report):
 @pytest.mark.browser
 @pytest.mark.parametrize("reason", [BREAK_OUT, MARKUP], ids=["script-end-tag", "markup-in-cell"])
 def test_the_browser_shows_the_text_and_runs_nothing(teams, web, page, reason):  # noqa: F811
-    NotReadyInterval.objects.create(period="day", start=datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
-                                    agent="ag1", reason=reason, seconds=60.0)  # fmt: skip
+    NotReadyInterval.objects.create(
+        period="day",
+        start=datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
+        agent="ag1",
+        reason=reason,
+        seconds=60.0,
+    )
     log_in(page, web, "boss", "pw", URL)
     page.wait_for_load_state("load")
     assert page.evaluate("window.__pwned") is None  # neither a script nor an onerror ran

@@ -50,21 +50,27 @@ def teams(transactional_db) -> dict[str, Any]:
         ("agents", "view_agent"),
         ("agents", "view_workgroup"),
     ):  # as migrated
-        leaders.permissions.add(Permission.objects.get(content_type__app_label=app,
-                                                       codename=code))  # fmt: skip
+        leaders.permissions.add(Permission.objects.get(content_type__app_label=app, codename=code))
     for n, (team, queue_name) in enumerate((("a", "support"), ("b", "billing")), start=1):
         queue = Queue.objects.create(site=site, name=queue_name, display_name=queue_name)
         ext = Extension.objects.create(site=site, number=f"140{n}", password="x")
-        agent = Agent.objects.create(login_id=f"ag_{team}", name=f"Agent {team}", extension=ext,
-                                     phone_bar_password="x")  # fmt: skip
+        agent = Agent.objects.create(
+            login_id=f"ag_{team}", name=f"Agent {team}", extension=ext, phone_bar_password="x"
+        )
         group = WorkGroup.objects.create(name=f"team {team}")
         group.queues.add(queue)
         agent.work_groups.add(group)
         lead = User.objects.create_user(f"lead_{team}", password="pw")
         lead.groups.add(leaders)
         group.leaders.add(lead)
-        world.update({f"lead_{team}": lead, f"agent_{team}": agent, f"group_{team}": group,
-                      f"queue_{team}": queue})  # fmt: skip
+        world.update(
+            {
+                f"lead_{team}": lead,
+                f"agent_{team}": agent,
+                f"group_{team}": group,
+                f"queue_{team}": queue,
+            }
+        )
     world["admin"] = User.objects.create_superuser("boss", "b@example.com", "pw")
     return world
 
@@ -79,10 +85,15 @@ def api(user: User) -> APIClient:
 def test_a_team_leader_cannot_take_another_team_s_agent(teams):
     lead_a, group_a = teams["lead_a"], teams["group_a"]
     recording = Recording.objects.create(
-        switch=teams["switch"], call_uuid="rec-b", leg_uuid="rec-b", agent=teams["agent_b"],
-        queue=teams["queue_b"], started_at=datetime.now(tz=UTC), path="/tmp/rec-b.wav",
+        switch=teams["switch"],
+        call_uuid="rec-b",
+        leg_uuid="rec-b",
+        agent=teams["agent_b"],
+        queue=teams["queue_b"],
+        started_at=datetime.now(tz=UTC),
+        path="/tmp/rec-b.wav",
         status=Recording.Status.READY,
-    )  # fmt: skip
+    )
     r = api(lead_a).post(f"{GROUPS_API}{group_a.pk}/agents/", {"add": ["ag_b"]}, format="json")
     assert r.status_code == 403, r.content
     assert "ag_b is not in a work group you lead" in r.json()["detail"]
@@ -92,8 +103,9 @@ def test_a_team_leader_cannot_take_another_team_s_agent(teams):
     assert (refused.username, refused.outcome) == ("lead_a", "refused")
     # so none of what the agent would have brought with it
     for action in ("monitor", "barge", "record"):
-        r = api(lead_a).post(f"/api/supervision/agents/ag_b/{action}/", {"extension": "1401"},
-                             format="json")  # fmt: skip
+        r = api(lead_a).post(
+            f"/api/supervision/agents/ag_b/{action}/", {"extension": "1401"}, format="json"
+        )
         assert r.status_code == 403, (action, r.content)
     assert api(lead_a).get(f"/api/recordings/{recording.pk}/").status_code == 404
     lead_b = teams["lead_b"]
@@ -104,15 +116,18 @@ def test_a_team_leader_cannot_take_another_team_s_agent(teams):
     page = browser.get("/supervision/work-groups/").content.decode()
     assert 'value="ag_b"' not in page
     # an administrator moves the agent; so may a leader of both groups
-    r = api(teams["admin"]).post(f"{GROUPS_API}{group_a.pk}/agents/", {"add": ["ag_b"]},
-                                 format="json")  # fmt: skip
+    r = api(teams["admin"]).post(
+        f"{GROUPS_API}{group_a.pk}/agents/", {"add": ["ag_b"]}, format="json"
+    )
     assert r.status_code == 200 and scope_of(lead_a).has_agent("ag_b")
     teams["group_b"].leaders.add(lead_a)
-    r = api(lead_b).post(f"{GROUPS_API}{teams['group_b'].pk}/agents/", {"add": ["ag_a"]},
-                         format="json")  # fmt: skip
+    r = api(lead_b).post(
+        f"{GROUPS_API}{teams['group_b'].pk}/agents/", {"add": ["ag_a"]}, format="json"
+    )
     assert r.status_code == 403  # lead_b still does not lead team A, where ag_a is
-    r = api(lead_a).post(f"{GROUPS_API}{teams['group_b'].pk}/agents/", {"add": ["ag_a"]},
-                         format="json")  # fmt: skip
+    r = api(lead_a).post(
+        f"{GROUPS_API}{teams['group_b'].pk}/agents/", {"add": ["ag_a"]}, format="json"
+    )
     assert r.status_code == 200, r.content
 
 
@@ -122,26 +137,38 @@ def test_a_team_leader_cannot_change_groups_in_the_admin_either(teams):
     lead_a.is_staff = True
     lead_a.save()
     for code in ("view_agent", "change_agent", "view_workgroup", "change_workgroup"):
-        lead_a.user_permissions.add(Permission.objects.get(content_type__app_label="agents",
-                                                           codename=code))  # fmt: skip
+        lead_a.user_permissions.add(
+            Permission.objects.get(content_type__app_label="agents", codename=code)
+        )
     browser = Client()
     browser.force_login(lead_a)
     agent_b, group_a = teams["agent_b"], teams["group_a"]
     form = {
-        "login_id": agent_b.login_id, "name": agent_b.name, "user": "", "active": "on",
-        "level": str(agent_b.level), "extension": str(agent_b.extension_id),
+        "login_id": agent_b.login_id,
+        "name": agent_b.name,
+        "user": "",
+        "active": "on",
+        "level": str(agent_b.level),
+        "extension": str(agent_b.extension_id),
         "work_groups": [str(group_a.pk), str(teams["group_b"].pk)],
-        "new_phone_bar_password": "", "agent_skills-TOTAL_FORMS": "0",
-        "agent_skills-INITIAL_FORMS": "0", "agent_skills-MIN_NUM_FORMS": "0",
+        "new_phone_bar_password": "",
+        "agent_skills-TOTAL_FORMS": "0",
+        "agent_skills-INITIAL_FORMS": "0",
+        "agent_skills-MIN_NUM_FORMS": "0",
         "agent_skills-MAX_NUM_FORMS": "1000",
-    }  # fmt: skip
+    }
     r = browser.post(reverse("admin:agents_agent_change", args=[agent_b.pk]), form)
     assert r.status_code == 302  # saved: only the groups stayed as they were
     assert sorted(agent_b.work_groups.values_list("name", flat=True)) == ["team b"]
-    r = browser.post(reverse("admin:agents_workgroup_change", args=[group_a.pk]), {
-        "name": "team a", "description": "", "leaders": [str(lead_a.pk)],
-        "queues": [str(teams["queue_a"].pk), str(teams["queue_b"].pk)],
-    })  # fmt: skip
+    r = browser.post(
+        reverse("admin:agents_workgroup_change", args=[group_a.pk]),
+        {
+            "name": "team a",
+            "description": "",
+            "leaders": [str(lead_a.pk)],
+            "queues": [str(teams["queue_a"].pk), str(teams["queue_b"].pk)],
+        },
+    )
     assert r.status_code == 302
     assert list(group_a.queues.values_list("name", flat=True)) == ["support"]
     assert not scope_of(lead_a).has_agent("ag_b") and not scope_of(lead_a).has_queue("billing")
@@ -150,10 +177,15 @@ def test_a_team_leader_cannot_change_groups_in_the_admin_either(teams):
 # --- calls --------------------------------------------------------------------------------
 def _call(teams: dict[str, Any], uuid_: str, queue: Queue | None, agent: Agent | None) -> Call:
     return Call.objects.create(
-        switch=Switch.objects.get(name=teams["switch"]), call_uuid=uuid_, direction="inbound",
-        ani=f"ani-{uuid_}", dnis="8000", created_at=datetime.now(tz=UTC) - timedelta(minutes=1),
-        queue=queue, agent=agent,
-    )  # fmt: skip
+        switch=Switch.objects.get(name=teams["switch"]),
+        call_uuid=uuid_,
+        direction="inbound",
+        ani=f"ani-{uuid_}",
+        dnis="8000",
+        created_at=datetime.now(tz=UTC) - timedelta(minutes=1),
+        queue=queue,
+        agent=agent,
+    )
 
 
 def test_api_calls_lists_only_the_team_s_calls(teams):
@@ -185,10 +217,23 @@ def test_another_team_s_queue_report_is_not_found(teams):
 
 def _live(switch: str, uuid_: str, queue: str, agent: str = "", ani: str = "") -> dict[str, Any]:
     now = datetime.now(tz=UTC).isoformat()
-    return {"switch": switch, "call_uuid": uuid_, "direction": "inbound", "ani": ani or uuid_,
-            "caller_name": "", "dnis": "8000", "state": "answered", "created_at": now,
-            "answered_at": now, "bridged_at": None, "ended_at": None, "hangup_cause": "",
-            "queue": queue, "agent": agent, "legs": []}  # fmt: skip
+    return {
+        "switch": switch,
+        "call_uuid": uuid_,
+        "direction": "inbound",
+        "ani": ani or uuid_,
+        "caller_name": "",
+        "dnis": "8000",
+        "state": "answered",
+        "created_at": now,
+        "answered_at": now,
+        "bridged_at": None,
+        "ended_at": None,
+        "hangup_cause": "",
+        "queue": queue,
+        "agent": agent,
+        "legs": [],
+    }
 
 
 @pytest.fixture
@@ -196,8 +241,10 @@ def live(teams):
     """Switch S's published snapshot at seq 10: A1 (support) and B1 (billing, ag_b)."""
     bus = redis.Redis.from_url(settings.REDIS_URL)
     switch = teams["switch"]
-    calls = {"A1": _live(switch, "A1", "support"),
-             "B1": _live(switch, "B1", "billing", "ag_b", ani="5550111")}  # fmt: skip
+    calls = {
+        "A1": _live(switch, "A1", "support"),
+        "B1": _live(switch, "B1", "billing", "ag_b", ani="5550111"),
+    }
     bus.set(keys.seq_key(switch), 10)
     bus.hset(keys.calls_key(switch), mapping={k: json.dumps(v) for k, v in calls.items()})
     bus.hset(keys.status_key(switch), mapping={"connected": "1"})
@@ -264,8 +311,14 @@ def test_ws_live_streams_only_the_team_s_calls_and_keeps_the_numbering(teams, li
     _, switch = live
     frames = _stream(teams["lead_a"], switch, _events(switch))
     assert [f["seq"] for f in frames] == [11, 12, 13, 14, 15, 16]  # no gap: no re-snapshot
-    assert [f["type"] for f in frames] == ["skip", "call.updated", "skip", "call.hidden",
-                                           "skip", "call.updated"]  # fmt: skip
+    assert [f["type"] for f in frames] == [
+        "skip",
+        "call.updated",
+        "skip",
+        "call.hidden",
+        "skip",
+        "call.updated",
+    ]
     assert frames[3]["call"] == {"switch": switch, "call_uuid": "A1"}  # shown, then taken off
     text = json.dumps(frames)
     for secret in ("B1", "B2", "5550111", "5550222", "ag_b"):
@@ -291,27 +344,42 @@ def test_assign_call_checks_the_caller_s_real_queue_not_the_url_s(teams, live, m
         return {"ok": True}
 
     monkeypatch.setattr("supervision.actions._command", icm)
-    figures = {"support": {"callers": [{"contact": "C-support"}]},
-               "billing": {"callers": [{"contact": "C-billing"}]}}  # fmt: skip
+    figures = {
+        "support": {"callers": [{"contact": "C-support"}]},
+        "billing": {"callers": [{"contact": "C-billing"}]},
+    }
     bus.set(keys.queues_key(switch), json.dumps(figures))
     bus.hset(keys.calls_key(switch), "C-live", json.dumps(_live(switch, "C-live", "billing")))
     _call(teams, "C-stored", teams["queue_b"], None)
     lead_a = api(teams["lead_a"])
     try:
         for contact in ("C-billing", "C-live", "C-stored", "C-nowhere"):
-            r = lead_a.post("/api/supervision/queues/support/assign/",
-                            {"contact": contact, "agent": "ag_a"}, format="json")  # fmt: skip
+            r = lead_a.post(
+                "/api/supervision/queues/support/assign/",
+                {"contact": contact, "agent": "ag_a"},
+                format="json",
+            )
             assert r.status_code == 403, (contact, r.content)
             assert "is not waiting in queue support" in r.json()["detail"]
         assert sent == []  # nothing reached icm
         refused = AuditEntry.objects.filter(action="assign_call").order_by("id")
         assert [e.detail.get("waits_in") for e in refused] == ["billing"] * 3 + [""]
         assert {e.outcome for e in refused} == {"refused"}
-        r = lead_a.post("/api/supervision/queues/support/assign/",
-                        {"contact": "C-support", "agent": "ag_a"}, format="json")  # fmt: skip
+        r = lead_a.post(
+            "/api/supervision/queues/support/assign/",
+            {"contact": "C-support", "agent": "ag_a"},
+            format="json",
+        )
         assert r.status_code == 200, r.content
-        assert sent == [{"switch": switch, "name": "agent_pick", "agent": "ag_a",
-                         "contact": "C-support", "queue": "support"}]  # fmt: skip
+        assert sent == [
+            {
+                "switch": switch,
+                "name": "agent_pick",
+                "agent": "ag_a",
+                "contact": "C-support",
+                "queue": "support",
+            }
+        ]
     finally:
         bus.delete(keys.queues_key(switch))
 
@@ -323,21 +391,23 @@ def test_icm_itself_refuses_a_pick_from_another_queue_than_the_one_checked():
     from icm.domain.acd.model import Contact, QueuePolicy
 
     sent: list = []
-    runtime = AcdRuntime("sw", lambda command: sent.append(command) or "+OK job",
-                         lambda item: None, lambda change: None, lambda done, why: None,
-                         clock=lambda: 100.0)  # fmt: skip
-    runtime.configure([QueuePolicy("support"), QueuePolicy("billing")],
-                      [("ag_a", {}, "1101")])  # fmt: skip
+    runtime = AcdRuntime(
+        "sw",
+        lambda command: sent.append(command) or "+OK job",
+        lambda item: None,
+        lambda change: None,
+        lambda done, why: None,
+        clock=lambda: 100.0,
+    )
+    runtime.configure([QueuePolicy("support"), QueuePolicy("billing")], [("ag_a", {}, "1101")])
     runtime.request(AcdRequest("agent_login", {"agent": "ag_a", "ready": False}))
     runtime.contact_arrived(Contact("c-billing", "billing", 100.0))
-    wrong = AcdRequest("agent_pick", {"agent": "ag_a", "contact": "c-billing",
-                                      "queue": "support"})  # fmt: skip
+    wrong = AcdRequest("agent_pick", {"agent": "ag_a", "contact": "c-billing", "queue": "support"})
     runtime.request(wrong)
     with pytest.raises(AcdError, match="not waiting in queue support"):
         wrong.result.get(timeout=1)
     assert sent == []  # no phone rang
-    right = AcdRequest("agent_pick", {"agent": "ag_a", "contact": "c-billing",
-                                      "queue": "billing"})  # fmt: skip
+    right = AcdRequest("agent_pick", {"agent": "ag_a", "contact": "c-billing", "queue": "billing"})
     runtime.request(right)
     assert right.result.get(timeout=1)["state"] == "reserved"
     assert len(sent) == 1  # the agent's phone rings for that caller

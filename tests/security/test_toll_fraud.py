@@ -27,18 +27,29 @@ PREMIUM = "0900 123 4567"  # a UK premium-rate number
 LOCAL = "5551234"
 
 # a caller picks where to be transferred: the flow types the target from the caller's digits
-DIAL_THROUGH = {"start": "ask", "nodes": {
-    "ask": {"type": "collect", "prompt": "Enter the number of the person you want, then hash.",
-            "variable": "dest", "min_digits": 3, "max_digits": 16, "exits": {"next": "go"}},
-    "go": {"type": "transfer", "kind": "number", "target": "{dest}", "text": "Connecting."},
-}}  # fmt: skip
+DIAL_THROUGH = {
+    "start": "ask",
+    "nodes": {
+        "ask": {
+            "type": "collect",
+            "prompt": "Enter the number of the person you want, then hash.",
+            "variable": "dest",
+            "min_digits": 3,
+            "max_digits": 16,
+            "exits": {"next": "go"},
+        },
+        "go": {"type": "transfer", "kind": "number", "target": "{dest}", "text": "Connecting."},
+    },
+}
 
 
 # --- the rules themselves ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("number", [SATELLITE, "00881612345678", PREMIUM, "+1 900 555 0100",
-                                    "19005550100", "+44 20 7946 0000"])  # fmt: skip
+@pytest.mark.parametrize(
+    "number",
+    [SATELLITE, "00881612345678", PREMIUM, "+1 900 555 0100", "19005550100", "+44 20 7946 0000"],
+)
 def test_the_default_rules_refuse_premium_satellite_and_international_numbers(number):
     from outbound.domain.dialling_rules import DiallingRules, NumberRefused, check
 
@@ -73,9 +84,15 @@ def _acd_with_waiting_caller(ani: str):
     from icm.acd_runtime import AcdRuntime, CallbackRequested
 
     sent: list = []
-    runtime = AcdRuntime("sw", lambda command: sent.append(command) or "+OK job",
-                         lambda item: None, lambda change: None, lambda done, why: None,
-                         load_gateway=lambda: "carrier", clock=lambda: 100.0)  # fmt: skip
+    runtime = AcdRuntime(
+        "sw",
+        lambda command: sent.append(command) or "+OK job",
+        lambda item: None,
+        lambda change: None,
+        lambda done, why: None,
+        load_gateway=lambda: "carrier",
+        clock=lambda: 100.0,
+    )
     runtime.configure([QueuePolicy("q")], [])  # nobody signed in: the caller waits
     runtime.contact_arrived(Contact("c1", "q", 100.0, ani=ani))
     request = CallbackRequested("c1")
@@ -134,8 +151,11 @@ def test_a_booked_call_back_outside_the_rules_is_never_sent_to_icm(callback_queu
         queue=callback_queue, number=SATELLITE, due_at=now, next_attempt_at=now, source="api"
     )
     asked: list = []
-    monkeypatch.setattr(callbacks, "_command", lambda *args, **kw: asked.append(args) or {
-        "status": "queued", "contact": "x"})  # fmt: skip
+    monkeypatch.setattr(
+        callbacks,
+        "_command",
+        lambda *args, **kw: asked.append(args) or {"status": "queued", "contact": "x"},
+    )
     callbacks.dispatch_due(now + timedelta(seconds=1))
     row.refresh_from_db()
     assert asked == []
@@ -175,11 +195,20 @@ def test_icm_refuses_a_campaign_dial_outside_the_rules_on_its_own():
     """The bus is a trust boundary: icm checks the number of a campaign_dial itself."""
     from icm.campaign_dialer import CampaignDialer
 
-    dialer = CampaignDialer("sw", None, None, None, None, lambda item: None,
-                            lambda update: None, "127.0.0.1:8084")  # fmt: skip
+    dialer = CampaignDialer(
+        "sw", None, None, None, None, lambda item: None, lambda update: None, "127.0.0.1:8084"
+    )
     with pytest.raises(CommandError, match="dialling rules"):
-        dialer.dial({"key": "k1", "campaign": "c", "number": SATELLITE, "gateway": "carrier",
-                     "mode": "progressive", "queue": "q"})  # fmt: skip
+        dialer.dial(
+            {
+                "key": "k1",
+                "campaign": "c",
+                "number": SATELLITE,
+                "gateway": "carrier",
+                "mode": "progressive",
+                "queue": "q",
+            }
+        )
     assert dialer.calls == {}
 
 
@@ -217,8 +246,11 @@ def test_a_typed_target_must_be_on_the_nodes_allow_list_and_pass_the_company_rul
     _, reply = _transfer(graph, "00442079460001#")
     assert reply.outcome["params"] == {"kind": "number", "target": "00442079460001"}
     # on the node's list, but the company's rules refuse satellite numbers
-    run, reply = _transfer(graph, "00881612345678#", lambda kind, target: (
-        "" if target.startswith("0044") else "satellite numbers are blocked"))  # fmt: skip
+    run, reply = _transfer(
+        graph,
+        "00881612345678#",
+        lambda kind, target: "" if target.startswith("0044") else "satellite numbers are blocked",
+    )
     assert reply.outcome["action"] == "hangup" and "satellite" in run.last_error
 
 
@@ -250,8 +282,10 @@ def controller(db):
     return client
 
 
-@pytest.mark.parametrize("endpoint", ["loopback/1001/evil-context", "loopback/1001/public",
-                                      "loopback/1001/default/inline"])  # fmt: skip
+@pytest.mark.parametrize(
+    "endpoint",
+    ["loopback/1001/evil-context", "loopback/1001/public", "loopback/1001/default/inline"],
+)
 def test_the_originate_api_refuses_a_loopback_into_a_context_it_does_not_allow(
     controller, endpoint
 ):

@@ -42,8 +42,9 @@ def _errors(instance) -> dict:
     return {}
 
 
-@pytest.mark.parametrize(("model", "field", "good"), FIELDS,
-                         ids=[f"{m.__name__}.{f}" for m, f, _ in FIELDS])  # fmt: skip
+@pytest.mark.parametrize(
+    ("model", "field", "good"), FIELDS, ids=[f"{m.__name__}.{f}" for m, f, _ in FIELDS]
+)
 def test_full_clean_refuses_a_trailing_newline(model, field, good):
     assert field not in _errors(model(**{field: good}))
     assert field in _errors(model(**{field: good + "\n"}))
@@ -71,8 +72,14 @@ def test_the_routing_api_never_stores_a_newline():
     client.force_authenticate(User.objects.create_superuser("nl", "nl@example.com", "pw"))
     site = Site.objects.create(code="nl", name="NL", sip_domain="nl.local")
     queue = Queue.objects.create(site=site, name="nlq", display_name="NL")
-    body = {"name": "nl", "priority": 1, "dnis": "8000\n", "caller_prefix": "44\n",
-            "queue": queue.name, "when": "always"}  # fmt: skip
+    body = {
+        "name": "nl",
+        "priority": 1,
+        "dnis": "8000\n",
+        "caller_prefix": "44\n",
+        "queue": queue.name,
+        "when": "always",
+    }
     response = client.post("/api/config/routing-rules/", body, format="json")
     assert response.status_code in (201, 400), response.content
     assert not RoutingRule.objects.filter(dnis__contains="\n").exists()

@@ -28,8 +28,9 @@ def day(transactional_db, settings):
     settings.TIME_ZONE = "Europe/Paris"  # 09:00 UTC is 10:00 local; the day starts 23:00 UTC
     settings.IPBX_SHORT_ABANDON_SECONDS = 5
     site = Site.objects.create(code="st", name="Stats", sip_domain="st.local")
-    Queue.objects.create(site=site, name="support", display_name="Support",
-                         service_level_seconds=20)  # fmt: skip
+    Queue.objects.create(
+        site=site, name="support", display_name="Support", service_level_seconds=20
+    )
     make_facts()
     return site
 
@@ -40,19 +41,28 @@ def rows(period: str = "15m"):
 
 def snapshot():
     def plain(qs):
-        return sorted(tuple(v for k, v in r.__dict__.items() if k not in ("_state", "id"))
-                      for r in qs)  # fmt: skip
+        return sorted(
+            tuple(v for k, v in r.__dict__.items() if k not in ("_state", "id")) for r in qs
+        )
 
-    return (plain(ContactInterval.objects.all()), plain(AgentInterval.objects.all()),
-            plain(NotReadyInterval.objects.all()))  # fmt: skip
+    return (
+        plain(ContactInterval.objects.all()),
+        plain(AgentInterval.objects.all()),
+        plain(NotReadyInterval.objects.all()),
+    )
 
 
 def test_interval_rows_equal_the_hand_computed_values(day):
     done = aggregate()
     assert done["windows"] >= 2 and done["days"] == 1
     first = rows()[(T0, "queue", "support")]
-    assert (first.offered, first.answered, first.abandoned, first.short_abandoned,
-            first.overflowed) == (5, 2, 2, 1, 1)  # fmt: skip
+    assert (
+        first.offered,
+        first.answered,
+        first.abandoned,
+        first.short_abandoned,
+        first.overflowed,
+    ) == (5, 2, 2, 1, 1)
     assert first.answered_in_sl == 1  # 10 s ≤ 20 s; 30 s is not
     assert first.wait_answered == 40 and first.max_wait == 60 and first.wait_abandoned == 43
     assert (first.talk, first.wrap, first.transfers) == (180, 30, 1)
@@ -108,8 +118,13 @@ def test_twice_and_in_parallel_change_nothing(day, django_db_blocker):
 
 def test_a_fact_an_hour_late_updates_its_window_and_day(day):
     aggregate()
-    ContactFact.objects.create(**{k: v for k, v in contact(7, 3, "abandoned", 12).__dict__.items()
-                                  if not k.startswith("_") and k != "id"})  # fmt: skip
+    ContactFact.objects.create(
+        **{
+            k: v
+            for k, v in contact(7, 3, "abandoned", 12).__dict__.items()
+            if not k.startswith("_") and k != "id"
+        }
+    )
     assert DirtyWindow.objects.filter(start=T0).exists()
     aggregate()
     first = rows()[(T0, "queue", "support")]

@@ -25,8 +25,9 @@ T0 = datetime.combine(DAY, time(9), tzinfo=UTC)
 
 
 def rate(plan, prefix, price, description, **fields):
-    TariffRate.objects.create(plan=plan, prefix=prefix, price_per_minute=D(price),
-                              description=description, **fields)  # fmt: skip
+    TariffRate.objects.create(
+        plan=plan, prefix=prefix, price_per_minute=D(price), description=description, **fields
+    )
 
 
 @pytest.fixture
@@ -35,12 +36,21 @@ def world(settings):
     site = Site.objects.create(code="cost", name="Cost site", sip_domain="cost.local")
     switch = Switch.objects.create(site=site, name="fs-cost")
     Gateway.objects.create(switch=switch, name="carrier", proxy="sip.carrier.example")
-    premium = Gateway.objects.create(switch=switch, name="premium",
-                                     proxy="sip.premium.example:5060")  # fmt: skip
+    premium = Gateway.objects.create(
+        switch=switch, name="premium", proxy="sip.premium.example:5060"
+    )
     euro = TariffPlan.objects.create(name="Carrier A", currency="EUR")  # the default: first
     rate(euro, "44", "0.0200", "UK landline", first_increment=30, next_increment=6)
-    rate(euro, "447", "0.1000", "UK mobile", first_increment=30, next_increment=6,
-         connection_fee=D("0.05"), minimum_seconds=30)  # fmt: skip
+    rate(
+        euro,
+        "447",
+        "0.1000",
+        "UK mobile",
+        first_increment=30,
+        next_increment=6,
+        connection_fee=D("0.05"),
+        minimum_seconds=30,
+    )
     rate(euro, "33", "0.0150", "France")  # 60/60
     dollar = TariffPlan.objects.create(name="Carrier B", currency="USD")
     rate(dollar, "1", "0.0300", "USA", first_increment=1, next_increment=1)
@@ -56,9 +66,13 @@ def world(settings):
 
 def a_call(switch, name, direction, *, queue="", agent="", at=T0):
     return Call.objects.create(
-        switch=switch, call_uuid=f"call-{name}", direction=direction, created_at=at,
+        switch=switch,
+        call_uuid=f"call-{name}",
+        direction=direction,
+        created_at=at,
         queue=Queue.objects.get(name=queue) if queue else None,
-        agent=Agent.objects.get(login_id=agent) if agent else None)  # fmt: skip
+        agent=Agent.objects.get(login_id=agent) if agent else None,
+    )
 
 
 def a_leg(call, name, channel, *, talk=None, direction="outbound", after=0, ended=True):
@@ -67,9 +81,16 @@ def a_leg(call, name, channel, *, talk=None, direction="outbound", after=0, ende
     answered = created + timedelta(seconds=2) if talk is not None else None
     hungup = (answered or created) + timedelta(seconds=talk or 20) if ended else None
     return CallLeg.objects.create(
-        call=call, switch=call.switch, uuid=f"leg-{name}", channel_name=channel,
-        direction=direction, dnis=channel.rpartition("/")[2].partition("@")[0],
-        created_at=created, answered_at=answered, hungup_at=hungup)  # fmt: skip
+        call=call,
+        switch=call.switch,
+        uuid=f"leg-{name}",
+        channel_name=channel,
+        direction=direction,
+        dnis=channel.rpartition("/")[2].partition("@")[0],
+        created_at=created,
+        answered_at=answered,
+        hungup_at=hungup,
+    )
 
 
 @pytest.fixture
@@ -82,8 +103,13 @@ def cdrs(world):
     a_leg(own, "own-trunk", "sofia/external/447700900123@carrier", talk=61, after=3)
     # a customer in sales, answered by bob, sent on to a Paris number (written as dialled)
     inbound = a_call(switch, "in", "inbound", queue="sales", agent="bob")
-    a_leg(inbound, "in-customer", "sofia/external/5551000@sip.carrier.example", talk=200,
-          direction="inbound")  # fmt: skip
+    a_leg(
+        inbound,
+        "in-customer",
+        "sofia/external/5551000@sip.carrier.example",
+        talk=200,
+        direction="inbound",
+    )
     a_leg(inbound, "in-phone", "sofia/internal/1102@10.0.0.6:5060", talk=40, after=5)
     a_leg(inbound, "in-transfer", "sofia/gateway/carrier/0033142681234", talk=125.2, after=50)
     # a call-back of support by alice to New York, on the premium trunk (found by its host)
@@ -105,8 +131,13 @@ def cdrs(world):
     return switch
 
 
-TRUNK_LEGS = {"leg-own-trunk", "leg-in-transfer", "leg-back-trunk", "leg-missed-trunk",
-              "leg-odd-trunk"}  # fmt: skip
+TRUNK_LEGS = {
+    "leg-own-trunk",
+    "leg-in-transfer",
+    "leg-back-trunk",
+    "leg-missed-trunk",
+    "leg-odd-trunk",
+}
 
 
 @pytest.mark.django_db
@@ -186,7 +217,7 @@ def test_two_workers_at_once_rate_each_leg_once(cdrs):
         try:
             barrier.wait()
             written.append(rate_new_legs())
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:
             failures.append(exc)
         finally:
             connection.close()
@@ -206,8 +237,15 @@ def report(by, **filters):
 
 
 def row(key, legs, seconds, billed, cost, currency="EUR", unrated=0):
-    return {"key": key, "legs": legs, "unrated": unrated, "seconds": seconds,
-            "billed_seconds": billed, "cost": D(cost), "currency": currency}  # fmt: skip
+    return {
+        "key": key,
+        "legs": legs,
+        "unrated": unrated,
+        "seconds": seconds,
+        "billed_seconds": billed,
+        "cost": D(cost),
+        "currency": currency,
+    }
 
 
 @pytest.mark.django_db
@@ -224,16 +262,20 @@ def test_costs_roll_up_per_queue_agent_and_destination(cdrs):
         row("bob", 2, 155, 180, "0.05", unrated=1),
     ]
     destinations = report("destination")
-    assert [(r["key"], r["prefix"], r["description"], r["legs"], r["cost"], r["unrated"])
-            for r in destinations] == [
+    assert [
+        (r["key"], r["prefix"], r["description"], r["legs"], r["cost"], r["unrated"])
+        for r in destinations
+    ] == [
         ("", "", "", 1, D("0.00"), 1),
         ("1 USA", "1", "USA", 1, D("0.00"), 0),
         ("33 France", "33", "France", 1, D("0.05"), 0),
         ("44 UK landline", "44", "UK landline", 1, D("0.00"), 0),
         ("447 UK mobile", "447", "UK mobile", 1, D("0.16"), 0),
-    ]  # fmt: skip
-    assert report("campaign") == [row("", 4, 216, 246, "0.21", unrated=1),
-                                  row("", 1, 7, 8, "0.00", currency="USD")]  # fmt: skip
+    ]
+    assert report("campaign") == [
+        row("", 4, 216, 246, "0.21", unrated=1),
+        row("", 1, 7, 8, "0.00", currency="USD"),
+    ]
     assert report("queue", queues={"sales"}) == [row("sales", 2, 155, 180, "0.05", unrated=1)]
     assert report("agent", agents={"alice"}, queues={"support"}) == [
         row("alice", 1, 7, 8, "0.00", currency="USD")
@@ -281,8 +323,9 @@ def test_an_agents_call_through_the_trunk_is_rated_once_it_ends(platform_factory
     platform = platform_factory()
     switch = Switch.objects.get(name=platform.switch)
     Switch.objects.filter(pk=switch.pk).update(site=site)
-    Gateway.objects.create(switch=switch, name="carrier", proxy="sip.example", enabled=True,
-                           caller_id_number="5550000")  # fmt: skip
+    Gateway.objects.create(
+        switch=switch, name="carrier", proxy="sip.example", enabled=True, caller_id_number="5550000"
+    )
     esl = platform.control()
     esl.api("sim_register 1102 answer:0.2")
     client = APIClient()
@@ -291,13 +334,18 @@ def test_an_agents_call_through_the_trunk_is_rated_once_it_ends(platform_factory
     r = client.post("/api/agents/senior/dial/", {"number": "+44 20 7946 0000"}, format="json")
     assert r.status_code == 200, r.content
     trunk = "sofia/external/+442079460000@carrier"  # as dialled, "+" kept
-    leg = wait_until(lambda: CallLeg.objects.filter(channel_name=trunk,
-                                                    answered_at__isnull=False).first(),
-                     timeout=20, what="the trunk leg answered")  # fmt: skip
+    leg = wait_until(
+        lambda: CallLeg.objects.filter(channel_name=trunk, answered_at__isnull=False).first(),
+        timeout=20,
+        what="the trunk leg answered",
+    )
     assert rate_new_legs() == 0  # still talking: nothing to rate yet
     esl.api(f"uuid_kill {leg.uuid}")
-    ended = wait_until(lambda: CallLeg.objects.filter(pk=leg.pk, hungup_at__isnull=False).first(),
-                       timeout=20, what="the trunk leg's hang-up in the CDR")  # fmt: skip
+    ended = wait_until(
+        lambda: CallLeg.objects.filter(pk=leg.pk, hungup_at__isnull=False).first(),
+        timeout=20,
+        what="the trunk leg's hang-up in the CDR",
+    )
     assert rate_new_legs() == 1
     assert rate_new_legs() == 0
     cost = LegCost.objects.get()

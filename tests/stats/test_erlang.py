@@ -45,8 +45,10 @@ def test_the_calculator_over_http_for_supervisors_only():
 
     boss = APIClient()
     boss.force_login(User.objects.create_superuser("boss", "b@example.com", "pw"))
-    r = boss.get("/api/stats/staffing/", {"calls": 200, "aht": 180, "interval": 3600,
-                                          "target": 80, "threshold": 20})  # fmt: skip
+    r = boss.get(
+        "/api/stats/staffing/",
+        {"calls": 200, "aht": 180, "interval": 3600, "target": 80, "threshold": 20},
+    )
     assert r.status_code == 200 and r.json()["needed"]["agents"] == 14
     rows = {row["agents"]: row for row in r.json()["table"]}
     assert round(rows[13]["service_level"] * 100, 1) == 79.6

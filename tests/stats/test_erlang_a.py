@@ -132,19 +132,26 @@ def _linear(calls, target, patience, **caps):
     n = 1
     while True:
         s = staffing_for(n, calls, AHT, HOUR, 20, patience)
-        if (s.service_level >= target
-                and s.occupancy <= caps.get("max_occupancy", 1)
-                and s.abandon_probability <= caps.get("max_abandon", 1)):  # fmt: skip
+        if (
+            s.service_level >= target
+            and s.occupancy <= caps.get("max_occupancy", 1)
+            and s.abandon_probability <= caps.get("max_abandon", 1)
+        ):
             return n
         n += 1
 
 
 @pytest.mark.parametrize(
     ("calls", "target", "patience", "caps"),
-    [(200, 0.8, 120, {}), (200, 0.9, 60, {}), (20_000, 0.8, 120, {}),
-     (20_000, 0.8, 120, {"max_abandon": 0.02}), (500, 0.8, 300, {"max_occupancy": 0.7}),
-     (50, 0.95, 30, {})],
-)  # fmt: skip
+    [
+        (200, 0.8, 120, {}),
+        (200, 0.9, 60, {}),
+        (20_000, 0.8, 120, {}),
+        (20_000, 0.8, 120, {"max_abandon": 0.02}),
+        (500, 0.8, 300, {"max_occupancy": 0.7}),
+        (50, 0.95, 30, {}),
+    ],
+)
 def test_agents_needed_is_the_fewest(calls, target, patience, caps):
     need = agents_needed(calls, AHT, HOUR, target, 20, patience, **caps)
     assert need.agents == _linear(calls, target, patience, **caps)
@@ -166,13 +173,24 @@ def test_abandonment_lowers_the_staff_and_caps_raise_it():
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"target": 80}, "between 0 and 1"), ({"patience": 0}, "patience"),
-     ({"patience": math.inf}, "patience"), ({"max_abandon": 0}, "abandonment cap"),
-     ({"max_occupancy": 0}, "occupancy cap"), ({"aht": math.nan}, "handle time")],
-)  # fmt: skip
+    [
+        ({"target": 80}, "between 0 and 1"),
+        ({"patience": 0}, "patience"),
+        ({"patience": math.inf}, "patience"),
+        ({"max_abandon": 0}, "abandonment cap"),
+        ({"max_occupancy": 0}, "occupancy cap"),
+        ({"aht": math.nan}, "handle time"),
+    ],
+)
 def test_bad_input(kwargs, message):
-    args = {"calls": CALLS, "aht": AHT, "interval": HOUR, "target": 0.8, "threshold": 20,
-            "patience": 120} | kwargs  # fmt: skip
+    args = {
+        "calls": CALLS,
+        "aht": AHT,
+        "interval": HOUR,
+        "target": 0.8,
+        "threshold": 20,
+        "patience": 120,
+    } | kwargs
     with pytest.raises(StaffingError, match=message):
         agents_needed(**args)
 
@@ -195,8 +213,9 @@ def test_more_agents_never_do_worse(calls, aht, patience, threshold, around):
     # to some 10⁵ queue states
     a = calls * aht / HOUR
     first = math.floor(around * a)
-    rows = [staffing_for(n, calls, aht, HOUR, threshold, patience)
-            for n in range(first, first + 25)]  # fmt: skip
+    rows = [
+        staffing_for(n, calls, aht, HOUR, threshold, patience) for n in range(first, first + 25)
+    ]
     for fewer, more in zip(rows, rows[1:], strict=False):
         assert more.service_level >= fewer.service_level - 1e-9
         assert more.abandon_probability <= fewer.abandon_probability + 1e-9

@@ -7,7 +7,7 @@ from __future__ import annotations
 from icm.domain.facts import FactBuilder
 
 
-def kinds(out, kind):  # noqa: ANN001, ANN201
+def kinds(out, kind):
     return [f for k, f in out if k == kind]
 
 
@@ -15,8 +15,9 @@ def test_an_answered_call_with_hold_and_wrap_up():
     b = FactBuilder("fs1")
     b.agent_changed("a1", "ready", 0.0)
     b.agent_changed("a1", "reserved", 8.0)
-    b.contact_finished("c1", "support", "answered", 5.0, 10.0, agent="a1", call_uuid="call1",
-                       skill="en")  # fmt: skip
+    b.contact_finished(
+        "c1", "support", "answered", 5.0, 10.0, agent="a1", call_uuid="call1", skill="en"
+    )
     b.agent_changed("a1", "on_call", 10.0, queue="support", contact="c1")
     b.held("a1", True, 20.0)
     b.held("a1", True, 22.0)  # a second hold event changes nothing
@@ -28,14 +29,22 @@ def test_an_answered_call_with_hold_and_wrap_up():
     out = b.take()
     (fact,) = kinds(out, "contact")
     assert (fact["entered_at"], fact["answered_at"], fact["ended_at"]) == (5.0, 10.0, 60.0)
-    assert (fact["wait_seconds"], fact["talk_seconds"], fact["hold_seconds"],
-            fact["wrap_seconds"]) == (5.0, 30.0, 10.0, 10.0)  # fmt: skip
+    assert (
+        fact["wait_seconds"],
+        fact["talk_seconds"],
+        fact["hold_seconds"],
+        fact["wrap_seconds"],
+    ) == (5.0, 30.0, 10.0, 10.0)
     assert fact["transferred"] and fact["agent"] == "a1" and fact["skill"] == "en"
-    states = [(s["state"], s["started_at"], s["ended_at"], s["queue"])
-              for s in kinds(out, "agent_state")]  # fmt: skip
-    assert states == [("ready", 0.0, 8.0, ""), ("reserved", 8.0, 10.0, ""),
-                      ("on_call", 10.0, 50.0, "support"),
-                      ("wrap_up", 50.0, 60.0, "support")]  # fmt: skip
+    states = [
+        (s["state"], s["started_at"], s["ended_at"], s["queue"]) for s in kinds(out, "agent_state")
+    ]
+    assert states == [
+        ("ready", 0.0, 8.0, ""),
+        ("reserved", 8.0, 10.0, ""),
+        ("on_call", 10.0, 50.0, "support"),
+        ("wrap_up", 50.0, 60.0, "support"),
+    ]
     events = [(e["kind"], e["at"], e["wait_seconds"]) for e in kinds(out, "queue_event")]
     assert events == [("answered", 10.0, 5.0)]
     assert b.take() == []
@@ -61,9 +70,10 @@ def test_abandons_and_overflows_are_written_at_once():
     b.contact_finished("c4", "support", "overflowed", 60.0, 61.0, target="queue:sales")
     out = b.take()
     assert [(f["contact_id"], f["outcome"], f["entered_at"]) for f in kinds(out, "contact")] == [
-        ("c3", "abandoned", 0.0), ("c4", "overflowed", 1.0)]  # fmt: skip
-    assert [e["kind"] for e in kinds(out, "queue_event")] == ["entered", "abandoned",
-                                                             "overflowed"]  # fmt: skip
+        ("c3", "abandoned", 0.0),
+        ("c4", "overflowed", 1.0),
+    ]
+    assert [e["kind"] for e in kinds(out, "queue_event")] == ["entered", "abandoned", "overflowed"]
     assert kinds(out, "queue_event")[-1]["target"] == "queue:sales"
 
 

@@ -52,41 +52,74 @@ def test_a_scripted_day_gives_the_expected_intervals(teams, platform_factory, se
     # one after about 8 s
     assert esl.api("sim_call 5550201 8131 patience=4").startswith("+OK")
     assert esl.api("sim_call 5550202 8131 patience=10").startswith("+OK")
-    wait_until(lambda: ContactFact.objects.filter(outcome="abandoned").count() == 2,
-               timeout=20, what="two abandons written")  # fmt: skip
+    wait_until(
+        lambda: ContactFact.objects.filter(outcome="abandoned").count() == 2,
+        timeout=20,
+        what="two abandons written",
+    )
     # then two calls the agent answers at once; it puts the second one on hold for 1 s
     state("ready")
     assert esl.api("sim_call 5550301 8131 talk=2").startswith("+OK")
-    wait_until(lambda: ContactFact.objects.filter(outcome="answered").count() == 1,
-               timeout=20, what="answered call 1 written (after its wrap-up)")  # fmt: skip
+    wait_until(
+        lambda: ContactFact.objects.filter(outcome="answered").count() == 1,
+        timeout=20,
+        what="answered call 1 written (after its wrap-up)",
+    )
     assert esl.api("sim_call 5550302 8131 talk=4").startswith("+OK")
     hold = {"agent": "ag1", "action": "hold"}
     wait_until(lambda: _try(platform.switch, hold), timeout=20, what="the agent on call 2")
     time.sleep(1.0)
     assert _try(platform.switch, {"agent": "ag1", "action": "unhold"})
-    wait_until(lambda: ContactFact.objects.filter(outcome="answered").count() == 2,
-               timeout=20, what="answered call 2 written (after its wrap-up)")  # fmt: skip
+    wait_until(
+        lambda: ContactFact.objects.filter(outcome="answered").count() == 2,
+        timeout=20,
+        what="answered call 2 written (after its wrap-up)",
+    )
     state("not_ready", reason="meeting")
-    wait_until(lambda: SystemSnapshot.objects.filter(switch=platform.switch).exists(),
-               what="a system snapshot")  # fmt: skip
-    wait_until(lambda: AgentStateFact.objects.filter(state="ready").exists(),
-               what="the ready interval written")  # fmt: skip
+    wait_until(
+        lambda: SystemSnapshot.objects.filter(switch=platform.switch).exists(),
+        what="a system snapshot",
+    )
+    wait_until(
+        lambda: AgentStateFact.objects.filter(state="ready").exists(),
+        what="the ready interval written",
+    )
     aggregate()
 
     rows = ContactInterval.objects.filter(period="15m", dimension="queue", key="support")
-    total = {f: sum(getattr(r, f) for r in rows) for f in (
-        "offered", "answered", "abandoned", "short_abandoned", "answered_in_sl",
-        "wait_answered", "talk", "wrap")}  # fmt: skip
-    assert (total["offered"], total["answered"], total["abandoned"],
-            total["short_abandoned"], total["answered_in_sl"]) == (4, 2, 2, 1, 2)  # fmt: skip
+    total = {
+        f: sum(getattr(r, f) for r in rows)
+        for f in (
+            "offered",
+            "answered",
+            "abandoned",
+            "short_abandoned",
+            "answered_in_sl",
+            "wait_answered",
+            "talk",
+            "wrap",
+        )
+    }
+    assert (
+        total["offered"],
+        total["answered"],
+        total["abandoned"],
+        total["short_abandoned"],
+        total["answered_in_sl"],
+    ) == (4, 2, 2, 1, 2)
     day = ContactInterval.objects.get(period="day", dimension="queue", key="support")
     assert (day.offered, day.answered, day.abandoned) == (4, 2, 2)
     # service level (short abandons left out) = 2 / (2 + 2 − 1)
-    assert round(100 * day.answered_in_sl / (day.answered + day.abandoned
-                                             - day.short_abandoned), 1) == 66.7  # fmt: skip
+    assert (
+        round(100 * day.answered_in_sl / (day.answered + day.abandoned - day.short_abandoned), 1)
+        == 66.7
+    )
     # ASA and AHT against the CDRs
-    answered = [c for c in Call.objects.filter(queue__name="support")
-                if c.attached_data.get("routing", {}).get("outcome") == "answered"]  # fmt: skip
+    answered = [
+        c
+        for c in Call.objects.filter(queue__name="support")
+        if c.attached_data.get("routing", {}).get("outcome") == "answered"
+    ]
     assert len(answered) == 2
     cdr_asa = sum(c.attached_data["routing"]["waited"] for c in answered) / 2
     assert abs(day.wait_answered / day.answered - cdr_asa) < 0.01
@@ -123,8 +156,7 @@ def test_facts_wait_out_a_database_failure(teams, platform_factory):  # noqa: F8
     esl = platform.control()
     agent = client_for(users["agent1"])
     for body in ({"state": "login"}, {"state": "not_ready", "reason": "meeting"}):
-        r = agent.post("/api/agents/ag1/state/", {**body, "switch": platform.switch},
-                       format="json")  # fmt: skip
+        r = agent.post("/api/agents/ag1/state/", {**body, "switch": platform.switch}, format="json")
         assert r.status_code == 200
     with connection.cursor() as cur:
         cur.execute("ALTER TABLE stats_contactfact RENAME TO stats_contactfact_away")
@@ -134,8 +166,11 @@ def test_facts_wait_out_a_database_failure(teams, platform_factory):  # noqa: F8
     finally:
         with connection.cursor() as cur:
             cur.execute("ALTER TABLE stats_contactfact_away RENAME TO stats_contactfact")
-    fact = wait_until(lambda: ContactFact.objects.filter(outcome="abandoned").first(),
-                      timeout=30, what="the kept facts written after the failure")  # fmt: skip
+    fact = wait_until(
+        lambda: ContactFact.objects.filter(outcome="abandoned").first(),
+        timeout=30,
+        what="the kept facts written after the failure",
+    )
     assert fact.queue == "support" and fact.wait_seconds > 1
     assert ContactFact.objects.count() == 1
     kinds = sorted(QueueEventFact.objects.values_list("kind", flat=True))

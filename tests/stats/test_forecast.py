@@ -70,10 +70,14 @@ def test_chosen_weeks_and_weights():
 
 @pytest.mark.parametrize(
     ("history", "kwargs", "message"),
-    [({}, {"weeks": 0}, "weeks ≥ 1"), ({}, {"weeks": 2, "weights": [1]}, "one positive"),
-     ({}, {"weights": [1, 0, 1, 1]}, "one positive"),
-     ({(W1, 1440): 3}, {}, "0..1439"), ({(W1, NINE): -1}, {}, "calls and handle time")],
-)  # fmt: skip
+    [
+        ({}, {"weeks": 0}, "weeks ≥ 1"),
+        ({}, {"weeks": 2, "weights": [1]}, "one positive"),
+        ({}, {"weights": [1, 0, 1, 1]}, "one positive"),
+        ({(W1, 1440): 3}, {}, "0..1439"),
+        ({(W1, NINE): -1}, {}, "calls and handle time"),
+    ],
+)
 def test_bad_history_or_parameters(history, kwargs, message):
     with pytest.raises(ForecastError, match=message):
         forecast_day(history, MONDAY, **kwargs)

@@ -39,8 +39,13 @@ def test_the_numbers_in_the_api(monday):
     day = boss.get("/api/stats/reports/intraday/?date=2026-11-30").json()
     first, second = day["rows"]
     assert first["interval"] == "2026-11-30 09:00" and second["interval"] == "2026-11-30 09:15"
-    assert (first["offered"], first["answered"], first["abandoned"], first["short_abandoned"],
-            first["overflowed"]) == (5, 2, 2, 1, 1)  # fmt: skip
+    assert (
+        first["offered"],
+        first["answered"],
+        first["abandoned"],
+        first["short_abandoned"],
+        first["overflowed"],
+    ) == (5, 2, 2, 1, 1)
     assert first["sl_pct"] == 33.3  # 1 within 20 s of (2 answered + 2 abandoned − 1 short)
     assert first["asa"] == 20.0 and first["aht"] == 105.0  # (120+30 + 60) / 2
     assert day["totals"]["offered"] == 6 and day["totals"]["sl_pct"] == 50.0  # 2 / 4
@@ -50,15 +55,17 @@ def test_the_numbers_in_the_api(monday):
     assert alice["occupancy_pct"] == round(100 * 150 / 210, 1)  # busy 150 s, ready 60 s
     assert alice["utilisation_pct"] == round(100 * 150 / (150 + 60 + 990), 1)
     lunch = boss.get("/api/stats/reports/not_ready/?date=2026-11-30").json()["rows"]
-    assert lunch == [{"agent": "a1", "reason": "lunch", "seconds": 990.0,
-                      "of_signed_in_pct": 82.5}]  # fmt: skip
+    assert lunch == [{"agent": "a1", "reason": "lunch", "seconds": 990.0, "of_signed_in_pct": 82.5}]
     gave_up = boss.get("/api/stats/reports/abandoned/?date=2026-11-30").json()
     assert {b["waited"]: b["calls"] for b in gave_up["chart"]["bars"]}["0–5 s"] == 1
     assert gave_up["rows"][0]["avg_abandon_wait"] == 21.5
     hourly = boss.get("/api/stats/reports/hourly/?date=2026-11-30").json()
     assert [(r["hour"], r["offered"]) for r in hourly["rows"]] == [("09:00", 6)]
-    listed = csv.reader(io.StringIO(boss.get(
-        "/api/stats/reports/queues/?date=2026-11-30&export=csv").content.decode()))  # fmt: skip
+    listed = csv.reader(
+        io.StringIO(
+            boss.get("/api/stats/reports/queues/?date=2026-11-30&export=csv").content.decode()
+        )
+    )
     header, support, total = list(listed)
     assert header[:3] == ["Queue", "Offered", "Answered"] and support[:3] == ["support", "6", "3"]
     assert total[0] == "Total"
@@ -71,13 +78,18 @@ def test_scope_and_bad_filters(monday):
     refused = lead2.get("/api/stats/reports/intraday/?date=2026-11-30&queue=support")
     assert refused.status_code == 400 and "not one of yours" in refused.json()["detail"]
     lead1 = client_for(monday["lead1"])
-    assert lead1.get("/api/stats/reports/queues/?date=2026-11-30").json()["rows"][0][
-        "queue"] == "support"  # fmt: skip
+    assert (
+        lead1.get("/api/stats/reports/queues/?date=2026-11-30").json()["rows"][0]["queue"]
+        == "support"
+    )
     assert client_for(monday["agent1"]).get("/api/stats/reports/queues/").status_code == 403
     boss = client_for(monday["admin"])
-    for query, why in (("date=30/11/2026", "YYYY-MM-DD"), ("since=2026-12-02&until=2026-12-01",
-                       "before"), ("since=2020-01-01&until=2026-01-01", "at most"),
-                       ("group=nobody", "no work group")):  # fmt: skip
+    for query, why in (
+        ("date=30/11/2026", "YYYY-MM-DD"),
+        ("since=2026-12-02&until=2026-12-01", "before"),
+        ("since=2020-01-01&until=2026-01-01", "at most"),
+        ("group=nobody", "no work group"),
+    ):
         r = boss.get(f"/api/stats/reports/intraday/?{query}")
         assert r.status_code == 400 and why in r.json()["detail"], query
     assert boss.get("/api/stats/reports/nonsense/").status_code == 404
@@ -124,17 +136,29 @@ def test_the_staffing_plan_from_four_mondays(monday):
 
     for weeks_back, calls in ((1, 60), (2, 50), (3, 40), (4, 30)):
         start = datetime(2026, 11, 30, 10, 0, tzinfo=UTC) - timedelta(weeks=weeks_back)
-        ContactInterval.objects.create(period="15m", start=start, dimension="queue",
-                                       key="support", offered=calls, answered=calls,
-                                       talk=180 * calls)  # fmt: skip
+        ContactInterval.objects.create(
+            period="15m",
+            start=start,
+            dimension="queue",
+            key="support",
+            offered=calls,
+            answered=calls,
+            talk=180 * calls,
+        )
     boss = client_for(monday["admin"])
     plan = boss.get("/api/stats/reports/forecast/?date=2026-11-30&queue=support").json()
     (ten,) = [r for r in plan["rows"] if r["interval"] == "10:00"]
     assert (ten["calls"], ten["aht"], ten["agents"], ten["sl_pct"], ten["weeks"]) == (
-        50.0, 180.0, 14, 88.8, 4)  # fmt: skip
+        50.0,
+        180.0,
+        14,
+        88.8,
+        4,
+    )
     assert [r["interval"] for r in plan["rows"]] == ["10:00"]  # quiet intervals forecast 0
-    with_patience = boss.get("/api/stats/reports/forecast/?date=2026-11-30&queue=support"
-                             "&patience=120").json()  # fmt: skip
+    with_patience = boss.get(
+        "/api/stats/reports/forecast/?date=2026-11-30&queue=support&patience=120"
+    ).json()
     assert with_patience["rows"][0]["agents"] == 12
     # the day before has no history at all: every week reported missing
     empty = boss.get("/api/stats/reports/forecast/?date=2026-11-29&queue=support").json()
@@ -150,15 +174,28 @@ def test_the_cost_report_per_agent_and_destination(monday):
     from stats.models import LegCost
 
     def leg(n: int, agent: str, cost: str | None, prefix: str = "44") -> LegCost:
-        return LegCost(switch="fs1", leg_uuid=f"l{n}", call_uuid=f"c{n}", gateway="carrier",
-                       started_at=datetime(2026, 11, 30, 9, n, tzinfo=UTC), kind="outbound",
-                       answered_seconds=60, billed_seconds=60, agent=agent, queue="support",
-                       cost=Decimal(cost) if cost else None, currency="EUR", prefix=prefix,
-                       destination="UK", rated_at=datetime.now(tz=UTC),
-                       unrated=cost is None)  # fmt: skip
+        return LegCost(
+            switch="fs1",
+            leg_uuid=f"l{n}",
+            call_uuid=f"c{n}",
+            gateway="carrier",
+            started_at=datetime(2026, 11, 30, 9, n, tzinfo=UTC),
+            kind="outbound",
+            answered_seconds=60,
+            billed_seconds=60,
+            agent=agent,
+            queue="support",
+            cost=Decimal(cost) if cost else None,
+            currency="EUR",
+            prefix=prefix,
+            destination="UK",
+            rated_at=datetime.now(tz=UTC),
+            unrated=cost is None,
+        )
 
-    LegCost.objects.bulk_create([leg(1, "a1", "0.1235"), leg(2, "a1", "0.0015"),
-                                 leg(3, "ag2", None, "")])  # fmt: skip
+    LegCost.objects.bulk_create(
+        [leg(1, "a1", "0.1235"), leg(2, "a1", "0.0015"), leg(3, "ag2", None, "")]
+    )
     boss = client_for(monday["admin"])
     per_agent = boss.get("/api/stats/reports/cost/?date=2026-11-30&by=agent").json()
     rows = {r["key"]: r for r in per_agent["rows"]}

@@ -27,8 +27,7 @@ def test_erlang_a_over_the_api(boss):
     rows = {row["agents"]: row for row in body["table"]}
     assert sorted(rows) == list(range(9, 16))
     assert round(rows[14]["abandon_probability"], 4) == 0.0228
-    capped = boss.get("/api/stats/staffing/", TEN_ERLANGS | {"model": "erlang_a",
-                                                             "max_abandon": 2})  # fmt: skip
+    capped = boss.get("/api/stats/staffing/", TEN_ERLANGS | {"model": "erlang_a", "max_abandon": 2})
     assert capped.json()["needed"]["agents"] == 15  # patience defaults to 120 s
 
 
@@ -41,14 +40,16 @@ def test_erlang_c_stays_the_default_and_ignores_patience(boss):
 
 @pytest.mark.parametrize(
     ("params", "message"),
-    [({"model": "erlang_b"}, "model: erlang_c or erlang_a"),
-     ({"model": "erlang_a", "patience": 0}, "patience > 0"),
-     ({"model": "erlang_a", "patience": "soon"}, "patience: not a number"),
-     ({"model": "erlang_a", "max_abandon": 0}, "abandonment cap"),
-     ({"model": "erlang_a", "calls": "nan"}, "calls: not a finite number"),
-     ({"calls": "inf"}, "calls: not a finite number"),
-     ({"max_occupancy": 0}, "occupancy cap")],
-)  # fmt: skip
+    [
+        ({"model": "erlang_b"}, "model: erlang_c or erlang_a"),
+        ({"model": "erlang_a", "patience": 0}, "patience > 0"),
+        ({"model": "erlang_a", "patience": "soon"}, "patience: not a number"),
+        ({"model": "erlang_a", "max_abandon": 0}, "abandonment cap"),
+        ({"model": "erlang_a", "calls": "nan"}, "calls: not a finite number"),
+        ({"calls": "inf"}, "calls: not a finite number"),
+        ({"max_occupancy": 0}, "occupancy cap"),
+    ],
+)
 def test_bad_input_is_a_400_that_says_why(boss, params, message):
     r = boss.get("/api/stats/staffing/", TEN_ERLANGS | params)
     assert r.status_code == 400 and message in r.json()["detail"]

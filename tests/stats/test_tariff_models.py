@@ -74,17 +74,28 @@ def test_periods_of_one_prefix_may_follow_but_not_overlap(plan):
 
 
 def test_the_database_refuses_what_validation_would(plan):
-    for fields in ({"prefix": "+44"}, {"first_increment": 0}, {"price_per_minute": D("-1")},
-                   {"valid_from": date(2026, 2, 1), "valid_until": date(2026, 2, 1)}):  # fmt: skip
+    for fields in (
+        {"prefix": "+44"},
+        {"first_increment": 0},
+        {"price_per_minute": D("-1")},
+        {"valid_from": date(2026, 2, 1), "valid_until": date(2026, 2, 1)},
+    ):
         with pytest.raises(IntegrityError), transaction.atomic():
             a_rate(plan, **fields).save()
 
 
 def test_a_plan_loads_into_the_rating_core(plan):
-    a_rate(plan, prefix="447", price_per_minute=D("0.12"), connection_fee=D("0.05"),
-           first_increment=30, next_increment=6).save()  # fmt: skip
-    a_rate(plan, prefix="44", price_per_minute=D("0.025"), first_increment=30,
-           next_increment=6).save()  # fmt: skip
+    a_rate(
+        plan,
+        prefix="447",
+        price_per_minute=D("0.12"),
+        connection_fee=D("0.05"),
+        first_increment=30,
+        next_increment=6,
+    ).save()
+    a_rate(
+        plan, prefix="44", price_per_minute=D("0.025"), first_increment=30, next_increment=6
+    ).save()
     tariff = load_tariff("Carrier A")
     assert tariff.currency == "EUR"
     mobile = tariff.rate("+44 7700 900123", date(2026, 3, 2), 31)
@@ -102,7 +113,7 @@ prefix,description,price_per_minute,connection_fee,minimum_seconds,first_increme
 +33,France,0.03,,,,,,
 1,USA,abc,,,,,,
 49,Germany,0.03,,,0,6,,
-"""  # noqa: E501
+"""
 MORE = """\
 336,France mobile,0.11,0.05,,30,6,2026-01-01,2025-01-01
 33,France,0.03,,,,,,
@@ -139,10 +150,11 @@ def test_importing_again_replaces_the_rates_of_the_same_prefix_and_start(plan, t
     path = tmp_path / "rates.csv"
     path.write_text("Prefix;Price_per_minute;Valid_from\n44;0,02;\n44;0.01;2026-07-01\n")
     with pytest.raises(CommandError, match="1 rows rejected"):  # the decimal comma
-        call_command("import_tariffs", "Carrier A", str(path), stdout=StringIO(),
-                     stderr=StringIO())  # fmt: skip
-    path.write_text("\ufeffprefix;price_per_minute;valid_from;valid_until\n44;0.02;;2026-07-01\n"
-                    "44;0.015;2026-07-01;\n")  # fmt: skip
+        call_command("import_tariffs", "Carrier A", str(path), stdout=StringIO(), stderr=StringIO())
+    path.write_text(
+        "\ufeffprefix;price_per_minute;valid_from;valid_until\n44;0.02;;2026-07-01\n"
+        "44;0.015;2026-07-01;\n"
+    )
     out = StringIO()
     call_command("import_tariffs", "Carrier A", str(path), stdout=out, stderr=StringIO())
     assert "1 rates created, 1 updated" in out.getvalue()

@@ -160,10 +160,12 @@ def test_two_rates_of_one_prefix_cannot_apply_on_the_same_day():
     with pytest.raises(TariffError, match="overlap"):
         Tariff([Rate("44", D("0.01")), Rate("44", D("0.02"), valid_from=date(2026, 1, 1))])
     with pytest.raises(TariffError, match="overlap"):
-        Tariff([
-            Rate("44", D("0.01"), valid_from=date(2026, 1, 1), valid_until=date(2026, 3, 1)),
-            Rate("44", D("0.02"), valid_from=date(2026, 2, 28)),
-        ])  # fmt: skip
+        Tariff(
+            [
+                Rate("44", D("0.01"), valid_from=date(2026, 1, 1), valid_until=date(2026, 3, 1)),
+                Rate("44", D("0.02"), valid_from=date(2026, 2, 28)),
+            ]
+        )
     Tariff([Rate("44", D("0.01"), valid_until=date(2026, 1, 1)), Rate("447", D("0.02"))])
 
 

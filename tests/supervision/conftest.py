@@ -20,8 +20,7 @@ def teams(transactional_db):
     for n, queue in ((1, support), (2, billing)):
         ext = Extension.objects.create(site=site, number=f"130{n}", password="x")
         user = User.objects.create_user(f"agent{n}", password="pw")
-        agent = Agent.objects.create(login_id=f"ag{n}", name=f"Agent {n}", extension=ext,
-                                     user=user)  # fmt: skip
+        agent = Agent.objects.create(login_id=f"ag{n}", name=f"Agent {n}", extension=ext, user=user)
         agent.set_phone_bar_password(f"bar-{n}")
         agent.save()
         group = WorkGroup.objects.create(name=f"team {n}")

@@ -36,23 +36,34 @@ def test_a_waiting_caller_is_assigned_to_a_chosen_agent(teams, platform):
 
     contact = wait_until(waiting, what="the caller listed as waiting")
     body = {"contact": contact, "agent": "ag1"}
-    r = client_for(users["lead2"]).post("/api/supervision/queues/support/assign/", body,
-                                        format="json")  # fmt: skip
+    r = client_for(users["lead2"]).post(
+        "/api/supervision/queues/support/assign/", body, format="json"
+    )
     assert r.status_code == 403
-    r = client_for(users["lead1"]).post("/api/supervision/queues/support/assign/", body,
-                                        format="json")  # fmt: skip
+    r = client_for(users["lead1"]).post(
+        "/api/supervision/queues/support/assign/", body, format="json"
+    )
     assert r.status_code == 200, r.content
 
     def state():
         raw = bus.hget(keys.agents_key(platform.switch), "ag1")
         return json.loads(raw) if raw else {}
 
-    offered = wait_until(lambda: state().get("state") == "reserved" and state(),
-                         what="ag1 rung for the assigned caller")  # fmt: skip
+    offered = wait_until(
+        lambda: state().get("state") == "reserved" and state(),
+        what="ag1 rung for the assigned caller",
+    )
     assert offered["contact"] == contact
-    assert client_for(users["lead1"]).post("/api/supervision/queues/support/assign/", {},
-                                           format="json").status_code == 400  # fmt: skip
-    audit = list(AuditEntry.objects.filter(action="assign_call").order_by("id")
-                 .values_list("username", "outcome"))  # fmt: skip
+    assert (
+        client_for(users["lead1"])
+        .post("/api/supervision/queues/support/assign/", {}, format="json")
+        .status_code
+        == 400
+    )
+    audit = list(
+        AuditEntry.objects.filter(action="assign_call")
+        .order_by("id")
+        .values_list("username", "outcome")
+    )
     assert audit == [("lead2", "refused"), ("lead1", "ok")]
     esl.close()

@@ -19,17 +19,24 @@ def sign_in(page, web, agent_id, password):
 
 
 @pytest.mark.browser
-def test_a_bulletin_reaches_the_targeted_desktops_only_with_read_receipts(teams, platform,
-                                                                          web, page):  # fmt: skip
+def test_a_bulletin_reaches_the_targeted_desktops_only_with_read_receipts(
+    teams, platform, web, page
+):
     site, users = teams
     Switch.objects.filter(name=platform.switch).update(site=site)
     sign_in(page, web, "ag1", "bar-1")
     other = page.context.browser.new_context().new_page()
     sign_in(other, web, "ag2", "bar-2")
     lead = client_for(users["lead1"])
-    r = lead.post("/api/supervision/bulletins/", {"text": "Outage in the north: expect calls.",
-                                                  "to": {"kind": "group", "target": "team 1"},
-                                                  "priority": "urgent"}, format="json")  # fmt: skip
+    r = lead.post(
+        "/api/supervision/bulletins/",
+        {
+            "text": "Outage in the north: expect calls.",
+            "to": {"kind": "group", "target": "team 1"},
+            "priority": "urgent",
+        },
+        format="json",
+    )
     assert r.status_code == 201, r.content
     sent = r.json()
     assert [x["agent"] for x in sent["receipts"]] == ["ag1"]
@@ -51,23 +58,35 @@ def test_a_bulletin_reaches_the_targeted_desktops_only_with_read_receipts(teams,
 def test_bulletins_are_scoped_and_checked(teams):
     _, users = teams
     lead = client_for(users["lead1"])
-    r = lead.post("/api/supervision/bulletins/", {"text": "hi", "to": {"kind": "group",
-                                                  "target": "team 2"}}, format="json")  # fmt: skip
+    r = lead.post(
+        "/api/supervision/bulletins/",
+        {"text": "hi", "to": {"kind": "group", "target": "team 2"}},
+        format="json",
+    )
     assert r.status_code == 403
-    r = lead.post("/api/supervision/bulletins/", {"text": "hi", "to": {"kind": "agent",
-                                                  "target": "ag2"}}, format="json")  # fmt: skip
+    r = lead.post(
+        "/api/supervision/bulletins/",
+        {"text": "hi", "to": {"kind": "agent", "target": "ag2"}},
+        format="json",
+    )
     assert r.status_code == 403
-    assert lead.post("/api/supervision/bulletins/", {"text": "", "to": {"kind": "all"}},
-                     format="json").status_code == 400  # fmt: skip
+    assert (
+        lead.post(
+            "/api/supervision/bulletins/", {"text": "", "to": {"kind": "all"}}, format="json"
+        ).status_code
+        == 400
+    )
     assert lead.post("/api/supervision/bulletins/", ["x"], format="json").status_code == 400
-    r = client_for(users["agent1"]).post("/api/supervision/bulletins/", {
-        "text": "hi", "to": {"kind": "all"}}, format="json")  # fmt: skip
+    r = client_for(users["agent1"]).post(
+        "/api/supervision/bulletins/", {"text": "hi", "to": {"kind": "all"}}, format="json"
+    )
     assert r.status_code == 403
     body = {"text": "Team meeting at 3.", "to": {"kind": "all"}}
     r = lead.post("/api/supervision/bulletins/", body, format="json")
     assert [x["agent"] for x in r.json()["receipts"]] == ["ag1"]  # a leader's "all": its teams
-    boss = client_for(users["admin"]).post("/api/supervision/bulletins/", {
-        "text": "Welcome", "to": {"kind": "all"}}, format="json")  # fmt: skip
+    boss = client_for(users["admin"]).post(
+        "/api/supervision/bulletins/", {"text": "Welcome", "to": {"kind": "all"}}, format="json"
+    )
     assert [x["agent"] for x in boss.json()["receipts"]] == ["ag1", "ag2"]
     assert (
         client_for(users["lead2"])

@@ -44,8 +44,9 @@ def test_a_header_written_in_pieces_and_other_chunks(tmp_path):
     path.write_bytes(head[:20])
     reader = TapReader(path)
     assert reader.read() == b"" and not reader.opened
-    path.write_bytes(head + b"LIST" + struct.pack("<I", 3) + b"abc\x00" + b"data\x00\x00\x00\x00"
-                     + b"\x05\x00")  # fmt: skip
+    path.write_bytes(
+        head + b"LIST" + struct.pack("<I", 3) + b"abc\x00" + b"data\x00\x00\x00\x00" + b"\x05\x00"
+    )
     assert reader.read() == b"\x05\x00" and reader.rate == 16000 and reader.channels == 1
 
 

@@ -32,12 +32,17 @@ def agent_on_a_call(teams, platform_factory, tmp_path):
     esl = platform.control()
     esl.api("sim_register 1301 answer:0.2")
     login = {"state": "login", "switch": platform.switch}
-    assert client_for(users["agent1"]).post("/api/agents/ag1/state/", login,
-                                            format="json").status_code == 200  # fmt: skip
+    assert (
+        client_for(users["agent1"]).post("/api/agents/ag1/state/", login, format="json").status_code
+        == 200
+    )
     assert esl.api("sim_call 5550101 8131 talk=600").startswith("+OK")
-    leg = wait_until(lambda: CallLeg.objects.filter(
-        channel_name__contains="1301", answered_at__isnull=False).first(),
-        what="the agent on the call")  # fmt: skip
+    leg = wait_until(
+        lambda: CallLeg.objects.filter(
+            channel_name__contains="1301", answered_at__isnull=False
+        ).first(),
+        what="the agent on the call",
+    )
     yield esl, users, leg, tmp_path
     esl.api("hupall")
     esl.close()
@@ -85,10 +90,13 @@ def test_a_team_leader_listens_in_the_browser(agent_on_a_call, web, page):
     try:
         intruder = other.new_page()
         log_in(intruder, web, "lead2", "pw", "/wallboard/")
-        code = intruder.evaluate("""(path) => new Promise((done) => {
+        code = intruder.evaluate(
+            """(path) => new Promise((done) => {
             const s = new WebSocket(`ws://${location.host}${path}`);
             s.onclose = (e) => done(e.code);
-        })""", socket_path)  # fmt: skip
+        })""",
+            socket_path,
+        )
         assert code == 4403
     finally:
         other.close()
@@ -147,6 +155,9 @@ def test_record_orders_are_listed_and_cancelled_from_the_wallboard(agent_on_a_ca
     page.wait_for_selector("#panel-orders li[data-order]", state="detached")
     order.refresh_from_db()
     assert order.cancelled_at is not None
-    outcomes = list(AuditEntry.objects.filter(action="record_cancel").order_by("id")
-                    .values_list("username", "outcome"))  # fmt: skip
+    outcomes = list(
+        AuditEntry.objects.filter(action="record_cancel")
+        .order_by("id")
+        .values_list("username", "outcome")
+    )
     assert outcomes == [("lead2", "refused"), ("lead1", "ok")]

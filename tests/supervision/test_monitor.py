@@ -32,12 +32,17 @@ def on_a_call(teams, platform):
         == 200
     )
     assert esl.api("sim_call 5550101 8131 talk=600").startswith("+OK")
-    agent_leg = wait_until(lambda: CallLeg.objects.filter(
-        channel_name__contains="1301", answered_at__isnull=False).first(),
-        what="the agent on the call")  # fmt: skip
+    agent_leg = wait_until(
+        lambda: CallLeg.objects.filter(
+            channel_name__contains="1301", answered_at__isnull=False
+        ).first(),
+        what="the agent on the call",
+    )
     customer = agent_leg.call.call_uuid
-    wait_until(lambda: customer in esl.api(f"uuid_getvar {agent_leg.uuid} bridge_uuid"),
-               what="agent and customer bridged")  # fmt: skip
+    wait_until(
+        lambda: customer in esl.api(f"uuid_getvar {agent_leg.uuid} bridge_uuid"),
+        what="agent and customer bridged",
+    )
     yield esl, users, agent_leg.uuid, customer
     esl.api("hupall")
     esl.close()
@@ -68,26 +73,40 @@ def test_monitor_whisper_barge_and_release(on_a_call):
     assert json.loads(esl.api(f"sim_audio {listen}"))["eavesdrop"]["target"] == agent
     esl.api(f"uuid_kill {listen}")
 
-    assert lead.post("/api/supervision/agents/ag1/whisper/", {"extension": "1390"},
-                     format="json").status_code == 200  # fmt: skip
+    assert (
+        lead.post(
+            "/api/supervision/agents/ag1/whisper/", {"extension": "1390"}, format="json"
+        ).status_code
+        == 200
+    )
     whisper = supervisor_leg(esl, "whisper")
     wait_until(lambda: whisper in hears(esl, agent), what="the agent to hear the coach")
     assert whisper not in hears(esl, customer)
     esl.api(f"uuid_kill {whisper}")
 
-    assert lead.post("/api/supervision/agents/ag1/barge/", {"extension": "1390"},
-                     format="json").status_code == 200  # fmt: skip
+    assert (
+        lead.post(
+            "/api/supervision/agents/ag1/barge/", {"extension": "1390"}, format="json"
+        ).status_code
+        == 200
+    )
     barge = supervisor_leg(esl, "barge")
-    wait_until(lambda: barge in hears(esl, agent) and barge in hears(esl, customer),
-               what="a three-way call")  # fmt: skip
+    wait_until(
+        lambda: barge in hears(esl, agent) and barge in hears(esl, customer),
+        what="a three-way call",
+    )
 
     assert lead.post("/api/supervision/agents/ag1/force_release/").status_code == 200
-    wait_until(lambda: esl.api(f"uuid_exists {customer}").strip() == "false",
-               what="the call released")  # fmt: skip
-    wait_until(lambda: esl.api(f"uuid_exists {barge}").strip() == "false",
-               what="the eavesdrop to end with the call")  # fmt: skip
-    done = list(AuditEntry.objects.filter(username="lead1").order_by("id")
-                .values_list("action", "outcome"))  # fmt: skip
+    wait_until(
+        lambda: esl.api(f"uuid_exists {customer}").strip() == "false", what="the call released"
+    )
+    wait_until(
+        lambda: esl.api(f"uuid_exists {barge}").strip() == "false",
+        what="the eavesdrop to end with the call",
+    )
+    done = list(
+        AuditEntry.objects.filter(username="lead1").order_by("id").values_list("action", "outcome")
+    )
     assert done == [("monitor", "ok"), ("whisper", "ok"), ("barge", "ok"), ("force_release", "ok")]
 
 
@@ -95,8 +114,9 @@ def test_monitoring_needs_a_phone_and_the_scope(on_a_call):
     esl, users, agent, customer = on_a_call
     r = client_for(users["lead1"]).post("/api/supervision/agents/ag1/monitor/")
     assert r.status_code == 403 and "extension" in r.json()["detail"]
-    r = client_for(users["lead2"]).post("/api/supervision/agents/ag1/barge/",
-                                        {"extension": "1390"}, format="json")  # fmt: skip
+    r = client_for(users["lead2"]).post(
+        "/api/supervision/agents/ag1/barge/", {"extension": "1390"}, format="json"
+    )
     assert r.status_code == 403 and "not in your work groups" in r.json()["detail"]
     assert not CallLeg.objects.filter(channel_name__contains="1390").exists()
 
@@ -105,19 +125,24 @@ def test_intercept_moves_the_call_to_the_qa_desk(on_a_call):
     """SV-9: the customer is transferred to the QA desk's phone; the agent's leg ends (it
     wraps up); audited with the desk's extension."""
     esl, users, agent, customer = on_a_call
-    Extension.objects.create(site=Extension.objects.get(number="1390").site, number="1395",
-                             password="x")  # fmt: skip
+    Extension.objects.create(
+        site=Extension.objects.get(number="1390").site, number="1395", password="x"
+    )
     esl.api("sim_register 1395 answer:0.2")
     lead = client_for(users["lead1"])
     r = lead.post("/api/supervision/agents/ag1/intercept/", {"extension": "1399"}, format="json")
     assert r.status_code == 403 and "QA desk" in r.json()["detail"]  # no such extension
     r = lead.post("/api/supervision/agents/ag1/intercept/", {"extension": "1395"}, format="json")
     assert r.status_code == 200, r.content
-    wait_until(lambda: esl.api(f"uuid_exists {agent}").strip() == "false",
-               what="the agent's leg to end")  # fmt: skip
-    desk = wait_until(lambda: CallLeg.objects.filter(channel_name__contains="1395",
-                                                     answered_at__isnull=False).first(),
-                      what="the QA desk's phone to answer")  # fmt: skip
+    wait_until(
+        lambda: esl.api(f"uuid_exists {agent}").strip() == "false", what="the agent's leg to end"
+    )
+    desk = wait_until(
+        lambda: CallLeg.objects.filter(
+            channel_name__contains="1395", answered_at__isnull=False
+        ).first(),
+        what="the QA desk's phone to answer",
+    )
     wait_until(lambda: hears(esl, customer) == {desk.uuid}, what="the customer with the QA desk")
     assert esl.api(f"uuid_exists {customer}").strip() == "true"
     entry = AuditEntry.objects.filter(action="intercept").order_by("id")
@@ -131,22 +156,27 @@ def test_record_an_agent_now_and_for_minutes(on_a_call, tmp_path):
     from recording.models import Recording, RecordOrder
 
     esl, users, agent, customer = on_a_call
-    r = client_for(users["lead2"]).post("/api/supervision/agents/ag1/record/", {"minutes": 5},
-                                        format="json")  # fmt: skip
+    r = client_for(users["lead2"]).post(
+        "/api/supervision/agents/ag1/record/", {"minutes": 5}, format="json"
+    )
     assert r.status_code == 403
-    r = client_for(users["lead1"]).post("/api/supervision/agents/ag1/record/", {"minutes": 5},
-                                        format="json")  # fmt: skip
+    r = client_for(users["lead1"]).post(
+        "/api/supervision/agents/ag1/record/", {"minutes": 5}, format="json"
+    )
     assert r.status_code == 200, r.content
     assert r.json()["recording_now"] is True
     order = RecordOrder.objects.get()
     assert round((order.ends_at - order.starts_at).total_seconds()) == 300
-    wait_until(lambda: esl.api(f"uuid_getvar {agent} RECORD_STEREO").strip() == "true",
-               what="the switch told to record in stereo")  # fmt: skip
+    wait_until(
+        lambda: esl.api(f"uuid_getvar {agent} RECORD_STEREO").strip() == "true",
+        what="the switch told to record in stereo",
+    )
     esl.api(f"uuid_kill {customer}")
     row = wait_until(lambda: Recording.objects.first(), what="the recording catalogued")
     assert row.policy == "order" and row.agent.login_id == "ag1"
     entry = AuditEntry.objects.get(action="record", outcome="ok")
     assert entry.detail["order"] == order.pk
-    r = client_for(users["lead1"]).post("/api/supervision/agents/ag1/record/",
-                                        {"minutes": "soon"}, format="json")  # fmt: skip
+    r = client_for(users["lead1"]).post(
+        "/api/supervision/agents/ag1/record/", {"minutes": "soon"}, format="json"
+    )
     assert r.status_code == 403 and "minutes" in r.json()["detail"]

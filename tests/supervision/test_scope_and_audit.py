@@ -32,20 +32,23 @@ def test_a_team_leader_sees_its_work_groups_only(teams):
 
 def test_out_of_scope_and_unauthorised_actions_are_refused_and_audited(teams):
     _, users = teams
-    r = client_for(users["lead1"]).post("/api/supervision/agents/ag2/force_not_ready/",
-                                        {"reason": "meeting"}, format="json")  # fmt: skip
+    r = client_for(users["lead1"]).post(
+        "/api/supervision/agents/ag2/force_not_ready/", {"reason": "meeting"}, format="json"
+    )
     assert r.status_code == 403 and "not in your work groups" in r.json()["detail"]
     r = client_for(users["agent1"]).post("/api/supervision/agents/ag1/force_logout/")
     assert r.status_code == 403 and "your role may not" in r.json()["detail"]
     assert APIClient().post("/api/supervision/agents/ag1/force_logout/").status_code == 403
     r = client_for(users["lead1"]).post("/api/supervision/agents/ag1/explode/")
     assert r.status_code == 404
-    r = client_for(users["lead1"]).post("/api/supervision/agents/ag1/force_ready/", [1],
-                                        format="json")  # fmt: skip
+    r = client_for(users["lead1"]).post(
+        "/api/supervision/agents/ag1/force_ready/", [1], format="json"
+    )
     assert r.status_code == 400
     # the older agent-state API honours the same scope
-    r = client_for(users["lead1"]).post("/api/agents/ag2/state/", {"state": "logout"},
-                                        format="json")  # fmt: skip
+    r = client_for(users["lead1"]).post(
+        "/api/agents/ag2/state/", {"state": "logout"}, format="json"
+    )
     assert r.status_code == 403
     refused = AuditEntry.objects.filter(outcome="refused").order_by("id")
     assert [(e.username, e.action, e.target) for e in refused] == [
@@ -74,8 +77,9 @@ def test_forced_states_reach_the_agent_and_the_audit_log(teams, platform):
         == 200
     )
     wait_until(lambda: live_state() == "ready", what="ag1 ready")
-    r = lead.post("/api/supervision/agents/ag1/force_not_ready/", {"reason": "meeting"},
-                  format="json")  # fmt: skip
+    r = lead.post(
+        "/api/supervision/agents/ag1/force_not_ready/", {"reason": "meeting"}, format="json"
+    )
     assert r.status_code == 200, r.content
     wait_until(lambda: live_state() == "not_ready", what="ag1 forced not ready")
     assert lead.post("/api/supervision/agents/ag1/force_ready/").status_code == 200
@@ -123,8 +127,12 @@ def test_a_forced_state_changes_the_agent_desktop_live(teams, platform, web, pag
     page.click("#btn-ready")
     page.wait_for_selector("#state[data-state=ready]")
     lead = client_for(users["lead1"])
-    assert lead.post("/api/supervision/agents/ag1/force_not_ready/", {"reason": "meeting"},
-                     format="json").status_code == 200  # fmt: skip
+    assert (
+        lead.post(
+            "/api/supervision/agents/ag1/force_not_ready/", {"reason": "meeting"}, format="json"
+        ).status_code
+        == 200
+    )
     page.wait_for_selector("#state[data-state=not_ready]")
     assert "meeting" in page.inner_text("#state-label")
     assert lead.post("/api/supervision/agents/ag1/force_ready/").status_code == 200

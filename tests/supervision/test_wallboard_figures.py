@@ -29,11 +29,15 @@ def test_todays_figures_survive_an_icm_restart(teams, platform_factory):
     esl = platform.control()
     esl.api("sim_register 1301 answer:0.2")
     login = {"state": "login", "switch": platform.switch}
-    assert client_for(users["agent1"]).post("/api/agents/ag1/state/", login,
-                                            format="json").status_code == 200  # fmt: skip
+    assert (
+        client_for(users["agent1"]).post("/api/agents/ag1/state/", login, format="json").status_code
+        == 200
+    )
     assert esl.api("sim_call 5550101 8131 talk=1").startswith("+OK")
-    wait_until(lambda: Call.objects.filter(ani="5550101", ended_at__isnull=False).exists(),
-               what="the answered call in the CDRs")  # fmt: skip
+    wait_until(
+        lambda: Call.objects.filter(ani="5550101", ended_at__isnull=False).exists(),
+        what="the answered call in the CDRs",
+    )
     lead = client_for(users["lead1"])
     before = tile_when(lead, "handled", 1, "the call handled (after its wrap-up)", timeout=30)
     assert (before["offered"], before["answered"], before["abandoned"]) == (1, 1, 0)

@@ -138,8 +138,11 @@ def test_a_call_through_the_wallboard(board, web, page):
     assert aht.endswith(" s") and int(aht[:-2]) > 0
 
     # the alarm history keeps the raised and cleared alarm
-    kinds = set(SystemEvent.objects.filter(alarm="queue_waiting", subject="support")
-                .values_list("kind", flat=True))  # fmt: skip
+    kinds = set(
+        SystemEvent.objects.filter(alarm="queue_waiting", subject="support").values_list(
+            "kind", flat=True
+        )
+    )
     assert {"alarm_raised", "alarm_cleared"} <= kinds
     page.goto(f"{web}/supervision/events/?alarm=queue_waiting")
     assert "callers waiting in support" in page.inner_text("#events")
@@ -153,8 +156,7 @@ def test_a_missing_frame_brings_a_fresh_snapshot(board, web, page):
     before = page.evaluate("window.wallboard.snapshots")
     # pretend the socket skipped a frame: the page must notice and ask for a snapshot
     page.evaluate("window.wallboard.lastWseq -= 1")
-    client_for(users["lead1"]).post("/api/supervision/agents/ag1/force_ready/", {},
-                                    format="json")  # fmt: skip
+    client_for(users["lead1"]).post("/api/supervision/agents/ag1/force_ready/", {}, format="json")
     page.wait_for_function(f"window.wallboard.snapshots > {before}")
     resyncs = page.evaluate("window.wallboard.resyncs")
     assert resyncs == 1, (resyncs, page.evaluate("window.wallboard.snapshots"), before)
@@ -197,8 +199,11 @@ def test_trunk_and_switch_trouble_show_and_clear(board, web, page):
     platform.restart_switchsim(crash=True)  # icm loses the switch, then reconnects
 
     def history():
-        rows = list(SystemEvent.objects.filter(switch=platform.switch).order_by("at", "id")
-                    .values_list("kind", "alarm"))  # fmt: skip
+        rows = list(
+            SystemEvent.objects.filter(switch=platform.switch)
+            .order_by("at", "id")
+            .values_list("kind", "alarm")
+        )
         lost = (
             rows.index(("switch_disconnected", "")) if ("switch_disconnected", "") in rows else None
         )

@@ -48,10 +48,16 @@ def test_an_administrator_sees_every_group_a_team_leader_those_it_leads(teams):
         ("team 2", True, True),
     ]
     lead = client_for(users["lead1"])
-    team1 = {"id": gid("team 1"), "name": "team 1", "description": "", "leaders": ["lead1"],
-             "queues": ["support"], "agents": [{"login_id": "ag1", "name": "Agent 1",
-                                                "active": True}],
-             "can_edit": False, "can_manage_members": True}  # fmt: skip
+    team1 = {
+        "id": gid("team 1"),
+        "name": "team 1",
+        "description": "",
+        "leaders": ["lead1"],
+        "queues": ["support"],
+        "agents": [{"login_id": "ag1", "name": "Agent 1", "active": True}],
+        "can_edit": False,
+        "can_manage_members": True,
+    }
     assert lead.get(API).json() == {"groups": [team1]}
     assert lead.get(f"{API}{team1['id']}/").json() == team1
     r = lead.get(f"{API}{gid('team 2')}/")
@@ -65,23 +71,40 @@ def test_an_administrator_sees_every_group_a_team_leader_those_it_leads(teams):
 def test_an_administrator_creates_changes_and_deletes_a_group(teams):
     _, users = teams
     admin = client_for(users["admin"])
-    r = admin.post(API, {"name": " night shift ", "description": "after 22:00",
-                         "leaders": ["lead2"], "queues": ["support", "billing"]},
-                   format="json")  # fmt: skip
+    r = admin.post(
+        API,
+        {
+            "name": " night shift ",
+            "description": "after 22:00",
+            "leaders": ["lead2"],
+            "queues": ["support", "billing"],
+        },
+        format="json",
+    )
     assert r.status_code == 201, r.content
     night = r.json()
     assert (night["name"], night["description"], night["leaders"], night["queues"]) == (
-        "night shift", "after 22:00", ["lead2"], ["billing", "support"])  # fmt: skip
+        "night shift",
+        "after 22:00",
+        ["lead2"],
+        ["billing", "support"],
+    )
     # its leader sees it at once and now supervises its queues
     lead2_groups = client_for(users["lead2"]).get(API).json()["groups"]
     assert [g["name"] for g in lead2_groups] == ["night shift", "team 2"]
     assert scope_of(users["lead2"]).has_queue("support")
 
-    r = admin.patch(f"{API}{night['id']}/", {"name": "late shift", "leaders": ["lead1"],
-                                             "queues": ["billing"]}, format="json")  # fmt: skip
+    r = admin.patch(
+        f"{API}{night['id']}/",
+        {"name": "late shift", "leaders": ["lead1"], "queues": ["billing"]},
+        format="json",
+    )
     assert r.status_code == 200, r.content
     assert (r.json()["name"], r.json()["leaders"], r.json()["queues"]) == (
-        "late shift", ["lead1"], ["billing"])  # fmt: skip
+        "late shift",
+        ["lead1"],
+        ["billing"],
+    )
     assert not scope_of(users["lead2"]).has_queue("support")
     assert scope_of(users["lead1"]).has_queue("billing")
     r = admin.post(f"{API}{night['id']}/agents/", {"add": ["ag2"]}, format="json")
@@ -153,8 +176,9 @@ def test_a_team_leader_may_not_change_queues_leaders_or_name_nor_create_or_delet
     before = groups_now()
     r = lead.patch(team1, {"queues": ["support", "billing"]}, format="json")
     assert r.status_code == 403
-    assert r.json()["detail"].startswith("only an administrator may rename a work group or "
-                                         "change its leaders or queues")  # fmt: skip
+    assert r.json()["detail"].startswith(
+        "only an administrator may rename a work group or change its leaders or queues"
+    )
     assert not scope_of(users["lead1"]).has_queue("billing")
     assert lead.patch(team1, {"leaders": ["lead1", "lead2"]}, format="json").status_code == 403
     assert lead.patch(team1, {"name": "best team"}, format="json").status_code == 403
@@ -211,8 +235,9 @@ def test_a_malformed_member_change_is_refused_whole(teams, body, message):
 def test_a_body_that_is_not_json_is_refused(teams):
     _, users = teams
     before = groups_now()
-    r = client_for(users["admin"]).post(f"{API}{gid('team 1')}/agents/", '{"add": ["ag2"',
-                                        content_type="application/json")  # fmt: skip
+    r = client_for(users["admin"]).post(
+        f"{API}{gid('team 1')}/agents/", '{"add": ["ag2"', content_type="application/json"
+    )
     assert r.status_code == 400 and "JSON" in r.json()["detail"]
     assert groups_now() == before
 
@@ -246,14 +271,17 @@ def test_a_malformed_group_change_is_refused_whole(teams, method, body, message)
 
 def test_an_impossible_change_is_audited_with_the_reason(teams):
     _, users = teams
-    r = client_for(users["admin"]).patch(f"{API}{gid('team 1')}/",
-                                         {"name": "renamed", "queues": ["nowhere"]},
-                                         format="json")  # fmt: skip
+    r = client_for(users["admin"]).patch(
+        f"{API}{gid('team 1')}/", {"name": "renamed", "queues": ["nowhere"]}, format="json"
+    )
     assert r.status_code == 400
     entry = AuditEntry.objects.get(target_kind="work_group")
     assert (entry.action, entry.target, entry.outcome) == ("work_group_change", "team 1", "refused")
-    assert entry.detail == {"name": "renamed", "queues": ["nowhere"],
-                            "why": "no queue named nowhere"}  # fmt: skip
+    assert entry.detail == {
+        "name": "renamed",
+        "queues": ["nowhere"],
+        "why": "no queue named nowhere",
+    }
 
 
 def test_the_page_shows_a_team_leader_its_groups_and_the_member_controls(teams, client):
@@ -300,8 +328,9 @@ def test_the_page_s_csrf_cookie_lets_its_script_change_members(teams):
     url = f"{API}{gid('team 1')}/agents/"
     assert browser.post(url, {"add": ["ag2"]}, content_type="application/json").status_code == 403
     token = browser.cookies["csrftoken"].value
-    r = browser.post(url, {"add": ["ag2"]}, content_type="application/json",
-                     headers={"X-CSRFToken": token})  # fmt: skip
+    r = browser.post(
+        url, {"add": ["ag2"]}, content_type="application/json", headers={"X-CSRFToken": token}
+    )
     assert r.status_code == 200 and groups_now()["team 1"][3] == ["ag1", "ag2"]
 
 

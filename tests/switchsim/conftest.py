@@ -113,7 +113,7 @@ def esl(switchsim: SwitchSim) -> Iterator[RawESL]:
     c.close()
 
 
-def wait_for(pred, timeout: float = 5.0, interval: float = 0.02):  # noqa: ANN001, ANN201
+def wait_for(pred, timeout: float = 5.0, interval: float = 0.02):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = pred()

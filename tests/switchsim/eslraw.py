@@ -93,7 +93,7 @@ class RawESL:
 
     pending: list[Frame]
 
-    def events_until(self, pred, timeout: float = 5.0) -> list[Frame]:  # noqa: ANN001
+    def events_until(self, pred, timeout: float = 5.0) -> list[Frame]:
         """Collect event frames until pred(frame) is true for one of them."""
         if not hasattr(self, "pending"):
             self.pending = []
@@ -141,7 +141,7 @@ class EventLog:
         self._keep()
         return body
 
-    def wait(self, pred, timeout: float = 5.0):  # noqa: ANN001, ANN201
+    def wait(self, pred, timeout: float = 5.0):
         """Read events until ``pred(events)`` is truthy; return its value."""
         deadline = time.monotonic() + timeout
         try:

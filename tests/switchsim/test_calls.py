@@ -13,7 +13,7 @@ from tests.switchsim.conftest import SwitchSim
 
 
 @pytest.fixture
-def inbound(switchsim: SwitchSim):  # noqa: ANN201
+def inbound(switchsim: SwitchSim):
     esl = greenswitch.InboundESL("127.0.0.1", switchsim.port, "ClueCon")
     esl.connect()
     events: list[dict[str, str]] = []
@@ -25,11 +25,11 @@ def inbound(switchsim: SwitchSim):  # noqa: ANN201
     esl.stop()
 
 
-def api(esl, cmd: str) -> str:  # noqa: ANN001
+def api(esl, cmd: str) -> str:
     return esl.send(f"api {cmd}").data
 
 
-def gwait(pred, timeout: float = 5.0):  # noqa: ANN001, ANN201
+def gwait(pred, timeout: float = 5.0):
     deadline = gevent.get_hub().loop.now() + timeout
     while gevent.get_hub().loop.now() < deadline:
         value = pred()
@@ -39,7 +39,7 @@ def gwait(pred, timeout: float = 5.0):  # noqa: ANN001, ANN201
     raise AssertionError("condition not met in time")
 
 
-def named(events, name: str, uuid: str | None = None):  # noqa: ANN001, ANN201
+def named(events, name: str, uuid: str | None = None):
     return [
         e
         for e in events
@@ -47,7 +47,7 @@ def named(events, name: str, uuid: str | None = None):  # noqa: ANN001, ANN201
     ]
 
 
-def test_originate_user_bridges_with_other_leg_and_show_calls_pairs(inbound) -> None:  # noqa: ANN001
+def test_originate_user_bridges_with_other_leg_and_show_calls_pairs(inbound) -> None:
     assert api(inbound, "sim_register 1001 answer:0.1").startswith("+OK")
     out = api(inbound, "originate {origination_caller_id_number=5550001}user/1001 &park()")
     assert out.startswith("+OK ")
@@ -78,7 +78,7 @@ def test_originate_user_bridges_with_other_leg_and_show_calls_pairs(inbound) -> 
 
 
 @pytest.mark.parametrize(("behaviour", "cause"), [("busy", "USER_BUSY"), ("noanswer", "NO_ANSWER")])
-def test_originate_failures_answer_the_hangup_cause(inbound, behaviour: str, cause: str) -> None:  # noqa: ANN001
+def test_originate_failures_answer_the_hangup_cause(inbound, behaviour: str, cause: str) -> None:
     api(inbound, f"sim_register 1002 {behaviour}")
     out = api(inbound, "originate {originate_timeout=1}user/1002 &park()")
     assert out == f"-ERR {cause}\n"
@@ -87,7 +87,7 @@ def test_originate_failures_answer_the_hangup_cause(inbound, behaviour: str, cau
     api(inbound, "sim_unregister 1002")
 
 
-def test_gateway_originate_progress_answer_and_events(inbound) -> None:  # noqa: ANN001
+def test_gateway_originate_progress_answer_and_events(inbound) -> None:
     out = api(inbound, "originate sofia/gateway/carrier/15551230000 &park()")
     uuid = out.split()[1].strip()
     names = [e["Event-Name"] for e in inbound.events if e.get("Unique-ID") == uuid]
@@ -121,7 +121,7 @@ def test_gateway_originate_progress_answer_and_events(inbound) -> None:  # noqa:
     assert done["variable_hangup_cause_q850"] == "17"
 
 
-def test_uuid_record_writes_a_playable_wav(inbound, switchsim: SwitchSim) -> None:  # noqa: ANN001
+def test_uuid_record_writes_a_playable_wav(inbound, switchsim: SwitchSim) -> None:
     uuid = api(inbound, "originate loopback/9199/default &park()").split()[1].strip()
     assert api(inbound, f"uuid_record {uuid} start rec-{uuid}.wav") == "+OK Success\n"
     gevent.sleep(0.6)
@@ -142,7 +142,7 @@ def test_uuid_record_writes_a_playable_wav(inbound, switchsim: SwitchSim) -> Non
     assert api(inbound, f"uuid_record {uuid} stop x.wav") == "-ERR Cannot locate session!\n"
 
 
-def test_stereo_recording_leaves_the_paused_stretch_out(inbound, switchsim: SwitchSim) -> None:  # noqa: ANN001
+def test_stereo_recording_leaves_the_paused_stretch_out(inbound, switchsim: SwitchSim) -> None:
     """RECORD_STEREO and record_sample_rate shape the file; a paused stretch is not in it
     (SMBF_PAUSE), so its length is the recording's time minus the pause."""
     import time
@@ -167,7 +167,7 @@ def test_stereo_recording_leaves_the_paused_stretch_out(inbound, switchsim: Swit
     api(inbound, f"uuid_kill {uuid}")
 
 
-def test_a_recording_grows_while_the_call_runs(inbound, switchsim: SwitchSim) -> None:  # noqa: ANN001
+def test_a_recording_grows_while_the_call_runs(inbound, switchsim: SwitchSim) -> None:
     """uuid_record's bracketed variables (url-encoded as mod_commands takes them) come before
     the channel's; the file's audio is appended as the call runs, so a live reader (REC-3)
     can follow it, and its sizes are right once it is closed."""
@@ -195,7 +195,7 @@ def test_a_recording_grows_while_the_call_runs(inbound, switchsim: SwitchSim) ->
     api(inbound, f"uuid_kill {uuid}")
 
 
-def test_transfer_and_broadcast_and_dtmf(inbound) -> None:  # noqa: ANN001
+def test_transfer_and_broadcast_and_dtmf(inbound) -> None:
     uuid = api(inbound, "originate loopback/9199/default &park()").split()[1].strip()
     b_leg = gwait(lambda: named(inbound.events, "CHANNEL_PARK", uuid))[0][
         "variable_other_loopback_leg_uuid"
@@ -223,7 +223,7 @@ def test_transfer_and_broadcast_and_dtmf(inbound) -> None:  # noqa: ANN001
     gwait(lambda: named(inbound.events, "CHANNEL_DESTROY", b_leg))
 
 
-def test_eavesdrop_and_uuid_bridge(inbound) -> None:  # noqa: ANN001
+def test_eavesdrop_and_uuid_bridge(inbound) -> None:
     a = api(inbound, "originate loopback/9300/default &park()").split()[1].strip()
     b = api(inbound, "originate loopback/9300/default &park()").split()[1].strip()
     assert api(inbound, f"uuid_bridge {a} {b}") == f"+OK {b}\n"
@@ -238,7 +238,7 @@ def test_eavesdrop_and_uuid_bridge(inbound) -> None:  # noqa: ANN001
     assert named(inbound.events, "CHANNEL_UNBRIDGE", a)
 
 
-def test_show_registrations(inbound) -> None:  # noqa: ANN001
+def test_show_registrations(inbound) -> None:
     api(inbound, "sim_register 1003")
     regs = json.loads(api(inbound, "show registrations as json"))
     row = next(r for r in regs["rows"] if r["reg_user"] == "1003")
@@ -249,7 +249,7 @@ def test_show_registrations(inbound) -> None:  # noqa: ANN001
     assert "1003" not in api(inbound, "show registrations")
 
 
-def test_uuid_audio_mutes_what_a_channel_sends_and_stop_lifts_it(inbound) -> None:  # noqa: ANN001
+def test_uuid_audio_mutes_what_a_channel_sends_and_stop_lifts_it(inbound) -> None:
     """mod_commands' uuid_audio: replies and what it leaves on the channel (sim_audio)."""
     uuid = api(inbound, "originate {origination_uuid=mute-me}loopback/9100 &park()").split()[-1]
     assert uuid == "mute-me"

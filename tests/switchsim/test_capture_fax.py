@@ -133,7 +133,7 @@ def run(sim: SwitchSim, tiff: Path) -> tuple[list, list, list]:
     # the fax runs after the originate's reply: read on until both legs are gone
     gone = [sum(1 for e in events if _key(e) == "CHANNEL_DESTROY")]
 
-    def both_gone(frame) -> bool:  # noqa: ANN001
+    def both_gone(frame) -> bool:
         if frame.content_type == "text/event-plain":
             events.append(frame.event())
             gone[0] += _key(events[-1]) == "CHANNEL_DESTROY"
@@ -294,7 +294,7 @@ def test_received_tiff_has_both_pages(run: tuple[list, list, list], sim: SwitchS
 
 
 # -- failures -------------------------------------------------------------------------------
-def _wait_events(esl: RawESL, until, timeout: float = 8.0) -> list[dict[str, str]]:  # noqa: ANN001
+def _wait_events(esl: RawESL, until, timeout: float = 8.0) -> list[dict[str, str]]:
     got = [f.event_dict() for f in esl.pending if f.content_type == "text/event-plain"]
     esl.pending.clear()
     deadline = time.monotonic() + timeout

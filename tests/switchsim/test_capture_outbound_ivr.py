@@ -48,7 +48,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SwitchSim, i
     s.stop()
 
 
-def _read_until(conn: RawESL, pred, timeout: float = 10.0) -> list[Frame]:  # noqa: ANN001
+def _read_until(conn: RawESL, pred, timeout: float = 10.0) -> list[Frame]:
     frames = []
     deadline = time.monotonic() + timeout
     while True:
@@ -59,7 +59,7 @@ def _read_until(conn: RawESL, pred, timeout: float = 10.0) -> list[Frame]:  # no
             return frames
 
 
-def _complete(app: str):  # noqa: ANN202
+def _complete(app: str):
     def pred(f: Frame) -> bool:
         e = f.event_dict() if f.content_type.startswith("text/event") else {}
         return e.get("Event-Name") == "CHANNEL_EXECUTE_COMPLETE" and e.get("Application") == app
@@ -165,8 +165,14 @@ def test_replies_and_notices_match(run: dict) -> None:
 
 def test_results_are_variables_as_captured(run: dict) -> None:
     def results(events: list) -> list[tuple[str, dict[str, str]]]:
-        keys = ("variable_read_result", "variable_ivr_digits", "variable_read_terminator_used",
-                "variable_ivr_read", "variable_record_seconds", "Application-Response")  # fmt: skip
+        keys = (
+            "variable_read_result",
+            "variable_ivr_digits",
+            "variable_read_terminator_used",
+            "variable_ivr_read",
+            "variable_record_seconds",
+            "Application-Response",
+        )
         out = []
         for e in events:
             h = dict(e)

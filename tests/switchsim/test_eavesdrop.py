@@ -45,8 +45,11 @@ def supervise(log: EventLog, agent: str, **flags: str) -> str:
     assert log.api("sim_register 1002 answer:0.1").startswith("+OK")
     mark = len(log.events)
     variables = ",".join(f"eavesdrop_{k}={v}" for k, v in flags.items())
-    out = log.api(f"originate {{{variables}}}user/1002 &eavesdrop({agent})" if flags else
-                  f"originate user/1002 &eavesdrop({agent})")  # fmt: skip
+    out = log.api(
+        f"originate {{{variables}}}user/1002 &eavesdrop({agent})"
+        if flags
+        else f"originate user/1002 &eavesdrop({agent})"
+    )
     assert out.startswith("+OK "), out
     log.wait(lambda ev: bugs(ev[mark:], "MEDIA_BUG_START", agent))
     return out.split()[1]

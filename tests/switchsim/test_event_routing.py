@@ -106,7 +106,7 @@ def _accept_one(port: int) -> tuple[socket.socket, threading.Event, list[RawESL]
     return srv, ready, conns
 
 
-def test_myevents_listeners_see_only_their_channel(routed_sim) -> None:  # noqa: ANN001
+def test_myevents_listeners_see_only_their_channel(routed_sim) -> None:
     sim, port = routed_sim
     srv, ready, conns = _accept_one(port)
     esl = sim.authed()
@@ -129,7 +129,7 @@ def test_myevents_listeners_see_only_their_channel(routed_sim) -> None:  # noqa:
         app.send("sendmsg\ncall-command: execute\nexecute-app-name: set\nexecute-app-arg: y=2")
         wanted = {"BACKGROUND_JOB", "CHANNEL_EXECUTE_COMPLETE"}
 
-        def both_seen(f) -> bool:  # noqa: ANN001
+        def both_seen(f) -> bool:
             wanted.discard(f.event_dict().get("Event-Name", ""))
             return not wanted
 

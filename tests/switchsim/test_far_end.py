@@ -15,7 +15,7 @@ from tests.switchsim.conftest import SwitchSim
 
 
 @pytest.fixture
-def inbound(switchsim: SwitchSim):  # noqa: ANN201
+def inbound(switchsim: SwitchSim):
     esl = greenswitch.InboundESL("127.0.0.1", switchsim.port, "ClueCon")
     esl.connect()
     events: list[dict[str, str]] = []
@@ -27,13 +27,14 @@ def inbound(switchsim: SwitchSim):  # noqa: ANN201
     esl.stop()
 
 
-def api(esl, cmd: str) -> str:  # noqa: ANN001
+def api(esl, cmd: str) -> str:
     return esl.send(f"api {cmd}").data
 
 
-def test_scripted_outcomes_as_the_carrier_plays_them(inbound) -> None:  # noqa: ANN001
-    assert api(inbound, "sim_far_end 5550142 busy,no_answer,invalid,answered ring=0.1 "
-                        "talk=30").startswith("+OK")  # fmt: skip
+def test_scripted_outcomes_as_the_carrier_plays_them(inbound) -> None:
+    assert api(
+        inbound, "sim_far_end 5550142 busy,no_answer,invalid,answered ring=0.1 talk=30"
+    ).startswith("+OK")
     dial = "originate {originate_timeout=1}sofia/gateway/carrier/5550142 &park()"
     assert api(inbound, dial) == "-ERR USER_BUSY\n"
     assert api(inbound, dial) == "-ERR NO_ANSWER\n"
@@ -46,7 +47,7 @@ def test_scripted_outcomes_as_the_carrier_plays_them(inbound) -> None:  # noqa: 
     assert api(inbound, "sim_far_end 5550142").startswith("-ERR give outcome")
 
 
-def test_amd_tells_a_person_from_a_machine(inbound) -> None:  # noqa: ANN001
+def test_amd_tells_a_person_from_a_machine(inbound) -> None:
     api(inbound, "sim_far_end 5550150 answered ring=0.1 talk=20")
     api(inbound, "sim_far_end 5550151 machine ring=0.1 talk=20")
     verdicts = {}
@@ -67,8 +68,9 @@ def test_amd_tells_a_person_from_a_machine(inbound) -> None:  # noqa: ANN001
 
 def test_a_distribution_per_prefix():
     ends = FarEnds(seed=7)
-    assert ends.configure(["555", "answered=35", "no_answer=30", "busy=15", "machine=12",
-                           "invalid=8"]).startswith("+OK")  # fmt: skip
+    assert ends.configure(
+        ["555", "answered=35", "no_answer=30", "busy=15", "machine=12", "invalid=8"]
+    ).startswith("+OK")
     assert ends.configure(["5559", "busy"]).startswith("+OK")  # the longer prefix wins
     counts = Counter(ends.next_for(f"555{n:04d}").kind for n in range(5000))
     assert (
@@ -87,8 +89,12 @@ def test_the_demo_scenario_decides_who_answers_campaign_calls():
     from switchsim.scenario import Scenario
 
     def world() -> SimpleNamespace:
-        return SimpleNamespace(trunk_host="", phones={}, register=lambda ext: None,
-                               sw=SimpleNamespace(far_ends=FarEnds()))  # fmt: skip
+        return SimpleNamespace(
+            trunk_host="",
+            phones={},
+            register=lambda ext: None,
+            sw=SimpleNamespace(far_ends=FarEnds()),
+        )
 
     demo = world()
     Scenario.load(None, demo=True).apply(demo)

@@ -32,8 +32,13 @@ def test_a_failing_trunk_is_reported_and_refuses_calls(log: EventLog) -> None:
     assert reply.startswith("+OK carrier1 FAIL_WAIT DOWN")
     event = log.wait(lambda ev: gateway_events(ev))[0]
     fields = ("Event-Name", "Gateway", "State", "Ping-Status", "Phrase")
-    assert [event[f] for f in fields] == ["CUSTOM", "carrier1", "FAIL_WAIT", "DOWN",
-                                          "408 Request Timeout"]  # fmt: skip
+    assert [event[f] for f in fields] == [
+        "CUSTOM",
+        "carrier1",
+        "FAIL_WAIT",
+        "DOWN",
+        "408 Request Timeout",
+    ]
     assert log.api("originate sofia/gateway/carrier1/5550101 &park()").startswith(
         "-ERR GATEWAY_DOWN"
     )

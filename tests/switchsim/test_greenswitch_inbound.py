@@ -29,7 +29,7 @@ def test_api_and_bgapi_with_background_job(switchsim: SwitchSim) -> None:
         jobs: list[dict[str, str]] = []
         done = gevent.event.Event()
 
-        def on_job(event) -> None:  # noqa: ANN001
+        def on_job(event) -> None:
             jobs.append(event.headers)
             done.set()
 
@@ -50,7 +50,7 @@ def test_event_handlers_and_sendmsg_execute(switchsim: SwitchSim) -> None:
     seen: list[tuple[str, str]] = []
     completed = gevent.event.Event()
 
-    def on_event(event) -> None:  # noqa: ANN001
+    def on_event(event) -> None:
         name = event.headers.get("Event-Name", "")
         seen.append((name, event.headers.get("Application", "")))
         if name == "CHANNEL_EXECUTE_COMPLETE" and event.headers.get("Application") == "playback":

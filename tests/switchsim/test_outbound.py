@@ -36,13 +36,13 @@ def outbound_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Swi
     sim.stop()
 
 
-def test_greenswitch_outbound_session_works_unchanged(outbound_sim) -> None:  # noqa: ANN001
+def test_greenswitch_outbound_session_works_unchanged(outbound_sim) -> None:
     sim, port = outbound_sim
     results: dict[str, object] = {}
     done = gevent.event.Event()
 
     class App:
-        def __init__(self, session) -> None:  # noqa: ANN001
+        def __init__(self, session) -> None:
             self.session = session
 
         def run(self) -> None:
@@ -56,9 +56,17 @@ def test_greenswitch_outbound_session_works_unchanged(outbound_sim) -> None:  # 
                 ev = s.playback("tone_stream://%(300,0,440)")
                 results["playback"] = ev.headers.get("Application-Response")
                 results["digits"] = s.play_and_get_digits(
-                    1, 4, 1, 3000, "#", "tone_stream://%(100,0,350)", "silence_stream://250",
-                    "ipbx_digits", "\\d+", 1000,
-                )  # fmt: skip
+                    1,
+                    4,
+                    1,
+                    3000,
+                    "#",
+                    "tone_stream://%(100,0,350)",
+                    "silence_stream://250",
+                    "ipbx_digits",
+                    "\\d+",
+                    1000,
+                )
                 s.hangup()
                 gevent.sleep(0.3)
                 results["lingering"] = s._lingering
@@ -118,7 +126,7 @@ class RawApp:
         self.ready.set()
 
 
-def test_raw_outbound_frames_linger_and_disconnect(outbound_sim) -> None:  # noqa: ANN001
+def test_raw_outbound_frames_linger_and_disconnect(outbound_sim) -> None:
     sim, port = outbound_sim
     app = RawApp(port)
     esl = sim.authed()

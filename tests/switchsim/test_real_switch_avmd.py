@@ -77,7 +77,7 @@ class Frames:
         self.esl.pending.clear()
         return body
 
-    def wait(self, pred, timeout: float = 6.0) -> list[Frame]:  # noqa: ANN001
+    def wait(self, pred, timeout: float = 6.0) -> list[Frame]:
         deadline = time.monotonic() + timeout
         while not (found := [f for f in self.frames if pred(f.event_dict())]):
             if time.monotonic() > deadline:
@@ -106,7 +106,7 @@ class Frames:
         ]
 
 
-def is_custom(subclass: str, uuid: str, with_channel: bool):  # noqa: ANN201
+def is_custom(subclass: str, uuid: str, with_channel: bool):
     return lambda e: (
         e.get("Event-Subclass") == subclass
         and e.get("Unique-ID") == uuid

@@ -13,7 +13,7 @@ from tests.switchsim.conftest import ROOT, SwitchSim
 from tests.switchsim.eslraw import RawESL
 
 
-def _names(frames: list, uuid: str) -> list[str]:  # noqa: ANN001
+def _names(frames: list, uuid: str) -> list[str]:
     return [
         f.event_dict().get("Event-Name") for f in frames if f.event_dict().get("Unique-ID") == uuid
     ]

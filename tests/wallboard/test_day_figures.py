@@ -39,8 +39,7 @@ def test_handle_time_and_agent_day_from_state_changes():
     assert day.queue("support", 400.0)["handled"] == 1
     agent = day.agent("a1", 400.0)
     assert agent["handled"] == 1
-    assert agent["seconds"] == {"ready": 160.0, "reserved": 10.0, "on_call": 120.0,
-                                "wrap_up": 10.0}  # fmt: skip
+    assert agent["seconds"] == {"ready": 160.0, "reserved": 10.0, "on_call": 120.0, "wrap_up": 10.0}
     # busy 140 s of 300 available; not-ready time (from 400 s) counts in neither
     assert day.occupancy("a1", 1000.0) == 46.7
 
@@ -72,8 +71,12 @@ def test_alarms_are_raised_once_and_cleared_with_their_duration():
     agents = {"a1": ("not_ready", 0.0, "lunch"), "a2": ("ready", 0.0, "")}
     raised = book.update(current_alarms(busy, limits, agents, False, 900, 1000.0), 1000.0)
     assert sorted(c.alarm.key for c in raised) == [
-        "not_ready:a1", "queue_wait:support", "queue_waiting:support", "service_level:support",
-        "switch:"]  # fmt: skip
+        "not_ready:a1",
+        "queue_wait:support",
+        "queue_waiting:support",
+        "service_level:support",
+        "switch:",
+    ]
     assert all(c.raised for c in raised)
     assert book.update(current_alarms(busy, limits, agents, False, 900, 1001.0), 1001.0) == []
     cleared = book.update(current_alarms(calm, limits, {}, True, 900, 1060.0), 1060.0)
@@ -88,8 +91,12 @@ def test_service_level_alarm_waits_for_enough_contacts():
 
 
 def test_a_trunk_that_is_not_registered_or_not_reachable_is_an_alarm():
-    gateways = {"ok": ("REGED", "UP"), "noreg": ("NOREG", "UP"), "lost": ("FAIL_WAIT", "DOWN"),
-                "unpinged": ("REGED", "DOWN")}  # fmt: skip
+    gateways = {
+        "ok": ("REGED", "UP"),
+        "noreg": ("NOREG", "UP"),
+        "lost": ("FAIL_WAIT", "DOWN"),
+        "unpinged": ("REGED", "DOWN"),
+    }
     found = current_alarms({}, {}, {}, True, None, 0.0, gateways)
     assert sorted(found) == ["gateway:lost", "gateway:unpinged"]
     assert found["gateway:lost"].severity == "critical"

@@ -56,8 +56,9 @@ class AgentDay:
 
 
 class DayFigures:
-    def __init__(self, day_start: Callable[[float], float],
-                 sl_seconds: Callable[[str], float]) -> None:  # fmt: skip
+    def __init__(
+        self, day_start: Callable[[float], float], sl_seconds: Callable[[str], float]
+    ) -> None:
         self.day_start = day_start
         self.sl_seconds = sl_seconds
         self.day: float | None = None
@@ -145,8 +146,11 @@ class DayFigures:
         the running state's time itself)."""
         self._roll(now)
         a = self.agents.get(agent_id) or AgentDay(since=now)
-        return {"handled": a.handled, "seconds": {k: round(v, 1) for k, v in a.seconds.items()},
-                "since": a.since}  # fmt: skip
+        return {
+            "handled": a.handled,
+            "seconds": {k: round(v, 1) for k, v in a.seconds.items()},
+            "since": a.since,
+        }
 
     def occupancy(self, agent_id: str, now: float) -> float | None:
         """Busy share of available time today, the running state included (0..100)."""

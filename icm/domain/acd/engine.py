@@ -76,8 +76,9 @@ class Acd:
         validate_policy(policy)
         self.policies[policy.name] = policy
         self.waiting.setdefault(policy.name, {})
-        self._stats.setdefault(policy.name, _QueueStats(deque(maxlen=200), deque(maxlen=200),
-                                                        deque(maxlen=200)))  # fmt: skip
+        self._stats.setdefault(
+            policy.name, _QueueStats(deque(maxlen=200), deque(maxlen=200), deque(maxlen=200))
+        )
         members = {a.agent_id for a in self.agents.values() if _member(a, policy)}
         for agent_id in self.members.get(policy.name, set()) - members:
             self.agent_queues[agent_id].discard(policy.name)
@@ -170,8 +171,16 @@ class Acd:
             raise IllegalTransition(f"agent {agent_id} is {agent.state.value.replace('_', ' ')}")
         self._cancel_timer("wrap", agent_id)
         policy = self.policies[contact.queue]
-        explanation = Explanation("picked", policy.version, {}, 0, (Candidate(agent_id, 0.0),),
-                                  (agent_id,), {}, "picked by the agent")  # fmt: skip
+        explanation = Explanation(
+            "picked",
+            policy.version,
+            {},
+            0,
+            (Candidate(agent_id, 0.0),),
+            (agent_id,),
+            {},
+            "picked by the agent",
+        )
         return self._offer(contact, (agent_id,), explanation, now)
 
     # --- direct offers: one chosen agent, outside any queue ------------------------------
@@ -266,8 +275,12 @@ class Acd:
         if contact is None or contact.offered_to:
             return False
         contact.media = Media.CALLBACK
-        log.info("contact %s (%s): call-back requested, keeps position %d", contact_id,
-                 contact.queue, self.position(contact_id, now))  # fmt: skip
+        log.info(
+            "contact %s (%s): call-back requested, keeps position %d",
+            contact_id,
+            contact.queue,
+            self.position(contact_id, now),
+        )
         return True
 
     def abandon(self, contact_id: str, now: float) -> list[Output]:
@@ -463,12 +476,14 @@ class Acd:
             return []
         policy = self.policies[contact.queue]
         members = [self.agents[a] for a in self.members[contact.queue]]
-        elig = eligible_agents(policy, contact, members, now,
-                               self._reserves_needed(contact.queue), self.agents)  # fmt: skip
+        elig = eligible_agents(
+            policy, contact, members, now, self._reserves_needed(contact.queue), self.agents
+        )
         if not elig.agents:
             return []
-        ctx = RankContext(policy, contact, now, elig.required,
-                          self._rr_last.get(contact.queue, ""), self.rng)  # fmt: skip
+        ctx = RankContext(
+            policy, contact, now, elig.required, self._rr_last.get(contact.queue, ""), self.rng
+        )
         ranked = STRATEGIES[policy.strategy](elig.agents, ctx)
         chosen = ranked if policy.strategy == "ring_all" else ranked[:1]
         explanation = Explanation(
@@ -501,11 +516,26 @@ class Acd:
         if explanation.strategy != "picked":
             self._rr_last[contact.queue] = agent_ids[0]
         self._set_timer(now + policy.ring_timeout, "ring", contact.contact_id)
-        log.info("contact %s (%s): offered to %s by %s", contact.contact_id, contact.queue,
-                 ",".join(agent_ids), policy.strategy)  # fmt: skip
-        out.insert(0, OfferContact(contact.contact_id, contact.queue, agent_ids,
-                                   policy.ring_timeout, explanation, contact.ani,
-                                   dict(contact.attached), str(contact.media)))  # fmt: skip
+        log.info(
+            "contact %s (%s): offered to %s by %s",
+            contact.contact_id,
+            contact.queue,
+            ",".join(agent_ids),
+            policy.strategy,
+        )
+        out.insert(
+            0,
+            OfferContact(
+                contact.contact_id,
+                contact.queue,
+                agent_ids,
+                policy.ring_timeout,
+                explanation,
+                contact.ani,
+                dict(contact.attached),
+                str(contact.media),
+            ),
+        )
         return out
 
     def _dispatch_agent(self, agent: Agent, now: float) -> list[Output]:
@@ -524,12 +554,14 @@ class Acd:
         best: tuple[tuple[float, int], Contact] | None = None
         for queue in self.agent_queues.get(agent.agent_id, ()):
             policy = self.policies[queue]
-            for contact in sorted(self.waiting[queue].values(),
-                                  key=lambda c: contact_order_key(policy, c, now)):  # fmt: skip
+            for contact in sorted(
+                self.waiting[queue].values(), key=lambda c: contact_order_key(policy, c, now)
+            ):
                 if contact.offered_to or contact.contact_id in tried:
                     continue
-                elig = eligible_agents(policy, contact, [agent], now,
-                                       self._reserves_needed(queue), self.agents)  # fmt: skip
+                elig = eligible_agents(
+                    policy, contact, [agent], now, self._reserves_needed(queue), self.agents
+                )
                 if elig.agents:
                     key = contact_order_key(policy, contact, now)
                     if best is None or key < best[0]:
@@ -540,8 +572,9 @@ class Acd:
     def _dispatch_queue(self, queue: str, now: float) -> list[Output]:
         out: list[Output] = []
         policy = self.policies[queue]
-        for contact in sorted(self.waiting[queue].values(),
-                              key=lambda c: contact_order_key(policy, c, now)):  # fmt: skip
+        for contact in sorted(
+            self.waiting[queue].values(), key=lambda c: contact_order_key(policy, c, now)
+        ):
             out += self._dispatch_contact(contact, now)
         return out
 
@@ -578,8 +611,15 @@ class Acd:
             out += self._dispatch_contact(contact, now)
         return out
 
-    def _finish(self, contact: Contact, now: float, outcome: ContactOutcome, agent_id: str = "",
-                target_kind: str = "", target: str = "") -> list[Output]:  # fmt: skip
+    def _finish(
+        self,
+        contact: Contact,
+        now: float,
+        outcome: ContactOutcome,
+        agent_id: str = "",
+        target_kind: str = "",
+        target: str = "",
+    ) -> list[Output]:
         self.contacts.pop(contact.contact_id, None)
         self.waiting[contact.queue].pop(contact.contact_id, None)
         for kind in ("ring", "overflow"):  # recheck timers find no contact and do nothing
@@ -590,8 +630,18 @@ class Acd:
             stats.answered.append((now, waited))
         elif outcome is ContactOutcome.ABANDONED:
             stats.abandoned.append((now, waited))
-        return [ContactFinished(contact.contact_id, contact.queue, outcome, waited, agent_id,
-                                target_kind, target, str(contact.media))]  # fmt: skip
+        return [
+            ContactFinished(
+                contact.contact_id,
+                contact.queue,
+                outcome,
+                waited,
+                agent_id,
+                target_kind,
+                target,
+                str(contact.media),
+            )
+        ]
 
     def _overdue_overflow(self, contact: Contact, now: float) -> list[Output]:
         policy = self.policies[contact.queue]
@@ -628,8 +678,11 @@ class Acd:
             times.append(contact.enqueued_at + policy.last_agent_seconds)
         for i, due in enumerate(sorted(times)):
             self._set_timer(due, "recheck", f"{contact.contact_id}|{i}")
-        deadlines = [contact.enqueued_at + r.after_seconds for r in policy.overflow
-                     if r.after_seconds is not None]  # fmt: skip
+        deadlines = [
+            contact.enqueued_at + r.after_seconds
+            for r in policy.overflow
+            if r.after_seconds is not None
+        ]
         if policy.max_wait is not None:
             deadlines.append(contact.enqueued_at + policy.max_wait)
         if deadlines:

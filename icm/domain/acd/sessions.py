@@ -86,6 +86,11 @@ def restore_sessions(acd: Acd, sessions: list[AgentSession], now: float) -> list
             acd._set_timer(max(now, session.wrap_due), "wrap", session.agent_id)
         if state is S.ON_CALL:
             to_link.append(session)
-        log.info("agent %s: session restored as %s (saved %s since %.0f)", session.agent_id,
-                 state, session.state, session.since)  # fmt: skip
+        log.info(
+            "agent %s: session restored as %s (saved %s since %.0f)",
+            session.agent_id,
+            state,
+            session.state,
+            session.since,
+        )
     return to_link

@@ -18,12 +18,12 @@ log = logging.getLogger("demo_login")
 class Command(BaseCommand):
     help = "Sign in every active agent that has an extension (demo); --stay keeps running."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--switch", default=settings.IPBX_SWITCH_NAME)
         parser.add_argument("--stay", action="store_true", help="sleep afterwards (honcho)")
         parser.add_argument("--wait", type=float, default=120, help="seconds to wait for icm")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args, **options) -> None:
         agents = list(
             Agent.objects.filter(active=True, extension__isnull=False).values_list(
                 "login_id", flat=True

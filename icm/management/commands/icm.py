@@ -18,10 +18,10 @@ log = logging.getLogger("icm")
 class Command(BaseCommand):
     help = "Run icm: drive one FreeSWITCH (or switchsim) over ESL, keep the live call model."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--switch", default=settings.IPBX_SWITCH_NAME, help="switch name")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args, **options) -> None:
         config = IcmConfig(
             switch=SwitchAddress(
                 name=options["switch"],

@@ -32,7 +32,8 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {exc}") from exc
         for line, why in report.errors:
             self.stderr.write(f"{path.name}:{line}: {why}")
-        self.stdout.write(f"{report.added} contacts added, {len(report.errors)} rows refused "
-                          f"of {report.rows}")  # fmt: skip
+        self.stdout.write(
+            f"{report.added} contacts added, {len(report.errors)} rows refused of {report.rows}"
+        )
         if report.errors:
             raise SystemExit(1)

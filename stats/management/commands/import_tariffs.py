@@ -27,8 +27,12 @@ class Command(BaseCommand):
         plan = self._plan(options["plan"], options["currency"])
         path = options["file"]
         try:
-            with open(sys.stdin.fileno() if path == "-" else path, encoding="utf-8-sig",
-                      newline="", closefd=path != "-") as lines:  # fmt: skip
+            with open(
+                sys.stdin.fileno() if path == "-" else path,
+                encoding="utf-8-sig",
+                newline="",
+                closefd=path != "-",
+            ) as lines:
                 report = check_import_rates(plan, lines)
         except (OSError, UnicodeDecodeError, TariffFileError) as error:
             raise CommandError(f"{path}: {error}") from error

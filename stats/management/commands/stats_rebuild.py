@@ -20,8 +20,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            since, until = date.fromisoformat(options["since"]), date.fromisoformat(
-                options["until"])  # fmt: skip
+            since, until = (
+                date.fromisoformat(options["since"]),
+                date.fromisoformat(options["until"]),
+            )
         except ValueError as exc:
             raise CommandError(f"--since / --until: {exc}") from exc
         if until < since:
@@ -30,6 +32,8 @@ class Command(BaseCommand):
             raise CommandError("at most ten years at a time")
         marked = mark_range(since, until)
         done = aggregate()
-        self.stdout.write(f"rebuilt {since} … {until}: {done['windows']} windows "
-                          f"({marked} newly marked), {done['days']} days in "
-                          f"{done['seconds']} s")  # fmt: skip
+        self.stdout.write(
+            f"rebuilt {since} … {until}: {done['windows']} windows "
+            f"({marked} newly marked), {done['days']} days in "
+            f"{done['seconds']} s"
+        )
