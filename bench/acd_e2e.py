@@ -23,9 +23,9 @@ import gevent  # noqa: E402
 
 from agents.models import Agent, AgentSkill, AgentStateChange, Skill  # noqa: E402
 from bench.harness import icm_on_switchsim, sim_api  # noqa: E402
-from icm.acd_runtime import AcdRequest  # noqa: E402
+from icm.daemon.acd.runtime import AcdRequest  # noqa: E402
+from icm.daemon.wiring import IcmService  # noqa: E402
 from icm.models import Extension, InboundRoute, Queue, QueueSkill, Site  # noqa: E402
-from icm.service import IcmService  # noqa: E402
 
 AGENTS = int(os.environ.get("BENCH_ACD_AGENTS", "150"))
 RATE = float(os.environ.get("BENCH_ACD_RATE", "100"))  # offered calls per second

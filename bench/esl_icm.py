@@ -22,8 +22,8 @@ import gevent  # noqa: E402
 import psutil  # noqa: E402
 
 from bench.harness import icm_on_switchsim, sim_api, wait  # noqa: E402
-from icm.service import IcmService  # noqa: E402
-from icm.switch.driver import SETTLE_RESYNC_SECONDS  # noqa: E402
+from icm.daemon.freeswitch.driver import SETTLE_RESYNC_SECONDS  # noqa: E402
+from icm.daemon.wiring import IcmService  # noqa: E402
 
 FLOOD_CALLS = int(os.environ.get("BENCH_FLOOD_CALLS", "6000"))
 MEMORY_CALLS = int(os.environ.get("BENCH_MEMORY_CALLS", "3000"))

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 import gevent
 from django.conf import settings
 
-from icm.service import IcmConfig, IcmService
-from icm.switch.driver import SwitchAddress
+from icm.daemon.freeswitch.driver import SwitchAddress
+from icm.daemon.wiring import IcmConfig, IcmService
 
 
 def sim_api(service: IcmService, command: str) -> str:

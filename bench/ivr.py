@@ -29,7 +29,7 @@ django.setup()
 import gevent  # noqa: E402
 
 from bench.harness import icm_on_switchsim  # noqa: E402
-from icm import ivr_voice  # noqa: E402
+from icm.daemon.ivr import voice as ivr_voice  # noqa: E402
 from icm.models import InboundRoute, Queue, Site  # noqa: E402
 from ivr.actions import check_publish  # noqa: E402
 from ivr.demo import BALANCE_FLOW, BALANCE_GRAPH, MAIN_FLOW, MAIN_GRAPH  # noqa: E402

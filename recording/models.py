@@ -181,7 +181,7 @@ class Recording(models.Model):
 class LiveRecording(models.Model):
     """A recording the switch is writing, persisted when icm starts it: an icm restart (or a
     RECORD_STOP it never saw) cannot lose it. Catalogued as a Recording when the switch stops
-    it (icm.recording_store) or, when its leg ended unseen, by recording.unfinished."""
+    it (icm.daemon.recording.store) or, when its leg ended unseen, by recording.unfinished."""
 
     switch = models.CharField(max_length=64)
     path = models.CharField(max_length=500)

@@ -31,7 +31,7 @@ def _ts(value: datetime | None) -> float | None:
 
 
 def live_as_row(live: LiveRecording) -> dict[str, Any]:
-    """A LiveRecording as the recorder's row (icm.recorder.Recorder.restore reads these)."""
+    """A LiveRecording as the recorder's row (read by icm.daemon.recording.recorder)."""
     return {
         "switch": live.switch,
         "path": live.path,

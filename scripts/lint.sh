@@ -12,4 +12,4 @@ DJANGO_SETTINGS_MODULE=ipbx_project.settings.test $BIN/python manage.py makemigr
 DJANGO_SETTINGS_MODULE=ipbx_project.settings.test $BIN/python manage.py spectacular --validate \
   --fail-on-warn --file /dev/null
 # The pure core is type-checked strictly.
-$BIN/mypy --strict icm/domain icm/switch/translator.py icm/switch/render.py ivr/engine stats/erlang.py stats/erlang_a.py stats/forecast.py stats/tariffs.py outbound/domain
+$BIN/mypy --strict icm/domain icm/daemon/freeswitch/translator.py icm/daemon/freeswitch/render.py ivr/engine stats/erlang.py stats/erlang_a.py stats/forecast.py stats/tariffs.py outbound/domain

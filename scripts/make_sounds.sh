@@ -23,7 +23,7 @@ prompt() {
 }
 
 # The demo flows (ivr/demo.py), icm's greeting for calls routed without a flow
-# (icm/ivr_session.py GREETING), the queue greetings the docs show and the predictive
+# (icm/daemon/ivr/session.py GREETING), the queue greetings the docs show and the predictive
 # campaign's abandon message (icm/demo.py).
 prompt ivr/welcome.wav en-us "Welcome to the IPBX demo company."
 prompt ivr/es/welcome.wav es "Bienvenido a la empresa de demostración IPBX."

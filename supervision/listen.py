@@ -2,7 +2,7 @@
 tap's growing file.
 
 A supervisor's "Listen in browser" (supervision.actions, scope-checked and audited) asks icm
-to tap the agent's call (icm.live_listen) and registers the tap here, in Redis, under a
+to tap the agent's call (icm's recording.live_listen) and registers the tap here, in Redis, under a
 random id with its owner and file; only that user's socket (`/ws/listen/<tap>/`,
 supervision.listen_consumer) may read it. `TapReader` follows the file the switch appends
 to — 16-bit PCM, agent on the first channel, customer on the second — and `levels` gives

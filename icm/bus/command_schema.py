@@ -198,7 +198,7 @@ _TARGET = {"target": string(TARGET, required=True), "note": NOTE}
 _NO_ARGS: dict[str, Arg] = {}
 
 SCHEMAS: dict[str, Schema] = {
-    # call control (icm.call_commands)
+    # call control (icm.daemon.calls.commands)
     "hangup": Schema({"uuid": string(UUID, required=True), "cause": string(CAUSE, blank=True)}),
     "hold": Schema({"uuid": string(UUID, required=True), "hold": BOOL}),
     "originate": Schema(
@@ -212,7 +212,7 @@ SCHEMAS: dict[str, Schema] = {
     "queue_metric": Schema(
         {"metric": string(METRIC, required=True), "queue": string(NAME, required=True)}
     ),
-    # the ACD (icm.acd_runtime)
+    # the ACD (icm.daemon.acd.runtime)
     "agent_login": Schema({"agent": AGENT, "ready": BOOL, "reason": REASON}),
     "agent_logout": Schema({"agent": AGENT, "reason": REASON}),
     "agent_ready": Schema({"agent": AGENT, "reason": REASON}),
@@ -225,7 +225,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "reload_queue": Schema({"queue": string(NAME, required=True)}),
     "reload_agent": Schema({"agent": AGENT}),
-    # an agent's own call (icm.agent_calls, the recorder, campaign previews)
+    # an agent's own call (icm.daemon.acd.agent_calls, the recorder, campaign previews)
     "agent_call": Schema(
         {
             "agent": AGENT,
@@ -300,7 +300,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "live_listen": Schema({"agent": AGENT, "tap": string(TAP, required=True)}),
     "live_listen_stop": Schema({"tap": string(TAP, required=True)}),
-    # outbound campaigns (icm.campaign_dialer)
+    # outbound campaigns (icm.daemon.campaigns.dialer)
     "campaign_dial": Schema(
         {
             "key": string(ATTEMPT_KEY, required=True),

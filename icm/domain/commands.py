@@ -1,6 +1,6 @@
 """Commands the domain asks of a switch, independent of FreeSWITCH syntax (CTI-1).
 
-Every value here is plain data; only the FreeSWITCH adapter (`icm.switch.render`) turns a
+Every value here is plain data; only the FreeSWITCH adapter (`icm.daemon.freeswitch.render`) turns a
 command into ESL text, checking each argument by its kind. Two families:
 
 - call-control commands, run as `api`/`bgapi` on the inbound connection (`HangupLeg` …);

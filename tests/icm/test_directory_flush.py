@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from icm.daemon.freeswitch.render import UnsafeArgument, command_to_api
 from icm.domain.commands import FlushDirectoryUser
 from icm.models import Extension, Site, Switch
-from icm.switch.render import UnsafeArgument, command_to_api
 from tests.fixtures.waiting import wait_until
 
 

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from icm.daemon.calls.store import CdrStore, ensure_switch
 from icm.domain import events as ev
 from icm.domain.calls import LiveCalls
 from icm.models import Call, CallLeg, Queue, Site
-from icm.store import CdrStore, ensure_switch
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from icm.daemon.freeswitch.translator import resync_from_show, translate
 from icm.domain import events as ev
 from icm.domain.calls import CallDirection, LegState, LiveCalls
-from icm.switch.translator import resync_from_show, translate
 from tests.fixtures.captures import api_reply, read_events
 
 ORIGINATED = "e42d7253-5fcf-41f1-a18e-6d9076e503ff"

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from icm.switch.render import UnsafeArgument
-from icm.switch.render import free_text as safe_text
-from icm.switch.render import path as safe_word
+from icm.daemon.freeswitch.render import UnsafeArgument
+from icm.daemon.freeswitch.render import free_text as safe_text
+from icm.daemon.freeswitch.render import path as safe_word
 from ivr.connectors.http import _fill
 from ivr.connectors.registry import Breaker
 from ivr.engine.expressions import ExpressionError, check

@@ -14,10 +14,10 @@ import pytest
 
 from agents.models import AgentSkill, Skill
 from icm.bus.commands import CommandError
-from icm.campaign_dialer import CampaignDialer
+from icm.daemon.campaigns.dialer import CampaignDialer
+from icm.daemon.freeswitch.render import command_to_api
 from icm.domain import commands as cmd
 from icm.models import CallLeg, Queue, QueueSkill, Switch, SystemEvent
-from icm.switch.render import command_to_api
 from outbound.dialer import dials_made, tick
 from outbound.domain.amd import NoDetection, choose
 from outbound.models import Attempt, Campaign, Contact

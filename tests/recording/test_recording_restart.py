@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from icm.daemon.recording.recorder import Recorder
+from icm.daemon.recording.store import load_active_recordings, write_recordings
 from icm.models import Call, CallLeg, Queue, Switch
-from icm.recorder import Recorder
-from icm.recording_store import load_active_recordings, write_recordings
 from recording.catalogue import process_new
 from recording.models import LiveRecording, Recording, RecordingPolicy
 from recording.unfinished import settle_orphans

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from icm.bus.commands import CommandError, CommandServer, send_command
-from icm.campaign_dialer import CampaignDialer
+from icm.daemon.campaigns.dialer import CampaignDialer
 from tests.icm.test_bus import private_redis  # noqa: F401 - the fixture
 from tests.test_settings import _load_prod
 

@@ -4,7 +4,7 @@
   endpoint, number, context, file, variable name and value, DTMF digits, free text), the
   rendered bytes are either refused (`UnsafeArgument`) or exactly one ESL frame — read back
   by switchsim's own frame reader — whose command has the intended number of arguments.
-- Source scan: no module outside the switch adapter (`icm/switch/`) writes ESL command text.
+- Source scan: no module outside the switch adapter (icm/daemon/freeswitch/) writes ESL text.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from icm.daemon.freeswitch.render import UnsafeArgument, render
 from icm.domain import commands as cmd
-from icm.switch.render import UnsafeArgument, render
 from switchsim.esl_reader import read_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -252,7 +252,7 @@ PRODUCT_DIRS = (
     "fax",
     "ipbx_project",
 )
-ADAPTER = ROOT / "icm" / "switch"
+ADAPTER = ROOT / "icm" / "daemon" / "freeswitch"
 
 
 def string_starts(path: Path) -> list[tuple[int, str]]:
@@ -287,7 +287,7 @@ def test_no_module_outside_the_switch_adapter_writes_esl_command_text():
                 text = start.lstrip()
                 if ESL_TEXT.match(text):
                     offenders.append(f"{path.relative_to(ROOT)}:{line}: {text[:60]}")
-    assert not offenders, "ESL text outside icm/switch/:\n" + "\n".join(offenders)
+    assert not offenders, "ESL text outside icm/daemon/freeswitch/:\n" + "\n".join(offenders)
 
 
 def test_the_scan_finds_hand_written_esl():

@@ -81,7 +81,7 @@ def test_an_allow_list_entry_is_one_number_unless_it_ends_with_a_star():
 
 
 def _acd_with_waiting_caller(ani: str):
-    from icm.acd_runtime import AcdRuntime, CallbackRequested
+    from icm.daemon.acd.runtime import AcdRuntime, CallbackRequested
 
     sent: list = []
     runtime = AcdRuntime(
@@ -193,7 +193,7 @@ def test_a_campaign_contact_outside_the_rules_is_not_dialled(callback_queue):
 
 def test_icm_refuses_a_campaign_dial_outside_the_rules_on_its_own():
     """The bus is a trust boundary: icm checks the number of a campaign_dial itself."""
-    from icm.campaign_dialer import CampaignDialer
+    from icm.daemon.campaigns.dialer import CampaignDialer
 
     dialer = CampaignDialer(
         "sw", None, None, None, None, lambda item: None, lambda update: None, "127.0.0.1:8084"
@@ -303,7 +303,7 @@ def test_the_originate_api_refuses_a_number_outside_the_rules(controller):
 
 
 def test_icm_refuses_a_loopback_originate_into_another_context_on_its_own():
-    from icm.call_commands import CallCommands
+    from icm.daemon.calls.commands import CallCommands
 
     sent: list = []
     commands = CallCommands("sw", None, None, sent.append, sent.append)

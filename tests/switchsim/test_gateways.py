@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from icm.switch.translator import gateways_from_xmlstatus, translate
+from icm.daemon.freeswitch.translator import gateways_from_xmlstatus, translate
 from tests.switchsim.conftest import SwitchSim, start_switchsim
 from tests.switchsim.eslraw import EventLog
 

@@ -9,8 +9,8 @@ import gevent
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from icm.service import IcmConfig, IcmService
-from icm.switch.driver import SwitchAddress
+from icm.daemon.freeswitch.driver import SwitchAddress
+from icm.daemon.wiring import IcmConfig, IcmService
 
 log = logging.getLogger("icm")
 

@@ -5,7 +5,7 @@ loopback when it is empty) is closed at once, and a session whose Unique-ID is n
 UUID is refused before anything runs (greenswitch URL-decodes the connect reply, so a peer
 could otherwise hand icm a "uuid" holding line breaks). Sessions act on their call only
 through `execute(<domain application>)` and `api(<domain command>)`, rendered by
-`icm.switch.render`.
+`icm.daemon.freeswitch.render`.
 
 greenswitch's OutboundESLServer polls a non-blocking accept and sleeps 100 ms when idle,
 adding up to 100 ms to every IVR call's set-up; this subclass blocks on accept (cooperative
@@ -61,7 +61,7 @@ def peer_allowed(address: str, networks: tuple[Network, ...]) -> bool:
 
 class IcmOutboundSession(OutboundSession):
     """OutboundSession receiving its channel's events as JSON; it runs applications only
-    from domain commands (`execute`), each rendered and checked by icm.switch.render."""
+    from domain commands (`execute`), each rendered and checked by icm.daemon.freeswitch.render."""
 
     def execute(self, app: cmd.App, block: bool = False, timeout: float | None = None) -> Any:
         """Run one application on this call; with `block`, wait for it to finish (its

@@ -64,7 +64,7 @@ def load_recording_rules() -> tuple[list[RecordingPolicy], list[RecordOrder]]:
 
 
 def write_recordings(rows: list[dict[str, Any]]) -> int:
-    """Persist the recorder's rows in order (see icm.recorder.Recorder.persist): recordings
+    """Persist the recorder's rows in order (see recorder.Recorder.persist): recordings
     started (a LiveRecording each, so a restarted icm knows them), paused, and finished —
     catalogued with status processing (Celery measures and converts them), merged with their
     persisted start. A recording already catalogued (the same switch and path) is left as it
@@ -86,7 +86,7 @@ def write_recordings(rows: list[dict[str, Any]]) -> int:
 
 def load_active_recordings(switch: str) -> list[dict[str, Any]]:
     """The recordings a previous icm on `switch` started that are not catalogued yet, for
-    icm.recorder.Recorder.restore."""
+    icm.daemon.recording.recorder.Recorder.restore."""
     from recording.unfinished import active_on
 
     return list(active_on(switch))

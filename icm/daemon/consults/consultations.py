@@ -40,7 +40,7 @@ from icm.domain.acd.agent_fsm import IllegalTransition
 from icm.domain.calls import LiveCalls
 
 if TYPE_CHECKING:
-    from icm.acd_runtime import AcdRuntime
+    from icm.daemon.acd.runtime import AcdRuntime
 
 log = logging.getLogger(__name__)
 BUSY_CAUSES = frozenset({"USER_BUSY", "CALL_REJECTED"})

@@ -29,7 +29,12 @@ from django.db import DatabaseError, close_old_connections
 from greenswitch.esl import NotConnectedError
 
 from icm.acd_config import load_agent, load_agents, load_gateway, load_policies, load_policy
-from icm.acd_runtime import (
+from icm.bus import keys
+from icm.bus.commands import CommandError, CommandServer
+from icm.bus.publisher import StatePublisher
+from icm.daemon.acd.agent_calls import AgentCallControl
+from icm.daemon.acd.queue_figures import QueueFigures
+from icm.daemon.acd.runtime import (
     AcdError,
     AcdRequest,
     AcdRuntime,
@@ -39,14 +44,17 @@ from icm.acd_runtime import (
     OfferLegFailed,
     RepairLeg,
 )
-from icm.agent_calls import AgentCallControl
-from icm.agent_session_store import load_agent_sessions, write_agent_sessions
-from icm.booked_callbacks import BookedCallbacks, CallbackRing
-from icm.bus import keys
-from icm.bus.commands import CommandError, CommandServer
-from icm.bus.publisher import StatePublisher
-from icm.call_commands import CallCommands
-from icm.campaign_dialer import (
+from icm.daemon.acd.session_store import load_agent_sessions, write_agent_sessions
+from icm.daemon.callbacks.booked import BookedCallbacks, CallbackRing
+from icm.daemon.calls.commands import CallCommands
+from icm.daemon.calls.store import (
+    CdrStore,
+    ensure_switch,
+    save_callback_outcomes,
+    set_switch_status,
+    write_agent_changes,
+)
+from icm.daemon.campaigns.dialer import (
     AmdVerdict,
     CampaignDialer,
     FlowAnswers,
@@ -57,7 +65,30 @@ from icm.campaign_dialer import (
     RingFirst,
     WithdrawPreviews,
 )
-from icm.consults import ConsultRequest, Consults
+from icm.daemon.consults.consultations import ConsultRequest, Consults
+from icm.daemon.freeswitch.driver import ResyncReady, SwitchAddress, SwitchDriver
+from icm.daemon.freeswitch.outbound import OutboundServer
+from icm.daemon.freeswitch.render import UnsafeArgument
+from icm.daemon.freeswitch.translator import gateways_from_xmlstatus, translate
+from icm.daemon.ivr.session import make_ivr_app
+from icm.daemon.recording.live_listen import LiveTaps
+from icm.daemon.recording.recorder import ACTIONS as RECORDER_ACTIONS
+from icm.daemon.recording.recorder import Recorder
+from icm.daemon.recording.store import (
+    load_active_recordings,
+    load_recording_rules,
+    write_recordings,
+)
+from icm.daemon.supervision.live_figures import TICK as WALLBOARD_TICK
+from icm.daemon.supervision.live_figures import LiveFigures
+from icm.daemon.supervision.monitoring import Monitoring
+from icm.daemon.supervision.store import (
+    load_alarm_limits,
+    local_day_start,
+    seed_day_figures,
+    system_event,
+    write_system_events,
+)
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import AgentStateChanged
@@ -68,34 +99,7 @@ from icm.domain.acd.sessions import AgentSession, session_of
 from icm.domain.alarms import alarm_json
 from icm.domain.calls import RESYNC_HANGUP_CAUSE, CallRecord, LiveCalls
 from icm.domain.facts import FactBuilder
-from icm.ivr_session import make_ivr_app
-from icm.live_figures import TICK as WALLBOARD_TICK
-from icm.live_figures import LiveFigures
-from icm.live_listen import LiveTaps
 from icm.models import SystemEvent
-from icm.monitoring import Monitoring
-from icm.queue_figures import QueueFigures
-from icm.recorder import ACTIONS as RECORDER_ACTIONS
-from icm.recorder import Recorder
-from icm.recording_store import load_active_recordings, load_recording_rules, write_recordings
-from icm.store import (
-    CdrStore,
-    ensure_switch,
-    save_callback_outcomes,
-    set_switch_status,
-    write_agent_changes,
-)
-from icm.switch.driver import ResyncReady, SwitchAddress, SwitchDriver
-from icm.switch.outbound import OutboundServer
-from icm.switch.render import UnsafeArgument
-from icm.switch.translator import gateways_from_xmlstatus, translate
-from icm.wallboard_store import (
-    load_alarm_limits,
-    local_day_start,
-    seed_day_figures,
-    system_event,
-    write_system_events,
-)
 from outbound.attempt_store import write_attempt_updates
 from outbound.dialling import system_rules
 from outbound.domain.dialling_rules import DiallingRules, refusal
@@ -797,7 +801,7 @@ class IcmService:
         return True
 
     def cmd_callback_ring(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Celery: a booked call-back is due (see icm.booked_callbacks)."""
+        """Celery: a booked call-back is due (see icm.daemon.callbacks.booked)."""
         self.booked.check(args)  # refuse a malformed request before it is queued
         # if it times out it may still run: Celery's retry then gets "duplicate"
         return self._in_consumer(CallbackRing(dict(args)))

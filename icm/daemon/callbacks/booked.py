@@ -9,7 +9,7 @@ outcome of each call-back is reported through `on_outcome` (saved by the persist
 Campaign calls that ring their agent first — an agent's "call back at …" on a campaign call,
 and a preview the agent chose to call — go the same way (`ring_campaign`), through the
 campaign's gateway under its caps; their outcome is the campaign dialer's
-(icm.campaign_dialer: the attempt log), and an agent that does not answer hands them back
+(icm.daemon.campaigns.dialer: the attempt log), and an agent that does not answer hands them back
 to it (to the queue, or to the next agent's preview).
 """
 
@@ -34,8 +34,8 @@ from icm.domain.acd.engine import UnknownQueue
 from icm.domain.acd.model import AgentState, Contact, Media
 
 if TYPE_CHECKING:
-    from icm.acd_runtime import AcdRuntime
-    from icm.campaign_dialer import CampaignCall, CampaignDialer
+    from icm.daemon.acd.runtime import AcdRuntime
+    from icm.daemon.campaigns.dialer import CampaignCall, CampaignDialer
 
 log = logging.getLogger(__name__)
 RING_SECONDS = 30

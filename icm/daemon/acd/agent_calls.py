@@ -1,6 +1,6 @@
 """An agent's own call, controlled from the desktop (AG-4…AG-10): accept the ringing offer,
 hold / resume the customer, hang up, send DTMF, transfer (blind here; consultative and
-conference steps in icm.consults, whose switch commands run here, in order).
+conference steps in icm.daemon.consults.consultations, whose switch commands run here, in order).
 
 The desktop never names a channel: icm finds the agent's legs itself (the offer ringing its
 phone, the call it is on), so an agent can only ever act on its own call. Runs in a command
@@ -20,12 +20,19 @@ from typing import Any
 
 import gevent
 
-from icm.acd_runtime import AcdRuntime
 from icm.bus.commands import CommandError
-from icm.consults import MUSIC, REQUEUE, RING_SECONDS, RINGBACK, ConsultRequest, Consults
+from icm.daemon.acd.runtime import AcdRuntime
+from icm.daemon.consults.consultations import (
+    MUSIC,
+    REQUEUE,
+    RING_SECONDS,
+    RINGBACK,
+    ConsultRequest,
+    Consults,
+)
+from icm.daemon.freeswitch.render import UnsafeArgument
 from icm.domain import commands as cmd
 from icm.domain.calls import LegState, LiveCalls
-from icm.switch.render import UnsafeArgument
 
 log = logging.getLogger(__name__)
 ACTIONS = (
@@ -200,7 +207,7 @@ class AgentCallControl:
         self, agent_id: str, agent_leg: str, customer: str, args: dict[str, Any]
     ) -> dict[str, Any]:
         """Ring a colleague, an extension or a number while the customer waits with music
-        (AG-9, AG-10): the steps of icm.consults' `begin`, in order."""
+        (AG-9, AG-10): the steps of icm.daemon.consults.consultations' `begin`, in order."""
         kind, target = str(args.get("kind", "")), str(args.get("target", "")).strip()
         if kind not in CONSULT_KINDS:
             raise CommandError(f"consult whom? one of {list(CONSULT_KINDS)}")

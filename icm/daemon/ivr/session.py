@@ -22,11 +22,12 @@ from django.conf import settings
 from django.db import connection
 from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 
-from icm.acd_runtime import ContactArrived
+from icm.daemon.acd.runtime import ContactArrived
+from icm.daemon.freeswitch.render import UnsafeArgument
+from icm.daemon.ivr.voice import BEEP, VoiceFrontend
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.model import Contact
-from icm.ivr_voice import BEEP, VoiceFrontend
 from icm.routing_lookup import (
     GRADE_PRIORITY,
     customer_priority,
@@ -35,7 +36,6 @@ from icm.routing_lookup import (
     last_agent_for,
     queue_for_call,
 )
-from icm.switch.render import UnsafeArgument
 from ivr.engine.effects import Finished
 from ivr.engine.interpreter import FlowNotFound, Interpreter
 from ivr.flow_source import DbFlows
@@ -61,7 +61,7 @@ def make_ivr_app(
 ) -> type:
     """An application class for greenswitch's OutboundESLServer bound to one switch.
 
-    A call whose inbound route names a flow runs it (ivr.engine through icm.ivr_voice);
+    A call whose inbound route names a flow runs it (ivr.engine through icm.daemon.ivr.voice);
     a routing rule or a route to a queue takes it straight to its queue after the greeting.
     `queue_status(contact_id)` gives (position, expected wait s, announce every s) while the
     caller waits unoffered, else None (R-9 announcements); `queue_metric(metric, queue)`
@@ -136,7 +136,7 @@ def make_ivr_app(
                             routing.queue,
                         )
                 if done is not None and campaign_flow:
-                    from icm.campaign_dialer import FlowAnswers
+                    from icm.daemon.campaigns.dialer import FlowAnswers
 
                     notify(FlowAnswers(uuid, dict(done.variables)))
                 if done is not None:
@@ -194,7 +194,7 @@ def make_ivr_app(
 
 
 def _transfer_data(data: dict[str, str]) -> dict[str, Any] | None:
-    """What an agent's transfer to a queue left on the channel (icm.agent_calls)."""
+    """What an agent's transfer to a queue left on the channel (icm.daemon.acd.agent_calls)."""
     queue = data.get("variable_ipbx_transfer_queue") or ""
     if not queue:
         return None

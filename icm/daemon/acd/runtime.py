@@ -21,6 +21,7 @@ import gevent
 import gevent.event
 from greenswitch.esl import NotConnectedError
 
+from icm.daemon.freeswitch.render import UnsafeArgument
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import AgentStateChanged, IllegalTransition
@@ -29,7 +30,6 @@ from icm.domain.acd.model import AgentState, CallKind, Contact, QueuePolicy
 from icm.domain.acd.outputs import CancelOffer, ContactFinished, OfferContact, Output
 from icm.domain.acd.sessions import AgentSession, restore_sessions
 from icm.domain.acd.strategies import InvalidPolicy
-from icm.switch.render import UnsafeArgument
 from outbound.domain.dialling_rules import default_refusal
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class AcdRuntime:
         self.direct_legs: dict[str, str] = {}  # an agent's own (non-ACD) call leg -> agent
         self.callbacks: dict[str, str] = {}  # contact -> number to dial back
         self.dialling: dict[str, str] = {}  # customer leg being dialled -> agent leg
-        # the agent's leg is in a consultation (icm.consults): it outlives its customer
+        # the agent's leg is in a consultation (consults.consultations): it outlives its customer
         self.in_consultation: Callable[[str], bool] = lambda agent_id: False
         self.clock = clock
         self.extensions: dict[str, str] = {}  # agent -> extension number

@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from icm.daemon.acd.queue_figures import QueueFigures
 from icm.domain.acd.day_figures import DayFigures
 from icm.domain.acd.model import AgentState
 from icm.domain.alarms import AlarmBook, AlarmChange, QueueAlarmLimits, current_alarms
-from icm.queue_figures import QueueFigures
 
 TICK = 0.25  # s between looks for changed tiles
 UNCOMPARED = ("longest_wait", "expected_wait")  # they move with the clock alone

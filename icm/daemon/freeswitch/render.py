@@ -9,7 +9,8 @@ DTMF digits, free text — and a value that does not fit raises `UnsafeArgument`
 one command is exactly one frame on the wire, whatever a caller, an agent or a web user typed
 (a Unique-ID of `x\\n\\napi system …` cannot become a second command).
 
-Nothing outside `icm/switch/` writes ESL text: `tests/security/test_esl_rendering.py` scans
+Nothing outside `icm/daemon/freeswitch/` writes ESL text:
+`tests/security/test_esl_rendering.py` scans
 the source for it.
 """
 

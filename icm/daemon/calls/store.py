@@ -44,7 +44,7 @@ CALLBACK_RETRY_SECONDS = 60
 
 
 def save_callback_outcomes(outcomes: list[tuple[str, str, str]], now: datetime) -> None:
-    """What became of booked call-backs icm took (icm.booked_callbacks): `done` (the agent
+    """What became of booked call-backs icm took (icm.daemon.callbacks.booked): `done` (the agent
     answered, or the call-back waits in its queue) or `missed` (the agent did not answer and
     there was no queue: pending again, retried by Celery in a minute)."""
     from datetime import timedelta

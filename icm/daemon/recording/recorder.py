@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 ACTIONS = ("record_start", "record_stop", "record_pause", "record_resume")
 _SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
 SEEN_KEPT = 5_000  # finished paths remembered: a RECORD_STOP delivered again is ignored
-TAPS_DIR = "live"  # icm.live_listen's taps, under the recordings directory
+TAPS_DIR = "live"  # icm.daemon.recording.live_listen's taps, under the recordings directory
 RESYNC_GUARD = 2.0  # seconds: a recording this new is not judged by a resync's channel list
 LEFT_UNSEEN = "leg-gone-unseen"  # the cause of a recording whose leg ended while icm was away
 
@@ -126,7 +126,7 @@ class Recorder:
         self.send = send  # a bgapi: fire and forget
         self.directory = Path(directory)
         self.zone = ZoneInfo(time_zone)
-        # rows for icm's persister (icm.recording_store.write_recordings), by "kind": started,
+        # rows for icm's persister (recording.store.write_recordings), by "kind": started,
         # paused (the paused time so far) and finished (to the catalogue)
         self.persist = persist
         self.policies: list[RecordingPolicy] = []
@@ -329,7 +329,7 @@ class Recorder:
         return str(where) if where.is_file() and os.access(where, os.R_OK) else None
 
     def _is_tap(self, where: str) -> bool:
-        """A supervisor's live tap (icm.live_listen writes them under <dir>/live/): a listen
+        """A supervisor's live tap (recording.live_listen writes them under <dir>/live/): a listen
         feed deleted when it ends, never a recording."""
         try:
             Path(where).resolve().relative_to((self.directory / TAPS_DIR).resolve())
@@ -345,7 +345,7 @@ class Recorder:
     # --- across restarts and resyncs -----------------------------------------------------
     def restore(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """At start: the recordings a previous icm started and the switch may still be writing
-        (icm.recording_store.load_active_recordings). Returns how many."""
+        (icm.daemon.recording.store.load_active_recordings). Returns how many."""
         restored = 0
         for r in rows:
             path, leg = str(r["path"]), str(r["leg_uuid"])

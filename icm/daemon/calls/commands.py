@@ -2,7 +2,7 @@
 hang up a call, hold a leg, originate a call, read a live queue figure.
 
 Each runs in a command greenlet and answers at once; a refusal is a CommandError fit to show
-a user. Agents' own calls go through icm.agent_calls instead (they never name a channel).
+a user. Agents' own calls go through icm.daemon.acd.agent_calls instead (they never name a channel).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from django.conf import settings
 from greenswitch.esl import NotConnectedError
 
 from icm.bus.commands import CommandError
+from icm.daemon.acd.queue_figures import QueueFigures
 from icm.domain import commands as cmd
 from icm.domain.calls import LiveCalls
 from icm.domain.originate_policy import OriginateNotAllowed, originate_target
-from icm.queue_figures import QueueFigures
 
 log = logging.getLogger(__name__)
 

@@ -43,9 +43,9 @@ import gevent
 import gevent.event
 
 from icm.bus.commands import CommandError
+from icm.daemon.freeswitch.render import UnsafeArgument
 from icm.domain import commands as cmd
 from icm.domain.acd.model import AgentState, Contact
-from icm.switch.render import UnsafeArgument
 from outbound.domain.amd import APPS as DETECTION_APPS
 from outbound.domain.amd import METHODS as DETECTION_METHODS
 from outbound.domain.amd import MODULES as DETECTION_MODULES
@@ -145,7 +145,7 @@ class CampaignDialer:
         self.redis = redis
         self.bgapi_nowait = bgapi_nowait
         self.api = api
-        self.acd = acd  # icm.acd_runtime.AcdRuntime
+        self.acd = acd  # icm.daemon.acd.runtime.AcdRuntime
         self.post = post  # icm's inbox
         self.record = record  # an attempt-log update for the persister
         self.ivr_socket = ivr_socket  # host:port of icm's outbound socket (agentless flows)
@@ -159,7 +159,7 @@ class CampaignDialer:
         self.previews: dict[str, deque[CampaignCall]] = {}  # campaign -> waiting for an agent
         self.previewing: dict[str, CampaignCall] = {}  # agent -> the preview it is shown
         # rings a call-back's (or a preview's) agent, then dials the customer:
-        # icm.booked_callbacks; "" when ringing, else why the agent cannot take it
+        # icm.daemon.callbacks.booked; "" when ringing, else why the agent cannot take it
         self.ring_agent: Callable[[CampaignCall, bool], str] = lambda call, reserved: "no phone"
         self.view_changed: Callable[[str], None] = lambda agent_id: None  # republish a desktop
         # why the company's dialling rules refuse a number ("": allowed); icm wires the

@@ -1,7 +1,7 @@
 """The switch driver: owns the ESL connection to one FreeSWITCH, keeps it alive, resyncs.
 
 One greenlet runs `run()`: connect → subscribe → resync → watch → on loss, back off and
-start again. Events are translated in the caller's consumer (see icm.service); this module
+start again. Events are translated in the caller's consumer (see icm.daemon.wiring); this module
 only moves frames, so greenswitch's reader greenlet never runs domain code.
 """
 

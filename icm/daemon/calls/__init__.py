@@ -1,0 +1,1 @@
+"""Calls: the CDR store and supervisors' and API call control (hang-up, transfer, hold …)."""

@@ -1,0 +1,1 @@
+"""The campaigns feature: outbound dialling (predictive, progressive, preview) and AMD."""

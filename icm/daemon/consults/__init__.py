@@ -1,0 +1,1 @@
+"""The consultations feature: consult, warm and blind transfer, conference between agents."""

@@ -1,0 +1,1 @@
+"""The IVR feature: one outbound-socket session per caller running a published flow."""

@@ -1,0 +1,1 @@
+"""The recording feature: policies, supervisors' orders, pause/resume, live listen."""

@@ -1,0 +1,1 @@
+"""The supervision feature: monitoring (listen, whisper, barge), live figures, alarms."""
