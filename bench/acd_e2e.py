@@ -23,7 +23,7 @@ import gevent  # noqa: E402
 
 from agents.models import Agent, AgentSkill, AgentStateChange, Skill  # noqa: E402
 from bench.harness import icm_on_switchsim, sim_api  # noqa: E402
-from icm.daemon.acd.runtime import AcdRequest  # noqa: E402
+from icm.daemon.acd.messages import AcdRequest  # noqa: E402
 from icm.daemon.wiring import IcmService  # noqa: E402
 from icm.models import Extension, InboundRoute, Queue, QueueSkill, Site  # noqa: E402
 

@@ -156,6 +156,20 @@ class SwitchConnectionChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingFacts:
+    """What the switch's stop event says of the recorded leg (a recording icm did not start
+    is catalogued from these): its call, numbers, icm's channel variables, when it began."""
+
+    call_uuid: str = ""
+    ani: str = ""
+    dnis: str = ""
+    agent: str = ""
+    queue: str = ""
+    contact: str = ""
+    started: float | None = None  # epoch seconds; None: unknown (the stop's time is used)
+
+
+@dataclass(frozen=True, slots=True)
 class RecordingStopped:
     """The switch closed a recording file (RECORD_STOP): its path, how it ended, and the
     audio it holds (record_ms)."""
@@ -166,6 +180,7 @@ class RecordingStopped:
     at: datetime
     cause: str = field(default="")
     milliseconds: int | None = field(default=None)
+    facts: RecordingFacts = field(default_factory=RecordingFacts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +202,14 @@ class GatewayStateChanged:
 
 def gateway_healthy(state: str, ping_status: str) -> bool:
     return state in ("REGED", "NOREG") and ping_status != "DOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class JobDone:
+    """A background command's reply arrived (its job id, the reply text)."""
+
+    job_uuid: str
+    result: str
 
 
 DomainEvent = (

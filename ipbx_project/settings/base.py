@@ -178,6 +178,10 @@ ICM_RECONCILE_GRACE = float(env_str("ICM_RECONCILE_GRACE", "5"))
 # and the catalogue reads the files from it, so it must be the same path on the switch's host
 # and here (shared storage in production); freeswitch_conf's ipbx_recordings_dir must equal
 # it. Made absolute: a relative path would be resolved by the switch under its sound_prefix.
+# icm's outbox: rows the database could not take yet spill here beyond ICM_OUTBOX_LIMIT per
+# stream (CDRs, agent log, facts …) and are written back, first, once it answers again
+ICM_OUTBOX_DIR = Path(env_str("ICM_OUTBOX_DIR", str(VAR_DIR / "outbox"))).absolute()
+ICM_OUTBOX_LIMIT = env_int("ICM_OUTBOX_LIMIT", 50000)
 IPBX_RECORDINGS_DIR = Path(env_str("IPBX_RECORDINGS_DIR", str(VAR_DIR / "recordings"))).absolute()
 # Backup locations of recordings, comma separated: dir:/mounted/archive (REC-10)
 IPBX_RECORDING_BACKUP = env_str("IPBX_RECORDING_BACKUP", "")

@@ -65,24 +65,25 @@ class TextConversation:
     def _drive(self, run: Run, effect: Effect) -> Reply:
         reply = Reply()
         for _ in range(MAX_EFFECTS_PER_TURN):
-            if isinstance(effect, Play):
-                reply.messages += [p.as_text() for p in effect.prompts]
-                effect = self.interpreter.resume(run, None)
-            elif isinstance(effect, Lookup | ReadIcm | CheckSchedule):
-                effect = self.interpreter.resume(run, self._ask_service(effect))
-            elif isinstance(effect, Collect):
-                reply.messages += [p.as_text() for p in effect.prompts]
-                reply.waiting_for = "choice" if effect.choices else "digits"
-                reply.choices = effect.choices
-                reply.node = run.node
-                return reply
-            elif isinstance(effect, Record):
-                reply.messages += [p.as_text() for p in effect.prompts]
-                reply.waiting_for = "message"
-                reply.node = run.node
-                return reply
-            else:
-                return self._finished(run, effect, reply)
+            match effect:
+                case Play():
+                    reply.messages += [p.as_text() for p in effect.prompts]
+                    effect = self.interpreter.resume(run, None)
+                case Lookup() | ReadIcm() | CheckSchedule():
+                    effect = self.interpreter.resume(run, self._ask_service(effect))
+                case Collect():
+                    reply.messages += [p.as_text() for p in effect.prompts]
+                    reply.waiting_for = "choice" if effect.choices else "digits"
+                    reply.choices = effect.choices
+                    reply.node = run.node
+                    return reply
+                case Record():
+                    reply.messages += [p.as_text() for p in effect.prompts]
+                    reply.waiting_for = "message"
+                    reply.node = run.node
+                    return reply
+                case _:
+                    return self._finished(run, effect, reply)
         # a flow that talks on and on without asking anything (play → play → …)
         run.finished = True
         run.last_error = f"more than {MAX_EFFECTS_PER_TURN} prompts without waiting for input"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from icm.daemon.freeswitch.translator import translate
 from icm.daemon.recording.recorder import Recorder
 from icm.daemon.recording.store import load_active_recordings, write_recordings
 from icm.models import Call, CallLeg, Queue, Switch
@@ -52,8 +53,9 @@ def test_a_record_stop_icm_did_not_start_is_catalogued_from_its_headers():
     stop = real_record_stop(ipbx_agent="ag1", ipbx_queue="support", ipbx_contact="c-1")
     ended = int(stop["Event-Date-Timestamp"]) / 1_000_000
     path = stop["Record-File-Path"]
+    facts = translate("fs1", stop).facts  # what the switch adapter reads off the event
     assert recorder.stopped(
-        stop["Unique-ID"], path, ended, stop["Record-Completion-Cause"], 61500, headers=stop
+        stop["Unique-ID"], path, ended, stop["Record-Completion-Cause"], 61500, facts=facts
     )
     [row] = rows
     assert (row["path"], row["leg_uuid"], row["agent"], row["queue"]) == (
@@ -67,7 +69,7 @@ def test_a_record_stop_icm_did_not_start_is_catalogued_from_its_headers():
     assert row["started"] == pytest.approx(ended - 61.5)
     assert row["cause"] == "empty-file" and row["kind"] == "finished"
     # delivered again (a resync can replay it): no second row
-    assert not recorder.stopped(stop["Unique-ID"], path, ended, "empty-file", 61500, headers=stop)
+    assert not recorder.stopped(stop["Unique-ID"], path, ended, "empty-file", 61500, facts=facts)
     assert len(rows) == 1
 
 

@@ -387,7 +387,8 @@ def test_assign_call_checks_the_caller_s_real_queue_not_the_url_s(teams, live, m
 def test_icm_itself_refuses_a_pick_from_another_queue_than_the_one_checked():
     """The web checks the supervisor's scope on the queue of the URL; icm then refuses to
     hand over a caller who waits in another queue (the command carries that queue)."""
-    from icm.daemon.acd.runtime import AcdError, AcdRequest, AcdRuntime
+    from icm.daemon.acd.messages import AcdError, AcdRequest
+    from icm.daemon.acd.runtime import AcdRuntime
     from icm.domain.acd.model import Contact, QueuePolicy
 
     sent: list = []

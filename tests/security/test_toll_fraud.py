@@ -81,7 +81,8 @@ def test_an_allow_list_entry_is_one_number_unless_it_ends_with_a_star():
 
 
 def _acd_with_waiting_caller(ani: str):
-    from icm.daemon.acd.runtime import AcdRuntime, CallbackRequested
+    from icm.daemon.acd.messages import CallbackRequested
+    from icm.daemon.acd.runtime import AcdRuntime
 
     sent: list = []
     runtime = AcdRuntime(

@@ -30,7 +30,7 @@ from icm.daemon.consults.consultations import (
     ConsultRequest,
     Consults,
 )
-from icm.daemon.freeswitch.render import UnsafeArgument
+from icm.daemon.switch import CommandRefused
 from icm.domain import commands as cmd
 from icm.domain.calls import LegState, LiveCalls
 
@@ -196,7 +196,7 @@ class AgentCallControl:
             raise CommandError("dialing is not available")
         try:
             reply = self.bgapi(line)
-        except UnsafeArgument as exc:
+        except CommandRefused as exc:
             raise CommandError(str(exc)) from exc
         if not reply.startswith("+OK"):
             raise CommandError(reply.lstrip("-").strip() or "originate refused")

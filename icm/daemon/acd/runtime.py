@@ -14,21 +14,27 @@ import time
 import uuid as uuidlib
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import gevent
 import gevent.event
-from greenswitch.esl import NotConnectedError
 
-from icm.daemon.freeswitch.render import UnsafeArgument
+from icm.daemon.acd.messages import (
+    AcdError,
+    AcdRequest,
+    CallbackRequested,
+    OfferLegFailed,
+)
+from icm.daemon.acd.recovery import RestartRecovery
+from icm.daemon.switch import CommandRefused, SwitchNotConnected
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import AgentStateChanged, IllegalTransition
 from icm.domain.acd.engine import Acd, UnknownAgent, UnknownQueue
-from icm.domain.acd.model import AgentState, CallKind, Contact, QueuePolicy
+from icm.domain.acd.model import Agent, AgentState, CallKind, Contact, QueuePolicy
 from icm.domain.acd.outputs import CancelOffer, ContactFinished, OfferContact, Output
-from icm.domain.acd.sessions import AgentSession, restore_sessions
+from icm.domain.acd.sessions import AgentSession
 from icm.domain.acd.strategies import InvalidPolicy
 from outbound.domain.dialling_rules import default_refusal
 
@@ -39,56 +45,6 @@ REFUSED_LEGS_KEPT = 1000  # legs whose originate was refused, remembered to end 
 _PHONE_CHANNEL = re.compile(r"^sofia/internal/(?:sip:)?([0-9*#+]+)@")
 
 
-@dataclass(frozen=True, slots=True)
-class ContactArrived:
-    """An IVR handed a call to a queue (put in icm's inbox by the IVR greenlet)."""
-
-    contact: Contact
-    posted: float = field(default_factory=time.perf_counter)
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackRequested:
-    """A waiting caller pressed the call-back key (posted by its IVR greenlet)."""
-
-    contact_id: str
-    result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
-
-
-@dataclass(frozen=True, slots=True)
-class OfferLegFailed:
-    """An agent leg will never ring (originate refused, switch gone): re-route its contact."""
-
-    leg: str
-    cause: str
-
-
-@dataclass(frozen=True, slots=True)
-class RepairLeg:
-    """The reconciler found an agent's leg gone from the switch (a lost event)."""
-
-    agent_id: str
-    leg: str
-
-
-@dataclass(frozen=True, slots=True)
-class AcdTick:
-    """A timer of the engine is due."""
-
-
-@dataclass(slots=True)
-class AcdRequest:
-    """A command from the bus, run by the consumer greenlet; the result comes back here."""
-
-    name: str
-    args: dict[str, Any]
-    result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
-
-
-class AcdError(Exception):
-    """A refused ACD command (unknown agent, illegal state change …), fit to show a user."""
-
-
 @dataclass(slots=True)
 class _Offer:
     contact_id: str
@@ -96,7 +52,7 @@ class _Offer:
     answered: bool = False
 
 
-class AcdRuntime:
+class AcdRuntime(RestartRecovery):
     def __init__(
         self,
         switch: str,
@@ -111,6 +67,9 @@ class AcdRuntime:
         on_offer: Callable[[OfferContact], None] = lambda offer: None,
         leg_channel: Callable[[str], str] = lambda uuid: "",
         clock: Callable[[], float] = time.time,
+        intercept_leg_failed: Callable[[str, str], bool] = lambda leg, cause: False,
+        number_refusal: Callable[[str], str] = default_refusal,
+        in_consultation: Callable[[str], bool] = lambda agent_id: False,
     ) -> None:
         self.switch = switch
         self.acd = Acd()
@@ -126,15 +85,15 @@ class AcdRuntime:
         self.on_offer = on_offer
         self.leg_channel = leg_channel
         # legs another part of icm follows (consultations): it sees their failed originates
-        self.intercept_leg_failed: Callable[[str, str], bool] = lambda leg, cause: False
+        self.intercept_leg_failed = intercept_leg_failed
         # why the company's dialling rules refuse a number ("": allowed); icm wires the
         # database's rules, the safe defaults until then (issue 18 item 4)
-        self.number_refusal: Callable[[str], str] = default_refusal
+        self.number_refusal = number_refusal
         self.direct_legs: dict[str, str] = {}  # an agent's own (non-ACD) call leg -> agent
         self.callbacks: dict[str, str] = {}  # contact -> number to dial back
         self.dialling: dict[str, str] = {}  # customer leg being dialled -> agent leg
         # the agent's leg is in a consultation (consults.consultations): it outlives its customer
-        self.in_consultation: Callable[[str], bool] = lambda agent_id: False
+        self.in_consultation = in_consultation
         self.clock = clock
         self.extensions: dict[str, str] = {}  # agent -> extension number
         self.extension_agents: dict[str, str] = {}  # extension number -> agent
@@ -309,20 +268,6 @@ class AcdRuntime:
     def tick(self) -> None:
         self.apply(self.acd.tick(self.clock()))
 
-    # --- an icm restart (ICM-3): agents keep their sessions and their calls ---------------
-    def restore(self, sessions: list[AgentSession]) -> None:
-        """Take back the agents the previous icm had signed in (before the first resync)."""
-        self._to_link = restore_sessions(self.acd, sessions, self.clock())
-        self._ringing_when_stopped = [
-            s.leg for s in sessions if s.state is AgentState.RESERVED and s.leg
-        ]
-        log.info(
-            "acd %s: %d agents' sessions restored, %d of them on a call",
-            self.switch,
-            len(sessions),
-            len(self._to_link),
-        )
-
     def leg_of(self, agent_id: str) -> str:
         """The agent's own leg: ringing or talking, a queue call or a direct one."""
         leg = self.agent_leg.get(agent_id, "")
@@ -330,70 +275,47 @@ class AcdRuntime:
             return leg
         return next((leg for leg, agent in self.direct_legs.items() if agent == agent_id), "")
 
-    def link_restored(self, live_leg: Callable[[str, str], tuple[str, str] | None]) -> None:
-        """After the first resync: each agent restored on a call gets its leg back (found by
-        uuid, else by its extension's channel) and its customer's, so their hang-ups end the
-        call as usual; an agent whose call ended while icm was away goes to wrap-up. A phone
-        that was ringing with a lost offer is stopped."""
-        pending, self._to_link = self._to_link, []
-        for leg in self._ringing_when_stopped:
-            if live_leg(leg, ""):
-                self.send(cmd.HangupLeg(leg, "ORIGINATOR_CANCEL"))
-        self._ringing_when_stopped = []
-        for session in pending:
-            agent_id = session.agent_id
-            found = live_leg(session.leg, self.extensions.get(agent_id, ""))
-            if found is None:
-                log.info(
-                    "agent %s: its call (leg %s) ended while icm was away",
-                    agent_id,
-                    session.leg or "unknown",
-                )
-                self.apply(self.acd.call_ended(agent_id, self.clock()))
-                continue
-            leg, partner = found
-            if session.queue and session.call_kind is CallKind.INBOUND:
-                self.agent_leg[agent_id] = leg
-                self.leg_agent[leg] = agent_id
-                if partner:
-                    self.talking[partner] = agent_id
-            else:
-                self.direct_legs[leg] = agent_id
-            log.info(
-                "agent %s: back on its call, leg %s (customer leg %s)",
-                agent_id,
-                leg,
-                partner or "none",
-            )
+    # --- what other features may read (they never reach into the engine) -----------------
+    def agent(self, agent_id: str) -> Agent | None:
+        return self.acd.agents.get(agent_id)
 
-    @property
-    def restoring(self) -> bool:
-        return bool(self._to_link or self._ringing_when_stopped)
+    def agents(self) -> list[Agent]:
+        return list(self.acd.agents.values())
 
-    # --- reconciliation (item 8: nothing stays stuck "reserved") --------------------------
-    def legs_to_check(self, older_than: float) -> list[tuple[str, str]]:
-        """(agent, leg) of agents ringing or talking for longer than `older_than` seconds."""
-        now = self.clock()
-        return [
-            (agent_id, leg)
-            for agent_id, leg in self.agent_leg.items()
-            if agent_id in self.acd.agents
-            and now - self.acd.agents[agent_id].state_since > older_than
-        ]
+    def contact(self, contact_id: str) -> Contact | None:
+        return self.acd.contacts.get(contact_id)
 
-    def repair(self, agent_id: str, leg: str) -> None:
-        """The switch no longer has `leg`: end the offer or call it belonged to."""
-        if self.agent_leg.get(agent_id) != leg:
-            return  # moved on meanwhile
+    def queue_of_agent(self, agent_id: str) -> str:
+        """The queue of the contact the agent is connected to ("" when none)."""
+        return self.acd.contact_queue_of_agent.get(agent_id, "")
+
+    def service_level_seconds(self, queue: str) -> float:
+        policy = self.acd.policies.get(queue)
+        return policy.service_level_seconds if policy is not None else 20.0
+
+    def next_deadline(self) -> float | None:
+        return self.acd.next_deadline()
+
+    def not_ready_after(self, agent_id: str, reason: str) -> None:
+        """When the agent's ringing ends, it goes not ready with `reason` (a rejected call)."""
         agent = self.acd.agents[agent_id]
-        log.warning(
-            "acd %s: repaired agent %s stuck %s: leg %s is gone from the switch",
-            self.switch,
-            agent_id,
-            agent.state,
-            leg,
-        )
-        self._leg_gone(leg, "ICM_RECONCILED")
+        agent.prior_state, agent.prior_reason = AgentState.NOT_READY, reason
+
+    def contact_card(self, agent_id: str) -> dict[str, Any] | None:
+        """The ACD contact the agent is offered or connected to, as the desktop shows it."""
+        agent = self.acd.agents.get(agent_id)
+        contact = self.acd.contacts.get(agent.contact_id) if agent and agent.contact_id else None
+        if contact is None:
+            return None
+        return {
+            "contact": contact.contact_id,
+            "queue": contact.queue,
+            "ani": contact.ani,
+            "customer": contact.customer_id,
+            "media": str(contact.media),
+            "attached": contact.attached,
+            "priority": contact.priority,
+        }
 
     # --- outputs -------------------------------------------------------------------------
     def apply(self, outputs: list[Output]) -> None:
@@ -598,12 +520,12 @@ class AcdRuntime:
         """Start a switch command; never waits for the switch (the consumer must not block)."""
         try:
             job = self.bgapi(command)
-        except NotConnectedError as exc:
+        except SwitchNotConnected as exc:
             log.warning("acd %s: %s not sent: %s", self.switch, type(command).__name__, exc)
             if leg:
                 self.post(OfferLegFailed(leg, "SWITCH_DISCONNECTED"))
             return
-        except UnsafeArgument as exc:  # e.g. a hostile caller number: the command never leaves
+        except CommandRefused as exc:  # e.g. a hostile caller number: the command never leaves
             log.error("acd %s: %s refused: %s", self.switch, type(command).__name__, exc)
             if leg:
                 self.post(OfferLegFailed(leg, "INVALID_NUMBER_FORMAT"))

@@ -71,6 +71,7 @@ class BookedCallbacks:
         runtime: AcdRuntime,
         on_outcome: Callable[[str, str, str], None] = lambda callback, outcome, detail: None,
         clock: Callable[[], float] = time.time,
+        campaigns: CampaignDialer | None = None,
     ) -> None:
         self.switch = switch
         self.rt = runtime
@@ -80,7 +81,7 @@ class BookedCallbacks:
         self.dialled: dict[str, Booking] = {}  # customer leg being dialled -> booking
         self.by_agent: dict[str, Booking] = {}
         self.taken: OrderedDict[str, None] = OrderedDict()
-        self.campaigns: CampaignDialer | None = None
+        self.campaigns = campaigns  # previews and campaign call-backs ring agents through here
 
     @staticmethod
     def check(args: dict[str, Any]) -> Booking:

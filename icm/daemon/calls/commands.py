@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from greenswitch.esl import NotConnectedError
 
 from icm.bus.commands import CommandError
 from icm.daemon.acd.queue_figures import QueueFigures
+from icm.daemon.switch import SwitchNotConnected
 from icm.domain import commands as cmd
 from icm.domain.calls import LiveCalls
 from icm.domain.originate_policy import OriginateNotAllowed, originate_target
@@ -102,7 +102,7 @@ class CallCommands:
             raise CommandError(f"originate needs {exc.args[0]}") from exc
         try:
             reply = self.bgapi(command)
-        except NotConnectedError as exc:
+        except SwitchNotConnected as exc:
             raise CommandError(f"switch {self.switch} is not connected") from exc
         if not reply.startswith("+OK"):
             raise CommandError(reply.lstrip("-").strip() or "originate refused")

@@ -43,7 +43,7 @@ import gevent
 import gevent.event
 
 from icm.bus.commands import CommandError
-from icm.daemon.freeswitch.render import UnsafeArgument
+from icm.daemon.switch import CommandRefused
 from icm.domain import commands as cmd
 from icm.domain.acd.model import AgentState, Contact
 from outbound.domain.amd import APPS as DETECTION_APPS
@@ -140,6 +140,9 @@ class CampaignDialer:
         post: Callable[[object], None],
         record: Callable[[dict[str, Any]], None],
         ivr_socket: str = "",
+        ring_agent: Callable[[CampaignCall, bool], str] = lambda call, reserved: "no phone",
+        view_changed: Callable[[str], None] = lambda agent_id: None,
+        number_refusal: Callable[[str], str] = default_refusal,
     ) -> None:
         self.switch = switch
         self.redis = redis
@@ -160,11 +163,11 @@ class CampaignDialer:
         self.previewing: dict[str, CampaignCall] = {}  # agent -> the preview it is shown
         # rings a call-back's (or a preview's) agent, then dials the customer:
         # icm.daemon.callbacks.booked; "" when ringing, else why the agent cannot take it
-        self.ring_agent: Callable[[CampaignCall, bool], str] = lambda call, reserved: "no phone"
-        self.view_changed: Callable[[str], None] = lambda agent_id: None  # republish a desktop
+        self.ring_agent = ring_agent
+        self.view_changed = view_changed  # republish a desktop
         # why the company's dialling rules refuse a number ("": allowed); icm wires the
         # database's rules, the safe defaults until then (issue 18 item 4)
-        self.number_refusal: Callable[[str], str] = default_refusal
+        self.number_refusal = number_refusal
         self.stopped: set[str] = set()  # paused / stopped campaigns: nothing of theirs requeued
         self.modules: dict[str, bool] | None = None  # detection modules on this connection
 
@@ -418,7 +421,7 @@ class CampaignDialer:
                     then=then,
                 )
             )
-        except UnsafeArgument as exc:  # a number, caller ID or gateway the switch must not see
+        except CommandRefused as exc:  # a number, caller ID or gateway the switch must not see
             log.error("campaign %s: attempt %s refused: %s", call.campaign, call.key, exc)
             self._finish(call, "failed", "INVALID_NUMBER_FORMAT")
             self._end_agent_side(call)
@@ -882,7 +885,7 @@ class CampaignDialer:
             apps, call.stop_avmd = (cmd.StopAvmd(), *apps), False
         try:
             self.bgapi_nowait(cmd.TransferInline(call.leg, apps))
-        except UnsafeArgument as exc:  # e.g. a message file the switch must not be given
+        except CommandRefused as exc:  # e.g. a message file the switch must not be given
             log.error("campaign %s: %s refused (%s); hanging up", call.campaign, call.leg, exc)
             self._hang_up(call)
 

@@ -19,6 +19,7 @@ import gevent
 import gevent.event
 from greenswitch.esl import NotConnectedError
 
+from icm.daemon.switch import ResyncReady, SwitchNotConnected
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 
@@ -45,13 +46,6 @@ class SwitchAddress:
     host: str
     port: int
     password: str
-
-
-@dataclass(frozen=True, slots=True)
-class ResyncReady:
-    """Put in the sink when the snapshot reply arrives, at its exact place in the stream."""
-
-    event: ev.SwitchResynced
 
 
 class SwitchDriver:
@@ -127,20 +121,29 @@ class SwitchDriver:
     def api(self, command: cmd.SwitchCommand) -> str:
         """Run an api command on the switch and return its reply body."""
         frame = render(command, "api")
-        return self._connection().send(frame).data
+        try:
+            return self._connection().send(frame).data
+        except NotConnectedError as exc:
+            raise SwitchNotConnected(str(exc)) from exc
 
     def bgapi_nowait(self, command: cmd.SwitchCommand) -> str:
         """Start a bgapi job without waiting for the switch's reply; returns our Job-UUID,
         which the BACKGROUND_JOB event carries back with the result."""
         job = str(uuid.uuid4())
         frame = render(command, "bgapi", job)
-        self._connection().send_nowait(frame)
+        try:
+            self._connection().send_nowait(frame)
+        except NotConnectedError as exc:
+            raise SwitchNotConnected(str(exc)) from exc
         return job
 
     def bgapi(self, command: cmd.SwitchCommand) -> str:
         """Run a bgapi command; returns the Job-UUID reply text."""
         frame = render(command, "bgapi")
-        return self._connection().send(frame).headers.get("Reply-Text", "")
+        try:
+            return self._connection().send(frame).headers.get("Reply-Text", "")
+        except NotConnectedError as exc:
+            raise SwitchNotConnected(str(exc)) from exc
 
     def _connection(self) -> IcmInboundESL:
         conn = self.connection

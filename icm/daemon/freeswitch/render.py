@@ -20,10 +20,11 @@ import re
 from collections.abc import Iterable
 from typing import Literal
 
+from icm.daemon.switch import CommandRefused
 from icm.domain import commands as cmd
 
 
-class UnsafeArgument(ValueError):
+class UnsafeArgument(CommandRefused):
     """A value that would break out of an ESL command line (spaces, newlines, braces …)."""
 
 

@@ -56,6 +56,16 @@ def _leg_created(switch: str, h: Mapping[str, str], at: datetime) -> ev.LegCreat
     )
 
 
+def decode(
+    switch: str, headers: Mapping[str, str]
+) -> ev.DomainEvent | ev.GatewayStateChanged | ev.RecordingStopped | ev.JobDone | None:
+    """One ESL event as the daemon's inbox item: a background job's reply (BACKGROUND_JOB),
+    else its domain event (None: nothing the daemon follows)."""
+    if headers.get("Event-Name") == "BACKGROUND_JOB":
+        return ev.JobDone(headers.get("Job-UUID", ""), (headers.get("_body") or "").strip())
+    return translate(switch, headers)
+
+
 def translate(
     switch: str, headers: Mapping[str, str]
 ) -> ev.DomainEvent | ev.GatewayStateChanged | ev.RecordingStopped | None:
@@ -101,6 +111,7 @@ def translate(
                 at,
                 headers.get("Record-Completion-Cause", ""),
                 int(ms) if ms.isdigit() else None,
+                recording_facts(headers, at.timestamp()),
             )
         case "CHANNEL_HANGUP_COMPLETE":
             cause = headers.get("Hangup-Cause") or headers.get("variable_hangup_cause", "")
@@ -174,3 +185,42 @@ def _rows(payload: str) -> list[dict[str, str]]:
         raise ValueError(f"not a json api reply: {payload[:80]!r}")
     data = json.loads(payload)
     return list(data.get("rows") or [])
+
+
+def _epoch(micros: str) -> float | None:
+    """A FreeSWITCH microsecond timestamp header, or None when absent / zero."""
+    try:
+        value = int(micros)
+    except (TypeError, ValueError):
+        return None
+    return value / 1_000_000 if value > 0 else None
+
+
+def recording_facts(headers: Mapping[str, str], ended: float) -> ev.RecordingFacts:
+    """What a RECORD_STOP says of a recording icm did not start (or no longer remembers):
+    the leg's call, its numbers, icm's own channel variables (ipbx_agent, ipbx_queue,
+    ipbx_contact) and when it started (the end less record_ms; else the leg's answer)."""
+    h = headers
+    ani = ""
+    if h.get("Call-Direction") == "outbound":  # an originated leg's caller id is flipped
+        ani = h.get("Caller-Orig-Caller-ID-Number") or h.get(
+            "variable_origination_caller_id_number", ""
+        )
+    ani = ani or h.get("Caller-Caller-ID-Number") or h.get("Caller-ANI", "")
+    ms = h.get("variable_record_ms", "")
+    seconds = h.get("variable_record_seconds", "")
+    if ms.isdigit():
+        started = ended - int(ms) / 1000
+    elif seconds.isdigit():
+        started = ended - int(seconds)
+    else:
+        started = _epoch(h.get("Caller-Channel-Answered-Time", "")) or ended
+    return ev.RecordingFacts(
+        call_uuid=h.get("Channel-Call-UUID") or h.get("variable_call_uuid", ""),
+        ani=ani,
+        dnis=h.get("Caller-Destination-Number") or h.get("Caller-Callee-ID-Number", ""),
+        agent=h.get("variable_ipbx_agent", ""),
+        queue=h.get("variable_ipbx_queue", ""),
+        contact=h.get("variable_ipbx_contact", ""),
+        started=started,
+    )

@@ -22,9 +22,9 @@ from django.conf import settings
 from django.db import connection
 from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 
-from icm.daemon.acd.runtime import ContactArrived
-from icm.daemon.freeswitch.render import UnsafeArgument
+from icm.daemon.acd.messages import ContactArrived
 from icm.daemon.ivr.voice import BEEP, VoiceFrontend
+from icm.daemon.switch import CommandRefused
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.model import Contact
@@ -155,7 +155,7 @@ def make_ivr_app(
                     log.info("call %s: greeting %s", call_uuid, greeting)
                     try:
                         session.playback(greeting, block=True)
-                    except UnsafeArgument as exc:  # a misconfigured greeting: not played
+                    except CommandRefused as exc:  # a misconfigured greeting: not played
                         log.error("call %s: greeting %r not played: %s", call_uuid, greeting, exc)
                 contact = Contact(
                     contact_id=uuid,

@@ -12,8 +12,9 @@ Every recording is persisted from its start (a LiveRecording row, through icm's 
 so a restarted icm knows what the switch is still writing (`restore`), and a resync finishes
 the ones whose leg went while icm was away (`resynced`). A RECORD_STOP for a path icm does not
 know (its start was before a restart, or someone else recorded) is catalogued all the same,
-from the persisted start and the event's own headers (`facts_from_stop`): whatever the switch
-recorded is catalogued, whoever started it. A RECORD_STOP delivered twice makes one row.
+from the persisted start and the facts the switch adapter read off its stop event:
+whatever the switch recorded is catalogued, whoever started it.
+A RECORD_STOP delivered twice makes one row.
 
 Runs in icm's greenlets; switch commands go out as bgapi jobs, so the consumer never waits.
 """
@@ -35,6 +36,7 @@ from zoneinfo import ZoneInfo
 from icm.bus.commands import CommandError
 from icm.domain import commands as cmd
 from icm.domain.calls import CallRecord
+from icm.domain.events import RecordingFacts
 from icm.domain.recording_policy import (
     FORMATS,
     CallFacts,
@@ -51,47 +53,6 @@ SEEN_KEPT = 5_000  # finished paths remembered: a RECORD_STOP delivered again is
 TAPS_DIR = "live"  # icm.daemon.recording.live_listen's taps, under the recordings directory
 RESYNC_GUARD = 2.0  # seconds: a recording this new is not judged by a resync's channel list
 LEFT_UNSEEN = "leg-gone-unseen"  # the cause of a recording whose leg ended while icm was away
-
-
-def _epoch(micros: str) -> float | None:
-    """A FreeSWITCH microsecond timestamp header, or None when absent / zero."""
-    try:
-        value = int(micros)
-    except (TypeError, ValueError):
-        return None
-    return value / 1_000_000 if value > 0 else None
-
-
-def facts_from_stop(headers: Mapping[str, str], ended: float) -> dict[str, Any]:
-    """What a RECORD_STOP says of a recording icm did not start (or no longer remembers):
-    the leg's call, its numbers, icm's own channel variables (ipbx_agent, ipbx_queue,
-    ipbx_contact) and when it started (the end less record_ms; else the leg's answer)."""
-    h = headers
-    outbound = h.get("Call-Direction") == "outbound"
-    ani = ""
-    if outbound:  # an originated leg's caller id is flipped: its origination number is the caller
-        ani = h.get("Caller-Orig-Caller-ID-Number") or h.get(
-            "variable_origination_caller_id_number"
-        )
-    ani = ani or h.get("Caller-Caller-ID-Number") or h.get("Caller-ANI", "")
-    ms = h.get("variable_record_ms", "")
-    seconds = h.get("variable_record_seconds", "")
-    if ms.isdigit():
-        started = ended - int(ms) / 1000
-    elif seconds.isdigit():
-        started = ended - int(seconds)
-    else:
-        started = _epoch(h.get("Caller-Channel-Answered-Time", "")) or ended
-    return {
-        "call_uuid": h.get("Channel-Call-UUID") or h.get("variable_call_uuid", ""),
-        "ani": ani,
-        "dnis": h.get("Caller-Destination-Number") or h.get("Caller-Callee-ID-Number", ""),
-        "agent": h.get("variable_ipbx_agent", ""),
-        "queue": h.get("variable_ipbx_queue", ""),
-        "contact": h.get("variable_ipbx_contact", ""),
-        "started": started,
-        "ms": int(ms) if ms.isdigit() else None,
-    }
 
 
 @dataclass
@@ -214,13 +175,13 @@ class Recorder:
         at: float,
         cause: str,
         ms: int | None,
-        headers: Mapping[str, str] | None = None,
+        facts: RecordingFacts | None = None,
     ) -> bool:
         """RECORD_STOP from the switch: hand the file to the catalogue (True if catalogued).
-        `headers` (the event's own) describe a recording icm does not know."""
+        `facts` (the event's own) describe a recording icm does not know."""
         rec = self.active.pop(path, None)
         if rec is None:
-            return self._stopped_unknown(leg, path, at, cause, ms, headers or {})
+            return self._stopped_unknown(leg, path, at, cause, ms, facts or RecordingFacts())
         if self.by_leg.get(rec.leg) == path:
             del self.by_leg[rec.leg]
         if rec.paused_at is not None:
@@ -256,7 +217,7 @@ class Recorder:
         return True
 
     def _stopped_unknown(
-        self, leg: str, path: str, at: float, cause: str, ms: int | None, headers: Mapping[str, str]
+        self, leg: str, path: str, at: float, cause: str, ms: int | None, facts: RecordingFacts
     ) -> bool:
         """A RECORD_STOP for a path not in the active set: started before an icm restart, or
         by someone else. Catalogued from the persisted start (merged by the store) and the
@@ -280,7 +241,6 @@ class Recorder:
                 self.directory,
             )
             return False
-        facts = facts_from_stop(headers, at)
         self._seen(path)
         self.persist(
             {
@@ -289,21 +249,21 @@ class Recorder:
                 "switch": self.switch,
                 "leg_uuid": leg,
                 "path": where,
-                "call_uuid": facts["call_uuid"],
-                "agent": facts["agent"],
-                "queue": facts["queue"],
-                "ani": facts["ani"],
-                "dnis": facts["dnis"],
+                "call_uuid": facts.call_uuid,
+                "agent": facts.agent,
+                "queue": facts.queue,
+                "ani": facts.ani,
+                "dnis": facts.dnis,
                 "customer": "",
                 "policy": "",
                 "format": "pcm",
                 "channels": None,
-                "started": facts["started"],
+                "started": facts.started if facts.started is not None else at,
                 "ended": at,
                 "paused": 0.0,
                 "retention_days": None,
                 "cause": cause,
-                "ms": ms if ms is not None else facts["ms"],
+                "ms": ms,
             }
         )
         log.warning(

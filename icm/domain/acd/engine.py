@@ -7,13 +7,14 @@ overflow) are timers: the caller sleeps until `next_deadline()` and calls `tick(
 
 from __future__ import annotations
 
-import heapq
 import logging
 import random
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from .agent_fsm import AgentStateChanged, IllegalTransition, change_state
+from .direct import DirectOffers
+from .metrics import QueueMetrics, QueueStats
 from .model import (
     Agent,
     AgentState,
@@ -28,10 +29,10 @@ from .model import (
 from .outputs import CancelOffer, ContactFinished, OfferContact, Output
 from .selection import contact_order_key, eligible_agents, has_skills
 from .strategies import STRATEGIES, RankContext, validate_policy
+from .timers import Timers
 
 log = logging.getLogger(__name__)
 S = AgentState
-DEFAULT_HANDLE_SECONDS = 180.0
 
 
 class UnknownQueue(KeyError):
@@ -42,14 +43,7 @@ class UnknownAgent(KeyError):
     """A command names an agent the ACD does not know."""
 
 
-@dataclass(slots=True)
-class _QueueStats:
-    answered: deque[tuple[float, float]]  # (at, waited)
-    abandoned: deque[tuple[float, float]]
-    handle: deque[float]
-
-
-class Acd:
+class Acd(DirectOffers, QueueMetrics):
     """Agents, queues and waiting contacts of one icm; the single writer of ACD state."""
 
     def __init__(self, rng: random.Random | None = None) -> None:
@@ -63,10 +57,8 @@ class Acd:
         self.contact_queue_of_agent: dict[str, str] = {}  # agent -> queue of its queue call
         self.direct_offers: dict[str, str] = {}  # agent -> contact ringing it outside queues
         self._rr_last: dict[str, str] = {}
-        self._stats: dict[str, _QueueStats] = {}
-        self._timers: list[tuple[float, int, str, str, int]] = []
-        self._timer_seq = 0
-        self._tokens: dict[tuple[str, str], int] = {}
+        self._stats: dict[str, QueueStats] = {}
+        self.timers = Timers()
         self._contact_seq = 0
         self.rng = rng or random.Random()
 
@@ -77,7 +69,7 @@ class Acd:
         self.policies[policy.name] = policy
         self.waiting.setdefault(policy.name, {})
         self._stats.setdefault(
-            policy.name, _QueueStats(deque(maxlen=200), deque(maxlen=200), deque(maxlen=200))
+            policy.name, QueueStats(deque(maxlen=200), deque(maxlen=200), deque(maxlen=200))
         )
         members = {a.agent_id for a in self.agents.values() if _member(a, policy)}
         for agent_id in self.members.get(policy.name, set()) - members:
@@ -124,7 +116,7 @@ class Acd:
         offered = agent.contact_id if agent.state is S.RESERVED else ""
         if self.direct_offers.pop(agent_id, None) is not None:
             offered = ""  # not a queue offer: nothing to re-route
-        self._cancel_timer("wrap", agent_id)
+        self.timers.cancel("wrap", agent_id)
         out: list[Output] = [change_state(agent, S.LOGGED_OUT, now, "logout")]
         if offered:
             out += self._release_offer(offered, agent_id, now)
@@ -137,7 +129,7 @@ class Acd:
             return []
         if agent.state is S.LOGGED_OUT:
             raise IllegalTransition(f"agent {agent_id} is signed out")
-        self._cancel_timer("wrap", agent_id)
+        self.timers.cancel("wrap", agent_id)
         agent.missed_in_a_row = 0
         return [change_state(agent, S.READY, now, "ready"), *self._dispatch_agent(agent, now)]
 
@@ -153,7 +145,7 @@ class Acd:
             return self.offer_failed(agent.contact_id, agent_id, now, "rejected_not_ready")
         if agent.state is S.LOGGED_OUT:
             raise IllegalTransition(f"agent {agent_id} is signed out")
-        self._cancel_timer("wrap", agent_id)
+        self.timers.cancel("wrap", agent_id)
         return [change_state(agent, S.NOT_READY, now, "not ready", reason)]
 
     def pick(self, agent_id: str, contact_id: str, now: float) -> list[Output]:
@@ -169,7 +161,7 @@ class Acd:
             raise IllegalTransition(f"queue {contact.queue} is not one of yours")
         if agent.state not in (S.READY, S.NOT_READY):
             raise IllegalTransition(f"agent {agent_id} is {agent.state.value.replace('_', ' ')}")
-        self._cancel_timer("wrap", agent_id)
+        self.timers.cancel("wrap", agent_id)
         policy = self.policies[contact.queue]
         explanation = Explanation(
             "picked",
@@ -182,68 +174,6 @@ class Acd:
             "picked by the agent",
         )
         return self._offer(contact, (agent_id,), explanation, now)
-
-    # --- direct offers: one chosen agent, outside any queue ------------------------------
-    def offer_direct(
-        self, agent_id: str, contact_id: str, now: float, trigger: str
-    ) -> list[Output]:
-        """Ring one chosen agent for a contact (a consultation, a booked call-back): ready or
-        not ready — never while on a call, ringing or in wrap-up. The agent is
-        reserved (no queue offer meanwhile) and returns to where it was if it does not take
-        the contact."""
-        agent = self._agent(agent_id)
-        if agent.state not in (S.READY, S.NOT_READY):  # wrap-up: it finishes its notes first
-            raise IllegalTransition(f"agent {agent_id} is {agent.state.value.replace('_', ' ')}")
-        agent.prior_state, agent.prior_reason = agent.state, agent.reason
-        agent.contact_id = contact_id
-        out: list[Output] = [change_state(agent, S.RESERVED, now, trigger)]
-        self.direct_offers[agent_id] = contact_id
-        return out
-
-    def direct_answered(
-        self, agent_id: str, now: float, queue: str = "", kind: CallKind = CallKind.INTERNAL
-    ) -> list[Output]:
-        """The chosen agent took the contact: on call (a queue's when `queue` is given: it
-        then wraps up afterwards and the call counts as handled)."""
-        agent = self._agent(agent_id)
-        contact = self.direct_offers.pop(agent_id, None)
-        if contact is None or agent.state is not S.RESERVED:
-            return []
-        agent.missed_in_a_row = 0
-        out: list[Output] = [change_state(agent, S.ON_CALL, now, "answer")]
-        agent.contact_id = contact
-        self.take_over(agent_id, queue, kind)
-        return out
-
-    def direct_failed(self, agent_id: str, now: float, why: str) -> list[Output]:
-        """The chosen agent did not take the contact (`why`: no_answer, busy, reject,
-        cancelled): back to its earlier state."""
-        agent = self._agent(agent_id)
-        if self.direct_offers.pop(agent_id, None) is None or agent.state is not S.RESERVED:
-            return []
-        return self._return_to_prior(agent, now, why)
-
-    def take_over(self, agent_id: str, queue: str, kind: CallKind = CallKind.INTERNAL) -> None:
-        """The agent (on call) now handles its contact as `queue`'s (a completed consultative
-        transfer): wrap-up follows its hang-up. Without a queue it stays an internal call."""
-        agent = self._agent(agent_id)
-        if queue and queue in self.policies:
-            agent.call_kind = CallKind.INBOUND
-            self.contact_queue_of_agent[agent_id] = queue
-        else:
-            agent.call_kind = kind
-
-    def start_direct_call(self, agent_id: str, now: float, kind: CallKind) -> list[Output]:
-        """An internal or outbound call, allowed also when not ready (AG-2, AG-8)."""
-        agent = self._agent(agent_id)
-        if agent.state is S.RESERVED:
-            raise IllegalTransition(f"agent {agent_id} is being offered a call")
-        if agent.state in (S.READY, S.NOT_READY):
-            agent.prior_state, agent.prior_reason = agent.state, agent.reason
-        self._cancel_timer("wrap", agent_id)
-        out: list[Output] = [change_state(agent, S.ON_CALL, now, f"{kind} call")]
-        agent.call_kind = kind
-        return out
 
     # --- contacts ------------------------------------------------------------------------
     def enqueue(self, contact: Contact, now: float) -> list[Output]:
@@ -330,7 +260,7 @@ class Acd:
         if not ringing:
             self.offers.pop(contact_id, None)
             contact.offered_to = frozenset()
-            self._cancel_timer("ring", contact_id)
+            self.timers.cancel("ring", contact_id)
         contact.declined_by.add(agent_id)
         out: list[Output] = []
         if why in ("no_answer", "busy"):
@@ -363,7 +293,7 @@ class Acd:
             if policy is not None and policy.wrap_up_seconds > 0:
                 self._stats[queue].handle.append(now - agent.state_since + policy.wrap_up_seconds)
                 out: list[Output] = [change_state(agent, S.WRAP_UP, now, "hang-up")]
-                self._set_timer(now + policy.wrap_up_seconds, "wrap", agent_id)
+                self.timers.set(now + policy.wrap_up_seconds, "wrap", agent_id)
                 return out
             self._stats[queue].handle.append(now - agent.state_since)
         return self._return_to_prior(agent, now, "hang-up")
@@ -371,31 +301,24 @@ class Acd:
     def extend_wrap_up(self, agent_id: str, seconds: float, now: float) -> list[Output]:
         agent = self._agent(agent_id)
         if agent.state is S.WRAP_UP:
-            due = max(self._timer_due("wrap", agent_id) or now, now) + seconds
-            self._set_timer(due, "wrap", agent_id)
+            due = max(self.timers.due("wrap", agent_id) or now, now) + seconds
+            self.timers.set(due, "wrap", agent_id)
         return []
 
     def end_wrap_up(self, agent_id: str, now: float) -> list[Output]:
         agent = self._agent(agent_id)
         if agent.state is not S.WRAP_UP:
             return []
-        self._cancel_timer("wrap", agent_id)
+        self.timers.cancel("wrap", agent_id)
         return self._return_to_prior(agent, now, "wrap-up done")
 
     # --- time ----------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
-        while self._timers and not self._live(self._timers[0]):
-            heapq.heappop(self._timers)
-        return self._timers[0][0] if self._timers else None
+        return self.timers.next_deadline()
 
     def tick(self, now: float) -> list[Output]:
         out: list[Output] = []
-        while self._timers and self._timers[0][0] <= now:
-            entry = heapq.heappop(self._timers)
-            if not self._live(entry):
-                continue
-            _, _, kind, key, _ = entry
-            del self._tokens[(kind, key)]
+        for kind, key in self.timers.pop_due(now):
             out += self._fire(kind, key, now)
         return out
 
@@ -419,38 +342,6 @@ class Acd:
         if kind == "recheck" and not self.offers.get(contact_id):
             return self._dispatch_contact(contact, now)
         return []
-
-    # --- figures -------------------------------------------------------------------------
-    def expected_wait(self, queue: str) -> float:
-        """Seconds a new contact may expect to wait: contacts ahead × handle time / agents."""
-        stats = self._stats[queue]
-        handle = sum(stats.handle) / len(stats.handle) if stats.handle else DEFAULT_HANDLE_SECONDS
-        staffed = sum(
-            1 for a in self.members.get(queue, ()) if self.agents[a].state is not S.LOGGED_OUT
-        )
-        ahead = sum(1 for c in self.waiting[queue].values() if not c.offered_to)
-        if staffed == 0:
-            return float("inf") if ahead else 0.0
-        return ahead * handle / staffed
-
-    def service_level(self, queue: str) -> float | None:
-        """Share of recent contacts answered within the queue's service-level time."""
-        stats, policy = self._stats[queue], self.policies[queue]
-        total = len(stats.answered) + len(stats.abandoned)
-        if total == 0:
-            return None
-        within = sum(1 for _, waited in stats.answered if waited <= policy.service_level_seconds)
-        return within / total
-
-    def position(self, contact_id: str, now: float) -> int:
-        contact = self.contacts[contact_id]
-        policy = self.policies[contact.queue]
-        key = contact_order_key(policy, contact, now)
-        return 1 + sum(
-            1
-            for other in self.waiting[contact.queue].values()
-            if not other.offered_to and contact_order_key(policy, other, now) < key
-        )
 
     # --- internals -----------------------------------------------------------------------
     def _agent(self, agent_id: str) -> Agent:
@@ -515,7 +406,7 @@ class Acd:
         contact.offered_to = frozenset(agent_ids)
         if explanation.strategy != "picked":
             self._rr_last[contact.queue] = agent_ids[0]
-        self._set_timer(now + policy.ring_timeout, "ring", contact.contact_id)
+        self.timers.set(now + policy.ring_timeout, "ring", contact.contact_id)
         log.info(
             "contact %s (%s): offered to %s by %s",
             contact.contact_id,
@@ -584,7 +475,7 @@ class Acd:
         """Stop ringing every agent offered `contact`; returns the outputs and freed agents."""
         ringing = self.offers.pop(contact.contact_id, set())
         contact.offered_to = frozenset()
-        self._cancel_timer("ring", contact.contact_id)
+        self.timers.cancel("ring", contact.contact_id)
         if not ringing:
             return [], []
         out: list[Output] = [CancelOffer(contact.contact_id, tuple(sorted(ringing)), reason)]
@@ -607,7 +498,7 @@ class Acd:
         if not ringing:
             self.offers.pop(contact_id, None)
             contact.offered_to = frozenset()
-            self._cancel_timer("ring", contact_id)
+            self.timers.cancel("ring", contact_id)
             out += self._dispatch_contact(contact, now)
         return out
 
@@ -623,7 +514,7 @@ class Acd:
         self.contacts.pop(contact.contact_id, None)
         self.waiting[contact.queue].pop(contact.contact_id, None)
         for kind in ("ring", "overflow"):  # recheck timers find no contact and do nothing
-            self._cancel_timer(kind, contact.contact_id)
+            self.timers.cancel(kind, contact.contact_id)
         waited = now - contact.enqueued_at
         stats = self._stats[contact.queue]
         if outcome is ContactOutcome.ANSWERED:
@@ -677,7 +568,7 @@ class Acd:
         if contact.last_agent_id and policy.last_agent_seconds > 0:
             times.append(contact.enqueued_at + policy.last_agent_seconds)
         for i, due in enumerate(sorted(times)):
-            self._set_timer(due, "recheck", f"{contact.contact_id}|{i}")
+            self.timers.set(due, "recheck", f"{contact.contact_id}|{i}")
         deadlines = [
             contact.enqueued_at + r.after_seconds
             for r in policy.overflow
@@ -686,31 +577,7 @@ class Acd:
         if policy.max_wait is not None:
             deadlines.append(contact.enqueued_at + policy.max_wait)
         if deadlines:
-            self._set_timer(min(deadlines), "overflow", contact.contact_id)
-
-    def _set_timer(self, due: float, kind: str, key: str) -> None:
-        self._timer_seq += 1
-        self._tokens[(kind, key)] = self._timer_seq
-        heapq.heappush(self._timers, (due, self._timer_seq, kind, key, self._timer_seq))
-
-    def _cancel_timer(self, kind: str, key: str) -> None:
-        self._tokens.pop((kind, key), None)
-        if kind in ("recheck",):
-            for token_key in [
-                k for k in self._tokens if k[0] == kind and k[1].startswith(key + "|")
-            ]:
-                del self._tokens[token_key]
-
-    def _timer_due(self, kind: str, key: str) -> float | None:
-        token = self._tokens.get((kind, key))
-        for due, _, k, name, tok in self._timers:
-            if k == kind and name == key and tok == token:
-                return due
-        return None
-
-    def _live(self, entry: tuple[float, int, str, str, int]) -> bool:
-        _, _, kind, key, token = entry
-        return self._tokens.get((kind, key)) == token
+            self.timers.set(min(deadlines), "overflow", contact.contact_id)
 
 
 def _is_ready(agent: Agent) -> bool:

@@ -46,7 +46,7 @@ def session_of(acd: Acd, agent_id: str, leg: str) -> AgentSession:
         call_kind=agent.call_kind,
         logged_in_at=agent.logged_in_at,
         leg=leg if agent.state in (S.RESERVED, S.ON_CALL) else "",
-        wrap_due=(acd._timer_due("wrap", agent_id) or 0.0) if agent.state is S.WRAP_UP else 0.0,
+        wrap_due=(acd.timers.due("wrap", agent_id) or 0.0) if agent.state is S.WRAP_UP else 0.0,
     )
 
 
@@ -83,7 +83,7 @@ def restore_sessions(acd: Acd, sessions: list[AgentSession], now: float) -> list
             if session.queue and session.queue in acd.policies:
                 acd.contact_queue_of_agent[session.agent_id] = session.queue
         if state is S.WRAP_UP:
-            acd._set_timer(max(now, session.wrap_due), "wrap", session.agent_id)
+            acd.timers.set(max(now, session.wrap_due), "wrap", session.agent_id)
         if state is S.ON_CALL:
             to_link.append(session)
         log.info(

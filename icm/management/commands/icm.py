@@ -41,6 +41,8 @@ class Command(BaseCommand):
             snapshot_seconds=settings.IPBX_STATS_SNAPSHOT_SECONDS,
             recordings_dir=str(settings.IPBX_RECORDINGS_DIR),
             time_zone=settings.TIME_ZONE,
+            outbox_dir=str(settings.ICM_OUTBOX_DIR),
+            outbox_limit=settings.ICM_OUTBOX_LIMIT,
         )
         service = IcmService(config)
         service.start()

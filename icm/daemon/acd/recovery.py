@@ -1,0 +1,95 @@
+"""The ACD's recovery (ICM-3 and reconciliation): after an icm restart agents keep their
+sessions and get their calls back at the first resync; an agent's leg the switch no longer has
+(a lost event) is repaired. A part of AcdRuntime (mixed in), split out for size."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from icm.domain import commands as cmd
+from icm.domain.acd.model import AgentState, CallKind
+from icm.domain.acd.sessions import AgentSession, restore_sessions
+
+log = logging.getLogger("icm.daemon.acd.runtime")
+
+
+class RestartRecovery:
+    # --- an icm restart (ICM-3): agents keep their sessions and their calls ---------------
+    def restore(self, sessions: list[AgentSession]) -> None:
+        """Take back the agents the previous icm had signed in (before the first resync)."""
+        self._to_link = restore_sessions(self.acd, sessions, self.clock())
+        self._ringing_when_stopped = [
+            s.leg for s in sessions if s.state is AgentState.RESERVED and s.leg
+        ]
+        log.info(
+            "acd %s: %d agents' sessions restored, %d of them on a call",
+            self.switch,
+            len(sessions),
+            len(self._to_link),
+        )
+
+    def link_restored(self, live_leg: Callable[[str, str], tuple[str, str] | None]) -> None:
+        """After the first resync: each agent restored on a call gets its leg back (found by
+        uuid, else by its extension's channel) and its customer's, so their hang-ups end the
+        call as usual; an agent whose call ended while icm was away goes to wrap-up. A phone
+        that was ringing with a lost offer is stopped."""
+        pending, self._to_link = self._to_link, []
+        for leg in self._ringing_when_stopped:
+            if live_leg(leg, ""):
+                self.send(cmd.HangupLeg(leg, "ORIGINATOR_CANCEL"))
+        self._ringing_when_stopped = []
+        for session in pending:
+            agent_id = session.agent_id
+            found = live_leg(session.leg, self.extensions.get(agent_id, ""))
+            if found is None:
+                log.info(
+                    "agent %s: its call (leg %s) ended while icm was away",
+                    agent_id,
+                    session.leg or "unknown",
+                )
+                self.apply(self.acd.call_ended(agent_id, self.clock()))
+                continue
+            leg, partner = found
+            if session.queue and session.call_kind is CallKind.INBOUND:
+                self.agent_leg[agent_id] = leg
+                self.leg_agent[leg] = agent_id
+                if partner:
+                    self.talking[partner] = agent_id
+            else:
+                self.direct_legs[leg] = agent_id
+            log.info(
+                "agent %s: back on its call, leg %s (customer leg %s)",
+                agent_id,
+                leg,
+                partner or "none",
+            )
+
+    @property
+    def restoring(self) -> bool:
+        return bool(self._to_link or self._ringing_when_stopped)
+
+    # --- reconciliation (item 8: nothing stays stuck "reserved") --------------------------
+    def legs_to_check(self, older_than: float) -> list[tuple[str, str]]:
+        """(agent, leg) of agents ringing or talking for longer than `older_than` seconds."""
+        now = self.clock()
+        return [
+            (agent_id, leg)
+            for agent_id, leg in self.agent_leg.items()
+            if agent_id in self.acd.agents
+            and now - self.acd.agents[agent_id].state_since > older_than
+        ]
+
+    def repair(self, agent_id: str, leg: str) -> None:
+        """The switch no longer has `leg`: end the offer or call it belonged to."""
+        if self.agent_leg.get(agent_id) != leg:
+            return  # moved on meanwhile
+        agent = self.acd.agents[agent_id]
+        log.warning(
+            "acd %s: repaired agent %s stuck %s: leg %s is gone from the switch",
+            self.switch,
+            agent_id,
+            agent.state,
+            leg,
+        )
+        self._leg_gone(leg, "ICM_RECONCILED")

@@ -1,0 +1,154 @@
+"""icm's one outbox: rows written in order, kept through a database outage, bounded in memory,
+spilled to disk and replayed (also by the next daemon after a crash)."""
+
+from __future__ import annotations
+
+import pytest
+
+from icm.daemon.outbox import Outbox
+
+
+class Down(Exception):
+    """The database is unreachable."""
+
+
+class Table:
+    """A writer that fails while `down` (as a database would)."""
+
+    def __init__(self) -> None:
+        self.rows: list = []
+        self.down = False
+        self.calls = 0
+
+    def write(self, rows: list) -> None:
+        self.calls += 1
+        if self.down:
+            raise Down("connection refused")
+        self.rows.extend(rows)
+
+
+def test_rows_are_written_in_order_and_kept_through_an_outage(caplog):
+    table = Table()
+    box = Outbox("fs1", retry_on=(Down,))
+    stream = box.rows("facts", "statistics facts", table.write)
+    stream.put(1)
+    table.down = True
+    stream.put(2)
+    assert not box.flush()
+    assert "2 statistics facts not saved (connection refused); retrying" in caplog.text
+    stream.put(3)
+    assert box.pending() == 3
+    table.down = False
+    assert box.flush()
+    assert table.rows == [1, 2, 3]
+    assert box.pending() == 0
+
+
+def test_a_failing_stream_stops_the_flush_so_later_streams_never_overtake():
+    first, second = Table(), Table()
+    box = Outbox("fs1", retry_on=(Down,))
+    box.rows("a", "agent changes", first.write).put("change")
+    box.rows("b", "calls", second.write).put("cdr")
+    first.down = True
+    assert not box.flush()
+    assert second.calls == 0  # not tried while the first is failing
+    first.down = False
+    assert box.flush()
+    assert (first.rows, second.rows) == (["change"], ["cdr"])
+
+
+def test_an_error_that_is_not_the_databases_is_not_swallowed():
+    box = Outbox("fs1", retry_on=(Down,))
+
+    def broken(rows: list) -> None:
+        raise ValueError("bug")
+
+    box.rows("x", "rows", broken).put(1)
+    with pytest.raises(ValueError):
+        box.flush()
+    assert box.pending() == 1  # and nothing is lost
+
+
+def test_a_keyed_stream_writes_the_newest_row_per_key():
+    table = Table()
+    box = Outbox("fs1", retry_on=(Down,))
+    calls = box.keyed("calls", "calls", table.write, key=lambda row: row[0])
+    calls.put(("call-1", "ringing"))
+    table.down = True
+    assert not box.flush()
+    calls.put(("call-1", "answered"))  # newer than the one kept for the retry
+    calls.put(("call-2", "ringing"))
+    table.down = False
+    assert box.flush()
+    assert sorted(table.rows) == [("call-1", "answered"), ("call-2", "ringing")]
+
+
+def test_latest_value_keeps_only_the_newest():
+    saved = []
+    box = Outbox("fs1", retry_on=(Down,))
+    status = box.latest("switch status", saved.append)
+    status.put((True, 1))
+    status.put((False, 2))
+    assert box.flush()
+    assert saved == [(False, 2)]
+
+
+def test_past_its_bound_a_stream_spills_to_disk_and_writes_it_back_first(tmp_path):
+    table = Table()
+    table.down = True
+    box = Outbox("fs1", retry_on=(Down,), spill_dir=tmp_path, limit=10)
+    stream = box.rows("facts", "statistics facts", table.write)
+    for n in range(25):
+        stream.put(n)
+    assert len(stream._rows) <= 10  # memory stays bounded
+    assert (tmp_path / "facts.spill").exists()
+    assert box.pending() == 25
+    assert not box.flush()
+    table.down = False
+    assert box.flush()
+    assert table.rows == list(range(25))  # nothing lost, nothing doubled, in order
+    assert not (tmp_path / "facts.spill").exists()
+
+
+def test_a_spill_left_by_a_crashed_daemon_is_replayed_by_the_next(tmp_path):
+    dead = Outbox("fs1", retry_on=(Down,), spill_dir=tmp_path, limit=4)
+    down = Table()
+    down.down = True
+    stream = dead.rows("facts", "statistics facts", down.write)
+    for n in range(9):
+        stream.put(n)
+    # the daemon dies here (kill -9): what was in memory is lost, the spill is not
+    table = Table()
+    box = Outbox("fs1", retry_on=(Down,), spill_dir=tmp_path, limit=4)
+    box.rows("facts", "statistics facts", table.write).put("new")
+    assert box.flush()
+    spilled = table.rows[:-1]
+    assert spilled == sorted(spilled) and len(spilled) >= 5 and table.rows[-1] == "new"
+
+
+def test_a_torn_last_row_in_a_spill_loses_only_that_row(tmp_path, caplog):
+    table = Table()
+    table.down = True
+    box = Outbox("fs1", retry_on=(Down,), spill_dir=tmp_path, limit=2)
+    stream = box.rows("facts", "statistics facts", table.write)
+    for n in range(6):
+        stream.put(n)
+    path = tmp_path / "facts.spill"
+    path.write_bytes(path.read_bytes()[:-3])  # the daemon died mid-write
+    reborn = Outbox("fs1", retry_on=(Down,), spill_dir=tmp_path, limit=2)
+    fresh = Table()
+    reborn.rows("facts", "statistics facts", fresh.write)
+    assert reborn.flush()
+    assert fresh.rows == list(range(len(fresh.rows)))  # the intact rows, in order
+    assert "torn row" in caplog.text
+
+
+def test_without_a_spill_directory_overflow_is_dropped_loudly(caplog):
+    table = Table()
+    table.down = True
+    box = Outbox("fs1", retry_on=(Down,), limit=4)
+    stream = box.rows("facts", "statistics facts", table.write)
+    for n in range(9):
+        stream.put(n)
+    assert "dropped (memory bound 4, no spill directory)" in caplog.text
+    assert len(stream) <= 4
