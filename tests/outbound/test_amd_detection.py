@@ -20,6 +20,7 @@ from icm.domain import commands as cmd
 from icm.models import CallLeg, Queue, QueueSkill, Switch, SystemEvent
 from outbound.dialer import dials_made, tick
 from outbound.domain.amd import NoDetection, choose
+from outbound.domain.campaign_call_state import CallState
 from outbound.models import Attempt, Campaign, Contact
 from supervision.models import AuditEntry
 from tests.fixtures.processes import start_switchsim
@@ -119,7 +120,7 @@ def test_a_stock_switch_detects_with_avmd_and_a_missing_module_is_the_switchs_fa
     assert sent[-1].endswith("sofia/gateway/carrier/5550100 avmd_start,park inline")
     # the switch hangs the answered leg up at once (its detection application is missing)
     dialer.answered(call.leg, 1000.0)
-    assert call.detecting
+    assert call.state is CallState.DETECTING
     dialer.hung_up(call.leg, "DESTINATION_OUT_OF_ORDER", 1000.05)
     (ended,) = [u for u in log if "result" in u]
     assert ended["result"] == "switch_failed" and ended["talk_seconds"] is None

@@ -306,7 +306,8 @@ class AgentCallControl:
         conference it leaves the room; a consulted agent hangs up its own leg only."""
         assert self.consults is not None
         consult = self.consults.of(agent_id)
-        if consult is not None and consult.agent_id == agent_id and consult.state != "conference":
+        in_room = consult is not None and consult.state.shown == "conference"
+        if consult is not None and consult.agent_id == agent_id and not in_room:
             return self._consult_step(agent_id, "cancel")
         self._kill(agent_leg)
         return {"agent": agent_id, "action": "hangup", "leg": agent_leg}

@@ -8,6 +8,8 @@ detection when asked, then:
   the ACD, at the front; no agent offered it within the 2 s grace → **abandoned**: withdrawn,
   the message played, hung up.
 Every step is written to the attempt log by icm's persister (`outbound.attempt_store`).
+Each call's state is an outbound.domain.campaign_call_state.CallState, moved only through
+that pure machine's transitions; the attempt's result is its state's.
 
 Detection (issue 17) is whatever the switch has: icm asks `module_exists` for mod_amd and
 mod_avmd once a connection (`switch_connected`; `campaign_floor` carries the answer to the
@@ -50,6 +52,7 @@ from outbound.domain.amd import APPS as DETECTION_APPS
 from outbound.domain.amd import METHODS as DETECTION_METHODS
 from outbound.domain.amd import MODULES as DETECTION_MODULES
 from outbound.domain.amd import SWITCH_FAILED, NoDetection, choose
+from outbound.domain.campaign_call_state import CallEvent, CallState, allows, next_state
 from outbound.domain.dialling_rules import default_refusal
 from outbound.domain.pacing import ConcurrencyCap, GatewayPacing, Pacer, TokenBucket
 
@@ -100,23 +103,37 @@ class CampaignCall:
     requested: float = field(default_factory=time.time)
     placed: float | None = None
     answered: float | None = None
-    offered: bool = False
     agent: str = ""
-    result: str = ""
     placed_job: str = ""
     attempt: int = 0
     agent_first: str = ""  # a call-back rings this agent before the customer is dialed
     preview_seconds: int = 0
     shown_to: str = ""  # preview: the agent looking at it
     shown_at: float | None = None
-    fallback: bool = False  # the booked agent could not take it: to the queue instead
-    from_preview: bool = False  # its agent pressed Call (or the preview time ran out)
     slot: bool = False  # holds a place in the pacing caps
     agent_leg: str = ""  # an agent-first call: the agent's leg, on the line while it rings
     amd_method: str = ""  # the module detecting on this call: mod_amd, mod_avmd or none
     amd_window: float = AVMD_WINDOW
-    detecting: bool = False  # answered, detection running, no verdict yet
     stop_avmd: bool = False  # a person on a leg mod_avmd still listens to
+    state: CallState = CallState.QUEUED  # outbound.domain.campaign_call_state
+
+    @property
+    def result(self) -> str:
+        """answered, machine or abandoned once decided, else ""."""
+        return self.state.result
+
+    @property
+    def from_preview(self) -> bool:
+        """Its preview's agent pressed Call (or the preview time ran out)."""
+        return self.state.from_preview
+
+    def fire(self, event: CallEvent) -> CallState:
+        """Move on by `event` (IllegalCallTransition when it cannot happen now)."""
+        before, self.state = self.state, next_state(self.state, event)
+        log.debug(
+            "campaign %s: %s %s -[%s]-> %s", self.campaign, self.key, before, event, self.state
+        )
+        return self.state
 
     def attached(self) -> dict[str, Any]:
         """What the agent's screen pop shows of the contact (the web adds its history)."""
@@ -262,6 +279,7 @@ class CampaignDialer:
         self.stopped.discard(campaign)
         self.calls[leg] = call
         if mode == "preview" and not call.agent_first:
+            call.state = CallState.PREVIEW_WAITING
             self.previews.setdefault(campaign, deque()).append(call)
             self.post(PreviewsDue())
         else:
@@ -349,10 +367,8 @@ class CampaignDialer:
             "waiting": sum(
                 1
                 for c in mine
-                if c.answered is not None
-                and not c.offered
+                if c.state in (CallState.ANSWERED, CallState.DETECTING, CallState.WAITING_AGENT)
                 and c.mode != "agentless"
-                and not c.result
             ),
             "connected": sum(1 for c in mine if c.answered is not None and c.mode == "agentless"),
             "queued": len(self.waiting.get(campaign, ())) + len(self.previews.get(campaign, ())),
@@ -392,7 +408,7 @@ class CampaignDialer:
                     continue
                 pacer.started(call.gateway, now)
                 call.slot = True
-                if call.agent_first and not call.fallback:
+                if call.agent_first:  # (a call-back its agent could not take is dialed at once)
                     self.post(RingFirst(call.leg))  # the agent's phone first (consumer)
                 else:
                     self._originate(call)
@@ -409,6 +425,7 @@ class CampaignDialer:
         # an agent-first call has its agent on the line: no machine detection
         app = DETECTION_APPS.get(call.amd_method) if not call.agent_leg else None
         then = (DETECTION[app], cmd.Park()) if app else (cmd.Park(),)
+        call.fire(CallEvent.DIAL)
         call.placed = time.time()
         self._mark(call, "placed")  # about to ring something: never taken over from now on
         try:
@@ -483,57 +500,53 @@ class CampaignDialer:
         if call is None or call.answered is not None:
             return call is not None
         call.answered = at
+        call.fire(CallEvent.ANSWER)
         self.record(
             {"key": call.key, "answered_at": at, "ring_seconds": round(at - (call.placed or at), 3)}
         )
         if call.agent:  # its agent dialed it (a preview, a call-back): they are bridged
-            call.result = "answered"
+            call.fire(CallEvent.CONNECT)
             return True
         if call.amd_method == "mod_amd":
-            call.detecting = True
-            gevent.spawn(self._await_amd, call)
+            call.fire(CallEvent.DETECT)
+            gevent.spawn(self._poll, call, "amd_result", AMD_WAIT, _amd_says, "")
         elif call.amd_method == "mod_avmd":
-            call.detecting = True
-            gevent.spawn(self._await_beep, call)
+            # mod_avmd hears only a voicemail's beep: a beep within the window is a machine
+            # (and the beep is exactly when its message should start); none is a person,
+            # who has waited the window out (the trade-off of the in-tree module)
+            call.fire(CallEvent.DETECT)
+            gevent.spawn(self._poll, call, "avmd_detect", call.amd_window, _avmd_says, "HUMAN")
         else:
             self._connect(call)
         return True
 
-    def _await_amd(self, call: CampaignCall) -> None:
-        deadline = time.time() + AMD_WAIT
+    def _poll(
+        self,
+        call: CampaignCall,
+        variable: str,
+        seconds: float,
+        says: Callable[[str], str],
+        otherwise: str,
+    ) -> None:
+        """Read the detection module's `variable` on the call's leg every 0.25 s for up to
+        `seconds`, then post its verdict: what `says` makes of the value ("" for none yet),
+        `otherwise` when the time ran out. Nothing is posted if the leg is gone."""
+        deadline = time.time() + seconds
         verdict = ""
         while time.time() < deadline and call.leg in self.calls:
             try:
-                verdict = self.api(cmd.GetVariable(call.leg, "amd_result")).strip()
+                verdict = says(self.api(cmd.GetVariable(call.leg, variable)).strip())
             except CommandError:
                 return  # the leg is gone
-            if verdict and verdict != "_undef_":
+            if verdict:
                 break
             gevent.sleep(0.25)
-        self.post(AmdVerdict(call.leg, verdict if verdict != "_undef_" else ""))
-
-    def _await_beep(self, call: CampaignCall) -> None:
-        """mod_avmd hears only a voicemail's beep: a beep within the window is a machine
-        (and the beep is exactly when its message should start); none is a person, who
-        has waited the window out (the trade-off of the in-tree module)."""
-        deadline = time.time() + call.amd_window
-        verdict = "HUMAN"
-        while time.time() < deadline and call.leg in self.calls:
-            try:
-                detected = self.api(cmd.GetVariable(call.leg, "avmd_detect")).strip()
-            except CommandError:
-                return  # the leg is gone
-            if detected == "TRUE":
-                verdict = "MACHINE"
-                break
-            gevent.sleep(0.25)
-        self.post(AmdVerdict(call.leg, verdict))
+        self.post(AmdVerdict(call.leg, verdict or otherwise))
 
     def amd_verdict(self, verdict: AmdVerdict) -> None:
         call = self.calls.get(verdict.leg)
-        if call is None or not call.detecting:
+        if call is None or call.state is not CallState.DETECTING:
             return
-        call.detecting = False
         log.info(
             "campaign %s: %s detected %s (%s)",
             call.campaign,
@@ -544,29 +557,31 @@ class CampaignDialer:
         # a person: avmd's media bug would go on listening for the whole conversation
         call.stop_avmd = call.amd_method == "mod_avmd" and verdict.result != "MACHINE"
         if verdict.result == "MACHINE":
-            call.result = "machine"
+            call.fire(CallEvent.MACHINE)
             if call.machine_action == "message" and call.message:
                 self._play_and_hang_up(call)
             else:
                 self._hang_up(call)
             return
+        call.fire(CallEvent.PERSON)
         self._connect(call)  # HUMAN, NOTSURE or no verdict: treat as a person
 
     def _connect(self, call: CampaignCall) -> None:
         if call.mode == "agentless" and call.flow and self.ivr_socket:
-            call.result = "answered"  # the IVR runs the flow (a survey …): BIZ-5
+            call.fire(CallEvent.CONNECT)  # the IVR runs the flow (a survey …): BIZ-5
             self.bgapi_nowait(cmd.SetLegVariable(call.leg, "ipbx_campaign_flow", call.flow))
             self._inline(call, cmd.Socket(self.ivr_socket))
             return
         if call.mode == "agentless" or not call.queue:
-            call.result = "answered"
+            call.fire(CallEvent.CONNECT)
             self._play_and_hang_up(call)
             return
         if call.queue not in self.acd.acd.policies:
             log.warning("campaign %s: queue %s unknown to the ACD", call.campaign, call.queue)
-            call.result = "abandoned"
+            call.fire(CallEvent.NO_AGENTS)
             self._play_and_hang_up(call)
             return
+        call.fire(CallEvent.TO_AGENTS)
         if call.stop_avmd:
             self._inline(call, cmd.Park())  # parked again, for the ACD, without avmd
         now = time.time()
@@ -585,14 +600,14 @@ class CampaignDialer:
 
     def offered(self, contact_id: str) -> None:
         call = self.calls.get(contact_id)
-        if call is not None:
-            call.offered = True
+        if call is not None and allows(call.state, CallEvent.OFFER):
+            call.fire(CallEvent.OFFER)
 
     def grace_over(self, leg: str) -> None:
         call = self.calls.get(leg)
-        if call is None or call.offered or call.result:
-            return
-        call.result = "abandoned"
+        if call is None or not allows(call.state, CallEvent.GRACE_OVER):
+            return  # an agent was offered it, or it is over
+        call.fire(CallEvent.GRACE_OVER)
         log.info(
             "campaign %s: %s answered, no agent within %.0f s: abandoned",
             call.campaign,
@@ -605,8 +620,9 @@ class CampaignDialer:
     def agent_took(self, contact_id: str, agent: str) -> None:
         """The ACD's ContactFinished(answered) for a campaign call."""
         call = self.calls.get(contact_id)
-        if call is not None and not call.result:
-            call.agent, call.result = agent, "answered"
+        if call is not None and allows(call.state, CallEvent.AGENT_TOOK):
+            call.fire(CallEvent.AGENT_TOOK)
+            call.agent = agent
             self.record({"key": call.key, "agent": agent})
 
     def answers(self, leg: str, variables: dict[str, Any]) -> None:
@@ -622,7 +638,7 @@ class CampaignDialer:
             return False
         if call.answered is None:
             self._finish(call, CAUSES.get(cause, "failed"), cause, at)
-        elif call.detecting and (
+        elif call.state is CallState.DETECTING and (
             cause == "DESTINATION_OUT_OF_ORDER" or at - call.answered < BROKEN_WITHIN
         ):
             self._detection_broke(call, cause, at)
@@ -672,6 +688,7 @@ class CampaignDialer:
                     break
                 agent = min(free, key=lambda a: (a.state_since, a.agent_id))
                 queue.popleft()
+                call.fire(CallEvent.SHOW)
                 call.shown_to, call.shown_at = agent.agent_id, now
                 self.previewing[agent.agent_id] = call
                 self.acd.apply(acd.offer_direct(agent.agent_id, call.leg, now, "preview"))
@@ -769,7 +786,8 @@ class CampaignDialer:
     def _dial_preview(self, call: CampaignCall) -> None:
         """The agent pressed Call (or its preview time ran out): its phone rings first when
         the caps allow (at once, unless the trunk is full)."""
-        call.agent_first, call.from_preview = call.shown_to, True
+        call.agent_first = call.shown_to
+        call.fire(CallEvent.CALL)
         self.waiting.setdefault(call.campaign, deque()).appendleft(call)
         self._wake.set()
 
@@ -779,9 +797,15 @@ class CampaignDialer:
         call = self.calls.get(leg)
         if call is None:
             return
+        if not allows(call.state, CallEvent.RING_AGENT):
+            log.warning(
+                "campaign %s: %s is %s: its agent is not rung", call.campaign, leg, call.state
+            )
+            return
         preview = call.from_preview
         why = self.ring_agent(call, preview)
         if not why:
+            call.fire(CallEvent.RING_AGENT)
             if self.previewing.get(call.shown_to) is call:
                 del self.previewing[call.shown_to]  # its card is the ringing call's now
             self.record({"key": call.key, "agent": call.agent_first})
@@ -816,16 +840,18 @@ class CampaignDialer:
         if call.mode == "preview":
             self._requeue_preview(call)
             return
-        call.fallback, call.agent_leg = True, ""
+        call.agent_leg = ""
         self._originate(call)
 
     def _requeue_preview(self, call: CampaignCall) -> None:
         """Back to the front of the campaign's previews, nobody's and holding no place in the
         caps (or dropped, sent again later, when the campaign was paused or stopped)."""
         self._release(call)
+        call.fire(CallEvent.BACK_TO_PREVIEWS)
         call.agent_first, call.agent_leg, call.shown_to = "", "", ""
-        call.shown_at, call.from_preview = None, False
+        call.shown_at = None
         if call.campaign in self.stopped:
+            call.fire(CallEvent.DROP)
             self.calls.pop(call.leg, None)
             gevent.spawn(self._set_key, call.campaign, call.key, None)
             return
@@ -839,7 +865,7 @@ class CampaignDialer:
         if call is None:
             self.bgapi_nowait(cmd.HangupLeg(agent_leg, "NORMAL_CLEARING"))
             return
-        call.agent, call.offered, call.shown_to, call.agent_leg = agent_id, True, "", agent_leg
+        call.agent, call.shown_to, call.agent_leg = agent_id, "", agent_leg
         log.info(
             "campaign %s: agent %s on the line; dialing %s (attempt %s)",
             call.campaign,
@@ -895,6 +921,7 @@ class CampaignDialer:
     def _finish(self, call: CampaignCall, result: str, cause: str, at: float | None = None) -> None:
         if self.calls.pop(call.leg, None) is None:
             return
+        call.fire(CallEvent.FINISH)
         at = time.time() if at is None else at
         self._release(call)
         if call.shown_to and self.previewing.get(call.shown_to) is call:
@@ -936,6 +963,8 @@ class CampaignDialer:
         for call in queue:
             if call.from_preview:
                 continue
+            if allows(call.state, CallEvent.DROP):
+                call.fire(CallEvent.DROP)
             self.calls.pop(call.leg, None)
             self.redis.delete(f"ipbx:attempt:{call.key}")  # never dialed: may be sent again
         shown = sum(
@@ -952,9 +981,20 @@ class CampaignDialer:
             if call.campaign != campaign or call.from_preview:
                 continue
             del self.previewing[agent_id]
+            call.fire(CallEvent.DROP)
             self.calls.pop(call.leg, None)
             self.acd.apply(self.acd.acd.direct_failed(agent_id, time.time(), "cancelled"))
             gevent.spawn(self._set_key, call.campaign, call.key, None)  # may be sent again
+
+
+def _amd_says(value: str) -> str:
+    """mod_amd's amd_result: its verdict (HUMAN, MACHINE, NOTSURE), "" while unset."""
+    return value if value != "_undef_" else ""
+
+
+def _avmd_says(value: str) -> str:
+    """mod_avmd's avmd_detect: TRUE once it heard a beep (a machine), else nothing yet."""
+    return "MACHINE" if value == "TRUE" else ""
 
 
 _TAKE_OVER = """if redis.call('GET', KEYS[1]) == ARGV[1] then

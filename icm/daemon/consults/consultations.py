@@ -14,6 +14,8 @@ How it runs on the switch (FreeSWITCH semantics, see docs/agent-desktop.md):
 - conference → C, A and B move into the room `ipbx-<customer leg>` (mod_conference); any
   agent may leave; the room ends when the customer leaves or no agent is left in it.
 
+Each consultation's state is an icm.domain.consult_state.ConsultState, moved only through
+that pure machine's transitions (a step asked at the wrong moment is refused there).
 State lives here and is changed only by icm's consumer greenlet (`request`, `on_event`):
 the switch commands of one step run in order in the command greenlet that asked
 (`AgentCallControl`, blocking `api`); steps that follow switch events are one command each
@@ -38,6 +40,7 @@ from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import IllegalTransition
 from icm.domain.calls import LiveCalls
+from icm.domain.consult_state import ConsultEvent, ConsultState, allows, next_state
 
 if TYPE_CHECKING:
     from icm.daemon.acd.runtime import AcdRuntime
@@ -47,6 +50,7 @@ BUSY_CAUSES = frozenset({"USER_BUSY", "CALL_REJECTED"})
 MUSIC = "local_stream://moh"
 RINGBACK = "tone_stream://%(2000,4000,440,480);loops=-1"
 RING_SECONDS = 30
+S, E = ConsultState, ConsultEvent
 REQUEUE = cmd.Transfer("ipbx_requeue", "public")  # the public context hands it back to icm
 
 
@@ -62,17 +66,22 @@ class Consult:
     note: str = ""
     target_agent: str = ""
     queue: str = ""  # the customer's queue: the consulted agent's wrap-up after a transfer
-    state: str = "ringing"  # ringing | talking | conference | done
-    transfer_on_answer: bool = False  # the consulting agent already left
-    why: str = ""  # how the consulted leg was ended by us (reject, cancelled)
-    customer_gone: bool = False
+    state: ConsultState = ConsultState.RINGING  # icm.domain.consult_state
+    why: str = ""  # why we ended the consulted leg (reject, cancelled): its offer's outcome
     room: str = ""
     members: set[str] = field(default_factory=set)  # legs in the conference room
     started: float = field(default_factory=time.time)
 
+    def fire(self, event: ConsultEvent) -> ConsultState:
+        """Move on by `event` (IllegalConsultTransition when it cannot happen now)."""
+        before, self.state = self.state, next_state(self.state, event)
+        if self.state is not before:
+            log.debug("consultation %s: %s -[%s]-> %s", self.leg, before, event, self.state)
+        return self.state
+
     def view(self) -> dict[str, Any]:
         return {
-            "state": self.state,
+            "state": self.state.shown,
             "kind": self.kind,
             "target": self.target,
             "note": self.note,
@@ -144,7 +153,7 @@ class Consults:
 
     def ringing_leg(self, agent_id: str) -> str:
         consult = self.by_target.get(agent_id)
-        return consult.leg if consult is not None and consult.state == "ringing" else ""
+        return consult.leg if consult is not None and consult.state.shown == "ringing" else ""
 
     def legs_of(self, agent_id: str) -> tuple[str, str] | None:
         """(the agent's leg, who it talks to) while it takes part in a consultation."""
@@ -152,10 +161,10 @@ class Consults:
         if consult is not None:
             return (
                 consult.agent_leg,
-                consult.leg if consult.state == "talking" else consult.customer,
+                consult.leg if consult.state.shown == "talking" else consult.customer,
             )
         consult = self.by_target.get(agent_id)
-        if consult is not None and consult.state != "ringing":
+        if consult is not None and consult.state.shown != "ringing":
             return consult.leg, consult.agent_leg
         return None
 
@@ -185,8 +194,8 @@ class Consults:
                     req.result.set(self._step(req.action, req.agent_id))
                 case "handed":  # the customer is bridged to the consulted party
                     consult = self.by_agent.get(req.agent_id)
-                    if consult is not None and consult.state == "completing":
-                        self._hand_over(consult)
+                    if consult is not None and allows(consult.state, E.HANDED):
+                        self._hand_over(consult, E.HANDED)
                     req.result.set(True)
                 case _:
                     raise CommandError(f"unknown consult step {req.action!r}")
@@ -248,6 +257,7 @@ class Consults:
             self.rt.apply(
                 self.rt.acd.direct_failed(consult.target_agent, self.clock(), "cancelled")
             )
+        consult.fire(E.ABORTED)
         self._forget(consult)
 
     def _step(self, action: str, agent_id: str) -> dict[str, Any]:
@@ -255,19 +265,19 @@ class Consults:
         if consult is None:
             raise CommandError("you are not consulting anyone")
         if action == "cancel":
-            if consult.state not in ("ringing", "talking", "completing"):
+            if not allows(consult.state, E.CANCEL):
                 raise CommandError("there is no consultation to cancel")
             consult.why = "cancelled"
             self.rt.send(cmd.HangupLeg(consult.leg, "ORIGINATOR_CANCEL"))
-            return {"state": consult.state}
+            return {"state": consult.state.shown}
         if action == "complete":
-            if consult.state == "ringing":
-                consult.transfer_on_answer = True  # the transfer happens when they answer
+            if not allows(consult.state, E.COMPLETE):
+                raise CommandError("there is nobody to transfer to yet")
+            if consult.state.shown == "ringing":  # the transfer happens when they answer
+                consult.fire(E.COMPLETE)
                 self._consulting_agent_left(consult)
                 return {"state": "ringing", "agent_leg": consult.agent_leg, "then": "hangup"}
-            if consult.state != "talking":
-                raise CommandError("there is nobody to transfer to yet")
-            consult.state = "completing"  # the bridge first; the hand-over once it is made
+            consult.fire(E.COMPLETE)  # the bridge first; the hand-over once it is made
             return {
                 "state": "completing",
                 "agent_leg": consult.agent_leg,
@@ -275,9 +285,9 @@ class Consults:
                 "leg": consult.leg,
                 "then": "bridge",
             }
-        if consult.state != "talking":
+        if not allows(consult.state, E.CONFERENCE):
             raise CommandError("a conference needs the consulted party on the line")
-        consult.state = "conference"
+        consult.fire(E.CONFERENCE)
         consult.room = f"ipbx-{consult.customer}"
         consult.members = {consult.customer, consult.agent_leg, consult.leg}
         self._changed(consult)
@@ -298,7 +308,7 @@ class Consults:
         if consult is None:
             return False
         if isinstance(event, ev.LegAnswered):
-            if event.uuid == consult.leg and consult.state == "ringing":
+            if event.uuid == consult.leg and consult.state.shown == "ringing":
                 self._answered(consult)
             return event.uuid == consult.leg
         if event.uuid == consult.leg:
@@ -324,17 +334,18 @@ class Consults:
         return True
 
     def _answered(self, consult: Consult) -> None:
-        if consult.customer_gone:
+        if consult.state.customer_gone:
+            consult.fire(E.ANSWERED)
             self.rt.send(cmd.HangupLeg(consult.leg, "ORIGINATOR_CANCEL"))
             return
         now = self.clock()
         if consult.target_agent:
             self.rt.apply(self.rt.acd.direct_answered(consult.target_agent, now))
-        if consult.transfer_on_answer:
+        if consult.state is S.TRANSFER_ON_ANSWER:
             self.rt.send(cmd.BridgeLegs(consult.customer, consult.leg))
-            self._hand_over(consult)
+            self._hand_over(consult, E.ANSWERED)
             return
-        consult.state = "talking"
+        consult.fire(E.ANSWERED)
         self.rt.send(cmd.BridgeLegs(consult.agent_leg, consult.leg))
         log.info("agent %s: talking to %s %s", consult.agent_id, consult.kind, consult.target)
         self._changed(consult)
@@ -343,29 +354,31 @@ class Consults:
         """The consulted party's leg ended (hung up, no answer, rejected, cancelled)."""
         now = self.clock()
         self.by_leg.pop(consult.leg, None)
+        before = consult.state
         if consult.target_agent and not owned:
             target = consult.target_agent
-            if consult.state == "ringing":
+            if before.shown == "ringing":
                 why = consult.why or ("busy" if cause in BUSY_CAUSES else "no_answer")
                 self.rt.apply(self.rt.acd.direct_failed(target, now, why))
-            elif consult.state != "done":
+            elif before is not S.DONE:
                 self.rt.apply(self.rt.acd.call_ended(target, now))
             self.by_target.pop(target, None)
             self.on_change(target)
-        if consult.state == "conference":
+        consult.fire(E.CONSULTED_LEFT)
+        if before.shown == "conference":
             consult.members.discard(consult.leg)
             self._room_check(consult)
             return
-        if consult.state == "done":
+        if before is S.DONE:
             return
-        if consult.customer_gone:
+        if before.customer_gone:
             self._forget(consult)
             return
-        if consult.state == "completing":  # gone as the transfer was made: the customer too
+        if before is S.COMPLETING:  # gone as the transfer was made: the customer too
             log.warning(
                 "call %s: the consulted party left while the transfer was made", consult.call_uuid
             )
-        if consult.transfer_on_answer:  # nobody took the customer: back to its queue
+        if before is S.TRANSFER_ON_ANSWER:  # nobody took the customer: back to its queue
             log.warning(
                 "call %s: transfer not answered (%s); back to queue %s",
                 consult.call_uuid,
@@ -394,20 +407,21 @@ class Consults:
         self._forget(consult)
 
     def _consulting_agent_left(self, consult: Consult) -> None:
-        if consult.state == "conference":
+        if consult.state.shown == "conference":
+            consult.fire(E.CONSULTING_AGENT_LEFT)
             consult.members.discard(consult.agent_leg)
-            if not consult.customer_gone:
+            if not consult.state.customer_gone:
                 self._leave_room_to_target(consult)
             self._release_consulting_agent(consult)
             self._room_check(consult)
             return
-        if consult.customer_gone:
+        if consult.state.customer_gone or not allows(consult.state, E.CONSULTING_AGENT_LEFT):
             return
-        if consult.state in ("talking", "completing"):
+        if consult.state in (S.TALKING, S.COMPLETING):
             self.rt.send(cmd.BridgeLegs(consult.customer, consult.leg))
-            self._hand_over(consult)
-        elif consult.state == "ringing":
-            consult.transfer_on_answer = True
+            self._hand_over(consult, E.CONSULTING_AGENT_LEFT)
+        else:  # still ringing: the customer goes to them when they answer
+            consult.fire(E.CONSULTING_AGENT_LEFT)
             self._release_consulting_agent(consult)
 
     def _release_consulting_agent(self, consult: Consult) -> None:
@@ -417,15 +431,18 @@ class Consults:
             self.on_change(consult.agent_id)
 
     def _customer_left(self, consult: Consult) -> None:
-        consult.customer_gone = True
+        if not allows(consult.state, E.CUSTOMER_LEFT):
+            return  # over already
+        consult.fire(E.CUSTOMER_LEFT)
         consult.why = consult.why or "cancelled"
-        if consult.state == "conference":
+        if consult.state.shown == "conference":
             consult.members.discard(consult.customer)
             self.rt.send(cmd.ConferenceHangupAll(consult.room))
             if not consult.members:
+                consult.fire(E.ROOM_CLOSED)
                 self._forget(consult)
             return
-        if consult.state in ("ringing", "talking"):
+        if consult.state.shown in ("ringing", "talking"):
             self.rt.send(cmd.HangupLeg(consult.leg, "ORIGINATOR_CANCEL"))
             self.rt.send(cmd.HangupLeg(consult.agent_leg, "NORMAL_CLEARING"))
 
@@ -437,7 +454,8 @@ class Consults:
         if consult.customer not in consult.members or not (consult.members & agent_legs):
             log.info("conference %s: no agent or no customer left; ending it", consult.room)
             self.rt.send(cmd.ConferenceHangupAll(consult.room))
-        if not consult.members - {consult.customer} or consult.customer_gone:
+        if not consult.members - {consult.customer} or consult.state.customer_gone:
+            consult.fire(E.ROOM_CLOSED)
             self._forget(consult)
         else:
             self._changed(consult)
@@ -455,11 +473,12 @@ class Consults:
         rt.acd.take_over(target, consult.queue)
 
     # --- ownership -----------------------------------------------------------------------
-    def _hand_over(self, consult: Consult) -> None:
-        """The customer goes to the consulted party: the consulting agent's call ends (its
-        wrap-up starts); a consulted agent now owns the contact as the queue's call."""
+    def _hand_over(self, consult: Consult, event: ConsultEvent) -> None:
+        """The customer goes to the consulted party (`event` made it DONE): the consulting
+        agent's call ends (its wrap-up starts); a consulted agent now owns the contact as the
+        queue's call."""
         rt, now = self.rt, self.clock()
-        consult.state = "done"
+        consult.fire(event)
         agent_id = consult.agent_id
         owned = (rt.leg_agent.pop(consult.agent_leg, None) == agent_id) | (
             rt.direct_legs.pop(consult.agent_leg, None) == agent_id
