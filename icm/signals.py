@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -12,45 +13,49 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from agents.models import Agent, AgentSkill
-from icm.bus.client import get_redis
-from icm.bus.commands import post_command
+from icm import client as icm
 from icm.models import Extension, Queue, QueueSkill, Switch
 
 log = logging.getLogger(__name__)
 
 
-def _notify(name: str, args: dict[str, Any]) -> None:
+def _notify(tell: Callable[[str], None], what: str) -> None:
+    """Once the transaction commits, `tell(switch)` every icm (`what`: for the log)."""
     switches = set(Switch.objects.filter(enabled=True).values_list("name", flat=True))
     switches.add(settings.IPBX_SWITCH_NAME)
 
     def send() -> None:
         try:
             for switch in switches:
-                post_command(get_redis(), switch, name, args)
+                tell(switch)
         except redis.RedisError as exc:  # icm reloads everything when it starts anyway
-            log.warning("could not tell icm about %s %s: %s", name, args, exc)
+            log.warning("could not tell icm about %s: %s", what, exc)
 
     transaction.on_commit(send)
 
 
 @receiver(post_save, sender=Queue)
 def queue_saved(sender: type, instance: Queue, **kwargs: Any) -> None:
-    _notify("reload_queue", {"queue": instance.name})
+    name = instance.name
+    _notify(lambda switch: icm.reload_queue(switch, name), f"reload_queue {name}")
 
 
 @receiver([post_save, post_delete], sender=QueueSkill)
 def queue_skill_changed(sender: type, instance: QueueSkill, **kwargs: Any) -> None:
-    _notify("reload_queue", {"queue": instance.queue.name})
+    name = instance.queue.name
+    _notify(lambda switch: icm.reload_queue(switch, name), f"reload_queue {name}")
 
 
 @receiver(post_save, sender=Agent)
 def agent_saved(sender: type, instance: Agent, **kwargs: Any) -> None:
-    _notify("reload_agent", {"agent": instance.login_id})
+    login_id = instance.login_id
+    _notify(lambda switch: icm.reload_agent(switch, login_id), f"reload_agent {login_id}")
 
 
 @receiver([post_save, post_delete], sender=AgentSkill)
 def agent_skill_changed(sender: type, instance: AgentSkill, **kwargs: Any) -> None:
-    _notify("reload_agent", {"agent": instance.agent.login_id})
+    login_id = instance.agent.login_id
+    _notify(lambda switch: icm.reload_agent(switch, login_id), f"reload_agent {login_id}")
 
 
 @receiver([post_save, post_delete], sender=Extension)
@@ -67,4 +72,5 @@ def agent_extension_changed(sender: type, instance: Agent, **kwargs: Any) -> Non
 
 
 def _flush_directory(extension: Extension) -> None:
-    _notify("flush_directory", {"user": extension.number, "domain": extension.site.sip_domain})
+    user, domain = extension.number, extension.site.sip_domain
+    _notify(lambda switch: icm.flush_directory(switch, user, domain), f"flush_directory {user}")
