@@ -11,6 +11,8 @@ would close a circle the shared code moves lower instead.
 from __future__ import annotations
 
 import ast
+import re
+import tomllib
 from collections import deque
 from pathlib import Path
 
@@ -204,3 +206,37 @@ def test_no_function_imports_another_app():
         "function-level imports across apps (import at the top of the module; where that "
         "would close a cycle, move the shared code lower):\n  " + "\n  ".join(found)
     )
+
+
+def contract_layers(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
+    """The layers of the import-linter layers contract (`a : b` or `a | b` each)."""
+    config = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    return list(next(c["layers"] for c in contracts if c["type"] == "layers"))
+
+
+def unlayered(modules: list[str], layers: list[str]) -> list[str]:
+    """The modules no layer covers: neither named, nor inside a named package, nor a package
+    holding named modules (the apps themselves, `icm.management` …). Migrations are left
+    out: they only ever describe their own app's tables."""
+    named = {name.strip() for layer in layers for name in re.split(r"[:|]", layer)} - {""}
+    return sorted(
+        module
+        for module in modules
+        if ".migrations" not in module
+        and not any(module == n or module.startswith(n + ".") for n in named)
+        and not any(n.startswith(module + ".") for n in named)
+    )
+
+
+def test_a_module_outside_every_layer_is_found():
+    layered = ["agents.models : agents.views", "icm.domain | switchsim"]
+    modules = ["agents", "agents.models", "agents.views", "agents.new_thing", "icm.domain.acd"]
+    assert unlayered(modules, layered) == ["agents.new_thing"]
+
+
+def test_every_module_is_in_a_layer_of_the_contract():
+    """A new module must be placed in a layer of pyproject.toml's layers contract (else
+    import-linter would not check it)."""
+    missing = unlayered(sorted(import_graph()), contract_layers())
+    assert not missing, "modules in no layer of the layers contract:\n  " + "\n  ".join(missing)
