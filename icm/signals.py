@@ -19,43 +19,40 @@ from icm.models import Extension, Queue, QueueSkill, Switch
 log = logging.getLogger(__name__)
 
 
-def _notify(tell: Callable[[str], None], what: str) -> None:
-    """Once the transaction commits, `tell(switch)` every icm (`what`: for the log)."""
+def _notify(tell: Callable[..., None], **args: str) -> None:
+    """Once the transaction commits, `tell(switch, **args)` every icm (a notification of
+    `icm.client`, named as its command)."""
     switches = set(Switch.objects.filter(enabled=True).values_list("name", flat=True))
     switches.add(settings.IPBX_SWITCH_NAME)
 
     def send() -> None:
         try:
             for switch in switches:
-                tell(switch)
+                tell(switch, **args)
         except redis.RedisError as exc:  # icm reloads everything when it starts anyway
-            log.warning("could not tell icm about %s: %s", what, exc)
+            log.warning("could not tell icm about %s %s: %s", tell.__name__, args, exc)
 
     transaction.on_commit(send)
 
 
 @receiver(post_save, sender=Queue)
 def queue_saved(sender: type, instance: Queue, **kwargs: Any) -> None:
-    name = instance.name
-    _notify(lambda switch: icm.reload_queue(switch, name), f"reload_queue {name}")
+    _notify(icm.reload_queue, queue=instance.name)
 
 
 @receiver([post_save, post_delete], sender=QueueSkill)
 def queue_skill_changed(sender: type, instance: QueueSkill, **kwargs: Any) -> None:
-    name = instance.queue.name
-    _notify(lambda switch: icm.reload_queue(switch, name), f"reload_queue {name}")
+    _notify(icm.reload_queue, queue=instance.queue.name)
 
 
 @receiver(post_save, sender=Agent)
 def agent_saved(sender: type, instance: Agent, **kwargs: Any) -> None:
-    login_id = instance.login_id
-    _notify(lambda switch: icm.reload_agent(switch, login_id), f"reload_agent {login_id}")
+    _notify(icm.reload_agent, agent=instance.login_id)
 
 
 @receiver([post_save, post_delete], sender=AgentSkill)
 def agent_skill_changed(sender: type, instance: AgentSkill, **kwargs: Any) -> None:
-    login_id = instance.agent.login_id
-    _notify(lambda switch: icm.reload_agent(switch, login_id), f"reload_agent {login_id}")
+    _notify(icm.reload_agent, agent=instance.agent.login_id)
 
 
 @receiver([post_save, post_delete], sender=Extension)
@@ -72,5 +69,4 @@ def agent_extension_changed(sender: type, instance: Agent, **kwargs: Any) -> Non
 
 
 def _flush_directory(extension: Extension) -> None:
-    user, domain = extension.number, extension.site.sip_domain
-    _notify(lambda switch: icm.flush_directory(switch, user, domain), f"flush_directory {user}")
+    _notify(icm.flush_directory, user=extension.number, domain=extension.site.sip_domain)
