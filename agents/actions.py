@@ -7,13 +7,20 @@ only its own calls.
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-
-from agents.models import Agent, ContactNote, Disposition
+from agents import callbacks
+from agents.dialing import DialRefused, check_destination, check_dial, trunk_for
+from agents.models import Agent, AgentStateChange, ContactNote, Disposition
 from agents.reasons import UnknownReason, check_state_reason
-from icm.actions import _command, check_agent_state
+from icm import client as icm
+from icm.actions import check_agent_state
+from icm.bus import keys
+from icm.bus.client import get_redis
+from outbound import callbacks as campaign_callbacks
+from supervision.bulletins import BulletinRefused, mark_read
 
 WRAP_UP = "wrap_up"
 STATE_COMMANDS = (
@@ -72,15 +79,8 @@ def check_desktop_command(
         contact = str(args.get("contact", ""))[:64]
         if not contact:
             raise DesktopRefused("which caller?")
-        return _command(
-            switch,
-            "agent_pick",
-            {"agent": agent.login_id, "contact": contact},
-            timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
-        )
+        return icm.agent_pick(switch, agent.login_id, contact)
     if command == "read_bulletin":  # the read receipt (SV-12), of its own bulletins only
-        from supervision.bulletins import BulletinRefused, mark_read
-
         try:
             return mark_read(agent, int(str(args.get("id", ""))))
         except (BulletinRefused, ValueError) as exc:
@@ -88,14 +88,12 @@ def check_desktop_command(
     if command in ("book_callback", "cancel_callback"):
         return _callback_command(agent, command, args)
     if command == "dial":
-        from agents.dialing import DialRefused, check_dial
-
         try:
             return check_dial(agent, switch, str(args.get("number", "")))
         except DialRefused as exc:
             raise DesktopRefused(str(exc)) from exc
     if command in CALL_COMMANDS:
-        payload = {"agent": agent.login_id, "action": command}
+        payload: dict[str, Any] = {}
         if command == "dtmf":
             payload["digits"] = str(args.get("digits", ""))[:32]
         if command == "preview_skip":
@@ -103,8 +101,6 @@ def check_desktop_command(
         if command == "transfer":
             kind, target = str(args.get("kind", "")), str(args.get("target", ""))[:64]
             if kind in ("number", "extension"):
-                from agents.dialing import DialRefused, check_destination
-
                 try:  # a transfer reaches numbers too: the same rules as dialing
                     target, internal = check_destination(agent, target)
                 except DialRefused as exc:
@@ -114,16 +110,12 @@ def check_desktop_command(
             payload.update(kind=kind, target=target, note=str(args.get("note", ""))[:1000])
         if command == "consult":
             payload.update(_consult_target(agent, switch, args))
-        return _command(switch, "agent_call", payload, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
+        return icm.agent_call(switch, agent.login_id, command, **payload)
     raise DesktopRefused(f"unknown command {command!r}")
 
 
 def _callback_command(agent: Agent, command: str, args: dict[str, Any]) -> dict[str, Any]:
     """Book a call-back for oneself at a time (AG-17), or cancel one of one's own."""
-    from datetime import datetime
-
-    from agents import callbacks
-
     try:
         if command == "cancel_callback":
             callback_id = int(str(args.get("id", "")))
@@ -150,8 +142,6 @@ def _callback_command(agent: Agent, command: str, args: dict[str, Any]) -> dict[
 def _consult_target(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any]:
     """Whom a consultation rings: an agent by ID, or a number / extension under the same
     dialing rules as a call (AG-16), through the trunk when it is not an extension."""
-    from agents.dialing import DialRefused, check_destination, trunk_for
-
     kind, target = str(args.get("kind", "")), str(args.get("target", "")).strip()[:64]
     note = str(args.get("note", ""))[:1000]
     if kind == "agent":
@@ -201,12 +191,10 @@ def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any
         )
     booked = None
     if callback is not None:
-        from outbound import callbacks
-
         attempt, at, mine = callback
         try:
-            booked = callbacks.book(attempt, at, agent.login_id if mine else "")
-        except callbacks.CampaignCallbackRefused as exc:  # it changed meanwhile: say so
+            booked = campaign_callbacks.book(attempt, at, agent.login_id if mine else "")
+        except campaign_callbacks.CampaignCallbackRefused as exc:  # it changed meanwhile: say so
             raise DesktopRefused(f"wrap-up saved, but no call-back: {exc}") from exc
     return {**result, "call_uuid": call_uuid, "disposition": code, "callback": booked}
 
@@ -217,10 +205,6 @@ def _campaign_callback(call_uuid: str, args: dict[str, Any]) -> tuple[Any, Any, 
     raw = str(args.get("callback_at") or "")
     if not raw:
         return None
-    from datetime import datetime
-
-    from outbound import callbacks
-
     try:
         at = datetime.fromisoformat(raw)
     except ValueError as exc:
@@ -228,31 +212,24 @@ def _campaign_callback(call_uuid: str, args: dict[str, Any]) -> tuple[Any, Any, 
     to = str(args.get("callback_to") or "me")
     if to not in ("me", "queue"):
         raise DesktopRefused("a call-back goes to you (me) or to the queue")
-    attempt = callbacks.campaign_attempt(call_uuid)
+    attempt = campaign_callbacks.campaign_attempt(call_uuid)
     if attempt is None:
         raise DesktopRefused("this was not a campaign call: book the call-back under Call-backs")
     try:
-        callbacks.check(attempt, at)
-    except callbacks.CampaignCallbackRefused as exc:
+        campaign_callbacks.check(attempt, at)
+    except campaign_callbacks.CampaignCallbackRefused as exc:
         raise DesktopRefused(str(exc)) from exc
     return attempt, at, to == "me"
 
 
 def _live_state(agent: Agent, switch: str) -> tuple[str, str]:
     """(state, contact) of the agent in icm's live view."""
-    import json
-
-    from icm.bus import keys
-    from icm.bus.client import get_redis
-
     raw = get_redis().hget(keys.agents_key(switch), agent.login_id)
     live = json.loads(raw) if raw else {}
     return str(live.get("state", "logged_out")), str(live.get("contact") or "")[:64]
 
 
 def _last_contact(agent: Agent) -> str:
-    from agents.models import AgentStateChange
-
     return (
         AgentStateChange.objects.filter(agent=agent, to_state="wrap_up")
         .exclude(call_uuid="")

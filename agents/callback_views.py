@@ -10,12 +10,12 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agents import callbacks, desktop
+from agents import callbacks, placement
 from agents.api_schema import CallbackBookingSerializer, CallbackListSerializer, CallbackSerializer
 from agents.models import Agent
-from icm.actions import may_control_agent
 from icm.models import Customer
 from ipbx_project.api_schema import errors
+from supervision.scope import may_control_agent
 
 BOOK_SHAPE = (
     '{"number": "…", "due_at": "2026-12-02T15:30:00+01:00", "note": "…", '
@@ -44,7 +44,7 @@ def agent_callbacks(request: Request, login_id: str) -> Response:
         return Response({"detail": "you may not manage this agent's call-backs"}, status=403)
     if request.method == "GET":
         return Response({"callbacks": callbacks.for_agent(agent)})
-    own = desktop.agent_of(request.user)
+    own = placement.agent_of(request.user)
     try:
         fields = _booking(request.data)
         callback = callbacks.book(

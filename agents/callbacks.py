@@ -30,13 +30,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from agents.desktop import switch_of
 from agents.dialing import DialRefused, check_destination
 from agents.models import Agent, ScheduledCallback
-from icm.actions import _command, may_control_agent
+from agents.placement import switch_of
+from icm import client as icm
 from icm.bus.commands import CommandError, IcmUnavailable
 from icm.models import Customer, CustomerNumber, Queue, Switch
 from outbound.dialling import system_refusal
+from supervision.scope import may_control_agent
 
 log = logging.getLogger(__name__)
 
@@ -377,7 +378,7 @@ def dispatch_one(
         error = f"icm for switch {switch} did not answer"
         return _retry(callback, owner, now, error, counted=False)
     try:
-        reply = _command(switch, "callback_ring", args, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
+        reply = icm.callback_ring(switch, args)
     except IcmUnavailable as exc:
         unreachable.add(switch)
         return _retry(callback, owner, now, str(exc), counted=False)

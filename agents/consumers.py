@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from agents import desktop
+from agents import desktop, placement
 from agents.actions import DesktopRefused, check_desktop_command
 from agents.desktop_sessions import group_of, still_signed_in
 from icm.bus.commands import CommandError
@@ -44,7 +44,7 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()
             await self.close(code=UNAUTHORIZED)
             return
-        agent = await database_sync_to_async(desktop.agent_of)(user)
+        agent = await database_sync_to_async(placement.agent_of)(user)
         if agent is None:
             await self.accept()
             await self.close(code=NOT_AN_AGENT)
@@ -52,7 +52,7 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
         self.agent = agent
         self.login_id = agent.login_id
         self.extension = agent.extension.number if agent.extension_id else ""
-        self.switch = await database_sync_to_async(desktop.switch_of)(agent)
+        self.switch = await database_sync_to_async(placement.switch_of)(agent)
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.tab = (query.get("tab") or [""])[0][:64]
         other = _open.get(self.login_id)

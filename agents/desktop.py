@@ -1,6 +1,6 @@
 """What the agent desktop (the phone bar, AG-1…AG-23) shows: its snapshot (agent state,
-own calls, history since sign-in), the screen pop's customer card (INT-2, BIZ-1), which bus
-events concern an agent, and where an agent's switch is."""
+own calls, history since sign-in), the screen pop's customer card (INT-2, BIZ-1) and which bus
+events concern an agent (`agent_of` and `switch_of` come from `agents.placement`)."""
 
 from __future__ import annotations
 
@@ -8,37 +8,19 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from agents import callbacks
 from agents.models import Agent, AgentStateChange, Disposition, NotReadyReason
+from agents.placement import switch_of
 from icm.bus import keys
 from icm.bus.client import get_redis
-from icm.models import Call, CustomerNumber, Queue, Switch
+from icm.models import Call, CustomerNumber, Queue
+from outbound.screen_pop import campaign_card
+from supervision.bulletins import unread_for as unread_bulletins
 
 HISTORY_LIMIT = 50
-
-
-def agent_of(user: Any) -> Agent | None:
-    """The active agent a signed-in user is, or None."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    return Agent.objects.filter(user=user, active=True).select_related("extension").first()
-
-
-def switch_of(agent: Agent) -> str:
-    """The switch an agent's phone is on: its extension's site's switch, else the default."""
-    if agent.extension_id is not None:
-        name = (
-            Switch.objects.filter(site_id=agent.extension.site_id)
-            .order_by("id")
-            .values_list("name", flat=True)
-            .first()
-        )
-        if name:
-            return name
-    return settings.IPBX_SWITCH_NAME
 
 
 def is_mine(event: dict[str, Any], login_id: str, extension: str) -> bool:
@@ -68,9 +50,6 @@ def call_is_mine(call: dict[str, Any], login_id: str, extension: str) -> bool:
 
 def snapshot(agent: Agent) -> dict[str, Any]:
     """The desktop's state at one sequence number: apply events with a greater seq."""
-    from agents import callbacks  # (it finds agents' switches here)
-    from supervision.bulletins import unread_for as unread_bulletins
-
     switch = switch_of(agent)
     extension = agent.extension.number if agent.extension_id else ""
     client = get_redis()
@@ -137,8 +116,6 @@ def offer_card(offer: dict[str, Any]) -> dict[str, Any]:
         transferred_by = found.name if found else str(attached["transferred_from"])
     campaign = None
     if attached.get("attempt"):  # a campaign call: its contact, its earlier attempts
-        from outbound.screen_pop import campaign_card
-
         campaign = campaign_card(attached)
     return {
         **offer,

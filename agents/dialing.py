@@ -7,10 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.conf import settings
-
 from agents.models import Agent, DialRule
-from icm.actions import _command
+from icm import client as icm
 from icm.models import Extension, Gateway
 
 
@@ -62,10 +60,10 @@ def check_destination(agent: Agent, number: str) -> tuple[str, bool]:
 def check_dial(agent: Agent, switch: str, number: str) -> dict[str, Any]:
     """Dial `number` for `agent` (its phone rings first), or DialRefused with the reason."""
     number, internal = check_destination(agent, number)
-    args: dict[str, Any] = {"agent": agent.login_id, "action": "dial", "number": number}
+    trunk: dict[str, Any] = {}
     if not internal:
-        args["gateway"], args["caller_id"] = trunk_for(switch)
-    return _command(switch, "agent_call", args, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
+        trunk["gateway"], trunk["caller_id"] = trunk_for(switch)
+    return icm.agent_call(switch, agent.login_id, "dial", number=number, **trunk)
 
 
 def trunk_for(switch: str) -> tuple[str, str]:

@@ -16,19 +16,21 @@ from rest_framework.response import Response
 
 from accounts.backends import PATH as THROTTLED_BACKEND
 from accounts.client import client_address
-from agents import desktop
+from agents import desktop, placement
 from agents.actions import check_desktop_command
 from agents.api_schema import DialSerializer
+from agents.dialing import DialRefused, check_dial
 from agents.models import Agent
 from agents.phone_bar import PhoneBarRefused, check_phone_bar_sign_in
-from icm.bus.commands import CommandError
+from icm.bus.commands import CommandError, IcmUnavailable
 from ipbx_project.api_schema import OBJECT, errors
+from supervision.scope import may_control_agent
 
 log = logging.getLogger(__name__)
 
 
 def desktop_page(request: HttpRequest) -> HttpResponse:
-    agent = desktop.agent_of(request.user)
+    agent = placement.agent_of(request.user)
     if agent is None:
         return render(request, "agents/sign_in.html", {"error": request.GET.get("error", "")})
     return render(request, "agents/desktop.html", {"agent": agent})
@@ -51,7 +53,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         )
     login(request, agent.user, backend=THROTTLED_BACKEND)
     try:
-        check_desktop_command(agent, desktop.switch_of(agent), "login_not_ready", {})
+        check_desktop_command(agent, placement.switch_of(agent), "login_not_ready", {})
     except CommandError as exc:
         log.warning("agent %s: ACD sign-in failed: %s", login_id, exc)
     return redirect("agent-desktop")
@@ -59,10 +61,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
-    agent = desktop.agent_of(request.user)
+    agent = placement.agent_of(request.user)
     if agent is not None:
         try:
-            check_desktop_command(agent, desktop.switch_of(agent), "logout", {})
+            check_desktop_command(agent, placement.switch_of(agent), "logout", {})
         except CommandError as exc:
             log.warning("agent %s: ACD sign-out failed: %s", agent.login_id, exc)
     logout(request)
@@ -73,7 +75,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @api_view(["GET"])
 def desktop_snapshot(request: Request) -> Response | JsonResponse:
     """GET the signed-in agent's desktop state (then apply WebSocket events with greater seq)."""
-    agent = desktop.agent_of(request.user)
+    agent = placement.agent_of(request.user)
     if agent is None:
         return Response({"detail": "you are not an agent"}, status=403)
     return Response(desktop.snapshot(agent))
@@ -85,10 +87,6 @@ def dial(request: Request, login_id: str) -> Response:
     """POST {number}: ring the agent's phone and connect it to the number (click-to-dial
     from a business system, INT-4). The agent itself, or users allowed to change agents;
     dialing rules for the agent's level apply (AG-16)."""
-    from agents.dialing import DialRefused, check_dial
-    from icm.actions import may_control_agent
-    from icm.bus.commands import IcmUnavailable
-
     agent = Agent.objects.filter(login_id=login_id, active=True).select_related("extension").first()
     if agent is None:
         return Response({"detail": f"no active agent {login_id!r}"}, status=404)
@@ -98,7 +96,7 @@ def dial(request: Request, login_id: str) -> Response:
     if not isinstance(number, str):
         return Response({"detail": 'give the number to dial as {"number": "…"}'}, status=400)
     try:
-        result = check_dial(agent, desktop.switch_of(agent), number)
+        result = check_dial(agent, placement.switch_of(agent), number)
     except DialRefused as exc:
         return Response({"detail": str(exc)}, status=403)
     except IcmUnavailable as exc:

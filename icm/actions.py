@@ -11,11 +11,13 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from icm import client as icm
 from icm.bus.client import get_redis
-from icm.bus.commands import CommandError, IcmUnavailable, send_command
+from icm.bus.commands import CommandError
 from icm.bus.snapshot import SwitchSnapshot, known_switches, read_snapshot
 from icm.domain.originate_policy import OriginateNotAllowed, originate_target
 from icm.models import Gateway
+from outbound.dialling import destination_refusal, system_refusal
 
 
 class BusUnavailable(Exception):
@@ -32,17 +34,9 @@ def live_snapshots(switch: str | None = None) -> list[SwitchSnapshot]:
         raise BusUnavailable(f"live state unavailable: {exc}") from exc
 
 
-def _command(switch: str, name: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
-    try:
-        return send_command(get_redis(), switch, name, args, timeout=timeout)
-    except redis.RedisError as exc:
-        raise IcmUnavailable(f"the command bus is unavailable: {exc}") from exc
-
-
 def check_hangup(switch: str, call_uuid: str, cause: str) -> dict[str, Any]:
     """Ask icm to hang up every leg of a live call."""
-    timeout = settings.ICM_COMMAND_REPLY_TIMEOUT
-    return _command(switch, "hangup", {"uuid": call_uuid, "cause": cause}, timeout=timeout)
+    return icm.hangup(switch, call_uuid, cause)
 
 
 class OriginateRefused(CommandError):
@@ -57,8 +51,6 @@ def check_originate(switch: str, request: dict[str, Any]) -> dict[str, Any]:
     a number that may leave through a trunk passes the company's dialling rules for system
     calls (issue 18 item 4).
     """
-    from outbound.dialling import destination_refusal, system_refusal
-
     context = request.get("context") or "default"
     endpoint = str(request["endpoint"])
     try:
@@ -77,39 +69,9 @@ def check_originate(switch: str, request: dict[str, Any]) -> dict[str, Any]:
     refused = next((why for why in refusals if why), "")
     if refused:
         raise OriginateRefused(f"refused by the dialling rules: {refused}")
-    return _command(switch, "originate", request, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
-
-
-AGENT_COMMANDS = {
-    "login": ("agent_login", {"ready": True}),
-    "login_not_ready": ("agent_login", {"ready": False}),
-    "ready": ("agent_ready", {}),
-    "not_ready": ("agent_not_ready", {}),
-    "logout": ("agent_logout", {}),
-    "end_wrap_up": ("end_wrap_up", {}),
-    "extend_wrap_up": ("extend_wrap_up", {"seconds": 30}),
-    "reject": ("agent_reject", {}),
-    "reject_not_ready": ("agent_reject", {"not_ready": True}),
-}
-
-
-def may_control_agent(user: Any, login_id: str) -> bool:
-    """The agent itself, an administrator, a team leader of one of the agent's work groups
-    (ICM-8), or another user allowed to change agents."""
-    from supervision.roles import ADMINISTRATOR, TEAM_LEADER
-    from supervision.scope import scope_of
-
-    own = getattr(getattr(user, "agent", None), "login_id", None)
-    if own == login_id:
-        return True
-    scope = scope_of(user)
-    if scope.role == TEAM_LEADER:
-        return scope.has_agent(login_id)
-    return scope.role == ADMINISTRATOR or user.has_perm("agents.change_agent")
+    return icm.originate(switch, request)
 
 
 def check_agent_state(switch: str, login_id: str, state: str, reason: str) -> dict[str, Any]:
     """Ask icm's ACD to move an agent (AG-1, AG-2); icm refuses illegal changes."""
-    name, extra = AGENT_COMMANDS[state]
-    args = {"agent": login_id, "reason": reason, **extra}
-    return _command(switch, name, args, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
+    return icm.agent_state(switch, login_id, state, reason)

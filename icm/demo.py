@@ -34,6 +34,8 @@ from icm.models import (
 )
 from ivr.demo import MAIN_FLOW, MAIN_GRAPH, NIGHT_FLOW, load_billing_table, load_flows
 from ivr.models import Flow
+from outbound.models import Campaign, Contact, DiallingRuleSet
+from recording.models import EvaluationForm, EvaluationQuestion, RecordingPolicy
 from stats.demo import load_demo_tariffs
 
 logger = logging.getLogger(__name__)
@@ -257,8 +259,6 @@ def _load_campaigns(switch: Switch, summary: DemoSummary) -> None:
     """Two draft campaigns for the sales queue, started from /campaigns/: renewals in preview
     (the agent sees each contact first) and a win-back list dialed predictively; switchsim's
     demo scenario decides who answers (35 % people, 12 % machines …)."""
-    from outbound.models import Campaign, Contact, DiallingRuleSet
-
     # the demo's callers and customers are North American (+1 555 …): domestic numbers for
     # the dialling rules of system calls (call-backs, campaigns), which refuse international
     _upsert(DiallingRuleSet, summary, pk=1, defaults={"home_country_codes": "1"})
@@ -306,8 +306,6 @@ def _load_campaigns(switch: Switch, summary: DemoSummary) -> None:
 
 def _load_recording(summary: DemoSummary) -> None:
     """Record every call in A-law (half of PCM's size), kept 90 days; a QA form."""
-    from recording.models import EvaluationForm, EvaluationQuestion, RecordingPolicy
-
     _upsert(
         RecordingPolicy,
         summary,

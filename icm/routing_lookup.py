@@ -15,20 +15,13 @@ from django.db import DatabaseError
 from django.db.models import Q
 from django.utils.module_loading import import_string
 
-from icm.domain.schedule import OpenInterval, is_open
-from icm.models import Call, CustomerNumber, Holiday, InboundRoute, Queue, RoutingRule, Schedule
+from icm.models import Call, CustomerNumber, InboundRoute, Queue, RoutingRule
+from icm.schedules import schedule_open
 
 log = logging.getLogger(__name__)
 GRADE_PRIORITY = {"standard": 0, "silver": 2, "gold": 5, "vip": 10}
 
 DEFAULT_QUEUE = "default"
-
-
-def schedule_open(schedule: Schedule, at: datetime) -> bool:
-    """Is `schedule` open at `at` (its weekly rules, its holidays and global ones)?"""
-    intervals = [OpenInterval(r.weekday, r.opens, r.closes) for r in schedule.rules.all()]
-    holidays = Holiday.objects.filter(Q(schedule=schedule) | Q(schedule__isnull=True))
-    return is_open(intervals, holidays.values_list("date", flat=True), schedule.timezone, at)
 
 
 def queue_for_call(dnis: str, ani: str, at: datetime | None = None) -> tuple[str, str]:

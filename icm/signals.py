@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -12,45 +13,46 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from agents.models import Agent, AgentSkill
-from icm.bus.client import get_redis
-from icm.bus.commands import post_command
+from icm import client as icm
 from icm.models import Extension, Queue, QueueSkill, Switch
 
 log = logging.getLogger(__name__)
 
 
-def _notify(name: str, args: dict[str, Any]) -> None:
+def _notify(tell: Callable[..., None], **args: str) -> None:
+    """Once the transaction commits, `tell(switch, **args)` every icm (a notification of
+    `icm.client`, named as its command)."""
     switches = set(Switch.objects.filter(enabled=True).values_list("name", flat=True))
     switches.add(settings.IPBX_SWITCH_NAME)
 
     def send() -> None:
         try:
             for switch in switches:
-                post_command(get_redis(), switch, name, args)
+                tell(switch, **args)
         except redis.RedisError as exc:  # icm reloads everything when it starts anyway
-            log.warning("could not tell icm about %s %s: %s", name, args, exc)
+            log.warning("could not tell icm about %s %s: %s", tell.__name__, args, exc)
 
     transaction.on_commit(send)
 
 
 @receiver(post_save, sender=Queue)
 def queue_saved(sender: type, instance: Queue, **kwargs: Any) -> None:
-    _notify("reload_queue", {"queue": instance.name})
+    _notify(icm.reload_queue, queue=instance.name)
 
 
 @receiver([post_save, post_delete], sender=QueueSkill)
 def queue_skill_changed(sender: type, instance: QueueSkill, **kwargs: Any) -> None:
-    _notify("reload_queue", {"queue": instance.queue.name})
+    _notify(icm.reload_queue, queue=instance.queue.name)
 
 
 @receiver(post_save, sender=Agent)
 def agent_saved(sender: type, instance: Agent, **kwargs: Any) -> None:
-    _notify("reload_agent", {"agent": instance.login_id})
+    _notify(icm.reload_agent, agent=instance.login_id)
 
 
 @receiver([post_save, post_delete], sender=AgentSkill)
 def agent_skill_changed(sender: type, instance: AgentSkill, **kwargs: Any) -> None:
-    _notify("reload_agent", {"agent": instance.agent.login_id})
+    _notify(icm.reload_agent, agent=instance.agent.login_id)
 
 
 @receiver([post_save, post_delete], sender=Extension)
@@ -67,4 +69,4 @@ def agent_extension_changed(sender: type, instance: Agent, **kwargs: Any) -> Non
 
 
 def _flush_directory(extension: Extension) -> None:
-    _notify("flush_directory", {"user": extension.number, "domain": extension.site.sip_domain})
+    _notify(icm.flush_directory, user=extension.number, domain=extension.site.sip_domain)

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from icm.models import Queue, Schedule
 from ivr.engine.validation import FlowInvalid, Problem, validate
 from ivr.models import DataConnector, Flow, FlowVersion
 from ivr.sound_files import unreachable_files
@@ -22,8 +23,6 @@ _REFERENCES = {
 
 
 def _existing(kind: str) -> set[str]:
-    from icm.models import Queue, Schedule
-
     if kind == "queue":
         return set(Queue.objects.values_list("name", flat=True))
     if kind == "enabled connector":

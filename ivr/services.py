@@ -8,13 +8,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from icm.models import Schedule
+from icm.schedules import schedule_open
 from ivr.connectors.registry import fetch_definition, lookup
 
 
 def schedule_open_named(name: str) -> bool:
-    from icm.models import Schedule
-    from icm.routing_lookup import schedule_open
-
     schedule = Schedule.objects.prefetch_related("rules").filter(name=name).first()
     if schedule is None:
         raise LookupError(f"no schedule named {name!r}")

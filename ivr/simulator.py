@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
+from icm import client as icm
 from icm.bus.commands import CommandError
 from ivr.engine.interpreter import FlowNotFound, Interpreter, Run
 from ivr.engine.text import Reply, TextConversation
@@ -40,12 +41,7 @@ class DraftFlows(DbFlows):
 
 def icm_value(metric: str, queue: str) -> float:
     """Live ICM values for simulated runs: asked of icm over the bus."""
-    from icm.actions import _command
-
-    reply = _command(
-        settings.IPBX_SWITCH_NAME, "queue_metric", {"metric": metric, "queue": queue}, timeout=3
-    )
-    return float(reply["value"])
+    return icm.queue_metric(settings.IPBX_SWITCH_NAME, metric, queue, timeout=3)
 
 
 def _conversation(flow: str, draft: Mapping[str, Any] | None) -> TextConversation:

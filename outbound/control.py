@@ -15,12 +15,12 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Q
 
-from icm.actions import _command
+from icm import client as icm
 from icm.bus.commands import CommandError, IcmUnavailable
 from icm.models import SystemEvent
+from outbound.dialer import detection_refusal, floor_of, switch_of
 from outbound.models import Attempt, Campaign, Contact
 from supervision.actions import SupervisionRefused, audit
 from supervision.models import AuditEntry
@@ -107,12 +107,10 @@ def _cannot_detect(campaign: Campaign) -> str:
     """Why the campaign's switch cannot run its answering-machine detection ("": it can, the
     campaign does not use it, or icm cannot be asked now — then the pacer checks before it
     dials anything)."""
-    from outbound.dialer import _floor, detection_refusal
-
     if not campaign.amd or campaign.mode == Campaign.Mode.PREVIEW:
         return ""
     try:
-        floor = _floor(campaign)
+        floor = floor_of(campaign)
     except (CommandError, IcmUnavailable) as exc:
         log.warning(
             "campaign %s: icm not asked which detection its switch has: %s", campaign.name, exc
@@ -135,8 +133,6 @@ def pause_for(campaign: Campaign, reason: str) -> bool:
     _drop_unplaced(campaign)
     switch = ""
     try:
-        from outbound.dialer import switch_of
-
         switch = switch_of(campaign)
     except IcmUnavailable:
         pass
@@ -162,15 +158,8 @@ def pause_for(campaign: Campaign, reason: str) -> bool:
 
 
 def _drop_unplaced(campaign: Campaign) -> None:
-    from outbound.dialer import switch_of
-
     try:
-        _command(
-            switch_of(campaign),
-            "campaign_stop",
-            {"campaign": campaign.name},
-            timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
-        )
+        icm.campaign_stop(switch_of(campaign), campaign.name)
     except (CommandError, IcmUnavailable) as exc:
         log.warning("campaign %s: icm not told to drop its queue: %s", campaign.name, exc)
 

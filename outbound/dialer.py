@@ -28,12 +28,12 @@ import socket
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 
-from icm.actions import _command
+from icm import client as icm
 from icm.bus.commands import CommandError, IcmUnavailable
+from icm.models import Gateway, Switch
 from outbound.dialling import system_rules
 from outbound.domain.amd import SWITCH_FAILED, NoDetection, choose
 from outbound.domain.dialling_rules import refusal
@@ -72,8 +72,6 @@ def policy_of(campaign: Campaign) -> RetryPolicy:
 def switch_of(campaign: Campaign) -> str:
     if campaign.switch_id:
         return campaign.switch.name
-    from icm.models import Switch
-
     first = Switch.objects.order_by("id").first()
     if first is None:
         raise IcmUnavailable("no switch configured")
@@ -125,7 +123,7 @@ def _tick(campaign_id: int, now: datetime) -> dict[str, Any]:
         _pause(campaign, broken)
         return {"settled": settled, "resent": sent, "placed": 0, "paused": broken}
     try:
-        floor = _floor(campaign)
+        floor = floor_of(campaign)
     except (CommandError, IcmUnavailable) as exc:
         log.warning("campaign %s: icm did not answer the floor (%s)", campaign.name, exc)
         return {"settled": settled, "resent": sent, "placed": 0, "error": str(exc)}
@@ -382,9 +380,7 @@ def _send(campaign: Campaign, attempt: Attempt, limits: dict[str, Any]) -> int:
         "data": {"name": attempt.contact.name, **(attempt.contact.data or {})},
     }
     try:
-        reply = _command(
-            switch_of(campaign), "campaign_dial", args, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT
-        )
+        reply = icm.campaign_dial(switch_of(campaign), args)
     except (CommandError, IcmUnavailable) as exc:
         log.warning(
             "campaign %s: attempt %s not taken by icm (%s); sent again later",
@@ -399,8 +395,6 @@ def _send(campaign: Campaign, attempt: Attempt, limits: dict[str, Any]) -> int:
 def gateway_limits(campaign: Campaign) -> dict[str, Any]:
     """The trunk's own caps, shared by every campaign dialing through it (icm keeps one
     count per gateway): calls at once (`max_channels`) and calls per second."""
-    from icm.models import Gateway
-
     row = (
         Gateway.objects.filter(name=campaign.gateway, enabled=True)
         .filter(switch__name=switch_of(campaign))
@@ -415,13 +409,10 @@ def gateway_limits(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def _floor(campaign: Campaign) -> dict[str, Any]:
-    return _command(
-        switch_of(campaign),
-        "campaign_floor",
-        {"campaign": campaign.name, "queue": campaign.queue.name if campaign.queue_id else ""},
-        timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
-    )
+def floor_of(campaign: Campaign) -> dict[str, Any]:
+    """What icm's dialer has for the campaign now (`campaign_floor`)."""
+    queue = campaign.queue.name if campaign.queue_id else ""
+    return icm.campaign_floor(switch_of(campaign), campaign.name, queue)
 
 
 def _window(campaign: Campaign) -> RollingWindow:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 
+from icm.models import Extension
 from outbound.domain.dialling_rules import (
     DiallingRules,
     NumberRefused,
@@ -73,8 +74,6 @@ def destination_refusal(target: str) -> str:
     enabled extension, a feature code or a name stays inside the switch; a number may leave
     through the trunk (the default context sends 5 to 15 digits to the carrier) and must
     pass the system rules."""
-    from icm.models import Extension
-
     if not re.fullmatch(r"\+?[0-9]+", target):
         return ""
     if Extension.objects.filter(number=target, enabled=True).exists():

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 
+from agents.models import ContactNote
 from icm.models import Call, Queue
 from outbound.importing import normalise
 from outbound.models import Campaign, Contact, DoNotCall
@@ -33,8 +34,6 @@ def _calls(source: str, queue: Queue, since: date, until: date, disposition: str
     calls = Call.objects.filter(queue=queue, created_at__gte=lo, created_at__lt=hi)
     if source == "abandoned":
         return calls.filter(attached_data__routing__outcome="abandoned")
-    from agents.models import ContactNote
-
     uuids = ContactNote.objects.filter(disposition__code=disposition).values("call_uuid")
     return calls.filter(call_uuid__in=uuids)
 

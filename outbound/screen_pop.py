@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.models import ContactNote
 from outbound.dialer import dials_made
 from outbound.models import Attempt
 
@@ -20,8 +21,6 @@ def campaign_card(attached: dict[str, Any]) -> dict[str, Any] | None:
     attempt = Attempt.objects.filter(key=key).select_related("campaign", "contact").first()
     if attempt is None:
         return None
-    from agents.models import ContactNote
-
     campaign, contact = attempt.campaign, attempt.contact
     earlier = list(
         Attempt.objects.filter(contact=contact, attempt__lt=attempt.attempt).order_by("-attempt")[

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet, Sum
 
+from agents.models import Agent, WorkGroup
+from outbound.models import Attempt
 from stats.models import AgentInterval, ContactFact, ContactInterval, NotReadyInterval
 from supervision.scope import Scope
 
@@ -125,8 +127,6 @@ class Filters:
         queues: set[str] | None = None if scope.everything else set(scope.queues)
         agents: set[str] | None = None if scope.everything else set(scope.agents)
         if given["group"]:
-            from agents.models import WorkGroup
-
             group = WorkGroup.objects.filter(name=given["group"]).first()
             if group is None:
                 raise BadFilter(f"no work group {given['group']!r}")
@@ -318,8 +318,6 @@ def queues(f: Filters) -> Report:
 
 def agents(f: Filters) -> Report:
     """The agent performance scorecard over the date range."""
-    from agents.models import Agent
-
     names = dict(Agent.objects.values_list("login_id", "name"))
     rows = [
         {"agent": r["agent"], "name": names.get(r["agent"], ""), **agent_figures(r)}
@@ -443,8 +441,6 @@ RESULTS = ("answered", "abandoned", "machine", "busy", "no_answer", "invalid", "
 def campaigns(f: Filters) -> Report:
     """Outbound campaign results from the attempt log: attempts by result, connect and
     abandon rates (abandoned ÷ people answered), talk time — per campaign."""
-    from outbound.models import Attempt
-
     rows_q = Attempt.objects.filter(requested_at__gte=f.start, requested_at__lt=f.end)
     if f.queues is not None:
         rows_q = rows_q.filter(campaign__queue__name__in=f.queues)

@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.db.models import Q
 
-from agents.desktop import switch_of
 from agents.models import Agent
+from agents.placement import switch_of
 from agents.reasons import SUPERVISOR_REASON, UnknownReason, check_state_reason
-from icm.actions import _command, check_agent_state
+from icm import client as icm
+from icm.actions import check_agent_state
 from icm.bus import keys
 from icm.bus.client import get_redis
 from icm.bus.commands import CommandError
+from icm.domain.recording_policy import FORMATS
 from icm.models import Call, Extension
+from recording.models import RecordOrder
 from supervision.models import AuditEntry
 from supervision.roles import MONITOR_MODES, may
 from supervision.scope import scope_of
@@ -114,33 +119,14 @@ def act_on_agent(
         detail["extension"] = extension
     try:
         if action in MONITOR_MODES:
-            result = _command(
-                switch,
-                "monitor",
-                {"agent": login_id, "extension": extension, "mode": MONITOR_MODES[action]},
-                timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
-            )
+            result = icm.monitor(switch, login_id, extension, MONITOR_MODES[action])
         elif action == "intercept":
             note = f"intercepted by {getattr(user, 'username', '')} for quality assurance"
-            result = _command(
-                switch,
-                "agent_call",
-                {
-                    "agent": login_id,
-                    "action": "transfer",
-                    "kind": "extension",
-                    "target": extension,
-                    "note": note,
-                },
-                timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
+            result = icm.agent_call(
+                switch, login_id, "transfer", kind="extension", target=extension, note=note
             )
         elif action == "force_release":
-            result = _command(
-                switch,
-                "agent_call",
-                {"agent": login_id, "action": "hangup"},
-                timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
-            )
+            result = icm.agent_call(switch, login_id, "hangup")
         else:
             state = {
                 "force_logout": "logout",
@@ -176,11 +162,6 @@ def _record_agent(
 ) -> dict[str, Any]:
     """SV-5: record the agent's calls from now (or `starts_at`, ISO) for `minutes` (none:
     until cancelled), and its current call at once when it is on one."""
-    from datetime import UTC, datetime, timedelta
-
-    from icm.domain.recording_policy import FORMATS
-    from recording.models import RecordOrder
-
     try:
         starts = (
             datetime.fromisoformat(str(args["starts_at"]))
@@ -214,12 +195,7 @@ def _record_agent(
     current = ""
     if starts <= datetime.now(tz=UTC):
         try:  # the call it is on now, from now
-            done = _command(
-                switch,
-                "agent_call",
-                {"agent": agent.login_id, "action": "record_start", "format": fmt, "why": "order"},
-                timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
-            )
+            done = icm.agent_call(switch, agent.login_id, "record_start", format=fmt, why="order")
             current = str(done.get("path", ""))
         except CommandError as exc:
             current = ""  # not on a call (or already recorded): the order covers its next calls
@@ -238,18 +214,11 @@ def _listen_in_browser(
     user: Any, role: str, agent: Agent, switch: str, detail: dict[str, Any], address: str | None
 ) -> dict[str, Any]:
     """REC-3: tap the agent's call; the socket the browser streams it from."""
-    import secrets
-
-    from supervision import listen
+    from supervision import listen  # (numpy: loaded only when a supervisor listens)
 
     tap = secrets.token_urlsafe(18)
     try:
-        started = _command(
-            switch,
-            "live_listen",
-            {"agent": agent.login_id, "tap": tap},
-            timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
-        )
+        started = icm.live_listen(switch, agent.login_id, tap)
     except CommandError as exc:
         audit(
             user,
@@ -338,8 +307,7 @@ def assign_call(
         detail["waits_in"] = waits_in or ""
         raise refuse(f"caller {contact[:64]} is not waiting in queue {queue}")
     try:
-        pick = {"agent": login_id, "contact": contact, "queue": queue}  # icm checks it again
-        result = _command(switch, "agent_pick", pick, timeout=settings.ICM_COMMAND_REPLY_TIMEOUT)
+        result = icm.agent_pick(switch, login_id, contact, queue)  # icm checks it again
     except CommandError as exc:
         audit(
             user,

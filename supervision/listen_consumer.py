@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
-from icm.actions import _command
+from icm import client as icm
 from icm.bus.commands import CommandError, IcmUnavailable
 from supervision import listen
 
@@ -59,12 +58,7 @@ class ListenConsumer(AsyncWebsocketConsumer):
 
     def _stop_tap(self) -> None:
         try:
-            _command(
-                self.tap["switch"],
-                "live_listen_stop",
-                {"tap": self.tap_id},
-                timeout=settings.ICM_COMMAND_REPLY_TIMEOUT,
-            )
+            icm.live_listen_stop(self.tap["switch"], self.tap_id)
         except (CommandError, IcmUnavailable) as exc:
             log.info("live tap %s: stop: %s", self.tap_id, exc)
         listen.forget(self.tap_id)

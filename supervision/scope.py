@@ -49,6 +49,18 @@ def scope_of(user: Any) -> Scope:
     return Scope(role, False, frozenset(agents), frozenset(queues))
 
 
+def may_control_agent(user: Any, login_id: str) -> bool:
+    """The agent itself, an administrator, a team leader of one of the agent's work groups
+    (ICM-8), or another user allowed to change agents."""
+    own = getattr(getattr(user, "agent", None), "login_id", None)
+    if own == login_id:
+        return True
+    scope = scope_of(user)
+    if scope.role == TEAM_LEADER:
+        return scope.has_agent(login_id)
+    return scope.role == ADMINISTRATOR or user.has_perm("agents.change_agent")
+
+
 def calls_scope(user: Any) -> Scope:
     """The calls `user` sees, given it holds `icm.view_call`: a team leader those of its work
     groups' queues and agents; an administrator, or a user the permission was granted to

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from agents.reasons import UnknownReason, check_state_reason
 from icm.models import Call, CallLeg
 
 ENDPOINT_PATTERN = (
@@ -94,8 +95,6 @@ class AgentStateSerializer(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         """A not-ready reason is an active configured code, or none (agents.reasons: the
         same check as the desktop's and a supervisor's); any other state carries none."""
-        from agents.reasons import UnknownReason, check_state_reason
-
         try:
             attrs["reason"] = check_state_reason(attrs["state"], attrs["reason"])
         except UnknownReason as exc:

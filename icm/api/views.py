@@ -19,7 +19,7 @@ from icm.live_scope import scoped_snapshots
 from icm.models import Call, Queue
 from icm.reports import queue_report
 from ipbx_project.api_schema import OBJECT, errors, query, since_until
-from supervision.scope import calls_filter, calls_scope
+from supervision.scope import calls_filter, calls_scope, may_control_agent
 
 from .serializers import (
     AgentStateSerializer,
@@ -140,7 +140,7 @@ class AgentStateView(APIView):
         body = AgentStateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        if not actions.may_control_agent(request.user, login_id):
+        if not may_control_agent(request.user, login_id):
             return Response({"detail": "not your agent"}, status=status.HTTP_403_FORBIDDEN)
         switch = data.get("switch", settings.IPBX_SWITCH_NAME)
         try:

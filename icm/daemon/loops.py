@@ -21,13 +21,12 @@ from icm.bus.publisher import StatePublisher
 from icm.daemon.acd.messages import AcdTick, RepairLeg
 from icm.daemon.acd.runtime import AcdRuntime
 from icm.daemon.feature import Features
-from icm.daemon.freeswitch.driver import SwitchDriver
 from icm.daemon.recording.recorder import Recorder
 from icm.daemon.recording.store import load_recording_rules
 from icm.daemon.supervision.live_figures import TICK as WALLBOARD_TICK
 from icm.daemon.supervision.live_figures import LiveFigures
 from icm.daemon.supervision.store import load_alarm_limits, system_event
-from icm.daemon.switch import CommandRefused, SwitchNotConnected
+from icm.daemon.switch import CommandRefused, SwitchDriver, SwitchNotConnected
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.alarms import alarm_json

@@ -59,6 +59,10 @@ class SwitchDriver(Protocol):
         """Start a background command without waiting; our job id (its JobDone carries it)."""
         ...
 
+    def gateway_states(self) -> list[ev.GatewayStateChanged]:
+        """Every trunk's state now (after a reconnect: changes may have been missed)."""
+        ...
+
 
 @dataclass(frozen=True)
 class SwitchAdapter:

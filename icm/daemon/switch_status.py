@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import gevent
 
 from icm.bus import keys
 from icm.bus.publisher import StatePublisher
 from icm.daemon.agent_view import AgentViews
-from icm.daemon.freeswitch.driver import SwitchDriver
-from icm.daemon.freeswitch.translator import gateways_from_xmlstatus
 from icm.daemon.supervision.live_figures import LiveFigures
 from icm.daemon.supervision.store import system_event
-from icm.domain import commands as cmd
+from icm.daemon.switch import SwitchDriver
 from icm.domain import events as ev
 from icm.models import SystemEvent
 
@@ -92,9 +90,9 @@ class SwitchStatus:
     def load_gateways(self) -> None:
         """After a (re)connect: every gateway's state from the switch."""
         try:
-            reply = self.driver.api(cmd.GatewayStatus())
-        except Exception as exc:
+            states = self.driver.gateway_states()
+        except Exception as exc:  # a reconnect retries; nothing else depends on it
             log.warning("icm %s: gateway states not read: %s", self.switch, exc)
             return
-        for item in gateways_from_xmlstatus(self.switch, reply, datetime.now(tz=UTC)):
+        for item in states:
             self.post(item)

@@ -1,5 +1,5 @@
 """The consultation state machine (AG-9, AG-10), pure: the states a consultation goes
-through, the events that move it, and which move is legal. icm.consults drives it; the
+through, the events that move it, and which move is legal. icm.daemon.consults drives it; the
 switch commands each move needs stay there.
 
 A consultation rings the consulted party (RINGING); it answers (TALKING); the consulting

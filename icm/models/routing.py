@@ -3,6 +3,8 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from ivr.sound_files import why_unreachable
+
 from .devices import Site, digits_validator
 
 
@@ -129,8 +131,6 @@ class Queue(models.Model):
         """Each greeting must be a file the switch can play (else callers hear nothing and
         the switch logs FILE NOT FOUND)."""
         from django.core.exceptions import ValidationError
-
-        from ivr.sound_files import why_unreachable
 
         greetings = (self.strategy_parameters or {}).get("greetings") or {}
         if not isinstance(greetings, dict):

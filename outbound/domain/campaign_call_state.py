@@ -1,6 +1,6 @@
 """The campaign call state machine (issue 9, 17), pure: the states one campaign attempt goes
 through in icm's dialer, the events that move it, and which move is legal. The dialer
-(icm.campaign_dialer) drives it and does the switch work each move needs.
+(icm.daemon.campaigns.dialer) drives it and does the switch work each move needs.
 
 An attempt waits for the pacer (QUEUED) — or, in a preview campaign, for a free agent
 (PREVIEW_WAITING), is shown to one (PREVIEW_SHOWN) who presses Call (PREVIEW_CALLED). A

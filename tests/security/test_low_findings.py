@@ -88,7 +88,7 @@ async def _close_code(ws: WebsocketCommunicator, timeout: float = 5) -> int | No
 
 
 async def _desktop(session_key: str) -> WebsocketCommunicator:
-    from icm.routing import websocket_urlpatterns
+    from ipbx_project.routing import websocket_urlpatterns
 
     app = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
     cookie = f"sessionid={session_key}".encode()

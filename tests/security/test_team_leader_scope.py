@@ -343,7 +343,7 @@ def test_assign_call_checks_the_caller_s_real_queue_not_the_url_s(teams, live, m
         sent.append({"switch": switch_, "name": name, **args})
         return {"ok": True}
 
-    monkeypatch.setattr("supervision.actions._command", icm)
+    monkeypatch.setattr("icm.client.send", icm)
     figures = {
         "support": {"callers": [{"contact": "C-support"}]},
         "billing": {"callers": [{"contact": "C-billing"}]},

@@ -153,8 +153,7 @@ def test_a_booked_call_back_outside_the_rules_is_never_sent_to_icm(callback_queu
     )
     asked: list = []
     monkeypatch.setattr(
-        callbacks,
-        "_command",
+        "icm.client.send",
         lambda *args, **kw: asked.append(args) or {"status": "queued", "contact": "x"},
     )
     callbacks.dispatch_due(now + timedelta(seconds=1))

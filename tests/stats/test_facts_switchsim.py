@@ -20,11 +20,11 @@ from tests.supervision.conftest import (
 
 
 def _try(switch: str, args: dict) -> bool:
-    from icm.actions import _command
+    from icm import client
     from icm.bus.commands import CommandError
 
     try:
-        _command(switch, "agent_call", args, timeout=5)
+        client.send(switch, "agent_call", args, timeout=5)
     except CommandError:
         return False
     return True

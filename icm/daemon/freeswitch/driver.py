@@ -25,7 +25,12 @@ from icm.domain import events as ev
 
 from .connection import ApiReplyMarker, AuthenticationFailed, IcmInboundESL
 from .render import command_to_api, render
-from .translator import SUBSCRIBED_CUSTOM, SUBSCRIBED_EVENTS, resync_from_show
+from .translator import (
+    SUBSCRIBED_CUSTOM,
+    SUBSCRIBED_EVENTS,
+    gateways_from_xmlstatus,
+    resync_from_show,
+)
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +149,11 @@ class SwitchDriver:
             return self._connection().send(frame).headers.get("Reply-Text", "")
         except NotConnectedError as exc:
             raise SwitchNotConnected(str(exc)) from exc
+
+    def gateway_states(self) -> list[ev.GatewayStateChanged]:
+        """Every gateway's state from `sofia xmlstatus gateway`."""
+        reply = self.api(cmd.GatewayStatus())
+        return gateways_from_xmlstatus(self.address.name, reply, _now())
 
     def _connection(self) -> IcmInboundESL:
         conn = self.connection

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import connection
 from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 
+from agents.models import Agent
 from icm.daemon.acd.messages import ContactArrived
 from icm.daemon.ivr.voice import BEEP, VoiceFrontend
 from icm.daemon.switch import CommandRefused
@@ -272,8 +273,6 @@ APOLOGY = "We are sorry, that person cannot be reached. Goodbye."
 
 
 def _agent_extension(login_id: str) -> str:
-    from agents.models import Agent
-
     return (
         Agent.objects.filter(login_id=login_id, active=True, extension__isnull=False)
         .values_list("extension__number", flat=True)

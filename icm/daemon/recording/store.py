@@ -14,6 +14,9 @@ from django.db import transaction
 from django.db.models import Q
 
 from icm.domain.recording_policy import InvalidPolicy, RecordingPolicy, RecordOrder
+from recording.models import RecordingPolicy as PolicyRow
+from recording.models import RecordOrder as OrderRow
+from recording.unfinished import active_on, catalogue, save_paused, save_started
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +27,6 @@ def _numbers(text: str) -> tuple[str, ...]:
 
 def load_recording_rules() -> tuple[list[RecordingPolicy], list[RecordOrder]]:
     """The enabled policies (a bad one is logged and skipped) and the orders not over."""
-    from recording.models import RecordingPolicy as PolicyRow
-    from recording.models import RecordOrder as OrderRow
-
     policies = []
     for row in PolicyRow.objects.filter(enabled=True).prefetch_related("agents", "queues"):
         try:
@@ -69,8 +69,6 @@ def write_recordings(rows: list[dict[str, Any]]) -> int:
     catalogued with status processing (Celery measures and converts them), merged with their
     persisted start. A recording already catalogued (the same switch and path) is left as it
     is. Returns the recordings catalogued."""
-    from recording.unfinished import catalogue, save_paused, save_started
-
     catalogued = 0
     with transaction.atomic():  # a retry after a failure writes the whole batch again
         for kind, group in groupby(rows, key=lambda r: r.get("kind", "finished")):
@@ -87,6 +85,4 @@ def write_recordings(rows: list[dict[str, Any]]) -> int:
 def load_active_recordings(switch: str) -> list[dict[str, Any]]:
     """The recordings a previous icm on `switch` started that are not catalogued yet, for
     icm.daemon.recording.recorder.Recorder.restore."""
-    from recording.unfinished import active_on
-
     return list(active_on(switch))
