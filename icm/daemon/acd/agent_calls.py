@@ -81,7 +81,7 @@ class AgentCallControl:
         action = str(args.get("action", ""))
         if action not in ACTIONS:
             raise CommandError(f"unknown call action {action!r} (one of {list(ACTIONS)})")
-        if agent_id not in self.acd.acd.agents:
+        if self.acd.agent(agent_id) is None:
             raise CommandError(f"unknown agent {agent_id!r}")
         if action == "accept":
             return self._accept(agent_id)
@@ -134,7 +134,7 @@ class AgentCallControl:
         note = str(args.get("note", ""))[:1000]
         if kind not in TRANSFER_KINDS:
             raise CommandError(f"transfer to what? one of {list(TRANSFER_KINDS)}")
-        if kind == "queue" and target not in self.acd.acd.policies:
+        if kind == "queue" and not self.acd.has_queue(target):
             raise CommandError(f"there is no queue {target!r}")
         if kind == "agent":
             target = self.acd.extensions.get(target, "")
@@ -172,7 +172,8 @@ class AgentCallControl:
             raise CommandError(f"agent {agent_id} has no phone to call from")
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", agent_id):
             raise CommandError(f"agent ID {agent_id!r} cannot be put on a call")
-        state = self.acd.acd.agents[agent_id].state
+        agent = self.acd.agent(agent_id)
+        state = agent.state if agent is not None else None
         busy = self.acd.agent_leg.get(agent_id) or agent_id in self.acd.direct_legs.values()
         if busy or str(state) in ("reserved", "on_call"):
             raise CommandError(f"agent {agent_id} is already on a call")

@@ -20,6 +20,7 @@ from typing import Any
 import gevent
 import gevent.event
 
+from icm.daemon.acd.facade import AcdFacade
 from icm.daemon.acd.messages import (
     AcdError,
     AcdRequest,
@@ -32,7 +33,7 @@ from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import AgentStateChanged, IllegalTransition
 from icm.domain.acd.engine import Acd, UnknownAgent, UnknownQueue
-from icm.domain.acd.model import Agent, AgentState, CallKind, Contact, QueuePolicy
+from icm.domain.acd.model import AgentState, CallKind, Contact, QueuePolicy
 from icm.domain.acd.outputs import CancelOffer, ContactFinished, OfferContact, Output
 from icm.domain.acd.sessions import AgentSession
 from icm.domain.acd.strategies import InvalidPolicy
@@ -52,7 +53,7 @@ class _Offer:
     answered: bool = False
 
 
-class AcdRuntime(RestartRecovery):
+class AcdRuntime(RestartRecovery, AcdFacade):
     def __init__(
         self,
         switch: str,
@@ -274,48 +275,6 @@ class AcdRuntime(RestartRecovery):
         if leg:
             return leg
         return next((leg for leg, agent in self.direct_legs.items() if agent == agent_id), "")
-
-    # --- what other features may read (they never reach into the engine) -----------------
-    def agent(self, agent_id: str) -> Agent | None:
-        return self.acd.agents.get(agent_id)
-
-    def agents(self) -> list[Agent]:
-        return list(self.acd.agents.values())
-
-    def contact(self, contact_id: str) -> Contact | None:
-        return self.acd.contacts.get(contact_id)
-
-    def queue_of_agent(self, agent_id: str) -> str:
-        """The queue of the contact the agent is connected to ("" when none)."""
-        return self.acd.contact_queue_of_agent.get(agent_id, "")
-
-    def service_level_seconds(self, queue: str) -> float:
-        policy = self.acd.policies.get(queue)
-        return policy.service_level_seconds if policy is not None else 20.0
-
-    def next_deadline(self) -> float | None:
-        return self.acd.next_deadline()
-
-    def not_ready_after(self, agent_id: str, reason: str) -> None:
-        """When the agent's ringing ends, it goes not ready with `reason` (a rejected call)."""
-        agent = self.acd.agents[agent_id]
-        agent.prior_state, agent.prior_reason = AgentState.NOT_READY, reason
-
-    def contact_card(self, agent_id: str) -> dict[str, Any] | None:
-        """The ACD contact the agent is offered or connected to, as the desktop shows it."""
-        agent = self.acd.agents.get(agent_id)
-        contact = self.acd.contacts.get(agent.contact_id) if agent and agent.contact_id else None
-        if contact is None:
-            return None
-        return {
-            "contact": contact.contact_id,
-            "queue": contact.queue,
-            "ani": contact.ani,
-            "customer": contact.customer_id,
-            "media": str(contact.media),
-            "attached": contact.attached,
-            "priority": contact.priority,
-        }
 
     # --- outputs -------------------------------------------------------------------------
     def apply(self, outputs: list[Output]) -> None:

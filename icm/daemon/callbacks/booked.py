@@ -124,7 +124,7 @@ class BookedCallbacks:
         return result
 
     def _agent_unavailable(self, agent_id: str) -> str:
-        agent = self.rt.acd.agents.get(agent_id)
+        agent = self.rt.agent(agent_id)
         if agent is None or agent.state is AgentState.LOGGED_OUT:
             return f"agent {agent_id} is not signed in"
         if agent.state not in FREE or agent_id in self.rt.agent_leg:
@@ -138,7 +138,7 @@ class BookedCallbacks:
         it) before its customer is dialed; "" when ringing, else why it cannot."""
         agent_id = call.agent_first
         if reserved:
-            if self.rt.acd.direct_offers.get(agent_id) != call.leg:
+            if self.rt.reserved_for(agent_id) != call.leg:
                 return f"agent {agent_id} is no longer reserved for it"
             why = "" if self.rt.extensions.get(agent_id) else f"agent {agent_id} has no phone"
         else:
@@ -166,11 +166,7 @@ class BookedCallbacks:
         self.by_agent[booking.agent] = booking
         try:
             if reserve:  # (a preview's agent was reserved when it was shown the contact)
-                self.rt.apply(
-                    self.rt.acd.offer_direct(
-                        booking.agent, contact_id or leg, self.clock(), "call-back"
-                    )
-                )
+                self.rt.offer_direct(booking.agent, contact_id or leg, self.clock(), "call-back")
         except IllegalTransition as exc:
             del self.by_agent[booking.agent]
             raise CommandError(str(exc)) from exc
@@ -218,7 +214,7 @@ class BookedCallbacks:
         )
         self.rt.callbacks[contact_id] = booking.number
         try:
-            self.rt.apply(self.rt.acd.enqueue(contact, self.clock()))
+            self.rt.enqueue(contact, self.clock())
         except UnknownQueue as exc:
             self.rt.callbacks.pop(contact_id, None)
             raise CommandError(f"there is no queue {booking.queue!r}") from exc
@@ -313,7 +309,7 @@ class BookedCallbacks:
     def _agent_answered(self, booking: Booking) -> None:
         rt = self.rt
         self.by_agent.pop(booking.agent, None)
-        rt.apply(rt.acd.direct_answered(booking.agent, self.clock(), booking.queue))
+        rt.direct_answered(booking.agent, self.clock(), booking.queue)
         rt.agent_leg[booking.agent] = booking.leg
         rt.leg_agent[booking.leg] = booking.agent
         log.info(
@@ -339,7 +335,7 @@ class BookedCallbacks:
     def _agent_missed(self, booking: Booking, cause: str) -> None:
         self.by_agent.pop(booking.agent, None)
         why = "reject" if cause == "CALL_REJECTED" else "no_answer"
-        self.rt.apply(self.rt.acd.direct_failed(booking.agent, self.clock(), why))
+        self.rt.direct_failed(booking.agent, self.clock(), why)
         log.warning(
             "call-back %s: agent %s did not answer (%s)", booking.callback, booking.agent, cause
         )

@@ -351,8 +351,7 @@ class CampaignDialer:
     def floor(self, args: dict[str, Any]) -> dict[str, Any]:
         """`campaign_floor`: the campaign's agents and calls now."""
         campaign, queue = str(args.get("campaign", "")), str(args.get("queue", ""))
-        acd = self.acd.acd
-        members = [acd.agents[a] for a in acd.members.get(queue, ()) if a in acd.agents]
+        members = self.acd.queue_members(queue)
         free = sum(1 for a in members if a.state is AgentState.READY)
         busy = sum(
             1
@@ -576,7 +575,7 @@ class CampaignDialer:
             call.fire(CallEvent.CONNECT)
             self._play_and_hang_up(call)
             return
-        if call.queue not in self.acd.acd.policies:
+        if not self.acd.has_queue(call.queue):
             log.warning("campaign %s: queue %s unknown to the ACD", call.campaign, call.queue)
             call.fire(CallEvent.NO_AGENTS)
             self._play_and_hang_up(call)
@@ -614,7 +613,7 @@ class CampaignDialer:
             call.number,
             GRACE_SECONDS,
         )
-        self.acd.apply(self.acd.acd.abandon(leg, time.time()))
+        self.acd.abandon(leg, time.time())
         self._play_and_hang_up(call)
 
     def agent_took(self, contact_id: str, agent: str) -> None:
@@ -668,7 +667,6 @@ class CampaignDialer:
         """Show each waiting preview to a free agent of its queue (the one ready longest):
         the agent is reserved — no queue call rings it — until it calls or skips."""
         now = time.time() if now is None else now
-        acd = self.acd.acd
         shown = 0
         for queue in self.previews.values():
             while queue:
@@ -677,12 +675,11 @@ class CampaignDialer:
                     queue.popleft()
                     continue
                 free = [
-                    acd.agents[a]
-                    for a in acd.members.get(call.queue, ())
-                    if a in acd.agents
-                    and acd.agents[a].state is AgentState.READY
-                    and a not in self.previewing
-                    and self.acd.extensions.get(a)
+                    a
+                    for a in self.acd.queue_members(call.queue)
+                    if a.state is AgentState.READY
+                    and a.agent_id not in self.previewing
+                    and self.acd.extensions.get(a.agent_id)
                 ]
                 if not free:
                     break
@@ -691,7 +688,7 @@ class CampaignDialer:
                 call.fire(CallEvent.SHOW)
                 call.shown_to, call.shown_at = agent.agent_id, now
                 self.previewing[agent.agent_id] = call
-                self.acd.apply(acd.offer_direct(agent.agent_id, call.leg, now, "preview"))
+                self.acd.offer_direct(agent.agent_id, call.leg, now, "preview")
                 self.record({"key": call.key, "agent": agent.agent_id})
                 log.info(
                     "campaign %s: %s shown to agent %s", call.campaign, call.number, agent.agent_id
@@ -775,12 +772,11 @@ class CampaignDialer:
     ) -> None:
         self.previewing.pop(agent_id, None)
         call.shown_to = ""
-        agent = self.acd.acd.agents[agent_id]
         if not_ready:
-            agent.prior_state, agent.prior_reason = AgentState.NOT_READY, reason
+            self.acd.not_ready_after(agent_id, reason)
         log.info("campaign %s: agent %s skipped %s", call.campaign, agent_id, call.number)
         self._finish(call, "skipped", "")
-        self.acd.apply(self.acd.acd.direct_failed(agent_id, time.time(), "skipped"))
+        self.acd.direct_failed(agent_id, time.time(), "skipped")
         self.post(PreviewsDue())
 
     def _dial_preview(self, call: CampaignCall) -> None:
@@ -821,7 +817,7 @@ class CampaignDialer:
             )
             agent_id = call.shown_to
             self._finish(call, "skipped", "AGENT_UNREACHABLE")
-            self.acd.apply(self.acd.acd.direct_failed(agent_id, time.time(), "no_answer"))
+            self.acd.direct_failed(agent_id, time.time(), "no_answer")
             return
         log.info(
             "campaign %s: call-back of %s for agent %s: %s; to queue %s instead",
@@ -983,7 +979,7 @@ class CampaignDialer:
             del self.previewing[agent_id]
             call.fire(CallEvent.DROP)
             self.calls.pop(call.leg, None)
-            self.acd.apply(self.acd.acd.direct_failed(agent_id, time.time(), "cancelled"))
+            self.acd.direct_failed(agent_id, time.time(), "cancelled")
             gevent.spawn(self._set_key, call.campaign, call.key, None)  # may be sent again
 
 

@@ -224,12 +224,12 @@ class Consults:
             target = consult.target
             if target == agent_id:
                 raise CommandError("you cannot consult yourself")
-            if target not in self.rt.acd.agents or not self.rt.extensions.get(target):
+            if self.rt.agent(target) is None or not self.rt.extensions.get(target):
                 raise CommandError(f"agent {target!r} is unknown or has no phone")
             consult.target_agent = target
             self.by_target[target] = consult  # first: its screen pop is published at once
             try:
-                self.rt.apply(self.rt.acd.offer_direct(target, customer, self.clock(), "consult"))
+                self.rt.offer_direct(target, customer, self.clock(), "consult")
             except IllegalTransition as exc:
                 del self.by_target[target]
                 raise CommandError(str(exc)) from exc
@@ -254,9 +254,7 @@ class Consults:
         if consult is None:
             return
         if consult.target_agent:
-            self.rt.apply(
-                self.rt.acd.direct_failed(consult.target_agent, self.clock(), "cancelled")
-            )
+            self.rt.direct_failed(consult.target_agent, self.clock(), "cancelled")
         consult.fire(E.ABORTED)
         self._forget(consult)
 
@@ -340,7 +338,7 @@ class Consults:
             return
         now = self.clock()
         if consult.target_agent:
-            self.rt.apply(self.rt.acd.direct_answered(consult.target_agent, now))
+            self.rt.direct_answered(consult.target_agent, now)
         if consult.state is S.TRANSFER_ON_ANSWER:
             self.rt.send(cmd.BridgeLegs(consult.customer, consult.leg))
             self._hand_over(consult, E.ANSWERED)
@@ -359,9 +357,9 @@ class Consults:
             target = consult.target_agent
             if before.shown == "ringing":
                 why = consult.why or ("busy" if cause in BUSY_CAUSES else "no_answer")
-                self.rt.apply(self.rt.acd.direct_failed(target, now, why))
+                self.rt.direct_failed(target, now, why)
             elif before is not S.DONE:
-                self.rt.apply(self.rt.acd.call_ended(target, now))
+                self.rt.call_ended(target, now)
             self.by_target.pop(target, None)
             self.on_change(target)
         consult.fire(E.CONSULTED_LEFT)
@@ -470,7 +468,7 @@ class Consults:
         rt.agent_leg[target] = consult.leg
         rt.leg_agent[consult.leg] = target
         rt.talking[consult.customer] = target
-        rt.acd.take_over(target, consult.queue)
+        rt.take_over(target, consult.queue)
 
     # --- ownership -----------------------------------------------------------------------
     def _hand_over(self, consult: Consult, event: ConsultEvent) -> None:
@@ -488,13 +486,13 @@ class Consults:
         if rt.talking.get(consult.customer) == agent_id:
             rt.talking.pop(consult.customer, None)
         if owned:  # (not when it hung up earlier: it may be on its next call by now)
-            rt.apply(rt.acd.call_ended(agent_id, now))
+            rt.call_ended(agent_id, now)
         if consult.target_agent:
             target = consult.target_agent
             rt.agent_leg[target] = consult.leg
             rt.leg_agent[consult.leg] = target
             rt.talking[consult.customer] = target
-            rt.acd.take_over(target, consult.queue)
+            rt.take_over(target, consult.queue)
             self.by_target.pop(target, None)
             self.on_change(target)
         log.info(
