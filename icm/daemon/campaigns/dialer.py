@@ -21,6 +21,10 @@ until the window ends a person. A leg the switch hangs up while detection runs (
 the switch's failure, never an answered call: result `switch_failed`, and the campaign's
 queued calls are dropped (the pacer pauses it).
 
+An originate the switch refuses (`-ERR` job reply) before its leg's answer ends the attempt;
+should that leg still show up answered (its events delivered after the reply), nobody
+expects it and it is ended at once.
+
 A key is dialed once: it is claimed in Redis (`SET NX`, two days) before anything else, so a
 request Celery sends again — a worker died before it knew icm had it — is answered
 "duplicate" and dials nothing. `campaign_floor` tells the pacer what the campaign has now
@@ -68,6 +72,7 @@ BROKEN_WITHIN = 1.0
 KEY_TTL = 2 * 86400
 PRIORITY = 1000  # campaign calls answered by a person go first
 PREVIEW_LIMIT = 600  # s: a preview nobody acts on (no auto-dial set) is skipped after this
+REFUSED_LEGS_KEPT = 1000  # legs whose originate was refused, remembered to end stray ones
 _SAFE = re.compile(r"^[A-Za-z0-9_.:+-]{1,100}$")
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 _MESSAGE = re.compile(r"^[A-Za-z0-9_./:@%=+-]{1,250}$")
@@ -171,6 +176,7 @@ class CampaignDialer:
         self.ivr_socket = ivr_socket  # host:port of icm's outbound socket (agentless flows)
         self.calls: dict[str, CampaignCall] = {}  # leg -> call
         self.jobs: dict[str, str] = {}  # bgapi job -> leg
+        self.refused: dict[str, str] = {}  # leg -> cause its originate's job answered
         self.waiting: dict[str, deque[CampaignCall]] = {}  # campaign -> calls to place
         self.pacers: dict[str, Pacer] = {}
         self.gateways: dict[str, GatewayPacing] = {}  # a trunk's caps, shared by campaigns
@@ -477,6 +483,9 @@ class CampaignDialer:
             return True  # the leg answered: its own events say how it ends, not the job
         if call is not None and not body.startswith("+OK"):
             cause = body.lstrip("-").replace("ERR", "").strip() or "NORMAL_CLEARING"
+            self.refused[leg] = cause  # its answer may still come (events after the reply)
+            while len(self.refused) > REFUSED_LEGS_KEPT:
+                del self.refused[next(iter(self.refused))]
             self._finish(call, CAUSES.get(cause, "failed"), cause)
             self._end_agent_side(call)
         return True
@@ -496,8 +505,10 @@ class CampaignDialer:
     def answered(self, leg: str, at: float) -> bool:
         """The far end answered (LegAnswered)."""
         call = self.calls.get(leg)
-        if call is None or call.answered is not None:
-            return call is not None
+        if call is None:
+            return self._stray_leg(leg)
+        if call.answered is not None:
+            return True
         call.answered = at
         call.fire(CallEvent.ANSWER)
         self.record(
@@ -517,6 +528,21 @@ class CampaignDialer:
             gevent.spawn(self._poll, call, "avmd_detect", call.amd_window, _avmd_says, "HUMAN")
         else:
             self._connect(call)
+        return True
+
+    def _stray_leg(self, leg: str) -> bool:
+        """A leg whose attempt ended on its originate's refusal shows up answered after all
+        (its events were delivered after the job's reply): nobody expects it, end it."""
+        cause = self.refused.pop(leg, None)
+        if cause is None:
+            return False
+        log.warning(
+            "icm %s: campaign leg %s answered after its originate was refused (%s): ending it",
+            self.switch,
+            leg,
+            cause,
+        )
+        self.bgapi_nowait(cmd.HangupLeg(leg, "ORIGINATOR_CANCEL"))
         return True
 
     def _poll(
@@ -634,6 +660,7 @@ class CampaignDialer:
     def hung_up(self, leg: str, cause: str, at: float) -> bool:
         call = self.calls.get(leg)
         if call is None:
+            self.refused.pop(leg, None)  # gone without answering: nothing to end
             return False
         if call.answered is None:
             self._finish(call, CAUSES.get(cause, "failed"), cause, at)
