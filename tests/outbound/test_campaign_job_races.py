@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from icm.campaign_dialer import CampaignDialer
+from icm.daemon.campaigns.dialer import CampaignDialer
+from icm.daemon.freeswitch.render import command_to_api
 from icm.domain import commands as cmd
-from icm.switch.render import command_to_api
 from outbound.domain.campaign_call_state import CallState
 
 
