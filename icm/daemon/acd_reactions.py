@@ -17,7 +17,8 @@ from icm.bus.publisher import StatePublisher
 from icm.daemon.acd.runtime import AcdRuntime
 from icm.daemon.agent_view import AgentViews
 from icm.daemon.calls.live import LiveCallState
-from icm.daemon.campaigns.dialer import CampaignDialer, PreviewsDue
+from icm.daemon.campaigns.dialer import CampaignDialer
+from icm.daemon.campaigns.messages import PreviewsDue
 from icm.daemon.outbox import Stream
 from icm.daemon.recording.recorder import Recorder
 from icm.domain import events as ev

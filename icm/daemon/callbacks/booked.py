@@ -35,7 +35,8 @@ from icm.domain.acd.model import AgentState, Contact, Media
 
 if TYPE_CHECKING:
     from icm.daemon.acd.runtime import AcdRuntime
-    from icm.daemon.campaigns.dialer import CampaignCall, CampaignDialer
+    from icm.daemon.campaigns.call import CampaignCall
+    from icm.daemon.campaigns.dialer import CampaignDialer
 
 log = logging.getLogger(__name__)
 RING_SECONDS = 30

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from icm.daemon.campaigns.dialer import (
+from icm.daemon.campaigns.dialer import CampaignDialer
+from icm.daemon.campaigns.messages import (
     AmdVerdict,
-    CampaignDialer,
     FlowAnswers,
     GraceOver,
     PreviewAction,

@@ -37,121 +37,42 @@ everything else in the dispatch greenlet (switch events, ACD outputs).
 from __future__ import annotations
 
 import logging
-import re
 import time
-import uuid as uuidlib
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
 import gevent.event
 
 from icm.bus.commands import CommandError
+from icm.daemon.campaigns.call import CampaignCall
+from icm.daemon.campaigns.commands import CampaignCommands
+from icm.daemon.campaigns.constants import (
+    AMD_WAIT,
+    BROKEN_WITHIN,
+    CAUSES,
+    DETECTION,
+    GRACE_SECONDS,
+    PRIORITY,
+    REFUSED_LEGS_KEPT,
+)
+from icm.daemon.campaigns.messages import AmdVerdict, GraceOver, RingFirst, WithdrawPreviews
+from icm.daemon.campaigns.previews import Previews
 from icm.daemon.switch import CommandRefused
 from icm.domain import commands as cmd
-from icm.domain.acd.model import AgentState, Contact
+from icm.domain.acd.model import Contact
 from outbound.domain.amd import APPS as DETECTION_APPS
-from outbound.domain.amd import METHODS as DETECTION_METHODS
 from outbound.domain.amd import MODULES as DETECTION_MODULES
-from outbound.domain.amd import SWITCH_FAILED, NoDetection, choose
-from outbound.domain.campaign_call_state import CallEvent, CallState, allows, next_state
+from outbound.domain.amd import SWITCH_FAILED
+from outbound.domain.campaign_call_state import CallEvent, CallState, allows
 from outbound.domain.dialling_rules import default_refusal
-from outbound.domain.pacing import ConcurrencyCap, GatewayPacing, Pacer, TokenBucket
+from outbound.domain.pacing import GatewayPacing, Pacer
 
 log = logging.getLogger(__name__)
-# the application that starts each detection module's work on an answered leg
-DETECTION: dict[str, cmd.App] = {"amd": cmd.DetectAmd(), "avmd_start": cmd.StartAvmd()}
-GRACE_SECONDS = 2.0
-AMD_WAIT = 7.0  # s: mod_amd decides within total_analysis_time (5 s)
-AVMD_WINDOW = 8.0  # s: mod_avmd's default window for a voicemail's beep (the campaign's)
-# a leg gone this soon after its answer while detection runs was hung up by the switch
-# (an application it does not have), not by a person or a machine
-BROKEN_WITHIN = 1.0
-KEY_TTL = 2 * 86400
-PRIORITY = 1000  # campaign calls answered by a person go first
-PREVIEW_LIMIT = 600  # s: a preview nobody acts on (no auto-dial set) is skipped after this
-REFUSED_LEGS_KEPT = 1000  # legs whose originate was refused, remembered to end stray ones
-_SAFE = re.compile(r"^[A-Za-z0-9_.:+-]{1,100}$")
-_NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
-_MESSAGE = re.compile(r"^[A-Za-z0-9_./:@%=+-]{1,250}$")
-CAUSES = {
-    "USER_BUSY": "busy",
-    "NO_ANSWER": "no_answer",
-    "NO_USER_RESPONSE": "no_answer",
-    "ALLOTTED_TIMEOUT": "no_answer",
-    "ORIGINATOR_CANCEL": "no_answer",
-    "UNALLOCATED_NUMBER": "invalid",
-    "INVALID_NUMBER_FORMAT": "invalid",
-    "NO_ROUTE_DESTINATION": "invalid",
-    "NUMBER_CHANGED": "invalid",
-}
 
 
-@dataclass
-class CampaignCall:
-    key: str
-    leg: str
-    campaign: str
-    number: str
-    gateway: str
-    mode: str
-    queue: str
-    ring_seconds: int
-    caller_id: str = ""
-    amd: bool = False
-    machine_action: str = "hangup"
-    message: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-    flow: str = ""
-    requested: float = field(default_factory=time.time)
-    placed: float | None = None
-    answered: float | None = None
-    agent: str = ""
-    placed_job: str = ""
-    attempt: int = 0
-    agent_first: str = ""  # a call-back rings this agent before the customer is dialed
-    preview_seconds: int = 0
-    shown_to: str = ""  # preview: the agent looking at it
-    shown_at: float | None = None
-    slot: bool = False  # holds a place in the pacing caps
-    agent_leg: str = ""  # an agent-first call: the agent's leg, on the line while it rings
-    amd_method: str = ""  # the module detecting on this call: mod_amd, mod_avmd or none
-    amd_window: float = AVMD_WINDOW
-    stop_avmd: bool = False  # a person on a leg mod_avmd still listens to
-    state: CallState = CallState.QUEUED  # outbound.domain.campaign_call_state
-
-    @property
-    def result(self) -> str:
-        """answered, machine or abandoned once decided, else ""."""
-        return self.state.result
-
-    @property
-    def from_preview(self) -> bool:
-        """Its preview's agent pressed Call (or the preview time ran out)."""
-        return self.state.from_preview
-
-    def fire(self, event: CallEvent) -> CallState:
-        """Move on by `event` (IllegalCallTransition when it cannot happen now)."""
-        before, self.state = self.state, next_state(self.state, event)
-        log.debug(
-            "campaign %s: %s %s -[%s]-> %s", self.campaign, self.key, before, event, self.state
-        )
-        return self.state
-
-    def attached(self) -> dict[str, Any]:
-        """What the agent's screen pop shows of the contact (the web adds its history)."""
-        return {
-            **self.data,
-            "campaign": self.campaign,
-            "attempt": self.key,
-            "attempt_no": self.attempt,
-            "number": self.number,
-        }
-
-
-class CampaignDialer:
+class CampaignDialer(CampaignCommands, Previews):
     def __init__(
         self,
         switch: str,
@@ -215,170 +136,6 @@ class CampaignDialer:
             self.modules = found
             log.info("icm %s: answering-machine detection modules %s", self.switch, found)
         return self.modules
-
-    # --- the bus -------------------------------------------------------------------------
-    def dial(self, args: dict[str, Any]) -> dict[str, Any]:
-        """`campaign_dial`: claim the key, then queue the call for the pacer."""
-        key, campaign = str(args.get("key", "")), str(args.get("campaign", ""))
-        number, gateway = str(args.get("number", "")), str(args.get("gateway", ""))
-        mode = str(args.get("mode", "progressive"))
-        if not (_SAFE.fullmatch(key) and _SAFE.fullmatch(campaign) and _SAFE.fullmatch(gateway)):
-            raise CommandError("key, campaign and gateway: letters, digits, . _ : + -")
-        if not _NUMBER.fullmatch(number):
-            raise CommandError(f"{number!r} is not a number to dial")
-        refused = self.number_refusal(number)
-        if refused:
-            raise CommandError(f"refused by the dialling rules: {refused}")
-        if mode not in ("progressive", "predictive", "agentless", "preview"):
-            raise CommandError(f"unknown mode {mode!r}")
-        message = str(args.get("message") or "")
-        if message and not _MESSAGE.fullmatch(message):
-            raise CommandError("the message is a sound file path or URL without spaces")
-        leg = str(uuidlib.uuid4())
-        call = CampaignCall(
-            key,
-            leg,
-            campaign,
-            number,
-            gateway,
-            mode,
-            str(args.get("queue") or ""),
-            max(5, min(int(args.get("ring_seconds") or 25), 120)),
-            str(args.get("caller_id") or ""),
-            bool(args.get("amd")),
-            str(args.get("machine_action") or "hangup"),
-            message,
-            dict(args.get("data") or {}),
-            str(args.get("flow") or ""),
-        )
-        if call.flow and not _SAFE.fullmatch(call.flow):
-            raise CommandError(f"flow {call.flow!r}: letters, digits, . _ : + -")
-        call.agent_first = str(args.get("agent") or "")
-        if call.agent_first and not _SAFE.fullmatch(call.agent_first):
-            raise CommandError(f"agent {call.agent_first!r}: letters, digits, . _ : + -")
-        if (call.agent_first or mode == "preview") and not call.queue:
-            raise CommandError("a preview or a call-back needs the campaign's queue")
-        call.attempt = int(args.get("attempt") or 0)
-        if call.amd and mode != "preview":  # a preview's agent is on the line: no detection
-            call.amd_method = self._detector(str(args.get("amd_method") or "auto"))
-            window = float(args.get("amd_window") or AVMD_WINDOW)
-            call.amd_window = max(2.0, min(window, 30.0))
-        call.preview_seconds = max(0, min(int(args.get("preview_seconds") or 0), 600))
-        # claimed only once the request is known good: a refused one may be sent again
-        if not self._claim(key, leg):
-            return {"key": key, "duplicate": True}
-        pacer = self.pacers.get(campaign)
-        cps = float(args.get("calls_per_second") or 5.0)
-        limit = int(args.get("max_concurrent") or 30)
-        if (
-            pacer is None
-            or pacer.bucket is None
-            or pacer.bucket.rate != cps
-            or (pacer.cap is not None and pacer.cap.limit != limit)
-        ):
-            in_progress = pacer.in_progress if pacer is not None else {}
-            pacer = Pacer(TokenBucket(cps), ConcurrencyCap(limit), self.gateways)
-            pacer.in_progress.update(in_progress)  # calls still up keep their places
-            pacer.cap.active = sum(in_progress.values())  # type: ignore[union-attr]
-            self.pacers[campaign] = pacer
-        self._gateway_limits(gateway, args)
-        self.stopped.discard(campaign)
-        self.calls[leg] = call
-        if mode == "preview" and not call.agent_first:
-            call.state = CallState.PREVIEW_WAITING
-            self.previews.setdefault(campaign, deque()).append(call)
-            self.post(PreviewsDue())
-        else:
-            self.waiting.setdefault(campaign, deque()).append(call)
-            self._wake.set()
-        return {"key": key, "leg": leg, "queued": True}
-
-    def _detector(self, wanted: str) -> str:
-        """The module this switch detects machines with for a campaign asking `wanted`;
-        refuses the attempt (nothing is claimed or dialed) when there is none."""
-        if wanted not in DETECTION_METHODS:
-            raise CommandError(f"amd_method: one of {', '.join(DETECTION_METHODS)}")
-        loaded = self.detection()
-        if loaded is None:
-            raise CommandError(f"switch {self.switch}: its detection modules are not known")
-        try:
-            return choose(wanted, loaded)
-        except NoDetection as exc:
-            raise CommandError(str(exc)) from exc
-
-    def _claim(self, key: str, leg: str) -> bool:
-        """Claim the attempt's key (False: it is taken). A key an earlier icm claimed but
-        never dialed — it stopped with the call still queued — is taken over: nothing rang."""
-        name = f"ipbx:attempt:{key}"
-        if self.redis.set(name, f"queued:{self.switch}:{leg}", nx=True, ex=KEY_TTL):
-            return True
-        held = self.redis.get(name)
-        held = held.decode() if isinstance(held, bytes) else str(held or "")
-        if not held.startswith(f"queued:{self.switch}:"):
-            return False
-        if held.rsplit(":", 1)[-1] in self.calls:
-            return False  # queued here, still to go
-        # compare-and-set: only if it still says what we read
-        return bool(
-            self.redis.eval(_TAKE_OVER, 1, name, held, f"queued:{self.switch}:{leg}", KEY_TTL)
-        )
-
-    def _mark(self, call: CampaignCall, state: str) -> None:
-        """Say in Redis what became of the key (placed, done), from a greenlet of its own:
-        the callers never wait on a Redis round trip."""
-        gevent.spawn(self._set_key, call.campaign, call.key, f"{state}:{self.switch}:{call.leg}")
-
-    def _set_key(self, campaign: str, key: str, value: str | None) -> None:
-        try:
-            if value is None:
-                self.redis.delete(f"ipbx:attempt:{key}")
-            else:
-                self.redis.set(f"ipbx:attempt:{key}", value, ex=KEY_TTL)
-        except Exception as exc:
-            log.warning("campaign %s: attempt %s not marked in Redis: %s", campaign, key, exc)
-
-    def _gateway_limits(self, gateway: str, args: dict[str, Any]) -> None:
-        """The trunk's caps as the database has them now (every campaign's request carries
-        them); a changed cap keeps the calls it has up."""
-        channels = _positive(args.get("gateway_max_channels"), int)
-        cps = _positive(args.get("gateway_calls_per_second"), float)
-        pacing = self.gateways.setdefault(gateway, GatewayPacing())
-        if (pacing.cap.limit if pacing.cap else None) != channels:
-            active = pacing.cap.active if pacing.cap else self._gateway_active(gateway)
-            pacing.cap = ConcurrencyCap(channels) if channels else None
-            if pacing.cap is not None:
-                pacing.cap.active = active
-        if (pacing.bucket.rate if pacing.bucket else None) != cps:
-            pacing.bucket = TokenBucket(cps) if cps else None
-
-    def _gateway_active(self, gateway: str) -> int:
-        return sum(p.in_progress.get(gateway, 0) for p in self.pacers.values())
-
-    def floor(self, args: dict[str, Any]) -> dict[str, Any]:
-        """`campaign_floor`: the campaign's agents and calls now."""
-        campaign, queue = str(args.get("campaign", "")), str(args.get("queue", ""))
-        members = self.acd.queue_members(queue)
-        free = sum(1 for a in members if a.state is AgentState.READY)
-        busy = sum(
-            1
-            for a in members
-            if a.state in (AgentState.RESERVED, AgentState.ON_CALL, AgentState.WRAP_UP)
-        )
-        mine = [c for c in self.calls.values() if c.campaign == campaign]
-        return {
-            "free_agents": free,
-            "busy_agents": busy,
-            "ringing": sum(1 for c in mine if c.answered is None),
-            "waiting": sum(
-                1
-                for c in mine
-                if c.state in (CallState.ANSWERED, CallState.DETECTING, CallState.WAITING_AGENT)
-                and c.mode != "agentless"
-            ),
-            "connected": sum(1 for c in mine if c.answered is not None and c.mode == "agentless"),
-            "queued": len(self.waiting.get(campaign, ())) + len(self.previews.get(campaign, ())),
-            "detection": self.detection(),
-        }
 
     # --- the pacer greenlet ----------------------------------------------------------------
     def run_pacer(self) -> None:
@@ -689,237 +446,6 @@ class CampaignDialer:
         self._finish(call, SWITCH_FAILED, cause, at)
         self.stop(call.campaign)
 
-    # --- previews and call-backs: the agent first (consumer greenlet) ---------------------
-    def assign_previews(self, now: float | None = None) -> int:
-        """Show each waiting preview to a free agent of its queue (the one ready longest):
-        the agent is reserved — no queue call rings it — until it calls or skips."""
-        now = time.time() if now is None else now
-        shown = 0
-        for queue in self.previews.values():
-            while queue:
-                call = queue[0]
-                if call.leg not in self.calls:
-                    queue.popleft()
-                    continue
-                free = [
-                    a
-                    for a in self.acd.queue_members(call.queue)
-                    if a.state is AgentState.READY
-                    and a.agent_id not in self.previewing
-                    and self.acd.extensions.get(a.agent_id)
-                ]
-                if not free:
-                    break
-                agent = min(free, key=lambda a: (a.state_since, a.agent_id))
-                queue.popleft()
-                call.fire(CallEvent.SHOW)
-                call.shown_to, call.shown_at = agent.agent_id, now
-                self.previewing[agent.agent_id] = call
-                self.acd.offer_direct(agent.agent_id, call.leg, now, "preview")
-                self.record({"key": call.key, "agent": agent.agent_id})
-                log.info(
-                    "campaign %s: %s shown to agent %s", call.campaign, call.number, agent.agent_id
-                )
-                gevent.spawn_later(
-                    call.preview_seconds or PREVIEW_LIMIT,
-                    self.post,
-                    PreviewTimeout(call.leg, agent.agent_id),
-                )
-                shown += 1
-        return shown
-
-    def previews_waiting(self) -> bool:
-        return any(self.previews.values())
-
-    def offer_card(self, agent_id: str) -> dict[str, Any] | None:
-        """The preview the agent is shown (its desktop's screen pop), or None."""
-        call = self.previewing.get(agent_id)
-        if call is None:
-            return None
-        return {
-            "contact": call.leg,
-            "queue": call.queue,
-            "ani": call.number,
-            "customer": "",
-            "media": "preview",
-            "priority": 0,
-            "attached": {
-                **call.attached(),
-                "arrived": "preview",
-                "preview_seconds": call.preview_seconds,
-                "shown_at": call.shown_at,
-            },
-        }
-
-    def preview_action(self, request: PreviewAction) -> None:
-        call = self.previewing.get(request.agent)
-        if call is None:
-            request.result.set_exception(CommandError(f"agent {request.agent} has no preview"))
-            return
-        if call.from_preview:
-            request.result.set_exception(CommandError(f"{call.number} is being dialed"))
-            return
-        if request.action == "skip":
-            self._skip(call, request.agent, request.not_ready)
-            request.result.set(
-                {"agent": request.agent, "action": "preview_skip", "number": call.number}
-            )
-            return
-        self._dial_preview(call)
-        request.result.set(
-            {"agent": request.agent, "action": "preview_call", "number": call.number}
-        )
-
-    def preview_timeout(self, timeout: PreviewTimeout) -> None:
-        call = self.previewing.get(timeout.agent)
-        if call is None or call.leg != timeout.leg or call.from_preview:
-            return
-        if not call.preview_seconds:  # nobody acted for PREVIEW_LIMIT: the agent is away
-            log.warning(
-                "campaign %s: agent %s left %s unanswered for %d s: skipped, the agent "
-                "made not ready",
-                call.campaign,
-                timeout.agent,
-                call.number,
-                PREVIEW_LIMIT,
-            )
-            self._skip(call, timeout.agent, True, "no action on a preview")
-            return
-        log.info(
-            "campaign %s: agent %s did not act on %s in %d s: dialing it",
-            call.campaign,
-            timeout.agent,
-            call.number,
-            call.preview_seconds,
-        )
-        self._dial_preview(call)
-
-    def _skip(
-        self, call: CampaignCall, agent_id: str, not_ready: bool, reason: str = "skipped"
-    ) -> None:
-        self.previewing.pop(agent_id, None)
-        call.shown_to = ""
-        if not_ready:
-            self.acd.not_ready_after(agent_id, reason)
-        log.info("campaign %s: agent %s skipped %s", call.campaign, agent_id, call.number)
-        self._finish(call, "skipped", "")
-        self.acd.direct_failed(agent_id, time.time(), "skipped")
-        self.post(PreviewsDue())
-
-    def _dial_preview(self, call: CampaignCall) -> None:
-        """The agent pressed Call (or its preview time ran out): its phone rings first when
-        the caps allow (at once, unless the trunk is full)."""
-        call.agent_first = call.shown_to
-        call.fire(CallEvent.CALL)
-        self.waiting.setdefault(call.campaign, deque()).appendleft(call)
-        self._wake.set()
-
-    def ring_first(self, leg: str) -> None:
-        """The pacer let a call-back or a preview go: ring its agent; a call-back whose agent
-        cannot take it goes to the queue instead (a preview's agent is reserved for it)."""
-        call = self.calls.get(leg)
-        if call is None:
-            return
-        if not allows(call.state, CallEvent.RING_AGENT):
-            log.warning(
-                "campaign %s: %s is %s: its agent is not rung", call.campaign, leg, call.state
-            )
-            return
-        preview = call.from_preview
-        why = self.ring_agent(call, preview)
-        if not why:
-            call.fire(CallEvent.RING_AGENT)
-            if self.previewing.get(call.shown_to) is call:
-                del self.previewing[call.shown_to]  # its card is the ringing call's now
-            self.record({"key": call.key, "agent": call.agent_first})
-            self.view_changed(call.agent_first)  # the desktop: ringing, no longer Call / Skip
-            return
-        if preview:
-            log.warning(
-                "campaign %s: agent %s cannot be rung (%s); %s comes back later",
-                call.campaign,
-                call.agent_first,
-                why,
-                call.number,
-            )
-            agent_id = call.shown_to
-            self._finish(call, "skipped", "AGENT_UNREACHABLE")
-            self.acd.direct_failed(agent_id, time.time(), "no_answer")
-            return
-        log.info(
-            "campaign %s: call-back of %s for agent %s: %s; to queue %s instead",
-            call.campaign,
-            call.number,
-            call.agent_first,
-            why,
-            call.queue,
-        )
-        self._to_queue(call)
-
-    def _to_queue(self, call: CampaignCall) -> None:
-        """A call-back its agent cannot take: to the queue — in a preview campaign as a
-        preview for whoever is free (its agents are busy with previews, so a dialed call
-        would only be abandoned), else dialed now and handed to the queue's agents."""
-        if call.mode == "preview":
-            self._requeue_preview(call)
-            return
-        call.agent_leg = ""
-        self._originate(call)
-
-    def _requeue_preview(self, call: CampaignCall) -> None:
-        """Back to the front of the campaign's previews, nobody's and holding no place in the
-        caps (or dropped, sent again later, when the campaign was paused or stopped)."""
-        self._release(call)
-        call.fire(CallEvent.BACK_TO_PREVIEWS)
-        call.agent_first, call.agent_leg, call.shown_to = "", "", ""
-        call.shown_at = None
-        if call.campaign in self.stopped:
-            call.fire(CallEvent.DROP)
-            self.calls.pop(call.leg, None)
-            gevent.spawn(self._set_key, call.campaign, call.key, None)
-            return
-        self.previews.setdefault(call.campaign, deque()).appendleft(call)
-        self.post(PreviewsDue())
-
-    def dial_customer(self, leg: str, agent_id: str, agent_leg: str) -> None:
-        """The agent answered its phone: dial the customer on `leg` through the campaign's
-        gateway (the ACD bridges them when it answers: AcdRuntime.expect_customer)."""
-        call = self.calls.get(leg)
-        if call is None:
-            self.bgapi_nowait(cmd.HangupLeg(agent_leg, "NORMAL_CLEARING"))
-            return
-        call.agent, call.shown_to, call.agent_leg = agent_id, "", agent_leg
-        log.info(
-            "campaign %s: agent %s on the line; dialing %s (attempt %s)",
-            call.campaign,
-            agent_id,
-            call.number,
-            call.key,
-        )
-        self._originate(call)
-
-    def agent_missed(self, leg: str, cause: str) -> None:
-        """The agent's phone was not answered: to the queue (in a preview campaign: shown
-        again, to the first free agent)."""
-        call = self.calls.get(leg)
-        if call is None:
-            return
-        log.info(
-            "campaign %s: agent %s did not answer (%s); %s to queue %s",
-            call.campaign,
-            call.agent_first,
-            cause,
-            call.number,
-            call.queue,
-        )
-        self._to_queue(call)
-
-    def agent_signed_out(self, agent_id: str) -> None:
-        """An agent signed out while shown a preview: it goes to the next free agent."""
-        call = self.previewing.pop(agent_id, None)
-        if call is not None and call.leg in self.calls and not call.from_preview:
-            self._requeue_preview(call)
-
     # --- helpers ---------------------------------------------------------------------------
     def _play_and_hang_up(self, call: CampaignCall) -> None:
         if not call.message:
@@ -997,18 +523,6 @@ class CampaignDialer:
             self.post(WithdrawPreviews(campaign))
         return len(queue) - len(going) + shown
 
-    def withdraw_previews(self, campaign: str) -> None:
-        """The campaign paused or stopped: the previews its agents are shown go away (their
-        attempts are sent again when it runs again); the agents are free again."""
-        for agent_id, call in list(self.previewing.items()):
-            if call.campaign != campaign or call.from_preview:
-                continue
-            del self.previewing[agent_id]
-            call.fire(CallEvent.DROP)
-            self.calls.pop(call.leg, None)
-            self.acd.direct_failed(agent_id, time.time(), "cancelled")
-            gevent.spawn(self._set_key, call.campaign, call.key, None)  # may be sent again
-
 
 def _amd_says(value: str) -> str:
     """mod_amd's amd_result: its verdict (HUMAN, MACHINE, NOTSURE), "" while unset."""
@@ -1018,68 +532,3 @@ def _amd_says(value: str) -> str:
 def _avmd_says(value: str) -> str:
     """mod_avmd's avmd_detect: TRUE once it heard a beep (a machine), else nothing yet."""
     return "MACHINE" if value == "TRUE" else ""
-
-
-_TAKE_OVER = """if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) and 1 else return 0 end"""
-
-
-def _positive(value: Any, kind: type[int] | type[float]) -> Any:
-    """A positive number from the request, or None (no cap)."""
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
-
-
-@dataclass(frozen=True, slots=True)
-class FlowAnswers:
-    """Posted by the IVR greenlet when a campaign call's flow ends."""
-
-    leg: str
-    variables: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class PreviewsDue:
-    """Previews wait for agents: show them to the free ones (consumer greenlet)."""
-
-
-@dataclass(frozen=True, slots=True)
-class WithdrawPreviews:
-    campaign: str
-
-
-@dataclass(frozen=True, slots=True)
-class PreviewTimeout:
-    leg: str
-    agent: str
-
-
-@dataclass(frozen=True, slots=True)
-class RingFirst:
-    """The pacer let a call-back (or a preview's dial) go: ring its agent (consumer)."""
-
-    leg: str
-
-
-@dataclass(slots=True)
-class PreviewAction:
-    """The agent's Call or Skip on the preview it is shown (a desktop command)."""
-
-    agent: str
-    action: str  # "call" or "skip"
-    not_ready: bool = False
-    result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
-
-
-@dataclass(frozen=True, slots=True)
-class GraceOver:
-    leg: str
-
-
-@dataclass(frozen=True, slots=True)
-class AmdVerdict:
-    leg: str
-    result: str

@@ -24,6 +24,7 @@ from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 
 from agents.models import Agent
 from icm.daemon.acd.messages import ContactArrived
+from icm.daemon.campaigns.messages import FlowAnswers
 from icm.daemon.ivr.voice import BEEP, VoiceFrontend
 from icm.daemon.switch import CommandRefused
 from icm.domain import commands as cmd
@@ -137,8 +138,6 @@ def make_ivr_app(
                             routing.queue,
                         )
                 if done is not None and campaign_flow:
-                    from icm.daemon.campaigns.dialer import FlowAnswers
-
                     notify(FlowAnswers(uuid, dict(done.variables)))
                 if done is not None:
                     if done.action != "enter_queue":
