@@ -19,6 +19,7 @@ from icm.daemon.agent_view import AgentViews
 from icm.daemon.calls.live import LiveCallState
 from icm.daemon.campaigns.dialer import CampaignDialer
 from icm.daemon.campaigns.messages import PreviewsDue
+from icm.daemon.contacts import VoiceContacts
 from icm.daemon.outbox import Stream
 from icm.daemon.recording.recorder import Recorder
 from icm.domain import events as ev
@@ -46,6 +47,7 @@ class AcdReactions:
         post: Callable[[object], None],
         agent_changes: Stream[AgentStateChanged],
         agent_sessions: Stream[AgentSession],
+        contacts: VoiceContacts,
     ) -> None:
         self.switch = switch
         self.acd = acd
@@ -60,6 +62,7 @@ class AcdReactions:
         self.post = post
         self.agent_changes = agent_changes
         self.agent_sessions = agent_sessions
+        self.contacts = contacts
 
     def agent_changed(self, change: AgentStateChanged) -> None:
         agent_id = change.agent_id
@@ -85,6 +88,9 @@ class AcdReactions:
             self.campaigns.agent_signed_out(agent_id)
         if change.to_state is AgentState.READY and self.campaigns.previews_waiting():
             self.post(PreviewsDue())
+        contact = self.acd.contact(change.contact_id) if change.contact_id else None
+        medium = str(contact.media) if contact is not None else "voice"
+        self.contacts.agent_changed(change, medium, queue)
 
     def screen_pop(self, offer: OfferContact) -> None:
         self.campaigns.offered(offer.contact_id)
@@ -92,23 +98,11 @@ class AcdReactions:
         for agent in offer.agent_ids:
             self.facts.queue_event("offered", offer.contact_id, offer.queue, now, agent=agent)
         contact = self.acd.contact(offer.contact_id)
-        self.publish_later(
-            self.publisher.publish_event,
-            self.switch,
-            "contact.offered",
-            {
-                "contact": offer.contact_id,
-                "queue": offer.queue,
-                "agents": list(offer.agent_ids),
-                "ani": offer.ani,
-                "media": offer.media,
-                "attached": offer.attached,
-                "customer": contact.customer_id if contact is not None else "",
-            },
-        )
+        self.contacts.offered(offer, contact.customer_id if contact is not None else "", now)
 
     def contact_finished(self, done: ContactFinished, routing: dict[str, Any]) -> None:
         now = time.time()
+        self.contacts.left_queue(done, now)
         if str(done.outcome) == "answered":
             self.campaigns.agent_took(done.contact_id, done.agent_id)
         self.day.contact_finished(done.queue, str(done.outcome), done.waited, now)

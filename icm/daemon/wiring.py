@@ -60,6 +60,7 @@ from icm.daemon.campaigns import contract as campaigns_contract
 from icm.daemon.campaigns.dialer import CampaignDialer
 from icm.daemon.consults import contract as consults_contract
 from icm.daemon.consults.consultations import Consults
+from icm.daemon.contacts import TransferFailed, TransferStarted, VoiceContacts
 from icm.daemon.dispatcher import Dispatcher
 from icm.daemon.feature import Features
 from icm.daemon.freeswitch.adapter import FREESWITCH, SwitchAddress
@@ -174,14 +175,12 @@ class IcmService:
             in_consultation=lambda agent_id: self.consults.of(agent_id) is not None,
         )
         self.facts = FactBuilder(name)
+        self.contacts = VoiceContacts(
+            self.dispatcher.dispatch,
+            lambda kind, data: later(self.publisher.publish_event, name, kind, data),
+        )
         self.calls = LiveCallState(
-            name,
-            self.model,
-            self.acd,
-            features,
-            self.facts,
-            self._call_changed,
-            self._resynced,
+            name, self.model, self.acd, features, self._held, self._call_changed, self._resynced
         )
         self.figures = QueueFigures(self.acd.acd)
         self.day = DayFigures(
@@ -252,6 +251,7 @@ class IcmService:
             post,
             self.agent_changes,
             self.agent_sessions,
+            self.contacts,
         )
         self._wire_features()
         self.switch_status = SwitchStatus(
@@ -352,6 +352,8 @@ class IcmService:
         on(ContactArrived, self.reactions.contact_arrived)  # after the ACD queued it
         on(ev.JobDone, lambda job: self.features.job_done(job.job_uuid, job.result))
         on(ResyncReady, self.calls.resync)
+        on(TransferStarted, self.contacts.transfer_started)
+        on(TransferFailed, self.contacts.transfer_failed)
         on(ev.SwitchConnectionChanged, self.switch_status.connection_changed)
         on(ev.GatewayStateChanged, self.switch_status.gateway_changed)
         on(ev.LegAnswered, self.calls.answered)
@@ -487,10 +489,24 @@ class IcmService:
         """An agent's own call: each action to the feature that serves it (unknown actions
         to agent call control, which names the valid ones)."""
         action = str(args.get("action", ""))
-        result = self._agent_actions.get(action, self.agent_calls.run)(args)
-        if action in ("transfer", "consult_complete"):  # the call leaves the agent
-            self.facts.transferred(str(args.get("agent", "")))
+        agent = str(args.get("agent", ""))
+        transfer = action in ("transfer", "consult_complete")  # the call leaves the agent
+        if transfer:  # before the switch is asked: it comes before the agent's leg goes
+            kind, to = args.get("kind", ""), args.get("target", "")
+            self.inbox.put(TransferStarted(agent, f"{kind}:{to}" if to else ""))
+        try:
+            result = self._agent_actions.get(action, self.agent_calls.run)(args)
+        except Exception:
+            if transfer:
+                self.inbox.put(TransferFailed(agent))
+            raise
+        if transfer:
+            self.facts.transferred(agent)
         return result
+
+    def _held(self, agent: str, held: bool, at: float) -> None:
+        self.facts.held(agent, held, at)
+        self.contacts.held(agent, held, at)
 
     # --- output batches ------------------------------------------------------------------
     def _snapshot_fact(self) -> None:

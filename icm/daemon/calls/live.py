@@ -17,7 +17,6 @@ from icm.daemon.feature import Features
 from icm.daemon.switch import ResyncReady
 from icm.domain import events as ev
 from icm.domain.calls import RESYNC_HANGUP_CAUSE, CallRecord, LiveCalls
-from icm.domain.facts import FactBuilder
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ class LiveCallState:
         model: LiveCalls,
         acd: AcdRuntime,
         features: Features,
-        facts: FactBuilder,
+        held: Callable[[str, bool, float], None],
         changed: Callable[[CallRecord], None],
         resynced: Callable[[list[str], float], None],
     ) -> None:
@@ -37,7 +36,7 @@ class LiveCallState:
         self.model = model
         self.acd = acd
         self.features = features
-        self.facts = facts
+        self.held = held  # (agent, held, at): the statistics fact and the contact event
         self.changed = changed  # a call changed: to the bus and the CDR store
         self.resynced = resynced  # the legs a resync found up, and when (the recorder's)
 
@@ -45,7 +44,7 @@ class LiveCallState:
         if isinstance(event, ev.LegHeld | ev.LegUnheld):
             agent = self.agent_of_leg(event.uuid)
             if agent:
-                self.facts.held(agent, isinstance(event, ev.LegHeld), event.at.timestamp())
+                self.held(agent, isinstance(event, ev.LegHeld), event.at.timestamp())
         changed = self.model.apply(event)
         for rec in changed:
             self.changed(rec)
