@@ -370,3 +370,9 @@ SwitchCommand = (
     | ShowCalls
     | FlushDirectoryUser
 )
+
+
+def plain_number(number: str) -> str:
+    """A caller's number as a caller ID may carry it: letters, digits, `+`, `*` and `#` kept,
+    anything else (spaces, punctuation, a hostile caller's text) dropped."""
+    return "".join(ch for ch in number if ch.isalnum() or ch in "+*#")

@@ -232,10 +232,10 @@ class AgentCallControl:
                 "note": str(args.get("note", ""))[:1000],
             },
         )
-        caller_id = _plain(str(args.get("caller_id", "")))
+        caller_id = cmd.plain_number(str(args.get("caller_id", "")))
         # a colleague sees who the customer is; an outside number sees the company's number
         ani = (
-            caller_id if kind == "number" and caller_id else _plain(self._ani(customer))
+            caller_id if kind == "number" and caller_id else cmd.plain_number(self._ani(customer))
         ) or "unknown"
         if kind == "agent":
             endpoint = f"user/{self.acd.extensions[target]}"
@@ -367,7 +367,3 @@ class AgentCallControl:
             raise CommandError(f"agent {agent_id}'s call has no other party")
         bridged = next((x.uuid for x in call.legs if x.other_leg_uuid == leg), None)
         return leg, bridged if bridged in others else others[0]
-
-
-def _plain(number: str) -> str:
-    return "".join(ch for ch in number if ch.isalnum() or ch in "+*#")

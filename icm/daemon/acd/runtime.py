@@ -326,7 +326,7 @@ class AcdRuntime(RestartRecovery, AcdFacade):
                     endpoint=f"user/{extension}",
                     uuid=leg,
                     then=(cmd.Park(),),
-                    caller_id_number=_safe(offer.ani) or "unknown",
+                    caller_id_number=cmd.plain_number(offer.ani) or "unknown",
                     variables={
                         "originate_timeout": str(int(offer.ring_timeout)),
                         "ipbx_contact": offer.contact_id,
@@ -540,7 +540,3 @@ class AcdRuntime(RestartRecovery, AcdFacade):
 def valid_number(number: str) -> bool:
     """A number a gateway can dial: digits, `*`, `#`, an optional leading `+`."""
     return bool(re.fullmatch(r"\+?[0-9*#]{1,32}", number))
-
-
-def _safe(value: str) -> str:
-    return "".join(ch for ch in value if ch.isalnum() or ch in "+*#")

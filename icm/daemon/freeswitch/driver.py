@@ -24,7 +24,7 @@ from icm.domain import commands as cmd
 from icm.domain import events as ev
 
 from .connection import ApiReplyMarker, AuthenticationFailed, IcmInboundESL
-from .render import command_to_api, render
+from .render import Via, command_to_api, render
 from .translator import (
     SUBSCRIBED_CUSTOM,
     SUBSCRIBED_EVENTS,
@@ -125,7 +125,7 @@ class SwitchDriver:
 
     def api(self, command: cmd.SwitchCommand) -> str:
         """Run an api command on the switch and return its reply body."""
-        frame = render(command, "api")
+        frame = render(command, Via.API)
         try:
             return self._connection().send(frame).data
         except NotConnectedError as exc:
@@ -135,7 +135,7 @@ class SwitchDriver:
         """Start a bgapi job without waiting for the switch's reply; returns our Job-UUID,
         which the BACKGROUND_JOB event carries back with the result."""
         job = str(uuid.uuid4())
-        frame = render(command, "bgapi", job)
+        frame = render(command, Via.BGAPI, job)
         try:
             self._connection().send_nowait(frame)
         except NotConnectedError as exc:
@@ -144,7 +144,7 @@ class SwitchDriver:
 
     def bgapi(self, command: cmd.SwitchCommand) -> str:
         """Run a bgapi command; returns the Job-UUID reply text."""
-        frame = render(command, "bgapi")
+        frame = render(command, Via.BGAPI)
         try:
             return self._connection().send(frame).headers.get("Reply-Text", "")
         except NotConnectedError as exc:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,12 +30,11 @@ from greenswitch.esl import OutboundESLServer, OutboundSession, OutboundSessionH
 from icm.domain import commands as cmd
 
 from .connection import MalformedFrame, content_length
-from .render import app_of, render
+from .render import Via, app_of, is_uuid, render
 
 log = logging.getLogger(__name__)
 
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -66,7 +64,7 @@ class IcmOutboundSession(OutboundSession):
     def execute(self, app: cmd.App, block: bool = False, timeout: float | None = None) -> Any:
         """Run one application on this call; with `block`, wait for it to finish (its
         CHANNEL_EXECUTE_COMPLETE event, returned) at most `timeout` seconds."""
-        frame = render(app, "sendmsg")  # refuses an unsafe argument before anything is sent
+        frame = render(app, Via.SENDMSG)  # refuses an unsafe argument before anything is sent
         if self._lingering:
             raise OutboundSessionHasGoneAway()
         if not block:
@@ -80,7 +78,7 @@ class IcmOutboundSession(OutboundSession):
 
     def api(self, command: cmd.SwitchCommand) -> Any:
         """Run an api command over this session's socket."""
-        return self.send(render(command, "api"))
+        return self.send(render(command, Via.API))
 
     def call_command(self, *args: object, **kwargs: object) -> None:
         raise TypeError("an outbound session runs domain applications: use execute()")
@@ -149,7 +147,7 @@ class OutboundServer(OutboundESLServer):
     def _handle_call(self, session: OutboundSession) -> None:
         session.connect()
         uuid = str((session.session_data or {}).get("Unique-ID", ""))
-        if not _UUID.fullmatch(uuid):
+        if not is_uuid(uuid):
             self.refused += 1
             log.warning(
                 "outbound socket: refused a session from %s with Unique-ID %r",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Literal
+from enum import StrEnum
 
 from icm.daemon.switch import CommandRefused
 from icm.domain import commands as cmd
@@ -28,7 +28,14 @@ class UnsafeArgument(CommandRefused):
     """A value that would break out of an ESL command line (spaces, newlines, braces …)."""
 
 
-Transport = Literal["api", "bgapi", "sendmsg"]
+class Via(StrEnum):
+    """How a rendered command travels: its reply in the command's answer (api), as a
+    BACKGROUND_JOB with our Job-UUID (bgapi), or an application on a channel (sendmsg)."""
+
+    API = "api"
+    BGAPI = "bgapi"
+    SENDMSG = "sendmsg"
+
 
 # --- argument kinds ------------------------------------------------------------------------
 
@@ -67,6 +74,11 @@ def _fit(pattern: re.Pattern[str], value: object, what: str) -> str:
 
 def uuid(value: object) -> str:
     return _fit(_UUID, value, "uuid")
+
+
+def is_uuid(value: str) -> bool:
+    """A channel UUID as FreeSWITCH writes it (36 characters, hex and dashes)."""
+    return bool(_UUID.fullmatch(value))
 
 
 def cause(value: object) -> str:
@@ -385,19 +397,19 @@ def _originate(command: cmd.OriginateCall) -> str:
 # --- frames ----------------------------------------------------------------------------------
 
 
-def render(command: cmd.SwitchCommand | cmd.App, via: Transport = "api", job_uuid: str = "") -> str:
+def render(command: cmd.SwitchCommand | cmd.App, via: Via = Via.API, job_uuid: str = "") -> str:
     """The exact ESL frame for `command` (without the blank line that ends it).
 
     `via` is "api" (reply in the command's answer), "bgapi" (reply as a BACKGROUND_JOB, with
     `job_uuid` when given) or "sendmsg" (an application on an outbound session's call)."""
-    if via == "sendmsg":
+    if via == Via.SENDMSG:
         app_name, arg = app_of(command)  # type: ignore[arg-type]
         lines = ["sendmsg", "call-command: execute", f"execute-app-name: {app_name}"]
         if arg:
             lines.append(f"execute-app-arg: {arg}")
     else:
         lines = [f"{via} {command_to_api(command)}"]  # type: ignore[arg-type]
-        if via == "bgapi" and job_uuid:
+        if via == Via.BGAPI and job_uuid:
             lines.append(f"Job-UUID: {uuid(job_uuid)}")
     for line in lines:
         if "\r" in line or "\n" in line or "\x00" in line:
