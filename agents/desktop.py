@@ -15,6 +15,7 @@ from django.utils import timezone
 from agents.models import Agent, AgentStateChange, Disposition, NotReadyReason
 from icm.bus import keys
 from icm.bus.client import get_redis
+from icm.bus.events import EventType
 from icm.models import Call, CustomerNumber, Queue, Switch
 
 HISTORY_LIMIT = 50
@@ -44,15 +45,14 @@ def switch_of(agent: Agent) -> str:
 def is_mine(event: dict[str, Any], login_id: str, extension: str) -> bool:
     """Does a bus event concern this agent (its state, its offers, its calls)?"""
     kind = event.get("type")
-    if kind == "agent.state":
+    if kind == EventType.AGENT_STATE:
         return (event.get("agent") or {}).get("agent") == login_id
-    if kind == "contact.offered":
+    if kind in (EventType.CONTACT_OFFERED, EventType.BULLETIN):
+        # SV-12: a bulletin's recipients were resolved when it was sent
         return login_id in ((event.get("data") or {}).get("agents") or [])
-    if kind == "bulletin":  # SV-12: its recipients were resolved when it was sent
-        return login_id in ((event.get("data") or {}).get("agents") or [])
-    if kind in ("call.updated", "call.ended"):
+    if kind in (EventType.CALL_UPDATED, EventType.CALL_ENDED):
         return call_is_mine(event.get("call") or {}, login_id, extension)
-    return kind in ("switch.status", "reset", "resync", "queue.stats")
+    return kind in (EventType.SWITCH_STATUS, EventType.QUEUE_STATS)
 
 
 def call_is_mine(call: dict[str, Any], login_id: str, extension: str) -> bool:

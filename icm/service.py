@@ -44,6 +44,7 @@ from icm.agent_session_store import load_agent_sessions, write_agent_sessions
 from icm.booked_callbacks import BookedCallbacks, CallbackRing
 from icm.bus import keys
 from icm.bus.commands import CommandError, CommandServer
+from icm.bus.events import AlarmChanged, ContactOffered, GatewayChanged, QueueStats
 from icm.bus.publisher import StatePublisher
 from icm.call_commands import CallCommands
 from icm.campaign_dialer import (
@@ -592,8 +593,7 @@ class IcmService:
                         self.name,
                         keys.queues_key(self.name),
                         tiles,
-                        "queue.stats",
-                        {"queues": changed},
+                        QueueStats(queues=changed),
                     )
                 if time.monotonic() - last_alarms >= ALARM_SECONDS:
                     last_alarms = time.monotonic()
@@ -628,12 +628,9 @@ class IcmService:
                 self.name,
                 keys.alarms_key(self.name),
                 self.live.alarms.as_json(),
-                "alarm",
-                {
-                    **alarm_json(change.alarm, change.since),
-                    "raised": change.raised,
-                    "at": change.at,
-                },
+                AlarmChanged(
+                    **alarm_json(change.alarm, change.since), raised=change.raised, at=change.at
+                ),
             )
 
     def _party(self, agent_id: str) -> dict[str, str] | None:
@@ -827,18 +824,17 @@ class IcmService:
         self._publish_later(
             self.publisher.publish_event,
             self.name,
-            "contact.offered",
-            {
-                "contact": offer.contact_id,
-                "queue": offer.queue,
-                "agents": list(offer.agent_ids),
-                "ani": offer.ani,
-                "media": offer.media,
-                "attached": offer.attached,
-                "customer": self.acd.acd.contacts[offer.contact_id].customer_id
+            ContactOffered(
+                contact=offer.contact_id,
+                queue=offer.queue,
+                agents=list(offer.agent_ids),
+                ani=offer.ani,
+                media=offer.media,
+                attached=offer.attached,
+                customer=self.acd.acd.contacts[offer.contact_id].customer_id
                 if offer.contact_id in self.acd.acd.contacts
                 else "",
-            },
+            ),
         )
 
     def _contact_finished(self, done: ContactFinished, routing: dict[str, Any]) -> None:
@@ -940,8 +936,7 @@ class IcmService:
             self.name,
             keys.gateways_key(self.name),
             full,
-            "gateway.state",
-            {"gateway": item.gateway, **full[item.gateway]},
+            GatewayChanged(gateway=item.gateway, **full[item.gateway]),
         )
 
     def _load_gateways(self) -> None:
