@@ -73,17 +73,16 @@ class AgentDesktopConsumer(LiveEventConsumer):
         return None
 
     async def read_snapshot(self) -> dict[str, Any]:
-        snap = await database_sync_to_async(desktop.snapshot, thread_sensitive=False)(self.agent)
-        return {**snap, "seq": {snap["switch"]: snap["seq"]}}
+        return await database_sync_to_async(desktop.snapshot_frame, thread_sensitive=False)(
+            self.agent
+        )
 
     async def frame_for(self, event: dict[str, Any]) -> dict[str, Any] | None:
         if not desktop.is_mine(event, self.login_id, self.extension):
             return None
         if event.get("type") == EventType.AGENT_STATE and (event.get("agent") or {}).get("offer"):
-            state = dict(event["agent"])
-            state["offer"] = await database_sync_to_async(desktop.offer_card)(state["offer"])
-            event = {**event, "agent": state}
-        return event
+            return await database_sync_to_async(desktop.as_desktop_frame)(event)  # a query
+        return desktop.as_desktop_frame(event)
 
     async def taken_over(self) -> None:
         with contextlib.suppress(Exception):

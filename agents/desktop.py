@@ -55,6 +55,27 @@ def is_mine(event: dict[str, Any], login_id: str, extension: str) -> bool:
     return kind in (EventType.SWITCH_STATUS, EventType.QUEUE_STATS)
 
 
+def snapshot_frame(agent: Agent) -> dict[str, Any]:
+    """The desktop's snapshot as its socket sends it (`seq`: {switch: n}, the live
+    protocol's shape)."""
+    snap = snapshot(agent)
+    return {**snap, "seq": {snap["switch"]: snap["seq"]}}
+
+
+def as_desktop_frame(event: dict[str, Any]) -> dict[str, Any]:
+    """One of the agent's events as its desktop receives it: an `agent.state`'s offer with
+    the screen pop; a bulletin without its list of recipients."""
+    kind = event.get("type")
+    if kind == EventType.BULLETIN:
+        data = {k: v for k, v in (event.get("data") or {}).items() if k != "agents"}
+        return {**event, "data": data}
+    if kind != EventType.AGENT_STATE or not (event.get("agent") or {}).get("offer"):
+        return event
+    state = dict(event["agent"])
+    state["offer"] = offer_card(state["offer"])
+    return {**event, "agent": state}
+
+
 def call_is_mine(call: dict[str, Any], login_id: str, extension: str) -> bool:
     if call.get("agent") == login_id:
         return True

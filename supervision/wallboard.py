@@ -191,7 +191,10 @@ def for_wallboard(event: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
         }
     if kind == EventType.QUEUE_STATS:
         data = (event.get("data") or {}).get("queues") or {}
-        mine = {name: tile for name, tile in data.items() if scope.has_queue(name)}
+        switch = event.get("switch")
+        mine = {
+            name: {**tile, "switch": switch} for name, tile in data.items() if scope.has_queue(name)
+        }
         if not mine:
             return None
         return {
@@ -215,7 +218,7 @@ def for_wallboard(event: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
             "type": kind,
             "switch": event.get("switch"),
             "seq": event.get("seq"),
-            "gateway": event.get("data"),
+            "gateway": {**(event.get("data") or {}), "switch": event.get("switch")},
         }
     if kind == EventType.SWITCH_STATUS:
         return {
