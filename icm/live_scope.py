@@ -2,8 +2,8 @@
 `/ws/live/`'s stream, filtered for a team leader to the calls of its work groups' queues and
 agents (`supervision.scope.calls_scope`); an administrator sees everything unchanged.
 
-The page applies the stream's events by their per-switch sequence number, and a gap makes it
-load the snapshot again; so a scoped stream keeps every number. An event the user may not
+The socket (`icm.consumers`, the live protocol of `icm.live_socket`) numbers its own frames;
+a scoped stream still keeps every bus number of a switch visible. An event the user may not
 see becomes a bare `{"type": "skip", "switch", "seq"}` (nothing of the call, agent or queue
 it was about); a call that leaves the user's scope (moved to another team's queue) while the
 page may show it becomes `{"type": "call.hidden", "call": {"switch", "call_uuid"}}`, which
