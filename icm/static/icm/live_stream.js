@@ -9,6 +9,8 @@
 // A classic script (window.ipbxLive) that node can also require.
 "use strict";
 (function (root) {
+  const SETTLED = ["ready", "not_ready", "wrap_up"];  // states the desktop's history is re-read in
+
   function byUuid(list, call) { return list.findIndex((c) => c.call_uuid === call.call_uuid); }
 
   function putCall(list, call) {
@@ -45,9 +47,9 @@
         return {bulletin: ev.data};
       }
       if (ev.type === "agent.state") {
-        const moved = !state.state || state.state.state !== ev.agent.state;
         state.state = ev.agent;
-        return {refresh: moved};  // a transition: the history gained a row
+        // a contact is over (or the agent moved on): the history and my customers changed
+        return {refresh: SETTLED.includes(ev.agent.state)};
       }
       if (ev.type === "call.updated") putCall(state.calls, ev.call);
       else if (ev.type === "call.ended") { dropCall(state.calls, ev.call); return {refresh: true}; }
