@@ -1,15 +1,14 @@
-"""The agent desktop's WebSocket (`/ws/agent/`): the agent's own events, in order, and its
-commands back to icm (AG-1…AG-7).
+"""The agent desktop's WebSocket (`/ws/agent/`): the live-event protocol of
+`icm.live_socket` for one agent — its snapshot (`agents.desktop.snapshot`), then its own
+events (its state, its offers, its calls, its bulletins, its switch's status and queue
+figures), every frame numbered — and its commands back to icm (AG-1…AG-7).
 
 One socket per agent: a second one is refused unless it asks to take over (`?takeover=1`),
-which closes the first. Events come from the process's one bus subscription; this consumer
-keeps only the agent's (its state, its offers, its calls) and watches the switch's sequence
-numbers: a gap, a reset or an overflow makes it tell the page to re-snapshot.
+which closes the first. Signing out (or a deactivation) closes the socket.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -17,38 +16,36 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from agents import desktop, placement
 from agents.actions import DesktopRefused, check_desktop_command
 from agents.desktop_sessions import group_of, still_signed_in
 from icm.bus.commands import CommandError
-from icm.bus.subscriber import fanout
+from icm.bus.events import EventType
+from icm.live_socket import RELAY_FAILED, UNAUTHORIZED, LiveEventConsumer
 
 log = logging.getLogger(__name__)
-UNAUTHORIZED = 4401
 NOT_AN_AGENT = 4403
 ALREADY_OPEN = 4409
 TAKEN_OVER = 4410
-RELAY_FAILED = 4500
+
+__all__ = [
+    "ALREADY_OPEN",
+    "NOT_AN_AGENT",
+    "RELAY_FAILED",
+    "TAKEN_OVER",
+    "UNAUTHORIZED",
+    "AgentDesktopConsumer",
+]
 
 _open: dict[str, AgentDesktopConsumer] = {}  # agent -> its socket in this process
 
 
-class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
-    async def connect(self) -> None:
-        user = self.scope.get("user")
-        # Accepted, then closed with a code the page understands (signed out / not an agent);
-        # no event is ever sent before the checks pass.
-        if user is None or not user.is_authenticated:
-            await self.accept()
-            await self.close(code=UNAUTHORIZED)
-            return
+class AgentDesktopConsumer(LiveEventConsumer):
+    async def admit(self, user: Any) -> int | None:
         agent = await database_sync_to_async(placement.agent_of)(user)
         if agent is None:
-            await self.accept()
-            await self.close(code=NOT_AN_AGENT)
-            return
+            return NOT_AN_AGENT
         self.agent = agent
         self.login_id = agent.login_id
         self.extension = agent.extension.number if agent.extension_id else ""
@@ -62,26 +59,30 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
             other is not None and self.tab and other.tab == self.tab
         )
         if other is not None and not takeover:
-            await self.accept()
-            await self.send_json(
-                {
-                    "type": "refused",
-                    "detail": "this agent is already signed "
-                    "in on another page; take over to move here",
-                }
-            )
-            await self.close(code=ALREADY_OPEN)
-            return
+            self.refusal = {
+                "type": "refused",
+                "detail": "this agent is already signed in on another page; take over to move here",
+            }
+            return ALREADY_OPEN
         if other is not None:
             await other.taken_over()
         _open[self.login_id] = self
         self.token = uuid.uuid4().hex
-        self.last_seq: int | None = None
         await self._watch_sign_in()
-        await self.accept()
-        self.queue = fanout().register()
-        self.pump = asyncio.create_task(self._pump())
         log.info("agent %s: desktop connected", self.login_id)
+        return None
+
+    async def read_snapshot(self) -> dict[str, Any]:
+        return await database_sync_to_async(desktop.snapshot_frame, thread_sensitive=False)(
+            self.agent
+        )
+
+    async def frame_for(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        if not desktop.is_mine(event, self.login_id, self.extension):
+            return None
+        if event.get("type") == EventType.AGENT_STATE and (event.get("agent") or {}).get("offer"):
+            return await database_sync_to_async(desktop.as_desktop_frame)(event)  # a query
+        return desktop.as_desktop_frame(event)
 
     async def taken_over(self) -> None:
         with contextlib.suppress(Exception):
@@ -114,25 +115,15 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
     def _session_key(self) -> str:
         return str(getattr(self.scope.get("session"), "session_key", None) or "")
 
-    async def disconnect(self, code: int) -> None:
+    async def closing(self) -> None:
         if getattr(self, "login_id", None) and _open.get(self.login_id) is self:
             del _open[self.login_id]
         if getattr(self, "login_id", None) and self.channel_layer is not None:
             with contextlib.suppress(Exception):
                 await self.channel_layer.group_discard(group_of(self.login_id), self.channel_name)
-        if hasattr(self, "pump"):
-            fanout().unregister(self.queue)
-            self.pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.pump
 
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if not isinstance(content, dict):
-            await self.send_json({"type": "error", "detail": "commands are JSON objects"})
-            return
-        if content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
-            return
+    async def receive_other(self, content: dict[str, Any]) -> None:
+        """A command: `{"id", "command", "args"}`, answered by a `reply`."""
         request_id = str(content.get("id", ""))[:64]
         check = database_sync_to_async(still_signed_in, thread_sensitive=False)
         if not await check(self.scope["user"].pk, self.agent.pk, self._session_key()):
@@ -150,41 +141,3 @@ class AgentDesktopConsumer(AsyncJsonWebsocketConsumer):
             )
             return
         await self.send_json({"type": "reply", "id": request_id, "ok": True, "result": result})
-
-    async def _pump(self) -> None:
-        try:
-            await self._relay()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the page must not believe it is live when it is not
-            log.exception("agent %s: desktop event relay failed; closing", self.login_id)
-            with contextlib.suppress(Exception):
-                await self.close(code=RELAY_FAILED)
-
-    async def _relay(self) -> None:
-        while True:
-            event = await self.queue.get()
-            if event.get("switch") not in (None, self.switch):
-                continue
-            if event.get("type") == "resync" or self._gap(event):
-                if event.get("type") == "resync":
-                    self.last_seq = None  # the next event starts a fresh count
-                await self.send_json({"type": "resync"})
-                continue
-            if not desktop.is_mine(event, self.login_id, self.extension):
-                continue
-            if event.get("type") == "agent.state" and (event.get("agent") or {}).get("offer"):
-                state = dict(event["agent"])
-                state["offer"] = await database_sync_to_async(desktop.offer_card)(state["offer"])
-                event = {**event, "agent": state}
-            await self.send_json(event)
-
-    def _gap(self, event: dict[str, Any]) -> bool:
-        """A missed event upstream (the bus's per-switch seq skipped) or a reset."""
-        seq = event.get("seq")
-        if not isinstance(seq, int):
-            return False
-        last, self.last_seq = self.last_seq, seq
-        if event.get("type") == "reset":
-            return True
-        return last is not None and seq != last + 1

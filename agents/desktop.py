@@ -16,6 +16,7 @@ from agents.models import Agent, AgentStateChange, Disposition, NotReadyReason
 from agents.placement import switch_of
 from icm.bus import keys
 from icm.bus.client import get_redis
+from icm.bus.events import EventType
 from icm.models import Call, CustomerNumber, Queue
 from outbound.screen_pop import campaign_card
 from supervision.bulletins import unread_for as unread_bulletins
@@ -26,15 +27,35 @@ HISTORY_LIMIT = 50
 def is_mine(event: dict[str, Any], login_id: str, extension: str) -> bool:
     """Does a bus event concern this agent (its state, its offers, its calls)?"""
     kind = event.get("type")
-    if kind == "agent.state":
+    if kind == EventType.AGENT_STATE:
         return (event.get("agent") or {}).get("agent") == login_id
-    if kind == "contact.offered":
+    if kind in (EventType.CONTACT_OFFERED, EventType.BULLETIN):
+        # SV-12: a bulletin's recipients were resolved when it was sent
         return login_id in ((event.get("data") or {}).get("agents") or [])
-    if kind == "bulletin":  # SV-12: its recipients were resolved when it was sent
-        return login_id in ((event.get("data") or {}).get("agents") or [])
-    if kind in ("call.updated", "call.ended"):
+    if kind in (EventType.CALL_UPDATED, EventType.CALL_ENDED):
         return call_is_mine(event.get("call") or {}, login_id, extension)
-    return kind in ("switch.status", "reset", "resync", "queue.stats")
+    return kind in (EventType.SWITCH_STATUS, EventType.QUEUE_STATS)
+
+
+def snapshot_frame(agent: Agent) -> dict[str, Any]:
+    """The desktop's snapshot as its socket sends it (`seq`: {switch: n}, the live
+    protocol's shape)."""
+    snap = snapshot(agent)
+    return {**snap, "seq": {snap["switch"]: snap["seq"]}}
+
+
+def as_desktop_frame(event: dict[str, Any]) -> dict[str, Any]:
+    """One of the agent's events as its desktop receives it: an `agent.state`'s offer with
+    the screen pop; a bulletin without its list of recipients."""
+    kind = event.get("type")
+    if kind == EventType.BULLETIN:
+        data = {k: v for k, v in (event.get("data") or {}).items() if k != "agents"}
+        return {**event, "data": data}
+    if kind != EventType.AGENT_STATE or not (event.get("agent") or {}).get("offer"):
+        return event
+    state = dict(event["agent"])
+    state["offer"] = offer_card(state["offer"])
+    return {**event, "agent": state}
 
 
 def call_is_mine(call: dict[str, Any], login_id: str, extension: str) -> bool:

@@ -34,6 +34,7 @@ from django.db import connections  # noqa: E402
 from agents.models import Agent, AgentStateChange  # noqa: E402
 from icm.bus import keys  # noqa: E402
 from icm.bus.commands import send_command  # noqa: E402
+from icm.bus.events import EventType  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENTS = int(os.environ.get("BENCH_DESKTOP_AGENTS", "200"))
@@ -102,7 +103,7 @@ async def desktop(
                 continue
             now = time.time()
             event = json.loads(frame)
-            state = event.get("agent") if event.get("type") == "agent.state" else None
+            state = event.get("agent") if event.get("type") == EventType.AGENT_STATE else None
             if state and state.get("agent") == agent and state.get("since"):
                 latencies.append(now - float(state["since"]))
 

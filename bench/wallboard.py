@@ -41,6 +41,7 @@ from agents.models import Agent, AgentStateChange  # noqa: E402
 from bench.desktop import free_port, start, wait_port  # noqa: E402
 from icm.bus import keys  # noqa: E402
 from icm.bus.commands import CommandError, send_command  # noqa: E402
+from icm.bus.events import EventType, FrameType  # noqa: E402
 
 AGENTS = int(os.environ.get("BENCH_WALLBOARD_AGENTS", "500"))
 RATE = float(os.environ.get("BENCH_WALLBOARD_RATE", "100"))  # changes/s, all agents together
@@ -126,9 +127,11 @@ async def record(bus: Bus, subscribed: asyncio.Event, stop: asyncio.Event) -> No
                 event = json.loads(message["data"])
                 if event.get("switch") != SWITCH:
                     continue
-                if event.get("type") == "reset":
+                if event.get("type") == EventType.RESET:
                     bus.resets.append(now)
-                elif event.get("type") == "agent.state" and isinstance(event.get("seq"), int):
+                elif event.get("type") == EventType.AGENT_STATE and isinstance(
+                    event.get("seq"), int
+                ):
                     bus.agent_seqs.append((len(bus.resets), event["seq"]))
                     since = (event.get("agent") or {}).get("since")
                     if since:
@@ -205,7 +208,7 @@ def check(sockets: list[Socket], bus: Bus, drive_start: float, final: dict[str, 
                     out.out_of_order += 1
                 wseq = max(wseq, w)
             kind = frame.get("type")
-            if kind == "snapshot":
+            if kind == FrameType.SNAPSHOT:
                 if snap_seq is not None:
                     out.resyncs += 1
                     out.resyncs_driving += arrived >= drive_start
@@ -224,7 +227,7 @@ def check(sockets: list[Socket], bus: Bus, drive_start: float, final: dict[str, 
             if seq <= last:
                 out.out_of_order += 1
             last = max(last, seq)
-            if kind == "agent.state":
+            if kind == EventType.AGENT_STATE:
                 received.add(seq)
                 row = frame.get("agent") or {}
                 shown[row.get("agent")] = row.get("state")

@@ -2,8 +2,8 @@
 `/ws/live/`'s stream, filtered for a team leader to the calls of its work groups' queues and
 agents (`supervision.scope.calls_scope`); an administrator sees everything unchanged.
 
-The page applies the stream's events by their per-switch sequence number, and a gap makes it
-load the snapshot again; so a scoped stream keeps every number. An event the user may not
+The socket (`icm.consumers`, the live protocol of `icm.live_socket`) numbers its own frames;
+a scoped stream still keeps every bus number of a switch visible. An event the user may not
 see becomes a bare `{"type": "skip", "switch", "seq"}` (nothing of the call, agent or queue
 it was about); a call that leaves the user's scope (moved to another team's queue) while the
 page may show it becomes `{"type": "call.hidden", "call": {"switch", "call_uuid"}}`, which
@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from icm.bus.events import EventType, FrameType
 from icm.bus.snapshot import SwitchSnapshot
 from supervision.scope import Scope
 
-CALL_EVENTS = ("call.updated", "call.ended")
-PASSED = ("switch.status", "reset", "resync")  # no call, agent or queue in them
+CALL_EVENTS = (EventType.CALL_UPDATED, EventType.CALL_ENDED)
+# no call, agent or queue in them
+PASSED = (EventType.SWITCH_STATUS, EventType.RESET, FrameType.RESYNC)
 
 
 def scoped_snapshots(snapshots: Iterable[SwitchSnapshot], scope: Scope) -> list[SwitchSnapshot]:
@@ -57,10 +59,10 @@ class LiveStream:
             return None  # not one of a switch's numbered events: nothing the page needs
         call = event.get("call") if kind in CALL_EVENTS else None
         if not isinstance(call, dict):
-            return {"type": "skip", "switch": switch, "seq": seq}
+            return {"type": FrameType.SKIP, "switch": switch, "seq": seq}
         key = (switch, str(call.get("call_uuid", "")))
         if _sees(self.scope, call):
-            if kind == "call.ended":
+            if kind == EventType.CALL_ENDED:
                 self.shown.discard(key)
             else:
                 self.shown.add(key)
@@ -68,12 +70,12 @@ class LiveStream:
         if key in self.shown:
             self.shown.discard(key)
             return {
-                "type": "call.hidden",
+                "type": FrameType.CALL_HIDDEN,
                 "switch": switch,
                 "seq": seq,
                 "call": {"switch": switch, "call_uuid": key[1]},
             }
-        return {"type": "skip", "switch": switch, "seq": seq}
+        return {"type": FrameType.SKIP, "switch": switch, "seq": seq}
 
 
 def _sees(scope: Scope, call: dict[str, Any]) -> bool:

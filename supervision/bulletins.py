@@ -19,6 +19,7 @@ from django.utils import timezone
 from agents.models import Agent, WorkGroup
 from icm.bus import keys
 from icm.bus.client import get_redis
+from icm.bus.events import BulletinSent, bulletin_event
 from supervision.actions import SupervisionRefused, audit
 from supervision.models import AuditEntry, Bulletin, BulletinReceipt
 from supervision.roles import ADMINISTRATOR, TEAM_LEADER
@@ -123,11 +124,9 @@ def send(
         {"bulletin": bulletin.pk, "recipients": len(recipients)},
         address,
     )
-    event = {
-        "type": "bulletin",
-        "switch": None,
-        "data": {**as_dict(bulletin), "agents": [a.login_id for a in recipients]},
-    }
+    event = bulletin_event(
+        BulletinSent(**as_dict(bulletin), agents=[a.login_id for a in recipients])
+    )
     try:
         get_redis().publish(keys.EVENTS_CHANNEL, json.dumps(event))
     except Exception:

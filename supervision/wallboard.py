@@ -17,6 +17,7 @@ from django.conf import settings
 from agents.models import Agent, NotReadyReason, WorkGroup
 from icm.bus import keys
 from icm.bus.client import get_redis
+from icm.bus.events import EventType, FrameType
 from icm.models import Gateway, Queue, Switch
 from supervision.roles import ACTIONS, role_of
 from supervision.scope import Scope, scope_of
@@ -92,7 +93,7 @@ def snapshot(user: Any) -> dict[str, Any]:
     role = scope.role
     own = Agent.objects.filter(user=user).select_related("extension").first()
     return {
-        "type": "snapshot",
+        "type": FrameType.SNAPSHOT,
         "seq": seqs,
         "switches": status,
         "me": {
@@ -178,7 +179,7 @@ def alarm_in_scope(alarm: dict[str, Any], scope: Scope) -> bool:
 def for_wallboard(event: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
     """The bus event as this wallboard receives it, or None when it does not concern it."""
     kind = event.get("type")
-    if kind == "agent.state":
+    if kind == EventType.AGENT_STATE:
         state = event.get("agent") or {}
         if not scope.has_agent(str(state.get("agent", ""))):
             return None
@@ -188,9 +189,12 @@ def for_wallboard(event: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
             "seq": event.get("seq"),
             "agent": agent_row(state),
         }
-    if kind == "queue.stats":
+    if kind == EventType.QUEUE_STATS:
         data = (event.get("data") or {}).get("queues") or {}
-        mine = {name: tile for name, tile in data.items() if scope.has_queue(name)}
+        switch = event.get("switch")
+        mine = {
+            name: {**tile, "switch": switch} for name, tile in data.items() if scope.has_queue(name)
+        }
         if not mine:
             return None
         return {
@@ -199,7 +203,7 @@ def for_wallboard(event: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
             "seq": event.get("seq"),
             "queues": mine,
         }
-    if kind == "alarm":
+    if kind == EventType.ALARM:
         alarm = {**(event.get("data") or {}), "switch": event.get("switch")}
         if not alarm_in_scope(alarm, scope):
             return None
@@ -209,14 +213,14 @@ def for_wallboard(event: dict[str, Any], scope: Scope) -> dict[str, Any] | None:
             "seq": event.get("seq"),
             "alarm": alarm,
         }
-    if kind == "gateway.state":
+    if kind == EventType.GATEWAY_STATE:
         return {
             "type": kind,
             "switch": event.get("switch"),
             "seq": event.get("seq"),
-            "gateway": event.get("data"),
+            "gateway": {**(event.get("data") or {}), "switch": event.get("switch")},
         }
-    if kind == "switch.status":
+    if kind == EventType.SWITCH_STATUS:
         return {
             "type": kind,
             "switch": event.get("switch"),

@@ -22,6 +22,7 @@ import redis
 from icm.domain.calls import CallRecord
 
 from . import keys
+from .events import EventData, EventType
 from .schema import call_json
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ _PUBLISH_CALLS = (
 local out = 0
 for i = 2, #ARGV - 1, 3 do
   local seq = redis.call('INCR', KEYS[1])
-  if ARGV[i] == 'call.ended' then
+  if ARGV[i] == '@CALL_ENDED@' then
     redis.call('HDEL', KEYS[2], ARGV[i + 1])
   else
     redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2])
@@ -50,7 +51,7 @@ for i = 2, #ARGV - 1, 3 do
 end
 return out
 """
-)
+).replace("@CALL_ENDED@", EventType.CALL_ENDED)
 
 # ARGV: switch, connected, the other state (JSON: agents {id: state JSON}, queues, alarms,
 # gateways as JSON text or null), then call uuid / call JSON pairs, then the epoch token.
@@ -74,9 +75,9 @@ redis.call('HSET', KEYS[4], 'connected', ARGV[2])
 redis.call('SADD', KEYS[5], ARGV[1])
 local seq = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', KEYS[3], '{"switch":' .. cjson.encode(ARGV[1]) .. ',"seq":' .. seq ..
-  ',"type":"reset","call":null,"status":null}')
+  ',"type":"@RESET@","call":null,"status":null}')
 return seq
-"""
+""".replace("@RESET@", EventType.RESET)
 
 _STATUS = (
     _CHECK_EPOCH
@@ -84,10 +85,10 @@ _STATUS = (
 redis.call('HSET', KEYS[2], 'connected', ARGV[2], 'since', ARGV[3], 'detail', ARGV[4])
 local seq = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', KEYS[3], '{"switch":' .. cjson.encode(ARGV[1]) .. ',"seq":' .. seq ..
-  ',"type":"switch.status","call":null,"status":' .. ARGV[5] .. '}')
+  ',"type":"@SWITCH_STATUS@","call":null,"status":' .. ARGV[5] .. '}')
 return seq
 """
-)
+).replace("@SWITCH_STATUS@", EventType.SWITCH_STATUS)
 
 
 _ENTITY = (
@@ -189,7 +190,7 @@ class StatePublisher:
         for rec in records:
             args = by_switch.setdefault(rec.switch, [rec.switch])
             args += [
-                "call.ended" if rec.ended else "call.updated",
+                str(EventType.CALL_ENDED if rec.ended else EventType.CALL_UPDATED),
                 rec.call_uuid,
                 json.dumps(call_json(rec)),
             ]
@@ -219,31 +220,30 @@ class StatePublisher:
         if switch in self._needs_reset:
             self.reset(switch)
         key_list = [keys.seq_key(switch), keys.agents_key(switch), keys.EVENTS_CHANNEL]
-        args = [switch, "agent.state", agent_id, json.dumps(state)]
+        args = [switch, str(EventType.AGENT_STATE), agent_id, json.dumps(state)]
         self._run(switch, self._entity_script, key_list, args, "agent state")
 
-    def publish_event(self, switch: str, event_type: str, data: dict[str, object]) -> None:
-        """A sequenced event with no snapshot state (e.g. `contact.offered`: the screen pop)."""
+    def publish_event(self, switch: str, data: EventData) -> None:
+        """A sequenced event with no snapshot state (e.g. `ContactOffered`: the screen pop)."""
         if switch in self._needs_reset:
             self.reset(switch)
-        args = [switch, event_type, json.dumps(data)]
+        args = [switch, str(data.event_type), json.dumps(data.as_json())]
         self._run(
             switch,
             self._event_script,
             [keys.seq_key(switch), keys.EVENTS_CHANNEL],
             args,
-            event_type,
+            data.event_type,
         )
 
-    def publish_keyed(
-        self, switch: str, key: str, state: object, event_type: str, data: dict[str, object]
-    ) -> None:
-        """Replace `key` with `state` (JSON) and publish the sequenced event, atomically."""
+    def publish_keyed(self, switch: str, key: str, state: object, data: EventData) -> None:
+        """Replace `key` with `state` (JSON) and publish the sequenced event `data`,
+        atomically."""
         if switch in self._needs_reset:
             self.reset(switch)
         key_list = [keys.seq_key(switch), key, keys.EVENTS_CHANNEL]
-        args = [switch, event_type, json.dumps(state), json.dumps(data)]
-        self._run(switch, self._keyed_script, key_list, args, event_type)
+        args = [switch, str(data.event_type), json.dumps(state), json.dumps(data.as_json())]
+        self._run(switch, self._keyed_script, key_list, args, data.event_type)
 
     def _run(self, switch: str, script, key_list: list[str], args: list[str], what: str) -> bool:
         """Run a sequenced script, epoch key and token appended. A lost snapshot is

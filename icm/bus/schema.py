@@ -1,11 +1,14 @@
-"""Typed schemas of what travels on the bus: call JSON and state events."""
+"""The call JSON that travels on the bus (built from icm's call records); every event
+type's name and schema are in `icm.bus.events`."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, TypedDict
+from typing import TypedDict
 
 from icm.domain.calls import CallRecord, LegRecord
+
+from .events import EventType
 
 
 class LegJSON(TypedDict):
@@ -40,9 +43,6 @@ class CallJSON(TypedDict):
     queue: str
     agent: str
     legs: list[LegJSON]
-
-
-EventType = Literal["call.updated", "call.ended", "switch.status", "reset"]
 
 
 class StateEvent(TypedDict):

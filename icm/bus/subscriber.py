@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 
@@ -18,6 +17,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from . import keys
+from .events import FrameType, parse_event
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,8 @@ QUEUE_SIZE = 1000
 
 
 class EventFanout:
-    """Subscribes once to the bus and delivers every state event to registered queues."""
+    """Subscribes once to the bus and delivers every valid event (`events.parse_event`)
+    to registered queues."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -55,16 +56,13 @@ class EventFanout:
                     # (`subscribed`: a page whose snapshot was read after it lost nothing).
                     since = time.monotonic()
                     self.subscribed.set()
-                    self._deliver({"type": "resync", "subscribed": since})
+                    self._deliver({"type": FrameType.RESYNC, "subscribed": since})
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
                             continue
-                        try:
-                            event = json.loads(message["data"])
-                        except ValueError:
-                            log.warning("bus: undecodable event dropped")
-                            continue
-                        self._deliver(event)
+                        event = parse_event(message["data"])  # malformed: logged, dropped
+                        if event is not None:
+                            self._deliver(event)
                         if not self._queues:
                             break
             except (aioredis.RedisError, OSError) as exc:
@@ -85,7 +83,7 @@ class EventFanout:
                 with contextlib.suppress(asyncio.QueueEmpty):
                     while True:
                         queue.get_nowait()
-                queue.put_nowait({"type": "resync"})
+                queue.put_nowait({"type": FrameType.RESYNC})
 
 
 _fanouts: dict[int, EventFanout] = {}

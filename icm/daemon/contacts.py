@@ -9,9 +9,11 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from icm.bus import events as bus
+from icm.domain import contacts
 from icm.domain.acd.agent_fsm import AgentStateChanged
 from icm.domain.acd.outputs import ContactFinished, OfferContact
-from icm.domain.contacts import KIND, ContactEvent, ContactOffered, ContactTracker
+from icm.domain.contacts import ContactEvent, ContactOffered, ContactTracker
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -34,11 +36,11 @@ class VoiceContacts:
     def __init__(
         self,
         dispatch: Callable[[object], None],
-        publish: Callable[[str, dict[str, Any]], None],
+        publish: Callable[[bus.EventData], None],
     ) -> None:
         self.tracker = ContactTracker()
         self.dispatch = dispatch  # to the features (synchronously, in the consumer greenlet)
-        self.publish = publish  # to the bus: (event type, payload)
+        self.publish = publish  # to the bus (a sequenced event of the switch)
 
     def offered(self, offer: OfferContact, customer: str, at: float) -> None:
         self._emit(
@@ -83,14 +85,23 @@ class VoiceContacts:
     def _emit(self, events: list[ContactEvent]) -> None:
         for event in events:
             self.dispatch(event)
-            self.publish(f"contact.{KIND[type(event)]}", payload(event))
+            self.publish(bus_data(event))
 
 
-def payload(event: ContactEvent) -> dict[str, Any]:
-    """The bus payload: the event's fields (`contact` for its id; agents as a list)."""
-    data = dataclasses.asdict(event)
+BUS_EVENT: dict[type, type[bus.EventData]] = {
+    contacts.ContactOffered: bus.ContactOffered,
+    contacts.ContactAccepted: bus.ContactAccepted,
+    contacts.ContactHeld: bus.ContactHeld,
+    contacts.ContactTransferred: bus.ContactTransferred,
+    contacts.ContactEnded: bus.ContactEnded,
+}
+
+
+def bus_data(event: ContactEvent) -> bus.EventData:
+    """The bus event of a contact message: its fields, `contact` for its id."""
+    data: dict[str, Any] = dataclasses.asdict(event)
     data["contact"] = data.pop("contact_id")
-    if isinstance(event, ContactOffered):
+    if isinstance(event, contacts.ContactOffered):
         data["agents"] = list(event.agents)
         data["media"] = event.medium  # the desktop's screen pop reads `media`
-    return data
+    return BUS_EVENT[type(event)](**data)

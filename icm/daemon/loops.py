@@ -17,6 +17,7 @@ import redis
 from django.db import DatabaseError, close_old_connections
 
 from icm.bus import keys
+from icm.bus.events import AlarmChanged, QueueStats
 from icm.bus.publisher import StatePublisher
 from icm.daemon.acd.messages import AcdTick, RepairLeg
 from icm.daemon.acd.runtime import AcdRuntime
@@ -140,8 +141,7 @@ class WallboardLoop:
                         self.switch,
                         keys.queues_key(self.switch),
                         tiles,
-                        "queue.stats",
-                        {"queues": changed},
+                        QueueStats(queues=changed),
                     )
                 if time.monotonic() - last_alarms >= ALARM_SECONDS:
                     last_alarms = time.monotonic()
@@ -176,10 +176,7 @@ class WallboardLoop:
                 self.switch,
                 keys.alarms_key(self.switch),
                 self.live.alarms.as_json(),
-                "alarm",
-                {
-                    **alarm_json(change.alarm, change.since),
-                    "raised": change.raised,
-                    "at": change.at,
-                },
+                AlarmChanged(
+                    **alarm_json(change.alarm, change.since), raised=change.raised, at=change.at
+                ),
             )

@@ -14,6 +14,7 @@ from datetime import datetime
 import gevent
 
 from icm.bus import keys
+from icm.bus.events import GatewayChanged
 from icm.bus.publisher import StatePublisher
 from icm.daemon.agent_view import AgentViews
 from icm.daemon.supervision.live_figures import LiveFigures
@@ -83,8 +84,7 @@ class SwitchStatus:
             self.switch,
             keys.gateways_key(self.switch),
             full,
-            "gateway.state",
-            {"gateway": item.gateway, **full[item.gateway]},
+            GatewayChanged(gateway=item.gateway, **full[item.gateway]),
         )
 
     def load_gateways(self) -> None:

@@ -177,7 +177,7 @@ class IcmService:
         self.facts = FactBuilder(name)
         self.contacts = VoiceContacts(
             self.dispatcher.dispatch,
-            lambda kind, data: later(self.publisher.publish_event, name, kind, data),
+            lambda data: later(self.publisher.publish_event, name, data),
         )
         self.calls = LiveCallState(
             name, self.model, self.acd, features, self._held, self._call_changed, self._resynced

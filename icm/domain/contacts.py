@@ -68,14 +68,6 @@ class ContactEnded:
 
 ContactEvent = ContactOffered | ContactAccepted | ContactHeld | ContactTransferred | ContactEnded
 
-KIND: dict[type, str] = {
-    ContactOffered: "offered",
-    ContactAccepted: "accepted",
-    ContactHeld: "held",
-    ContactTransferred: "transferred",
-    ContactEnded: "ended",
-}
-
 
 @dataclass(slots=True)
 class _Handled:

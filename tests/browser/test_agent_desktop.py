@@ -115,7 +115,7 @@ def test_a_call_from_start_to_history(center, platform, web, page):
     page.wait_for_selector("#btn-mute:text('Unmute')")
     assert json.loads(esl.api(f"sim_audio {leg.uuid}")).get("read_mute") == 1
     page.click("#btn-mute")
-    page.wait_for_selector("#btn-mute:text('Mute')")
+    page.wait_for_selector("#btn-mute:text-is('Mute')")  # not 'Unmute'
     assert "read_mute" not in json.loads(esl.api(f"sim_audio {leg.uuid}"))
 
     page.click("#btn-hangup")

@@ -329,6 +329,8 @@ def test_ws_live_streams_everything_to_an_administrator(teams, live):
     _, switch = live
     events = _events(switch)
     frames = _stream(teams["admin"], switch, events)
+    # each frame is the event as published, numbered on this socket (the live protocol)
+    assert [f.pop("wseq") for f in frames] == list(range(2, 2 + len(events)))  # 1: snapshot
     assert frames == events
 
 

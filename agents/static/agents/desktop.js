@@ -1,20 +1,16 @@
-// The agent desktop (the phone bar): a snapshot over HTTP, then the agent's own events over
-// one WebSocket (applied when their seq is greater); a resync, a reconnect or a reset loads
-// a fresh snapshot. Commands go back over the socket; icm acts on the switch.
+// The agent desktop (the phone bar): the live protocol (icm/live_stream.js) — one WebSocket
+// brings a snapshot, then the agent's own events, numbered; a missing frame, a reconnect or
+// a reset brings a fresh snapshot. Commands go back over the socket; icm acts on the switch.
 "use strict";
 
 const STATE_LABELS = {logged_out: "Signed out", ready: "Ready", not_ready: "Not ready",
   reserved: "Ringing", on_call: "On call", wrap_up: "Wrap-up"};
-let snap = null;          // the last snapshot (state, calls by uuid, history)
-let calls = new Map();
-let socket = null;
-let retry = 0;
+let snap = null;          // the state: the last snapshot with the events applied on it
+let calls = new Map();    // its calls by uuid
 let nextId = 1;
 const pending = new Map();
 let stopped = false;
 let lastOffer = null;     // the screen pop of the contact being handled (kept during the call)
-let loading = false;      // a snapshot is on its way: events wait for it
-let buffered = [];
 const TAB = sessionStorage.getItem("ipbx-tab") || Math.random().toString(36).slice(2);
 sessionStorage.setItem("ipbx-tab", TAB);
 
@@ -38,33 +34,26 @@ function clock(sinceSeconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-// --- snapshot and events ----------------------------------------------------------------
-// Snapshots can overlap (refreshes after a hang-up, a wrap-up, a reset): only the last one
-// asked for may be applied, or an older answer arriving late would show a stale state
-// (e.g. a call that ended still "live" in My customers).
-let snapshotGeneration = 0;
-let latestSnapshot = null;
+// --- snapshot and events (the protocol and the state: icm/static/icm/live_stream.js) ----
+const stream = new ipbxLive.LiveStream({
+  path: "/ws/agent/",
+  view: "desktop",
+  query: () => `?tab=${TAB}${takeoverNext ? "&takeover=1" : ""}`,
+  onSnapshot: applySnapshot,
+  onEvent: onEvent,
+  onMessage: onMessage,
+  onClose: (e) => {
+    $("link").dataset.up = "0";
+    if (stopped || e.code === 4409 || e.code === 4410) return true;
+    if (e.code === 4401 || e.code === 4403) { location.reload(); return true; }
+    $("link").textContent = "reconnecting…";
+    return false;
+  },
+});
 
-function loadSnapshot() {
-  latestSnapshot = readSnapshot(++snapshotGeneration);
-  return latestSnapshot;
-}
-
-async function readSnapshot(generation) {
-  loading = true;
-  buffered = [];
-  let body;
-  try {
-    const r = await fetch("/api/agent/desktop/", {credentials: "same-origin"});
-    if (!r.ok) throw new Error(`snapshot: ${r.status}`);
-    body = await r.json();
-  } finally { if (generation === snapshotGeneration) loading = false; }
-  if (generation !== snapshotGeneration) return latestSnapshot;  // the newer one wins
+function applySnapshot(body) {
   snap = body;
   calls = new Map(snap.calls.map((c) => [c.call_uuid, c]));
-  const waiting = buffered;  // what arrived while the snapshot was read: the newer part
-  buffered = [];
-  waiting.forEach((event) => apply(event));
   if ($("reason").options.length === 1) {
     snap.reasons.forEach((r) => $("reason").add(new Option(r.label, r.code)));
   }
@@ -72,67 +61,42 @@ async function readSnapshot(generation) {
     snap.dispositions.forEach((d) => $("disposition").add(new Option(d.label, d.code)));
   }
   render();
-}
-
-function apply(event) {
-  if (event.type === "bulletin") return addBulletin(event.data);  // not sequenced
-  if (loading) { buffered.push(event); return; }
-  if (!snap || typeof event.seq !== "number" || event.seq <= snap.seq) return;
-  snap.seq = event.seq;
-  if (event.type === "agent.state") snap.state = event.agent;
-  else if (event.type === "call.updated") calls.set(event.call.call_uuid, event.call);
-  else if (event.type === "call.ended") { calls.delete(event.call.call_uuid); refreshSoon(); }
-  else if (event.type === "switch.status") snap.connected = event.status.connected;
-  else if (event.type === "queue.stats") {
-    snap.queues = snap.queues.map((q) => ({...q, ...(event.data.queues[q.name] || {})}));
-  }
-  else if (event.type === "reset") { refreshSoon(); return; }
-  if (event.type === "agent.state" && ["ready", "not_ready", "wrap_up"].includes(event.agent.state)) {
-    refreshSoon();  // the history gained a row
-  }
-  render();
-}
-
-function refreshSoon() {
-  clearTimeout(refreshSoon.timer);
-  refreshSoon.timer = setTimeout(() => loadSnapshot().catch(() => {}), 300);
-}
-
-// --- the socket -------------------------------------------------------------------------
-function connect(takeover = false) {
-  const url = `${location.origin.replace(/^http/, "ws")}/ws/agent/?tab=${TAB}${takeover ? "&takeover=1" : ""}`;
-  const ws = new WebSocket(url);
-  socket = ws;
-  ws.onopen = async () => {
-    retry = 0;
-    try {
-      await loadSnapshot();
-    } catch (e) { toast(e.message); return; }
-    if (stopped || socket !== ws || ws.readyState !== WebSocket.OPEN) return;  // refused / taken over
+  if (!stopped && stream.open) {
     $("link").textContent = "live";  // only once the state is known: buttons act on it
     $("link").dataset.up = "1";
     document.body.dataset.ready = "1";
-  };
-  ws.onmessage = (m) => {
-    const event = JSON.parse(m.data);
-    if (event.type === "reply") return settle(event);
-    if (event.type === "resync") return refreshSoon();
-    if (event.type === "refused") return offerTakeover(event.detail);
-    if (event.type === "taken_over") {
-      stopped = true;
-      $("link").textContent = "signed in on another page";
-      return;
-    }
-    apply(event);
-  };
-  ws.onclose = (e) => {
-    $("link").dataset.up = "0";
-    if (stopped || e.code === 4409 || e.code === 4410) return;
-    if (e.code === 4401 || e.code === 4403) { location.reload(); return; }
-    $("link").textContent = "reconnecting…";
-    retry = Math.min(retry + 1, 6);
-    setTimeout(() => connect(), 250 * 2 ** retry);
-  };
+  }
+}
+
+function onEvent(event, change) {
+  if (event.type === "bulletin") { renderBulletins(); return; }
+  calls = new Map(snap.calls.map((c) => [c.call_uuid, c]));
+  if (change.refresh) refreshSoon();  // the history or my customers changed
+  render();
+}
+
+function refreshSoon() {  // a fresh snapshot (what no event carries: history, call-backs …)
+  clearTimeout(refreshSoon.timer);
+  refreshSoon.timer = setTimeout(() => stream.resync(), 300);
+}
+
+// --- the socket -------------------------------------------------------------------------
+let takeoverNext = false;
+
+function connect(takeover = false) {
+  takeoverNext = takeover;
+  stream.connect();
+  takeoverNext = false;  // a reconnect after a blip is the same tab coming back
+}
+
+function onMessage(event) {
+  if (event.type === "reply") return settle(event);
+  if (event.type === "refused") return offerTakeover(event.detail);
+  if (event.type === "taken_over") {
+    stopped = true;
+    $("link").textContent = "signed in on another page";
+  }
+  return undefined;
 }
 
 function offerTakeover(detail) {
@@ -144,13 +108,12 @@ function offerTakeover(detail) {
 function command(name, args = {}) {
   return new Promise((resolve) => {
     if (!snap) return resolve(null);
-    if (!socket || socket.readyState !== WebSocket.OPEN) {
+    const id = String(nextId++);
+    if (!stream.send({id, command: name, args})) {
       toast("Not connected: try again in a moment.");
       return resolve(null);
     }
-    const id = String(nextId++);
     pending.set(id, resolve);
-    socket.send(JSON.stringify({id, command: name, args}));
   });
 }
 
@@ -282,12 +245,6 @@ function render() {
   renderHistory();
   renderCallbacks();
   renderCustomers();
-  renderBulletins();
-}
-
-function addBulletin(bulletin) {
-  if (!snap || !bulletin) return;
-  snap.bulletins = [bulletin, ...(snap.bulletins || []).filter((b) => b.id !== bulletin.id)];
   renderBulletins();
 }
 

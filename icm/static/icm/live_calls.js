@@ -1,59 +1,25 @@
-// Live calls page: snapshot over HTTP, then sequenced deltas over WebSocket (a gap → re-snapshot).
+// Live calls page: the live protocol (icm/live_stream.js): a snapshot, then numbered events
+// over one WebSocket; a missing frame brings a fresh snapshot.
 "use strict";
 (function () {
-  const calls = new Map();      // key switch|call_uuid → call
-  const seqs = new Map();       // switch → last applied seq
-  const statuses = new Map();   // switch → {connected, detail}
+  // the state (a snapshot, then events applied on it): icm/static/icm/live_stream.js
   const ended = [];
   let endedCount = 0;
-  let buffered = [];
-  let loading = false;
   const canControl = document.getElementById("calls").dataset.canControl === "1";
   const csrf = (document.cookie.match(/csrftoken=([^;]+)/) || [])[1] || "";
 
-  function key(call) { return call.switch + "|" + call.call_uuid; }
   function secondsSince(iso) { return Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000)); }
   function fmt(sec) { const m = Math.floor(sec / 60), s = sec % 60; return m + ":" + String(s).padStart(2, "0"); }
   function text(tag, value, cls) { const el = document.createElement(tag); el.textContent = value; if (cls) el.className = cls; return el; }
-
-  async function loadSnapshot() {
-    if (loading) return;
-    loading = true;
-    try {
-      const resp = await fetch("/api/live/", { credentials: "same-origin" });
-      if (!resp.ok) throw new Error("snapshot " + resp.status);
-      const data = await resp.json();
-      calls.clear(); seqs.clear(); statuses.clear();
-      for (const snap of data.switches) {
-        seqs.set(snap.switch, snap.seq);
-        statuses.set(snap.switch, { connected: snap.connected, detail: snap.status.detail || "" });
-        for (const call of snap.calls) calls.set(key(call), call);
-      }
-      const pending = buffered; buffered = [];
-      loading = false;
-      for (const ev of pending) apply(ev);
-    } catch (err) {
-      loading = false;
-      setTimeout(loadSnapshot, 2000);
-    }
-    render();
+  function liveCalls() {
+    const switches = stream.state ? stream.state.switches : [];
+    return switches.flatMap((sw) => sw.calls).sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 
-  function apply(ev) {
-    if (ev.type === "resync") { loadSnapshot(); return; }
-    if (loading) { buffered.push(ev); return; }
-    const last = seqs.get(ev.switch);
-    if (last === undefined || ev.type === "reset") { loadSnapshot(); return; }
-    if (ev.seq <= last && ev.seq > last - 1000) return;  // already in the snapshot
-    if (ev.seq < last) { loadSnapshot(); return; }   // the bus restarted its numbering
-    if (ev.seq !== last + 1) { loadSnapshot(); return; }  // gap: something was missed
-    seqs.set(ev.switch, ev.seq);
-    if (ev.type === "call.updated") calls.set(key(ev.call), ev.call);
-    else if (ev.type === "call.ended") {
-      calls.delete(key(ev.call));
-      ended.unshift(ev.call); ended.length = Math.min(ended.length, 20); endedCount += 1;
-    } else if (ev.type === "call.hidden") calls.delete(key(ev.call));  // left the user's scope
-    else if (ev.type === "switch.status") statuses.set(ev.switch, ev.status);
+  function onEvent(ev, change) {
+    if (change.ended) {
+      ended.unshift(change.ended); ended.length = Math.min(ended.length, 20); endedCount += 1;
+    }
     scheduleRender();
   }
 
@@ -70,7 +36,7 @@
 
   function render() {
     const tbody = document.querySelector("#calls tbody");
-    const rows = [...calls.values()].sort((a, b) => a.created_at.localeCompare(b.created_at));
+    const rows = liveCalls();
     tbody.replaceChildren(...rows.map((call) => {
       const tr = document.createElement("tr");
       tr.dataset.callUuid = call.call_uuid;
@@ -99,22 +65,23 @@
       return tr;
     }));
     const sw = document.getElementById("switches");
-    sw.replaceChildren(...[...statuses.entries()].map(([name, st]) =>
-      text("span", name + (st.connected ? " connected" : " disconnected"), "switch" + (st.connected ? " up" : ""))));
+    const switches = stream.state ? stream.state.switches : [];
+    sw.replaceChildren(...switches.map((s) =>
+      text("span", s.switch + (s.connected ? " connected" : " disconnected"), "switch" + (s.connected ? " up" : ""))));
   }
 
-  function connect() {
-    const proto = location.protocol === "https:" ? "wss://" : "ws://";
-    const ws = new WebSocket(proto + location.host + "/ws/live/");
-    const state = document.getElementById("stream-state");
-    ws.onopen = () => { state.textContent = "live"; loadSnapshot(); };
-    ws.onmessage = (msg) => apply(JSON.parse(msg.data));
-    ws.onclose = () => { state.textContent = "reconnecting…"; setTimeout(connect, 1500); };
-  }
+  const state = document.getElementById("stream-state");
+  const stream = new ipbxLive.LiveStream({
+    path: "/ws/live/",
+    view: "calls",
+    onSnapshot: () => { state.textContent = "live"; render(); },
+    onEvent: onEvent,
+    onClose: () => { state.textContent = "reconnecting…"; return false; },
+  });
 
   setInterval(() => document.querySelectorAll("#calls .duration").forEach((td, i) => {
-    const call = [...calls.values()].sort((a, b) => a.created_at.localeCompare(b.created_at))[i];
+    const call = liveCalls()[i];
     if (call) td.textContent = fmt(secondsSince(call.created_at));
   }), 1000);
-  connect();
+  stream.connect();
 })();

@@ -1,5 +1,5 @@
 // The supervisor wallboard: one WebSocket brings a snapshot, then numbered frames (wseq);
-// a missing frame asks for a fresh snapshot. Tiles and the agent grid are redrawn only
+// a missing frame asks for a fresh snapshot (the live protocol: icm/live_stream.js). Tiles and the agent grid are redrawn only
 // where a frame changed them; times in state tick every second on the page itself.
 // Controls go to the REST API (CSRF-protected) and are audited there.
 "use strict";
@@ -13,8 +13,6 @@ const CHART_EVERY = 5000;
 const board = {snap: null, queues: new Map(), agents: new Map(), alarms: new Map(),
   frames: 0, snapshots: 0, resyncs: 0, beeps: 0, lastWseq: 0};
 window.wallboard = board;   // for the curious (and the browser tests)
-let socket = null;
-let retry = 0;
 let clockSkew = 0;          // server time − page time (a wall screen's clock may be off)
 const charts = new Map();   // queue -> {plot, data}
 let selected = null;        // the agent whose panel is open
@@ -42,32 +40,35 @@ function toast(text) {
   toast.timer = setTimeout(() => t.classList.remove("show"), 4000);
 }
 
-// --- frames -------------------------------------------------------------------------------
-function onFrame(frame) {
-  if (typeof frame.wseq === "number") {
-    if (frame.type !== "snapshot" && frame.wseq !== board.lastWseq + 1) {
-      board.resyncs += 1;                      // a frame went missing: start again from a snapshot
-      send({type: "resync"});
-      board.lastWseq = frame.wseq;
-      return;
-    }
-    board.lastWseq = frame.wseq;
-  }
-  board.frames += 1;
+// --- frames (the protocol and the state: icm/static/icm/live_stream.js) -------------------
+const stream = new ipbxLive.LiveStream({
+  path: "/ws/wallboard/",
+  view: "wallboard",
+  counters: board,
+  onSnapshot: applySnapshot,
+  onEvent: onEvent,
+  onOpen: () => setLive(true),
+  onClose: (ev) => {
+    setLive(false);
+    if (ev.code === 4401) { location.href = `/accounts/login/?next=${encodeURIComponent(location.pathname)}`; return true; }
+    if (ev.code === 4403) { $("live").textContent = "not allowed"; return true; }
+    return false;
+  },
+});
+
+function onEvent(frame, change) {
   switch (frame.type) {
-    case "snapshot": return applySnapshot(frame);
-    case "agent.state": return updateAgent(frame.agent);
+    case "agent.state": return updateAgent(change.agent);
     case "queue.stats": return updateQueues(frame.queues);
-    case "alarm": return updateAlarm(frame.alarm);
-    case "switch.status": return updateSwitch(frame.switch, frame.status);
-    case "gateway.state": return updateGateway(frame.gateway);
+    case "alarm": return updateAlarm(change);
+    case "switch.status": return renderSwitches();
+    case "gateway.state": return renderGateways();
     default: return undefined;
   }
 }
 
 function applySnapshot(snap) {
   board.snap = snap;
-  board.snapshots += 1;
   if (snap.server_time) clockSkew = snap.server_time - Date.now() / 1000;
   board.queues = new Map(snap.queues.map((q) => [q.name, q]));
   board.agents = new Map(snap.agents.map((a) => [a.agent, a]));
@@ -81,49 +82,26 @@ function applySnapshot(snap) {
   fillBulletinTargets();
 }
 
-function updateAgent(row) {
-  const known = board.agents.get(row.agent);
+function updateAgent(known) {
   if (!known) return;
-  Object.assign(known, row);
-  const card = document.querySelector(`.agent[data-agent="${CSS.escape(row.agent)}"]`);
+  const card = document.querySelector(`.agent[data-agent="${CSS.escape(known.agent)}"]`);
   if (card) card.replaceWith(agentCard(known));
   renderCounts();
-  if (selected === row.agent) showPanelState();
+  if (selected === known.agent) showPanelState();
 }
 
 function updateQueues(changed) {
-  for (const [name, tile] of Object.entries(changed)) {
+  for (const name of Object.keys(changed)) {
     const known = board.queues.get(name);
-    if (!known) continue;
-    Object.assign(known, tile);
     const el = document.querySelector(`.tile[data-queue="${CSS.escape(name)}"]`);
-    if (el) fillTile(el, known);
+    if (known && el) fillTile(el, known);
   }
 }
 
-function updateAlarm(alarm) {
-  if (alarm.raised) {
-    const isNew = !board.alarms.has(alarm.key);
-    board.alarms.set(alarm.key, alarm);
-    if (isNew) beep(alarm.severity);
-  } else {
-    board.alarms.delete(alarm.key);
-  }
+function updateAlarm(change) {
+  board.alarms = new Map(board.snap.alarms.map((a) => [a.key, a]));
+  if (change.isNew) beep(change.alarm.severity);
   renderAlarms();
-}
-
-function updateGateway(gw) {
-  if (!board.snap) return;
-  const known = board.snap.gateways.find((g) => g.name === gw.gateway);
-  if (known) Object.assign(known, gw);
-  else board.snap.gateways.push({name: gw.gateway, enabled: true, ...gw});
-  renderGateways();
-}
-
-function updateSwitch(name, status) {
-  if (!board.snap) return;
-  board.snap.switches[name] = status;
-  renderSwitches();
 }
 
 // --- rendering ----------------------------------------------------------------------------
@@ -507,23 +485,9 @@ async function sendBulletin() {
 }
 
 // --- the socket ---------------------------------------------------------------------------
-function send(frame) {
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
-}
+function send(frame) { stream.send(frame); }
 
-function connect() {
-  const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws/wallboard/`);
-  socket = ws;
-  ws.onopen = () => { retry = 0; board.lastWseq = 0; setLive(true); };
-  ws.onmessage = (msg) => onFrame(JSON.parse(msg.data));
-  ws.onclose = (ev) => {
-    setLive(false);
-    if (ev.code === 4401) { location.href = `/accounts/login/?next=${encodeURIComponent(location.pathname)}`; return; }
-    if (ev.code === 4403) { $("live").textContent = "not allowed"; return; }
-    retry = Math.min(retry + 1, 6);
-    setTimeout(connect, 500 * 2 ** retry);
-  };
-}
+function connect() { stream.connect(); }
 
 function setLive(on) {
   $("live").className = `badge ${on ? "on" : "off"}`;
