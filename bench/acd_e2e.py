@@ -72,7 +72,7 @@ def main() -> None:
     _call_center()
     with icm_on_switchsim("--playback-seconds", "0.05") as (service, esl_port):
         for i in range(AGENTS):
-            sim_api(service, f"sim_register {3000 + i} answer:0.05")
+            sim_api(esl_port, f"sim_register {3000 + i} answer:0.05")
             _acd(service, "agent_login", agent=f"bench-{i:03d}")
         gevent.sleep(1)
         runtime = service.acd

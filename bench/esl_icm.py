@@ -29,18 +29,14 @@ FLOOD_CALLS = int(os.environ.get("BENCH_FLOOD_CALLS", "6000"))
 MEMORY_CALLS = int(os.environ.get("BENCH_MEMORY_CALLS", "3000"))
 
 
-def _control(service: IcmService, command: str) -> str:
-    return sim_api(service, command)
-
-
-def _flood(service: IcmService, me: psutil.Process) -> dict[str, float]:
+def _flood(service: IcmService, esl_port: int, me: psutil.Process) -> dict[str, float]:
     """sim_load FLOOD_CALLS short calls; events/s received and icm CPU per event."""
     gevent.sleep(1)
     conn = service.driver.connection
     start_events = conn.events_received
     cpu_before = sum(me.cpu_times()[:2])
     started = time.monotonic()
-    _control(service, f"sim_load {FLOOD_CALLS} 0")
+    sim_api(esl_port, f"sim_load {FLOOD_CALLS} 0")
     wait(
         lambda: (
             service.model.leg_count() == 0
@@ -62,13 +58,13 @@ def _flood(service: IcmService, me: psutil.Process) -> dict[str, float]:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
-    with icm_on_switchsim() as (service, _):
+    with icm_on_switchsim() as (service, esl_port):
         # 1. memory per live call, measured first (before the flood grows Python's heap) and
         #    after the settle resync that follows a connect.
         gevent.sleep(SETTLE_RESYNC_SECONDS + 2)
         me = psutil.Process()
         rss_before = me.memory_info().rss
-        _control(service, f"sim_load {MEMORY_CALLS} 600000")
+        sim_api(esl_port, f"sim_load {MEMORY_CALLS} 600000")
         wait(
             lambda: len(service.model) >= MEMORY_CALLS and service.inbox.empty(),
             300,
@@ -77,19 +73,19 @@ def main() -> None:
         gevent.sleep(2)  # let the publisher and persister flush their batches
         rss_after = me.memory_info().rss
         per_call = (rss_after - rss_before) / 1024 / len(service.model)
-        _control(service, "hupall NORMAL_CLEARING")
+        sim_api(esl_port, "hupall NORMAL_CLEARING")
         wait(lambda: len(service.model) == 0, 120, "calls to end")
 
         # 2. throughput: short calls created as fast as switchsim can, the full pipeline on,
         #    first with icm's own subscription, then with every event switchsim has.
         out = sys.stdout
-        flood = _flood(service, me)
+        flood = _flood(service, esl_port, me)
         out.write(f"esl_events_per_s: {flood['rate']:.0f} 1/s\n")
         out.write(f"esl_events_ingested: {flood['events']} events\n")
         out.write(f"icm_cpu_us_per_event: {flood['cpu_us']:.0f} us\n")
         out.write(f"icm_events_per_cpu_s: {1e6 / flood['cpu_us']:.0f} 1/s\n")
         service.driver.connection.send("event json ALL")
-        flood = _flood(service, me)
+        flood = _flood(service, esl_port, me)
         out.write(f"esl_events_per_s_all_events: {flood['rate']:.0f} 1/s\n")
         out.write(f"icm_cpu_us_per_event_all_events: {flood['cpu_us']:.0f} us\n")
         out.write(f"icm_kb_per_call: {per_call:.1f} KB\n")

@@ -16,14 +16,19 @@ from django.conf import settings
 
 from icm.daemon.freeswitch.driver import SwitchAddress
 from icm.daemon.wiring import IcmConfig, IcmService
+from tests.fixtures.esl_client import EslClient
 
 
-def sim_api(service: IcmService, command: str) -> str:
-    """An api command to switchsim over icm's own connection (the bench drives the
-    stand-in's `sim_*` commands; icm itself only sends rendered domain commands)."""
-    conn = service.driver.connection
-    assert conn is not None, "icm is not connected"
-    return conn.send(f"api {command}").data
+def sim_api(esl_port: int, command: str, timeout: float = 120) -> str:
+    """An api command to switchsim on a connection of its own (the bench drives the
+    stand-in's `sim_*` commands). Never on icm's connection: its reply would queue behind
+    the events icm has not read yet (a flood's `sim_load` timed out there) and a command
+    time-out closes icm's connection."""
+    client = EslClient("127.0.0.1", esl_port, timeout=timeout)
+    try:
+        return client.api(command)
+    finally:
+        client.close()
 
 
 def free_port() -> int:
@@ -86,7 +91,7 @@ def icm_on_switchsim(*sim_args: str) -> Iterator[tuple[IcmService, int]]:
     finally:
         if service is not None:
             try:
-                sim_api(service, "hupall NORMAL_CLEARING")
+                sim_api(esl_port, "hupall NORMAL_CLEARING")
             except Exception:  # noqa: S110 - the switch may already be gone
                 pass
             service.stop()

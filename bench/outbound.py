@@ -30,8 +30,8 @@ SEEDS = (1, 2, 3, 4, 5)
 
 def pacing(rate: float) -> tuple[float, int]:
     """(achieved calls/s, calls placed) for `rate` over SECONDS."""
-    with icm_on_switchsim("--gateway-answer-delay", "0.1") as (service, _port):
-        sim_api(service, "sim_far_end * invalid")  # rejected at once: caps never fill
+    with icm_on_switchsim("--gateway-answer-delay", "0.1") as (service, esl_port):
+        sim_api(esl_port, "sim_far_end * invalid")  # rejected at once: caps never fill
         dialer = service.campaigns
         placed: list[float] = []
         original = dialer._originate

@@ -27,7 +27,7 @@ from .model import (
     QueuePolicy,
 )
 from .outputs import CancelOffer, ContactFinished, OfferContact, Output
-from .selection import contact_order_key, eligible_agents, has_skills
+from .selection import contact_order_key, eligible_agents, has_skills, in_order, may_take
 from .strategies import STRATEGIES, RankContext, validate_policy
 from .timers import Timers
 
@@ -366,7 +366,7 @@ class Acd(DirectOffers, QueueMetrics):
         if contact.offered_to or contact.contact_id not in self.contacts:
             return []
         policy = self.policies[contact.queue]
-        members = [self.agents[a] for a in self.members[contact.queue]]
+        members = map(self.agents.__getitem__, self.members[contact.queue])
         elig = eligible_agents(
             policy, contact, members, now, self._reserves_needed(contact.queue), self.agents
         )
@@ -445,15 +445,12 @@ class Acd(DirectOffers, QueueMetrics):
         best: tuple[tuple[float, int], Contact] | None = None
         for queue in self.agent_queues.get(agent.agent_id, ()):
             policy = self.policies[queue]
-            for contact in sorted(
-                self.waiting[queue].values(), key=lambda c: contact_order_key(policy, c, now)
-            ):
+            reserves = agent.reserve and self._reserves_needed(queue)  # asked of reserves only
+            fits: dict[int, bool] = {}
+            for contact in in_order(policy, self.waiting[queue].values(), now):
                 if contact.offered_to or contact.contact_id in tried:
                     continue
-                elig = eligible_agents(
-                    policy, contact, [agent], now, self._reserves_needed(queue), self.agents
-                )
-                if elig.agents:
+                if may_take(policy, contact, agent, now, reserves, self.agents, fits):
                     key = contact_order_key(policy, contact, now)
                     if best is None or key < best[0]:
                         best = (key, contact)
@@ -463,9 +460,15 @@ class Acd(DirectOffers, QueueMetrics):
     def _dispatch_queue(self, queue: str, now: float) -> list[Output]:
         out: list[Output] = []
         policy = self.policies[queue]
-        for contact in sorted(
-            self.waiting[queue].values(), key=lambda c: contact_order_key(policy, c, now)
-        ):
+        members = map(self.agents.__getitem__, self.members[queue])
+        ready = [agent for agent in members if agent.state is S.READY]
+        for contact in in_order(policy, self.waiting[queue].values(), now):
+            # offers only take ready members: once none is left, no contact can be offered
+            # (a missed offer re-dispatches its queue: each contact's explanation, with every
+            # member's reason, was built for nothing)
+            ready = [agent for agent in ready if agent.state is S.READY]
+            if not ready:
+                break
             out += self._dispatch_contact(contact, now)
         return out
 

@@ -53,13 +53,16 @@ def eligible_agents(
     required = required_levels(policy, contact, relax)
     excluded: dict[str, str] = {}
     able: list[Agent] = []
+    below = ""  # the skill-level reason, written once
+    ready = AgentState.READY
     for agent in members:
-        if agent.state is not AgentState.READY:
+        if agent.state is not ready:
             excluded[agent.agent_id] = str(agent.state)
         elif not has_skills(agent, required):
-            excluded[agent.agent_id] = "skill levels below " + ",".join(
+            below = below or "skill levels below " + ",".join(
                 f"{s}>={lvl}" for s, lvl in required.items()
             )
+            excluded[agent.agent_id] = below
         elif agent.reserve and not reserves_needed:
             excluded[agent.agent_id] = "reserve agent, queue not busy"
         else:
@@ -97,9 +100,67 @@ def eligible_agents(
     return Eligibility(able, excluded, required, step, rule)
 
 
+def may_take(
+    policy: QueuePolicy,
+    contact: Contact,
+    agent: Agent,
+    now: float,
+    reserves_needed: bool,
+    agents_by_id: dict[str, Agent],
+    fits: dict[int, bool],
+) -> bool:
+    """Whether `agent` alone may be offered `contact` now: the answer of
+    `bool(eligible_agents(policy, contact, [agent], …).agents)` without building the
+    explanation (a ready agent looking for work asks it of each waiting contact of its
+    queues: the routing decision's hot path). `fits` caches, for one agent and one queue,
+    whether its skills meet the queue's own levels relaxed by n (contacts that require no
+    skills of their own)."""
+    if agent.state is not AgentState.READY:
+        return False
+    waited = now - contact.enqueued_at
+    relax = escalation(policy, waited)[1]
+    required: dict[str, int] | None = None
+    if contact.required_skills:
+        required = required_levels(policy, contact, relax)
+        if not has_skills(agent, required):
+            return False
+    else:
+        fit = fits.get(relax)
+        if fit is None:
+            fit = fits[relax] = has_skills(agent, required_levels(policy, contact, relax))
+        if not fit:
+            return False
+    if agent.reserve and not reserves_needed:
+        return False
+    last = agents_by_id.get(contact.last_agent_id) if contact.last_agent_id else None
+    if (
+        last is not None
+        and waited < policy.last_agent_seconds
+        and last.state is not AgentState.LOGGED_OUT
+        and has_skills(
+            last, required if required is not None else required_levels(policy, contact, relax)
+        )
+    ):
+        return last == agent  # only the customer's last agent is offered it meanwhile
+    # declined_by and the occupancy cap only choose among several able agents: one stays
+    return True
+
+
 def contact_order_key(policy: QueuePolicy, contact: Contact, now: float) -> tuple[float, int]:
     """Sort key, smallest first: strict priority then arrival, or weighted priority + wait."""
     if policy.priority_mode == "weighted":
         score = contact.priority * policy.priority_weight_seconds + (now - contact.enqueued_at)
         return (-score, contact.sequence)
     return (-float(contact.priority), contact.sequence)
+
+
+def in_order(policy: QueuePolicy, contacts: Iterable[Contact], now: float) -> list[Contact]:
+    """`contacts` sorted by `contact_order_key` (the same keys and the same stable order),
+    without a Python call per contact."""
+    contacts = list(contacts)
+    if policy.priority_mode == "weighted":
+        weight = policy.priority_weight_seconds
+        keys = [(-(c.priority * weight + (now - c.enqueued_at)), c.sequence) for c in contacts]
+    else:
+        keys = [(-float(c.priority), c.sequence) for c in contacts]
+    return [contacts[i] for i in sorted(range(len(contacts)), key=keys.__getitem__)]
