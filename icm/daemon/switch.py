@@ -10,7 +10,7 @@ catch `SwitchNotConnected` and `CommandRefused`, never an adapter's own exceptio
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from icm.domain import commands as cmd
@@ -23,6 +23,50 @@ class SwitchNotConnected(ConnectionError):
 
 class CommandRefused(ValueError):
     """A command argument no switch may be given (the adapter refused to render it)."""
+
+
+class CallGone(Exception):
+    """The caller's channel is gone, or its session with icm closed (the IVR stops)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """A call handed to icm's outbound socket, as the IVR needs it."""
+
+    uuid: str  # the channel
+    call_uuid: str  # the call it belongs to
+    dnis: str
+    ani: str
+    caller_name: str = ""
+    variables: Mapping[str, str] = field(default_factory=dict)  # channel variables (ipbx_*)
+
+
+class CallSession(Protocol):
+    """One caller's channel given to icm to run (the switch's outbound socket): the IVR
+    plays, collects and hands the caller to a queue through it. A method that finds the
+    channel gone raises `CallGone`."""
+
+    info: CallInfo
+
+    @property
+    def up(self) -> bool:
+        """The channel and its session are still there."""
+        ...
+
+    def keep_events(self) -> None:
+        """Receive this channel's events, and keep the session until they have all come."""
+
+    def execute(self, app: cmd.App, block: bool = False, timeout: float | None = None) -> Any:
+        """Run one application on the channel (`block`: wait until it finished)."""
+
+    def api(self, command: cmd.SwitchCommand) -> Any: ...
+
+    def answer(self) -> Any: ...
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None: ...
+
+    def on_dtmf(self, handler: Callable[[str], None]) -> None:
+        """Call `handler(digit)` for every key the caller presses from now on."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,14 +19,20 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import gevent
 import gevent.event
 import gevent.socket
-from greenswitch.esl import OutboundESLServer, OutboundSession, OutboundSessionHasGoneAway
+from greenswitch.esl import (
+    NotConnectedError,
+    OutboundESLServer,
+    OutboundSession,
+    OutboundSessionHasGoneAway,
+)
 
+from icm.daemon.switch import CallGone, CallInfo
 from icm.domain import commands as cmd
 
 from .connection import MalformedFrame, content_length
@@ -57,16 +63,60 @@ def peer_allowed(address: str, networks: tuple[Network, ...]) -> bool:
     return any(ip in network for network in networks if ip.version == network.version)
 
 
+class SessionGone(CallGone, NotConnectedError, OutboundSessionHasGoneAway):
+    """The channel or its socket is gone: `CallGone` for the IVR, greenswitch's own
+    exceptions for greenswitch's code."""
+
+
 class IcmOutboundSession(OutboundSession):
     """OutboundSession receiving its channel's events as JSON; it runs applications only
-    from domain commands (`execute`), each rendered and checked by icm.daemon.freeswitch.render."""
+    from domain commands (`execute`), each rendered and checked by
+    icm.daemon.freeswitch.render. It is the FreeSWITCH `CallSession` (icm.daemon.switch)."""
+
+    @property
+    def info(self) -> CallInfo:
+        """The call as FreeSWITCH described it when it connected the socket."""
+        data = self.session_data or {}
+        uuid = data.get("Unique-ID", "")
+        return CallInfo(
+            uuid=uuid,
+            call_uuid=data.get("Channel-Call-UUID") or uuid,
+            dnis=data.get("Channel-Destination-Number")
+            or data.get("Caller-Destination-Number", ""),
+            ani=data.get("Channel-Caller-ID-Number") or data.get("Caller-Caller-ID-Number", ""),
+            caller_name=(
+                data.get("Channel-Caller-ID-Name") or data.get("Caller-Caller-ID-Name", "")
+            ),
+            variables={
+                key.removeprefix("variable_"): value
+                for key, value in data.items()
+                if key.startswith("variable_")
+            },
+        )
+
+    @property
+    def up(self) -> bool:
+        return bool(self._outbound_connected and self.connected)
+
+    def keep_events(self) -> None:
+        self.myevents()
+        self.linger()
+
+    def on_dtmf(self, handler: Callable[[str], None]) -> None:
+        self.register_handle("DTMF", lambda event: handler(event.headers.get("DTMF-Digit", "")))
+
+    def send(self, data: str) -> Any:
+        try:
+            return super().send(data)
+        except (OutboundSessionHasGoneAway, NotConnectedError) as exc:
+            raise SessionGone(str(exc)) from exc
 
     def execute(self, app: cmd.App, block: bool = False, timeout: float | None = None) -> Any:
         """Run one application on this call; with `block`, wait for it to finish (its
         CHANNEL_EXECUTE_COMPLETE event, returned) at most `timeout` seconds."""
         frame = render(app, Via.SENDMSG)  # refuses an unsafe argument before anything is sent
         if self._lingering:
-            raise OutboundSessionHasGoneAway()
+            raise SessionGone("the channel hung up")
         if not block:
             return self.send(frame)
         done = gevent.event.AsyncResult()

@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,13 +20,12 @@ import gevent.event
 import gevent.queue
 from django.conf import settings
 from django.db import connection
-from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway
 
 from agents.models import Agent
 from icm.daemon.acd.messages import ContactArrived
 from icm.daemon.campaigns.messages import FlowAnswers
 from icm.daemon.ivr.voice import BEEP, VoiceFrontend
-from icm.daemon.switch import CommandRefused
+from icm.daemon.switch import CallGone, CallSession, CommandRefused
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.model import Contact
@@ -78,28 +77,22 @@ def make_ivr_app(
     )
 
     class IvrCall:
-        def __init__(self, session) -> None:
+        def __init__(self, session: CallSession) -> None:
             self.session = session
 
         def run(self) -> None:
             session = self.session
-            data = session.session_data or {}
-            uuid = data.get("Unique-ID", "")
-            call_uuid = data.get("Channel-Call-UUID") or uuid
-            dnis = data.get("Channel-Destination-Number") or data.get(
-                "Caller-Destination-Number", ""
-            )
-            ani = data.get("Channel-Caller-ID-Number") or data.get("Caller-Caller-ID-Number", "")
-            name = data.get("Channel-Caller-ID-Name") or data.get("Caller-Caller-ID-Name", "")
+            info = session.info
+            uuid, call_uuid, dnis, ani = info.uuid, info.call_uuid, info.dnis, info.ani
+            name = info.caller_name
             superseded = sessions.get(uuid)
             if superseded is not None:  # the caller came back (a transfer to a queue)
                 superseded.superseded = True  # type: ignore[attr-defined]
             sessions[uuid] = self
             self.superseded = False
             try:
-                session.myevents()
-                session.linger()
-                transfer = _transfer_data(data)
+                session.keep_events()
+                transfer = _transfer_data(info.variables)
                 if transfer is not None:
                     _requeue(
                         session,
@@ -115,7 +108,7 @@ def make_ivr_app(
                     )
                     return
                 session.answer()
-                campaign_flow = data.get("variable_ipbx_campaign_flow", "")
+                campaign_flow = info.variables.get("ipbx_campaign_flow", "")
                 if campaign_flow:  # an agentless campaign's answered call: its flow only
                     routing = Routing("", "", 0, "", "", campaign_flow)
                 else:
@@ -178,7 +171,7 @@ def make_ivr_app(
                     request_callback,
                     self,
                 )
-            except (OutboundSessionHasGoneAway, NotConnectedError):
+            except CallGone:
                 log.info("call %s: caller left the IVR", call_uuid)
             except (Exception, gevent.Timeout):  # a stuck switch command times out too
                 log.exception("call %s: IVR failed; hanging up", call_uuid)
@@ -193,13 +186,13 @@ def make_ivr_app(
     return IvrCall
 
 
-def _transfer_data(data: dict[str, str]) -> dict[str, Any] | None:
+def _transfer_data(variables: Mapping[str, str]) -> dict[str, Any] | None:
     """What an agent's transfer to a queue left on the channel (icm.daemon.acd.agent_calls)."""
-    queue = data.get("variable_ipbx_transfer_queue") or ""
+    queue = variables.get("ipbx_transfer_queue") or ""
     if not queue:
         return None
     try:
-        details = json.loads(base64.b64decode(data.get("variable_ipbx_transfer") or "e30="))
+        details = json.loads(base64.b64decode(variables.get("ipbx_transfer") or "e30="))
     except ValueError:
         details = {}
     return {
@@ -210,7 +203,7 @@ def _transfer_data(data: dict[str, str]) -> dict[str, Any] | None:
 
 
 def _requeue(
-    session,
+    session: CallSession,
     switch: str,
     notify: Callable[[object], None],
     uuid: str,
@@ -280,7 +273,7 @@ def _agent_extension(login_id: str) -> str:
     )
 
 
-def _finish_call(session, call_uuid: str, done: Finished) -> None:
+def _finish_call(session: CallSession, call_uuid: str, done: Finished) -> None:
     """A flow that ended other than in a queue: transfer, voicemail or hang up."""
     if done.action == "transfer":
         # base64 of the JSON: nothing in it can be read as an argument or expanded
@@ -308,7 +301,7 @@ def _finish_call(session, call_uuid: str, done: Finished) -> None:
         session.execute(cmd.Transfer(target, "default"))
         # Keep the socket until the call ends: closing it first would end the transferred
         # call (FreeSWITCH hangs up a socket-app channel whose application server leaves).
-        while session._outbound_connected and session.connected:
+        while session.up:
             gevent.sleep(0.5)
         return
     if done.action == "voicemail":
@@ -324,7 +317,7 @@ def _finish_call(session, call_uuid: str, done: Finished) -> None:
 
 
 def _wait_in_queue(
-    session,
+    session: CallSession,
     switch: str,
     notify: Callable[[object], None],
     contact: Contact,
@@ -354,11 +347,9 @@ def _wait_in_queue(
         contact.priority,
     )
     pressed: list[str] = []
-    session.register_handle(
-        "DTMF", lambda event: pressed.append(event.headers.get("DTMF-Digit", ""))
-    )
+    session.on_dtmf(pressed.append)
     last_announcement = time.monotonic()
-    while session._outbound_connected and session.connected:
+    while session.up:
         gevent.sleep(0.2)
         if getattr(owner, "superseded", False):
             continue
@@ -373,7 +364,7 @@ def _wait_in_queue(
             _announce(session, uuid, call_uuid, *status[:2])
 
 
-def _callback_goodbye(session, channel: str, call_uuid: str, number: str) -> None:
+def _callback_goodbye(session: CallSession, channel: str, call_uuid: str, number: str) -> None:
     """The caller keeps its place and will be called back: say so, then hang up."""
     log.info(
         "call %s: call-back requested to %s; the place in the queue is kept", call_uuid, number
@@ -388,7 +379,9 @@ def _callback_goodbye(session, channel: str, call_uuid: str, number: str) -> Non
     session.hangup("NORMAL_CLEARING")
 
 
-def _announce(session, channel: str, call_uuid: str, position: int, expected_wait: float) -> None:
+def _announce(
+    session: CallSession, channel: str, call_uuid: str, position: int, expected_wait: float
+) -> None:
     """Tell a waiting caller its place and expected wait, then back to music (R-9)."""
     if expected_wait == float("inf"):
         wait_text = "All our agents are busy."
@@ -408,7 +401,7 @@ def _announce(session, channel: str, call_uuid: str, position: int, expected_wai
     )
 
 
-def _stop_music(session, uuid: str) -> None:
+def _stop_music(session: CallSession, uuid: str) -> None:
     """Queue music (`local_stream://`) never ends by itself: break it so that what is queued
     behind it plays now."""
     reply = session.api(cmd.BreakLeg(uuid))

@@ -1,5 +1,5 @@
-"""The voice front-end of the IVR interpreter: effects carried out on one outbound-socket
-session through greenswitch (playback, speak via TTS, say, play_and_get_digits, record).
+"""The voice front-end of the IVR interpreter: effects carried out on one caller's channel
+(a `CallSession`: playback, speak via TTS, say, play_and_get_digits, record).
 
 Each effect becomes domain applications (`icm.domain.commands`) run with the session's
 `execute`: the adapter's renderer checks every argument (a prompt file, a number to say) and
@@ -17,6 +17,7 @@ from typing import Any
 import gevent
 from django.conf import settings
 
+from icm.daemon.switch import CallSession
 from icm.domain import commands as cmd
 from ivr.engine.effects import (
     CheckSchedule,
@@ -53,7 +54,7 @@ class VoiceFrontend:
 
     def __init__(
         self,
-        session: Any,  # greenswitch OutboundSession
+        session: CallSession,
         call_uuid: str,
         services: Any,  # ivr.engine.text.Services
         voices: dict[str, str] | None = None,  # language -> "engine|voice" (IVR_TTS_VOICES)
