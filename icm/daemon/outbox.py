@@ -76,11 +76,15 @@ class Stream(Generic[T]):
         write: Callable[[list[T]], None],
         limit: int,
         spill: _Spill | None,
+        chunk: int = 0,
+        pause: Callable[[], None] = lambda: None,
     ) -> None:
         self.label = label
         self._write = write
         self.limit = limit
         self._spill = spill
+        self.chunk = chunk  # rows per write (0: all at once)
+        self._pause = pause  # between two chunks: lets the daemon's dispatch run
         self._rows: list[T] = []
 
     def put(self, row: T) -> None:
@@ -117,12 +121,16 @@ class Stream(Generic[T]):
         """Write everything pending; on an exception keep it all (in order) and re-raise."""
         spilled = self._spill.take() if self._spill else []
         rows, self._rows = spilled + self._rows, []
-        if not rows:
-            return
+        size = self.chunk or len(rows)
+        done = 0
         try:
-            self._write(rows)
+            while done < len(rows):
+                self._write(rows[done : done + size])
+                done += size
+                if done < len(rows):
+                    self._pause()
         except BaseException:
-            self._rows = rows + self._rows
+            self._rows = rows[done:] + self._rows  # what was written stays written
             if len(self._rows) > self.limit:
                 self._overflow()
             raise
@@ -212,19 +220,24 @@ class Outbox:
         after_failure: Callable[[], None] = lambda: None,
         spill_dir: str | os.PathLike[str] | None = None,
         limit: int = 50_000,
+        pause: Callable[[], None] = lambda: None,
     ) -> None:
         self.owner = owner
         self.retry_on = retry_on
         self.after_failure = after_failure
         self.spill_dir = Path(spill_dir) if spill_dir else None
         self.limit = limit
+        self.pause = pause  # between two chunks of a stream (the daemon: gevent.sleep(0))
         self._streams: list[Stream[Any] | LatestValue[Any]] = []
 
     def _spill(self, name: str) -> _Spill | None:
         return _Spill(self.spill_dir / f"{name}.spill") if self.spill_dir else None
 
-    def rows(self, name: str, label: str, write: Callable[[list[T]], None]) -> Stream[T]:
-        stream: Stream[T] = Stream(label, write, self.limit, self._spill(name))
+    def rows(
+        self, name: str, label: str, write: Callable[[list[T]], None], chunk: int = 0
+    ) -> Stream[T]:
+        """Rows written in order, `chunk` at a time (0: all at once)."""
+        stream: Stream[T] = Stream(label, write, self.limit, self._spill(name), chunk, self.pause)
         self._streams.append(stream)
         return stream
 

@@ -108,6 +108,9 @@ from stats.fact_writer import write_facts
 
 log = logging.getLogger(__name__)
 PERSIST_CHUNK = 10  # calls per upsert statement: keeps CPU bursts (and dispatch p99) short
+# facts or agent state changes per insert, for the same reason (a backlog written in one
+# statement held the persister, and with it dispatch, for a quarter of a second)
+PERSIST_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -305,13 +308,17 @@ class IcmService:
             after_failure=close_old_connections,
             spill_dir=f"{config.outbox_dir}/{name}" if config.outbox_dir else None,
             limit=config.outbox_limit,
+            pause=lambda: gevent.sleep(0),
         )
         self.attempt_updates = box.rows(
             "attempts", "campaign attempt updates", write_attempt_updates
         )
-        self.fact_rows = box.rows("facts", "statistics facts", write_facts)
+        self.fact_rows = box.rows("facts", "statistics facts", write_facts, PERSIST_ROWS)
         self.agent_changes = box.rows(
-            "agent_changes", "agent state changes", partial(write_agent_changes, name)
+            "agent_changes",
+            "agent state changes",
+            partial(write_agent_changes, name),
+            PERSIST_ROWS,
         )
         self.agent_sessions = box.rows(
             "agent_sessions", "agent sessions", partial(write_agent_sessions, name)

@@ -152,3 +152,25 @@ def test_without_a_spill_directory_overflow_is_dropped_loudly(caplog):
         stream.put(n)
     assert "dropped (memory bound 4, no spill directory)" in caplog.text
     assert len(stream) <= 4
+
+
+def test_a_stream_written_in_chunks_lets_others_run_and_keeps_only_what_failed():
+    table, pauses = Table(), []
+    box = Outbox("fs1", retry_on=(Down,), pause=lambda: pauses.append(len(table.rows)))
+    stream = box.rows("facts", "statistics facts", table.write, chunk=3)
+    for n in range(7):
+        stream.put(n)
+    writes = table.write
+
+    def fail_third_write(rows: list) -> None:
+        if table.calls == 2:
+            table.calls += 1
+            raise Down("gone mid-way")
+        writes(rows)
+
+    stream._write = fail_third_write
+    assert not box.flush()
+    assert table.rows == [0, 1, 2, 3, 4, 5] and pauses == [3, 6]
+    assert box.pending() == 1  # the chunks written are not written again
+    assert box.flush()
+    assert table.rows == list(range(7))
