@@ -195,6 +195,8 @@ class IcmService:
         self._finished_recordings: list[dict[str, Any]] = []
         self._stopping = False
         self._stopped = gevent.event.Event()
+        self._persist_stop = gevent.event.Event()  # the persister ends between two writes
+        self._persister: gevent.Greenlet | None = None
         self.call_commands = CallCommands(
             self.name, self.model, self.figures, self._api, self._bgapi
         )
@@ -318,11 +320,12 @@ class IcmService:
             changes,
         )
         self.publisher.reset(self.name)
+        self._persister = gevent.spawn(self._persist_loop)
+        self._greenlets.append(self._persister)
         for target in (
             self.driver.run,
             self._consume,
             self._publish_loop,
-            self._persist_loop,
             self.commands.serve_forever,
             self.outbound.listen,
             self._acd_timers,
@@ -341,6 +344,14 @@ class IcmService:
         self.outbound.stop()
         while not self.inbox.empty():
             self.handle(self.inbox.get())
+        # the persister is never killed inside a write: that lost the batch it held, or
+        # (killed inside its transaction) logged "CDR write failed (can't change
+        # 'autocommit' now …)", swallowed the kill and made this stop time out
+        self._persist_stop.set()
+        if self._persister is not None:
+            self._persister.join(timeout=30)
+            if not self._persister.dead:
+                log.warning("icm %s: a database write did not end in 30 s; stopping", self.name)
         gevent.killall(self._greenlets, timeout=5)
         now = datetime.now(tz=UTC)
         self.publisher.publish_status(self.name, False, now.isoformat(), "icm stopped")
@@ -1023,8 +1034,7 @@ class IcmService:
 
     def _persist_loop(self) -> None:
         backoff = self.config.persist_interval
-        while True:
-            gevent.sleep(backoff)
+        while not self._persist_stop.wait(backoff):
             backoff = (
                 self.config.persist_interval if self._flush_persist() else min(backoff * 2, 10)
             )
