@@ -460,7 +460,7 @@ class _DbWorker:
     leaves its connection mid-command: the worker closes it, the next look-up reconnects.
     """
 
-    WORKERS = 6
+    WORKERS = 4
     WAIT = 10.0
 
     def __init__(self) -> None:
