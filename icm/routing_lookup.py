@@ -27,6 +27,13 @@ DEFAULT_QUEUE = "default"
 def queue_for_call(dnis: str, ani: str, at: datetime | None = None) -> tuple[str, str]:
     """(queue, why) for a call: the first matching routing rule on dialled number, caller
     prefix and schedule (R-3), else the inbound route of the dialled number."""
+    return route_call(dnis, ani, at)[:2]
+
+
+def route_call(dnis: str, ani: str, at: datetime | None = None) -> tuple[str, str, str]:
+    """(queue, why, flow) for a call, reading the dialled number's inbound route once: the
+    first matching routing rule (R-3, no flow), else the inbound route's queue and flow (see
+    queue_for_dnis and flow_for_dnis)."""
     at = at or datetime.now(tz=UTC)
     rules = (
         RoutingRule.objects.filter(enabled=True)
@@ -42,21 +49,34 @@ def queue_for_call(dnis: str, ani: str, at: datetime | None = None) -> tuple[str
             open_now = schedule_open(rule.schedule, at)
             if open_now != (rule.when == RoutingRule.When.OPEN):
                 continue
-        return rule.queue.name, f"rule {rule.name}"
-    return queue_for_dnis(dnis), "inbound route"
+        return rule.queue.name, f"rule {rule.name}", ""
+    route = _inbound_route(dnis, "queue", "flow__published_version", "closed_flow", "schedule")
+    return _queue_of_route(route), "inbound route", _flow_of_route(route, at)
 
 
 def flow_for_dnis(dnis: str, at: datetime | None = None) -> str:
     """The IVR flow of the dialled number's inbound route ("" when the route names a queue
     or there is none); the route's closed flow outside its schedule (night service, IVR-7).
     Routing rules (R-3) are tried before: see queue_for_call."""
-    at = at or datetime.now(tz=UTC)
-    route = (
+    route = _inbound_route(dnis, "flow", "closed_flow", "schedule")
+    return _flow_of_route(route, at or datetime.now(tz=UTC))
+
+
+def queue_for_dnis(dnis: str) -> str:
+    """The queue name for `dnis`; `default` when no enabled route names one."""
+    return _queue_of_route(_inbound_route(dnis, "queue", "flow__published_version"))
+
+
+def _inbound_route(dnis: str, *related: str) -> InboundRoute | None:
+    return (
         InboundRoute.objects.filter(dnis=dnis, enabled=True)
-        .select_related("flow", "closed_flow", "schedule")
+        .select_related(*related)
         .order_by("priority")
         .first()
     )
+
+
+def _flow_of_route(route: InboundRoute | None, at: datetime) -> str:
     if route is None or route.flow is None:
         return ""
     if route.schedule is not None and route.closed_flow is not None:
@@ -65,14 +85,7 @@ def flow_for_dnis(dnis: str, at: datetime | None = None) -> str:
     return route.flow.name
 
 
-def queue_for_dnis(dnis: str) -> str:
-    """The queue name for `dnis`; `default` when no enabled route names one."""
-    route = (
-        InboundRoute.objects.filter(dnis=dnis, enabled=True)
-        .select_related("queue", "flow__published_version")
-        .order_by("priority")
-        .first()
-    )
+def _queue_of_route(route: InboundRoute | None) -> str:
     if route is None:
         return DEFAULT_QUEUE
     if route.queue is not None:

@@ -50,7 +50,12 @@ class Call(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["switch", "call_uuid"], name="call_unique_per_switch")
         ]
-        indexes = [models.Index(fields=["state"], name="call_state_idx")]
+        indexes = [
+            models.Index(fields=["state"], name="call_state_idx"),
+            # the caller's last agent, asked on every call: without it the planner may
+            # walk every call of the last 30 days backwards by date, filtering on the number
+            models.Index(fields=["ani", "-created_at"], name="call_ani_recent_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ani} → {self.dnis} ({self.call_uuid})"
