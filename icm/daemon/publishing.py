@@ -15,6 +15,9 @@ from icm.bus.publisher import StatePublisher
 from icm.domain.calls import CallRecord
 
 
+YIELD_EVERY = 10  # publications between two chances for dispatch to run
+
+
 class PublishQueue:
     def __init__(self, publisher: StatePublisher, interval: float) -> None:
         self.publisher = publisher
@@ -40,5 +43,7 @@ class PublishQueue:
             self.publisher.publish_calls(batch.values())
         if self._others:
             pending, self._others = self._others, []
-            for publish, args in pending:
+            for n, (publish, args) in enumerate(pending, 1):
                 publish(*args)
+                if n % YIELD_EVERY == 0:
+                    gevent.sleep(0)  # a burst of publications never holds dispatch up
