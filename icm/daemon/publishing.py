@@ -14,7 +14,6 @@ import gevent
 from icm.bus.publisher import StatePublisher
 from icm.domain.calls import CallRecord
 
-
 YIELD_EVERY = 10  # publications between two chances for dispatch to run
 
 
