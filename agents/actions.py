@@ -19,6 +19,7 @@ from icm import client as icm
 from icm.actions import check_agent_state
 from icm.bus import keys
 from icm.bus.client import get_redis
+from icm.bus.command_schema import AGENT_CALL_ACTIONS
 from outbound import callbacks as campaign_callbacks
 from supervision.bulletins import BulletinRefused, mark_read
 
@@ -34,28 +35,8 @@ STATE_COMMANDS = (
     "reject",
     "reject_not_ready",
 )
-CALL_COMMANDS = (
-    "accept",
-    "hold",
-    "unhold",
-    "mute",
-    "unmute",
-    "hangup",
-    "dtmf",
-    "transfer",
-    "consult",
-    "consult_cancel",
-    "consult_complete",
-    "conference",
-    # recording on demand and pause / resume for sensitive moments (AG-14, REC-9)
-    "record_start",
-    "record_stop",
-    "record_pause",
-    "record_resume",
-    # a campaign's preview: call the contact shown, or pass it (issue 9)
-    "preview_call",
-    "preview_skip",
-)
+# the desktop's call buttons: every agent-call action but dialling (its own endpoint)
+CALL_COMMANDS = tuple(action for action in AGENT_CALL_ACTIONS if action != "dial")
 
 
 class DesktopRefused(ValueError):

@@ -16,6 +16,7 @@ import redis
 from django.conf import settings
 
 from icm.bus.client import get_redis
+from icm.bus.command_schema import AgentCallAction
 from icm.bus.commands import CommandError, IcmUnavailable, post_command, send_command
 
 __all__ = [
@@ -64,27 +65,6 @@ AGENT_STATES: dict[str, tuple[str, dict[str, Any]]] = {
     "reject": ("agent_reject", {}),
     "reject_not_ready": ("agent_reject", {"not_ready": True}),
 }
-AgentCallAction = Literal[
-    "accept",
-    "hold",
-    "unhold",
-    "mute",
-    "unmute",
-    "hangup",
-    "dtmf",
-    "transfer",
-    "dial",
-    "consult",
-    "consult_cancel",
-    "consult_complete",
-    "conference",
-    "record_start",
-    "record_stop",
-    "record_pause",
-    "record_resume",
-    "preview_call",
-    "preview_skip",
-]
 MonitorMode = Literal["listen", "whisper", "barge"]
 
 

@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from icm.domain.recording_policy import FORMATS as RECORDING_FORMATS
 from outbound.domain.amd import METHODS as AMD_METHODS
@@ -196,6 +196,29 @@ REASON = text(64)  # an ACD reason code (not ready, or who moved the agent)
 NOTE = text(1000, multiline=True)
 _TARGET = {"target": string(TARGET, required=True), "note": NOTE}
 _NO_ARGS: dict[str, Arg] = {}
+# the actions of an agent's own call (agent call control, the recorder, campaign previews)
+AgentCallAction = Literal[
+    "accept",
+    "hold",
+    "unhold",
+    "mute",
+    "unmute",
+    "hangup",
+    "dtmf",
+    "transfer",
+    "dial",
+    "consult",
+    "consult_cancel",
+    "consult_complete",
+    "conference",
+    "record_start",
+    "record_stop",
+    "record_pause",
+    "record_resume",
+    "preview_call",
+    "preview_skip",
+]
+AGENT_CALL_ACTIONS: tuple[str, ...] = get_args(AgentCallAction)
 
 SCHEMAS: dict[str, Schema] = {
     # call control (icm.daemon.calls.commands)
@@ -229,28 +252,7 @@ SCHEMAS: dict[str, Schema] = {
     "agent_call": Schema(
         {
             "agent": AGENT,
-            "action": choice(
-                "accept",
-                "hold",
-                "unhold",
-                "mute",
-                "unmute",
-                "hangup",
-                "dtmf",
-                "transfer",
-                "dial",
-                "consult",
-                "consult_cancel",
-                "consult_complete",
-                "conference",
-                "record_start",
-                "record_stop",
-                "record_pause",
-                "record_resume",
-                "preview_call",
-                "preview_skip",
-                required=True,
-            ),
+            "action": choice(*AGENT_CALL_ACTIONS, required=True),
         },
         variant_key="action",
         variants={

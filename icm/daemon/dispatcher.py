@@ -51,7 +51,3 @@ class Dispatcher:
             log.debug("no handler for %s", type(item).__name__)
         for handler in handlers:
             handler(item)
-
-    def kinds(self) -> list[type]:
-        """Every type something is registered for (the wiring's tests list them)."""
-        return list(self._handlers)

@@ -64,9 +64,6 @@ class Features:
             raise ValueError(f"feature {contract.name!r} wired twice")
         self._contracts.append(contract)
 
-    def __iter__(self) -> Iterator[Contract]:
-        return iter(self._contracts)
-
     def handles(self) -> Iterator[tuple[type, Callable[[Any], object]]]:
         for contract in self._contracts:
             yield from contract.handles

@@ -22,7 +22,7 @@ from icm.models import (
     Site,
     Switch,
 )
-from tests.fixtures.esl_client import EventCollector
+from tests.fixtures.esl_client import EventCollector, getvar
 from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.browser
@@ -395,7 +395,7 @@ def test_consult_a_colleague_complete_the_transfer_then_a_conference(center, pla
     page.click("#btn-consult-complete")
     state_is(page, "wrap_up")
     wait_until(
-        lambda: "1102" in esl.api(f"uuid_getvar {customer} bridge_channel"),
+        lambda: "1102" in esl.api(getvar(customer, "bridge_channel")),
         what="the customer bridged to agent 2",
     )
     second.wait_for_selector("#consult", state="hidden")
@@ -469,7 +469,7 @@ def test_a_consultation_nobody_answers_returns_the_agent_to_the_customer(
     call = Call.objects.get(ani="5550101")
     agent_leg = next(leg for leg in CallLeg.objects.filter(call=call) if "1101" in leg.channel_name)
     wait_until(
-        lambda: esl.api(f"uuid_getvar {agent_leg.uuid} bridge_uuid").strip() == call.call_uuid,
+        lambda: esl.api(getvar(agent_leg.uuid, "bridge_uuid")).strip() == call.call_uuid,
         what="agent 1 bridged to the customer again",
     )
     row = second.locator("#history tbody tr", has_text="5550101").first
@@ -536,7 +536,7 @@ def test_a_call_back_booked_a_minute_ahead_rings_the_agent_then_the_customer(
     agent_leg = CallLeg.objects.filter(call=customer.call, channel_name__contains="1101").first()
     assert agent_leg is not None and agent_leg.created_at < customer.created_at
     wait_until(
-        lambda: "5550101@carrier" in esl.api(f"uuid_getvar {agent_leg.uuid} bridge_channel"),
+        lambda: "5550101@carrier" in esl.api(getvar(agent_leg.uuid, "bridge_channel")),
         what="agent and customer bridged",
     )
     wait_until(

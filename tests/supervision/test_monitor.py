@@ -10,6 +10,7 @@ import pytest
 
 from icm.models import CallLeg, Extension, Switch
 from supervision.models import AuditEntry
+from tests.fixtures.esl_client import getvar
 from tests.fixtures.waiting import wait_until
 from tests.supervision.conftest import client_for, support_calls_reach_agent1
 
@@ -40,7 +41,7 @@ def on_a_call(teams, platform):
     )
     customer = agent_leg.call.call_uuid
     wait_until(
-        lambda: customer in esl.api(f"uuid_getvar {agent_leg.uuid} bridge_uuid"),
+        lambda: customer in esl.api(getvar(agent_leg.uuid, "bridge_uuid")),
         what="agent and customer bridged",
     )
     yield esl, users, agent_leg.uuid, customer
@@ -55,7 +56,7 @@ def hears(esl, uuid: str) -> set[str]:
 def supervisor_leg(esl, mode: str) -> str:
     def found():
         for leg in CallLeg.objects.filter(channel_name__contains="1390", hungup_at__isnull=True):
-            if esl.api(f"uuid_getvar {leg.uuid} ipbx_monitor_mode").strip() == mode:
+            if esl.api(getvar(leg.uuid, "ipbx_monitor_mode")).strip() == mode:
                 return leg.uuid
         return None
 
@@ -168,7 +169,7 @@ def test_record_an_agent_now_and_for_minutes(on_a_call, tmp_path):
     order = RecordOrder.objects.get()
     assert round((order.ends_at - order.starts_at).total_seconds()) == 300
     wait_until(
-        lambda: esl.api(f"uuid_getvar {agent} RECORD_STEREO").strip() == "true",
+        lambda: esl.api(getvar(agent, "RECORD_STEREO")).strip() == "true",
         what="the switch told to record in stereo",
     )
     esl.api(f"uuid_kill {customer}")
