@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import gevent
 from django.conf import settings
 
+from icm.daemon.collector import settle_collector
 from icm.daemon.freeswitch.driver import SwitchAddress
 from icm.daemon.wiring import IcmConfig, IcmService
 from tests.fixtures.esl_client import EslClient
@@ -86,6 +87,7 @@ def icm_on_switchsim(*sim_args: str) -> Iterator[tuple[IcmService, int]]:
             )
         )
         service.start()
+        settle_collector()  # as `manage.py icm` does
         wait(service.driver.connected.is_set, 20, "icm to connect")
         yield service, esl_port
     finally:

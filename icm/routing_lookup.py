@@ -1,27 +1,32 @@
-"""Routing look-ups for a new call: the target queue (routing rules on system information,
-then the inbound route) and the caller's priority from customer data (R-3, R-4)."""
+"""Routing look-ups for a new call (R-3, R-4, R-8): the routing table (rules, inbound routes,
+schedules, greetings) read from CallCenterDB and kept current by its version (LiveRouting);
+the caller's facts (customer, last agent) in one statement per call; the pluggable customer
+connector."""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import gevent
 from django.conf import settings
-from django.db import DatabaseError
-from django.db.models import Q
+from django.db import DatabaseError, connection
 from django.utils.module_loading import import_string
 
-from icm.models import Call, CustomerNumber, InboundRoute, Queue, RoutingRule
-from icm.schedules import schedule_open
+from icm.domain.routing_table import (
+    Opening,
+    RouteEntry,
+    RoutingTable,
+    RuleEntry,
+    queue_of_flow,
+)
+from icm.domain.schedule import OpenInterval
+from icm.models import CustomerNumber, Holiday, InboundRoute, Queue, RoutingRule, Schedule
 
 log = logging.getLogger(__name__)
 GRADE_PRIORITY = {"standard": 0, "silver": 2, "gold": 5, "vip": 10}
-
-DEFAULT_QUEUE = "default"
 
 
 def queue_for_call(dnis: str, ani: str, at: datetime | None = None) -> tuple[str, str]:
@@ -31,71 +36,155 @@ def queue_for_call(dnis: str, ani: str, at: datetime | None = None) -> tuple[str
 
 
 def route_call(dnis: str, ani: str, at: datetime | None = None) -> tuple[str, str, str]:
-    """(queue, why, flow) for a call, reading the dialled number's inbound route once: the
-    first matching routing rule (R-3, no flow), else the inbound route's queue and flow (see
-    queue_for_dnis and flow_for_dnis)."""
-    at = at or datetime.now(tz=UTC)
-    rules = (
-        RoutingRule.objects.filter(enabled=True)
-        .filter(Q(dnis="") | Q(dnis=dnis))
-        .select_related("queue", "schedule")
-        .prefetch_related("schedule__rules")
-        .order_by("priority", "id")
-    )
-    for rule in rules:
-        if rule.caller_prefix and not ani.startswith(rule.caller_prefix):
-            continue
-        if rule.when != RoutingRule.When.ALWAYS:
-            open_now = schedule_open(rule.schedule, at)
-            if open_now != (rule.when == RoutingRule.When.OPEN):
-                continue
-        return rule.queue.name, f"rule {rule.name}", ""
-    route = _inbound_route(dnis, "queue", "flow__published_version", "closed_flow", "schedule")
-    return _queue_of_route(route), "inbound route", _flow_of_route(route, at)
+    """(queue, why, flow) for a call: the first matching routing rule (R-3, no flow), else
+    the inbound route's queue and flow. Reads the whole table: icm keeps one (LiveRouting)."""
+    return load_routing_table().route(dnis, ani, at or datetime.now(tz=UTC))
 
 
 def flow_for_dnis(dnis: str, at: datetime | None = None) -> str:
     """The IVR flow of the dialled number's inbound route ("" when the route names a queue
     or there is none); the route's closed flow outside its schedule (night service, IVR-7).
     Routing rules (R-3) are tried before: see queue_for_call."""
-    route = _inbound_route(dnis, "flow", "closed_flow", "schedule")
-    return _flow_of_route(route, at or datetime.now(tz=UTC))
+    return load_routing_table().flow_for(dnis, at or datetime.now(tz=UTC))
 
 
 def queue_for_dnis(dnis: str) -> str:
     """The queue name for `dnis`; `default` when no enabled route names one."""
-    return _queue_of_route(_inbound_route(dnis, "queue", "flow__published_version"))
+    return load_routing_table().queue_for(dnis)
 
 
-def _inbound_route(dnis: str, *related: str) -> InboundRoute | None:
-    return (
-        InboundRoute.objects.filter(dnis=dnis, enabled=True)
-        .select_related(*related)
-        .order_by("priority")
-        .first()
+def routing_version() -> int:
+    """The routing configuration's version: every change to a route, rule, schedule,
+    holiday, queue or flow moves it, in the changing transaction (database triggers, see
+    migration icm 0009), so a reader never sees the new version before the new data."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version FROM icm_routing_config_version WHERE id = 1")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def load_routing_table(version: int = 0) -> RoutingTable:
+    """The routing configuration as it is now, labelled `version` (read it first)."""
+    global_holidays = set(
+        Holiday.objects.filter(schedule__isnull=True).values_list("date", flat=True)
     )
+    openings: dict[int, Opening] = {}
+    for schedule in Schedule.objects.prefetch_related("rules", "holidays"):
+        openings[schedule.pk] = Opening(
+            schedule.timezone,
+            tuple(OpenInterval(r.weekday, r.opens, r.closes) for r in schedule.rules.all()),
+            frozenset(global_holidays | {h.date for h in schedule.holidays.all()}),
+        )
+    rules = tuple(
+        RuleEntry(
+            rule.name,
+            rule.dnis,
+            rule.caller_prefix,
+            rule.when,
+            openings.get(rule.schedule_id) if rule.schedule_id else None,
+            rule.queue.name,
+        )
+        for rule in RoutingRule.objects.filter(enabled=True)
+        .select_related("queue")
+        .order_by("priority", "id")
+    )
+    routes: dict[str, RouteEntry] = {}
+    enabled = InboundRoute.objects.filter(enabled=True).select_related(
+        "queue", "flow__published_version", "closed_flow"
+    )
+    for route in enabled.order_by("dnis", "priority", "id"):
+        if route.dnis in routes:
+            continue
+        flow = route.flow
+        if route.queue is not None:
+            queue = route.queue.name
+        else:
+            version_ = flow.published_version if flow else None
+            queue = queue_of_flow(version_.graph if version_ else None)
+        routes[route.dnis] = RouteEntry(
+            queue,
+            flow.name if flow else "",
+            route.closed_flow.name if route.closed_flow else "",
+            openings.get(route.schedule_id) if route.schedule_id else None,
+        )
+    greetings: dict[str, dict[str, str]] = {}
+    for name, params in Queue.objects.values_list("name", "strategy_parameters"):
+        found = (params or {}).get("greetings") if isinstance(params, dict) else None
+        if isinstance(found, dict) and found:
+            greetings[name] = {str(k): str(v) for k, v in found.items() if v}
+    return RoutingTable(rules, routes, greetings, version)
 
 
-def _flow_of_route(route: InboundRoute | None, at: datetime) -> str:
-    if route is None or route.flow is None:
-        return ""
-    if route.schedule is not None and route.closed_flow is not None:
-        if not schedule_open(route.schedule, at):
-            return route.closed_flow.name
-    return route.flow.name
+@dataclass(frozen=True, slots=True)
+class CallerFacts:
+    """What routing reads per call, in one statement: the routing configuration's version,
+    the built-in customer record of the caller's number and the caller's last agent."""
+
+    version: int
+    account: str = ""
+    grade: str = ""
+    last_agent: str = ""
 
 
-def _queue_of_route(route: InboundRoute | None) -> str:
-    if route is None:
-        return DEFAULT_QUEUE
-    if route.queue is not None:
-        return route.queue.name
-    version = route.flow.published_version if route.flow else None
-    nodes = (version.graph or {}).get("nodes", {}) if version else {}
-    for node in nodes.values():
-        if isinstance(node, dict) and node.get("type") == "enter_queue" and node.get("queue"):
-            return str(node["queue"])
-    return DEFAULT_QUEUE
+LAST_AGENT_DAYS = 30  # a returning caller's last agent, if it answered within (R-8)
+_CALLER_FACTS_SQL = """
+    SELECT v.version, cu.account, cu.grade, la.login_id
+    FROM icm_routing_config_version v
+    LEFT JOIN LATERAL (
+        SELECT c.account, c.grade FROM icm_customernumber n
+        JOIN icm_customer c ON c.id = n.customer_id
+        WHERE %(ani)s <> '' AND n.number = %(ani)s ORDER BY n.id LIMIT 1
+    ) cu ON true
+    LEFT JOIN LATERAL (
+        SELECT a.login_id FROM icm_call k
+        JOIN agents_agent a ON a.id = k.agent_id
+        WHERE %(ani)s <> '' AND k.ani = %(ani)s AND k.created_at >= %(since)s
+        ORDER BY k.created_at DESC LIMIT 1
+    ) la ON true
+    WHERE v.id = 1"""
+
+
+def caller_facts(ani: str) -> CallerFacts:
+    """The routing version, the caller's customer (built-in connector) and last agent within
+    LAST_AGENT_DAYS (R-4, R-8): one round trip, for it is asked on every call."""
+    since = datetime.now(tz=UTC) - timedelta(days=LAST_AGENT_DAYS)
+    with connection.cursor() as cursor:
+        cursor.execute(_CALLER_FACTS_SQL, {"ani": ani, "since": since})
+        row = cursor.fetchone()
+    if row is None:
+        return CallerFacts(0)
+    version, account, grade, last_agent = row
+    return CallerFacts(int(version), account or "", grade or "", last_agent or "")
+
+
+class LiveRouting:
+    """The routing table icm routes calls by: one cheap version query per call, a reload
+    when the configuration moved, and the last table read while the database is away (calls
+    keep flowing through an outage; the customer look-ups degrade on their own)."""
+
+    def __init__(self) -> None:
+        self._table: RoutingTable | None = None
+
+    def current(self, version: int | None = None) -> RoutingTable:
+        """The table of configuration `version` (read it when not given; None after a failed
+        read: the last table)."""
+        try:
+            if version is None:
+                version = routing_version()
+            if self._table is None or self._table.version != version:
+                self._table = load_routing_table(version)
+        except DatabaseError as exc:
+            if self._table is None:
+                raise
+            log.warning("routing configuration not read (%s); routing by the last one", exc)
+            connection.close()
+        return self._table
+
+    def last(self) -> RoutingTable:
+        """The last table read, while the database is away (DatabaseError: none yet)."""
+        if self._table is None:
+            raise DatabaseError("no routing configuration read yet")
+        return self._table
 
 
 def database_customer(ani: str) -> tuple[str, str] | None:
@@ -113,6 +202,11 @@ def customer_connector() -> Callable[[str], tuple[str, str] | None]:
     """The configured connector (IPBX_CUSTOMER_CONNECTOR, a dotted path): any callable
     `ani -> (account, grade) | None`, e.g. one asking a CRM over HTTP."""
     return import_string(settings.IPBX_CUSTOMER_CONNECTOR)
+
+
+def built_in_connector() -> bool:
+    """Is the customer connector the built-in Customer table (read with caller_facts)?"""
+    return settings.IPBX_CUSTOMER_CONNECTOR == f"{__name__}.database_customer"
 
 
 def customer_priority(ani: str) -> tuple[str, int]:
@@ -139,45 +233,3 @@ def customer_priority(ani: str) -> tuple[str, int]:
         return "", 0
     account, grade = found
     return account, GRADE_PRIORITY.get(grade, 0)
-
-
-LAST_AGENT_DAYS = 30
-
-
-def last_agent_for(ani: str) -> str:
-    """The agent who last answered this caller within LAST_AGENT_DAYS (R-8), or ""."""
-    if not ani:
-        return ""
-    since = datetime.now(tz=UTC) - timedelta(days=LAST_AGENT_DAYS)
-    try:
-        row = (
-            Call.objects.filter(ani=ani, agent__isnull=False, created_at__gte=since)
-            .order_by("-created_at")
-            .values_list("agent__login_id", flat=True)
-            .first()
-        )
-    except DatabaseError as exc:
-        log.warning("caller %s: last-agent lookup failed (%s)", ani, exc)
-        return ""
-    return row or ""
-
-
-GREETINGS_TTL_SECONDS = 10.0
-_greetings_cache: dict[str, tuple[float, dict[str, Any]]] = {}
-
-
-def greeting_for(queue: str, category: str) -> str:
-    """The queue's greeting for this caller category (grade), from its strategy parameter
-    `greetings` (`{"vip": "ivr/vip.wav", "default": "ivr/queue.wav"}`), or "".
-    Read at most every GREETINGS_TTL_SECONDS per queue: it is asked on every call."""
-    cached = _greetings_cache.get(queue)
-    if cached is None or time.monotonic() - cached[0] > GREETINGS_TTL_SECONDS:
-        params = (
-            Queue.objects.filter(name=queue).values_list("strategy_parameters", flat=True).first()
-        )
-        cached = (time.monotonic(), (params or {}).get("greetings") or {})
-        _greetings_cache[queue] = cached
-    greetings = cached[1]
-    if not isinstance(greetings, dict):
-        return ""
-    return str(greetings.get(category) or greetings.get("default") or "")

@@ -77,9 +77,19 @@ class FakeSwitch:
         b"Content-Type: text/event-json\nContent-Length: abc\n\n",
         b"Content-Type: text/event-json\nContent-Length: 99999999999\n\n",
         b"Content-Type: text/event-json\nContent-Length: 9\n\nnot json!",
+        b"Content-Type: text/event-json\nContent-Length: 5\n\n[1,2]",
+        b'Content-Type: text/event-json\nContent-Length: 10\n\n{"a":"\xff\xfe"}',
         b"Content-Type: api/response\nContent-Length: 2\n\nhi",  # nobody asked
     ],
-    ids=["negative", "non-numeric", "huge", "bad-json", "unsolicited-reply"],
+    ids=[
+        "negative",
+        "non-numeric",
+        "huge",
+        "bad-json",
+        "json-not-an-object",
+        "json-not-utf8",
+        "unsolicited-reply",
+    ],
 )
 def test_icm_drops_malformed_frames_and_reconnects(transactional_db, frame):
     fake = FakeSwitch(frame)

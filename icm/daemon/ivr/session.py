@@ -20,7 +20,7 @@ import gevent.event
 import gevent.queue
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from agents.models import Agent
 from icm.daemon.acd.messages import ContactArrived
@@ -30,12 +30,14 @@ from icm.daemon.switch import CallGone, CallSession, CommandRefused
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.model import Contact
+from icm.domain.routing_table import RoutingTable
 from icm.routing_lookup import (
     GRADE_PRIORITY,
+    CallerFacts,
+    LiveRouting,
+    built_in_connector,
+    caller_facts,
     customer_priority,
-    greeting_for,
-    last_agent_for,
-    route_call,
 )
 from ivr.engine.effects import Finished
 from ivr.engine.interpreter import FlowNotFound, Interpreter
@@ -143,7 +145,7 @@ def make_ivr_app(
                 # `greetings` {"default": …}): no fixed welcome delays every offer by its length
                 greeting = routing.greeting
                 if queue != routing.queue:
-                    greeting = _lookups.run(greeting_for, queue, routing.grade)
+                    greeting = _lookups.run(_greeting, queue, routing.grade)
                 if greeting:  # per-category greeting (R-9)
                     log.info("call %s: greeting %s", call_uuid, greeting)
                     try:
@@ -411,17 +413,44 @@ def _stop_music(session: CallSession, uuid: str) -> None:
 
 
 def _lookup_routing(dnis: str, ani: str) -> Routing:
-    """Queue, customer, priority, last agent and greeting for a call (R-3, R-4, R-8, R-9)."""
-    return _lookups.run(_routing_query, dnis, ani)
+    """Queue, customer, priority, last agent and greeting for a call (R-3, R-4, R-8, R-9).
+    A look-up that waited too long (the database workers swamped or stuck) routes the call
+    by the last routing table, without customer data, rather than hanging the caller up."""
+    try:
+        return _lookups.run(_routing_query, dnis, ani)
+    except gevent.Timeout:
+        log.warning("caller %s: routing look-up too slow; routed by the last routing table", ani)
+        return _route(_routing.last(), CallerFacts(0), dnis, ani)
 
 
 def _routing_query(dnis: str, ani: str) -> Routing:
-    queue, _why, flow = route_call(dnis, ani)  # a routing rule's call has no flow
-    customer, priority = customer_priority(ani)
-    grade = next((g for g, p in GRADE_PRIORITY.items() if p == priority), "standard")
-    return Routing(
-        queue, customer, priority, last_agent_for(ani), greeting_for(queue, grade), flow, grade
-    )
+    """One statement per call (the configuration's version, the caller's customer and last
+    agent); while the database is away, the last routing table and no customer data."""
+    try:
+        facts = caller_facts(ani)
+    except DatabaseError as exc:
+        log.warning("caller %s: routing look-up failed (%s); last routing table", ani, exc)
+        connection.close()
+        return _route(_routing.last(), CallerFacts(0), dnis, ani)
+    return _route(_routing.current(facts.version), facts, dnis, ani)
+
+
+def _greeting(queue: str, grade: str) -> str:
+    return _routing.current().greeting(queue, grade)
+
+
+def _route(table: RoutingTable, facts: CallerFacts, dnis: str, ani: str) -> Routing:
+    queue, _why, flow = table.route(dnis, ani, datetime.now(tz=UTC))  # a rule's call: no flow
+    if built_in_connector():
+        customer, grade = facts.account, facts.grade or "standard"
+        priority = GRADE_PRIORITY.get(grade, 0)
+    elif facts.version:  # the database answered: the plugged-in connector is asked too
+        customer, priority = customer_priority(ani)
+        grade = next((g for g, p in GRADE_PRIORITY.items() if p == priority), "standard")
+    else:
+        customer, priority, grade = "", 0, "standard"
+    greeting = table.greeting(queue, grade)
+    return Routing(queue, customer, priority, facts.last_agent, greeting, flow, grade)
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,3 +521,4 @@ def _close_if_mid_command() -> None:
 
 
 _lookups = _DbWorker()
+_routing = LiveRouting()  # asked on the database workers only

@@ -9,6 +9,7 @@ import gevent
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from icm.daemon.collector import settle_collector
 from icm.daemon.freeswitch.driver import SwitchAddress
 from icm.daemon.wiring import IcmConfig, IcmService
 
@@ -46,6 +47,7 @@ class Command(BaseCommand):
         )
         service = IcmService(config)
         service.start()
+        settle_collector()
         gevent.signal_handler(signal.SIGTERM, service.stop)
         gevent.signal_handler(signal.SIGINT, service.stop)
         log.info(
