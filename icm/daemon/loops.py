@@ -16,6 +16,7 @@ import gevent
 import redis
 from django.db import DatabaseError, close_old_connections
 
+from icm.acd_config import load_gateway
 from icm.bus import keys
 from icm.bus.events import AlarmChanged, QueueStats
 from icm.bus.publisher import StatePublisher
@@ -106,7 +107,7 @@ def reconcile(
 class WallboardLoop:
     """The queues' tiles when they change (in Redis and as a `queue.stats` event with the
     changed ones: wallboards, desktops' skill groups, AG-12), the alarms every second, the
-    alarm limits, recording rules and dialling rules reloaded now and then."""
+    alarm limits, recording rules, dialling rules and the call-back trunk reloaded now and then."""
 
     def __init__(
         self,
@@ -117,7 +118,7 @@ class WallboardLoop:
         driver: SwitchDriver,
         recorder: Recorder,
         system_events: Callable[[SystemEvent], None],
-        set_dialling_rules: Callable[[DiallingRules], None],
+        set_dialling_rules: Callable[[DiallingRules, str | None], None],
     ) -> None:
         self.switch = switch
         self.live = live
@@ -153,7 +154,7 @@ class WallboardLoop:
                     last_rules = time.monotonic()
                     rules = with_fresh_connection(load_recording_rules)()
                     self.recorder.policies, self.recorder.orders = rules
-                    self.set_dialling_rules(with_fresh_connection(system_rules)())
+                    self.set_dialling_rules(with_fresh_connection(system_rules)(), load_gateway())
             except (redis.RedisError, KeyError, DatabaseError) as exc:
                 log.warning("icm %s: wallboard figures not published: %s", self.switch, exc)
 

@@ -385,6 +385,7 @@ class IcmService:
         self.live.limits = load_alarm_limits()
         self.recorder.policies, self.recorder.orders = load_recording_rules()
         self.dialling_rules = system_rules()
+        self.acd.gateway = load_gateway()
         self.recorder.restore(load_active_recordings(self.name))  # what the switch still writes
         self.system_events.put(
             system_event(self.name, SystemEvent.Kind.ICM_STARTED, time.time(), "icm started")
@@ -494,8 +495,9 @@ class IcmService:
         """Why the company's dialling rules refuse `number` ("": allowed)."""
         return refusal(self.dialling_rules, number)
 
-    def _set_dialling_rules(self, rules: DiallingRules) -> None:
+    def _set_dialling_rules(self, rules: DiallingRules, gateway: str | None) -> None:
         self.dialling_rules = rules
+        self.acd.gateway = gateway
 
     def request_callback(self, contact_id: str) -> bool:
         """From an IVR greenlet: turn the waiting contact into a call-back (True if done)."""

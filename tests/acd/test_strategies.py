@@ -298,3 +298,27 @@ def test_a_call_back_keeps_its_place_in_the_queue():
     assert (offer.contact_id, offer.media) == ("second", str(Media.CALLBACK))
     done = finished(acd.offer_answered("second", "a1", 6))[0]
     assert done.media == "callback" and done.outcome == ContactOutcome.ANSWERED
+
+
+def test_a_ready_agent_given_the_skill_live_takes_the_waiting_caller_at_once():
+    policy = QueuePolicy("q", "longest_idle", {"sales": 3})
+    acd = acd_with(policy, {"junior": {"sales": 1}})
+    assert offers(acd.enqueue(contact("c1", at=0), 0)) == []  # nobody may take it
+    out = acd.change_agent("junior", {"sales": 4}, 5)
+    assert [(o.contact_id, o.agent_ids) for o in offers(out)] == [("c1", ("junior",))]
+
+
+def test_a_busy_or_not_ready_agent_given_a_skill_is_not_offered_until_ready():
+    policy = QueuePolicy("q", "longest_idle", {"sales": 3})
+    acd = acd_with(policy, {"junior": {"sales": 1}})
+    acd.set_not_ready("junior", 1, "lunch")
+    acd.enqueue(contact("c1", at=2), 2)
+    assert offers(acd.change_agent("junior", {"sales": 4}, 3)) == []
+    assert offers(acd.set_ready("junior", 4))[0].contact_id == "c1"
+
+
+def test_a_live_skill_change_keeps_the_agents_top_down_order_and_reserve_flag():
+    policy = QueuePolicy("q", "top_down", {"sales": 1})
+    acd = acd_with(policy, {"a": {"sales": 2}}, a={"order": 7, "reserve": True})
+    acd.change_agent("a", {"sales": 5}, 1)
+    assert (acd.agents["a"].order, acd.agents["a"].reserve) == (7, True)

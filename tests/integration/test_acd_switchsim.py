@@ -1,6 +1,8 @@
 """The ACD through switchsim: offer, answer + bridge, no answer, unregistered phones,
 abandon, agent state log and the routing explanation on the CDR."""
 
+import time
+
 import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
@@ -292,4 +294,30 @@ def test_not_ready_agent_takes_an_internal_call_and_stays_not_ready(call_center,
         what="the agent back to not ready after the call",
     )
     assert ("on_call", "wrap_up", "") not in transitions("ag1")  # no wrap-up for direct calls
+    esl.close()
+
+
+def test_a_skill_given_live_reaches_a_ready_agent_and_its_waiting_caller(
+    call_center, platform_factory
+):
+    """The admin raises a ready agent's skill while a caller waits that nobody could take:
+    icm is told (AgentSkill saved → reload_agent over the bus, read off the consumer) and
+    offers the caller to that agent at once."""
+    platform = platform_factory()
+    esl = platform.control()
+    esl.api("sim_register 1103 answer:0.2")
+    set_state(call_center, platform, "ag3", "login")  # level 2: the queue needs 3
+    assert esl.api("sim_call 5550077 8123 talk=1").startswith("+OK")
+    wait_until(
+        lambda: Call.objects.filter(ani="5550077", queue__name="helpdesk").exists(),
+        what="the caller to wait in the queue",
+    )
+    time.sleep(2)
+    assert "reserved" not in [t[1] for t in transitions("ag3")]
+    skill = AgentSkill.objects.get(agent__login_id="ag3")
+    skill.level = 5
+    skill.save()
+    call = wait_until(lambda: ended("5550077"), timeout=30, what="the call to be served")
+    assert call.agent.login_id == "ag3"
+    assert [t[1] for t in transitions("ag3")][:3] == ["ready", "reserved", "on_call"]
     esl.close()

@@ -55,15 +55,27 @@ def contract(
             (CallbackRequested, acd.callback_requested),
             (RepairLeg, lambda item: acd.repair(item.agent_id, item.leg)),
         ),
-        commands={name: _command(name, post, timeout) for name in COMMANDS},
+        commands={name: _command(name, post, timeout, acd.preload) for name in COMMANDS},
         job_done=acd.job_done,
         offer_card=acd.contact_card,
     )
 
 
-def _command(name: str, post: Callable[[object], None], timeout: float) -> Command:
+def _command(
+    name: str,
+    post: Callable[[object], None],
+    timeout: float,
+    preload: Callable[[str, dict[str, Any]], dict[str, Any]],
+) -> Command:
+    """The command greenlet reads what the request needs from the database first (a reload's
+    queue or agent): the consumer greenlet, which dispatches callers, never waits on it."""
+
     def run(args: dict[str, Any]) -> dict[str, Any]:
-        request = AcdRequest(name, args)
+        try:
+            loaded = preload(name, args)
+        except AcdError as exc:
+            raise CommandError(str(exc)) from exc
+        request = AcdRequest(name, args, loaded)
         post(request)
         try:
             result: dict[str, Any] = request.result.get(timeout=timeout)

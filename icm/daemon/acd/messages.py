@@ -55,6 +55,8 @@ class AcdRequest:
 
     name: str
     args: dict[str, Any]
+    # read from the database by the command greenlet (AcdRuntime.preload), not the consumer
+    loaded: dict[str, Any] = field(default_factory=dict)
     result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
 
 

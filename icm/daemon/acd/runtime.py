@@ -64,12 +64,12 @@ class AcdRuntime(RestartRecovery, AcdFacade):
         on_leg_expected: Callable[[ev.LegExpected], None] = lambda event: None,
         load_policy: Callable[[str], QueuePolicy | None] = lambda name: None,
         load_agent: Callable[[str], tuple[dict[str, int], str] | None] = lambda agent: None,
-        load_gateway: Callable[[], str | None] = lambda: None,
         on_offer: Callable[[OfferContact], None] = lambda offer: None,
         leg_channel: Callable[[str], str] = lambda uuid: "",
         clock: Callable[[], float] = time.time,
         intercept_leg_failed: Callable[[str, str], bool] = lambda leg, cause: False,
         number_refusal: Callable[[str], str] = default_refusal,
+        load_gateway: Callable[[], str | None] = lambda: None,
         in_consultation: Callable[[str], bool] = lambda agent_id: False,
     ) -> None:
         self.switch = switch
@@ -82,6 +82,9 @@ class AcdRuntime(RestartRecovery, AcdFacade):
         self.on_leg_expected = on_leg_expected
         self.load_policy = load_policy
         self.load_agent = load_agent
+        # the trunk call-backs are dialled through: read with the dialling rules, off the
+        # consumer (icm.daemon.loops); read here only while none is known (one just added)
+        self.gateway: str | None = None
         self.load_gateway = load_gateway
         self.on_offer = on_offer
         self.leg_channel = leg_channel
@@ -171,9 +174,9 @@ class AcdRuntime(RestartRecovery, AcdFacade):
                 case "agent_pick":
                     outputs = self._pick(agent, str(args.get("contact", "")), args, now)
                 case "reload_queue":
-                    outputs = self._reload_queue(str(args.get("queue", "")), now)
+                    outputs = self._reload_queue(req, now)
                 case "reload_agent":
-                    outputs = self._reload_agent(agent)
+                    outputs = self._reload_agent(req, now)
                 case _:
                     raise AcdError(f"unknown ACD command {req.name!r}")
         except UnknownAgent as exc:
@@ -199,11 +202,31 @@ class AcdRuntime(RestartRecovery, AcdFacade):
             raise AcdError(f"caller {contact_id[:64]} is not waiting in queue {queue}")
         return self.acd.pick(agent, contact_id, now)
 
-    def _reload_queue(self, name: str, now: float) -> list[Output]:
+    def preload(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """What a request needs from the database, read before it reaches the consumer (run
+        by the command greenlet): a reloaded queue's policy, a reloaded agent's skills."""
+        if name == "reload_queue":
+            queue = str(args.get("queue", ""))
+            try:
+                policy = self.load_policy(queue)
+            except InvalidPolicy as exc:
+                log.warning("acd %s: queue %s not reloaded: %s", self.switch, queue, exc)
+                raise AcdError(str(exc)) from exc
+            if policy is None:
+                raise AcdError(f"queue {queue!r} is unknown or disabled")
+            return {"policy": policy}
+        if name == "reload_agent":
+            agent = str(args.get("agent", ""))
+            found = self.load_agent(agent)
+            if found is None:
+                raise AcdError(f"agent {agent!r} is unknown or inactive")
+            return {"agent": found}
+        return {}
+
+    def _reload_queue(self, req: AcdRequest, now: float) -> list[Output]:
         """A queue's strategy or parameters changed (R-5, R-10): apply live, keep waiting calls."""
-        policy = self.load_policy(name)  # raises InvalidPolicy with the reason
-        if policy is None:
-            raise AcdError(f"queue {name!r} is unknown or disabled")
+        policy = req.loaded.get("policy") or self.preload(req.name, req.args)["policy"]
+        name = policy.name
         old = self.acd.policies.get(name)
         policy = replace(policy, version=(old.version + 1) if old else 1)
         log.info(
@@ -215,15 +238,13 @@ class AcdRuntime(RestartRecovery, AcdFacade):
         )
         return self.acd.set_policy(policy, now)
 
-    def _reload_agent(self, agent_id: str) -> list[Output]:
-        found = self.load_agent(agent_id)
-        if found is None:
-            raise AcdError(f"agent {agent_id!r} is unknown or inactive")
+    def _reload_agent(self, req: AcdRequest, now: float) -> list[Output]:
+        agent_id = str(req.args.get("agent", ""))
+        found = req.loaded.get("agent") or self.preload(req.name, req.args)["agent"]
         skills, extension = found
-        self.acd.set_agent(agent_id, skills)
         self._set_extension(agent_id, extension)
         log.info("acd %s: agent %s skills now %s", self.switch, agent_id, skills)
-        return []
+        return self.acd.change_agent(agent_id, skills, now)
 
     def _reject(self, agent_id: str, not_ready: bool, now: float) -> list[Output]:
         """The agent refuses the ringing contact (AG-5): stop its phone, re-route the call."""
@@ -380,7 +401,7 @@ class AcdRuntime(RestartRecovery, AcdFacade):
             )
             self.send(cmd.HangupLeg(agent_leg, "NORMAL_TEMPORARY_FAILURE"))
             return ""
-        gateway = self.load_gateway()
+        gateway = self.gateway or self.load_gateway()
         if gateway is None or not valid_number(number):
             log.error(
                 "call-back %s: no gateway or number to dial; the agent is released", contact_id

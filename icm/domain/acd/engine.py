@@ -27,7 +27,7 @@ from .model import (
     QueuePolicy,
 )
 from .outputs import CancelOffer, ContactFinished, OfferContact, Output
-from .selection import contact_order_key, eligible_agents, has_skills, in_order, may_take
+from .selection import contact_order_key, eligible_agents, in_order, may_take, serves_queue
 from .strategies import STRATEGIES, RankContext, validate_policy
 from .timers import Timers
 
@@ -71,7 +71,7 @@ class Acd(DirectOffers, QueueMetrics):
         self._stats.setdefault(
             policy.name, QueueStats(deque(maxlen=200), deque(maxlen=200), deque(maxlen=200))
         )
-        members = {a.agent_id for a in self.agents.values() if _member(a, policy)}
+        members = {a.agent_id for a in self.agents.values() if serves_queue(a, policy)}
         for agent_id in self.members.get(policy.name, set()) - members:
             self.agent_queues[agent_id].discard(policy.name)
         for agent_id in members:
@@ -88,12 +88,19 @@ class Acd(DirectOffers, QueueMetrics):
         agent = self.agents.get(agent_id) or Agent(agent_id, {})
         agent.skills, agent.order, agent.reserve = dict(skills), order, reserve
         self.agents[agent_id] = agent
-        queues = {name for name, p in self.policies.items() if _member(agent, p)}
+        queues = {name for name, p in self.policies.items() if serves_queue(agent, p)}
         for name in self.agent_queues.get(agent_id, set()) - queues:
             self.members[name].discard(agent_id)
         for name in queues:
             self.members[name].add(agent_id)
         self.agent_queues[agent_id] = queues
+
+    def change_agent(self, agent_id: str, skills: dict[str, int], now: float) -> list[Output]:
+        """Skills changed live: a ready agent takes a waiting contact it now may, at once."""
+        old = self.agents.get(agent_id)
+        self.set_agent(agent_id, skills, old.order if old else 0, bool(old and old.reserve))
+        agent = self.agents[agent_id]
+        return self._dispatch_agent(agent, now) if agent.state is S.READY else []
 
     # --- agent commands ------------------------------------------------------------------
     def login(self, agent_id: str, now: float, ready: bool = True) -> list[Output]:
@@ -585,11 +592,6 @@ class Acd(DirectOffers, QueueMetrics):
 
 def _is_ready(agent: Agent) -> bool:
     return agent.state is S.READY
-
-
-def _member(agent: Agent, policy: QueuePolicy) -> bool:
-    """An agent serves a queue when it has every skill the queue needs, at any level."""
-    return has_skills(agent, dict.fromkeys(policy.skills, 1))
 
 
 __all__ = ["Acd", "AgentStateChanged", "UnknownAgent", "UnknownQueue"]

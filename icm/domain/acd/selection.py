@@ -39,6 +39,11 @@ def has_skills(agent: Agent, required: dict[str, int]) -> bool:
     return all(skills.get(skill, 0) >= level for skill, level in required.items())
 
 
+def serves_queue(agent: Agent, policy: QueuePolicy) -> bool:
+    """An agent serves a queue when it has every skill the queue needs, at any level."""
+    return has_skills(agent, dict.fromkeys(policy.skills, 1))
+
+
 def eligible_agents(
     policy: QueuePolicy,
     contact: Contact,
