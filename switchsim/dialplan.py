@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -29,7 +30,10 @@ _VAR = re.compile(r"\$\$\{([^}]*)\}|\$\{([^}]*)\}|\$(\d)")
 
 
 def expand(
-    text: str, variables: dict[str, str], globals_: dict[str, str], captures: tuple[str, ...] = ()
+    text: str,
+    variables: Mapping[str, str],
+    globals_: dict[str, str],
+    captures: tuple[str, ...] = (),
 ) -> str:
     """Expand ``$${global}``, ``${var}``, ``${var:=default}`` / ``${var:-default}`` and ``$N``."""
     if "$" not in text:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import ChainMap
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from switchsim.channel import CALLSTATE_NUMBERS, Channel, now_us, truthy
@@ -358,4 +360,31 @@ class Switch:
     def expand(self, text: str, ch: Channel | None = None, captures: tuple[str, ...] = ()) -> str:
         from switchsim.dialplan import expand
 
-        return expand(text, ch.vars if ch else {}, self.globals, captures)
+        return expand(text, channel_variables(ch) if ch else {}, self.globals, captures)
+
+
+# switch_caller_get_field_by_name (switch_caller.c): a variable the channel does not have is
+# looked up in its caller profile (switch_channel_get_variable_dup), so the dialplan's
+# ${caller_id_number} is the caller's number.
+_PROFILE_FIELDS = (
+    "dialplan",
+    "caller_id_name",
+    "caller_id_number",
+    "orig_caller_id_name",
+    "orig_caller_id_number",
+    "callee_id_name",
+    "callee_id_number",
+    "ani",
+    "network_addr",
+    "rdnis",
+    "destination_number",
+    "source",
+    "context",
+)
+
+
+def channel_variables(ch: Channel) -> Mapping[str, str]:
+    """The channel's variables, then its caller profile's fields."""
+    profile = {name: str(getattr(ch.profile, name, "") or "") for name in _PROFILE_FIELDS}
+    profile["uuid"] = ch.uuid
+    return ChainMap(ch.vars, profile)

@@ -39,6 +39,7 @@ from icm.daemon import loops
 from icm.daemon.acd import contract as acd_contract
 from icm.daemon.acd.agent_calls import AgentCallControl
 from icm.daemon.acd.messages import CallbackRequested, ContactArrived
+from icm.daemon.acd.phone_codes import run_phone_code
 from icm.daemon.acd.queue_figures import QueueFigures
 from icm.daemon.acd.runtime import AcdRuntime
 from icm.daemon.acd.session_store import load_agent_sessions, write_agent_sessions
@@ -155,7 +156,9 @@ class IcmService:
             heartbeat_timeout=config.heartbeat_timeout,
         )
         self.redis = redis.Redis.from_url(config.redis_url, socket_timeout=5)
-        self.publisher = StatePublisher(self.redis, self.model.calls, self._live_state)
+        self.publisher = StatePublisher(
+            self.redis, self.model.calls, lambda switch: self.views.live_state(switch)
+        )
         self.publishing = PublishQueue(self.publisher, config.publish_interval)
         later = self.publishing.later
         self.store = CdrStore()
@@ -282,7 +285,12 @@ class IcmService:
             config.outbound_host,
             config.outbound_port,
             application=make_ivr_app(
-                name, post, self.figures.status, self.request_callback, self.figures.metric
+                name,
+                post,
+                self.figures.status,
+                self.request_callback,
+                self.figures.metric,
+                partial(run_phone_code, agents_by_extension=self.acd.extension_agents, post=post),
             ),
             max_connections=5000,  # IVR sessions at once (bench: 2,000 held)
             allowed=config.outbound_allowed,
@@ -487,9 +495,6 @@ class IcmService:
         """A recording whose leg went while icm was away: its RECORD_STOP is lost."""
         for agent in self.recorder.resynced(legs, at):
             self.views.changed(agent)
-
-    def _live_state(self, switch: str) -> dict[str, object]:
-        return self.views.live_state(switch)
 
     def _number_refusal(self, number: str) -> str:
         """Why the company's dialling rules refuse `number` ("": allowed)."""

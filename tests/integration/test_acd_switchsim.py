@@ -321,3 +321,36 @@ def test_a_skill_given_live_reaches_a_ready_agent_and_its_waiting_caller(
     assert call.agent.login_id == "ag3"
     assert [t[1] for t in transitions("ag3")][:3] == ["ready", "reserved", "on_call"]
     esl.close()
+
+
+def test_an_agent_without_the_desktop_works_from_its_desk_phone_with_feature_codes(
+    call_center, platform_factory
+):
+    """*21 sign in, *24 not ready, *23 ready, *22 sign out, dialled from the agent's own
+    extension (the dialplan hands *2N to icm), each confirmed aloud; a phone no agent has
+    is told so and nothing changes."""
+    platform = platform_factory()
+    esl = platform.control()
+
+    def dial(code: str, phone: str = "1101") -> None:
+        assert esl.api(f"sim_call {phone} *2{code} context=default").startswith("+OK")
+
+    def states() -> list[str]:
+        return [t[1] for t in transitions("ag1")]
+
+    dial("1")
+    platform.icm.wait_log("feature code *21 from 1101: Agent ag1 signed in.")
+    wait_until(lambda: states() == ["ready"], what="ag1 signed in and ready")
+    dial("4")
+    wait_until(lambda: states() == ["ready", "not_ready"], what="ag1 not ready")
+    dial("3")
+    wait_until(lambda: states() == ["ready", "not_ready", "ready"], what="ag1 ready again")
+    dial("2")
+    wait_until(lambda: states()[-1] == "logged_out", what="ag1 signed out")
+    platform.icm.wait_log("Agent ag1 signed out.")
+    dial("1", phone="1999")
+    platform.icm.wait_log("feature code *21 from 1999: This phone belongs to no agent.")
+    dial("9")
+    platform.icm.wait_log("feature code *29 from 1101: Unknown feature code.")
+    assert states()[-1] == "logged_out"
+    esl.close()

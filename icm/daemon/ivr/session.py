@@ -61,6 +61,7 @@ def make_ivr_app(
     queue_status: QueueStatus | None = None,
     request_callback: Callable[[str], bool] | None = None,
     queue_metric: Callable[[str, str], float] | None = None,
+    phone_code: Callable[[str, str], str] | None = None,
 ) -> type:
     """An application class for greenswitch's OutboundESLServer bound to one switch.
 
@@ -68,7 +69,8 @@ def make_ivr_app(
     a routing rule or a route to a queue takes it straight to its queue after the greeting.
     `queue_status(contact_id)` gives (position, expected wait s, announce every s) while the
     caller waits unoffered, else None (R-9 announcements); `queue_metric(metric, queue)`
-    answers flows' live ICM values.
+    answers flows' live ICM values; `phone_code(code, extension)` carries out an agent's
+    feature code (*21 …, the dialplan's `ipbx_feature_code`) and gives the sentence to say.
     """
     flows = DbFlows(run_db=_lookups.run)
     sessions: dict[str, object] = {}  # channel uuid -> the session now in charge of it
@@ -110,6 +112,10 @@ def make_ivr_app(
                     )
                     return
                 session.answer()
+                code = info.variables.get("ipbx_feature_code", "")
+                if code and phone_code is not None:
+                    _feature_code(session, call_uuid, code, info.variables, phone_code)
+                    return
                 campaign_flow = info.variables.get("ipbx_campaign_flow", "")
                 if campaign_flow:  # an agentless campaign's answered call: its flow only
                     routing = Routing("", "", 0, "", "", campaign_flow)
@@ -273,6 +279,22 @@ def _agent_extension(login_id: str) -> str:
         .first()
         or ""
     )
+
+
+def _feature_code(
+    session: CallSession,
+    call_uuid: str,
+    code: str,
+    variables: Mapping[str, str],
+    phone_code: Callable[[str, str], str],
+) -> None:
+    """An agent's feature code from its desk phone: done, said, hung up."""
+    extension = variables.get("ipbx_caller_extension", "")
+    said = phone_code(code, extension)
+    engine, _, voice = settings.IVR_TTS_VOICES.get("default", "flite|kal").partition("|")
+    log.info("call %s: feature code *2%s from %s: %s", call_uuid, code, extension, said)
+    session.execute(cmd.Speak(engine, voice, said), block=True, timeout=30)
+    session.hangup()
 
 
 def _finish_call(session: CallSession, call_uuid: str, done: Finished) -> None:
