@@ -11,8 +11,9 @@ if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
     ensure()
 
 # Tests use their own Redis database so that `make run` on the same Redis never shows test
-# switches (pub/sub channels are shared, but test switch names are unique). Two suites at once
-# (e.g. two engineers on one machine) each set IPBX_TEST_REDIS_DB and their own DATABASE_URL.
+# switches (the bus's event channel is named after the database: keys.events_channel). Two
+# suites at once (e.g. two engineers on one machine) each set IPBX_TEST_REDIS_DB and their own
+# DATABASE_URL.
 # Under pytest-xdist each worker (gw0, gw1 …) takes the next database: IPBX_TEST_REDIS_DB + its
 # index, as pytest-django gives each worker its own PostgreSQL database (test_<name>_gw<n>).
 # The subprocesses a test starts inherit PYTEST_XDIST_WORKER, so they land on the same one.

@@ -82,7 +82,7 @@ class Pages:
         self.agent, self.supervisor, self.switch = agent, supervisor, switch
         self.bus = redis.Redis.from_url(settings.REDIS_URL)
         self.pubsub = self.bus.pubsub()
-        self.pubsub.subscribe(keys.EVENTS_CHANNEL)
+        self.pubsub.subscribe(keys.events_channel(self.bus))
         self.pubsub.get_message(timeout=5)  # the subscription's confirmation
         self.kept: list[dict[str, Any]] = []  # events read past the last fresh snapshot
         self.read_seq = 0
