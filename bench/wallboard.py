@@ -5,9 +5,10 @@ wallboards (one administrator's WebSockets, `/ws/wallboard/`) on a real web proc
 
 The latency of an `agent.state` frame is its arrival time minus the `since` the ACD stamped
 on the transition. Completeness is checked against the bus itself: the bench subscribes to
-`ipbx:events` and records the sequence number of every `agent.state` of its switch; each
-wallboard must then have received every one after its (latest) snapshot, with its bus
-sequence numbers strictly increasing and its own `wseq` contiguous. Prints
+the events channel (`ipbx:events:14` on the bench's database) and records the sequence
+number of every `agent.state` of its switch; each wallboard must then have received every
+one after its (latest) snapshot, with its bus sequence numbers strictly increasing and its
+own `wseq` contiguous. Prints
 wallboard_event_p50_ms, wallboard_event_p99_ms, wallboard_missed_updates,
 wallboard_out_of_order and wallboard_resyncs (snapshots after the first, per socket).
 """
@@ -113,7 +114,7 @@ async def record(bus: Bus, subscribed: asyncio.Event, stop: asyncio.Event) -> No
     client = aioredis.from_url(os.environ["REDIS_URL"])
     try:
         async with client.pubsub() as pubsub:
-            await pubsub.subscribe(keys.EVENTS_CHANNEL)
+            await pubsub.subscribe(keys.events_channel(client))
             while True:  # the subscription is live once Redis confirms it
                 message = await pubsub.get_message(timeout=5)
                 if message and message["type"] == "subscribe":

@@ -18,4 +18,12 @@ fi
 eval "$($BIN/python -m ipbx_project.devservices up)"
 export DATABASE_URL REDIS_URL
 bash scripts/lint.sh
-exec $BIN/pytest "$@"
+# In parallel (pytest-xdist): IPBX_TEST_WORKERS processes, each test file kept on one worker
+# (its module fixtures, switchsim servers included, start once). Each worker has its own
+# PostgreSQL and Redis database (ipbx_project/settings/test.py). `-n 0` after these (or
+# IPBX_TEST_WORKERS=0) runs serially; `-p no:xdist` drops the plugin and these options.
+XDIST=(-n "${IPBX_TEST_WORKERS:-2}" --dist loadfile)
+for arg in "$@"; do
+  case "$arg" in -pno:xdist | no:xdist) XDIST=() ;; esac
+done
+exec $BIN/pytest "${XDIST[@]}" "$@"

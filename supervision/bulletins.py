@@ -2,8 +2,9 @@
 shown on the targeted desktops at once, with read receipts.
 
 Delivery: the recipients are resolved when it is sent (who was in the group then), a
-receipt row each; a `bulletin` event on the bus (`ipbx:events`, no sequence number: a desktop
-that misses it finds it in its next snapshot, which lists its unread bulletins) names them.
+receipt row each; a `bulletin` event on the bus (`keys.events_channel`, no sequence number: a
+desktop that misses it finds it in its next snapshot, which lists its unread bulletins) names
+them.
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def send(
         BulletinSent(**as_dict(bulletin), agents=[a.login_id for a in recipients])
     )
     try:
-        get_redis().publish(keys.EVENTS_CHANNEL, json.dumps(event))
+        bus = get_redis()
+        bus.publish(keys.events_channel(bus), json.dumps(event))
     except Exception:
         log.warning(
             "bulletin %s: live delivery failed; desktops get it on refresh",

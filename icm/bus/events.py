@@ -1,11 +1,11 @@
 """The live-event protocol's vocabulary: every bus event type's name and schema, and the
 frame types a live WebSocket adds (the one module that spells them).
 
-A bus event is one JSON object on `keys.EVENTS_CHANNEL`. Sequenced events carry
-`{"switch", "seq", "type"}` — `seq` grows by exactly one per switch, so a reader that holds
-a snapshot at seq S applies the events with a greater seq and re-snapshots on a gap — plus
-the event's body (`call`, `status`, `agent` or `data`). A bulletin is not sequenced
-(`switch` null): it is stored in the database and re-read with any snapshot.
+A bus event is one JSON object on `keys.events_channel` (one per Redis database). Sequenced
+events carry `{"switch", "seq", "type"}` — `seq` grows by exactly one per switch, so a reader
+that holds a snapshot at seq S applies the events with a greater seq and re-snapshots on a
+gap — plus the event's body (`call`, `status`, `agent` or `data`). A bulletin is not
+sequenced (`switch` null): it is stored in the database and re-read with any snapshot.
 
 icm builds its events from these models (`icm.bus.publisher`); the web side validates
 every message it receives against them (`parse_event`) and drops, with a log line, what

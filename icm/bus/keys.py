@@ -1,6 +1,24 @@
 """Redis key and channel names of the bus (one place, so every side agrees)."""
 
-EVENTS_CHANNEL = "ipbx:events"
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio as aioredis
+
+_EVENTS_CHANNEL = "ipbx:events"
+
+
+def events_channel(client: redis.Redis | aioredis.Redis) -> str:
+    """The channel of the bus's events for the Redis database `client` uses: `ipbx:events`
+    on database 0, `ipbx:events:<n>` on database n. Redis pub/sub ignores the database
+    number, so platforms sharing one Redis server on different databases (the benchmarks
+    beside `make run`, a test run's workers, two installations) would otherwise hear one
+    another: a flood that overflows a reader's buffer, or another site's bulletins."""
+    db = int(client.connection_pool.connection_kwargs.get("db") or 0)
+    return _EVENTS_CHANNEL if db == 0 else f"{_EVENTS_CHANNEL}:{db}"
 
 
 def seq_key(switch: str) -> str:

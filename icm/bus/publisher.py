@@ -139,6 +139,7 @@ class StatePublisher:
         live_state: Callable[[str], dict[str, object]] | None = None,
     ) -> None:
         self.redis = client
+        self.events_channel = keys.events_channel(client)
         self.live_calls = live_calls
         # the rest of the snapshot, rewritten with the calls on a reset: {"agents": {id:
         # state JSON}, "queues" / "alarms" / "gateways": JSON text or None}
@@ -167,7 +168,7 @@ class StatePublisher:
                 keys=[
                     keys.seq_key(switch),
                     keys.calls_key(switch),
-                    keys.EVENTS_CHANNEL,
+                    self.events_channel,
                     keys.status_key(switch),
                     keys.switches_key(),
                     keys.epoch_key(switch),
@@ -198,7 +199,7 @@ class StatePublisher:
             if switch in self._needs_reset:
                 self.reset(switch)  # the snapshot it writes already holds these changes
                 continue
-            key_list = [keys.seq_key(switch), keys.calls_key(switch), keys.EVENTS_CHANNEL]
+            key_list = [keys.seq_key(switch), keys.calls_key(switch), self.events_channel]
             self._run(switch, self._publish_calls, key_list, args, "call publish")
 
     def publish_status(self, switch: str, connected: bool, since: str, detail: str) -> None:
@@ -212,14 +213,14 @@ class StatePublisher:
         self._publish_status(switch, args)
 
     def _publish_status(self, switch: str, args: list[str]) -> None:
-        key_list = [keys.seq_key(switch), keys.status_key(switch), keys.EVENTS_CHANNEL]
+        key_list = [keys.seq_key(switch), keys.status_key(switch), self.events_channel]
         self._run(switch, self._status_script, key_list, args, "status")
 
     def publish_agent(self, switch: str, agent_id: str, state: dict[str, object]) -> None:
         """An agent's new state, kept in `ipbx:<switch>:agents` and sent as `agent.state`."""
         if switch in self._needs_reset:
             self.reset(switch)
-        key_list = [keys.seq_key(switch), keys.agents_key(switch), keys.EVENTS_CHANNEL]
+        key_list = [keys.seq_key(switch), keys.agents_key(switch), self.events_channel]
         args = [switch, str(EventType.AGENT_STATE), agent_id, json.dumps(state)]
         self._run(switch, self._entity_script, key_list, args, "agent state")
 
@@ -231,7 +232,7 @@ class StatePublisher:
         self._run(
             switch,
             self._event_script,
-            [keys.seq_key(switch), keys.EVENTS_CHANNEL],
+            [keys.seq_key(switch), self.events_channel],
             args,
             data.event_type,
         )
@@ -241,7 +242,7 @@ class StatePublisher:
         atomically."""
         if switch in self._needs_reset:
             self.reset(switch)
-        key_list = [keys.seq_key(switch), key, keys.EVENTS_CHANNEL]
+        key_list = [keys.seq_key(switch), key, self.events_channel]
         args = [switch, str(data.event_type), json.dumps(state), json.dumps(data.as_json())]
         self._run(switch, self._keyed_script, key_list, args, data.event_type)
 

@@ -51,7 +51,7 @@ class EventFanout:
             client = aioredis.from_url(self.url)
             try:
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(keys.EVENTS_CHANNEL)
+                    await pubsub.subscribe(keys.events_channel(client))
                     # Anything published while we were away is lost: ask pages to re-snapshot
                     # (`subscribed`: a page whose snapshot was read after it lost nothing).
                     since = time.monotonic()

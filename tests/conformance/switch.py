@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.fixtures.esl_client import EslClient, EventCollector, wait_for_port
+from tests.fixtures.esl_client import EslClient, EventCollector, free_port, wait_for_port
 from tests.fixtures.processes import LOG_DIR, Platform, Proc, base_env, start_icm
 from tests.fixtures.waiting import wait_until
 
@@ -234,9 +234,8 @@ class FreeswitchConfig:
 
 
 def udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("", 0))
-        return sock.getsockname()[1]
+    """A free UDP port (all interfaces: sipp's), this xdist worker's own."""
+    return free_port(socket.SOCK_DGRAM, "")
 
 
 @dataclass

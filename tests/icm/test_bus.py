@@ -50,8 +50,8 @@ class PrivateRedis:
         self.proc.terminate()
         self.proc.wait(5)
 
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_timeout=2, socket_connect_timeout=1)
+    def client(self, db: int = 0) -> redis.Redis:
+        return redis.Redis(port=self.port, db=db, socket_timeout=2, socket_connect_timeout=1)
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def _call(model, uuid, ani="5550000"):
 
 def _listen(client, received):
     pubsub = client.pubsub()
-    pubsub.subscribe(keys.EVENTS_CHANNEL)
+    pubsub.subscribe(keys.events_channel(client))
     ready = threading.Event()
 
     def run():
@@ -106,6 +106,30 @@ def test_events_are_sequenced_and_snapshot_matches(private_redis):
     assert snap["seq"] == seqs[-1]
     assert [c["call_uuid"] for c in snap["calls"]] == ["c2"]
     listener[1].close()
+
+
+def test_each_redis_database_has_its_own_event_channel(private_redis):
+    """Redis pub/sub ignores the database number: the bus names its channel after it, so
+    platforms on one server (the benchmarks beside `make run`, a test run's workers) never
+    hear one another."""
+    assert keys.events_channel(private_redis.client()) == "ipbx:events"  # database 0's
+    heard: dict[int, list] = {1: [], 2: []}
+    listeners = [_listen(private_redis.client(db), heard[db]) for db in heard]
+    for db in heard:
+        model = LiveCalls()
+        publisher = StatePublisher(private_redis.client(db), model.calls)
+        publisher.reset("sw")
+        publisher.publish_calls(_call(model, f"c{db}"))
+    deadline = time.monotonic() + 5
+    while not all(len(events) >= 2 for events in heard.values()):
+        assert time.monotonic() < deadline, heard
+        time.sleep(0.02)
+    time.sleep(0.2)  # anything leaking from the other database arrives meanwhile
+    for db, events in heard.items():
+        assert [e["type"] for e in events] == ["reset", "call.updated"], (db, events)
+        assert events[1]["call"]["call_uuid"] == f"c{db}"
+    for _, pubsub in listeners:
+        pubsub.close()
 
 
 def test_redis_restart_loses_nothing_after_reset(private_redis):

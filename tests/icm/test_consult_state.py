@@ -65,7 +65,7 @@ LEGAL = [
     (S.CONFERENCE_CUSTOMER_GONE, E.CONSULTED_LEFT, S.CONFERENCE_CUSTOMER_GONE),
     (S.DONE, E.CONSULTED_LEFT, S.DONE),
     *[(s, E.CUSTOMER_LEFT, gone) for s, gone in GONE.items()],
-    *[(s, E.CUSTOMER_LEFT, s) for s in set(GONE.values())],
+    *[(s, E.CUSTOMER_LEFT, s) for s in dict.fromkeys(GONE.values())],  # in a stable order
     (S.CONFERENCE, E.ROOM_CLOSED, S.ENDED),
     (S.CONFERENCE_CUSTOMER_GONE, E.ROOM_CLOSED, S.ENDED),
     *[(s, E.ABORTED, S.ENDED) for s in LIVE],

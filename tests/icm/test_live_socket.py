@@ -80,11 +80,11 @@ def _run(user: User, script) -> list[dict[str, Any]]:
 
 def test_snapshot_then_numbered_events_and_a_malformed_message_is_dropped(user):
     async def script(ws, bus, frames):
-        bus.publish(keys.EVENTS_CHANNEL, json.dumps(_event(9)))  # the snapshot holds it
-        bus.publish(keys.EVENTS_CHANNEL, b"{not json")
-        bus.publish(keys.EVENTS_CHANNEL, json.dumps({**_event(11), "agent": "not an object"}))
-        bus.publish(keys.EVENTS_CHANNEL, json.dumps({"type": "no.such.event", "seq": 11}))
-        bus.publish(keys.EVENTS_CHANNEL, json.dumps(_event(11)))
+        bus.publish(keys.events_channel(bus), json.dumps(_event(9)))  # the snapshot holds it
+        bus.publish(keys.events_channel(bus), b"{not json")
+        bus.publish(keys.events_channel(bus), json.dumps({**_event(11), "agent": "not an object"}))
+        bus.publish(keys.events_channel(bus), json.dumps({"type": "no.such.event", "seq": 11}))
+        bus.publish(keys.events_channel(bus), json.dumps(_event(11)))
         frames.append(await ws.receive_json_from(timeout=10))
 
     snapshot, event = _run(user, script)
@@ -95,11 +95,11 @@ def test_snapshot_then_numbered_events_and_a_malformed_message_is_dropped(user):
 def test_a_gap_or_a_page_s_resync_brings_a_fresh_snapshot(user):
     async def script(ws, bus, frames):
         bus.set(keys.seq_key(SWITCH), 13)
-        bus.publish(keys.EVENTS_CHANNEL, json.dumps(_event(13)))  # 11 and 12 were lost
+        bus.publish(keys.events_channel(bus), json.dumps(_event(13)))  # 11 and 12 were lost
         frames.append(await ws.receive_json_from(timeout=10))
         await ws.send_json_to({"type": "resync"})
         frames.append(await ws.receive_json_from(timeout=10))
-        bus.publish(keys.EVENTS_CHANNEL, json.dumps(_event(14)))
+        bus.publish(keys.events_channel(bus), json.dumps(_event(14)))
         frames.append(await ws.receive_json_from(timeout=10))
 
     frames = _run(user, script)

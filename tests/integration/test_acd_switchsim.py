@@ -236,6 +236,8 @@ def test_returning_caller_goes_to_its_last_agent_with_a_screen_pop(call_center, 
     import redis
     from django.conf import settings
 
+    from icm.bus import keys
+
     Queue.objects.filter(name="helpdesk").update(
         strategy="round_robin",
         strategy_parameters={
@@ -245,8 +247,9 @@ def test_returning_caller_goes_to_its_last_agent_with_a_screen_pop(call_center, 
         },
     )
     platform = platform_factory()
-    pubsub = redis.Redis.from_url(settings.REDIS_URL).pubsub()
-    pubsub.subscribe("ipbx:events")
+    bus = redis.Redis.from_url(settings.REDIS_URL)
+    pubsub = bus.pubsub()
+    pubsub.subscribe(keys.events_channel(bus))
     esl = platform.control()
     esl.api("sim_register 1101 answer:0.2")
     esl.api("sim_register 1102 answer:0.2")

@@ -8,6 +8,7 @@ import redis
 from django.conf import settings
 
 from icm import client
+from icm.bus import keys
 from tests.fixtures.waiting import wait_until
 from tests.integration.test_acd_switchsim import call_center, ended, set_state  # noqa: F401
 
@@ -17,8 +18,9 @@ class ContactFeed:
 
     def __init__(self, switch: str) -> None:
         self.switch = switch
-        self.pubsub = redis.Redis.from_url(settings.REDIS_URL).pubsub()
-        self.pubsub.subscribe("ipbx:events")
+        self.bus = redis.Redis.from_url(settings.REDIS_URL)  # kept: dropping it closes the pool
+        self.pubsub = self.bus.pubsub()
+        self.pubsub.subscribe(keys.events_channel(self.bus))
         self.events: list[tuple[str, dict]] = []
 
     def read(self) -> list[tuple[str, dict]]:

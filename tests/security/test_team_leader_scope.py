@@ -280,7 +280,7 @@ def _stream(user: User, switch: str, events: list[dict[str, Any]]) -> list[dict[
         await asyncio.wait_for(fanout().subscribed.wait(), 10)
         bus = redis.Redis.from_url(settings.REDIS_URL)
         for event in events:
-            bus.publish(keys.EVENTS_CHANNEL, json.dumps(event))
+            bus.publish(keys.events_channel(bus), json.dumps(event))
         frames: list[dict[str, Any]] = []
         last = events[-1]["seq"]
         while not frames or frames[-1].get("seq") != last:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fixtures.esl_client import free_port
 from tests.switchsim.captures import compare_channels, event_key, transcript
 from tests.switchsim.conftest import SwitchSim
 from tests.switchsim.eslraw import Frame, RawESL
@@ -29,17 +30,9 @@ IGNORE: dict[str, str] = {}
 IGNORE_RE: dict[str, str] = {}
 
 
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SwitchSim, int]]:
-    port = _free_port()
+    port = free_port()
     s = SwitchSim(
         ["--playback-seconds", "0.2", "--outbound-socket", f"127.0.0.1:{port}"],
         tmp_path_factory.mktemp("ivr"),

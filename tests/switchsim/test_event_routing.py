@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from switchsim.events import Event, EventBus
+from tests.fixtures.esl_client import free_port
 from tests.switchsim.conftest import SwitchSim, wait_for
 from tests.switchsim.eslraw import RawESL
 
@@ -69,15 +70,9 @@ def test_narrowed_subscribers_get_only_their_session_events() -> None:
     assert len(mine.got) == 3 and everything.got[-1] is events[0]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def routed_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SwitchSim, int]]:
-    port = _free_port()
+    port = free_port()
     sim = SwitchSim(
         ["--playback-seconds", "0.2", "--outbound-socket", f"127.0.0.1:{port}"],
         Path(tmp_path_factory.mktemp("routing")),

@@ -13,21 +13,14 @@ import greenswitch
 import pytest
 from greenswitch.esl import OutboundESLServer
 
+from tests.fixtures.esl_client import free_port
 from tests.switchsim.conftest import SwitchSim
 from tests.switchsim.eslraw import RawESL
 
 
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.fixture(scope="module")
 def outbound_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SwitchSim, int]]:
-    port = _free_port()
+    port = free_port()
     sim = SwitchSim(
         ["--playback-seconds", "0.2", "--outbound-socket", f"127.0.0.1:{port}"],
         Path(tmp_path_factory.mktemp("outbound")),
