@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import gevent
+import gevent.pool
 import redis
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connections
 
 from icm.acd_config import load_gateway
 from icm.bus import keys
@@ -50,6 +51,24 @@ def with_fresh_connection(func: Callable[..., Any]) -> Callable[..., Any]:
         return func(*args)
 
     return run
+
+
+def pool_closing_connections(size: int) -> Callable[..., gevent.Greenlet]:
+    """A pool's spawn whose greenlets close their database connections when done: Django's
+    connections are greenlet-local under gevent, and a finished greenlet's connection stays
+    open until the garbage collector finds it (under load, every PostgreSQL slot)."""
+    pool = gevent.pool.Pool(size)
+
+    def spawn(func: Callable[..., Any], *args: Any) -> gevent.Greenlet:
+        def run() -> Any:
+            try:
+                return func(*args)
+            finally:
+                connections.close_all()
+
+        return pool.spawn(run)
+
+    return spawn
 
 
 def acd_timers(acd: AcdRuntime, post: Callable[[object], None]) -> None:

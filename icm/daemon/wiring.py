@@ -279,7 +279,7 @@ class IcmService:
             self.redis,
             name,
             {**features.commands(), "agent_call": self._agent_call},
-            spawn=gevent.pool.Pool(50).spawn,
+            spawn=loops.pool_closing_connections(50),
         )
         self.outbound = OutboundServer(
             config.outbound_host,

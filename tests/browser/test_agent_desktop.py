@@ -134,7 +134,8 @@ def test_a_call_from_start_to_history(center, platform, web, page):
     mine = page.locator("#customers tbody tr", has_text="Acme Logistics")
     mine.wait_for()
     assert "C0001" in mine.inner_text() and "support" in mine.inner_text()
-    assert "ended" in mine.inner_text()
+    # the page refreshes after the call ends, and again once icm has surely written it
+    wait_until(lambda: "ended" in mine.inner_text(), timeout=10, what="the call shown ended")
 
     # the agent's skill group shows who waits (AG-12): nobody now
     assert page.locator("#queues tbody tr[data-queue=support]").count() == 1

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.browser.test_agent_desktop import attach_switch, center, sign_in, state_is  # noqa: F401
+from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 WAIT = 7  # seconds the caller waits in the queue before an agent is ready
@@ -43,7 +44,11 @@ def test_talk_time_runs_from_the_bridge(center, platform, web, page):  # noqa: F
     state_is(page, "wrap_up")
     row = page.locator("#history tbody tr.outcome-answered", has_text="5550101").first
     row.wait_for()
-    cells = row.locator("td").all_inner_texts()
-    shown = next(c for c in cells if c.endswith("s") and c[:-1].isdigit())
+
+    def talk_shown() -> str | None:  # the row may come before icm wrote the call's end
+        cells = row.locator("td").all_inner_texts()
+        return next((c for c in cells if c.endswith("s") and c[:-1].isdigit()), None)
+
+    shown = wait_until(talk_shown, timeout=10, what="the history row's talk time")
     assert int(shown[:-1]) < WAIT - 2, f"history shows {shown} of talk"
     esl.close()

@@ -77,7 +77,11 @@ function onEvent(event, change) {
 
 function refreshSoon() {  // a fresh snapshot (what no event carries: history, call-backs …)
   clearTimeout(refreshSoon.timer);
+  clearTimeout(refreshSoon.again);
   refreshSoon.timer = setTimeout(() => stream.resync(), 300);
+  // and once more when icm has surely written the contact's record (it writes every 0.2 s,
+  // later under load): a history row read too early lacks its talk time and end
+  refreshSoon.again = setTimeout(() => stream.resync(), 2000);
 }
 
 // --- the socket -------------------------------------------------------------------------
