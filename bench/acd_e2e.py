@@ -17,7 +17,6 @@ monkey.patch_all()
 
 import logging  # noqa: E402
 import os  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
@@ -29,7 +28,7 @@ django.setup()
 import gevent  # noqa: E402
 
 from agents.models import Agent, AgentSkill, AgentStateChange, Skill  # noqa: E402
-from bench.harness import icm_on_switchsim, sim_api  # noqa: E402
+from bench.harness import icm_on_switchsim, sim_api, start_load  # noqa: E402
 from icm.daemon.acd.messages import AcdRequest  # noqa: E402
 from icm.daemon.wiring import IcmService  # noqa: E402
 from icm.models import Extension, InboundRoute, Queue, QueueSkill, Site  # noqa: E402
@@ -82,21 +81,7 @@ def _drive(service: IcmService, esl_port: int, rate: float, total: int) -> tuple
     offers_before = runtime.offers_sent
     cpu_before = time.process_time()
     started = time.monotonic()
-    load = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.load_calls",
-            "--port",
-            str(esl_port),
-            "--rate",
-            str(rate),
-            "--count",
-            str(total),
-            "--dnis",
-            DNIS,
-        ]
-    )
+    load = start_load(esl_port, rate, total, DNIS)
     while runtime.offers_sent - offers_before < total and time.monotonic() - started < 120:
         gevent.sleep(0.05)
     elapsed = time.monotonic() - started

@@ -32,6 +32,17 @@ def sim_api(esl_port: int, command: str, timeout: float = 120) -> str:
         client.close()
 
 
+def start_load(
+    esl_port: int, rate: float, count: int, dnis: str, *options: str
+) -> subprocess.Popen:
+    """`count` calls to `dnis` at `rate` per second from a generator process of its own
+    (bench.load_calls); `options` go to each `sim_call` (e.g. "patience=3600")."""
+    args = ["--port", str(esl_port), "--rate", str(rate), "--count", str(count), "--dnis", dnis]
+    if options:
+        args += ["--options", " ".join(options)]
+    return subprocess.Popen([sys.executable, "-m", "bench.load_calls", *args])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -16,7 +16,6 @@ monkey.patch_all()
 
 import logging  # noqa: E402
 import os  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
@@ -28,7 +27,7 @@ django.setup()
 
 import gevent  # noqa: E402
 
-from bench.harness import icm_on_switchsim  # noqa: E402
+from bench.harness import icm_on_switchsim, start_load  # noqa: E402
 from icm.daemon.ivr import voice as ivr_voice  # noqa: E402
 from icm.models import InboundRoute, Queue, Site  # noqa: E402
 from ivr.actions import check_publish  # noqa: E402
@@ -126,23 +125,7 @@ def concurrent_calls() -> None:
     ivr_voice.VoiceFrontend.collect = timed_collect
     with icm_on_switchsim("--playback-seconds", "0.5") as (service, esl_port):
         started = time.monotonic()
-        load = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.load_calls",
-                "--port",
-                str(esl_port),
-                "--rate",
-                str(RATE),
-                "--count",
-                str(CALLS),
-                "--dnis",
-                DNIS,
-                "--options",
-                "patience=3600",
-            ]
-        )
+        load = start_load(esl_port, RATE, CALLS, DNIS, "patience=3600")
         load.wait(CALLS / RATE + 60)
         ramp = time.monotonic() - started
         gevent.sleep(5)

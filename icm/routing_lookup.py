@@ -41,18 +41,6 @@ def route_call(dnis: str, ani: str, at: datetime | None = None) -> tuple[str, st
     return load_routing_table().route(dnis, ani, at or datetime.now(tz=UTC))
 
 
-def flow_for_dnis(dnis: str, at: datetime | None = None) -> str:
-    """The IVR flow of the dialled number's inbound route ("" when the route names a queue
-    or there is none); the route's closed flow outside its schedule (night service, IVR-7).
-    Routing rules (R-3) are tried before: see queue_for_call."""
-    return load_routing_table().flow_for(dnis, at or datetime.now(tz=UTC))
-
-
-def queue_for_dnis(dnis: str) -> str:
-    """The queue name for `dnis`; `default` when no enabled route names one."""
-    return load_routing_table().queue_for(dnis)
-
-
 def routing_version() -> int:
     """The routing configuration's version: every change to a route, rule, schedule,
     holiday, queue or flow moves it, in the changing transaction (database triggers, see

@@ -31,9 +31,12 @@ def _row(fact: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _columns(model: type[models.Model]) -> list[models.Field]:
+@cache
+def _columns(model: type[models.Model]) -> tuple[models.Field, ...]:
     """The fields a fact row carries (not the id, not those the database fills)."""
-    return [f for f in model._meta.concrete_fields if not f.primary_key and not f.has_db_default()]
+    return tuple(
+        f for f in model._meta.concrete_fields if not f.primary_key and not f.has_db_default()
+    )
 
 
 @cache

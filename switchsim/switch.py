@@ -360,6 +360,8 @@ class Switch:
     def expand(self, text: str, ch: Channel | None = None, captures: tuple[str, ...] = ()) -> str:
         from switchsim.dialplan import expand
 
+        if "$" not in text:  # most actions: no variables to build
+            return text
         return expand(text, channel_variables(ch) if ch else {}, self.globals, captures)
 
 

@@ -91,16 +91,6 @@ class RoutingTable:
             return DEFAULT_QUEUE, "inbound route", ""
         return route.queue, "inbound route", route.flow_at(at)
 
-    def flow_for(self, dnis: str, at: datetime) -> str:
-        """The flow of the dialled number's inbound route at `at` ("" for a queue route)."""
-        route = self.routes.get(dnis)
-        return route.flow_at(at) if route is not None else ""
-
-    def queue_for(self, dnis: str) -> str:
-        """The dialled number's queue by its inbound route alone (rules not tried)."""
-        route = self.routes.get(dnis)
-        return route.queue if route is not None else DEFAULT_QUEUE
-
     def greeting(self, queue: str, category: str) -> str:
         """The queue's greeting for this caller category, else its default one, else ""."""
         greetings = self.greetings.get(queue) or {}
