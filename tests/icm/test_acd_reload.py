@@ -4,6 +4,7 @@ the consumer, which dispatches callers, only applies what was read; a refusal na
 from __future__ import annotations
 
 import gevent
+import gevent.event
 import pytest
 
 from icm.bus.commands import CommandError
@@ -68,3 +69,60 @@ def test_the_consumer_applies_what_the_command_greenlet_read():
     assert reads == ["support"]
     assert runtime.acd.policies["support"].strategy == "round_robin"
     assert runtime.acd.policies["support"].version == before + 1
+
+
+def _two_reloads(first_read_finishes_last: bool) -> AcdRuntime:
+    """The admin saves a queue twice: round_robin, then longest_idle. Each save sends a
+    reload whose read may finish before or after the other's."""
+    saved = iter(["round_robin", "longest_idle"])  # the rows each read sees, in start order
+    release_first = gevent.event.Event()
+
+    def load_policy(name: str) -> QueuePolicy:
+        strategy = next(saved)
+        if strategy == "round_robin" and first_read_finishes_last:
+            release_first.wait(timeout=5)  # the first read is stuck behind a lock
+        return QueuePolicy(name, strategy, {"sales": 1})
+
+    posted: list[object] = []
+    runtime = _runtime(posted, load_policy=load_policy)
+    runtime.configure([QueuePolicy("support", "ring_all", {"sales": 1})], [])
+    reload_queue = _commands(runtime, posted)["reload_queue"]
+
+    def consumer() -> None:
+        handled = 0
+        while handled < 2:
+            while not posted:
+                gevent.sleep(0.005)
+            runtime.request(posted.pop(0))
+            handled += 1
+            release_first.set()
+
+    worker = gevent.spawn(consumer)
+    first = gevent.spawn(reload_queue, {"queue": "support"})
+    gevent.sleep(0)  # the first save's read starts first
+    second = gevent.spawn(reload_queue, {"queue": "support"})
+    if not first_read_finishes_last:
+        first.join(timeout=5)
+    gevent.joinall([first, second], timeout=5, raise_error=True)
+    worker.get(timeout=5)
+    return runtime
+
+
+@pytest.mark.parametrize("first_read_finishes_last", [False, True])
+def test_two_saves_in_a_row_leave_the_last_saved_queue_configuration(first_read_finishes_last):
+    runtime = _two_reloads(first_read_finishes_last)
+    assert runtime.acd.policies["support"].strategy == "longest_idle"
+
+
+def test_an_agent_reload_read_that_arrives_late_does_not_undo_a_newer_one():
+    rows = iter([({"sales": 1}, "1001"), ({"sales": 1, "billing": 3}, "1001")])
+    posted: list[object] = []
+    runtime = _runtime(posted, load_agent=lambda agent: next(rows))
+    runtime.configure(
+        [QueuePolicy("support", "longest_idle", {"sales": 1})], [("ann", {"sales": 1}, "1001")]
+    )
+    older = runtime.preload("reload_agent", {"agent": "ann"})
+    newer = runtime.preload("reload_agent", {"agent": "ann"})
+    for loaded in (newer, older):  # the newer read reached the consumer first
+        runtime.request(AcdRequest("reload_agent", {"agent": "ann"}, loaded))
+    assert runtime.acd.agents["ann"].skills == {"sales": 1, "billing": 3}

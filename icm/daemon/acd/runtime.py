@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import itertools
+
 import gevent
 import gevent.event
 
@@ -116,6 +118,10 @@ class AcdRuntime(RestartRecovery, AcdFacade):
         # agents restored on a call after an icm restart, linked to their legs at the resync
         self._to_link: list[AgentSession] = []
         self._ringing_when_stopped: list[str] = []
+        # reload reads are numbered before their query; the consumer applies a queue's or an
+        # agent's read only if no later-started read was applied already (two saves in a row)
+        self._reads = itertools.count(1)
+        self._applied_read: dict[tuple[str, str], int] = {}
 
     # --- configuration -------------------------------------------------------------------
     def configure(
@@ -205,6 +211,7 @@ class AcdRuntime(RestartRecovery, AcdFacade):
     def preload(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """What a request needs from the database, read before it reaches the consumer (run
         by the command greenlet): a reloaded queue's policy, a reloaded agent's skills."""
+        read = next(self._reads)  # numbered before the query: a later read sees newer rows
         if name == "reload_queue":
             queue = str(args.get("queue", ""))
             try:
@@ -214,19 +221,32 @@ class AcdRuntime(RestartRecovery, AcdFacade):
                 raise AcdError(str(exc)) from exc
             if policy is None:
                 raise AcdError(f"queue {queue!r} is unknown or disabled")
-            return {"policy": policy}
+            return {"policy": policy, "read": read}
         if name == "reload_agent":
             agent = str(args.get("agent", ""))
             found = self.load_agent(agent)
             if found is None:
                 raise AcdError(f"agent {agent!r} is unknown or inactive")
-            return {"agent": found}
+            return {"agent": found, "read": read}
         return {}
+
+    def _stale(self, kind: str, key: str, loaded: dict[str, Any]) -> bool:
+        """Whether a later-started read of this queue or agent was applied already: two
+        reloads whose reads finish out of order must leave the newer configuration."""
+        read = int(loaded["read"])
+        if read < self._applied_read.get((kind, key), 0):
+            log.info("acd %s: %s %s: an older read arrived late; ignored", self.switch, kind, key)
+            return True
+        self._applied_read[(kind, key)] = read
+        return False
 
     def _reload_queue(self, req: AcdRequest, now: float) -> list[Output]:
         """A queue's strategy or parameters changed (R-5, R-10): apply live, keep waiting calls."""
-        policy = req.loaded.get("policy") or self.preload(req.name, req.args)["policy"]
+        loaded = req.loaded if "policy" in req.loaded else self.preload(req.name, req.args)
+        policy = loaded["policy"]
         name = policy.name
+        if self._stale("queue", name, loaded):
+            return []
         old = self.acd.policies.get(name)
         policy = replace(policy, version=(old.version + 1) if old else 1)
         log.info(
@@ -240,8 +260,10 @@ class AcdRuntime(RestartRecovery, AcdFacade):
 
     def _reload_agent(self, req: AcdRequest, now: float) -> list[Output]:
         agent_id = str(req.args.get("agent", ""))
-        found = req.loaded.get("agent") or self.preload(req.name, req.args)["agent"]
-        skills, extension = found
+        loaded = req.loaded if "agent" in req.loaded else self.preload(req.name, req.args)
+        if self._stale("agent", agent_id, loaded):
+            return []
+        skills, extension = loaded["agent"]
         self._set_extension(agent_id, extension)
         log.info("acd %s: agent %s skills now %s", self.switch, agent_id, skills)
         return self.acd.change_agent(agent_id, skills, now)
