@@ -20,6 +20,7 @@ from icm.bus.events import EventType
 from icm.models import Call, CustomerNumber, Queue
 from outbound.screen_pop import campaign_card
 from supervision.bulletins import unread_for as unread_bulletins
+from voicemail import filing as voicemail
 
 HISTORY_LIMIT = 50
 
@@ -29,8 +30,9 @@ def is_mine(event: dict[str, Any], login_id: str, extension: str) -> bool:
     kind = event.get("type")
     if kind == EventType.AGENT_STATE:
         return (event.get("agent") or {}).get("agent") == login_id
-    if kind in (EventType.CONTACT_OFFERED, EventType.BULLETIN):
-        # SV-12: a bulletin's recipients were resolved when it was sent
+    if kind in (EventType.CONTACT_OFFERED, EventType.BULLETIN, EventType.VOICEMAIL):
+        # SV-12: a bulletin's recipients were resolved when it was sent; IVR-7: a mailbox's
+        # agents are named in its change
         return login_id in ((event.get("data") or {}).get("agents") or [])
     if kind in (EventType.CALL_UPDATED, EventType.CALL_ENDED):
         return call_is_mine(event.get("call") or {}, login_id, extension)
@@ -46,9 +48,9 @@ def snapshot_frame(agent: Agent) -> dict[str, Any]:
 
 def as_desktop_frame(event: dict[str, Any]) -> dict[str, Any]:
     """One of the agent's events as its desktop receives it: an `agent.state`'s offer with
-    the screen pop; a bulletin without its list of recipients."""
+    the screen pop; a bulletin or a mailbox's change without its list of recipients."""
     kind = event.get("type")
-    if kind == EventType.BULLETIN:
+    if kind in (EventType.BULLETIN, EventType.VOICEMAIL):
         data = {k: v for k, v in (event.get("data") or {}).items() if k != "agents"}
         return {**event, "data": data}
     if kind != EventType.AGENT_STATE or not (event.get("agent") or {}).get("offer"):
@@ -107,6 +109,7 @@ def snapshot(agent: Agent) -> dict[str, Any]:
         "callbacks": callbacks.for_agent(agent),
         "customers": my_customers(agent, {c["call_uuid"] for c in calls}),
         "bulletins": unread_bulletins(agent),
+        "voicemail": voicemail.for_agent(agent),
         "queues": [
             {"name": q.name, "display_name": q.display_name, **figures.get(q.name, {})}
             for q in skill_group_queues(agent)
@@ -146,6 +149,7 @@ def offer_card(offer: dict[str, Any]) -> dict[str, Any]:
         "note": attached.get("transfer_note") or "",
         "customer_card": customer_card(str(offer.get("ani") or "")),
         "campaign_card": campaign,
+        "voicemail": voicemail.callback_message(attached.get("callback")),
     }
 
 

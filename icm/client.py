@@ -34,6 +34,7 @@ __all__ = [
     "hangup",
     "live_listen",
     "live_listen_stop",
+    "message_waiting",
     "monitor",
     "originate",
     "queue_metric",
@@ -199,3 +200,14 @@ def reload_agent(switch: str, agent: str) -> None:
 def flush_directory(switch: str, user: str, domain: str) -> None:
     """The switch's cached directory entry of an extension is stale."""
     post_command(get_redis(), switch, "flush_directory", {"user": user, "domain": domain})
+
+
+def message_waiting(switch: str, user: str, domain: str, new: int, old: int) -> None:
+    """Set the message-waiting lamp of phone `user`@`domain` (IVR-7): `new` unheard and
+    `old` heard voicemails (the latest state wins: a notification, not waited for)."""
+    post_command(
+        get_redis(),
+        switch,
+        "message_waiting",
+        {"user": user, "domain": domain, "new": new, "old": old},
+    )

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("recording.urls")),
     path("", include("stats.urls")),
     path("", include("outbound.urls")),
+    path("", include("voicemail.urls")),
     # the OpenAPI schema (signed-in users) and its browsable docs page (staff only)
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

@@ -32,6 +32,8 @@ switchsim-only api commands (send them with `api` or `bgapi` on any ESL connecti
   sim_conference [<name>]  a conference room (or every room) as JSON: its members and,
         for each, whom it hears (the others that may speak if it hears, after mutes,
         hold and eavesdroppers; the same model as sim_audio).
+  sim_mwi <ext>           JSON: the phone's message-waiting lamp {account, waiting,
+        voice, notifies} from the last MESSAGE_WAITING event fired (sendevent).
   sim_stats               channels up, calls, events emitted, ESL connections.
 """
 

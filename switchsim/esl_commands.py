@@ -204,6 +204,9 @@ def sendevent(conn: EslConnection, cmd: Command, name: str) -> str:
         cmd.body or None,
         subclass if ename == "CUSTOM" else None,
     )
+    if ename == "MESSAGE_WAITING":  # mod_sofia notifies the phone (switchsim.mwi)
+        world = conn.server.world
+        conn.server.lamps.fired(cmd.headers, lambda user: world.registration(user) is not None)
     return f"+OK {event_uuid}"
 
 

@@ -16,6 +16,7 @@ from switchsim.config import Config
 from switchsim.dialplan import Dialplan
 from switchsim.esl_conn import EslConnection
 from switchsim.esl_outbound import socket_app
+from switchsim.mwi import Lamps
 from switchsim.scenario import Scenario
 from switchsim.switch import Switch
 from switchsim.world import World
@@ -33,6 +34,7 @@ class Server:
         self.switch.globals["ipbx_outbound"] = config.outbound_socket
         self.switch.globals["domain"] = config.ipv4
         self.world = World(self.switch)
+        self.lamps = Lamps()  # phones' message-waiting lamps (switchsim.mwi)
         self.switch.world = self.world
         self.switch.outbound_factory = lambda sw, ch, arg: socket_app(self, sw, ch, arg)
         self.scenario = Scenario.load(config.scenario_path, config.demo)

@@ -1,8 +1,8 @@
 """The switchsim-only ``sim_*`` api commands used by tests, demos and benchmarks.
 
 Owns: ``sim_call``, ``sim_load``, ``sim_drop_esl``, ``sim_pause_esl``, ``sim_register``,
-``sim_unregister``, ``sim_dtmf``, ``sim_audio``, ``sim_conference`` and ``sim_stats`` (syntax in
-``python -m switchsim --help``).
+``sim_unregister``, ``sim_dtmf``, ``sim_audio``, ``sim_conference``, ``sim_mwi`` and
+``sim_stats`` (syntax in ``python -m switchsim --help``).
 """
 
 from __future__ import annotations
@@ -160,6 +160,8 @@ async def sim_api(server: Any, conn: Any, cmd: str, arg: str) -> str | None:
         from switchsim.conference_api import sim_conference
 
         return sim_conference(sw, arg)
+    if cmd == "sim_mwi":
+        return server.lamps.show(arg.strip())
     if cmd == "sim_stats":
         stats = {
             "channels_up": sum(1 for c in sw.channels.values() if c.is_up),

@@ -32,6 +32,7 @@ APPS = (
     "stats",
     "supervision",
     "switchsim",
+    "voicemail",
 )
 
 

@@ -337,6 +337,15 @@ SCHEMAS: dict[str, Schema] = {
     "flush_directory": Schema(
         {"user": string(EXTENSION, required=True), "domain": string(DOMAIN, required=True)}
     ),
+    # a phone's message-waiting lamp (voicemail: a message left, heard or deleted)
+    "message_waiting": Schema(
+        {
+            "user": string(EXTENSION, required=True),
+            "domain": string(DOMAIN, required=True),
+            "new": Arg("int", required=True, minimum=0, maximum=9999),
+            "old": Arg("int", required=True, minimum=0, maximum=9999),
+        }
+    ),
 }
 
 

@@ -4,8 +4,9 @@ frame types a live WebSocket adds (the one module that spells them).
 A bus event is one JSON object on `keys.events_channel` (one per Redis database). Sequenced
 events carry `{"switch", "seq", "type"}` — `seq` grows by exactly one per switch, so a reader
 that holds a snapshot at seq S applies the events with a greater seq and re-snapshots on a
-gap — plus the event's body (`call`, `status`, `agent` or `data`). A bulletin is not
-sequenced (`switch` null): it is stored in the database and re-read with any snapshot.
+gap — plus the event's body (`call`, `status`, `agent` or `data`). A bulletin and a
+mailbox's change (`voicemail`) are not sequenced (`switch` null): they are stored in the
+database and re-read with any snapshot.
 
 icm builds its events from these models (`icm.bus.publisher`); the web side validates
 every message it receives against them (`parse_event`) and drops, with a log line, what
@@ -41,6 +42,7 @@ class EventType(StrEnum):
     ALARM = "alarm"
     GATEWAY_STATE = "gateway.state"
     BULLETIN = "bulletin"  # not sequenced
+    VOICEMAIL = "voicemail"  # not sequenced: a mailbox's counts and new messages (IVR-7)
 
 
 class FrameType(StrEnum):
@@ -186,6 +188,18 @@ class BulletinSent(EventData):
     agents: list[str]
 
 
+class VoicemailChanged(EventData):
+    """A mailbox's state after a change (a message left, heard, deleted, forwarded): the
+    whole of what its agents' desktops show, so applying it equals a fresh snapshot."""
+
+    event_type = EventType.VOICEMAIL
+    mailbox: str
+    new: int
+    old: int
+    messages: list[dict[str, Any]]
+    agents: list[str]
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str
@@ -245,6 +259,11 @@ class BulletinEvent(_Event):
     data: BulletinSent
 
 
+class VoicemailEvent(_Event):
+    switch: None = None
+    data: VoicemailChanged
+
+
 SCHEMAS: dict[EventType, type[_Event]] = {
     EventType.CALL_UPDATED: CallEvent,
     EventType.CALL_ENDED: CallEvent,
@@ -260,14 +279,21 @@ SCHEMAS: dict[EventType, type[_Event]] = {
     EventType.ALARM: AlarmEvent,
     EventType.GATEWAY_STATE: GatewayEvent,
     EventType.BULLETIN: BulletinEvent,
+    EventType.VOICEMAIL: VoicemailEvent,
 }
-SEQUENCED = frozenset(t for t in EventType if t is not EventType.BULLETIN)
+UNSEQUENCED = frozenset({EventType.BULLETIN, EventType.VOICEMAIL})
+SEQUENCED = frozenset(t for t in EventType if t not in UNSEQUENCED)
 _JSON = TypeAdapter(dict[str, Any])
 
 
 def bulletin_event(data: BulletinSent) -> dict[str, Any]:
     """The bus message of a bulletin (unsequenced: `switch` is null)."""
     return {"type": str(EventType.BULLETIN), "switch": None, "data": data.as_json()}
+
+
+def voicemail_event(data: VoicemailChanged) -> dict[str, Any]:
+    """The bus message of a mailbox's change (unsequenced: `switch` is null)."""
+    return {"type": str(EventType.VOICEMAIL), "switch": None, "data": data.as_json()}
 
 
 def parse_event(raw: str | bytes) -> dict[str, Any] | None:

@@ -95,6 +95,7 @@ from icm.daemon.switch import (
     SwitchNotConnected,
 )
 from icm.daemon.switch_status import SwitchStatus
+from icm.daemon.voicemail import contract as voicemail_contract
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.day_figures import DayFigures
@@ -109,9 +110,7 @@ from stats.fact_writer import write_facts
 
 log = logging.getLogger(__name__)
 PERSIST_CHUNK = 10  # calls per upsert statement: keeps CPU bursts (and dispatch p99) short
-# facts or agent state changes per insert, for the same reason (a backlog written in one
-# statement held the persister, and with it dispatch, for a quarter of a second)
-PERSIST_ROWS = 100
+PERSIST_ROWS = 100  # facts or agent state changes per insert, for the same reason
 
 
 @dataclass(frozen=True)
@@ -358,6 +357,7 @@ class IcmService:
                 self.recorder, self.taps, self.acd, self.calls.call_of_leg, self.views.changed
             ),
             supervision_contract.contract(self.monitoring, self.live),
+            voicemail_contract.contract(self.name, self._api),
         ):
             self.features.add(contract)
             self.dispatcher.register(contract.handles)

@@ -346,6 +346,17 @@ class FlushDirectoryUser:
     domain: str
 
 
+@dataclass(frozen=True, slots=True)
+class MessageWaiting:
+    """A phone's message-waiting lamp (MWI, IVR-7): `user`@`domain` has `new` unheard and
+    `old` heard voicemails; the switch tells the registered phone (a SIP NOTIFY)."""
+
+    user: str
+    domain: str
+    new: int
+    old: int = 0
+
+
 SwitchCommand = (
     HangupLeg
     | HoldLeg
@@ -369,6 +380,7 @@ SwitchCommand = (
     | ShowChannels
     | ShowCalls
     | FlushDirectoryUser
+    | MessageWaiting
 )
 
 

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "fax",
     "supervision",
     "outbound",
+    "voicemail",
 ]
 
 MIDDLEWARE = [
@@ -98,6 +99,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recording.apply_retention",
         "schedule": 3600.0,
         "options": {"expires": 3600},  # the next hour's run does it, not a pile of late ones
+    },
+    "deliver-voicemail": {
+        "task": "voicemail.deliver_pending",
+        "schedule": 60.0,  # seconds: a message icm could not email is retried within a minute
+        "options": {"expires": 120},
+    },
+    "apply-voicemail-retention": {
+        "task": "voicemail.apply_retention",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
     },
     "aggregate-statistics": {
         "task": "stats.aggregate",
@@ -190,6 +201,18 @@ IPBX_S3_ENDPOINT_URL = env_str("IPBX_S3_ENDPOINT_URL", "")
 IPBX_S3_ACCESS_KEY = env_str("IPBX_S3_ACCESS_KEY", "")
 IPBX_S3_SECRET_KEY = env_str("IPBX_S3_SECRET_KEY", "")
 IPBX_S3_REGION = env_str("IPBX_S3_REGION", "us-east-1")
+# Voicemail (IVR-7): messages are kept this many days unless the mailbox says otherwise;
+# new ones are emailed from IPBX_VOICEMAIL_FROM through this plain SMTP server
+IPBX_VOICEMAIL_RETENTION_DAYS = env_int("IPBX_VOICEMAIL_RETENTION_DAYS", 90)
+IPBX_VOICEMAIL_FROM = env_str("IPBX_VOICEMAIL_FROM", "voicemail@localhost")
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env_str("IPBX_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("IPBX_SMTP_PORT", 25)
+EMAIL_HOST_USER = env_str("IPBX_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = env_str("IPBX_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("IPBX_SMTP_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("IPBX_SMTP_SSL", False)
+EMAIL_TIMEOUT = env_int("IPBX_SMTP_TIMEOUT", 10)
 # SV-9: the extension an intercepted call goes to (the QA desk); empty: the supervisor names it
 IPBX_QA_DESK_EXTENSION = env_str("IPBX_QA_DESK_EXTENSION", "")
 # Wallboard alarm: an agent not ready longer than this many seconds (0: never)

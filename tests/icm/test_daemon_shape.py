@@ -18,6 +18,7 @@ from icm.daemon.campaigns import messages as campaign_messages
 from icm.daemon.consults.consultations import ConsultRequest
 from icm.daemon.freeswitch.driver import SwitchAddress
 from icm.daemon.switch import ResyncReady
+from icm.daemon.voicemail.messages import LampChanged
 from icm.daemon.wiring import IcmConfig, IcmService
 from icm.domain import events as ev
 
@@ -34,6 +35,7 @@ PRODUCT = (
     "stats",
     "supervision",
     "switchsim",
+    "voicemail",
     "bench",
 )
 MAX_LINES = 600
@@ -68,6 +70,7 @@ def inbox_items() -> list[type]:
         *_dataclasses_of(campaign_messages),
         ConsultRequest,
         CallbackRing,
+        LampChanged,
         ResyncReady,
         ev.JobDone,
         ev.GatewayStateChanged,

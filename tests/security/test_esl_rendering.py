@@ -240,6 +240,7 @@ ESL_TEXT = re.compile(
     r"|originate (?:\{|[a-z]+/)|uuid_[a-z_]+(?: |$)|show (?:channels|calls)\b"
     r"|conference \S+ (?:hup|kick|mute|unmute|play|record|stop)\b|sofia (?:xml)?status"
     r"|module_exists |xml_flush_cache |(?:my)?events? (?:json|plain|xml)\b|hupall\b|fsctl "
+    r"|sendevent "
 )
 PRODUCT_DIRS = (
     "icm",
@@ -251,6 +252,7 @@ PRODUCT_DIRS = (
     "stats",
     "fax",
     "ipbx_project",
+    "voicemail",
 )
 ADAPTER = ROOT / "icm" / "daemon" / "freeswitch"
 

@@ -70,6 +70,7 @@ function applySnapshot(body) {
 
 function onEvent(event, change) {
   if (event.type === "bulletin") { renderBulletins(); return; }
+  if (event.type === "voicemail") { renderVoicemail(); return; }
   calls = new Map(snap.calls.map((c) => [c.call_uuid, c]));
   if (change.refresh) refreshSoon();  // the history or my customers changed
   render();
@@ -210,6 +211,11 @@ function render() {
     $("offer-note").textContent = offer.transferred_by
       ? `${by} ${offer.transferred_by}${offer.note ? `: ${offer.note}` : ""}` : offer.note;
     $("offer-ivr").innerHTML = ivrHtml(offer.ivr);
+    const heard = $("offer-voicemail").dataset.id;
+    if (heard !== String(offer.voicemail ? offer.voicemail.id : "")) {  // keep a playing player
+      $("offer-voicemail").innerHTML = voicemailHtml(offer.voicemail);
+      $("offer-voicemail").dataset.id = offer.voicemail ? offer.voicemail.id : "";
+    }
   }
   const call = currentCall();
   const talking = state === "on_call" && call;
@@ -250,6 +256,23 @@ function render() {
   renderCallbacks();
   renderCustomers();
   renderBulletins();
+  renderVoicemail();
+}
+
+// IVR-7: the agent's mailbox — new-message count (live: `voicemail` events) and players
+function renderVoicemail() {
+  const box = snap.voicemail || {new: 0, messages: []};
+  $("voicemail-new").textContent = box.new;
+  $("voicemail").dataset.waiting = box.new ? "1" : "0";
+  $("voicemail-list").innerHTML = (box.messages || []).map((m) => `<li data-id="${esc(m.id)}">
+    ${esc(m.caller_name || m.caller_number || "unknown")} · ${new Date(m.received_at).toLocaleTimeString()}
+    · ${Math.round(m.duration)} s <audio controls preload="none" src="${esc(m.audio)}"></audio></li>`).join("");
+}
+
+function voicemailHtml(message) {  // a queue's message that became this call-back
+  if (!message) return "";
+  return `<div class="voicemail-message">Voicemail from ${esc(message.caller_number || "unknown")}
+    (${Math.round(message.duration)} s): <audio controls preload="none" src="${esc(message.audio)}"></audio></div>`;
 }
 
 function renderBulletins() {

@@ -124,10 +124,12 @@ class SwitchDriver:
             self.connection.close("icm stopping")
 
     def api(self, command: cmd.SwitchCommand) -> str:
-        """Run an api command on the switch and return its reply body."""
+        """Run an api command on the switch and return its reply body (a `sendevent`'s:
+        its Reply-Text, `+OK <event uuid>`)."""
         frame = render(command, Via.API)
         try:
-            return self._connection().send(frame).data
+            reply = self._connection().send(frame)
+            return reply.data or reply.headers.get("Reply-Text", "")
         except NotConnectedError as exc:
             raise SwitchNotConnected(str(exc)) from exc
 

@@ -1,8 +1,9 @@
 """The FreeSWITCH adapter's one way out: every ESL command icm sends is rendered here.
 
 A domain command (`icm.domain.commands`) names what to do with plain values; `render` turns
-it into the exact text of ONE ESL frame: `api …`, `bgapi …` with our Job-UUID, or an outbound
-session's `sendmsg` that executes one application. Each argument is checked by its kind —
+it into the exact text of ONE ESL frame: `api …`, `bgapi …` with our Job-UUID, an outbound
+session's `sendmsg` that executes one application, or `sendevent` (a MESSAGE_WAITING event
+fired into the switch: mod_sofia notifies the phone). Each argument is checked by its kind —
 uuid, cause, extension, number, endpoint, context, file or stream, variable name and value,
 DTMF digits, free text — and a value that does not fit raises `UnsafeArgument`; free text
 (what TTS speaks) is cleaned instead of refused. No rendered line ever holds a CR or LF, so
@@ -394,6 +395,21 @@ def _originate(command: cmd.OriginateCall) -> str:
     return f"originate {prefix}{endpoint(command.endpoint)} {then}"
 
 
+def sendevent_lines(command: cmd.MessageWaiting) -> list[str]:
+    """`sendevent MESSAGE_WAITING` with the headers mod_sofia's MWI handler reads
+    (sofia_presence.c: MWI-Message-Account, MWI-Messages-Waiting; MWI-Voice-Message as
+    mod_voicemail writes it: `new/old (urgent new/urgent old)`)."""
+    new = integer(command.new, "new messages", 0, 9999)
+    old = integer(command.old, "old messages", 0, 9999)
+    account = f"sip:{extension(command.user)}@{_fit(_DOMAIN, command.domain, 'domain')}"
+    return [
+        "sendevent MESSAGE_WAITING",
+        f"MWI-Messages-Waiting: {'yes' if command.new else 'no'}",
+        f"MWI-Message-Account: {account}",
+        f"MWI-Voice-Message: {new}/{old} (0/0)",
+    ]
+
+
 # --- frames ----------------------------------------------------------------------------------
 
 
@@ -401,8 +417,11 @@ def render(command: cmd.SwitchCommand | cmd.App, via: Via = Via.API, job_uuid: s
     """The exact ESL frame for `command` (without the blank line that ends it).
 
     `via` is "api" (reply in the command's answer), "bgapi" (reply as a BACKGROUND_JOB, with
-    `job_uuid` when given) or "sendmsg" (an application on an outbound session's call)."""
-    if via == Via.SENDMSG:
+    `job_uuid` when given) or "sendmsg" (an application on an outbound session's call). An
+    event to fire (`MessageWaiting`) is always a `sendevent` (its reply is the command's)."""
+    if isinstance(command, cmd.MessageWaiting):
+        lines = sendevent_lines(command)
+    elif via == Via.SENDMSG:
         app_name, arg = app_of(command)  # type: ignore[arg-type]
         lines = ["sendmsg", "call-command: execute", f"execute-app-name: {app_name}"]
         if arg:

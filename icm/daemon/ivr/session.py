@@ -25,8 +25,10 @@ from django.db import DatabaseError, connection
 from agents.models import Agent
 from icm.daemon.acd.messages import ContactArrived
 from icm.daemon.campaigns.messages import FlowAnswers
-from icm.daemon.ivr.voice import BEEP, VoiceFrontend
+from icm.daemon.ivr.voice import VoiceFrontend
+from icm.daemon.ivr.voicemail import leave_voicemail
 from icm.daemon.switch import CallGone, CallSession, CommandRefused
+from icm.daemon.voicemail.entry import VOICEMAIL_VARIABLE
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.model import Contact
@@ -111,6 +113,12 @@ def make_ivr_app(
                         request_callback,
                     )
                     return
+                owner = info.variables.get(VOICEMAIL_VARIABLE, "")
+                if owner:  # sent to a mailbox (icm.daemon.voicemail.entry)
+                    session.execute(cmd.UnsetVar(VOICEMAIL_VARIABLE))
+                    leave_voicemail(session, call_uuid, owner, (ani, name), _lookups.run, notify)
+                    session.hangup()
+                    return
                 session.answer()
                 code = info.variables.get("ipbx_feature_code", "")
                 if code and phone_code is not None:
@@ -142,7 +150,7 @@ def make_ivr_app(
                     notify(FlowAnswers(uuid, dict(done.variables)))
                 if done is not None:
                     if done.action != "enter_queue":
-                        _finish_call(session, call_uuid, done)
+                        _finish_call(session, call_uuid, done, notify, (ani, name))
                         return
                     queue, skills = done.params["queue"], done.params.get("skills") or {}
                     priority = max(priority, int(done.params.get("priority") or 0))
@@ -297,7 +305,13 @@ def _feature_code(
     session.hangup()
 
 
-def _finish_call(session: CallSession, call_uuid: str, done: Finished) -> None:
+def _finish_call(
+    session: CallSession,
+    call_uuid: str,
+    done: Finished,
+    notify: Callable[[object], None],
+    caller: tuple[str, str],
+) -> None:
     """A flow that ended other than in a queue: transfer, voicemail or hang up."""
     if done.action == "transfer":
         # base64 of the JSON: nothing in it can be read as an argument or expanded
@@ -328,14 +342,10 @@ def _finish_call(session: CallSession, call_uuid: str, done: Finished) -> None:
         while session.up:
             gevent.sleep(0.5)
         return
-    if done.action == "voicemail":
-        mailbox = re.sub(r"[^A-Za-z0-9_-]", "_", str(done.params["mailbox"]))[:64]
-        stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S")
-        path = f"{settings.IPBX_RECORDINGS_DIR}/voicemail/{mailbox}/{stamp}-{call_uuid}.wav"
-        session.execute(cmd.Playback(BEEP), block=True, timeout=30)
-        seconds = int(done.params.get("max_seconds") or 120)
-        session.execute(cmd.Record(path, seconds), block=True, timeout=700)
-        log.info("call %s: voicemail for %s in %s", call_uuid, mailbox, path)
+    if done.action == "voicemail":  # IVR-7: filed in the node's mailbox
+        seconds = int(done.params.get("max_seconds") or 0)
+        owner = str(done.params["mailbox"])
+        leave_voicemail(session, call_uuid, owner, caller, _lookups.run, notify, seconds, True)
     cause = str(done.params.get("cause") or "NORMAL_CLEARING")
     session.hangup(cause if re.fullmatch(r"[A-Z][A-Z_]{2,40}", cause) else "NORMAL_CLEARING")
 

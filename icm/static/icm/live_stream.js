@@ -46,6 +46,13 @@
         state.bulletins = [ev.data, ...(state.bulletins || []).filter((b) => b.id !== ev.data.id)];
         return {bulletin: ev.data};
       }
+      if (ev.type === "voicemail") {  // a mailbox's whole state (IVR-7): the agent's own box
+        const {agents, ...box} = ev.data;
+        if (!state.voicemail || !state.voicemail.mailbox || state.voicemail.mailbox === box.mailbox) {
+          state.voicemail = box;
+        }
+        return {voicemail: box};
+      }
       if (ev.type === "agent.state") {
         state.state = ev.agent;
         // a contact is over (or the agent moved on): the history and my customers changed
