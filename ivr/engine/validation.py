@@ -145,7 +145,11 @@ def _check_transfer(node_id: str, node: dict[str, Any]) -> list[Problem]:
 _TOKENS = {  # parameter -> (pattern it must match, what it is)
     "terminators": (r"[0-9*#]{0,3}", "up to 3 keys among 0-9 * #"),
     "cause": (r"[A-Z][A-Z_]{2,40}", "a hang-up cause such as NORMAL_CLEARING"),
-    "mailbox": (r"[A-Za-z0-9_-]{1,64}", "letters, digits, - and _"),
+    # an owner (IVR-7): agent:<id>, queue:<name>, department:<name>, or a bare name
+    "mailbox": (
+        r"(?:(?:agent|queue|department):)?[A-Za-z0-9_.-]{1,64}",
+        "agent:<id>, queue:<name>, department:<name> or a name",
+    ),
 }
 _NODE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _QUANTIFIED_GROUP = re.compile(r"\)[*+?{]")

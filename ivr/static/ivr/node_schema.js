@@ -57,7 +57,7 @@ const NODE_SCHEMA = {
     ["text", "Say first", "textarea"],
   ], exits: () => [], summary: (p) => `${p.kind || "extension"} ${p.target || ""}` },
   voicemail: { label: "Voicemail", fields: [
-    ["mailbox", "Mailbox", "text"], ["text", "Greeting", "textarea"],
+    ["mailbox", "Mailbox (agent:<id>, queue:<name>, department:<name>)", "text"], ["text", "Greeting", "textarea"],
   ], exits: () => [], summary: (p) => p.mailbox || "" },
   hangup: { label: "Hang up", fields: [["text", "Goodbye", "textarea"], ["cause", "Cause", "text"]],
     exits: () => [], summary: (p) => p.text || "" },

@@ -1,0 +1,154 @@
+"""Voicemail end to end (IVR-7) through switchsim, icm, the web and headless Chromium: a caller
+routed to a flow whose voicemail node targets agent ag1's mailbox leaves a message (the
+switch's `record` writes a real WAV); the agent's desktop shows the new-message count live,
+the phone's message-waiting lamp lights in switchsim (MESSAGE_WAITING through the adapter),
+the message arrives by email with the recording attached on a real SMTP server, and on the
+mailbox page the agent plays it, marks it heard (the lamp goes out, the desktop count to 0)
+and deletes it. The "voicemail for mailbox X" entry point sends a second caller into the
+queue's mailbox, which becomes a call-back for that queue."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.models import ScheduledCallback
+from icm.models import InboundRoute, Switch
+from ivr.actions import check_publish
+from ivr.models import Flow, FlowVersion
+from tests.browser.test_agent_desktop import sign_in
+from tests.fixtures.waiting import wait_until
+from voicemail import filing
+from voicemail.models import VoicemailAccess, VoicemailMessage
+
+pytestmark = pytest.mark.browser
+
+LEAVE_MESSAGE = {
+    "start": "message",
+    "nodes": {
+        "message": {
+            "type": "voicemail",
+            "mailbox": "agent:ag1",
+            "max_seconds": "20",
+            "prompt": "Ann is away. Please leave a message after the tone.",
+        }
+    },
+}
+
+
+def lamp(esl, extension: str) -> dict:
+    return json.loads(esl.api(f"sim_mwi {extension}"))
+
+
+@pytest.fixture
+def voicemail_center(teams, smtp_server, platform_factory):
+    site, users = teams
+    inbox, port = smtp_server
+    box = filing.resolve("agent:ag1")
+    box.emails = "ann@example.com"
+    box.save()
+    flow = Flow.objects.create(name="leave-message")
+    check_publish(FlowVersion.objects.create(flow=flow, number=1, graph=LEAVE_MESSAGE))
+    InboundRoute.objects.create(site=site, name="ann", dnis="8300", flow=flow)
+    platform = platform_factory(IPBX_SMTP_HOST="127.0.0.1", IPBX_SMTP_PORT=str(port))
+    Switch.objects.filter(name=platform.switch).update(site=site)
+    esl = platform.control()
+    esl.api("sim_register 1301")
+    yield users, inbox, platform, esl
+    esl.close()
+
+
+def test_a_message_from_the_switch_to_the_desktop_the_phone_the_mail_and_the_page(
+    voicemail_center, web, page
+):
+    users, inbox, platform, esl = voicemail_center
+    sign_in(page, web, "ag1", "bar-1")
+    page.wait_for_selector("#voicemail-new:text-is('0')")
+    assert lamp(esl, "1301")["waiting"] is False
+
+    # a caller reaches the flow and speaks for 3 s after the tone
+    assert esl.api("sim_call 5550199 8300 name=Bob record=3").startswith("+OK")
+    message = wait_until(
+        lambda: VoicemailMessage.objects.filter(caller_number="5550199").first(),
+        timeout=40,
+        what="the message to be filed",
+    )
+    assert message.mailbox.owner == "agent:ag1" and message.caller_name == "Bob"
+    assert 2.5 <= message.duration <= 4.5, message.duration
+    with open(message.path, "rb") as f:
+        assert f.read(4) == b"RIFF"
+    # the desktop's count, live (no reload)
+    page.wait_for_selector("#voicemail-new:text-is('1')")
+    assert page.locator("#voicemail-list li").count() == 1
+    # the phone's lamp, through the switch
+    wait_until(lambda: lamp(esl, "1301")["waiting"], timeout=10, what="the lamp to light")
+    assert lamp(esl, "1301")["voice"] == "1/0 (0/0)" and lamp(esl, "1301")["notifies"] >= 1
+    # the email, with the recording attached
+    wait_until(lambda: inbox.messages, timeout=20, what="the email")
+    (mail,) = inbox.messages
+    assert inbox.recipients == [["ann@example.com"]] and "Bob" in mail["Subject"]
+    (attachment,) = list(mail.iter_attachments())
+    with open(message.path, "rb") as f:
+        assert attachment.get_content() == f.read()
+
+    # the mailbox page, beside the desktop (the same signed-in agent)
+    mailbox = page.context.new_page()
+    mailbox.goto(f"{web}/voicemail/")
+    row = mailbox.locator(f"#messages tr[data-id='{message.pk}']")
+    row.wait_for()
+    assert "5550199" in row.inner_text() and "new" in row.locator(".state").inner_text()
+    row.locator("button[data-act=play]").click()
+    mailbox.wait_for_function(
+        "document.querySelector('#player').readyState >= 2 && "
+        "document.querySelector('#player').duration > 2"
+    )
+    assert VoicemailAccess.objects.filter(message=message, kind="listen").exists()
+    row.locator("button[data-act=heard]").click()
+    mailbox.wait_for_selector("#count:text-is('0 messages')")
+    message.refresh_from_db()
+    assert message.heard_at is not None
+    page.wait_for_selector("#voicemail-new:text-is('0')")  # the desktop follows, live
+    wait_until(lambda: not lamp(esl, "1301")["waiting"], timeout=10, what="the lamp to go out")
+    assert lamp(esl, "1301")["voice"] == "0/1 (0/0)"
+    mailbox.check("#show-heard")
+    row.wait_for()
+    assert "heard" in row.locator(".state").inner_text()
+    row.locator("button[data-act=delete]").click()
+    mailbox.wait_for_selector("#count:text-is('0 messages')")
+    message.refresh_from_db()
+    assert message.deleted_at is not None and message.deleted_by == "agent1"
+    wait_until(lambda: lamp(esl, "1301")["voice"] == "0/0 (0/0)", timeout=10, what="0/0")
+
+
+def test_the_entry_point_sends_a_waiting_caller_into_a_queue_mailbox(teams, platform_factory):
+    """What the ACD's overflow to voicemail uses: `send_to_mailbox(leg, owner)`. A caller
+    waiting in "support" (nobody signed in) is sent to the queue's mailbox; the message
+    becomes a call-back for that queue."""
+    from icm.daemon.freeswitch.render import command_to_api
+    from icm.daemon.voicemail.entry import send_to_mailbox
+    from icm.models import Queue
+
+    site, _users = teams
+    InboundRoute.objects.create(
+        site=site, name="support", dnis="8301", queue=Queue.objects.get(name="support")
+    )
+    platform = platform_factory()
+    esl = platform.control()
+    leg = esl.api("sim_call 5550142 8301 record=2").split()[1]
+    wait_until(
+        lambda: esl.api(f"uuid_getvar {leg} ipbx_queue") == "support",
+        timeout=20,
+        what="the caller to wait in support",
+    )
+    for command in send_to_mailbox(leg, "queue:support"):
+        assert esl.api(command_to_api(command)).startswith("+OK")
+    message = wait_until(
+        lambda: VoicemailMessage.objects.filter(caller_number="5550142").first(),
+        timeout=40,
+        what="the queue's message",
+    )
+    assert message.mailbox.owner == "queue:support" and message.duration >= 1.5
+    callback = ScheduledCallback.objects.get(pk=message.callback_id)
+    assert callback.queue.name == "support" and callback.number == "5550142"
+    esl.close()
