@@ -26,8 +26,11 @@ from icm.live_socket import GAP, NEXT, SeqTracker
 from icm.models import Queue, Switch
 from supervision import bulletins, wallboard
 from supervision.scope import scope_of
+from switchsim.wav import write_wav
 from tests.fixtures.waiting import wait_until
 from tests.supervision.conftest import client_for, support_calls_reach_agent1
+from voicemail import actions as voicemail_actions
+from voicemail import filing as voicemail_filing
 
 ROOT = Path(__file__).resolve().parents[2]
 APPLY = """
@@ -64,6 +67,7 @@ def desktop_view(snap: dict[str, Any]) -> dict[str, Any]:
         "connected": snap["connected"],
         "queues": [_without_clock(q) for q in snap["queues"]],
         "bulletins": snap["bulletins"],
+        "voicemail": snap["voicemail"],
     }
 
 
@@ -201,7 +205,7 @@ def _state_is(p: Pages, state: str, reason: str | None = None):
     return check
 
 
-def test_desktop_and_wallboard_actions_verify(pages):
+def test_desktop_and_wallboard_actions_verify(pages, tmp_path):
     p, platform, esl, users = pages
     agent = client_for(users["agent1"])
 
@@ -274,5 +278,24 @@ def test_desktop_and_wallboard_actions_verify(pages):
     seen = p.verify_action(bulletin, lambda: bool(desktop.snapshot(p.agent)["bulletins"]))
     assert "bulletin" in seen["desktop"]
 
-    # 12. sign out
+    # 12. a voicemail reaches the agent's mailbox, then is heard (not sequenced, IVR-7)
+    def voicemail_left() -> None:
+        write_wav(tmp_path / "message.wav", 2.0)
+        box = voicemail_filing.mailbox_for("agent:ag1")
+        voicemail_filing.file_message(
+            box.id, str(tmp_path / "message.wav"), caller_number="5550177"
+        )
+
+    def new_messages(count: int):
+        return lambda: desktop.snapshot(p.agent)["voicemail"]["new"] == count
+
+    seen = p.verify_action(voicemail_left, new_messages(1))
+    assert "voicemail" in seen["desktop"]
+    message = desktop.snapshot(p.agent)["voicemail"]["messages"][0]["id"]
+    seen = p.verify_action(
+        lambda: voicemail_actions.mark_heard(users["agent1"], message), new_messages(0)
+    )
+    assert "voicemail" in seen["desktop"]
+
+    # 13. sign out
     p.verify_action(set_state("logout"), _state_is(p, "logged_out"))
