@@ -59,6 +59,11 @@ def test_an_agent_hears_only_its_own_messages(boxes):
     listed = agent1.get("/api/voicemail/messages/").json()["messages"]
     assert [m["id"] for m in listed] == [ids["own"]]
     assert agent1.get("/voicemail/messages/999999/audio").status_code == 404
+    bad = agent1.get("/api/voicemail/messages/?mailbox=robot:x")
+    assert bad.status_code == 400 and "agent, queue, department" in bad.json()["detail"]
+    only = agent1.get("/api/voicemail/messages/?mailbox=agent:ag1").json()["messages"]
+    assert [m["id"] for m in only] == [ids["own"]]
+    assert agent1.get("/api/voicemail/messages/?mailbox=agent:ag2").json()["messages"] == []
     assert VoicemailAccess.objects.filter(message_id=ids["own"], kind="listen").count() == 1
     # the administrator opens every mailbox; a team leader no agent's
     boss = {

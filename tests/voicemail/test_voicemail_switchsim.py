@@ -11,6 +11,7 @@ queue's mailbox, which becomes a call-back for that queue."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -18,6 +19,7 @@ from agents.models import ScheduledCallback
 from icm.models import InboundRoute, Switch
 from ivr.actions import check_publish
 from ivr.models import Flow, FlowVersion
+from recording.models import Recording
 from tests.browser.test_agent_desktop import sign_in
 from tests.fixtures.waiting import wait_until
 from voicemail import filing
@@ -157,4 +159,29 @@ def test_the_entry_point_sends_a_waiting_caller_into_a_queue_mailbox(teams, plat
     assert message.mailbox.owner == "queue:support" and message.duration >= 1.5
     callback = ScheduledCallback.objects.get(pk=message.callback_id)
     assert callback.queue.name == "support" and callback.number == "5550142"
+    esl.close()
+
+
+def test_a_caller_who_hangs_up_mid_message_still_leaves_it(teams, platform_factory):
+    """The other order: the caller hangs up while the switch records (as most callers end a
+    message) instead of the recording reaching its end; the message is filed all the same."""
+    site, _users = teams
+    flow = Flow.objects.create(name="leave-message")
+    check_publish(FlowVersion.objects.create(flow=flow, number=1, graph=LEAVE_MESSAGE))
+    InboundRoute.objects.create(site=site, name="ann", dnis="8300", flow=flow)
+    platform = platform_factory()
+    esl = platform.control()
+    # speaks "for 60 s" but hangs up after 9 s (patience), well inside the 20 s limit
+    assert esl.api("sim_call 5550177 8300 record=60 patience=9").startswith("+OK")
+    message = wait_until(
+        lambda: VoicemailMessage.objects.filter(caller_number="5550177").first(),
+        timeout=40,
+        what="the message to be filed",
+    )
+    assert message.mailbox.owner == "agent:ag1" and 1 <= message.duration < 9
+    with open(message.path, "rb") as f:
+        assert f.read(4) == b"RIFF"
+    # a message, not a call recording: the recordings catalogue never lists it
+    time.sleep(1.5)  # icm writes catalogue rows every 0.2 s
+    assert not Recording.objects.filter(path__contains="/voicemail/").exists()
     esl.close()

@@ -227,9 +227,7 @@ class Recorder:
             return False
         where = self._catalogable(path)
         if where is not None and self._is_tap(where):
-            log.info(
-                "live tap %s on leg %s stopped after an icm restart: not a recording", where, leg
-            )
+            log.info("%s on leg %s stopped: a live tap or a voicemail, not a recording", where, leg)
             return False
         if where is None:
             log.warning(
@@ -290,12 +288,15 @@ class Recorder:
 
     def _is_tap(self, where: str) -> bool:
         """A supervisor's live tap (recording.live_listen writes them under <dir>/live/): a listen
-        feed deleted when it ends, never a recording."""
-        try:
-            Path(where).resolve().relative_to((self.directory / TAPS_DIR).resolve())
-        except ValueError:
-            return False
-        return True
+        feed deleted when it ends, never a recording; nor a caller's voicemail (the IVR files
+        it under <dir>/voicemail/ as a message of its mailbox: IVR-7)."""
+        for feed in (TAPS_DIR, "voicemail"):
+            try:
+                Path(where).resolve().relative_to((self.directory / feed).resolve())
+            except ValueError:
+                continue
+            return True
+        return False
 
     def _seen(self, path: str) -> None:
         self.seen[path] = None
