@@ -185,3 +185,38 @@ def test_a_caller_who_hangs_up_mid_message_still_leaves_it(teams, platform_facto
     time.sleep(1.5)  # icm writes catalogue rows every 0.2 s
     assert not Recording.objects.filter(path__contains="/voicemail/").exists()
     esl.close()
+
+
+def test_a_queue_message_is_offered_as_a_call_back_with_its_player(
+    teams, platform_factory, web, page, tmp_path
+):
+    """A message in a queue's mailbox is a contact the ACD routes: the call-back it became is
+    handed to icm (what Celery's dispatch runs), offered to the queue's ready agent, and the
+    offer on the desktop plays the message."""
+    from agents.callbacks import dispatch_due
+    from switchsim.wav import write_wav
+    from tests.supervision.conftest import support_calls_reach_agent1
+
+    site, users = teams
+    support_calls_reach_agent1(site, users, "8131")
+    platform = platform_factory()
+    Switch.objects.filter(name=platform.switch).update(site=site)
+    esl = platform.control()
+    esl.api("sim_register 1301 noanswer")  # the offer keeps ringing while the test looks
+    sign_in(page, web, "ag1", "bar-1")
+    page.click("#btn-ready")
+    page.wait_for_selector("#state[data-state=ready]")
+    write_wav(tmp_path / "left.wav", 2.5)
+    box = filing.mailbox_for("queue:support")
+    filed = filing.file_message(box.id, str(tmp_path / "left.wav"), caller_number="5550188")
+    assert filed.callback is not None
+    assert dispatch_due() == 1
+    page.wait_for_selector("#state[data-state=reserved]")
+    player = page.locator("#offer-voicemail audio")
+    player.wait_for()
+    assert "5550188" in page.locator("#offer-voicemail").inner_text()
+    player.evaluate("a => a.play().catch(() => {})")
+    page.wait_for_function("document.querySelector('#offer-voicemail audio').readyState >= 2")
+    listens = VoicemailAccess.objects.filter(message_id=filed.message, kind="listen")
+    assert [a.username for a in listens] == ["agent1"]
+    esl.close()
