@@ -484,6 +484,8 @@ class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
             self.send(cmd.HangupLeg(customer, "ORIGINATOR_CANCEL"))
         if agent_id is not None:  # the agent's side of a call hung up
             self.agent_leg.pop(agent_id, None)
+            for customer in [c for c, a in self.talking.items() if a == agent_id]:
+                self.waiting.agent_left(customer, self.acd.contact_queue_of_agent.get(agent_id, ""))
             self.talking = {c: a for c, a in self.talking.items() if a != agent_id}
             self.apply(self.acd.call_ended(agent_id, now))
             return

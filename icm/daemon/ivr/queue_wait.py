@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ CALLBACK_KEY = "1"
 VOICEMAIL_KEY = "2"
 MUSIC = "local_stream://moh"
 POLL_SECONDS = 0.2
+BACK_SECONDS = 5.0  # how long the switch may take to park a caller whose agent hung up
 KEYS_HINT = "To be called back, press 1. To leave a message, press 2."
 SORRY = "We are sorry, no one can take your call now. Please call again later. Goodbye."
 LEAVE_MESSAGE = "All our agents are busy. Please leave a message after the tone."
@@ -45,14 +47,22 @@ def wait_in_queue(
     queue_status: QueueStatus | None,
     waiting: WaitingCallers | None,
     owner: Any = None,
+    after_call: str = "",
 ) -> QueueExit | None:
     """Hand the call to the ACD, then music, announcements and the keys until an agent takes
     it (the ACD bridges it), the caller leaves, or the ACD moves it out: that way out is
     returned (None when the call ended here). A session whose caller was transferred back to
     icm (`owner.superseded`) stops acting but keeps its socket until the call ends: closing
-    it would hang the call up."""
+    it would hang the call up. With `after_call` (a flow), the caller is kept when the agent
+    hangs up (the switch parks it) and that flow's exit is returned (AG-7)."""
     uuid, queue = contact.contact_id, contact.queue
     session.execute(cmd.SetVar("ipbx_queue", queue))
+    parked = [False]  # parked after a bridge (the agent hung up, or a consultation's hold)
+    if after_call and waiting is not None:  # before the ACD has it: it may bridge at once
+        session.execute(cmd.SetVar("park_after_bridge", "true"))
+        session.execute(cmd.SetVar("ipbx_after_call", after_call))  # kept on a requeue
+        session.on_back_from_bridge(lambda now_parked: parked.__setitem__(0, now_parked))
+        waiting.want_after_call(uuid)
     ivr = contact.attached.get("ivr")
     data = {"flow": contact.attached.get("flow"), **ivr} if ivr else None
     # Music first, then the ACD: an agent answering at once must not be bridged before the
@@ -67,6 +77,24 @@ def wait_in_queue(
         queue,
         contact.priority,
     )
+    try:
+        return _wait(session, contact, call_uuid, queue_status, waiting, owner, after_call, parked)
+    finally:
+        if waiting is not None:
+            waiting.want_after_call(uuid, False)
+
+
+def _wait(
+    session: CallSession,
+    contact: Contact,
+    call_uuid: str,
+    queue_status: QueueStatus | None,
+    waiting: WaitingCallers | None,
+    owner: Any,
+    after_call: str,
+    parked: list[bool],
+) -> QueueExit | None:
+    uuid, queue = contact.contact_id, contact.queue
     pressed: list[str] = []
     session.on_dtmf(pressed.append)
     last_announcement = time.monotonic()
@@ -76,6 +104,10 @@ def wait_in_queue(
             continue
         if waiting is not None:
             exit_ = waiting.take_exit(uuid)
+            if exit_ is not None and exit_.kind == "after_call":
+                if _back_from_agent(session, parked, call_uuid):
+                    return replace(exit_, target=after_call, queue=queue)
+                continue
             if exit_ is not None:
                 _stop_music(session, uuid)
                 return exit_
@@ -93,6 +125,22 @@ def wait_in_queue(
             last_announcement = time.monotonic()
             _announce(session, uuid, call_uuid, *status[:2], keys=waiting is not None)
     return None
+
+
+def _back_from_agent(session: CallSession, parked: list[bool], call_uuid: str) -> bool:
+    """The agent's leg hung up (the ACD's word, from that leg's own events); the caller is
+    ours again once the switch parked it (its own CHANNEL_PARK, before or after that word).
+    A caller still bridged (the agent handed it on in a consultation) is not."""
+    deadline = time.monotonic() + BACK_SECONDS
+    while session.up and time.monotonic() < deadline:
+        if parked[0]:
+            log.info(
+                "call %s: the agent hung up; the caller goes on to its after-call flow", call_uuid
+            )
+            return True
+        gevent.sleep(POLL_SECONDS / 4)
+    log.info("call %s: the agent left but the caller was handed on: no after-call flow", call_uuid)
+    return False
 
 
 def callback_goodbye(session: CallSession, call_uuid: str, number: str) -> None:

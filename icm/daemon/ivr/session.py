@@ -36,6 +36,7 @@ from icm.daemon.ivr.queue_wait import (
 from icm.daemon.ivr.voice import BEEP, VoiceFrontend
 from icm.daemon.switch import CallGone, CallSession, CommandRefused
 from icm.domain import commands as cmd
+from icm.domain import events as ev
 from icm.domain.acd.model import Contact
 from icm.domain.routing_table import RoutingTable
 from icm.routing_lookup import (
@@ -48,6 +49,7 @@ from icm.routing_lookup import (
 )
 from ivr.engine.effects import Finished
 from ivr.engine.interpreter import FlowNotFound, Interpreter
+from ivr.engine.nodes import CALL_VARIABLES
 from ivr.flow_source import DbFlows
 from ivr.services import FlowServices
 from outbound.dialling import transfer_refusal
@@ -137,6 +139,8 @@ def make_ivr_app(
                     queue, skills = done.params["queue"], done.params.get("skills") or {}
                     priority = max(priority, int(done.params.get("priority") or 0))
                     attached.update(ivr=done.variables, arrived="ivr", flow=routing.flow)
+                    if done.params.get("after_call"):
+                        attached["after_call"] = done.params["after_call"]
                 # a route straight to a queue greets only with the queue's own greeting (R-9,
                 # `greetings` {"default": …}): no fixed welcome delays every offer by its length
                 greeting = routing.greeting
@@ -174,7 +178,8 @@ def make_ivr_app(
 
         def wait_and_leave(self, contact: Contact, routing: Routing) -> None:
             """The caller waits in its queue until an agent takes it or it leaves; a way
-            out the ACD chose is carried here (a flow may lead into another queue)."""
+            out the ACD chose is carried here (a flow may lead into another queue), and so
+            is the flow the caller goes back to when the agent hangs up (AG-7)."""
             session, info = self.session, self.session.info
             while True:
                 exit_ = wait_in_queue(
@@ -186,17 +191,19 @@ def make_ivr_app(
                     queue_status,
                     waiting,
                     self,
+                    str(contact.attached.get("after_call") or ""),
                 )
                 if exit_ is None:
                     return
-                if exit_.kind != "flow":
+                if exit_.kind not in ("flow", "after_call"):
                     _carry_exit(session, info.call_uuid, exit_)
                     return
                 log.info(
-                    "call %s: overflow from %s to flow %s",
+                    "call %s: from queue %s to flow %s (%s)",
                     info.call_uuid,
                     exit_.queue,
                     exit_.target,
+                    exit_.kind,
                 )
                 variables = _call_variables(info.ani, info.dnis, info.caller_name, routing)
                 voices = settings.IVR_TTS_VOICES
@@ -205,11 +212,16 @@ def make_ivr_app(
                         interpreter, exit_.target, variables
                     )
                 except FlowNotFound:
-                    log.error(
-                        "call %s: overflow flow %s is not published", info.call_uuid, exit_.target
-                    )
-                    _carry_exit(session, info.call_uuid, replace(exit_, kind="hangup"))
+                    log.error("call %s: flow %s is not published", info.call_uuid, exit_.target)
+                    if exit_.kind == "after_call":  # the call with the agent is over: no apology
+                        session.hangup("NORMAL_CLEARING")
+                    else:
+                        _carry_exit(session, info.call_uuid, replace(exit_, kind="hangup"))
                     return
+                if exit_.kind == "after_call":
+                    answers = _answers(done.variables)
+                    notify(ev.CallSurveyed(switch, info.call_uuid, exit_.target, answers))
+                    log.info("call %s: flow %s answered %s", info.call_uuid, exit_.target, answers)
                 if done.action != "enter_queue":
                     _finish_call(session, info.call_uuid, done)
                     return
@@ -222,10 +234,25 @@ def make_ivr_app(
                     },
                     offered_to=frozenset(),
                     declined_by=set(),
-                    attached={**contact.attached, "ivr": done.variables, "flow": exit_.target},
+                    attached={
+                        **contact.attached,
+                        "ivr": done.variables,
+                        "flow": exit_.target,
+                        "after_call": done.params.get("after_call", ""),
+                    },
                 )
 
     return IvrCall
+
+
+def _answers(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """What a flow after the agent asked (a survey's answers): plain values, not what it knew
+    of the call from the start."""
+    return {
+        str(k): v
+        for k, v in variables.items()
+        if k not in CALL_VARIABLES and isinstance(v, str | int | float) and not isinstance(v, bool)
+    }
 
 
 def _transfer_data(variables: Mapping[str, str]) -> dict[str, Any] | None:
@@ -262,6 +289,8 @@ def _requeue(
             "arrived": "transferred",
             "transferred_from": transfer["from"],
             "transfer_note": transfer["note"],
+            # the flow the caller first entered with still runs after its new agent (AG-7)
+            "after_call": session.info.variables.get("ipbx_after_call", ""),
         },
     )
     log.info(
