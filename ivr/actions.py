@@ -47,6 +47,13 @@ def reference_problems(graph: dict[str, Any]) -> list[Problem]:
             known[kind] = _existing(kind)
         if str(name) not in known[kind]:
             problems.append(Problem(str(node_id), f"there is no {kind} named {name!r}"))
+    for node_id, node in sorted((graph.get("nodes") or {}).items()):
+        after = node.get("after_call") if isinstance(node, dict) else None
+        if after and node.get("type") == "enter_queue":  # AG-7: a flow after the agent
+            if "flow" not in known:
+                known["flow"] = _existing("flow")
+            if str(after) not in known["flow"]:
+                problems.append(Problem(str(node_id), f"there is no flow named {after!r}"))
     problems += unreachable_files(graph)  # the switch would play FILE NOT FOUND
     return problems
 

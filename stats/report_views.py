@@ -21,6 +21,7 @@ from agents.models import WorkGroup
 from ipbx_project.api_schema import OBJECT, errors, query
 from stats import reports
 from stats.export import as_csv, as_xlsx
+from stats.survey_report import surveys
 from supervision.roles import is_supervisor
 from supervision.scope import scope_of
 
@@ -32,6 +33,7 @@ TITLES = {
     "not_ready": "Not ready",
     "abandoned": "Abandoned",
     "campaigns": "Campaigns",
+    "surveys": "Surveys",
     "cost": "Cost",
     "forecast": "Staffing plan",
 }
@@ -45,6 +47,8 @@ def build(user: Any, name: str, params: Any) -> reports.Report:
     filters = reports.Filters.parse(params, scope_of(user))
     if name == "cost":
         report = reports.cost(filters, str(params.get("by") or "queue"))
+    elif name == "surveys":
+        report = surveys(filters)
     elif name == "forecast":
         from stats.staffing_plan import plan
 

@@ -69,3 +69,26 @@ def test_check_deploy_is_clean():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _channel_prefix(redis_url: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in GOOD_ENV}
+    env.update(GOOD_ENV, REDIS_URL=redis_url)
+    code = (
+        "from django.conf import settings; "
+        "print(settings.CHANNEL_LAYERS['default']['CONFIG']['prefix'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_installations_on_different_redis_databases_do_not_share_live_groups():
+    """Redis pub/sub ignores the database number: a site on database 3 of a shared Redis server
+    must not hear the desktop sign-outs and bulletins of the site on database 0."""
+    site_a = _channel_prefix("redis://:pw@127.0.0.1:6379/0")
+    site_b = _channel_prefix("redis://:pw@127.0.0.1:6379/3")
+    assert site_a == "asgi"  # unchanged for a single installation: live sockets keep working
+    assert site_b != site_a

@@ -68,6 +68,11 @@ class CallSession(Protocol):
     def on_dtmf(self, handler: Callable[[str], None]) -> None:
         """Call `handler(digit)` for every key the caller presses from now on."""
 
+    def on_back_from_bridge(self, handler: Callable[[bool], None]) -> None:
+        """Call `handler(True)` when the channel, once bridged, is parked (the other party
+        hung up and the switch parked it by `park_after_bridge`, or it was parked on
+        purpose), and `handler(False)` when it is bridged again."""
+
 
 @dataclass(frozen=True, slots=True)
 class ResyncReady:

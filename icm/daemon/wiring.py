@@ -38,7 +38,7 @@ from icm.bus.publisher import StatePublisher
 from icm.daemon import loops
 from icm.daemon.acd import contract as acd_contract
 from icm.daemon.acd.agent_calls import AgentCallControl
-from icm.daemon.acd.messages import CallbackRequested, ContactArrived
+from icm.daemon.acd.messages import ContactArrived
 from icm.daemon.acd.phone_codes import run_phone_code
 from icm.daemon.acd.queue_figures import QueueFigures
 from icm.daemon.acd.runtime import AcdRuntime
@@ -287,7 +287,7 @@ class IcmService:
                 name,
                 post,
                 self.figures.status,
-                self.request_callback,
+                self.acd.waiting,
                 self.figures.metric,
                 partial(run_phone_code, agents_by_extension=self.acd.extension_agents, post=post),
             ),
@@ -503,12 +503,6 @@ class IcmService:
     def _set_dialling_rules(self, rules: DiallingRules, gateway: str | None) -> None:
         self.dialling_rules = rules
         self.acd.gateway = gateway
-
-    def request_callback(self, contact_id: str) -> bool:
-        """From an IVR greenlet: turn the waiting contact into a call-back (True if done)."""
-        request = CallbackRequested(contact_id)
-        self.inbox.put(request)
-        return bool(request.result.get(timeout=5))
 
     def _agent_call(self, args: dict[str, Any]) -> dict[str, Any]:
         """An agent's own call: each action to the feature that serves it (unknown actions

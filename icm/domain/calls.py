@@ -79,6 +79,7 @@ class CallRecord:
     agent: str = ""
     routing: dict[str, Any] | None = None
     ivr: dict[str, Any] | None = None  # what the IVR gathered (IVR-6)
+    survey: dict[str, Any] | None = None  # a flow after the agent: {"flow", "answers"} (AG-7)
 
     @property
     def ended(self) -> bool:
@@ -102,6 +103,7 @@ class _Call:
     agent: str = ""
     routing: dict[str, Any] | None = None
     ivr: dict[str, Any] | None = None
+    survey: dict[str, Any] | None = None
     legs: dict[str, LegRecord] = field(default_factory=dict)
 
     def state(self) -> LegState:
@@ -135,6 +137,7 @@ class _Call:
             agent=self.agent,
             routing=self.routing,
             ivr=self.ivr,
+            survey=self.survey,
         )
 
 
@@ -252,6 +255,12 @@ class LiveCalls:
                 call.queue = event.queue
                 if event.data is not None:
                     call.ivr = dict(event.data)
+                return [call.record()]
+            case ev.CallSurveyed():
+                call = self._calls.get((event.switch, event.call_uuid))
+                if call is None:
+                    return []
+                call.survey = {"flow": event.flow, "answers": dict(event.answers)}
                 return [call.record()]
             case ev.CallAssigned():
                 call = self._calls.get((event.switch, event.call_uuid))

@@ -81,6 +81,17 @@ class CallQueued:
 
 
 @dataclass(frozen=True, slots=True)
+class CallSurveyed:
+    """The customer went back into a flow after the agent hung up (AG-7: a satisfaction
+    survey); `answers` is what the flow gathered, kept with the call (BIZ-5)."""
+
+    switch: str
+    call_uuid: str
+    flow: str
+    answers: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
 class LegSnapshot:
     """One channel as the switch reports it when icm (re)synchronises."""
 
@@ -221,6 +232,7 @@ DomainEvent = (
     | LegUnheld
     | LegHungUp
     | CallQueued
+    | CallSurveyed
     | CallAssigned
     | LegExpected
     | LegRenamed

@@ -1,6 +1,7 @@
 """Settings shared by every environment; deployment-specific values come from the environment."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -69,10 +70,17 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Redis pub/sub ignores the database number: installations sharing one Redis server on
+# different databases (or the benchmarks beside `make run`) get a channel-layer prefix each,
+# or one's group messages (a desktop's sign-out, a bulletin) would reach the other's sockets.
+_REDIS_DB = urlsplit(REDIS_URL).path.strip("/") or "0"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "prefix": "asgi" if _REDIS_DB == "0" else f"asgi{_REDIS_DB}",
+        },
     }
 }
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)

@@ -404,6 +404,8 @@ class Interpreter:
             "priority": _int(value, 0, -100, 100),
             "skills": {str(k): _int(v, 1, 1, 10) for k, v in skills.items()},
         }
+        if node.get("after_call"):  # back into this flow when the agent hangs up (AG-7)
+            params["after_call"] = str(node["after_call"])
         return Finished(
             "enter_queue",
             params,

@@ -5,7 +5,15 @@ import random
 import pytest
 
 from icm.domain.acd.engine import Acd
-from icm.domain.acd.model import AgentState, ContactOutcome, EscalationStep, Overflow, QueuePolicy
+from icm.domain.acd.model import (
+    AgentState,
+    ContactOutcome,
+    EscalationStep,
+    Media,
+    Overflow,
+    QueuePolicy,
+)
+from icm.domain.acd.outputs import CallbackOverflow
 from icm.domain.acd.strategies import InvalidPolicy
 from tests.acd.helpers import acd_with, contact, finished, offers
 
@@ -198,7 +206,8 @@ def test_overflow_on_expected_wait_to_callback():
     acd.login("a1", 0, ready=False)  # staffed but not ready
     acd.enqueue(contact("c1", at=0), 0)  # 0 ahead: expected wait 0
     out = acd.enqueue(contact("c2", at=1), 1)  # 1 ahead x 180 s handle: 180 > 100
-    assert finished(out)[0].target_kind == "callback"
+    assert out == [CallbackOverflow("c2", "q")]  # not finished: it keeps its place
+    assert acd.contacts["c2"].media is Media.CALLBACK and acd.position("c2", 1) == 2
 
 
 def test_no_answer_returns_the_call_and_repeated_misses_set_not_ready():

@@ -424,3 +424,74 @@ def test_outbound_progressive_campaign(backend, center):
     assert attempt.talk_seconds >= 1.0
     wait_until(lambda: ("on_call", "wrap_up", "") in transitions("ag1"), what="ag1 wrapping up")
     assert Campaign.objects.get(pk=campaign.pk).state == "finished"
+
+
+SURVEY = {
+    "start": "rate",
+    "nodes": {
+        "rate": {
+            "type": "collect",
+            "prompt": "Please rate our service from 1 to 5.",
+            "variable": "rating",
+            "min_digits": 1,
+            "max_digits": 1,
+            "exits": {"next": "bye"},
+        },
+        "bye": {"type": "hangup"},
+    },
+}
+
+
+def test_survey_after_the_agent_hangs_up(backend, center):
+    """Issue 20 item 4 (AG-7): the customer's flow says `after_call`; the agent hangs up, the
+    switch keeps the customer (park_after_bridge), the survey asks, the customer keys 4: the
+    CDR keeps the answer and the agent wraps up as usual."""
+    site, _ = center
+    for name, graph in (
+        ("survey", SURVEY),
+        (
+            "rated",
+            {
+                "start": "q",
+                "nodes": {"q": {"type": "enter_queue", "queue": "support", "after_call": "survey"}},
+            },
+        ),
+    ):
+        flow = Flow.objects.create(name=name)
+        check_publish(FlowVersion.objects.create(flow=flow, number=1, graph=graph))
+    InboundRoute.objects.create(site=site, name="rated", dnis="8141", flow=flow)
+    start(backend, center)
+    heard = backend.events("CHANNEL_EXECUTE")
+    backend.register_phone("1301", "answer:0.2")
+    agent_state(backend, center[1], "ag1", "login")
+    customer = backend.call_in("5550410", "8141")
+    on_call("ag1")
+    backend.hangup(agent_leg("1301", "5550410").uuid)  # the agent puts the phone down
+    wait_until(
+        lambda: (
+            "Please rate our service" in " ".join(heard.executed("play_and_get_digits", customer))
+        ),
+        timeout=30,
+        what="the survey question to the customer",
+    )
+    assert backend.api(f"uuid_recv_dtmf {customer} 4").startswith("+OK")
+    call = ended("5550410")
+    assert call.attached_data["survey"] == {"flow": "survey", "answers": {"rating": "4"}}
+    assert call.agent.login_id == "ag1"
+    wait_until(lambda: ("on_call", "wrap_up", "") in transitions("ag1"), what="ag1 wrapping up")
+    heard.close()
+
+
+def test_max_wait_leads_to_the_queue_voicemail(backend, center):
+    """Issue 20 item 1 (R-7): nobody serves the queue; at its maximum wait the caller is told
+    to leave a message and it is recorded — never a silent hang-up."""
+    Queue.objects.filter(name="support").update(max_wait_seconds=2)
+    start(backend, center)
+    heard = backend.events("CHANNEL_EXECUTE")
+    customer = backend.call_in("5550411", "8131")
+    wait_until(lambda: heard.executed("record", customer), timeout=30, what="the message")
+    said = [d.split("|", 2)[-1] for d in heard.executed("speak", customer)]
+    assert "All our agents are busy. Please leave a message after the tone." in said
+    backend.hangup(customer)
+    assert ended("5550411").attached_data["routing"]["outcome"] == "overflowed"
+    heard.close()

@@ -357,3 +357,25 @@ def test_an_agent_without_the_desktop_works_from_its_desk_phone_with_feature_cod
     platform.icm.wait_log("feature code *29 from 1101: Unknown feature code.")
     assert states()[-1] == "logged_out"
     esl.close()
+
+
+def test_an_agent_who_hangs_up_during_the_feature_code_confirmation_is_still_signed_in(
+    call_center, platform_factory
+):
+    """The agent dials *21 and puts the phone down while the confirmation is spoken: the sign-in
+    stands, icm logs no error, and the next code from that phone works."""
+    platform = platform_factory()
+    esl = platform.control()
+    reply = esl.api("sim_call 1101 *21 context=default")
+    assert reply.startswith("+OK"), reply
+    uuid = reply.split()[1]
+    platform.icm.wait_log("feature code *21 from 1101: Agent ag1 signed in.")
+    assert esl.api(f"uuid_kill {uuid}").startswith("+OK")  # mid-sentence
+    wait_until(lambda: [t[1] for t in transitions("ag1")] == ["ready"], what="ag1 signed in")
+    assert esl.api("sim_call 1101 *24 context=default").startswith("+OK")
+    wait_until(
+        lambda: [t[1] for t in transitions("ag1")] == ["ready", "not_ready"], what="not ready"
+    )
+    log = platform.icm.log()
+    assert "Traceback" not in log and " ERROR " not in log, log[-3000:]
+    esl.close()

@@ -145,6 +145,9 @@ class AgentCallControl:
         data = {"from": agent_id, "note": note, "kind": kind, "target": str(args.get("target"))}
         encoded = base64.b64encode(json.dumps(data).encode()).decode()
         self.api(cmd.SetLegVariable(customer, "ipbx_transfer", encoded))
+        # handed on: the switch hangs the customer up when the new party does (an after-call
+        # flow runs only after its own agent; a queue's session sets it again, AG-7)
+        self.api(cmd.SetLegVariable(customer, "park_after_bridge", "false"))
         if kind == "queue":
             self.api(cmd.SetLegVariable(customer, "ipbx_transfer_queue", target))
             self.api(cmd.TransferLeg(customer, REQUEUE.destination, REQUEUE.context))
@@ -251,6 +254,8 @@ class AgentCallControl:
             # consulted party hangs up); the customer parks by uuid_park itself
             for step in (
                 cmd.SetLegVariable(agent_leg, "park_after_bridge", "true"),
+                # handed on if the consultation completes: no after-call flow then (AG-7)
+                cmd.SetLegVariable(customer, "park_after_bridge", "false"),
                 cmd.ParkLeg(customer),
                 cmd.BroadcastSound(customer, MUSIC),
                 cmd.BroadcastSound(agent_leg, RINGBACK),

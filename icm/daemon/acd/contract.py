@@ -12,6 +12,7 @@ from icm.daemon.acd.messages import (
     AcdTick,
     CallbackRequested,
     ContactArrived,
+    LeaveQueue,
     OfferLegFailed,
     RepairLeg,
 )
@@ -53,6 +54,7 @@ def contract(
             (AcdTick, lambda item: acd.tick()),
             (OfferLegFailed, lambda item: acd.originate_failed(item.leg, item.cause)),
             (CallbackRequested, acd.callback_requested),
+            (LeaveQueue, acd.leave_queue),
             (RepairLeg, lambda item: acd.repair(item.agent_id, item.leg)),
         ),
         commands={name: _command(name, post, timeout, acd.preload) for name in COMMANDS},

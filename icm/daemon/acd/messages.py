@@ -29,6 +29,16 @@ class CallbackRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaveQueue:
+    """A waiting caller pressed a key to leave its queue (for voicemail); posted by its IVR
+    greenlet. The result is True when the ACD let it go."""
+
+    contact_id: str
+    kind: str
+    result: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
+
+
+@dataclass(frozen=True, slots=True)
 class OfferLegFailed:
     """An agent leg will never ring (originate refused, switch gone): re-route its contact."""
 

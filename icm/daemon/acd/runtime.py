@@ -8,6 +8,7 @@ the waiting contact. Runs inside icm's consumer greenlet: the single writer of A
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -17,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-import itertools
-
 import gevent
 import gevent.event
 
@@ -26,17 +25,24 @@ from icm.daemon.acd.facade import AcdFacade
 from icm.daemon.acd.messages import (
     AcdError,
     AcdRequest,
-    CallbackRequested,
     OfferLegFailed,
 )
+from icm.daemon.acd.overflow_exits import OverflowExits
 from icm.daemon.acd.recovery import RestartRecovery
+from icm.daemon.acd.waiting_callers import WaitingCallers
 from icm.daemon.switch import CommandRefused, SwitchNotConnected
 from icm.domain import commands as cmd
 from icm.domain import events as ev
 from icm.domain.acd.agent_fsm import AgentStateChanged, IllegalTransition
 from icm.domain.acd.engine import Acd, UnknownAgent, UnknownQueue
 from icm.domain.acd.model import AgentState, CallKind, Contact, QueuePolicy
-from icm.domain.acd.outputs import CancelOffer, ContactFinished, OfferContact, Output
+from icm.domain.acd.outputs import (
+    CallbackOverflow,
+    CancelOffer,
+    ContactFinished,
+    OfferContact,
+    Output,
+)
 from icm.domain.acd.sessions import AgentSession
 from icm.domain.acd.strategies import InvalidPolicy
 from outbound.domain.dialling_rules import default_refusal
@@ -55,7 +61,7 @@ class _Offer:
     answered: bool = False
 
 
-class AcdRuntime(RestartRecovery, AcdFacade):
+class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
     def __init__(
         self,
         switch: str,
@@ -97,6 +103,7 @@ class AcdRuntime(RestartRecovery, AcdFacade):
         self.number_refusal = number_refusal
         self.direct_legs: dict[str, str] = {}  # an agent's own (non-ACD) call leg -> agent
         self.callbacks: dict[str, str] = {}  # contact -> number to dial back
+        self.waiting = WaitingCallers(post)  # what callers waiting in a queue ask and are told
         self.dialling: dict[str, str] = {}  # customer leg being dialled -> agent leg
         # the agent's leg is in a consultation (consults.consultations): it outlives its customer
         self.in_consultation = in_consultation
@@ -142,20 +149,6 @@ class AcdRuntime(RestartRecovery, AcdFacade):
             self.apply(self.acd.enqueue(contact, self.clock()))
         except UnknownQueue:
             log.error("call %s: queue %s is unknown to the ACD", contact.contact_id, contact.queue)
-
-    def callback_requested(self, req: CallbackRequested) -> None:
-        """Keep the caller's place as a call-back; its hang-up is then not an abandon."""
-        contact = self.acd.contacts.get(req.contact_id)
-        refused = self.number_refusal(contact.ani) if contact is not None else ""
-        if refused:  # a caller's number is spoofable: the platform dials it only by the rules
-            log.warning("call %s: no call-back to %s: %s", req.contact_id, contact.ani, refused)
-            req.result.set(False)
-            return
-        if contact is None or not self.acd.convert_to_callback(req.contact_id, self.clock()):
-            req.result.set(False)
-            return
-        self.callbacks[req.contact_id] = contact.ani
-        req.result.set(True)
 
     def request(self, req: AcdRequest) -> None:
         now = self.clock()
@@ -333,6 +326,8 @@ class AcdRuntime(RestartRecovery, AcdFacade):
                             self.send(cmd.HangupLeg(leg, "ORIGINATOR_CANCEL"))
                 case ContactFinished():
                     self._finished(out)
+                case CallbackOverflow():
+                    self._callback_overflow(out)
                 case AgentStateChanged():
                     self.on_agent_change(out)
         self.wake.set()  # timers may have changed
@@ -399,16 +394,7 @@ class AcdRuntime(RestartRecovery, AcdFacade):
             self.talking[customer] = done.agent_id
             self.send(cmd.BridgeLegs(customer, leg))
         elif done.outcome == "overflowed":
-            if done.target_kind == "number" and done.target:
-                self.send(cmd.TransferLeg(customer, done.target))
-            elif done.target_kind != "queue":
-                # voicemail and call-back flows arrive with the IVR issue: say goodbye
-                log.warning(
-                    "call %s: overflow to %s is not available yet; hanging up",
-                    customer,
-                    done.target_kind,
-                )
-                self.send(cmd.HangupLeg(customer, "NORMAL_CLEARING"))
+            self._overflowed(done)
         self.on_contact_finished(done, explanation)
 
     def dial_back(self, contact_id: str, number: str, agent_leg: str) -> str:
@@ -498,6 +484,8 @@ class AcdRuntime(RestartRecovery, AcdFacade):
             self.send(cmd.HangupLeg(customer, "ORIGINATOR_CANCEL"))
         if agent_id is not None:  # the agent's side of a call hung up
             self.agent_leg.pop(agent_id, None)
+            for customer in [c for c, a in self.talking.items() if a == agent_id]:
+                self.waiting.agent_left(customer, self.acd.contact_queue_of_agent.get(agent_id, ""))
             self.talking = {c: a for c, a in self.talking.items() if a != agent_id}
             self.apply(self.acd.call_ended(agent_id, now))
             return

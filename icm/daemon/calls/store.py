@@ -279,4 +279,6 @@ def _attached(record: CallRecord) -> dict[str, Any]:
         data["routing"] = record.routing
     if record.ivr:
         data["ivr"] = record.ivr
+    if record.survey:
+        data["survey"] = record.survey
     return data

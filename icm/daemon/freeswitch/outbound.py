@@ -104,6 +104,26 @@ class IcmOutboundSession(OutboundSession):
     def on_dtmf(self, handler: Callable[[str], None]) -> None:
         self.register_handle("DTMF", lambda event: handler(event.headers.get("DTMF-Digit", "")))
 
+    def on_back_from_bridge(self, handler: Callable[[bool], None]) -> None:
+        """FreeSWITCH parks the survivor of a bridge whose other leg hung up when it has
+        `park_after_bridge=true` (switch_ivr_bridge.c, switch_ivr_multi_threaded_bridge):
+        CHANNEL_UNBRIDGE, then CHANNEL_PARK on this channel, both on this socket in the order
+        the channel's own thread fired them (so does a `uuid_park` during a bridge). A PARK
+        before any BRIDGE is the socket application's own park (mod_event_socket's
+        socket_function)."""
+        bridged = [False]
+
+        def on_bridge(event: Any) -> None:
+            bridged[0] = True
+            handler(False)
+
+        def on_park(event: Any) -> None:
+            if bridged[0]:
+                handler(True)
+
+        self.register_handle("CHANNEL_BRIDGE", on_bridge)
+        self.register_handle("CHANNEL_PARK", on_park)
+
     def send(self, data: str) -> Any:
         try:
             return super().send(data)

@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +23,16 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from agents.models import Agent
-from icm.daemon.acd.messages import ContactArrived
+from icm.daemon.acd.waiting_callers import QueueExit, WaitingCallers
 from icm.daemon.campaigns.messages import FlowAnswers
+from icm.daemon.ivr.queue_wait import (
+    LEAVE_MESSAGE,
+    SORRY,
+    QueueStatus,
+    callback_goodbye,
+    say,
+    wait_in_queue,
+)
 from icm.daemon.ivr.voice import VoiceFrontend
 from icm.daemon.ivr.voicemail import leave_voicemail
 from icm.daemon.switch import CallGone, CallSession, CommandRefused
@@ -43,6 +51,7 @@ from icm.routing_lookup import (
 )
 from ivr.engine.effects import Finished
 from ivr.engine.interpreter import FlowNotFound, Interpreter
+from ivr.engine.nodes import CALL_VARIABLES
 from ivr.flow_source import DbFlows
 from ivr.services import FlowServices
 from outbound.dialling import transfer_refusal
@@ -50,18 +59,11 @@ from outbound.dialling import transfer_refusal
 log = logging.getLogger(__name__)
 
 
-QueueStatus = Callable[[str], "tuple[int, float, float] | None"]
-
-
-CALLBACK_KEY = "1"
-MUSIC = "local_stream://moh"
-
-
 def make_ivr_app(
     switch: str,
     notify: Callable[[object], None],
     queue_status: QueueStatus | None = None,
-    request_callback: Callable[[str], bool] | None = None,
+    waiting: WaitingCallers | None = None,
     queue_metric: Callable[[str, str], float] | None = None,
     phone_code: Callable[[str, str], str] | None = None,
 ) -> type:
@@ -100,18 +102,8 @@ def make_ivr_app(
                 session.keep_events()
                 transfer = _transfer_data(info.variables)
                 if transfer is not None:
-                    _requeue(
-                        session,
-                        switch,
-                        notify,
-                        uuid,
-                        call_uuid,
-                        ani,
-                        transfer,
-                        self,
-                        queue_status,
-                        request_callback,
-                    )
+                    contact = _requeue(session, uuid, call_uuid, ani, transfer)
+                    self.wait_and_leave(contact, Routing("", "", 0, "", ""))
                     return
                 owner = info.variables.get(VOICEMAIL_VARIABLE, "")
                 if owner:  # sent to a mailbox (icm.daemon.voicemail.entry)
@@ -150,11 +142,13 @@ def make_ivr_app(
                     notify(FlowAnswers(uuid, dict(done.variables)))
                 if done is not None:
                     if done.action != "enter_queue":
-                        _finish_call(session, call_uuid, done, notify, (ani, name))
+                        _finish_call(session, call_uuid, done, notify)
                         return
                     queue, skills = done.params["queue"], done.params.get("skills") or {}
                     priority = max(priority, int(done.params.get("priority") or 0))
                     attached.update(ivr=done.variables, arrived="ivr", flow=routing.flow)
+                    if done.params.get("after_call"):
+                        attached["after_call"] = done.params["after_call"]
                 # a route straight to a queue greets only with the queue's own greeting (R-9,
                 # `greetings` {"default": …}): no fixed welcome delays every offer by its length
                 greeting = routing.greeting
@@ -177,16 +171,7 @@ def make_ivr_app(
                     last_agent_id=routing.last_agent,
                     attached=attached,
                 )
-                _wait_in_queue(
-                    session,
-                    switch,
-                    notify,
-                    contact,
-                    call_uuid,
-                    queue_status,
-                    request_callback,
-                    self,
-                )
+                self.wait_and_leave(contact, routing)
             except CallGone:
                 log.info("call %s: caller left the IVR", call_uuid)
             except (Exception, gevent.Timeout):  # a stuck switch command times out too
@@ -199,7 +184,83 @@ def make_ivr_app(
                 if sessions.get(uuid) is self:
                     del sessions[uuid]
 
+        def wait_and_leave(self, contact: Contact, routing: Routing) -> None:
+            """The caller waits in its queue until an agent takes it or it leaves; a way
+            out the ACD chose is carried here (a flow may lead into another queue), and so
+            is the flow the caller goes back to when the agent hangs up (AG-7)."""
+            session, info = self.session, self.session.info
+            while True:
+                exit_ = wait_in_queue(
+                    session,
+                    switch,
+                    notify,
+                    contact,
+                    info.call_uuid,
+                    queue_status,
+                    waiting,
+                    self,
+                    str(contact.attached.get("after_call") or ""),
+                )
+                if exit_ is None:
+                    return
+                if exit_.kind not in ("flow", "after_call"):
+                    _carry_exit(session, info.call_uuid, exit_, notify)
+                    return
+                log.info(
+                    "call %s: from queue %s to flow %s (%s)",
+                    info.call_uuid,
+                    exit_.queue,
+                    exit_.target,
+                    exit_.kind,
+                )
+                variables = _call_variables(info.ani, info.dnis, info.caller_name, routing)
+                voices = settings.IVR_TTS_VOICES
+                try:
+                    done = VoiceFrontend(session, info.call_uuid, services, voices).run(
+                        interpreter, exit_.target, variables
+                    )
+                except FlowNotFound:
+                    log.error("call %s: flow %s is not published", info.call_uuid, exit_.target)
+                    if exit_.kind == "after_call":  # the call with the agent is over: no apology
+                        session.hangup("NORMAL_CLEARING")
+                    else:
+                        _carry_exit(session, info.call_uuid, replace(exit_, kind="hangup"), notify)
+                    return
+                if exit_.kind == "after_call":
+                    answers = _answers(done.variables)
+                    notify(ev.CallSurveyed(switch, info.call_uuid, exit_.target, answers))
+                    log.info("call %s: flow %s answered %s", info.call_uuid, exit_.target, answers)
+                if done.action != "enter_queue":
+                    _finish_call(session, info.call_uuid, done, notify)
+                    return
+                contact = replace(
+                    contact,
+                    queue=done.params["queue"],
+                    enqueued_at=time.time(),
+                    required_skills={
+                        str(k): int(v) for k, v in (done.params.get("skills") or {}).items()
+                    },
+                    offered_to=frozenset(),
+                    declined_by=set(),
+                    attached={
+                        **contact.attached,
+                        "ivr": done.variables,
+                        "flow": exit_.target,
+                        "after_call": done.params.get("after_call", ""),
+                    },
+                )
+
     return IvrCall
+
+
+def _answers(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """What a flow after the agent asked (a survey's answers): plain values, not what it knew
+    of the call from the start."""
+    return {
+        str(k): v
+        for k, v in variables.items()
+        if k not in CALL_VARIABLES and isinstance(v, str | int | float) and not isinstance(v, bool)
+    }
 
 
 def _transfer_data(variables: Mapping[str, str]) -> dict[str, Any] | None:
@@ -219,17 +280,8 @@ def _transfer_data(variables: Mapping[str, str]) -> dict[str, Any] | None:
 
 
 def _requeue(
-    session: CallSession,
-    switch: str,
-    notify: Callable[[object], None],
-    uuid: str,
-    call_uuid: str,
-    ani: str,
-    transfer: dict[str, Any],
-    owner: Any,
-    queue_status: QueueStatus | None,
-    request_callback: Callable[[str], bool] | None,
-) -> None:
+    session: CallSession, uuid: str, call_uuid: str, ani: str, transfer: dict[str, Any]
+) -> Contact:
     """A caller an agent transferred to a queue: straight back in, with the note."""
     session.execute(cmd.UnsetVar("ipbx_transfer_queue"))  # a later transfer starts clean
     session.execute(cmd.UnsetVar("ipbx_transfer"))
@@ -245,6 +297,8 @@ def _requeue(
             "arrived": "transferred",
             "transferred_from": transfer["from"],
             "transfer_note": transfer["note"],
+            # the flow the caller first entered with still runs after its new agent (AG-7)
+            "after_call": session.info.variables.get("ipbx_after_call", ""),
         },
     )
     log.info(
@@ -253,9 +307,7 @@ def _requeue(
         transfer["from"],
         transfer["queue"],
     )
-    _wait_in_queue(
-        session, switch, notify, contact, call_uuid, queue_status, request_callback, owner
-    )
+    return contact
 
 
 def _no_metrics(metric: str, queue: str) -> float:
@@ -306,11 +358,7 @@ def _feature_code(
 
 
 def _finish_call(
-    session: CallSession,
-    call_uuid: str,
-    done: Finished,
-    notify: Callable[[object], None],
-    caller: tuple[str, str],
+    session: CallSession, call_uuid: str, done: Finished, notify: Callable[[object], None]
 ) -> None:
     """A flow that ended other than in a queue: transfer, voicemail or hang up."""
     if done.action == "transfer":
@@ -342,106 +390,35 @@ def _finish_call(
         while session.up:
             gevent.sleep(0.5)
         return
-    if done.action == "voicemail":  # IVR-7: filed in the node's mailbox
+    if done.action == "voicemail":  # IVR-7: filed in the mailbox, its owner's phone lit
         seconds = int(done.params.get("max_seconds") or 0)
+        caller = (session.info.ani, session.info.caller_name)
         owner = str(done.params["mailbox"])
         leave_voicemail(session, call_uuid, owner, caller, _lookups.run, notify, seconds, True)
     cause = str(done.params.get("cause") or "NORMAL_CLEARING")
     session.hangup(cause if re.fullmatch(r"[A-Z][A-Z_]{2,40}", cause) else "NORMAL_CLEARING")
 
 
-def _wait_in_queue(
-    session: CallSession,
-    switch: str,
-    notify: Callable[[object], None],
-    contact: Contact,
-    call_uuid: str,
-    queue_status: QueueStatus | None,
-    request_callback: Callable[[str], bool] | None,
-    owner: Any = None,
+def _carry_exit(
+    session: CallSession, call_uuid: str, exit_: QueueExit, notify: Callable[[object], None]
 ) -> None:
-    """Hand the call to the ACD, then music, announcements and the call-back key until an
-    agent takes it (the ACD bridges it) or the caller leaves. A session whose caller was
-    transferred back to icm (`owner.superseded`) stops acting but keeps its socket until the
-    call ends: closing it would hang the call up."""
-    uuid, queue = contact.contact_id, contact.queue
-    session.execute(cmd.SetVar("ipbx_queue", queue))
-    ivr = contact.attached.get("ivr")
-    data = {"flow": contact.attached.get("flow"), **ivr} if ivr else None
-    # Music first, then the ACD: an agent answering at once must not be bridged before the
-    # switch has the music command, which would then play after the bridge
-    session.execute(cmd.Playback(MUSIC))
-    notify(ev.CallQueued(switch, call_uuid, queue, datetime.now(tz=UTC), data))
-    notify(ContactArrived(contact))
-    log.info(
-        "call %s: dnis %s handed to queue %s (priority %s)",
-        call_uuid,
-        contact.attached.get("dnis"),
-        queue,
-        contact.priority,
-    )
-    pressed: list[str] = []
-    session.on_dtmf(pressed.append)
-    last_announcement = time.monotonic()
-    while session.up:
-        gevent.sleep(0.2)
-        if getattr(owner, "superseded", False):
-            continue
-        if CALLBACK_KEY in pressed and request_callback is not None:
-            pressed.clear()
-            if request_callback(uuid):
-                _callback_goodbye(session, uuid, call_uuid, contact.ani)
-                break
-        status = queue_status(uuid) if queue_status else None
-        if status and status[2] and time.monotonic() - last_announcement >= status[2]:
-            last_announcement = time.monotonic()
-            _announce(session, uuid, call_uuid, *status[:2])
-
-
-def _callback_goodbye(session: CallSession, channel: str, call_uuid: str, number: str) -> None:
-    """The caller keeps its place and will be called back: say so, then hang up."""
-    log.info(
-        "call %s: call-back requested to %s; the place in the queue is kept", call_uuid, number
-    )
-    spoken = " ".join(number)
-    _stop_music(session, channel)
-    session.execute(
-        cmd.Speak("flite", "kal", f"We will call you back at {spoken}. Goodbye."),
-        block=True,
-        timeout=15,
-    )
-    session.hangup("NORMAL_CLEARING")
-
-
-def _announce(
-    session: CallSession, channel: str, call_uuid: str, position: int, expected_wait: float
-) -> None:
-    """Tell a waiting caller its place and expected wait, then back to music (R-9)."""
-    if expected_wait == float("inf"):
-        wait_text = "All our agents are busy."
-    else:
-        minutes = max(1, round(expected_wait / 60))
-        wait_text = f"Your expected wait is about {minutes} minute{'s' if minutes > 1 else ''}."
-    _stop_music(session, channel)
-    session.execute(
-        cmd.Speak("flite", "kal", f"You are number {position} in the queue. {wait_text}")
-    )
-    session.execute(cmd.Playback(MUSIC))
-    log.info(
-        "call %s: announced position %s, expected wait %.0fs",
-        call_uuid,
-        position,
-        expected_wait if expected_wait != float("inf") else -1,
-    )
-
-
-def _stop_music(session: CallSession, uuid: str) -> None:
-    """Queue music (`local_stream://`) never ends by itself: break it so that what is queued
-    behind it plays now."""
-    reply = session.api(cmd.BreakLeg(uuid))
-    text = getattr(reply, "data", "") or ""
-    if str(text).startswith("-ERR"):
-        log.warning("call %s: music not stopped: %s", uuid, text)
+    """The caller leaves its queue without an agent, other than into a flow: told where it
+    goes, then taken there (R-7): a call-back goodbye, voicemail, a transfer, or a goodbye
+    (never a silent hang-up)."""
+    log.info("call %s: leaves queue %s for %s %s", call_uuid, exit_.queue, exit_.kind, exit_.target)
+    match exit_.kind:
+        case "callback":
+            callback_goodbye(session, call_uuid, exit_.target)
+        case "voicemail":
+            say(session, LEAVE_MESSAGE)
+            mailbox = exit_.target or exit_.queue
+            _finish_call(session, call_uuid, Finished("voicemail", {"mailbox": mailbox}), notify)
+        case "extension" | "number":
+            params = {"kind": exit_.kind, "target": exit_.target}
+            _finish_call(session, call_uuid, Finished("transfer", params), notify)
+        case _:
+            say(session, SORRY)
+            session.hangup("NORMAL_CLEARING")
 
 
 def _lookup_routing(dnis: str, ani: str) -> Routing:

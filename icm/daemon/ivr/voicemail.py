@@ -89,7 +89,7 @@ def leave_voicemail(
 def message_path(owner: str, call_uuid: str) -> str:
     """Where the switch writes a message: under the recordings storage, one directory per
     mailbox (shared by the switch and the web, as recordings are)."""
-    folder = re.sub(r"[^A-Za-z0-9_-]", "_", owner)[:80]
+    folder = re.sub(r"[^A-Za-z0-9_.-]", "_", owner.replace(":", "-"))[:80]  # queue-support
     stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S")
     return f"{settings.IPBX_RECORDINGS_DIR}/voicemail/{folder}/{stamp}-{call_uuid}.wav"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from dataclasses import replace
 
 from .agent_fsm import AgentStateChanged, IllegalTransition, change_state
 from .direct import DirectOffers
@@ -27,6 +26,7 @@ from .model import (
     QueuePolicy,
 )
 from .outputs import CancelOffer, ContactFinished, OfferContact, Output
+from .overflows import Overflows
 from .selection import contact_order_key, eligible_agents, in_order, may_take, serves_queue
 from .strategies import STRATEGIES, RankContext, validate_policy
 from .timers import Timers
@@ -43,7 +43,7 @@ class UnknownAgent(KeyError):
     """A command names an agent the ACD does not know."""
 
 
-class Acd(DirectOffers, QueueMetrics):
+class Acd(DirectOffers, Overflows, QueueMetrics):
     """Agents, queues and waiting contacts of one icm; the single writer of ACD state."""
 
     def __init__(self, rng: random.Random | None = None) -> None:
@@ -543,26 +543,6 @@ class Acd(DirectOffers, QueueMetrics):
                 str(contact.media),
             )
         ]
-
-    def _overdue_overflow(self, contact: Contact, now: float) -> list[Output]:
-        policy = self.policies[contact.queue]
-        waited = now - contact.enqueued_at
-        for rule in policy.overflow:
-            if rule.after_seconds is not None and waited >= rule.after_seconds:
-                return self._overflow(contact, now, rule.target_kind, rule.target)
-        if policy.max_wait is not None and waited >= policy.max_wait:
-            return self._overflow(contact, now, "voicemail", "")
-        return []
-
-    def _overflow(self, contact: Contact, now: float, kind: str, target: str) -> list[Output]:
-        log.info(
-            "contact %s (%s): overflow to %s %s", contact.contact_id, contact.queue, kind, target
-        )
-        out = self._finish(contact, now, ContactOutcome.OVERFLOWED, "", kind, target)
-        if kind == "queue" and target in self.policies:
-            moved = replace(contact, queue=target, offered_to=frozenset(), declined_by=set())
-            out += self.enqueue(moved, now)
-        return out
 
     def _return_to_prior(self, agent: Agent, now: float, trigger: str) -> list[Output]:
         to = agent.prior_state if agent.prior_state in (S.READY, S.NOT_READY) else S.READY

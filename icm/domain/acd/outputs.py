@@ -46,4 +46,13 @@ class ContactFinished:
     media: str = "voice"
 
 
-Output = OfferContact | CancelOffer | ContactFinished | AgentStateChanged
+@dataclass(frozen=True, slots=True)
+class CallbackOverflow:
+    """The queue's overflow turned a waiting caller into a call-back: it keeps its place and
+    is served by reserving an agent, then dialling the caller's number (R-7)."""
+
+    contact_id: str
+    queue: str
+
+
+Output = OfferContact | CancelOffer | ContactFinished | AgentStateChanged | CallbackOverflow

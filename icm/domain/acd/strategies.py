@@ -7,10 +7,12 @@ validated here too, so a bad strategy or parameter is refused with a clear messa
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .model import Agent, Candidate, Contact, QueuePolicy
+from .overflows import NEEDS_TARGET, TARGET_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +96,7 @@ STRATEGIES: dict[str, Strategy] = {
     "skills_best_match": skills_best_match,
     "skills_best_match_closest": skills_best_match,
 }
-OVERFLOW_TARGETS = frozenset({"queue", "number", "voicemail", "callback"})
+OVERFLOW_TARGETS = frozenset(TARGET_KINDS)
 
 
 class InvalidPolicy(ValueError):
@@ -135,8 +137,11 @@ def validate_policy(policy: QueuePolicy) -> QueuePolicy:
             )
         if rule.after_seconds is None and rule.expected_wait_over is None:
             problems.append("an overflow rule needs after_seconds or expected_wait_over")
-        if rule.target_kind in ("queue", "number") and not rule.target:
+        if rule.target_kind in NEEDS_TARGET and not rule.target:
             problems.append(f"overflow to a {rule.target_kind} needs a target")
+        if rule.target_kind in ("extension", "number") and rule.target:
+            if not re.fullmatch(r"\+?[0-9*#]{1,32}", rule.target):
+                problems.append(f"overflow target {rule.target!r} is not a phone number")
         if rule.target_kind == "queue" and rule.target == policy.name:
             problems.append("a queue cannot overflow to itself")
     if policy.announce_seconds < 0:
