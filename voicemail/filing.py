@@ -16,7 +16,6 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import soundfile
@@ -246,10 +245,6 @@ def publish(box: Mailbox) -> None:
         bus.publish(keys.events_channel(bus), json.dumps(event))
     except Exception:
         log.warning("voicemail: live update of %s failed", box.owner, exc_info=True)
-
-
-def exists(path: str) -> bool:
-    return Path(path).is_file()
 
 
 def callback_message(callback: Any) -> dict[str, Any] | None:
