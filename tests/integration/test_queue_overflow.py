@@ -18,6 +18,7 @@ from ivr.models import Flow, FlowVersion
 from tests.fixtures.esl_client import EventCollector
 from tests.fixtures.waiting import wait_until
 from tests.integration.test_acd_switchsim import call_center, ended, set_state, transitions
+from voicemail.models import VoicemailMessage
 
 __all__ = ["call_center"]  # the fixture, shared with the ACD's switchsim tests
 
@@ -88,6 +89,10 @@ def test_the_maximum_wait_takes_the_caller_to_the_queue_voicemail(
     assert call.attached_data["routing"]["outcome"] == "overflowed"
     with wave.open(str(path)) as recorded:  # the caller's message is really there
         assert recorded.getnframes() / recorded.getframerate() > 1.5
+    # filed in the queue's mailbox (IVR-7), where it became a call-back the ACD will route
+    message = VoicemailMessage.objects.get(path=str(path))
+    assert message.mailbox.owner == "queue:helpdesk" and message.caller_number == "5550203"
+    assert message.callback.queue.name == "helpdesk" and message.callback.status == "pending"
     esl.close()
 
 
