@@ -34,6 +34,7 @@ NO_MAILBOX = "We are sorry, this mailbox cannot take messages. Goodbye."
 DEFAULT_GREETING = "Please leave a message after the tone."
 MIN_SECONDS = 1.0  # shorter: the caller hung up at the tone; nothing is filed
 FILE_WAIT = 3.0  # s: a caller's hang-up ends the record app before the file is closed
+RETRY_DELAYS = (2.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0)  # s: filing while the database is away
 
 
 def leave_voicemail(
@@ -69,21 +70,54 @@ def leave_voicemail(
         Path(path).unlink(missing_ok=True)
         return None
     number, name = caller
-    filed = run_db(
-        partial(
-            filing.file_message,
-            box.id,
-            path,
-            call_uuid=call_uuid,
-            caller_number=number,
-            caller_name=name,
-        )
+    file_it = partial(
+        filing.file_message,
+        box.id,
+        path,
+        call_uuid=call_uuid,
+        caller_number=number,
+        caller_name=name,
+        received_at=datetime.now(tz=UTC),
     )
-    log.info("call %s: voicemail %s for %s in %s", call_uuid, filed.message, box.owner, path)
+    try:
+        filed = run_db(file_it)
+    except (Exception, gevent.Timeout):  # the database is away: the message is not lost
+        log.exception("call %s: message %s not filed yet; retrying", call_uuid, path)
+        gevent.spawn(file_later, file_it, run_db, notify)
+        return None
+    _filed(call_uuid, filed, path, notify)
+    return filed.message
+
+
+def file_later(
+    file_it: Callable[[], filing.Filed],
+    run_db: RunDb,
+    notify: Callable[[object], None],
+    delays: tuple[float, ...] = RETRY_DELAYS,
+) -> filing.Filed | None:
+    """File a message whose first try failed, again after each of `delays` (s); None when
+    every try failed (logged with its file: an operator can file it by hand)."""
+    for delay in delays:
+        gevent.sleep(delay)
+        try:
+            filed = run_db(file_it)
+        except (Exception, gevent.Timeout):
+            log.warning("voicemail %s: filing failed again", file_it.args[1], exc_info=True)
+            continue
+        _filed("-", filed, str(file_it.args[1]), notify)
+        return filed
+    log.error("voicemail %s: NOT FILED after %d tries", file_it.args[1], len(delays) + 1)
+    return None
+
+
+def _filed(
+    call_uuid: str, filed: filing.Filed, path: str, notify: Callable[[object], None]
+) -> None:
+    """A filed message: its owner's phone lamp, and its email."""
+    log.info("call %s: voicemail %s for %s in %s", call_uuid, filed.message, filed.owner, path)
     for lamp in filed.lamps:
         notify(LampChanged(lamp.user, lamp.domain, lamp.new, lamp.old))
     gevent.spawn(_email, filed.message)
-    return filed.message
 
 
 def message_path(owner: str, call_uuid: str) -> str:
