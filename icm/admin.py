@@ -17,6 +17,7 @@ from .models import (
     Holiday,
     InboundRoute,
     Queue,
+    QueueAgent,
     QueueSkill,
     RoutingRule,
     Schedule,
@@ -185,6 +186,15 @@ class QueueSkillInline(admin.TabularInline):
     autocomplete_fields = ["skill"]
 
 
+class QueueAgentInline(admin.TabularInline):
+    """R-6: each agent's top-down position and reserve flag in this queue."""
+
+    model = QueueAgent
+    extra = 1
+    autocomplete_fields = ["agent"]
+    fields = ["agent", "position", "reserve"]
+
+
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
     list_display = [
@@ -201,7 +211,7 @@ class QueueAdmin(admin.ModelAdmin):
     list_select_related = ["site"]
     search_fields = ["name", "display_name"]
     autocomplete_fields = ["site"]
-    inlines = [QueueSkillInline]
+    inlines = [QueueSkillInline, QueueAgentInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Queue]:
         return super().get_queryset(request).prefetch_related("required_skills__skill")
