@@ -3,7 +3,7 @@ the system event history."""
 
 from .calls import Call, CallLeg
 from .customers import Customer, CustomerNumber
-from .devices import Extension, Gateway, Site, Switch
+from .devices import Extension, ExtensionRegistration, Gateway, Site, Switch
 from .routing import (
     Holiday,
     InboundRoute,
@@ -23,6 +23,7 @@ __all__ = [
     "Customer",
     "CustomerNumber",
     "Extension",
+    "ExtensionRegistration",
     "Gateway",
     "Holiday",
     "InboundRoute",
