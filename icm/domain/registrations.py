@@ -1,8 +1,10 @@
 """Phone registrations on a switch (ICM-1): the events a switch reports about its SIP users
 and the pure tracker of which extensions can be rung.
 
-An extension is registered while it has at least one live registration (a phone may register
-from two devices, each with its own call ID). The switch's events and its snapshot (asked on
+An extension is registered while it has a live registration. As sofia's profiles do by
+default (and freeswitch_conf's do), a user has one registration: a REGISTER replaces it
+whatever its call ID, an un-REGISTER ends it; with `multiple=True` (a profile with
+`multiple-registrations`) each call ID is a device of its own. The switch's events and its snapshot (asked on
 every (re)connect) are applied in the order they arrive on the event stream: the snapshot was
 taken after every event that reached us before it, so it replaces what they said; an event
 after it is newer news. A snapshot row whose expiry has already passed is a registration the
@@ -82,7 +84,8 @@ class Registrations:
     """Which extensions of one switch are registered; every `apply` returns the extensions
     whose registered / not registered answer changed."""
 
-    def __init__(self) -> None:
+    def __init__(self, multiple: bool = False) -> None:
+        self.multiple = multiple
         self._live: dict[str, dict[str, RegistrationRow]] = {}  # user -> call ID -> row
         self.phones: dict[str, PhoneState] = {}
         self.synced = False  # a snapshot was applied: an absent extension is not registered
@@ -99,10 +102,16 @@ class Registrations:
             row = RegistrationRow(
                 event.user, event.domain, event.call_id, event.contact, event.network_ip, 0
             )
+            if not self.multiple:
+                self._live.pop(event.user, None)  # the switch replaced the old one
             self._live.setdefault(event.user, {})[event.call_id] = row
             return self._settle([event.user], event.at.timestamp(), "", event.user_agent)
         if isinstance(event, PhoneUnregistered):
-            self._live.get(event.user, {}).pop(event.call_id, None)
+            rows = self._live.get(event.user, {})
+            if self.multiple or event.why == "expired":  # an expiry names the row it ends
+                rows.pop(event.call_id, None)
+            else:  # sofia deletes the user's registration, whatever the un-REGISTER's call ID
+                rows.clear()
             return self._settle([event.user], event.at.timestamp(), event.why)
         return self._resync(event.rows, event.at.timestamp())
 

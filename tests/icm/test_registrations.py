@@ -101,8 +101,19 @@ def test_nothing_is_known_before_the_first_snapshot_then_absent_means_not_regist
     assert regs.registered("1101") is False and regs.registered("1102") is True
 
 
-def test_a_phone_with_two_devices_stays_registered_until_both_leave():
+def test_one_registration_per_user_as_sofia_keeps_it_by_default():
     regs = Registrations()
+    regs.apply(_reg(call_id="boot-1"))
+    assert regs.apply(_reg(call_id="boot-2")) == set()  # rebooted: the new one replaces it
+    assert regs.apply(_unreg(call_id="other")) == {"1101"}  # un-REGISTER: whatever call ID
+    regs.apply(_reg(call_id="boot-3"))
+    assert regs.apply(_unreg(call_id="boot-2", why="expired")) == set()  # an old row's expiry
+    assert regs.registered("1101") is True
+    assert regs.apply(_unreg(call_id="boot-3", why="expired")) == {"1101"}
+
+
+def test_a_phone_with_two_devices_stays_registered_until_both_leave():
+    regs = Registrations(multiple=True)  # a profile with multiple-registrations
     regs.apply(_reg(call_id="desk"))
     assert regs.apply(_reg(call_id="soft")) == set()  # a second device: nothing changes
     assert regs.apply(_unreg(call_id="desk")) == set()
