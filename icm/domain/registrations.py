@@ -4,11 +4,12 @@ and the pure tracker of which extensions can be rung.
 An extension is registered while it has a live registration. As sofia's profiles do by
 default (and freeswitch_conf's do), a user has one registration: a REGISTER replaces it
 whatever its call ID, an un-REGISTER ends it; with `multiple=True` (a profile with
-`multiple-registrations`) each call ID is a device of its own. The switch's events and its snapshot (asked on
-every (re)connect) are applied in the order they arrive on the event stream: the snapshot was
-taken after every event that reached us before it, so it replaces what they said; an event
-after it is newer news. A snapshot row whose expiry has already passed is a registration the
-switch is expiring right now (its `expire` event may have come first): it does not count.
+`multiple-registrations`) each call ID is a device of its own. The switch's events and its
+snapshot (asked on every (re)connect) are applied in the order they arrive on the event
+stream: the snapshot was taken after every event that reached us before it, so it replaces
+what they said; an event after it is newer news. A snapshot row whose expiry has already
+passed is a registration the switch is expiring right now (its `expire` event may have come
+first): it does not count.
 """
 
 from __future__ import annotations
