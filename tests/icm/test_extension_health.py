@@ -10,7 +10,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from icm.daemon.acd.messages import AcdRequest
 from icm.daemon.acd.runtime import AcdRuntime
+from icm.daemon.outbox import Outbox
+from icm.daemon.registrations.contract import contract
 from icm.daemon.registrations.phones import PhoneRegistry
 from icm.daemon.registrations.store import write_registrations
 from icm.domain.acd.model import AgentState, Contact, QueuePolicy
@@ -128,3 +131,20 @@ def test_the_admins_extension_list_shows_each_phones_registration(client, db):
     assert "registered since 2026-12-07 12:00" in page
     assert "NOT registered (expired) since 2026-12-07 12:00" in page
     assert "unknown (never seen registering)" in page
+
+
+def test_an_agent_moved_to_an_unregistered_extension_is_held_back_at_once():
+    _, runtime, changed, _ = _registry()
+    feature = contract("sw", runtime, changed.append, Outbox("sw", retry_on=()))
+    on_snapshot = dict(feature.handles)[RegistrationsSnapshot]
+    on_snapshot(_snapshot("1301"))  # 1301 is registered, 1399 is not
+    assert runtime.acd.agents["una"].unreachable == ""
+    for login in ("una", "neo"):  # the admin moves una to 1399, adds neo on 1399
+        request = AcdRequest("reload_agent", {"agent": login})
+        request.loaded = {"agent": ({"s": 1}, "1399"), "read": 99}
+        runtime.request(request)
+    for login in ("una", "neo"):
+        why = runtime.acd.agents[login].unreachable
+        assert why == "phone 1399 not registered (not in the switch's registrations)"
+    _queue_caller(runtime)
+    assert runtime.acd.agents["una"].state is AgentState.READY  # not offered

@@ -19,6 +19,7 @@ def contract(
 ) -> Contract:
     saved = outbox.latest("phone registrations", partial(write_registrations, switch))
     registry = PhoneRegistry(switch, acd, view_changed, saved.put)
+    acd.phone_reach = registry.unreachable  # an agent's new extension is checked at once
     return Contract(
         "registrations",
         handles=[
