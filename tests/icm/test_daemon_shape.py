@@ -20,6 +20,7 @@ from icm.daemon.freeswitch.driver import SwitchAddress
 from icm.daemon.switch import ResyncReady
 from icm.daemon.wiring import IcmConfig, IcmService
 from icm.domain import events as ev
+from icm.domain import registrations
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = (
@@ -72,6 +73,7 @@ def inbox_items() -> list[type]:
         ev.JobDone,
         ev.GatewayStateChanged,
         ev.RecordingStopped,
+        *typing.get_args(registrations.RegistrationEvent),
         *typing.get_args(ev.DomainEvent),
     ]
 
