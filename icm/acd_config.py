@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from agents.models import Agent, AgentSkill
 from icm.domain.acd.model import EscalationStep, Overflow, QueuePolicy
 from icm.domain.acd.strategies import InvalidPolicy, validate_policy
-from icm.models import Queue
+from icm.models import Queue, QueueAgent
+
+# set as the queue's own fields (R-6), no longer in its strategy parameters
+MOVED_TO_FIELDS = {
+    "reserve_threshold": "reserve threshold",
+    "reserve_service_level": "reserve service level (percent)",
+}
 
 PARAMETERS = {
     "ring_timeout": float,
@@ -17,15 +24,26 @@ PARAMETERS = {
     "last_agent_seconds": float,
     "occupancy_cap": float,
     "occupancy_window": float,
-    "reserve_threshold": int,
-    "reserve_service_level": float,
     "announce_seconds": float,
 }
 
 
-def policy_from_queue(queue: Queue, skills: dict[str, int], version: int = 1) -> QueuePolicy:
-    """The QueuePolicy of a Queue row; raises InvalidPolicy with a clear message."""
+def policy_from_queue(
+    queue: Queue,
+    skills: dict[str, int],
+    version: int = 1,
+    members: Iterable[tuple[str, int | None, bool]] = (),
+) -> QueuePolicy:
+    """The QueuePolicy of a Queue row and its agents' settings (login ID, top-down position,
+    reserve); raises InvalidPolicy with a clear message."""
     params: dict[str, Any] = dict(queue.strategy_parameters or {})
+    moved = sorted(set(params) & set(MOVED_TO_FIELDS))
+    if moved:
+        raise InvalidPolicy(
+            f"queue {queue.name}: set "
+            + ", ".join(f"{name} in the queue's {MOVED_TO_FIELDS[name]} field" for name in moved)
+            + ", not in strategy_parameters"
+        )
     unknown = set(params) - set(PARAMETERS) - {"escalation", "overflow", "greetings"}
     if unknown:
         raise InvalidPolicy(f"queue {queue.name}: unknown parameters {sorted(unknown)}")
@@ -57,6 +75,12 @@ def policy_from_queue(queue: Queue, skills: dict[str, int], version: int = 1) ->
             escalation=escalation,
             overflow=overflow,
             version=version,
+            reserve_threshold=queue.reserve_threshold,
+            reserve_service_level=(
+                queue.reserve_service_level / 100 if queue.reserve_service_level else None
+            ),
+            agent_order={login: pos for login, pos, _ in members if pos is not None},
+            reserve_agents=frozenset(login for login, _, reserve in members if reserve),
             **fields,
         )
     )
@@ -69,10 +93,14 @@ def _opt_float(value: Any) -> float | None:
 def load_policies() -> tuple[list[QueuePolicy], dict[str, str]]:
     """Every enabled queue's policy, and the queues refused with why."""
     policies, refused = [], {}
-    for queue in Queue.objects.filter(enabled=True).prefetch_related("required_skills__skill"):
+    queues = Queue.objects.filter(enabled=True).prefetch_related(
+        "required_skills__skill", "agent_settings__agent"
+    )
+    for queue in queues:
         skills = {qs.skill.name: qs.minimum_level for qs in queue.required_skills.all()}
+        members = [_member(row) for row in queue.agent_settings.all()]
         try:
-            policies.append(policy_from_queue(queue, skills))
+            policies.append(policy_from_queue(queue, skills, members=members))
         except InvalidPolicy as exc:
             refused[queue.name] = str(exc)
     return policies, refused
@@ -101,7 +129,12 @@ def load_policy(name: str) -> QueuePolicy | None:
     skills = {
         qs.skill.name: qs.minimum_level for qs in queue.required_skills.select_related("skill")
     }
-    return policy_from_queue(queue, skills)
+    members = [_member(row) for row in queue.agent_settings.select_related("agent")]
+    return policy_from_queue(queue, skills, members=members)
+
+
+def _member(row: QueueAgent) -> tuple[str, int | None, bool]:
+    return row.agent.login_id, row.position, row.reserve
 
 
 def load_agent(login_id: str) -> tuple[dict[str, int], str] | None:

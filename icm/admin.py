@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 
 from .models import (
@@ -13,10 +13,12 @@ from .models import (
     Customer,
     CustomerNumber,
     Extension,
+    ExtensionRegistration,
     Gateway,
     Holiday,
     InboundRoute,
     Queue,
+    QueueAgent,
     QueueSkill,
     RoutingRule,
     Schedule,
@@ -144,11 +146,44 @@ class GatewayAdmin(admin.ModelAdmin):
 @admin.register(Extension)
 class ExtensionAdmin(admin.ModelAdmin):
     # The SIP password is deliberately absent from the list.
-    list_display = ["number", "site", "display_name", "caller_id_number", "context", "enabled"]
+    list_display = [
+        "number",
+        "site",
+        "display_name",
+        "caller_id_number",
+        "context",
+        "enabled",
+        "phone",
+    ]
     list_filter = ["enabled", "site", "context"]
     list_select_related = ["site"]
     search_fields = ["number", "display_name", "caller_id_number", "agents__login_id"]
     autocomplete_fields = ["site"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Extension]:
+        """With its registration as icm follows it (ICM-1): registered on any switch wins."""
+        regs = ExtensionRegistration.objects.filter(user=OuterRef("number")).order_by(
+            "-registered", "-since"
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _registered=Subquery(regs.values("registered")[:1]),
+                _why=Subquery(regs.values("why")[:1]),
+                _since=Subquery(regs.values("since")[:1]),
+            )
+        )
+
+    @admin.display(description="phone", ordering="_registered")
+    def phone(self, obj: Extension) -> str:
+        registered = getattr(obj, "_registered", None)
+        if registered is None:
+            return "unknown (never seen registering)"
+        since = f" since {obj._since:%Y-%m-%d %H:%M}" if getattr(obj, "_since", None) else ""
+        if registered:
+            return f"registered{since}"
+        return f"NOT registered ({obj._why or '?'}){since}"
 
 
 # --- Customers -------------------------------------------------------------------------------
@@ -185,6 +220,15 @@ class QueueSkillInline(admin.TabularInline):
     autocomplete_fields = ["skill"]
 
 
+class QueueAgentInline(admin.TabularInline):
+    """R-6: each agent's top-down position and reserve flag in this queue."""
+
+    model = QueueAgent
+    extra = 1
+    autocomplete_fields = ["agent"]
+    fields = ["agent", "position", "reserve"]
+
+
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
     list_display = [
@@ -201,7 +245,7 @@ class QueueAdmin(admin.ModelAdmin):
     list_select_related = ["site"]
     search_fields = ["name", "display_name"]
     autocomplete_fields = ["site"]
-    inlines = [QueueSkillInline]
+    inlines = [QueueSkillInline, QueueAgentInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Queue]:
         return super().get_queryset(request).prefetch_related("required_skills__skill")

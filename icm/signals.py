@@ -14,7 +14,7 @@ from django.dispatch import receiver
 
 from agents.models import Agent, AgentSkill
 from icm import client as icm
-from icm.models import Extension, Queue, QueueSkill, Switch
+from icm.models import Extension, Queue, QueueAgent, QueueSkill, Switch
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,12 @@ def queue_saved(sender: type, instance: Queue, **kwargs: Any) -> None:
 
 @receiver([post_save, post_delete], sender=QueueSkill)
 def queue_skill_changed(sender: type, instance: QueueSkill, **kwargs: Any) -> None:
+    _notify(icm.reload_queue, queue=instance.queue.name)
+
+
+@receiver([post_save, post_delete], sender=QueueAgent)
+def queue_agent_changed(sender: type, instance: QueueAgent, **kwargs: Any) -> None:
+    """An agent's top-down position or reserve flag in a queue (R-6)."""
     _notify(icm.reload_queue, queue=instance.queue.name)
 
 

@@ -12,6 +12,7 @@ router.register("skills", config.SkillViewSet)
 router.register("not-ready-reasons", config.NotReadyReasonViewSet)
 router.register("queues", config.QueueViewSet)
 router.register("queue-skills", config.QueueSkillViewSet)
+router.register("queue-agents", config.QueueAgentViewSet)
 router.register("agent-skills", config.AgentSkillViewSet)
 router.register("routing-rules", config.RoutingRuleViewSet)
 

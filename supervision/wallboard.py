@@ -22,7 +22,7 @@ from icm.models import Gateway, Queue, Switch
 from supervision.roles import ACTIONS, role_of
 from supervision.scope import Scope, scope_of
 
-AGENT_FIELDS = ("agent", "state", "reason", "since", "party", "today", "contact")
+AGENT_FIELDS = ("agent", "state", "reason", "since", "party", "today", "contact", "phone")
 
 
 def site_switches() -> dict[int, str]:

@@ -23,7 +23,9 @@ switchsim-only api commands (send them with `api` or `bgapi` on any ESL connecti
   sim_drop_esl            close every OTHER inbound ESL connection abruptly.
   sim_pause_esl <seconds> send nothing to the other connections for that long.
   sim_register <ext> [answer|answer:<delay>|noanswer|busy]   register an extension.
-  sim_unregister <ext>    unregister it.
+  sim_unregister <ext>    unregister it (the phone's REGISTER with Expires: 0).
+  sim_expire <ext>        its registration runs out (the phone stopped refreshing):
+        sofia::expire, then PRESENCE_IN.
   sim_dtmf <uuid> <digits>   DTMF received from the far end of a channel.
   sim_audio <uuid>        JSON: what uuid_audio set on the channel (read_mute, write_mute,
         read_level, write_level when non-zero), `hears` (sorted uuids whose audio reaches

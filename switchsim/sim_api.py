@@ -1,7 +1,8 @@
 """The switchsim-only ``sim_*`` api commands used by tests, demos and benchmarks.
 
 Owns: ``sim_call``, ``sim_load``, ``sim_drop_esl``, ``sim_pause_esl``, ``sim_register``,
-``sim_unregister``, ``sim_dtmf``, ``sim_audio``, ``sim_conference``, ``sim_mwi`` and
+``sim_unregister``, ``sim_expire``, ``sim_dtmf``, ``sim_audio``, ``sim_conference``,
+``sim_mwi`` and
 ``sim_stats`` (syntax in ``python -m switchsim --help``).
 """
 
@@ -141,6 +142,13 @@ async def sim_api(server: Any, conn: Any, cmd: str, arg: str) -> str | None:
             return "-USAGE: sim_unregister <ext>\n"
         if world.unregister(words[0]):
             return f"+OK {words[0]} unregistered\n"
+        return f"-ERR {words[0]} not registered\n"
+    if cmd == "sim_expire":
+        words = arg.split()
+        if not words:
+            return "-USAGE: sim_expire <ext>\n"
+        if world.expire(words[0]):
+            return f"+OK {words[0]} expired\n"
         return f"-ERR {words[0]} not registered\n"
     if cmd == "sim_dtmf":
         words = arg.split()

@@ -1,6 +1,6 @@
 """The simulated world around the switch: SIP registrations, agent phones and callers.
 
-Owns registrations (``sofia::register`` / ``sofia::unregister`` CUSTOM events,
+Owns registrations (``sofia::register`` / ``sofia::unregister`` / ``sofia::expire`` events,
 ``show registrations``), how an agent phone reacts when a ``user/<ext>`` leg rings it
 (auto-answer after a delay, ring out, busy), and how a simulated caller on an inbound trunk
 call behaves (DTMF answers to menus, patience before abandoning, talk time once bridged).
@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 import random
+import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
 
@@ -27,6 +28,9 @@ W_PRESENCE = ("sofia_reg.c", "sofia_reg_handle_register_token", 1842)
 W_MWI_QUERY = ("sofia_reg.c", "sofia_reg_handle_register_token", 2098)
 W_MWI = ("mod_voicemail.c", "actual_message_query_handler", 2361)
 W_UNREGISTER = ("sofia_reg.c", "sofia_reg_handle_register_token", 2213)
+W_EXPIRE = ("sofia_reg.c", "sofia_reg_del_callback", 738)
+W_EXPIRE_PRESENCE = ("sofia_reg.c", "sofia_reg_del_callback", 756)
+EXPIRES_LATE_MARGIN = 60  # the sofia profile's sip-expires-late-margin (default 60 s)
 
 
 @dataclass
@@ -58,8 +62,9 @@ class Registration:
     network_ip: str
     network_port: int
     call_id: str
-    expires: int
+    expires: int  # what the phone asked for (seconds)
     user_agent: str = "switchsim-phone/1.0"
+    expires_at: int = 0  # epoch: the registration's end unless refreshed (+ the late margin)
 
 
 @dataclass
@@ -154,9 +159,45 @@ class World:
         reg = Registration(
             ext, self.realm, f"192.0.2.{n % 250 + 1}", next(self._port), str(uuidlib.uuid4()), 3600
         )
+        # simulated phones refresh in time: this is only what `show registrations` shows
+        reg.expires_at = int(time.time()) + reg.expires + EXPIRES_LATE_MARGIN
         self.regs[ext] = reg
         self._register_events(reg, "3600")
         return reg
+
+    def expire(self, ext: str) -> bool:
+        """The phone stopped refreshing and its registration ran out: sofia's expiry check
+        (sofia_reg_check_expire → sofia_reg_del_callback) fires sofia::expire then PRESENCE_IN
+        (whose user-agent header carries the registration's status, as sofia's code does)."""
+        reg = self.regs.pop(ext, None)
+        if reg is None:
+            return False
+        bus = self.sw.bus
+        headers = [
+            ("profile-name", "internal"),
+            ("call-id", reg.call_id),
+            ("user", ext),
+            ("username", ext),
+            ("host", self.realm),
+            ("contact", self._contact(reg)),
+            ("expires", str(reg.expires_at)),
+            ("user-agent", reg.user_agent),
+            ("realm", self.realm),
+            ("network-ip", reg.network_ip),
+            ("network-port", str(reg.network_port)),
+        ]
+        bus.emit("CUSTOM", W_EXPIRE, headers, subclass="sofia::expire")
+        presence = [
+            ("proto", "sip"),
+            ("rpid", "away"),
+            ("login", f"sip:mod_sofia@{self.realm}:5060"),
+            ("user-agent", "Registered(UDP)"),
+            ("from", f"{ext}@{self.realm}"),
+            ("status", "Unregistered"),
+            ("event_type", "presence"),
+        ]
+        bus.emit("PRESENCE_IN", W_EXPIRE_PRESENCE, presence)
+        return True
 
     def _contact(self, reg: Registration) -> str:
         return f'"" <sip:{reg.ext}@{reg.network_ip}:{reg.network_port};transport=UDP>'

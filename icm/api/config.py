@@ -1,5 +1,6 @@
 """REST API for routing configuration (ISSUE 3 item 10, INT-1): skills, queues and their
-required skills, agent skills, not-ready reasons, routing rules. Model permissions apply;
+required skills, their agents' top-down positions and reserve flags (R-6), agent skills,
+not-ready reasons, routing rules. Model permissions apply;
 an invalid strategy or parameters are refused with the reason."""
 
 from __future__ import annotations
@@ -8,11 +9,12 @@ from typing import Any
 
 from rest_framework import serializers, viewsets
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
+from rest_framework.validators import UniqueTogetherValidator
 
 from agents.models import Agent, AgentSkill, NotReadyReason, Skill
 from icm.acd_config import policy_from_queue
 from icm.domain.acd.strategies import InvalidPolicy
-from icm.models import Queue, QueueSkill, RoutingRule
+from icm.models import Queue, QueueAgent, QueueSkill, RoutingRule
 
 
 class ViewPermissions(DjangoModelPermissions):
@@ -33,6 +35,7 @@ class NotReadyReasonSerializer(serializers.ModelSerializer):
 
 class QueueSerializer(serializers.ModelSerializer):
     required_skills = serializers.SerializerMethodField()
+    agents = serializers.SerializerMethodField()
 
     class Meta:
         model = Queue
@@ -49,11 +52,21 @@ class QueueSerializer(serializers.ModelSerializer):
             "max_wait_seconds",
             "music_on_hold",
             "enabled",
+            "reserve_threshold",
+            "reserve_service_level",
             "required_skills",
+            "agents",
         ]
 
     def get_required_skills(self, queue: Queue) -> dict[str, int]:
         return {qs.skill.name: qs.minimum_level for qs in queue.required_skills.all()}
+
+    def get_agents(self, queue: Queue) -> list[dict[str, Any]]:
+        """Its agents' top-down positions and reserve flags (set through /queue-agents/)."""
+        return [
+            {"agent": row.agent.login_id, "position": row.position, "reserve": row.reserve}
+            for row in queue.agent_settings.all()
+        ]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         trial = Queue(**{**_current(self.instance), **attrs})
@@ -81,6 +94,24 @@ class QueueSkillSerializer(serializers.ModelSerializer):
     class Meta:
         model = QueueSkill
         fields = ["id", "queue", "skill", "minimum_level"]
+
+
+class QueueAgentSerializer(serializers.ModelSerializer):
+    """An agent's top-down position and reserve flag in one queue (R-6)."""
+
+    queue = serializers.SlugRelatedField(slug_field="name", queryset=Queue.objects.all())
+    agent = serializers.SlugRelatedField(slug_field="login_id", queryset=Agent.objects.all())
+
+    class Meta:
+        model = QueueAgent
+        fields = ["id", "queue", "agent", "position", "reserve"]
+        validators = [
+            UniqueTogetherValidator(
+                queryset=QueueAgent.objects.all(),
+                fields=["queue", "agent"],
+                message="this agent already has settings in this queue: change that row",
+            )
+        ]
 
 
 class AgentSkillSerializer(serializers.ModelSerializer):
@@ -132,8 +163,13 @@ class NotReadyReasonViewSet(_ConfigViewSet):
 
 
 class QueueViewSet(_ConfigViewSet):
-    queryset = Queue.objects.prefetch_related("required_skills__skill")
+    queryset = Queue.objects.prefetch_related("required_skills__skill", "agent_settings__agent")
     serializer_class = QueueSerializer
+
+
+class QueueAgentViewSet(_ConfigViewSet):
+    queryset = QueueAgent.objects.select_related("queue", "agent")
+    serializer_class = QueueAgentSerializer
 
 
 class QueueSkillViewSet(_ConfigViewSet):

@@ -6,8 +6,7 @@ Greenlets:
 - consumer: takes the inbox in order and dispatches each item (the single writer);
 - publisher: sends changed calls and other publications to the Redis bus in small batches;
 - persister: flushes the outbox (CDRs, agent log, facts, recordings …) with back-off;
-- commands: runs bus commands from web / Celery (each feature's `commands`);
-- outbound: the outbound-socket server for IVR calls;
+- commands: runs bus commands from web / Celery; outbound: the IVR calls' socket server;
 - timers: the ACD's deadlines, the reconciler, the wallboard's figures, the campaign pacer.
 
 A call event's way: switch → driver (frame) → inbox → consumer: the adapter's `decode` makes
@@ -77,6 +76,7 @@ from icm.daemon.recording.store import (
     load_recording_rules,
     write_recordings,
 )
+from icm.daemon.registrations import contract as registrations_contract
 from icm.daemon.supervision import contract as supervision_contract
 from icm.daemon.supervision.live_figures import LiveFigures
 from icm.daemon.supervision.monitoring import Monitoring
@@ -145,8 +145,7 @@ class IcmService:
         self.inbox: gevent.queue.Queue = gevent.queue.Queue()
         post = self.inbox.put
         self.dispatcher = Dispatcher()
-        self.features = Features()
-        features = self.features
+        self.features = features = Features()
         self.decode = config.adapter.decode
         self.driver: SwitchDriver = config.adapter.driver(
             config.switch,
@@ -357,6 +356,7 @@ class IcmService:
                 self.recorder, self.taps, self.acd, self.calls.call_of_leg, self.views.changed
             ),
             supervision_contract.contract(self.monitoring, self.live),
+            registrations_contract.contract(self.name, self.acd, self.views.changed, self.outbox),
             voicemail_contract.contract(self.name, self._api),
         ):
             self.features.add(contract)

@@ -339,6 +339,11 @@ class ShowCalls:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowRegistrations:
+    """`show registrations as json`: every phone registered on the switch (ICM-1)."""
+
+
+@dataclass(frozen=True, slots=True)
 class FlushDirectoryUser:
     """Forget the switch's cached directory entry of `user`@`domain` (it changed)."""
 
@@ -379,6 +384,7 @@ SwitchCommand = (
     | GatewayStatus
     | ShowChannels
     | ShowCalls
+    | ShowRegistrations
     | FlushDirectoryUser
     | MessageWaiting
 )

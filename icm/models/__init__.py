@@ -3,11 +3,12 @@ the system event history."""
 
 from .calls import Call, CallLeg
 from .customers import Customer, CustomerNumber
-from .devices import Extension, Gateway, Site, Switch
+from .devices import Extension, ExtensionRegistration, Gateway, Site, Switch
 from .routing import (
     Holiday,
     InboundRoute,
     Queue,
+    QueueAgent,
     QueueSkill,
     RoutingRule,
     Schedule,
@@ -22,10 +23,12 @@ __all__ = [
     "Customer",
     "CustomerNumber",
     "Extension",
+    "ExtensionRegistration",
     "Gateway",
     "Holiday",
     "InboundRoute",
     "Queue",
+    "QueueAgent",
     "QueueSkill",
     "RoutingRule",
     "ScheduledQueueChange",

@@ -109,3 +109,29 @@ class Extension(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number}@{self.site.code}"
+
+
+class ExtensionRegistration(models.Model):
+    """Whether a SIP user is registered on a switch now (ICM-1), as icm follows it from the
+    switch's registration events; written by icm only (one row per switch and user)."""
+
+    switch = models.CharField(max_length=64, help_text="Name of the switch it registers on.")
+    user = models.CharField(max_length=64, help_text="The extension number (SIP user).")
+    registered = models.BooleanField(default=False)
+    why = models.CharField(
+        max_length=32, blank=True, help_text="Why not: unregistered, expired or absent."
+    )
+    contact = models.CharField(max_length=255, blank=True)
+    network_ip = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    since = models.DateTimeField(help_text="When it last became registered or not.")
+
+    class Meta:
+        ordering = ["switch", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["switch", "user"], name="registration_unique")
+        ]
+
+    def __str__(self) -> str:
+        state = "registered" if self.registered else f"not registered ({self.why or '?'})"
+        return f"{self.user}@{self.switch}: {state}"

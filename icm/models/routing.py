@@ -105,6 +105,19 @@ class Queue(models.Model):
         null=True, blank=True, help_text="Wallboard alarm when a caller has waited longer."
     )
     max_wait_seconds = models.PositiveIntegerField(default=600)
+    reserve_threshold = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Reserve agents (R-6) join when more callers than this wait "
+        "(empty: never for this reason).",
+    )
+    reserve_service_level = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Percent: reserve agents also join while the service level of the recent "
+        "calls is below this (empty: never for this reason).",
+    )
     music_on_hold = models.CharField(max_length=255, default="local_stream://moh")
     enabled = models.BooleanField(default=True)
 
@@ -159,6 +172,39 @@ class QueueSkill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.queue} needs {self.skill} ≥ {self.minimum_level}"
+
+
+class QueueAgent(models.Model):
+    """How one agent takes one queue's calls (R-6): its place in the top-down order and
+    whether it is a reserve. The agent serves the queue by its skills; a row only sets these."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="agent_settings")
+    agent = models.ForeignKey(
+        "agents.Agent", on_delete=models.CASCADE, related_name="queue_settings"
+    )
+    position = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Top-down order: lower is offered first (empty: after the placed agents).",
+    )
+    reserve = models.BooleanField(
+        default=False,
+        help_text="Offered this queue's calls only while the queue is busy (see the queue's "
+        "reserve threshold and reserve service level).",
+    )
+
+    class Meta:
+        ordering = ["queue", "position", "agent"]
+        verbose_name = "agent in queue"
+        verbose_name_plural = "agents in queue"
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "agent"], name="queue_agent_unique")
+        ]
+
+    def __str__(self) -> str:
+        role = "reserve" if self.reserve else "agent"
+        place = f" #{self.position}" if self.position is not None else ""
+        return f"{self.agent} in {self.queue}: {role}{place}"
 
 
 class InboundRoute(models.Model):

@@ -24,6 +24,7 @@ policies = st.builds(
     priority_mode=st.sampled_from(["strict", "weighted"]),
     priority_weight_seconds=st.sampled_from([0.1, 1.0, 30.0, 7.3]),
     last_agent_seconds=st.sampled_from([0.0, 30.0, 1000.0]),
+    reserve_agents=st.sets(st.sampled_from(["a1", "a2"])).map(frozenset),
 )
 agents = st.builds(
     Agent,
@@ -31,6 +32,7 @@ agents = st.builds(
     skills=levels,
     state=st.sampled_from(list(AgentState)),
     reserve=st.booleans(),
+    unreachable=st.sampled_from(["", "phone not registered"]),
 )
 contacts = st.builds(
     Contact,

@@ -53,6 +53,10 @@ class Backend(ABC):
         """`answer:<s>` (picks up after s seconds), `noanswer` (rings) or `busy`."""
 
     @abstractmethod
+    def unregister_phone(self, ext: str) -> None:
+        """The phone signs off (a REGISTER with Expires: 0); `register_phone` brings it back."""
+
+    @abstractmethod
     def call_in(
         self,
         ani: str,
@@ -140,6 +144,10 @@ class SwitchsimBackend(Backend):
     def register_phone(self, ext: str, behaviour: str) -> None:
         self.phones[ext] = behaviour
         self._sim(f"sim_register {ext} {behaviour}")
+
+    def unregister_phone(self, ext: str) -> None:
+        self.phones.pop(ext, None)
+        self._sim(f"sim_unregister {ext}")
 
     def call_in(
         self,
@@ -427,8 +435,6 @@ class FreeswitchBackend(Backend):
 
     # the world: phones, callers, far ends ------------------------------------------------
     def register_phone(self, ext: str, behaviour: str) -> None:
-        from icm.models import Extension
-
         kind, _, delay = behaviour.partition(":")
         scenario = {
             "answer": "phone_answer.xml",
@@ -453,6 +459,18 @@ class FreeswitchBackend(Backend):
             args += ["-d", str(int(float(delay or "0.2") * 1000))]
         self.uas[ext] = Sipp(f"phone-{ext}", args).start()
         self.phones[ext] = (behaviour, port)
+        self._register(ext, port, "3600")
+        wait_until(
+            lambda: ext in self.api("show registrations"),
+            timeout=10,
+            what=f"{ext} in the switch's registrations",
+        )
+
+    def _register(self, ext: str, port: int, expires: str) -> None:
+        """A sipp REGISTER (digest auth) for `ext` whose Contact is the phone UAS's `port`;
+        expires 0 signs it off."""
+        from icm.models import Extension
+
         password = Extension.objects.get(number=ext).password
         host, sip_port = self.cfg.internal
         reg = Sipp(
@@ -478,7 +496,7 @@ class FreeswitchBackend(Backend):
                 str(port),
                 "-key",
                 "expires",
-                "3600",
+                expires,
                 "-m",
                 "1",
                 "-timeout",
@@ -486,11 +504,14 @@ class FreeswitchBackend(Backend):
                 f"{host}:{sip_port}",
             ],
         ).start()
-        assert reg.wait(20) == 0, f"{ext} could not register; see {reg.log_path}"
+        assert reg.wait(20) == 0, f"{ext} could not (un)register; see {reg.log_path}"
+
+    def unregister_phone(self, ext: str) -> None:
+        self._register(ext, self.phones[ext][1], "0")
         wait_until(
-            lambda: ext in self.api("show registrations"),
+            lambda: f"\n{ext}," not in self.api("show registrations"),
             timeout=10,
-            what=f"{ext} in the switch's registrations",
+            what=f"{ext} gone from the switch's registrations",
         )
 
     def call_in(

@@ -21,6 +21,7 @@ from icm.daemon.switch import ResyncReady
 from icm.daemon.voicemail.messages import LampChanged
 from icm.daemon.wiring import IcmConfig, IcmService
 from icm.domain import events as ev
+from icm.domain import registrations
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = (
@@ -75,6 +76,7 @@ def inbox_items() -> list[type]:
         ev.JobDone,
         ev.GatewayStateChanged,
         ev.RecordingStopped,
+        *typing.get_args(registrations.RegistrationEvent),
         *typing.get_args(ev.DomainEvent),
     ]
 

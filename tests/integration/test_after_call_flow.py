@@ -87,8 +87,10 @@ def test_the_customer_rates_the_call_after_the_agent_hangs_up(surveyed_line, pla
     agent_leg = _agent_leg("1101")
     assert esl.api(f"uuid_kill {agent_leg}").startswith("+OK")  # the agent hangs up
     wait_until(
-        lambda: "say:Please rate our service from 1 to 5."
-        in " ".join(heard.executed("play_and_get_digits", caller)),
+        lambda: (
+            "say:Please rate our service from 1 to 5."
+            in " ".join(heard.executed("play_and_get_digits", caller))
+        ),
         timeout=20,
         what="the survey question on the caller's line",
     )

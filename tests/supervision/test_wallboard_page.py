@@ -214,3 +214,18 @@ def test_trunk_and_switch_trouble_show_and_clear(board, web, page):
     assert ("alarm_raised", "gateway") in kinds and ("alarm_cleared", "gateway") in kinds
     assert kinds[0] == ("icm_started", "")
     page.wait_for_selector(f"[data-switch={platform.switch}].on")
+
+
+def test_an_agent_whose_phone_is_not_registered_shows_why(board, web, page):
+    """ICM-1: the phone signs off, the agent's card says so (no calls are offered to it);
+    it registers again and the warning goes."""
+    platform, esl, users = board
+    log_in(page, web, "lead1", "pw", "/wallboard/")
+    page.wait_for_selector("#live.on")
+    page.wait_for_selector(f"{card(page, 'ag1')}[data-state=not_ready]")
+    assert page.locator(f"{card(page, 'ag1')} .phone-off").count() == 0
+    assert esl.api("sim_unregister 1301").startswith("+OK")
+    page.wait_for_selector(f"{card(page, 'ag1')}.phone-down .phone-off")
+    assert "phone 1301 not registered" in page.inner_text(f"{card(page, 'ag1')} .phone-off")
+    assert esl.api("sim_register 1301 answer:0.3").startswith("+OK")
+    page.wait_for_selector(f"{card(page, 'ag1')} .phone-off", state="detached")

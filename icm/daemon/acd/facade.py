@@ -16,6 +16,7 @@ from icm.domain.acd.outputs import Output
 class AcdFacade:
     acd: Acd
     apply: Callable[[list[Output]], None]
+    clock: Callable[[], float]
 
     def agent(self, agent_id: str) -> Agent | None:
         return self.acd.agents.get(agent_id)
@@ -33,6 +34,10 @@ class AcdFacade:
     def service_level_seconds(self, queue: str) -> float:
         policy = self.acd.policies.get(queue)
         return policy.service_level_seconds if policy is not None else 20.0
+
+    def set_phone_unreachable(self, agent_id: str, why: str) -> None:
+        """`why` the agent's phone cannot be rung ("": it can again): no offers meanwhile."""
+        self.apply(self.acd.set_unreachable(agent_id, why, self.clock()))
 
     def next_deadline(self) -> float | None:
         return self.acd.next_deadline()

@@ -110,6 +110,8 @@ class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
         self.clock = clock
         self.extensions: dict[str, str] = {}  # agent -> extension number
         self.extension_agents: dict[str, str] = {}  # extension number -> agent
+        # why an extension's phone cannot be rung ("": it can); the registrations feature's
+        self.phone_reach: Callable[[str], str] = lambda extension: ""
         self.offers: dict[str, _Offer] = {}  # agent leg uuid -> offer
         self.agent_leg: dict[str, str] = {}  # agent -> its leg (ringing or talking)
         self.leg_agent: dict[str, str] = {}  # talking agent leg -> agent
@@ -259,7 +261,10 @@ class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
         skills, extension = loaded["agent"]
         self._set_extension(agent_id, extension)
         log.info("acd %s: agent %s skills now %s", self.switch, agent_id, skills)
-        return self.acd.change_agent(agent_id, skills, now)
+        why = self.phone_reach(extension) if extension else ""  # its phone may have changed
+        out = self.acd.set_unreachable(agent_id, why, now)  # before it is offered anything
+        out += self.acd.change_agent(agent_id, skills, now)
+        return out + self.acd.set_unreachable(agent_id, why, now)  # a new agent (signed out)
 
     def _reject(self, agent_id: str, not_ready: bool, now: float) -> list[Output]:
         """The agent refuses the ringing contact (AG-5): stop its phone, re-route the call."""

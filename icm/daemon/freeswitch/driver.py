@@ -24,6 +24,7 @@ from icm.domain import commands as cmd
 from icm.domain import events as ev
 
 from .connection import ApiReplyMarker, AuthenticationFailed, IcmInboundESL
+from .registrations import registrations_from_show
 from .render import Via, command_to_api, render
 from .translator import (
     SUBSCRIBED_CUSTOM,
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 RESYNC_COMMAND = command_to_api(cmd.ShowChannels())
 BRIDGES_COMMAND = command_to_api(cmd.ShowCalls())
+REGISTRATIONS_COMMAND = command_to_api(cmd.ShowRegistrations())
 SETTLE_RESYNC_SECONDS = 3.0
 """A second resync this long after a (re)connect ends legs that FreeSWITCH's lagging channel
 table still listed at the first one although they had already hung up."""
@@ -219,15 +221,22 @@ class SwitchDriver:
                 conn.close("heartbeat timeout")
 
     def _request_resync(self, conn: IcmInboundESL) -> None:
-        """Ask for bridge pairs and the channel list; both replies come back in-stream."""
+        """Ask for the phones' registrations, bridge pairs and the channel list; the replies
+        come back in-stream (in order with the events)."""
         self.sink(ev.ResyncStarted(self.address.name, _now()))
+        conn.api_in_stream(REGISTRATIONS_COMMAND)
         conn.api_in_stream(BRIDGES_COMMAND)
         conn.api_in_stream(RESYNC_COMMAND)
 
     def _on_frame(self, item: object) -> None:
         """Runs in the reader greenlet: keep it tiny."""
         if isinstance(item, ApiReplyMarker):
-            if item.command == BRIDGES_COMMAND:
+            if item.command == REGISTRATIONS_COMMAND:
+                try:
+                    self.sink(registrations_from_show(self.address.name, item.body, _now()))
+                except ValueError as exc:  # calls still work: offers fail as before
+                    log.error("switch %s: unusable registrations: %s", self.address.name, exc)
+            elif item.command == BRIDGES_COMMAND:
                 self._calls_json = item.body
             elif item.command == RESYNC_COMMAND:
                 try:

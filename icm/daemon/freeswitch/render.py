@@ -374,6 +374,8 @@ def command_to_api(command: cmd.SwitchCommand) -> str:
             return "show channels as json"
         case cmd.ShowCalls():
             return "show calls as json"
+        case cmd.ShowRegistrations():
+            return "show registrations as json"
         case cmd.FlushDirectoryUser(user=user, domain=domain):
             return f"xml_flush_cache id {extension(user)} {_fit(_DOMAIN, domain, 'domain')}"
     raise TypeError(f"unknown switch command {command!r}")

@@ -9,6 +9,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from icm.domain import events as ev
+from icm.domain.registrations import PhoneRegistered, PhoneUnregistered
+
+from .registrations import SUBCLASSES as REGISTRATION_SUBCLASSES
+from .registrations import registration_event
+
+Decoded = (
+    ev.DomainEvent
+    | ev.GatewayStateChanged
+    | ev.RecordingStopped
+    | PhoneRegistered
+    | PhoneUnregistered
+)
 
 # Only these events feed the live model; everything else is ignored cheaply (and we do not
 # subscribe to it: greenswitch's parser costs grow with every event received).
@@ -25,7 +37,7 @@ SUBSCRIBED_EVENTS = (
     "HEARTBEAT",
     "BACKGROUND_JOB",
 )
-SUBSCRIBED_CUSTOM = ("sofia::register", "sofia::unregister", "sofia::gateway_state")
+SUBSCRIBED_CUSTOM = (*REGISTRATION_SUBCLASSES, "sofia::gateway_state")
 
 ANSWERED_CALLSTATES = frozenset({"ACTIVE", "HELD", "UNHELD"})
 
@@ -56,9 +68,7 @@ def _leg_created(switch: str, h: Mapping[str, str], at: datetime) -> ev.LegCreat
     )
 
 
-def decode(
-    switch: str, headers: Mapping[str, str]
-) -> ev.DomainEvent | ev.GatewayStateChanged | ev.RecordingStopped | ev.JobDone | None:
+def decode(switch: str, headers: Mapping[str, str]) -> Decoded | ev.JobDone | None:
     """One ESL event as the daemon's inbox item: a background job's reply (BACKGROUND_JOB),
     else its domain event (None: nothing the daemon follows)."""
     if headers.get("Event-Name") == "BACKGROUND_JOB":
@@ -66,11 +76,11 @@ def decode(
     return translate(switch, headers)
 
 
-def translate(
-    switch: str, headers: Mapping[str, str]
-) -> ev.DomainEvent | ev.GatewayStateChanged | ev.RecordingStopped | None:
+def translate(switch: str, headers: Mapping[str, str]) -> Decoded | None:
     """Turn one ESL event (plain or json, already decoded) into a domain event, or None."""
     name = headers.get("Event-Name")
+    if name == "CUSTOM" and headers.get("Event-Subclass") in REGISTRATION_SUBCLASSES:
+        return registration_event(switch, headers, event_time(headers))
     if name == "CUSTOM" and headers.get("Event-Subclass") == "sofia::gateway_state":
         return ev.GatewayStateChanged(
             switch,

@@ -27,6 +27,7 @@ from .model import (
 )
 from .outputs import CancelOffer, ContactFinished, OfferContact, Output
 from .overflows import Overflows
+from .reachability import PhoneReach
 from .selection import contact_order_key, eligible_agents, in_order, may_take, serves_queue
 from .strategies import STRATEGIES, RankContext, validate_policy
 from .timers import Timers
@@ -43,7 +44,7 @@ class UnknownAgent(KeyError):
     """A command names an agent the ACD does not know."""
 
 
-class Acd(DirectOffers, Overflows, QueueMetrics):
+class Acd(DirectOffers, Overflows, QueueMetrics, PhoneReach):
     """Agents, queues and waiting contacts of one icm; the single writer of ACD state."""
 
     def __init__(self, rng: random.Random | None = None) -> None:
@@ -452,7 +453,7 @@ class Acd(DirectOffers, Overflows, QueueMetrics):
         best: tuple[tuple[float, int], Contact] | None = None
         for queue in self.agent_queues.get(agent.agent_id, ()):
             policy = self.policies[queue]
-            reserves = agent.reserve and self._reserves_needed(queue)  # asked of reserves only
+            reserves = policy.is_reserve(agent) and self._reserves_needed(queue)
             fits: dict[int, bool] = {}
             for contact in in_order(policy, self.waiting[queue].values(), now):
                 if contact.offered_to or contact.contact_id in tried:

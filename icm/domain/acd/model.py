@@ -50,7 +50,8 @@ class Agent:
     idle_since: float = 0.0  # when it last became free (ready after a call / login)
     logged_in_at: float = 0.0
     order: int = 0  # top-down rank (lower first)
-    reserve: bool = False  # only offered calls while its queue needs reserves (R-6)
+    reserve: bool = False  # a reserve in every queue (per queue: QueuePolicy.reserve_agents)
+    unreachable: str = ""  # why its phone cannot be rung now, e.g. not registered ("": can)
     calls_handled: int = 0
     talk_seconds: float = 0.0
     missed_in_a_row: int = 0
@@ -124,7 +125,13 @@ class QueuePolicy:
     max_wait: float | None = None
     overflow: tuple[Overflow, ...] = ()
     announce_seconds: float = 30.0  # R-9: position / expected wait every N s (0: never)
+    agent_order: dict[str, int] = field(default_factory=dict)  # top_down: agent -> position
+    reserve_agents: frozenset[str] = frozenset()  # R-6: this queue's reserve agents
     version: int = 1
+
+    def is_reserve(self, agent: Agent) -> bool:
+        """Whether `agent` is a reserve here: offered calls only while the queue is busy."""
+        return agent.reserve or agent.agent_id in self.reserve_agents
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,13 +63,15 @@ def eligible_agents(
     for agent in members:
         if agent.state is not ready:
             excluded[agent.agent_id] = str(agent.state)
+        elif agent.unreachable:
+            excluded[agent.agent_id] = agent.unreachable
         elif not has_skills(agent, required):
             below = below or "skill levels below " + ",".join(
                 f"{s}>={lvl}" for s, lvl in required.items()
             )
             excluded[agent.agent_id] = below
-        elif agent.reserve and not reserves_needed:
-            excluded[agent.agent_id] = "reserve agent, queue not busy"
+        elif not reserves_needed and policy.is_reserve(agent):
+            excluded[agent.agent_id] = _not_busy(policy)
         else:
             able.append(agent)
     rule = ""
@@ -105,6 +107,16 @@ def eligible_agents(
     return Eligibility(able, excluded, required, step, rule)
 
 
+def _not_busy(policy: QueuePolicy) -> str:
+    """Why a reserve agent is left out: the rule it waits for."""
+    when = []
+    if policy.reserve_threshold is not None:
+        when.append(f"more than {policy.reserve_threshold} waiting")
+    if policy.reserve_service_level is not None:
+        when.append(f"service level below {policy.reserve_service_level:.0%}")
+    return "reserve agent, queue not busy" + (f" (joins at {' or '.join(when)})" if when else "")
+
+
 def may_take(
     policy: QueuePolicy,
     contact: Contact,
@@ -120,7 +132,7 @@ def may_take(
     queues: the routing decision's hot path). `fits` caches, for one agent and one queue,
     whether its skills meet the queue's own levels relaxed by n (contacts that require no
     skills of their own)."""
-    if agent.state is not AgentState.READY:
+    if agent.state is not AgentState.READY or agent.unreachable:
         return False
     waited = now - contact.enqueued_at
     relax = escalation(policy, waited)[1]
@@ -135,7 +147,7 @@ def may_take(
             fit = fits[relax] = has_skills(agent, required_levels(policy, contact, relax))
         if not fit:
             return False
-    if agent.reserve and not reserves_needed:
+    if not reserves_needed and policy.is_reserve(agent):
         return False
     last = agents_by_id.get(contact.last_agent_id) if contact.last_agent_id else None
     if (

@@ -41,8 +41,22 @@ def round_robin(agents: Sequence[Agent], ctx: RankContext) -> list[Candidate]:
 
 
 def top_down(agents: Sequence[Agent], ctx: RankContext) -> list[Candidate]:
-    ranked = sorted(agents, key=lambda a: (a.order, a.agent_id))
-    return [Candidate(a.agent_id, a.order, "position") for a in ranked]
+    """The queue's fixed order (`agent_order`, lowest first); agents it does not place come
+    after, by their own `order` then ID."""
+    placed = ctx.policy.agent_order
+
+    def key(a: Agent) -> tuple[int, int, str]:
+        position = placed.get(a.agent_id)
+        return (0, position, a.agent_id) if position is not None else (1, a.order, a.agent_id)
+
+    ranked = sorted(agents, key=key)
+    return [
+        Candidate(a.agent_id, placed.get(a.agent_id, a.order), _placed(placed, a)) for a in ranked
+    ]
+
+
+def _placed(placed: dict[str, int], agent: Agent) -> str:
+    return "position" if agent.agent_id in placed else "no position in the queue (after others)"
 
 
 def ring_all(agents: Sequence[Agent], ctx: RankContext) -> list[Candidate]:
@@ -148,6 +162,10 @@ def validate_policy(policy: QueuePolicy) -> QueuePolicy:
         problems.append("announce_seconds must be >= 0 (0 turns announcements off)")
     if policy.reserve_service_level is not None and not 0 < policy.reserve_service_level <= 1:
         problems.append("reserve_service_level must be between 0 and 1")
+    if policy.reserve_threshold is not None and policy.reserve_threshold < 0:
+        problems.append("reserve_threshold must be >= 0 callers waiting")
+    if any(position < 0 for position in policy.agent_order.values()):
+        problems.append("an agent's top-down position must be >= 0")
     if problems:
         raise InvalidPolicy(f"queue {policy.name}: " + "; ".join(problems))
     return policy

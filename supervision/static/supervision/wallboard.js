@@ -209,7 +209,11 @@ function agentCard(a) {
       <span class="in-state" data-since="${a.since ?? ""}"></span></div>
     <div class="line"><span class="party">${party}${a.queue ? " · " + esc(a.queue) : ""}</span></div>
     <div class="line"><span>calls <b class="handled">${a.today ? a.today.handled : 0}</b></span>
-      <span>occupancy <b class="occupancy"></b></span></div>`;
+      <span>occupancy <b class="occupancy"></b></span></div>` +
+    // ICM-1: a phone that is not registered is offered no calls; say why on the card
+    (a.phone && a.phone.registered === false
+      ? `<div class="line phone-off" title="${esc(a.phone.why)}">${esc(a.phone.why)}</div>` : "");
+  el.classList.toggle("phone-down", Boolean(a.phone && a.phone.registered === false));
   tickAgent(el, a);
   return el;
 }

@@ -1,0 +1,1 @@
+"""Phone registrations (ICM-1): which extensions can be rung, from the switch's events."""
