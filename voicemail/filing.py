@@ -194,6 +194,20 @@ def lamps(box: Mailbox) -> tuple[MessageWaiting, ...]:
     return (MessageWaiting(extension.number, extension.site.sip_domain, new, old),)
 
 
+def lamp_of_phone(user: str, domain: str) -> MessageWaiting | None:
+    """The lamp of the phone that registered as `user`@`domain`: its agent's mailbox's counts,
+    for the account it registered with (None: no agent's mailbox behind that extension). An
+    extension number of the domain's site first, as the ACD knows extensions by number."""
+    boxes = Mailbox.objects.select_related("agent__extension__site").filter(
+        kind=Mailbox.Kind.AGENT, agent__extension__number=user
+    )
+    box = boxes.filter(agent__extension__site__sip_domain=domain).first() or boxes.first()
+    if box is None:
+        return None
+    new, old = counts(box)
+    return MessageWaiting(user, domain, new, old)
+
+
 def message_dict(message: VoicemailMessage) -> dict[str, Any]:
     """A message as the mailbox page and the desktop show it (JSON-ready)."""
     return {

@@ -2,7 +2,8 @@
 routed to a flow whose voicemail node targets agent ag1's mailbox leaves a message (the
 switch's `record` writes a real WAV); the agent's desktop shows the new-message count live
 and plays the message,
-the phone's message-waiting lamp lights in switchsim (MESSAGE_WAITING through the adapter),
+the phone's message-waiting lamp lights in switchsim (MESSAGE_WAITING through the adapter;
+again when the phone registers again),
 the message arrives by email with the recording attached on a real SMTP server, and on the
 mailbox page the agent plays it, marks it heard (the lamp goes out, the desktop count to 0)
 and deletes it. The "voicemail for mailbox X" entry point sends a second caller into the
@@ -92,6 +93,11 @@ def test_a_message_from_the_switch_to_the_desktop_the_phone_the_mail_and_the_pag
     # the phone's lamp, through the switch
     wait_until(lambda: lamp(esl, "1301")["waiting"], timeout=10, what="the lamp to light")
     assert lamp(esl, "1301")["voice"] == "1/0 (0/0)" and lamp(esl, "1301")["notifies"] >= 1
+    # the phone registers again (a reboot): it gets its lamp again
+    before = lamp(esl, "1301")["notifies"]
+    esl.api("sim_register 1301")
+    wait_until(lambda: lamp(esl, "1301")["notifies"] > before, timeout=10, what="the lamp again")
+    assert lamp(esl, "1301")["waiting"] is True
     # the email, with the recording attached
     wait_until(lambda: inbox.messages, timeout=20, what="the email")
     (mail,) = inbox.messages

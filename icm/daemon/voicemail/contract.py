@@ -1,6 +1,7 @@
 """The voicemail feature's contract: the `message_waiting` bus command (the mailbox page: a
-message heard, deleted, forwarded) and the IVR's `LampChanged` (a message filed), both
-rendered by the switch adapter as a MESSAGE_WAITING event for the phone."""
+message heard, deleted, forwarded), the IVR's `LampChanged` (a message filed) and a phone's
+registration (`PhoneRegistered`: the phone gets its lamp again, as mod_voicemail answers a
+REGISTER's MESSAGE_QUERY), each rendered by the switch adapter as a MESSAGE_WAITING event."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import gevent
+from django.db import connection
 
 from icm.daemon.feature import Contract
 from icm.daemon.voicemail.messages import LampChanged
 from icm.domain import commands as cmd
+from icm.domain.registrations import PhoneRegistered
+from voicemail.filing import lamp_of_phone
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +42,20 @@ def contract(switch: str, api: Callable[[cmd.SwitchCommand], str]) -> Contract:
         # the consumer greenlet never waits for the switch: the command runs beside it
         gevent.spawn(_logged, light, item.user, item.domain, item.new, item.old)
 
+    def registered(item: PhoneRegistered) -> None:
+        gevent.spawn(_logged, relight, item.user, item.domain)
+
+    def relight(user: str, domain: str) -> None:
+        try:
+            lamp = lamp_of_phone(user, domain)
+        finally:
+            connection.close()  # this greenlet's own connection
+        if lamp is not None:
+            light(lamp.user, lamp.domain, lamp.new, lamp.old)
+
     return Contract(
         "voicemail",
-        handles=((LampChanged, lamp_changed),),
+        handles=((LampChanged, lamp_changed), (PhoneRegistered, registered)),
         commands={"message_waiting": message_waiting},
     )
 
