@@ -13,6 +13,8 @@ from .models import (
     Agent,
     AgentSkill,
     AgentStateChange,
+    CallbackAttempt,
+    CallbackRetryRule,
     ContactNote,
     DialRule,
     Disposition,
@@ -198,6 +200,26 @@ class AgentStateChangeAdmin(ReadOnlyAdmin):
     date_hierarchy = "at"
 
 
+@admin.register(CallbackRetryRule)
+class CallbackRetryRuleAdmin(admin.ModelAdmin):
+    """How a queue's call-backs are dialled again when the customer does not answer; queues
+    without a rule follow the IPBX_CALLBACK_* settings (issue 20 item 3)."""
+
+    list_display = ["queue", "max_attempts", "spacing_minutes", "ring_seconds"]
+    list_select_related = ["queue"]
+
+
+class CallbackAttemptInline(admin.TabularInline):
+    model = CallbackAttempt
+    fields = ["number", "started_at", "ended_at", "outcome", "detail", "leg"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ScheduledCallback)
 class ScheduledCallbackAdmin(ReadOnlyAdmin):
     """Scheduled call-backs (AG-17): booked from the desktop, the IVR or the API (which
@@ -210,14 +232,26 @@ class ScheduledCallbackAdmin(ReadOnlyAdmin):
         "queue",
         "customer",
         "status",
+        "outcome",
         "attempts",
         "last_error",
         "source",
         "booked_by",
     ]
+    inlines = [CallbackAttemptInline]
     list_filter = ["status", "source", "queue"]
     list_select_related = ["agent", "queue", "customer", "booked_by"]
     search_fields = ["number", "agent__login_id", "customer__name", "note", "contact"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ScheduledCallback]:
+        return super().get_queryset(request).prefetch_related("dial_attempts")
+
+    @admin.display(description="Outcome")
+    def outcome(self, obj: ScheduledCallback) -> str:
+        from .callbacks import outcome_text
+
+        return outcome_text(obj)
+
     date_hierarchy = "due_at"
     actions = ["cancel_callbacks"]
 

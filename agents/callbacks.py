@@ -9,9 +9,11 @@ icm answers "duplicate" for a call-back it already took, so the customer is call
 
 Retries: a refusal by icm (the agent is busy, not signed in …) is tried again every
 RETRY_SECONDS; after AGENT_ONLY_ATTEMPTS refusals the row's queue (if any) is offered too;
-after MAX_ATTEMPTS refusals, or GIVE_UP_AFTER past the due time, the row fails. An icm that
-does not answer (or a bus that is down) is retried on the same clock without counting an
-attempt, and never marks a row done.
+after MAX_ATTEMPTS refusals, or GIVE_UP_AFTER past the due time (or past the customer's last
+unanswered dial), the row fails. An icm that does not answer (or a bus that is down) is
+retried on the same clock without counting an attempt, and never marks a row done.
+A customer who does not answer is dialled again by the retry rule of the call-back's queue
+(agents.callback_retry: attempts, spacing); after the last one the call-back is unreachable.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from agents import callback_retry
 from agents.dialing import DialRefused, check_destination
 from agents.models import Agent, ScheduledCallback
 from agents.placement import switch_of
@@ -52,6 +55,8 @@ AGENT_ONLY_ATTEMPTS = 3  # refusals by the booked agent before its queue is offe
 MAX_ATTEMPTS = 10
 GIVE_UP_AFTER = timedelta(hours=1)  # past the due time
 OUTCOME_LOST_SECONDS = 600  # "ringing" for an agent this long: the outcome was lost
+QUEUE_OUTCOME_LOST_SECONDS = 4 * 3600  # waiting in its queue this long: icm lost it
+RECENT_OUTCOMES = timedelta(days=1)  # the desktop shows the agent's unreachable ones so long
 LEASE_MARGIN_SECONDS = 30  # beyond the command's reply time-out
 UPCOMING_LIMIT = 50
 
@@ -237,6 +242,16 @@ def as_dict(callback: ScheduledCallback) -> dict[str, Any]:
         else None,
         "booked_by": callback.booked_by.login_id if callback.booked_by_id else "",
         "attempts": callback.attempts,
+        "outcome": outcome_text(callback),
+        "dials": [
+            {
+                "number": a.number,
+                "started_at": a.started_at.isoformat(),
+                "ended_at": a.ended_at.isoformat() if a.ended_at else None,
+                "outcome": a.outcome or "dialling",
+            }
+            for a in callback.dial_attempts.all()
+        ],
         "last_error": callback.last_error,
         "dispatched_to": callback.dispatched_to,
         "contact": callback.contact,
@@ -244,14 +259,40 @@ def as_dict(callback: ScheduledCallback) -> dict[str, Any]:
     }
 
 
+def outcome_text(callback: ScheduledCallback) -> str:
+    """The call-back's outcome in words, as the desktop, the admin and the report show it."""
+    dials = [a for a in callback.dial_attempts.all() if a.outcome]
+    tried = f"{len(dials)} dial(s)" + (
+        f", the last {dials[-1].get_outcome_display().lower()}" if dials else ""
+    )
+    match callback.status:
+        case Status.DONE:
+            return "reached" + (f" on dial {dials[-1].number}" if dials else "")
+        case Status.UNREACHABLE:
+            return f"unreachable after {tried}"
+        case Status.FAILED:
+            return f"failed: {callback.last_error}" if callback.last_error else "failed"
+        case Status.CANCELLED:
+            return "cancelled"
+        case Status.RINGING:
+            return "being called" + (f" (dial {len(dials) + 1})" if dials else "")
+    return f"retry at {callback.next_attempt_at:%H:%M} ({tried})" if dials else "pending"
+
+
 def _with_related() -> Any:
-    return ScheduledCallback.objects.select_related("agent", "queue", "customer", "booked_by")
+    return ScheduledCallback.objects.select_related(
+        "agent", "queue", "customer", "booked_by"
+    ).prefetch_related("dial_attempts")
 
 
 def for_agent(agent: Agent, limit: int = UPCOMING_LIMIT) -> list[dict[str, Any]]:
-    """The agent's upcoming call-backs (for it, or booked by it), soonest first."""
-    rows = _with_related().filter(Q(agent=agent) | Q(booked_by=agent), status=Status.PENDING)
-    return [as_dict(row) for row in rows.order_by("due_at", "id")[:limit]]
+    """The agent's upcoming call-backs (for it, or booked by it), soonest first, then those
+    that ended unreachable lately (the agent sees nobody answered)."""
+    mine = _with_related().filter(Q(agent=agent) | Q(booked_by=agent))
+    rows = list(mine.filter(status=Status.PENDING).order_by("due_at", "id")[:limit])
+    since = timezone.now() - RECENT_OUTCOMES
+    rows += mine.filter(status=Status.UNREACHABLE, due_at__gte=since).order_by("-due_at")[:limit]
+    return [as_dict(row) for row in rows]
 
 
 def access_callback(user: Any, callback_id: int) -> ScheduledCallback:
@@ -346,12 +387,16 @@ def _sweep_lost_outcomes(now: datetime) -> int:
     """A call-back icm took for an agent reports its outcome within a few minutes (ring,
     then dial the customer); one still "ringing" long after lost it (icm restarted, or the
     outcome was saved before the row said "ringing"): it is due again."""
-    stale = ScheduledCallback.objects.filter(
-        status=Status.RINGING,
-        dispatched_to="agent",
-        dispatched_at__lt=now - timedelta(seconds=OUTCOME_LOST_SECONDS),
+    stale = ScheduledCallback.objects.filter(status=Status.RINGING).filter(
+        Q(dispatched_to="agent", dispatched_at__lt=now - timedelta(seconds=OUTCOME_LOST_SECONDS))
+        | Q(
+            dispatched_to="queue",
+            dispatched_at__lt=now - timedelta(seconds=QUEUE_OUTCOME_LOST_SECONDS),
+        )
     )
-    count = stale.update(
+    ids = list(stale.values_list("pk", flat=True))
+    callback_retry.close_lost_attempts(ids, now)  # its last dial may have used the rule up
+    count = ScheduledCallback.objects.filter(pk__in=ids, status=Status.RINGING).update(
         status=Status.PENDING, next_attempt_at=now, last_error="no outcome from icm: asked again"
     )
     if count:
@@ -364,7 +409,7 @@ def dispatch_one(
 ) -> str:
     """Send one claimed call-back to icm and record the result; returns its new status."""
     unreachable = set() if unreachable is None else unreachable
-    if now > callback.due_at + GIVE_UP_AFTER:
+    if now > retry_from(callback) + GIVE_UP_AFTER:
         return _fail(callback, owner, f"not reached in time ({callback.last_error or 'no answer'})")
     if callback.source != Source.AGENT:  # the rules may have changed since the booking
         reason = system_refusal(callback.number)
@@ -390,7 +435,7 @@ def dispatch_one(
     return _taken(callback, owner, now, reply)
 
 
-def ring_plan(callback: ScheduledCallback) -> tuple[str, dict[str, str]] | None:
+def ring_plan(callback: ScheduledCallback) -> tuple[str, dict[str, Any]] | None:
     """(switch, callback_ring args): the agent alone first; its queue too once the agent has
     refused AGENT_ONLY_ATTEMPTS times (or at once when the agent can no longer be rung)."""
     agent = callback.agent if callback.agent_id and callback.agent.active else None
@@ -401,8 +446,11 @@ def ring_plan(callback: ScheduledCallback) -> tuple[str, dict[str, str]] | None:
         return None
     switch = switch_of(agent) if agent is not None else switch_of_queue(queue)
     customer = callback.customer.name if callback.customer_id else ""
+    rule = callback_retry.rule_for(callback)
     args = {
         "callback": str(callback.pk),
+        "attempt": callback_retry.next_attempt_number(callback),
+        "ring_seconds": rule.ring_seconds,
         "agent": agent.login_id if agent else "",
         "queue": queue.name if queue else "",
         "number": callback.number,
@@ -410,6 +458,15 @@ def ring_plan(callback: ScheduledCallback) -> tuple[str, dict[str, str]] | None:
         "customer": customer,
     }
     return switch, args
+
+
+def retry_from(callback: ScheduledCallback) -> datetime:
+    """Where GIVE_UP_AFTER counts from: the due time, or the time the retry rule set for
+    the next dial after the customer's last unanswered one (its spacing may be long)."""
+    last = callback_retry.last_attempt_end(callback)
+    if last is None:
+        return callback.due_at
+    return max(callback.due_at, last + callback_retry.rule_for(callback).spacing)
 
 
 def switch_of_queue(queue: Queue) -> str:
@@ -452,7 +509,7 @@ def _retry(
 ) -> str:
     attempts = callback.attempts + counted
     next_at = now + timedelta(seconds=RETRY_SECONDS)
-    if attempts >= MAX_ATTEMPTS or next_at > callback.due_at + GIVE_UP_AFTER:
+    if attempts >= MAX_ATTEMPTS or next_at > retry_from(callback) + GIVE_UP_AFTER:
         return _fail(callback, owner, error, attempts=attempts)
     if _record(callback, owner, attempts=attempts, last_error=error[:300], next_attempt_at=next_at):
         _log(

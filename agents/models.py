@@ -234,8 +234,9 @@ class ScheduledCallback(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         RINGING = "ringing", "Ringing"  # icm took it: the agent's phone or the queue rings
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        DONE = "done", "Done"  # the customer answered
+        FAILED = "failed", "Failed"  # never reached the customer (no agent, rules, time)
+        UNREACHABLE = "unreachable", "Unreachable"  # every attempt of its rule unanswered
         CANCELLED = "cancelled", "Cancelled"
 
     agent = models.ForeignKey(
@@ -297,6 +298,66 @@ class ScheduledCallback(models.Model):
     def __str__(self) -> str:
         target = self.agent.login_id if self.agent_id else self.queue.name
         return f"call-back {self.pk} to {self.number} by {target} at {self.due_at} ({self.status})"
+
+
+class CallbackRetryRule(models.Model):
+    """How often a queue's call-backs are tried when the customer does not answer (issue 20
+    item 3): at most `max_attempts` dials of the customer, `spacing_minutes` apart, each
+    ringing `ring_seconds`. Call-backs of a queue without a rule (or of no queue) follow
+    settings.IPBX_CALLBACK_RETRY (agents.callback_retry)."""
+
+    queue = models.OneToOneField(
+        "icm.Queue", on_delete=models.CASCADE, related_name="callback_retry_rule"
+    )
+    max_attempts = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    spacing_minutes = models.PositiveIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="Minutes between an unanswered attempt and the next.",
+    )
+    ring_seconds = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(120)],
+        help_text="How long the customer's phone rings on each attempt.",
+    )
+
+    class Meta:
+        ordering = ["queue__name"]
+
+    def __str__(self) -> str:
+        return f"{self.queue}: {self.max_attempts} attempts, {self.spacing_minutes} min apart"
+
+
+class CallbackAttempt(models.Model):
+    """One dial of a call-back's customer: when, and what came of it. Numbered per
+    call-back; the unique number is what keeps one attempt from being dialled twice."""
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", "Answered"
+        NO_ANSWER = "no_answer", "No answer"
+        BUSY = "busy", "Busy"
+        FAILED = "failed", "Failed"
+
+    callback = models.ForeignKey(
+        ScheduledCallback, on_delete=models.CASCADE, related_name="dial_attempts"
+    )
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    detail = models.CharField(max_length=200, blank=True)
+    leg = models.CharField(max_length=64, blank=True, help_text="The customer's leg.")
+
+    class Meta:
+        ordering = ["callback_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["callback", "number"], name="callback_attempt_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"call-back {self.callback_id} attempt {self.number}: {self.outcome or 'dialling'}"
 
 
 class AgentSessionState(models.Model):

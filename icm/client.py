@@ -117,7 +117,7 @@ def agent_pick(
 
 
 def callback_ring(
-    switch: str, args: Mapping[str, str], timeout: float | None = None
+    switch: str, args: Mapping[str, Any], timeout: float | None = None
 ) -> dict[str, Any]:
     """Ring a booked call-back (callback, agent and / or queue, number, note, customer)."""
     return send(switch, "callback_ring", args, timeout)

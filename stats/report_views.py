@@ -21,6 +21,7 @@ from agents.models import WorkGroup
 from ipbx_project.api_schema import OBJECT, errors, query
 from stats import reports
 from stats.export import as_csv, as_xlsx
+from stats.callback_report import callbacks
 from stats.survey_report import surveys
 from supervision.roles import is_supervisor
 from supervision.scope import scope_of
@@ -34,6 +35,7 @@ TITLES = {
     "abandoned": "Abandoned",
     "campaigns": "Campaigns",
     "surveys": "Surveys",
+    "callbacks": "Call-backs",
     "cost": "Cost",
     "forecast": "Staffing plan",
 }
@@ -49,6 +51,8 @@ def build(user: Any, name: str, params: Any) -> reports.Report:
         report = reports.cost(filters, str(params.get("by") or "queue"))
     elif name == "surveys":
         report = surveys(filters)
+    elif name == "callbacks":
+        report = callbacks(filters)
     elif name == "forecast":
         from stats.staffing_plan import plan
 

@@ -260,6 +260,8 @@ SCHEMAS: dict[str, Schema] = {
             "transfer": {
                 "kind": choice("queue", "agent", "extension", "number", required=True),
                 **_TARGET,
+                "gateway": string(NAME, blank=True),
+                "caller_id": string(CALLER_ID, blank=True),
             },
             "consult": {
                 "kind": choice("agent", "extension", "number", required=True),
@@ -290,6 +292,9 @@ SCHEMAS: dict[str, Schema] = {
             "number": string(NUMBER, required=True),
             "note": NOTE,
             "customer": text(200),
+            # the customer's dial number and ring time (agents.callback_retry)
+            "attempt": integer(1, 99),
+            "ring_seconds": integer(5, 120),
         }
     ),
     # supervision

@@ -228,6 +228,11 @@ IPBX_ALARM_NOT_READY_SECONDS = float(env_str("IPBX_ALARM_NOT_READY_SECONDS", "90
 # statistics: callers who gave up sooner are "short abandons" (counted apart, left out of
 # the service level); icm writes a system snapshot fact every … seconds
 IPBX_SHORT_ABANDON_SECONDS = float(env_str("IPBX_SHORT_ABANDON_SECONDS", "5"))
+# call-backs whose customer does not answer (issue 20 item 3): per queue in the admin
+# (agents.CallbackRetryRule), else these
+IPBX_CALLBACK_MAX_ATTEMPTS = int(env_str("IPBX_CALLBACK_MAX_ATTEMPTS", "3"))
+IPBX_CALLBACK_SPACING_MINUTES = int(env_str("IPBX_CALLBACK_SPACING_MINUTES", "10"))
+IPBX_CALLBACK_RING_SECONDS = int(env_str("IPBX_CALLBACK_RING_SECONDS", "30"))
 IPBX_STATS_SNAPSHOT_SECONDS = float(env_str("IPBX_STATS_SNAPSHOT_SECONDS", "30"))
 # Customer look-up by caller number for routing priority (R-4): a callable ani -> (account,
 # grade) | None, and how long it may take before the call is routed at default priority.

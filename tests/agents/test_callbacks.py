@@ -342,6 +342,8 @@ def test_a_busy_agent_is_retried_then_its_queue_takes_the_call_back(center, resp
         "number": "+4420123456",
         "note": "bill",
         "customer": "Ann Lee",
+        "attempt": 1,  # the first dial of the customer, ringing as the default rule says
+        "ring_seconds": 30,
     }
 
 

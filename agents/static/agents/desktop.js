@@ -302,7 +302,8 @@ function renderCallbacks() {
   body.innerHTML = (snap.callbacks || []).map((c) => `<tr data-callback="${esc(c.id)}">
     <td>${new Date(c.due_at).toLocaleString()}</td><td>${esc(c.number)}</td>
     <td>${esc(c.customer ? c.customer.name : "")}</td><td>${esc(c.note)}</td>
-    <td><button type="button" class="cancel-callback" data-id="${esc(c.id)}">Cancel</button></td></tr>`).join("");
+    <td class="callback-outcome status-${esc(c.status)}">${esc(c.outcome || c.status)}</td>
+    <td>${c.status === "pending" ? `<button type="button" class="cancel-callback" data-id="${esc(c.id)}">Cancel</button>` : ""}</td></tr>`).join("");
   body.querySelectorAll(".cancel-callback").forEach((b) => b.addEventListener("click", async () => {
     if (await command("cancel_callback", {id: b.dataset.id})) { toast("Call-back cancelled.", true); refreshSoon(); }
   }));

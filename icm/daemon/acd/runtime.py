@@ -104,6 +104,8 @@ class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
         self.direct_legs: dict[str, str] = {}  # an agent's own (non-ACD) call leg -> agent
         self.callbacks: dict[str, str] = {}  # contact -> number to dial back
         self.waiting = WaitingCallers(post)  # what callers waiting in a queue ask and are told
+        # a call-back's customer is dialled (contact, customer leg): its ring time (0: default)
+        self.on_dial_back: Callable[[str, str], int] = lambda contact_id, customer: 0
         self.dialling: dict[str, str] = {}  # customer leg being dialled -> agent leg
         # the agent's leg is in a consultation (consults.consultations): it outlives its customer
         self.in_consultation = in_consultation
@@ -402,8 +404,9 @@ class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
             self._overflowed(done)
         self.on_contact_finished(done, explanation)
 
-    def dial_back(self, contact_id: str, number: str, agent_leg: str) -> str:
-        """The agent took the call-back: dial the customer and bridge them on answer."""
+    def dial_back(self, contact_id: str, number: str, agent_leg: str, ring_seconds: int = 0) -> str:
+        """The agent took the call-back: dial the customer and bridge them on answer (the
+        job's reply is followed: a dial the switch refuses frees the agent)."""
         refused = self.number_refusal(number)  # the rules may have changed since the request
         if refused:
             log.error(
@@ -424,13 +427,18 @@ class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
         customer = str(uuidlib.uuid4())
         self.expect_customer(customer, agent_leg)
         log.info("call-back %s: dialling %s via %s", contact_id, number, gateway)
+        variables = {"ipbx_contact": contact_id}
+        ring_seconds = ring_seconds or self.on_dial_back(contact_id, customer)
+        if ring_seconds:
+            variables["originate_timeout"] = str(int(ring_seconds))
         self.send(
             cmd.OriginateCall(
                 endpoint=f"sofia/gateway/{gateway}/{number}",
                 uuid=customer,
                 then=(cmd.Park(),),
-                variables={"ipbx_contact": contact_id},
-            )
+                variables=variables,
+            ),
+            leg=customer,
         )
         return customer
 
@@ -542,7 +550,9 @@ class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
         if not result.startswith("-ERR"):
             return True
         cause = result.removeprefix("-ERR").strip() or "UNKNOWN"
-        if self.leg_channel(leg):
+        if self.leg_channel(leg) or (leg in self.dialling and cause == "ORIGINATOR_CANCEL"):
+            # (a customer we dial back is bridged when it answers: whichever came first,
+            # the job's reply or the leg's events, the events decide)
             log.info(
                 "acd %s: originate of leg %s answered %s, but the leg is on the switch: "
                 "its own events decide",

@@ -6,6 +6,13 @@ answer, the call-back waits in its queue (when it has one) like a caller's call-
 State changes only in icm's consumer greenlet (`request`, `on_event`, `leg_failed`); the
 outcome of each call-back is reported through `on_outcome` (saved by the persister).
 
+Each dial of the customer is attempt N of the call-back (Celery numbers them from the
+database, agents.callback_retry): reported `dialling` with its leg, then `answered`,
+`no_answer`, `busy` or `failed` from the leg's own events. The originate job's reply is
+advice (icm.daemon.acd.runtime.job_done): `-ERR ORIGINATOR_CANCEL` is what a real switch
+answers for a leg already bridged, so it never ends a dial — the leg's events do, or the
+reconciler finding the leg gone; any other refusal of a leg never shown ends it at once.
+
 Campaign calls that ring their agent first — an agent's "call back at …" on a campaign call,
 and a preview the agent chose to call — go the same way (`ring_campaign`), through the
 campaign's gateway under its caps; their outcome is the campaign dialer's
@@ -40,7 +47,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RING_SECONDS = 30
-REMEMBERED = 10_000  # call-back ids taken, so that a repeated request never rings twice
+REMEMBERED = 10_000  # call-back attempts taken, so that a repeated request never rings twice
+BUSY = frozenset({"USER_BUSY", "CALL_REJECTED"})
+NOT_ANSWERED = frozenset(
+    {"NO_ANSWER", "NO_USER_RESPONSE", "ORIGINATOR_CANCEL", "ALLOTTED_TIMEOUT", "ICM_RECONCILED"}
+)
 FREE = (AgentState.READY, AgentState.NOT_READY)  # in wrap-up it finishes its notes first
 
 
@@ -54,6 +65,14 @@ class Booking:
     customer: str
     leg: str = ""  # the agent's leg while its phone rings
     since: float = field(default_factory=time.time)
+    attempt: int = 1  # which dial of the customer this is (agents.callback_retry)
+    ring_seconds: int = RING_SECONDS  # how long the customer's phone rings
+    customer_leg: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.callback}#{self.attempt}"
+
     campaign: CampaignCall | None = None  # a campaign attempt (its leg is the customer's)
 
 
@@ -70,7 +89,7 @@ class BookedCallbacks:
         self,
         switch: str,
         runtime: AcdRuntime,
-        on_outcome: Callable[[str, str, str], None] = lambda callback, outcome, detail: None,
+        on_outcome: Callable[..., None] = lambda *outcome: None,
         clock: Callable[[], float] = time.time,
         campaigns: CampaignDialer | None = None,
     ) -> None:
@@ -83,6 +102,8 @@ class BookedCallbacks:
         self.by_agent: dict[str, Booking] = {}
         self.taken: OrderedDict[str, None] = OrderedDict()
         self.campaigns = campaigns  # previews and campaign call-backs ring agents through here
+        self.queued: dict[str, Booking] = {}  # contact waiting in its queue -> booking
+        runtime.on_dial_back = self._dialled_from_queue
 
     @staticmethod
     def check(args: dict[str, Any]) -> Booking:
@@ -95,6 +116,14 @@ class BookedCallbacks:
             note=str(args.get("note") or "")[:1000],
             customer=str(args.get("customer") or "")[:200],
         )
+        attempt, ring = str(args.get("attempt") or "1"), str(args.get("ring_seconds") or "")
+        if not attempt.isdigit() or not 1 <= int(attempt) <= 99:
+            raise CommandError("a call-back's attempt is a number from 1 to 99")
+        booking.attempt = int(attempt)
+        if ring:
+            if not ring.isdigit() or not 5 <= int(ring) <= 120:
+                raise CommandError("ring_seconds is a number from 5 to 120")
+            booking.ring_seconds = int(ring)
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", booking.callback):
             raise CommandError("a call-back needs its id")
         if not re.fullmatch(r"\+?[0-9]{2,20}", booking.number):
@@ -111,7 +140,7 @@ class BookedCallbacks:
             req.result.set_exception(exc)
 
     def _ring(self, booking: Booking) -> dict[str, Any]:
-        if booking.callback in self.taken:
+        if booking.key in self.taken:
             return {"status": "duplicate"}
         why = self._agent_unavailable(booking.agent) if booking.agent else "no agent booked"
         if why and not booking.queue:
@@ -121,7 +150,7 @@ class BookedCallbacks:
             result = {"status": "queued", "contact": self._to_queue(booking)}
         else:
             result = {"status": "ringing_agent", "contact": self._ring_agent(booking)}
-        self._remember(booking.callback)  # once taken: a refusal is asked again later
+        self._remember(booking.key)  # once taken: a refusal is asked again later
         return result
 
     def _agent_unavailable(self, agent_id: str) -> str:
@@ -213,11 +242,13 @@ class BookedCallbacks:
                 "callback": booking.callback,
             },
         )
+        self.queued[contact_id] = booking
         self.rt.callbacks[contact_id] = booking.number
         try:
             self.rt.enqueue(contact, self.clock())
         except UnknownQueue as exc:
             self.rt.callbacks.pop(contact_id, None)
+            self.queued.pop(contact_id, None)
             raise CommandError(f"there is no queue {booking.queue!r}") from exc
         self.on_outcome(booking.callback, "queued", booking.queue)
         return contact_id
@@ -272,12 +303,9 @@ class BookedCallbacks:
             return False  # the campaign dialer keeps its score (the attempt log)
         if dialled is not None:  # the customer's leg: the ACD bridges it, we keep the score
             if isinstance(event, ev.LegAnswered):
-                self.on_outcome(dialled.callback, "done", f"{dialled.number} answered")
+                self._scored(dialled, "answered", f"{dialled.number} answered")
             else:
-                self.taken.pop(dialled.callback, None)
-                self.on_outcome(
-                    dialled.callback, "missed", f"{dialled.number} did not answer ({event.cause})"
-                )
+                self._scored(dialled, dial_outcome(event.cause), event.cause)
             return False
         booking = self.ringing.pop(event.uuid, None)
         if booking is None:
@@ -289,16 +317,52 @@ class BookedCallbacks:
         return True
 
     def legs_to_check(self, older_than: float) -> list[str]:
-        """Agent legs ringing for a call-back longer than `older_than` s (for the reconciler)."""
+        """Agent legs ringing for a call-back longer than `older_than` s, and customer legs
+        still unanswered that long after their ring time (the reconciler ends those the
+        switch no longer has: a lost hang-up never leaves an agent waiting)."""
         now = self.clock()
-        return [leg for leg, b in self.ringing.items() if now - b.since > older_than]
+        agents = [leg for leg, b in self.ringing.items() if now - b.since > older_than]
+        customers = [
+            leg
+            for leg, b in self.dialled.items()
+            if b.campaign is None and now - b.since > older_than + b.ring_seconds
+        ]
+        return agents + customers
 
     def leg_failed(self, leg: str, cause: str) -> bool:
+        """An originate of ours answered -ERR for a leg the switch never showed. True keeps
+        the ACD from ending the leg's call (icm.daemon.acd.runtime.originate_failed)."""
+        dialled = self.dialled.get(leg)
+        if dialled is not None and dialled.campaign is None:
+            del self.dialled[leg]
+            self._scored(dialled, dial_outcome(cause), f"the switch refused the dial: {cause}")
+            return False  # the ACD frees the agent's leg
         booking = self.ringing.pop(leg, None)
         if booking is None:
             return False
         self._agent_missed(booking, cause)
         return True
+
+    def _dialled_from_queue(self, contact_id: str, customer: str) -> int:
+        """The ACD dials the customer of a call-back that waited in its queue: the ring time
+        of its rule (0: the switch's default)."""
+        booking = self.queued.pop(contact_id, None)
+        if booking is None:
+            return 0
+        self._dialling(booking, customer)
+        return booking.ring_seconds
+
+    def _dialling(self, booking: Booking, customer: str) -> None:
+        booking.customer_leg, booking.since = customer, self.clock()
+        self.dialled[customer] = booking
+        self.on_outcome(booking.callback, "dialling", customer, booking.attempt, self.clock())
+
+    def _scored(self, booking: Booking, outcome: str, detail: str) -> None:
+        """The dial's outcome; a call-back not answered may be asked again (next attempt)."""
+        if outcome != "answered":
+            self.taken.pop(booking.key, None)
+        log.info("call-back %s: %s dialled: %s (%s)", booking.key, booking.number, outcome, detail)
+        self.on_outcome(booking.callback, outcome, detail[:200], booking.attempt, self.clock())
 
     def reject(self, agent_id: str) -> bool:
         """The agent rejects the ringing call-back: its phone stops; the queue takes it."""
@@ -326,11 +390,11 @@ class BookedCallbacks:
             rt.expect_customer(call.leg, booking.leg)
             self.campaigns.dial_customer(call.leg, booking.agent, booking.leg)
             return
-        customer = rt.dial_back(booking.leg, booking.number, booking.leg)
+        customer = rt.dial_back(booking.leg, booking.number, booking.leg, booking.ring_seconds)
         if customer:
-            self.dialled[customer] = booking
+            self._dialling(booking, customer)
         else:
-            self.taken.pop(booking.callback, None)
+            self.taken.pop(booking.key, None)
             self.on_outcome(booking.callback, "missed", "no trunk to dial the customer")
 
     def _agent_missed(self, booking: Booking, cause: str) -> None:
@@ -350,5 +414,15 @@ class BookedCallbacks:
                 return
             except CommandError as exc:
                 cause = str(exc)
-        self.taken.pop(booking.callback, None)  # Celery asks again later: ring again then
+        self.taken.pop(booking.key, None)  # Celery asks again later: ring again then
         self.on_outcome(booking.callback, "missed", f"agent {booking.agent}: {cause}")
+
+
+def dial_outcome(cause: str) -> str:
+    """A customer leg's end (its hang-up cause, or its originate's refusal) as the outcome
+    of a call-back's attempt."""
+    if cause in BUSY:
+        return "busy"
+    if cause in NOT_ANSWERED:
+        return "no_answer"
+    return "failed"

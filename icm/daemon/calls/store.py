@@ -43,27 +43,39 @@ def set_switch_status(name: str, connected: bool, at: datetime) -> None:
 CALLBACK_RETRY_SECONDS = 60
 
 
-def save_callback_outcomes(outcomes: list[tuple[str, str, str]], now: datetime) -> None:
-    """What became of booked call-backs icm took (icm.daemon.callbacks.booked): `done` (the agent
-    answered, or the call-back waits in its queue) or `missed` (the agent did not answer and
-    there was no queue: pending again, retried by Celery in a minute)."""
+def save_callback_outcomes(outcomes: list[tuple[Any, ...]], now: datetime) -> None:
+    """What became of booked call-backs icm took (icm.daemon.callbacks.booked), as
+    (callback, outcome, detail[, attempt, at]): `queued` (it waits in its queue), `missed`
+    (the agent did not take it: pending again, asked again by Celery in a minute), or a
+    dial of the customer — `dialling`, then `answered` / `no_answer` / `busy` / `failed`
+    (agents.callback_retry applies the call-back's retry rule)."""
     from datetime import timedelta
 
-    for callback, outcome, detail in outcomes:
-        rows = ScheduledCallback.objects.filter(pk=int(callback)) if callback.isdigit() else None
-        if rows is None:
+    from agents import callback_retry
+
+    for callback, outcome, detail, *rest in outcomes:
+        if not str(callback).isdigit():
             continue
-        if outcome == "missed":
+        pk = int(callback)
+        attempt = int(rest[0]) if rest and str(rest[0]).isdigit() else 0
+        at = datetime.fromtimestamp(float(rest[1]), tz=UTC) if len(rest) > 1 else now
+        rows = ScheduledCallback.objects.filter(pk=pk)
+        if outcome == "dialling":
+            callback_retry.do_start_attempt(pk, attempt, detail, at)
+        elif outcome in callback_retry.DIAL_OUTCOMES:
+            callback_retry.do_score_attempt(pk, attempt, outcome, detail, at)
+        elif outcome == "missed":
             rows.filter(status=ScheduledCallback.Status.RINGING).update(
                 status=ScheduledCallback.Status.PENDING,
                 last_error=detail[:300],
                 next_attempt_at=now + timedelta(seconds=CALLBACK_RETRY_SECONDS),
             )
-        else:
-            done = {"status": ScheduledCallback.Status.DONE, "last_error": ""}
-            if outcome == "queued":
-                done["dispatched_to"] = "queue"
-            rows.exclude(status=ScheduledCallback.Status.CANCELLED).update(**done)
+        elif outcome == "queued":  # its dial's outcome follows when an agent takes it
+            rows.filter(status=ScheduledCallback.Status.RINGING).update(dispatched_to="queue")
+        else:  # "done" from an icm of before issue 20
+            rows.exclude(status=ScheduledCallback.Status.CANCELLED).update(
+                status=ScheduledCallback.Status.DONE, last_error=""
+            )
 
 
 class CdrStore:
