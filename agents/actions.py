@@ -80,15 +80,7 @@ def check_desktop_command(
         if command == "preview_skip":
             payload["not_ready"] = bool(args.get("not_ready"))
         if command == "transfer":
-            kind, target = str(args.get("kind", "")), str(args.get("target", ""))[:64]
-            if kind in ("number", "extension"):
-                try:  # a transfer reaches numbers too: the same rules as dialing
-                    target, internal = check_destination(agent, target)
-                except DialRefused as exc:
-                    raise DesktopRefused(str(exc)) from exc
-                if kind == "extension" and not internal:
-                    raise DesktopRefused(f"there is no extension {target}")
-            payload.update(kind=kind, target=target, note=str(args.get("note", ""))[:1000])
+            payload.update(_transfer_target(agent, switch, args))
         if command == "consult":
             payload.update(_consult_target(agent, switch, args))
         return icm.agent_call(switch, agent.login_id, command, **payload)
@@ -118,6 +110,32 @@ def _callback_command(agent: Agent, command: str, args: dict[str, Any]) -> dict[
         return callbacks.as_dict(booked)
     except (ValueError, LookupError) as exc:  # CallbackRefused, CallbackNotFound, int()
         raise DesktopRefused(str(exc) or "no such call-back") from exc
+
+
+def _transfer_target(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Where a blind transfer sends the customer (AG-9, AG-13): a queue, an agent by ID (icm
+    checks it is ready), an extension, or a number under the same dialing rules as a call
+    (AG-16), through the company's trunk (its gateway and caller ID)."""
+    kind, target = str(args.get("kind", "")), str(args.get("target", "")).strip()[:64]
+    payload: dict[str, Any] = {"kind": kind, "note": str(args.get("note", ""))[:1000]}
+    if kind == "agent":
+        if not Agent.objects.filter(login_id=target, active=True).exists():
+            raise DesktopRefused(f"there is no agent {target!r}")
+        if target == agent.login_id:
+            raise DesktopRefused("you cannot transfer a call to yourself")
+    if kind in ("number", "extension"):
+        try:  # a transfer reaches numbers too: the same rules as dialing
+            target, internal = check_destination(agent, target)
+            if kind == "extension" and not internal:
+                raise DesktopRefused(f"there is no extension {target}")
+            if internal:
+                kind = payload["kind"] = "extension"
+            else:
+                payload["gateway"], payload["caller_id"] = trunk_for(switch)
+        except DialRefused as exc:
+            raise DesktopRefused(str(exc)) from exc
+    payload["target"] = target
+    return payload
 
 
 def _consult_target(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any]:

@@ -128,8 +128,11 @@ class AgentCallControl:
         self, agent_id: str, agent_leg: str, customer: str, args: dict[str, Any]
     ) -> dict[str, Any]:
         """Blind transfer (AG-9, AG-13): to a queue (the ACD picks the agent; the note and the
-        caller's data follow in the screen pop), an agent's phone, an extension or a number.
-        The agent's own leg then hangs up: it goes to wrap-up."""
+        caller's data follow in the screen pop), an agent (a ready one: its phone rings, it
+        owns the customer once it answers), an extension, or a number through the trunk
+        the web chose (its gateway and the company's caller ID). The agent's own leg then
+        hangs up: it goes to wrap-up. Refused (the call stays with the agent) when the
+        target cannot take it."""
         kind, target = str(args.get("kind", "")), str(args.get("target", "")).strip()
         note = str(args.get("note", ""))[:1000]
         if kind not in TRANSFER_KINDS:
@@ -137,12 +140,13 @@ class AgentCallControl:
         if kind == "queue" and not self.acd.has_queue(target):
             raise CommandError(f"there is no queue {target!r}")
         if kind == "agent":
-            target = self.acd.extensions.get(target, "")
-            if not target:
-                raise CommandError(f"agent {args.get('target')!r} is unknown or has no phone")
-        if kind in ("extension", "number") and not re.fullmatch(r"\+?[0-9]{2,20}", target):
+            return self._transfer_to_agent(agent_id, agent_leg, customer, target, note)
+        if not re.fullmatch(r"\+?[0-9]{2,20}", target) and kind != "queue":
             raise CommandError(f"{target!r} is not a number")
-        data = {"from": agent_id, "note": note, "kind": kind, "target": str(args.get("target"))}
+        gateway = str(args.get("gateway", ""))
+        if kind == "number" and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", gateway):
+            raise CommandError("no trunk to reach that number")
+        data = {"from": agent_id, "note": note, "kind": kind, "target": target}
         encoded = base64.b64encode(json.dumps(data).encode()).decode()
         self.api(cmd.SetLegVariable(customer, "ipbx_transfer", encoded))
         # handed on: the switch hangs the customer up when the new party does (an after-call
@@ -151,15 +155,37 @@ class AgentCallControl:
         if kind == "queue":
             self.api(cmd.SetLegVariable(customer, "ipbx_transfer_queue", target))
             self.api(cmd.TransferLeg(customer, REQUEUE.destination, REQUEUE.context))
+        elif kind == "number":
+            caller_id = cmd.plain_number(str(args.get("caller_id", "")))
+            shown = (("origination_caller_id_number", caller_id),) if caller_id else ()
+            outside = cmd.Bridge(f"sofia/gateway/{gateway}/{target}", shown)
+            self.api(cmd.TransferInline(customer, (outside,)))
         else:
             self.api(cmd.TransferLeg(customer, target))
-        try:
-            self.api(cmd.HangupLeg(agent_leg, "NORMAL_CLEARING"))
-        except CommandError as exc:
-            if "No such channel" not in str(exc):
-                raise
+        self._kill(agent_leg)
         log.info("agent %s: transferred %s to %s %s", agent_id, customer, kind, target)
         return {"agent": agent_id, "action": "transfer", "kind": kind, "target": target}
+
+    def _transfer_to_agent(
+        self, agent_id: str, agent_leg: str, customer: str, target: str, note: str
+    ) -> dict[str, Any]:
+        """A consultation completed before the colleague answers: it is reserved and its
+        phone rings while the customer hears music; the agent's leg hangs up at once (its
+        wrap-up starts); the colleague owns the customer when it answers (its queue's
+        call), else the customer goes back to its queue."""
+        found = self.acd.agent(target)
+        if found is None or not self.acd.extensions.get(target):
+            raise CommandError(f"agent {target!r} is unknown or has no phone")
+        if target == agent_id:
+            raise CommandError("you cannot transfer a call to yourself")
+        if str(found.state) != "ready" or self.acd.agent_leg.get(target):
+            shown = str(found.state).replace("_", " ")
+            raise CommandError(f"agent {target} is {shown}: it cannot take a transfer now")
+        args = {"kind": "agent", "target": target, "note": note, "blind": True}
+        self._consult(agent_id, agent_leg, customer, args)
+        self._consult_step(agent_id, "complete")
+        log.info("agent %s: transferred %s to agent %s", agent_id, customer, target)
+        return {"agent": agent_id, "action": "transfer", "kind": "agent", "target": target}
 
     def _dial(self, agent_id: str, args: dict[str, Any]) -> dict[str, Any]:
         """Ring the agent's phone, then connect it to the number (AG-8, AG-23): an extension
@@ -233,6 +259,7 @@ class AgentCallControl:
                 "kind": kind,
                 "target": target,
                 "note": str(args.get("note", ""))[:1000],
+                "blind": bool(args.get("blind")),
             },
         )
         caller_id = cmd.plain_number(str(args.get("caller_id", "")))

@@ -70,6 +70,7 @@ class Consult:
     why: str = ""  # why we ended the consulted leg (reject, cancelled): its offer's outcome
     room: str = ""
     members: set[str] = field(default_factory=set)  # legs in the conference room
+    blind: bool = False  # a blind transfer to an agent: completed before it answers
     started: float = field(default_factory=time.time)
 
     def fire(self, event: ConsultEvent) -> ConsultState:
@@ -136,7 +137,7 @@ class Consults:
             return None
         call = self.model.call_of_leg(self.switch, consult.customer)
         attached = {
-            "arrived": "consult",
+            "arrived": "transferred" if consult.blind else "consult",
             "transferred_from": consult.agent_id,
             "transfer_note": consult.note,
             "ivr": dict(call.ivr or {}) if call else {},
@@ -219,6 +220,7 @@ class Consults:
             str(uuidlib.uuid4()),
             str(args.get("note", "")),
             queue=call.queue or "",
+            blind=bool(args.get("blind")),
         )
         if consult.kind == "agent":
             target = consult.target
