@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from agents import callback_retry
 from agents.models import Agent, AgentStateChange, ScheduledCallback
 from icm.domain.acd.agent_fsm import AgentStateChanged
 from icm.domain.calls import CallDirection, CallRecord, LegRecord, LegState
@@ -50,8 +51,6 @@ def save_callback_outcomes(outcomes: list[tuple[Any, ...]], now: datetime) -> No
     dial of the customer — `dialling`, then `answered` / `no_answer` / `busy` / `failed`
     (agents.callback_retry applies the call-back's retry rule)."""
     from datetime import timedelta
-
-    from agents import callback_retry
 
     for callback, outcome, detail, *rest in outcomes:
         if not str(callback).isdigit():
