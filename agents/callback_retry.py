@@ -15,6 +15,7 @@ dispatch is the next attempt — one attempt is never dialled twice.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +23,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from agents.models import CallbackAttempt, CallbackRetryRule, ScheduledCallback
+from agents.models import (
+    CALLBACK_NUMBER_PATTERN,
+    CallbackAttempt,
+    CallbackRetryRule,
+    ScheduledCallback,
+)
+from icm.models import Customer, CustomerNumber, Queue
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +183,53 @@ def _after(row: ScheduledCallback, number: int, outcome: str, now: datetime) -> 
         "last_error": f"attempt {number} of {rule.max_attempts}: {said}; next at "
         f"{next_at.isoformat(timespec='minutes')}",
     }
+
+
+def do_book_unanswered_caller(
+    queue_name: str, number: str, leg: str, outcome: str, detail: str, at: datetime
+) -> ScheduledCallback | None:
+    """A caller who kept its place in a queue as a call-back (the IVR's key, an overflow)
+    did not answer when the agent's turn came: it becomes a booked call-back of that queue
+    (source IVR) with this first dial logged, due again after the queue's spacing — or
+    unreachable at once when the rule allows one dial. Saved once per dial (its leg)."""
+    if outcome not in DIAL_OUTCOMES or outcome == Outcome.ANSWERED:
+        return None
+    queue = Queue.objects.filter(name=queue_name).first()
+    if queue is None or not re.fullmatch(CALLBACK_NUMBER_PATTERN, number):
+        log.error("caller call-back to %s in queue %s: not kept (%s)", number, queue_name, outcome)
+        return None
+    with transaction.atomic():
+        if leg and CallbackAttempt.objects.filter(leg=leg[:64]).exists():
+            return None  # reported twice (the outbox replayed it)
+        callback = ScheduledCallback(
+            queue=queue,
+            number=number,
+            customer=_customer_of(number),
+            due_at=at,
+            next_attempt_at=at,
+            note="The caller's call-back from the queue was not answered.",
+            source=ScheduledCallback.Source.IVR,
+            status=Status.RINGING,
+            attempts=1,
+            dispatched_at=at,
+            dispatched_to="queue",
+        )
+        callback.save()
+        CallbackAttempt.objects.create(callback=callback, number=1, started_at=at, leg=leg[:64])
+        do_score_attempt(callback.pk, 1, outcome, detail, at)
+    callback.refresh_from_db()
+    return callback
+
+
+def _customer_of(number: str) -> Customer | None:
+    digits = number.lstrip("+")
+    found = (
+        CustomerNumber.objects.filter(number__in={number, digits, "+" + digits})
+        .select_related("customer")
+        .order_by("id")
+        .first()
+    )
+    return found.customer if found else None
 
 
 def close_lost_attempts(callback_ids: list[int], now: datetime) -> list[int]:

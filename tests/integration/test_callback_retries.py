@@ -164,3 +164,44 @@ def test_a_customer_who_never_answers_ends_unreachable_and_is_reported(
         and "unreachable after 2 dial(s), the last busy" in csv.content.decode()
     )
     esl.close()
+
+
+def test_a_callers_call_back_from_the_queue_nobody_answers_is_retried_by_the_rule(
+    call_center,  # noqa: F811
+    platform_factory,
+):
+    """The caller pressed 1 to keep its place and hung up; when ag1's turn comes the
+    customer does not answer: the call-back becomes a booked one of the queue (source IVR,
+    dial 1 logged), due after the spacing, and the next dial reaches the customer."""
+    platform = platform_factory(IPBX_CALLBACK_RING_SECONDS="5")  # a caller's first dial
+    setup(call_center, platform, {"max_attempts": 2, "spacing_minutes": 5, "ring_seconds": 5})
+    esl = platform.control()
+    esl.api("sim_far_end 5550209 no_answer,answered ring=0.3 talk=30")
+    uuid = esl.api("sim_call 5550209 8123 patience=600").split()[1]
+    platform.icm.wait_log("handed to queue helpdesk")
+    assert esl.api(f"sim_dtmf {uuid} 1").startswith("+OK")
+    platform.icm.wait_log("call-back requested to 5550209")
+    esl.api(f"uuid_kill {uuid}")  # the caller hangs up: its place is kept
+    esl.api("sim_register 1101 answer:0.2")
+    set_state(call_center, platform, "ag1", "login")  # its turn: ag1, then the customer
+    booked = wait_until(
+        lambda: ScheduledCallback.objects.filter(number="5550209").first(),
+        timeout=30,
+        what="the unanswered caller's call-back kept as a booked one",
+    )
+    assert (booked.queue.name, booked.source, booked.status) == ("helpdesk", "ivr", "pending")
+    assert dials(booked) == [(1, "no_answer")]
+    assert booked.next_attempt_at - booked.due_at == timedelta(minutes=5)
+    wait_until(lambda: transitions("ag1")[-1][1] == "ready", what="ag1 free again")
+    assert dispatch_due(timezone.now()) == 0  # not before the spacing
+
+    assert dispatch_due(booked.next_attempt_at + timedelta(seconds=1)) == 1  # its queue
+    wait_until(
+        lambda: customer_bridged_to_agent(esl, "5550209"),
+        timeout=30,
+        what="the customer bridged to ag1 on the 2nd dial",
+    )
+    wait_until(lambda: row(booked).status == Status.DONE, what="the call-back reached")
+    assert dials(booked) == [(1, "no_answer"), (2, "answered")]
+    esl.api("hupall NORMAL_CLEARING")
+    esl.close()

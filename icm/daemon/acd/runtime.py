@@ -104,8 +104,9 @@ class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
         self.direct_legs: dict[str, str] = {}  # an agent's own (non-ACD) call leg -> agent
         self.callbacks: dict[str, str] = {}  # contact -> number to dial back
         self.waiting = WaitingCallers(post)  # what callers waiting in a queue ask and are told
-        # a call-back's customer is dialled (contact, customer leg): its ring time (0: default)
-        self.on_dial_back: Callable[[str, str], int] = lambda contact_id, customer: 0
+        # a call-back's customer is dialled (contact, customer leg, number, queue): its ring
+        # time (0: the switch's default) — icm.daemon.callbacks.booked follows the dial
+        self.on_dial_back: Callable[[str, str, str, str], int] = lambda *dial: 0
         self.dialling: dict[str, str] = {}  # customer leg being dialled -> agent leg
         # the agent's leg is in a consultation (consults.consultations): it outlives its customer
         self.in_consultation = in_consultation
@@ -393,7 +394,7 @@ class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
             leg = self.agent_leg.get(done.agent_id, "")
             self.offers.pop(leg, None)
             self.leg_agent[leg] = done.agent_id
-            self.dial_back(done.contact_id, number, leg)
+            self.dial_back(done.contact_id, number, leg, queue=done.queue)
         elif done.outcome == "answered":
             leg = self.agent_leg.get(done.agent_id, "")
             self.offers.pop(leg, None)
@@ -404,7 +405,14 @@ class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
             self._overflowed(done)
         self.on_contact_finished(done, explanation)
 
-    def dial_back(self, contact_id: str, number: str, agent_leg: str, ring_seconds: int = 0) -> str:
+    def dial_back(
+        self,
+        contact_id: str,
+        number: str,
+        agent_leg: str,
+        ring_seconds: int = 0,
+        queue: str = "",
+    ) -> str:
         """The agent took the call-back: dial the customer and bridge them on answer (the
         job's reply is followed: a dial the switch refuses frees the agent)."""
         refused = self.number_refusal(number)  # the rules may have changed since the request
@@ -428,7 +436,7 @@ class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
         self.expect_customer(customer, agent_leg)
         log.info("call-back %s: dialling %s via %s", contact_id, number, gateway)
         variables = {"ipbx_contact": contact_id}
-        ring_seconds = ring_seconds or self.on_dial_back(contact_id, customer)
+        ring_seconds = ring_seconds or self.on_dial_back(contact_id, customer, number, queue)
         if ring_seconds:
             variables["originate_timeout"] = str(int(ring_seconds))
         self.send(

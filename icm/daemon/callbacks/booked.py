@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import gevent.event
+from django.conf import settings
 
 from icm.bus.commands import CommandError
 from icm.domain import commands as cmd
@@ -343,26 +344,32 @@ class BookedCallbacks:
         self._agent_missed(booking, cause)
         return True
 
-    def _dialled_from_queue(self, contact_id: str, customer: str) -> int:
-        """The ACD dials the customer of a call-back that waited in its queue: the ring time
-        of its rule (0: the switch's default)."""
+    def _dialled_from_queue(self, contact_id: str, customer: str, number: str, queue: str) -> int:
+        """The ACD dials the customer of a call-back that waited in its queue — a booked one,
+        or a caller's who kept its place: its ring time."""
         booking = self.queued.pop(contact_id, None)
-        if booking is None:
-            return 0
+        if booking is None:  # a caller's: unanswered, it becomes a booked one (the rule's)
+            ring = int(getattr(settings, "IPBX_CALLBACK_RING_SECONDS", RING_SECONDS))
+            booking = Booking("", "", queue, number, "", "", attempt=1, ring_seconds=ring)
         self._dialling(booking, customer)
         return booking.ring_seconds
 
     def _dialling(self, booking: Booking, customer: str) -> None:
         booking.customer_leg, booking.since = customer, self.clock()
         self.dialled[customer] = booking
-        self.on_outcome(booking.callback, "dialling", customer, booking.attempt, self.clock())
+        if booking.callback:
+            self.on_outcome(booking.callback, "dialling", customer, booking.attempt, self.clock())
 
     def _scored(self, booking: Booking, outcome: str, detail: str) -> None:
         """The dial's outcome; a call-back not answered may be asked again (next attempt)."""
         if outcome != "answered":
             self.taken.pop(booking.key, None)
         log.info("call-back %s: %s dialled: %s (%s)", booking.key, booking.number, outcome, detail)
-        self.on_outcome(booking.callback, outcome, detail[:200], booking.attempt, self.clock())
+        if booking.callback:
+            self.on_outcome(booking.callback, outcome, detail[:200], booking.attempt, self.clock())
+        elif outcome != "answered":  # a caller's call-back: saved as a booked one to retry
+            dial = {"queue": booking.queue, "number": booking.number, "leg": booking.customer_leg}
+            self.on_outcome("", f"caller_{outcome}", detail[:200], 1, self.clock(), dial)
 
     def reject(self, agent_id: str) -> bool:
         """The agent rejects the ringing call-back: its phone stops; the queue takes it."""

@@ -49,10 +49,23 @@ def save_callback_outcomes(outcomes: list[tuple[Any, ...]], now: datetime) -> No
     (callback, outcome, detail[, attempt, at]): `queued` (it waits in its queue), `missed`
     (the agent did not take it: pending again, asked again by Celery in a minute), or a
     dial of the customer — `dialling`, then `answered` / `no_answer` / `busy` / `failed`
-    (agents.callback_retry applies the call-back's retry rule)."""
+    (agents.callback_retry applies the call-back's retry rule); `caller_<outcome>` with
+    (…, {queue, number, leg}): a caller's own call-back from its queue went unanswered."""
     from datetime import timedelta
 
     for callback, outcome, detail, *rest in outcomes:
+        if str(outcome).startswith("caller_") and len(rest) > 2 and isinstance(rest[2], dict):
+            at = datetime.fromtimestamp(float(rest[1]), tz=UTC)
+            dial = rest[2]
+            callback_retry.do_book_unanswered_caller(
+                str(dial.get("queue", "")),
+                str(dial.get("number", "")),
+                str(dial.get("leg", "")),
+                str(outcome).removeprefix("caller_"),
+                detail,
+                at,
+            )
+            continue
         if not str(callback).isdigit():
             continue
         pk = int(callback)
