@@ -151,3 +151,26 @@ def test_the_rule_is_checked_in_the_admin(center, client):  # noqa: F811
     assert r.status_code == 200 and "greater than or equal to 1" in r.content.decode()
     assert not CallbackRetryRule.objects.exists()
     assert callback_retry.rule_for(make(center, queue=center.queue)).max_attempts == 3
+
+
+def test_a_callers_unanswered_call_back_is_kept_once_as_a_booked_one(center):  # noqa: F811
+    CallbackRetryRule.objects.create(queue=center.queue, max_attempts=3, spacing_minutes=10)
+    now = timezone.now()
+    report = ("", "caller_busy", "USER_BUSY", 1, now.timestamp())
+    dial = {"queue": center.queue.name, "number": "+4420123456", "leg": "leg-9"}
+    save_callback_outcomes([(*report, dial), (*report, dial)], now)  # replayed: once
+    kept = ScheduledCallback.objects.get(number="+4420123456")
+    assert (kept.source, kept.status, kept.queue, kept.customer) == (
+        "ivr",
+        Status.PENDING,
+        center.queue,
+        center.customer,
+    )
+    assert kept.next_attempt_at - kept.due_at == timedelta(minutes=10)
+    assert list(kept.dial_attempts.values_list("number", "outcome", "leg")) == [
+        (1, "busy", "leg-9")
+    ]
+    # a queue that is gone, or a number no call-back may have: logged, nothing kept
+    save_callback_outcomes([(*report, {**dial, "queue": "gone", "leg": "leg-10"})], now)
+    save_callback_outcomes([(*report, {**dial, "number": "12ab", "leg": "leg-11"})], now)
+    assert ScheduledCallback.objects.count() == 1
