@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import callback_views, views
+from . import callback_views, transfer_views, views
 
 urlpatterns = [
     path("agent/", views.desktop_page, name="agent-desktop"),
@@ -10,6 +10,11 @@ urlpatterns = [
     path("agent/sign-out/", views.sign_out, name="agent-sign-out"),
     path("api/agent/desktop/", views.desktop_snapshot, name="api-agent-desktop"),
     path("api/agents/<str:login_id>/dial/", views.dial, name="api-agent-dial"),
+    path(
+        "api/agents/<str:login_id>/transfer/",
+        transfer_views.transfer,
+        name="api-agent-transfer",
+    ),
     path(
         "api/agents/<str:login_id>/callbacks/",
         callback_views.agent_callbacks,

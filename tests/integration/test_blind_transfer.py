@@ -100,11 +100,12 @@ def test_a_blind_transfer_to_an_outside_number_goes_through_the_trunk(
 ):
     platform, esl, call = agent_on_a_call(call_center, platform_factory, "5550402")
     assert esl.api("sim_far_end 5550999 answered ring=0.3 talk=60").startswith("+OK")
-    ag1 = Agent.objects.get(login_id="ag1")
-    done = check_desktop_command(
-        ag1, platform.switch, "transfer", {"kind": "number", "target": "555 0999"}
+    # through the REST API this time (a business system or a team leader for the agent)
+    r = call_center.post(
+        "/api/agents/ag1/transfer/", {"kind": "number", "target": "555 0999"}, format="json"
     )
-    assert (done["kind"], done["target"]) == ("number", "5550999")
+    assert r.status_code == 200, r.content
+    assert (r.json()["kind"], r.json()["target"]) == ("number", "5550999")
     wait_until(
         lambda: "5550999@carrier" in partner(esl, call.call_uuid),
         timeout=20,
@@ -168,6 +169,10 @@ def test_a_transfer_the_target_cannot_take_is_refused_and_the_call_stays(
     ag1 = Agent.objects.get(login_id="ag1")
     with pytest.raises((DesktopRefused, CommandError), match=error.replace("(", r"\(")):
         check_desktop_command(ag1, platform.switch, "transfer", {"kind": kind, "target": target})
+    r = call_center.post(  # the REST API says the same
+        "/api/agents/ag1/transfer/", {"kind": kind, "target": target}, format="json"
+    )
+    assert r.status_code == 400 and error in r.json()["detail"]
     time.sleep(1)  # nothing happens: no ring, no music, the agent keeps the customer
     assert "1101" in partner(esl, call.call_uuid)
     assert state_of("ag1") == "on_call" and state_of("ag2") == "ready"
