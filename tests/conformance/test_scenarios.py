@@ -212,6 +212,31 @@ def test_blind_transfer_to_a_queue(backend, center):
     assert Call.objects.get(call_uuid=customer).agent.login_id == "ag2"
 
 
+def test_blind_transfer_to_an_agent(backend, center):
+    """ag1 blind-transfers the customer to ag2 by its ID (issue 20 item 10): ag1 wraps up at
+    once, ag2 (reserved, its phone ringing) answers and talks to the customer, then wraps
+    up as the queue's agent."""
+    start(backend, center)
+    backend.register_phone("1301", "answer:0.2")
+    backend.register_phone("1302", "answer:0.5")
+    agent_state(backend, center[1], "ag1", "login")
+    customer = backend.call_in("5550405", "8131")
+    on_call("ag1")
+    agent_state(backend, center[1], "ag2", "login")
+    agent_call(backend, "ag1", "transfer", kind="agent", target="ag2", note="invoice 42")
+    wait_until(lambda: ("on_call", "wrap_up", "") in transitions("ag1"), what="ag1 wrapping up")
+    on_call("ag2")
+    second = agent_leg("1302", "5550405")
+    wait_until(
+        lambda: esl_var(backend, customer, "bridge_uuid") == second.uuid,
+        what="the customer bridged to ag2",
+    )
+    assert live_state(backend.switch, "ag2") == "on_call"
+    backend.hangup(customer)
+    wait_until(lambda: ("on_call", "wrap_up", "") in transitions("ag2"), what="ag2 wrapping up")
+    assert ended("5550405").call_uuid == customer
+
+
 def esl_var(backend: Backend, uuid: str, name: str) -> str:
     return backend.api(f"uuid_getvar {uuid} {name}").strip()
 
