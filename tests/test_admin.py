@@ -12,6 +12,8 @@ from agents.models import (
     Agent,
     AgentSkill,
     AgentStateChange,
+    CallbackAttempt,
+    CallbackRetryRule,
     ContactNote,
     DialRule,
     Disposition,
@@ -104,7 +106,11 @@ def world():
     DialRule.objects.create(name="Premium", pattern="^1900", message="Seniors only.")
     ContactNote.objects.create(agent=agent, call_uuid="11111111-aaaa", notes="Sorted out.")
     due = dt.datetime(2030, 1, 1, 9, tzinfo=dt.UTC)
-    ScheduledCallback.objects.create(agent=agent, number="5551234", due_at=due, next_attempt_at=due)
+    callback = ScheduledCallback.objects.create(
+        agent=agent, number="5551234", due_at=due, next_attempt_at=due
+    )
+    CallbackAttempt.objects.create(callback=callback, number=1, started_at=due, outcome="busy")
+    CallbackRetryRule.objects.create(queue=queue, max_attempts=2, spacing_minutes=30)
     ScheduledQueueChange.objects.create(
         queue=queue, apply_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC), strategy="ring_all"
     )
