@@ -20,8 +20,8 @@ from rest_framework.response import Response
 from agents.models import WorkGroup
 from ipbx_project.api_schema import OBJECT, errors, query
 from stats import reports
-from stats.export import as_csv, as_xlsx
 from stats.callback_report import callbacks
+from stats.export import as_csv, as_xlsx
 from stats.survey_report import surveys
 from supervision.roles import is_supervisor
 from supervision.scope import scope_of
