@@ -217,6 +217,7 @@ AgentCallAction = Literal[
     "record_resume",
     "preview_call",
     "preview_skip",
+    "call_agent",
 ]
 AGENT_CALL_ACTIONS: tuple[str, ...] = get_args(AgentCallAction)
 
@@ -279,6 +280,7 @@ SCHEMAS: dict[str, Schema] = {
                 "customer": text(200),
             },
             "preview_skip": {"not_ready": BOOL},
+            "call_agent": {"target": string(AGENT_ID, required=True)},
         },
         checks=(_target_of_kind,),
     ),
