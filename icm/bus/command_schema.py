@@ -302,6 +302,7 @@ SCHEMAS: dict[str, Schema] = {
             "mode": choice("listen", "whisper", "barge", required=True),
         }
     ),
+    "intercepts_reload": Schema({}),  # SV-9: the standing intercepts changed
     "live_listen": Schema({"agent": AGENT, "tap": string(TAP, required=True)}),
     "live_listen_stop": Schema({"tap": string(TAP, required=True)}),
     # outbound campaigns (icm.daemon.campaigns.dialer)
