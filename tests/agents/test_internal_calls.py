@@ -143,3 +143,21 @@ def test_refusals(signed_in):
     # the colleague is on a call now: busy, for anyone
     r = ag1.post("/api/agents/ag1/call-agent/", {"target": "ag2"}, format="json")
     assert r.status_code == 409 and r.json()["detail"] == "agent ag2 is busy (on a call)"
+
+
+def test_the_caller_hanging_up_while_the_colleague_rings_frees_both(signed_in):
+    """The other order of the reject above: the caller gives up first."""
+    switch, esl, users = signed_in
+    icm.agent_state(switch, "ag2", "not_ready", "meeting")
+    r = client_for(users["agent1"]).post("/api/agents/ag1/call-agent/", {"target": "ag2"})
+    assert r.status_code == 200, r.content
+    callee = wait_until(lambda: phone_leg("1302"), what="the colleague's phone ringing")
+    caller = wait_until(lambda: phone_leg("1301", answered=True), what="the caller's phone up")
+    esl.api(f"uuid_kill {caller.uuid}")
+    wait_until(lambda: esl.api(f"uuid_exists {callee.uuid}").strip() == "false", what="stopped")
+    wait_until(lambda: live(switch, "ag1").get("state") == "ready", what="the caller ready")
+    back = wait_until(
+        lambda: live(switch, "ag2").get("state") == "not_ready" and live(switch, "ag2"),
+        what="the colleague back to not ready",
+    )
+    assert back["reason"] == "meeting" and back["internal"] is None
