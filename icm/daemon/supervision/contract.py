@@ -3,6 +3,8 @@ the agent's live figures."""
 
 from __future__ import annotations
 
+from django.db import connection
+
 from icm.daemon.feature import Contract
 from icm.daemon.supervision.intercept_store import load_intercepts
 from icm.daemon.supervision.intercepts import (
@@ -16,7 +18,7 @@ from icm.daemon.supervision.monitoring import Monitoring
 
 
 def contract(monitoring: Monitoring, live: LiveFigures) -> Contract:
-    intercepts = Intercepts(monitoring, load_intercepts)
+    intercepts = Intercepts(monitoring, load_intercepts, done_loading=connection.close)
     return Contract(
         "supervision",
         handles=(

@@ -25,6 +25,7 @@ from icm.domain import events as ev
 from icm.domain.intercepts import Intercept, InterceptBook
 
 log = logging.getLogger(__name__)
+RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,17 @@ class Intercepts:
         monitoring: Monitoring,
         load: Callable[[], list[Intercept]],
         clock: Callable[[], float] = time.time,
+        done_loading: Callable[[], None] = lambda: None,
     ) -> None:
         self.monitoring = monitoring
         self.post = monitoring.post
         self.load = load
         self.clock = clock
+        self.done_loading = done_loading  # closes a loading greenlet's database connection
         self.book = InterceptBook()
         self.loaded_once = False
         self._loading = False
+        self._next_try = 0.0  # a failed load is tried again at a call after this (monotonic)
         self._timer: gevent.Greenlet | None = None
 
     # --- loading (command greenlet / own greenlet) ---------------------------------------
@@ -69,9 +73,12 @@ class Intercepts:
     def _load_in_background(self) -> None:
         try:
             self.reload()
-        except Exception:  # a database outage: tried again at the next call
+        except Exception:  # a database outage: tried again at a call 30 s later
             log.exception("icm %s: standing intercepts not loaded", self.monitoring.switch)
+            self._next_try = time.monotonic() + RETRY_SECONDS
             self._loading = False
+        finally:
+            self.done_loading()
 
     # --- the consumer --------------------------------------------------------------------
     def loaded(self, item: InterceptsLoaded) -> None:
@@ -93,7 +100,7 @@ class Intercepts:
     def on_leg(self, event: ev.LegAnswered | ev.LegHungUp) -> None:
         """Every leg's answer and hang-up (after the ACD and the live model saw it)."""
         if not self.loaded_once:
-            if not self._loading:
+            if not self._loading and time.monotonic() >= self._next_try:
                 self._loading = True
                 gevent.spawn(self._load_in_background)
             return
