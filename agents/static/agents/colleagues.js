@@ -70,7 +70,11 @@
   async function callAgent(target) {
     if (!target) { desk().toast("Which agent? Type its agent ID."); return; }
     const done = await desk().command("call_agent", {target});
-    if (done) desk().toast(`Calling ${nameOf(done.target)}: your phone rings first.`, true);
+    if (done) { desk().toast(`Calling ${nameOf(done.target)}: your phone rings first.`, true); return; }
+    const peer = book.agents.find((a) => a.login_id === target);
+    if (peer && peer.may_monitor && peer.state === "on_call") {  // AG-19: offer to listen or barge
+      desk().toast(`${peer.name} is on a call: use Listen or Barge next to them in the address book.`);
+    }
   }
 
   async function monitor(target, mode) {

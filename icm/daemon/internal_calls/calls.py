@@ -184,7 +184,8 @@ class InternalCalls:
             caller.state not in (AgentState.READY, AgentState.NOT_READY)
             or agent_id in self.by_agent
         ):
-            raise CommandError(f"you are {_shown(caller.state)}: finish that first")
+            busy = "being offered a call" if caller.state is AgentState.RESERVED else None
+            raise CommandError(f"you are {busy or _shown(caller.state)}: finish that first")
         call = InternalCall(
             agent_id, target, str(uuidlib.uuid4()), str(uuidlib.uuid4()), caller_ext, callee_ext
         )
