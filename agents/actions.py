@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from agents import callbacks
+from agents import callbacks, colleagues
 from agents.dialing import DialRefused, check_destination, check_dial, trunk_for
 from agents.models import Agent, AgentStateChange, ContactNote, Disposition
 from agents.reasons import UnknownReason, check_state_reason
@@ -35,8 +35,10 @@ STATE_COMMANDS = (
     "reject",
     "reject_not_ready",
 )
+# a colleague: call it (AG-8), listen to or barge into its call (AG-19)
+COLLEAGUE_COMMANDS = ("call_agent", "monitor_colleague")
 # the desktop's call buttons: every agent-call action but dialling (its own endpoint)
-CALL_COMMANDS = tuple(action for action in AGENT_CALL_ACTIONS if action != "dial")
+CALL_COMMANDS = tuple(a for a in AGENT_CALL_ACTIONS if a not in ("dial", *COLLEAGUE_COMMANDS))
 
 
 class DesktopRefused(ValueError):
@@ -72,6 +74,11 @@ def check_desktop_command(
         try:
             return check_dial(agent, switch, str(args.get("number", "")))
         except DialRefused as exc:
+            raise DesktopRefused(str(exc)) from exc
+    if command in COLLEAGUE_COMMANDS:  # AG-8, AG-19 (agents.colleagues)
+        try:
+            return colleagues.desktop_command(agent, command, args)
+        except (ValueError, PermissionError, LookupError) as exc:
             raise DesktopRefused(str(exc)) from exc
     if command in CALL_COMMANDS:
         payload: dict[str, Any] = {}

@@ -7,9 +7,10 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from supervision.roles import TEAM_LEADER, role_of
+from supervision.roles import ADMINISTRATOR, TEAM_LEADER, role_of
 
 from .models import (
+    AddressBookEntry,
     Agent,
     AgentSkill,
     AgentStateChange,
@@ -132,7 +133,16 @@ class AgentAdminForm(forms.ModelForm):
 
     class Meta:
         model = Agent
-        fields = ["login_id", "name", "user", "active", "level", "extension", "work_groups"]
+        fields = [
+            "login_id",
+            "name",
+            "user",
+            "active",
+            "level",
+            "extension",
+            "work_groups",
+            "may_monitor_colleagues",
+        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -171,6 +181,7 @@ class AgentAdmin(admin.ModelAdmin):
             {"fields": ["phone_bar_password_state", "new_phone_bar_password", "extension"]},
         ),
         ("Groups", {"fields": ["work_groups"]}),
+        ("Colleagues", {"fields": ["may_monitor_colleagues"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
@@ -178,6 +189,8 @@ class AgentAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         locked = ["work_groups"] if membership_locked(request) else []
+        if role_of(request.user) != ADMINISTRATOR:  # AG-19: only an administrator grants it
+            locked.append("may_monitor_colleagues")
         return [*super().get_readonly_fields(request, obj), *locked]
 
     @admin.display(description="phone-bar password")
@@ -270,3 +283,12 @@ class ScheduledCallbackAdmin(ReadOnlyAdmin):
             except (CallbackConflict, CallbackNotFound):
                 continue
         self.message_user(request, f"{done} call-back(s) cancelled.")
+
+
+@admin.register(AddressBookEntry)
+class AddressBookEntryAdmin(admin.ModelAdmin):
+    """The shared entries of the agents' address book (AG-23)."""
+
+    list_display = ["name", "number", "note", "active"]
+    list_editable = ["active"]
+    search_fields = ["name", "number", "note"]

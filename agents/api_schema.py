@@ -46,3 +46,12 @@ class CallbackSerializer(serializers.Serializer):
 
 class CallbackListSerializer(serializers.Serializer):
     callbacks = CallbackSerializer(many=True)
+
+
+class CallAgentSerializer(serializers.Serializer):
+    target = serializers.CharField(help_text="The colleague's agent ID (AG-8)")
+
+
+class MonitorColleagueSerializer(serializers.Serializer):
+    target = serializers.CharField(help_text="The colleague's agent ID")
+    mode = serializers.ChoiceField(choices=["listen", "barge"], required=False)

@@ -73,6 +73,11 @@ class Agent(models.Model):
     work_groups = models.ManyToManyField(WorkGroup, blank=True, related_name="agents")
     skills = models.ManyToManyField(Skill, through="AgentSkill", blank=True)
     active = models.BooleanField(default=True)
+    may_monitor_colleagues = models.BooleanField(
+        "may listen to / barge into colleagues' calls",
+        default=False,
+        help_text="AG-19: from the desktop, on the calls of agents of its own work groups.",
+    )
 
     class Meta:
         ordering = ["login_id"]
@@ -381,3 +386,23 @@ class AgentSessionState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id}: {self.state}"
+
+
+class AddressBookEntry(models.Model):
+    """A shared entry of the agents' address book (AG-23), kept by an administrator: a
+    number everybody calls (a department, a partner, the QA desk)."""
+
+    name = models.CharField(max_length=100)
+    number = models.CharField(
+        max_length=32,
+        validators=[RegexValidator(r"\A\+?[0-9]{2,20}\Z", "2 to 20 digits, optional leading +")],
+    )
+    note = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "address book entries"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.number})"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import callback_views, transfer_views, views
+from . import callback_views, colleague_views, transfer_views, views
 
 urlpatterns = [
     path("agent/", views.desktop_page, name="agent-desktop"),
@@ -19,6 +19,21 @@ urlpatterns = [
         "api/agents/<str:login_id>/callbacks/",
         callback_views.agent_callbacks,
         name="api-agent-callbacks",
+    ),
+    path(
+        "api/agents/<str:login_id>/call-agent/",
+        colleague_views.call_agent,
+        name="api-agent-call-agent",
+    ),
+    path(
+        "api/agents/<str:login_id>/monitor/",
+        colleague_views.monitor_colleague,
+        name="api-agent-monitor-colleague",
+    ),
+    path(
+        "api/agents/<str:login_id>/address-book/",
+        colleague_views.agent_address_book,
+        name="api-agent-address-book",
     ),
     path("api/callbacks/<int:callback_id>/", callback_views.callback_detail, name="api-callback"),
 ]

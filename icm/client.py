@@ -32,6 +32,7 @@ __all__ = [
     "campaign_stop",
     "flush_directory",
     "hangup",
+    "intercepts_reload",
     "live_listen",
     "live_listen_stop",
     "message_waiting",
@@ -195,6 +196,11 @@ def reload_queue(switch: str, queue: str) -> None:
 
 def reload_agent(switch: str, agent: str) -> None:
     post_command(get_redis(), switch, "reload_agent", {"agent": agent})
+
+
+def intercepts_reload(switch: str) -> None:
+    """The standing intercepts (SV-9) changed: icm reads them again."""
+    post_command(get_redis(), switch, "intercepts_reload", {})
 
 
 def flush_directory(switch: str, user: str, domain: str) -> None:

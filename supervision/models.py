@@ -1,5 +1,5 @@
 """The audit log (ICM-8: who did what to which target, when, how it went) and bulletins with
-their read receipts (SV-12)."""
+their read receipts (SV-12), and standing intercepts (SV-9)."""
 
 from __future__ import annotations
 
@@ -78,3 +78,24 @@ class BulletinReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bulletin_id} → {self.agent_id}: {'read' if self.read_at else 'unread'}"
+
+
+class StandingIntercept(models.Model):
+    """A team leader's standing intercept (SV-9): every call the agent connects to between
+    `starts_at` and `ends_at` rings `extension` and, answered, listens to it (eavesdrop)."""
+
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
+    extension = models.CharField(max_length=32, help_text="The phone that listens.")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    ordered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+
+    def __str__(self) -> str:
+        return f"intercept {self.agent_id} until {self.ends_at:%Y-%m-%d %H:%M}"

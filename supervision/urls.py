@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from supervision import views, wallboard_views
+from supervision import intercept_views, views, wallboard_views
 
 urlpatterns = [
     path(
@@ -24,6 +24,16 @@ urlpatterns = [
         "api/supervision/record-orders/<int:order_id>/cancel/",
         views.record_order_cancel_api,
         name="api-supervision-record-order-cancel",
+    ),
+    path(
+        "api/supervision/intercepts/",
+        intercept_views.intercepts_api,
+        name="api-supervision-intercepts",
+    ),
+    path(
+        "api/supervision/intercepts/<int:ident>/cancel/",
+        intercept_views.intercept_cancel_api,
+        name="api-supervision-intercept-cancel",
     ),
     path("api/supervision/audit/", views.audit_api, name="api-supervision-audit"),
     path("api/supervision/bulletins/", views.bulletin_send, name="api-supervision-bulletins"),

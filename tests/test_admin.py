@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agents.models import (
+    AddressBookEntry,
     Agent,
     AgentSkill,
     AgentStateChange,
@@ -104,6 +105,7 @@ def world():
     NotReadyReason.objects.create(code="lunch", label="Lunch")
     Disposition.objects.create(code="resolved", label="Resolved")
     DialRule.objects.create(name="Premium", pattern="^1900", message="Seniors only.")
+    AddressBookEntry.objects.create(name="Head office", number="5550100", note="switchboard")
     ContactNote.objects.create(agent=agent, call_uuid="11111111-aaaa", notes="Sorted out.")
     due = dt.datetime(2030, 1, 1, 9, tzinfo=dt.UTC)
     callback = ScheduledCallback.objects.create(

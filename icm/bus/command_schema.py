@@ -217,6 +217,7 @@ AgentCallAction = Literal[
     "record_resume",
     "preview_call",
     "preview_skip",
+    "call_agent",
 ]
 AGENT_CALL_ACTIONS: tuple[str, ...] = get_args(AgentCallAction)
 
@@ -281,6 +282,7 @@ SCHEMAS: dict[str, Schema] = {
                 "customer": text(200),
             },
             "preview_skip": {"not_ready": BOOL},
+            "call_agent": {"target": string(AGENT_ID, required=True)},
         },
         checks=(_target_of_kind,),
     ),
@@ -305,6 +307,7 @@ SCHEMAS: dict[str, Schema] = {
             "mode": choice("listen", "whisper", "barge", required=True),
         }
     ),
+    "intercepts_reload": Schema({}),  # SV-9: the standing intercepts changed
     "live_listen": Schema({"agent": AGENT, "tap": string(TAP, required=True)}),
     "live_listen_stop": Schema({"tap": string(TAP, required=True)}),
     # outbound campaigns (icm.daemon.campaigns.dialer)

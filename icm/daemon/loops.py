@@ -200,3 +200,10 @@ class WallboardLoop:
                     **alarm_json(change.alarm, change.since), raised=change.raised, at=change.at
                 ),
             )
+
+
+def describe(item: object) -> str:
+    """An inbox item, for a log line: a switch frame's event and leg, else its type."""
+    if isinstance(item, dict):
+        return f"{item.get('Event-Name')} {item.get('Unique-ID', '')}"
+    return type(item).__name__

@@ -65,6 +65,7 @@ from icm.daemon.dispatcher import Dispatcher
 from icm.daemon.feature import Features
 from icm.daemon.freeswitch.adapter import FREESWITCH, SwitchAddress
 from icm.daemon.freeswitch.outbound import OutboundServer
+from icm.daemon.internal_calls import contract as internal_calls
 from icm.daemon.ivr.session import make_ivr_app
 from icm.daemon.outbox import Outbox
 from icm.daemon.publishing import PublishQueue
@@ -358,6 +359,7 @@ class IcmService:
             supervision_contract.contract(self.monitoring, self.live),
             registrations_contract.contract(self.name, self.acd, self.views.changed, self.outbox),
             voicemail_contract.contract(self.name, self._api),
+            internal_calls.contract(self.acd, self.model, post, timeout, self.views.changed),
         ):
             self.features.add(contract)
             self.dispatcher.register(contract.handles)
@@ -472,7 +474,7 @@ class IcmService:
             try:
                 self.handle(item)
             except Exception:
-                log.exception("icm %s: failed to apply %r", self.name, _describe(item))
+                log.exception("icm %s: failed to apply %r", self.name, loops.describe(item))
 
     def handle(self, item: object) -> None:
         """Apply one frame / marker / domain event (the switch's frames decoded first)."""
@@ -586,9 +588,3 @@ class IcmService:
         if reply.startswith("-"):
             raise CommandError(reply.lstrip("-").strip())
         return reply
-
-
-def _describe(item: object) -> str:
-    if isinstance(item, dict):
-        return f"{item.get('Event-Name')} {item.get('Unique-ID', '')}"
-    return type(item).__name__

@@ -257,6 +257,7 @@ function render() {
   renderCustomers();
   renderBulletins();
   renderVoicemail();
+  (window.ipbxDesktopRenderers || []).forEach((extra) => extra(snap));  // colleagues.js …
 }
 
 // IVR-7: the agent's mailbox — new-message count (live: `voicemail` events) and players
@@ -490,6 +491,9 @@ document.addEventListener("keydown", (ev) => {
   ev.preventDefault();
   found[0]();
 });
+
+// what the desktop's other modules (colleagues.js …) use
+window.ipbxDesktop = {command, dial, toast, snapshot: () => snap};
 
 setInterval(tick, 1000);
 connect();

@@ -1,0 +1,1 @@
+"""Internal calls: an agent rings a colleague by agent ID (AG-8, AG-18)."""
