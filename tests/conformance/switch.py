@@ -77,6 +77,15 @@ class Backend(ABC):
         """The person a campaign dials at `number` answers after `ring` s, talks `talk` s."""
 
     @abstractmethod
+    def far_end_outcomes(self, number: str, outcomes: str, ring: float = 0.3) -> None:
+        """The person at `number` answers the dials in turn as `outcomes` says (comma list of
+        answered / no_answer / busy), e.g. `no_answer,answered`."""
+
+    @abstractmethod
+    def dial_from_phone(self, ext: str, number: str) -> str:
+        """The registered phone `ext` dials `number` (a feature code): its channel's uuid."""
+
+    @abstractmethod
     def esl(self) -> EslClient:
         """A control connection for api commands."""
 
@@ -164,6 +173,12 @@ class SwitchsimBackend(Backend):
 
     def far_end(self, number: str, ring: float = 0.2, talk: float = 1.5) -> None:
         self._sim(f"sim_far_end {number} answered ring={ring} talk={talk}")
+
+    def far_end_outcomes(self, number: str, outcomes: str, ring: float = 0.3) -> None:
+        self._sim(f"sim_far_end {number} {outcomes} ring={ring} talk=30")
+
+    def dial_from_phone(self, ext: str, number: str) -> str:
+        return self._sim(f"sim_call {ext} {number} context=default").split()[1]
 
     def esl(self) -> EslClient:
         assert self.platform is not None
@@ -563,6 +578,12 @@ class FreeswitchBackend(Backend):
             )
 
         return wait_until(customer, timeout=15, what=f"the call from {ani} on the switch")
+
+    def far_end_outcomes(self, number: str, outcomes: str, ring: float = 0.3) -> None:
+        pytest.skip("the lane's far end (one sipp UAS) answers every dial: no scripted outcomes")
+
+    def dial_from_phone(self, ext: str, number: str) -> str:
+        pytest.skip("the lane's sipp phones answer; none places a call through the switch yet")
 
     def far_end(self, number: str, ring: float = 0.2, talk: float = 1.5) -> None:
         # one UAS answers every number the gateway "carrier" sends it (ring is its 200 ms)

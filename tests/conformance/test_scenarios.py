@@ -520,3 +520,69 @@ def test_max_wait_leads_to_the_queue_voicemail(backend, center):
     backend.hangup(customer)
     assert ended("5550411").attached_data["routing"]["outcome"] == "overflowed"
     heard.close()
+
+
+def test_call_back_nobody_answers_is_retried_and_connected(backend, center):
+    """Issue 20 item 3 (AG-17): a booked call-back whose customer does not answer is dialled
+    again after its queue's spacing, and connected on the second dial; each dial logged."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from agents.callbacks import dispatch_due
+    from agents.models import Agent, CallbackAttempt, CallbackRetryRule, ScheduledCallback
+    from icm.models import Gateway
+
+    start(backend, center)
+    queue = Queue.objects.get(name="support")
+    CallbackRetryRule.objects.create(queue=queue, max_attempts=3, spacing_minutes=1, ring_seconds=5)
+    switch = Switch.objects.get(name=backend.switch)
+    Gateway.objects.get_or_create(switch=switch, name="carrier", defaults={"proxy": "192.0.2.9"})
+    backend.register_phone("1301", "answer:0.2")
+    backend.far_end_outcomes("5550412", "no_answer,answered")
+    agent_state(backend, center[1], "ag1", "login")
+    now = timezone.now()
+    callback = ScheduledCallback.objects.create(
+        agent=Agent.objects.get(login_id="ag1"),
+        queue=queue,
+        number="5550412",
+        due_at=now - timedelta(seconds=1),
+        next_attempt_at=now - timedelta(seconds=1),
+    )
+
+    def dials() -> list[tuple[int, str]]:
+        rows = CallbackAttempt.objects.filter(callback=callback).order_by("number")
+        return list(rows.values_list("number", "outcome"))
+
+    assert dispatch_due() == 1
+    wait_until(lambda: dials() == [(1, "no_answer")], timeout=40, what="dial 1 unanswered")
+    pending = wait_until(
+        lambda: ScheduledCallback.objects.filter(
+            pk=callback.pk, status=ScheduledCallback.Status.PENDING
+        ).first(),
+        what="the call-back pending again",
+    )
+    wait_until(lambda: live_state(backend.switch, "ag1") == "ready", what="ag1 free again")
+    assert dispatch_due(pending.next_attempt_at + timedelta(seconds=1)) == 1
+    wait_until(lambda: dials() == [(1, "no_answer"), (2, "answered")], timeout=40, what="dial 2")
+    on_call("ag1")
+    assert ScheduledCallback.objects.get(pk=callback.pk).status == ScheduledCallback.Status.DONE
+
+
+def test_feature_codes_from_the_desk_phone(backend, center):
+    """Issue 20 item 6: *21 signs ag1 in from its own phone, *24 makes it not ready, *22 signs
+    it out; each is confirmed aloud before the switch hangs the phone up."""
+    start(backend, center)
+    backend.register_phone("1301", "answer:0.2")
+    heard = backend.events("CHANNEL_EXECUTE")
+    for code, state in (("*21", "ready"), ("*24", "not_ready"), ("*22", "logged_out")):
+        phone = backend.dial_from_phone("1301", code)
+        wait_until(lambda s=state: live_state(backend.switch, "ag1") == s, what=f"ag1 {state}")
+        wait_until(lambda p=phone: heard.executed("speak", p), what=f"the {code} confirmation")
+    said = " ".join(heard.executed("speak"))
+    assert "signed in" in said and "not ready" in said and "signed out" in said
+    wait_until(  # the state log is written after the live state
+        lambda: [t[1] for t in transitions("ag1")] == ["ready", "not_ready", "logged_out"],
+        what="the state log",
+    )
+    heard.close()
