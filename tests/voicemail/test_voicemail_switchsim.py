@@ -226,3 +226,44 @@ def test_a_queue_message_is_offered_as_a_call_back_with_its_player(
     listens = VoicemailAccess.objects.filter(message_id=filed.message, kind="listen")
     assert [a.username for a in listens] == ["agent1"]
     esl.close()
+
+
+def test_a_caller_overflowed_to_voicemail_leaves_a_message_the_agent_plays_on_the_desktop(
+    teams, platform_factory, web, page
+):
+    """Issue 20's acceptance, end to end: nobody serves the queue, the caller waits past its
+    maximum wait, is told to leave a message and does (switchsim records a real WAV); the
+    message in the queue's mailbox becomes a call-back; when ag1 is ready it is offered, and
+    the agent plays the caller's message in the offer on the desktop (the listen logged)."""
+    from agents.callbacks import dispatch_due
+    from icm.models import Queue
+    from tests.supervision.conftest import support_calls_reach_agent1
+
+    site, users = teams
+    support_calls_reach_agent1(site, users, "8131")
+    Queue.objects.filter(name="support").update(max_wait_seconds=2)
+    platform = platform_factory()
+    Switch.objects.filter(name=platform.switch).update(site=site)
+    esl = platform.control()
+    esl.api("sim_register 1301 noanswer")  # the offer keeps ringing while the test looks
+    sign_in(page, web, "ag1", "bar-1")  # signed in, not ready: nobody serves the caller
+    assert esl.api("sim_call 5550190 8131 record=2 patience=60").startswith("+OK")
+    message = wait_until(
+        lambda: VoicemailMessage.objects.filter(caller_number="5550190").first(),
+        timeout=30,
+        what="the overflowed caller's message in the queue's mailbox",
+    )
+    assert message.mailbox.owner == "queue:support" and message.callback is not None
+    assert message.duration >= 1.5
+    page.click("#btn-ready")
+    page.wait_for_selector("#state[data-state=ready]")
+    assert dispatch_due() == 1
+    page.wait_for_selector("#state[data-state=reserved]")
+    player = page.locator("#offer-voicemail audio")
+    player.wait_for()
+    assert "5550190" in page.locator("#offer-voicemail").inner_text()
+    player.evaluate("a => a.play().catch(() => {})")
+    page.wait_for_function("document.querySelector('#offer-voicemail audio').readyState >= 2")
+    listens = VoicemailAccess.objects.filter(message=message, kind="listen")
+    assert [a.username for a in listens] == ["agent1"]
+    esl.close()
