@@ -18,7 +18,7 @@ from icm.daemon.supervision.monitoring import Monitoring
 
 
 def contract(monitoring: Monitoring, live: LiveFigures) -> Contract:
-    intercepts = Intercepts(monitoring, load_intercepts, done_loading=connection.close)
+    intercepts = Intercepts(monitoring, load_intercepts, done_loading=lambda: connection.close())
     return Contract(
         "supervision",
         handles=(
