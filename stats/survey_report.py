@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from icm.models import Call
-from ivr.engine.nodes import CALL_VARIABLES
+from ivr.engine.nodes import flow_answers
 from outbound.models import Attempt
 from stats.reports import Column, Filters, Report, _local
 
@@ -99,11 +99,7 @@ def _answers(answers: Any) -> dict[str, Any]:
     from the start), plain values only, never under a fixed column's name."""
     if not isinstance(answers, dict):
         return {}
-    return {
-        f"q_{k}" if k in FIXED else str(k): v
-        for k, v in answers.items()
-        if k not in CALL_VARIABLES and isinstance(v, str | int | float) and not isinstance(v, bool)
-    }
+    return {f"q_{k}" if k in FIXED else k: v for k, v in flow_answers(answers).items()}
 
 
 def _number(value: Any) -> float | None:

@@ -6,7 +6,9 @@ A flow version's graph is JSON: `{"start": "<node id>", "nodes": {"<id>": {"type
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +87,13 @@ CALL_VARIABLES = frozenset(
         "expected_wait",
     }
 )
+
+
+def flow_answers(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """What a flow asked the caller (a survey's answers): its plain values, without what it
+    knew of the call from the start (CALL_VARIABLES)."""
+    return {
+        str(k): v
+        for k, v in variables.items()
+        if k not in CALL_VARIABLES and isinstance(v, str | int | float) and not isinstance(v, bool)
+    }

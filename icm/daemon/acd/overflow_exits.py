@@ -84,12 +84,12 @@ class OverflowExits:
                 target,
             )
             kind, target = "hangup", ""
-        elif kind == "number" and self.number_refusal(target):
+        elif kind == "number" and (refused := self.number_refusal(target)):
             log.warning(
                 "call %s: overflow to %s refused by the dialling rules (%s); voicemail instead",
                 done.contact_id,
                 target,
-                self.number_refusal(target),
+                refused,
             )
             kind, target = "voicemail", ""
         self.waiting.left(done.contact_id, QueueExit(kind, target, done.queue))

@@ -107,22 +107,25 @@ class IcmOutboundSession(OutboundSession):
     def on_back_from_bridge(self, handler: Callable[[bool], None]) -> None:
         """FreeSWITCH parks the survivor of a bridge whose other leg hung up when it has
         `park_after_bridge=true` (switch_ivr_bridge.c, switch_ivr_multi_threaded_bridge):
-        CHANNEL_UNBRIDGE, then CHANNEL_PARK on this channel, both on this socket in the order
-        the channel's own thread fired them (so does a `uuid_park` during a bridge). A PARK
-        before any BRIDGE is the socket application's own park (mod_event_socket's
-        socket_function)."""
-        bridged = [False]
+        CHANNEL_UNBRIDGE, then CHANNEL_PARK on this channel (so does a `uuid_park` during a
+        bridge). A PARK before any BRIDGE is the socket application's own park
+        (mod_event_socket's socket_function). Events may arrive out of order: the channel is
+        parked after a bridge when its latest PARK's Event-Sequence is above its latest
+        BRIDGE's, whichever came first."""
+        latest = {"CHANNEL_BRIDGE": 0, "CHANNEL_PARK": 0}
 
-        def on_bridge(event: Any) -> None:
-            bridged[0] = True
-            handler(False)
+        def on_event(event: Any) -> None:
+            name = event.headers.get("Event-Name", "")
+            try:
+                seq = int(event.headers.get("Event-Sequence", "0"))
+            except ValueError:
+                return
+            latest[name] = max(latest[name], seq)
+            bridge, park = latest["CHANNEL_BRIDGE"], latest["CHANNEL_PARK"]
+            handler(bool(bridge) and park > bridge)
 
-        def on_park(event: Any) -> None:
-            if bridged[0]:
-                handler(True)
-
-        self.register_handle("CHANNEL_BRIDGE", on_bridge)
-        self.register_handle("CHANNEL_PARK", on_park)
+        self.register_handle("CHANNEL_BRIDGE", on_event)
+        self.register_handle("CHANNEL_PARK", on_event)
 
     def send(self, data: str) -> Any:
         try:

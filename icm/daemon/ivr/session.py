@@ -51,7 +51,7 @@ from icm.routing_lookup import (
 )
 from ivr.engine.effects import Finished
 from ivr.engine.interpreter import FlowNotFound, Interpreter
-from ivr.engine.nodes import CALL_VARIABLES
+from ivr.engine.nodes import flow_answers
 from ivr.flow_source import DbFlows
 from ivr.services import FlowServices
 from outbound.dialling import transfer_refusal
@@ -227,7 +227,7 @@ def make_ivr_app(
                         _carry_exit(session, info.call_uuid, replace(exit_, kind="hangup"), notify)
                     return
                 if exit_.kind == "after_call":
-                    answers = _answers(done.variables)
+                    answers = flow_answers(done.variables)
                     notify(ev.CallSurveyed(switch, info.call_uuid, exit_.target, answers))
                     log.info("call %s: flow %s answered %s", info.call_uuid, exit_.target, answers)
                 if done.action != "enter_queue":
@@ -251,16 +251,6 @@ def make_ivr_app(
                 )
 
     return IvrCall
-
-
-def _answers(variables: Mapping[str, Any]) -> dict[str, Any]:
-    """What a flow after the agent asked (a survey's answers): plain values, not what it knew
-    of the call from the start."""
-    return {
-        str(k): v
-        for k, v in variables.items()
-        if k not in CALL_VARIABLES and isinstance(v, str | int | float) and not isinstance(v, bool)
-    }
 
 
 def _transfer_data(variables: Mapping[str, str]) -> dict[str, Any] | None:
