@@ -133,7 +133,13 @@ class AgentStateChange(models.Model):
 
     class Meta:
         ordering = ["-at"]
-        indexes = [models.Index(fields=["agent", "at"], name="agent_state_agent_at_idx")]
+        constraints = [
+            # icm's outbox writes a batch again after a lost commit reply or a crash between
+            # the commit and its spill's cut: the same transition is then skipped (issue 21)
+            models.UniqueConstraint(
+                fields=["agent", "at", "from_state", "to_state"], name="agent_state_change_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.agent.login_id}: {self.from_state} → {self.to_state} at {self.at}"

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import gevent
+import gevent.event
 import gevent.pool
 import redis
 from django.db import DatabaseError, close_old_connections, connections
@@ -207,3 +208,24 @@ def describe(item: object) -> str:
     if isinstance(item, dict):
         return f"{item.get('Event-Name')} {item.get('Unique-ID', '')}"
     return type(item).__name__
+
+
+def persist(
+    stop: gevent.event.Event,
+    interval: float,
+    flush: Callable[[], bool],
+    spill: Callable[[], None],
+    longest_backoff: float = 10,
+) -> None:
+    """The persister: `flush` every `interval`; after a failure, retry with a growing back-off
+    and meanwhile `spill` every beat, so what arrives during a database outage is on disk
+    within one interval (a kill -9 then loses at most one interval's rows)."""
+    backoff, retry_at = interval, 0.0
+    while not stop.wait(interval):
+        if time.monotonic() < retry_at:
+            spill()
+        elif flush():
+            backoff, retry_at = interval, 0.0
+        else:
+            backoff = min(backoff * 2, longest_backoff)
+            retry_at = time.monotonic() + backoff

@@ -6,10 +6,17 @@ a keyed table (the newest row per key wins: CDRs) or one latest value (the switc
 flush (a later stream never overtakes an earlier one's rows) and keeps every row for the next
 try, which the persister greenlet makes with a growing back-off.
 
-Memory is bounded: past `limit` rows, a stream moves its oldest rows to a spill file under
+Nothing waits for the database in memory only: when a write fails (the database is away),
+every stream with a spill directory moves the rows it holds to its spill file under
 `spill_dir` (one file per stream, length-prefixed pickles written and read only by this
-daemon), and writes them back first once the database answers again. A spill file left by a
-daemon that died is replayed by the next one at start, before anything new.
+daemon, fsynced), so a `kill -9` during an outage loses at most the rows of the last
+persist interval. Past `limit` rows a stream also spills its oldest rows while the database
+answers. A spill is written back first, in chunks, and cut from its head only after each
+chunk is committed; a daemon that dies between the commit and the cut writes that chunk
+again at its next start, so every stream's writer must be idempotent (upserts, natural-key
+`ON CONFLICT DO NOTHING`): replayed once means saved once. A spill file left by a daemon
+that died is replayed by the next one at start, before anything new; a torn last row (the
+daemon died mid-append) is cut off when the file is opened.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import shutil
 import struct
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
@@ -25,46 +33,94 @@ from typing import Any, Generic, TypeVar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _FRAME = struct.Struct(">I")
+SPILL_CHUNK = 1000  # rows per write when a stream replays its spill
 
 
 class _Spill:
-    """An append-only file of pickled rows (oldest first); `take()` reads them all back."""
+    """An append-only file of pickled rows (oldest first), replayed from its head."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.count = sum(1 for _ in self._read()) if path.exists() else 0
+        self.count = self._repair() if path.exists() else 0
+
+    def _repair(self) -> int:
+        """Count the intact rows; cut a torn last row off (a daemon died mid-append)."""
+        rows, end = 0, 0
+        for _row, offset in self._frames(0, None):
+            rows, end = rows + 1, offset
+        if end < self.path.stat().st_size:
+            log.error("outbox: %s has a torn row at its end; the rest is kept", self.path)
+            with self.path.open("r+b") as spill:
+                spill.truncate(end)
+        return rows
+
+    def size(self) -> int:
+        return self.path.stat().st_size if self.count and self.path.exists() else 0
 
     def append(self, rows: list[Any]) -> None:
+        if not rows:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "ab") as out:
-            for row in rows:
-                data = pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL)
-                out.write(_FRAME.pack(len(data)) + data)
+            out.write(
+                b"".join(
+                    _FRAME.pack(len(data)) + data
+                    for data in (
+                        pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL) for row in rows
+                    )
+                )
+            )
             out.flush()
             os.fsync(out.fileno())
         self.count += len(rows)
 
-    def take(self) -> list[Any]:
-        """Every spilled row (the file is removed; a failed write spills them again)."""
-        if not self.count and not self.path.exists():
-            return []
-        rows = list(self._read())
-        self.path.unlink(missing_ok=True)
-        self.count = 0
-        return rows
+    def batches(self, size: int, stop: int) -> Iterator[tuple[list[Any], int]]:
+        """The rows before byte `stop`, `size` at a time, each batch with the offset after it."""
+        batch: list[Any] = []
+        for row, offset in self._frames(0, stop):
+            batch.append(row)
+            if len(batch) >= size:
+                yield batch, offset
+                batch = []
+        if batch:
+            yield batch, stop
 
-    def _read(self) -> Iterator[Any]:
+    def cut(self, offset: int, rows: int) -> None:
+        """Remove the first `offset` bytes (`rows` rows, written): the file keeps the rest."""
+        if offset <= 0:
+            return
+        if offset >= self.path.stat().st_size:
+            self.path.unlink(missing_ok=True)
+            self.count = 0
+            return
+        rest = self.path.with_suffix(".rest")
+        with self.path.open("rb") as src, rest.open("wb") as dst:
+            src.seek(offset)
+            shutil.copyfileobj(src, dst)
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(rest, self.path)  # atomic: a crash leaves the old file or the new one
+        self.count = max(0, self.count - rows)
+
+    def _frames(self, start: int, stop: int | None) -> Iterator[tuple[Any, int]]:
         with self.path.open("rb") as spill:
-            while header := spill.read(_FRAME.size):
+            spill.seek(start)
+            offset = start
+            while stop is None or offset < stop:
+                header = spill.read(_FRAME.size)
                 if len(header) < _FRAME.size:
-                    break
-                data = spill.read(_FRAME.unpack(header)[0])
+                    return
+                length = _FRAME.unpack(header)[0]
+                data = spill.read(length)
+                if len(data) < length:
+                    return
                 try:
-                    yield pickle.loads(data)  # noqa: S301 - written by this daemon only
+                    row = pickle.loads(data)  # noqa: S301 - written by this daemon only
                 except (pickle.UnpicklingError, EOFError, ValueError):
-                    log.error("outbox: %s has a torn row at its end; the rest is kept", self.path)
-                    break
+                    return
+                offset += _FRAME.size + length
+                yield row, offset
 
 
 class Stream(Generic[T]):
@@ -103,6 +159,12 @@ class Stream(Generic[T]):
     def pending(self) -> bool:
         return bool(self._rows) or bool(self._spill and self._spill.count)
 
+    def spill_pending(self) -> None:
+        """Move the rows held in memory to the spill file (the database is away)."""
+        if self._spill is not None and self._rows:
+            self._spill.append(self._rows)  # cleared once on disk: a failed append keeps them
+            self._rows = []
+
     def _overflow(self) -> None:
         keep = max(1, self.limit // 2)
         oldest, self._rows = self._rows[:-keep], self._rows[-keep:]
@@ -117,10 +179,30 @@ class Stream(Generic[T]):
         self._spill.append(oldest)
         log.warning("outbox: %d %s spilled to %s", len(oldest), self.label, self._spill.path)
 
+    def _prepare(self, batch: list[T]) -> list[T]:
+        return batch
+
+    def _replay_spill(self) -> None:
+        """Write the spill back, oldest first, in chunks; cut what was committed from its head.
+
+        Rows spilled while it replays (another greenlet overflowing during a pause) lie past
+        the end read here and wait for the next flush."""
+        spill = self._spill
+        if spill is None or not spill.count:
+            return
+        stop, written, rows = spill.size(), 0, 0
+        try:
+            for batch, offset in spill.batches(self.chunk or SPILL_CHUNK, stop):
+                self._write(self._prepare(batch))
+                written, rows = offset, rows + len(batch)
+                self._pause()
+        finally:
+            spill.cut(written, rows)
+
     def flush(self) -> None:
-        """Write everything pending; on an exception keep it all (in order) and re-raise."""
-        spilled = self._spill.take() if self._spill else []
-        rows, self._rows = spilled + self._rows, []
+        """Write everything pending; on an exception keep the rest (in order) and re-raise."""
+        self._replay_spill()
+        rows, self._rows = self._rows, []
         size = self.chunk or len(rows)
         done = 0
         try:
@@ -167,11 +249,18 @@ class KeyedStream(Stream[T]):
     def pending(self) -> bool:
         return bool(self._table) or bool(self._spill and self._spill.count)
 
+    def spill_pending(self) -> None:
+        if self._spill is not None and self._table:
+            self._spill.append(list(self._table.values()))
+            self._table = {}
+
+    def _prepare(self, batch: list[T]) -> list[T]:
+        """A spilled chunk's newest row per key (a later spill holds a newer row)."""
+        return list({self._key(row): row for row in batch}.values())
+
     def flush(self) -> None:
-        spilled = self._spill.take() if self._spill else []
-        table: dict[Hashable, T] = {self._key(row): row for row in spilled}
-        table.update(self._table)  # newer rows win
-        self._table = {}
+        self._replay_spill()  # older rows first: the newer ones below overwrite them
+        table, self._table = self._table, {}
         if not table:
             return
         try:
@@ -195,6 +284,9 @@ class LatestValue(Generic[T]):
 
     def pending(self) -> bool:
         return self._value is not None
+
+    def spill_pending(self) -> None:
+        """Not spilled: the next connection's status replaces it anyway."""
 
     def __len__(self) -> int:
         return int(self._value is not None)
@@ -273,5 +365,15 @@ class Outbox:
                     exc,
                 )
                 self.after_failure()
+                self.spill_pending()
                 return False
         return True
+
+    def spill_pending(self) -> None:
+        """Every stream's rows held in memory to its spill file: nothing waits for the
+        database in memory only (a kill -9 during an outage loses no saved row)."""
+        for stream in self._streams:
+            try:
+                stream.spill_pending()
+            except OSError as exc:  # a full or read-only disk: the rows stay in memory
+                log.error("icm %s: %s could not spill (%s)", self.owner, stream.label, exc)

@@ -385,6 +385,7 @@ class IcmService:
     def start(self) -> None:
         sw = self.config.switch
         ensure_switch(self.name, sw.host, sw.port)
+        self.outbox.flush()  # a dead daemon's spill first: the state loaded below has it
         self.model.seed(self.store.load_live(self.name))
         policies, refused = load_policies()
         for queue, why in refused.items():
@@ -555,9 +556,11 @@ class IcmService:
         self.fact_rows.put(("snapshot", snapshot))
 
     def _persist_loop(self) -> None:
-        interval = backoff = self.config.persist_interval
-        while not self._persist_stop.wait(backoff):
-            backoff = interval if self._flush() else min(backoff * 2, 10)
+        loops.persist(self._persist_stop, self.config.persist_interval, self._flush, self._spill)
+
+    def _spill(self) -> None:
+        self.fact_rows.extend(self.facts.take())
+        self.outbox.spill_pending()
 
     def _flush(self) -> bool:
         self.fact_rows.extend(self.facts.take())

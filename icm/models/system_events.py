@@ -27,6 +27,12 @@ class SystemEvent(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["kind", "at"], name="system_event_kind_at_idx")]
+        constraints = [
+            # written again by icm's outbox after a lost commit reply: skipped (issue 21)
+            models.UniqueConstraint(
+                fields=["switch", "kind", "at", "alarm", "subject"], name="system_event_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.switch} {self.kind} {self.text}"

@@ -93,4 +93,4 @@ def system_event(
 
 
 def write_system_events(rows: list[SystemEvent]) -> None:
-    SystemEvent.objects.bulk_create(rows)
+    SystemEvent.objects.bulk_create(rows, ignore_conflicts=True)  # a replay skips

@@ -1,0 +1,83 @@
+"""The fault-injection harness's call centre: one queue, four agents whose phones answer,
+a route to the queue; the platform (switchsim + icm) started by each test with its faults
+in place (a proxy in front of icm's database, Redis or switch)."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from agents.models import Agent, AgentSkill, Skill
+from icm.models import Extension, InboundRoute, Queue, QueueSkill, Site
+from tests.fixtures.faults import TcpProxy, terminate_backends
+from tests.fixtures.processes import test_database_url
+
+AGENTS = ["fa1", "fa2", "fa3", "fa4"]
+DNIS = "8400"
+
+
+@pytest.fixture
+def call_center(transactional_db):
+    site = Site.objects.create(code="flt", name="Fault site", sip_domain="faults.local")
+    skill = Skill.objects.create(name="faults")
+    queue = Queue.objects.create(
+        site=site,
+        name="faults",
+        display_name="Faults",
+        strategy="longest_idle",
+        wrap_up_seconds=1,
+        strategy_parameters={"ring_timeout": 5},
+    )
+    QueueSkill.objects.create(queue=queue, skill=skill, minimum_level=1)
+    InboundRoute.objects.create(site=site, name="faults", dnis=DNIS, queue=queue)
+    for n, login in enumerate(AGENTS, start=1):
+        ext = Extension.objects.create(site=site, number=f"140{n}", password="x")
+        agent = Agent.objects.create(login_id=login, name=f"Fault {n}", extension=ext)
+        AgentSkill.objects.create(agent=agent, skill=skill, level=5)
+    client = APIClient()
+    client.force_authenticate(User.objects.create_superuser("fsup", "f@example.com", "pw"))
+    return client
+
+
+def sign_in_all(client: APIClient, platform) -> None:
+    esl = platform.control()
+    for n, login in enumerate(AGENTS, start=1):
+        esl.api(f"sim_register 140{n} answer:0.2")
+        response = client.post(
+            f"/api/agents/{login}/state/",
+            {"state": "login", "switch": platform.switch},
+            format="json",
+        )
+        assert response.status_code == 200, response.content
+    esl.close()
+
+
+@pytest.fixture
+def database_proxy(transactional_db):
+    """A proxy in front of the test database: icm's PostgreSQL, to stop and start."""
+    parts = urlsplit(test_database_url())
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    proxy.before_down = terminate_backends(test_database_url())
+    url = urlunsplit(
+        parts._replace(netloc=f"{parts.netloc.rsplit('@', 1)[0]}@127.0.0.1:{proxy.port}")
+    )
+    proxy.url = url  # type: ignore[attr-defined]
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def redis_proxy():
+    """A proxy in front of the test Redis: icm's bus, to stop and start."""
+    parts = urlsplit(os.environ["REDIS_URL"])
+    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 6379)
+    netloc = f"127.0.0.1:{proxy.port}"
+    if "@" in parts.netloc:
+        netloc = f"{parts.netloc.rsplit('@', 1)[0]}@{netloc}"
+    proxy.url = urlunsplit(parts._replace(netloc=netloc))  # type: ignore[attr-defined]
+    yield proxy
+    proxy.close()
