@@ -1,13 +1,20 @@
 """Flows from CallCenterDB for the interpreter (a FlowSource): pinned versions cached for
 good (a published graph never changes); which version is published is read for every new
-run (one indexed query), so a version reaches new calls the moment it is published."""
+run (one indexed query), so a version reaches new calls the moment it is published. While
+the database is away, a flow runs the last version this process saw published (issue 21:
+an outage must not hang up every new caller)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.db import DatabaseError
+
 from ivr.models import Flow, FlowVersion
+
+log = logging.getLogger(__name__)
 
 GRAPHS_KEPT = 512
 
@@ -33,6 +40,7 @@ class DbFlows:
         self.run_db = run_db or (lambda func, *args: func(*args))
         self._graphs: dict[tuple[str, int], Mapping[str, Any]] = {}
         self._flow_ids: dict[str, int] = {}  # a flow deleted and made again starts at v1 again
+        self._last_published: dict[str, int] = {}
 
     def graph(self, flow: str, version: int) -> Mapping[str, Any]:
         key = (flow, version)
@@ -43,14 +51,24 @@ class DbFlows:
         return found
 
     def published(self, flow: str) -> tuple[int, Mapping[str, Any]] | None:
-        found = self.run_db(_published_number, flow)
+        try:
+            found = self.run_db(_published_number, flow)
+        except DatabaseError as exc:
+            number = self._last_published.get(flow)
+            if number is None or (flow, number) not in self._graphs:
+                raise
+            log.warning("flow %s: database away (%s); version %d runs", flow, exc, number)
+            return number, self._graphs[(flow, number)]
         if found is None:
+            self._last_published.pop(flow, None)
             return None
         flow_id, number = found
         if self._flow_ids.get(flow, flow_id) != flow_id:
             self._graphs = {k: v for k, v in self._graphs.items() if k[0] != flow}
         self._flow_ids[flow] = flow_id
-        return number, self.graph(flow, number)
+        graph = self.graph(flow, number)
+        self._last_published[flow] = number
+        return number, graph
 
     def _remember(self, key: tuple[str, int], graph: Mapping[str, Any]) -> None:
         if len(self._graphs) >= GRAPHS_KEPT:

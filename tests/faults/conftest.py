@@ -13,11 +13,21 @@ from rest_framework.test import APIClient
 
 from agents.models import Agent, AgentSkill, Skill
 from icm.models import Extension, InboundRoute, Queue, QueueSkill, Site
+from ivr.actions import check_publish
+from ivr.models import Flow, FlowVersion
 from tests.fixtures.faults import TcpProxy, terminate_backends
 from tests.fixtures.processes import test_database_url
 
 AGENTS = ["fa1", "fa2", "fa3", "fa4"]
-DNIS = "8400"
+DNIS = "8400"  # straight to the queue
+FLOW_DNIS = "8401"  # a welcome flow, then the queue
+WELCOME_FLOW = {
+    "start": "welcome",
+    "nodes": {
+        "welcome": {"type": "play", "text": "Welcome.", "exits": {"next": "queue"}},
+        "queue": {"type": "enter_queue", "queue": "faults"},
+    },
+}
 
 
 @pytest.fixture
@@ -34,6 +44,9 @@ def call_center(transactional_db):
     )
     QueueSkill.objects.create(queue=queue, skill=skill, minimum_level=1)
     InboundRoute.objects.create(site=site, name="faults", dnis=DNIS, queue=queue)
+    flow = Flow.objects.create(name="faults-welcome")
+    check_publish(FlowVersion.objects.create(flow=flow, number=1, graph=WELCOME_FLOW))
+    InboundRoute.objects.create(site=site, name="faults-flow", dnis=FLOW_DNIS, flow=flow)
     for n, login in enumerate(AGENTS, start=1):
         ext = Extension.objects.create(site=site, number=f"140{n}", password="x")
         agent = Agent.objects.create(login_id=login, name=f"Fault {n}", extension=ext)

@@ -12,7 +12,7 @@ import pytest
 
 from agents.models import AgentStateChange
 from icm.models import Call
-from tests.faults.conftest import AGENTS, DNIS, sign_in_all
+from tests.faults.conftest import AGENTS, DNIS, FLOW_DNIS, sign_in_all
 from tests.fixtures.steady_traffic import SteadyCalls, cdr_problems, double_bookings, last_states
 from tests.fixtures.waiting import wait_until
 
@@ -40,7 +40,7 @@ def test_calls_flow_through_a_database_outage_and_every_cdr_is_saved_once_after_
     platform = platform_factory(**icm_env)
     sign_in_all(call_center, platform)
 
-    traffic = SteadyCalls(platform.esl_port, DNIS, "55510", every=0.3, talk=0.8).start()
+    traffic = SteadyCalls(platform.esl_port, f"{DNIS} {FLOW_DNIS}", "55510", every=0.3, talk=0.8).start()
     wait_until(lambda: len(traffic.placed) >= 4, what="traffic before the outage")
     database_proxy.down()
     wait_until(lambda: len(traffic.placed) >= 16, timeout=30, what="traffic during the outage")
@@ -62,7 +62,8 @@ def test_calls_flow_through_a_database_outage_and_every_cdr_is_saved_once_after_
 
     wait_until(lambda: not cdr_problems(placed), timeout=30, what=f"CDRs: {cdr_problems(placed)}")
     assert not spilled(outbox)
-    # the calls of the outage were offered and bridged (routing from the live configuration)
+    # the calls of the outage were offered and bridged, through the flow too (routing and
+    # flows from icm's live configuration)
     answered = Call.objects.filter(ani__in=during, bridged_at__isnull=False, agent__isnull=False)
     assert answered.count() == len(during), [
         (c.ani, c.hangup_cause, c.agent_id) for c in Call.objects.filter(ani__in=during)
