@@ -40,7 +40,9 @@ def test_calls_flow_through_a_database_outage_and_every_cdr_is_saved_once_after_
     platform = platform_factory(**icm_env)
     sign_in_all(call_center, platform)
 
-    traffic = SteadyCalls(platform.esl_port, f"{DNIS} {FLOW_DNIS}", "55510", every=0.3, talk=0.8).start()
+    traffic = SteadyCalls(
+        platform.esl_port, f"{DNIS} {FLOW_DNIS}", "55510", every=0.3, talk=0.8
+    ).start()
     wait_until(lambda: len(traffic.placed) >= 4, what="traffic before the outage")
     database_proxy.down()
     wait_until(lambda: len(traffic.placed) >= 16, timeout=30, what="traffic during the outage")
