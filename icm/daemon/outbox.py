@@ -26,6 +26,7 @@ import os
 import pickle
 import shutil
 import struct
+import time
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -321,6 +322,7 @@ class Outbox:
         self.limit = limit
         self.pause = pause  # between two chunks of a stream (the daemon: gevent.sleep(0))
         self._streams: list[Stream[Any] | LatestValue[Any]] = []
+        self.failing_since: float | None = None  # wall-clock time of the first failed write
 
     def _spill(self, name: str) -> _Spill | None:
         return _Spill(self.spill_dir / f"{name}.spill") if self.spill_dir else None
@@ -364,10 +366,17 @@ class Outbox:
                     stream.label,
                     exc,
                 )
+                if self.failing_since is None:
+                    self.failing_since = time.time()
                 self.after_failure()
                 self.spill_pending()
                 return False
+        self.failing_since = None
         return True
+
+    def health(self) -> tuple[float | None, int]:
+        """(since when writes fail, None when they do not; the rows waiting)."""
+        return self.failing_since, self.pending()
 
     def spill_pending(self) -> None:
         """Every stream's rows held in memory to its spill file: nothing waits for the

@@ -192,6 +192,7 @@ class IcmService:
             lambda ts: local_day_start(ts).timestamp(), self.acd.service_level_seconds
         )
         self.live = LiveFigures(self.figures, self.day, self.calls.party)
+        self.live.database = lambda: self.outbox.health()
         self.live.not_ready_limit = config.not_ready_alarm_seconds
         self.views = AgentViews(name, self.acd, features, self.live, self.publisher, later)
         self._next_snapshot = 0.0

@@ -7,6 +7,8 @@ Conditions:
 - `service_level`: the last 15 minutes' service level is under the queue's target, once
   at least MIN_SL_CONTACTS contacts finished in that window;
 - `switch`: icm has no connection to its switch;
+- `database`: icm's writes have failed for DATABASE_GRACE_SECONDS (what it keeps meanwhile
+  is on disk; see docs/operations.md);
 - `gateway`: a SIP trunk is not registered or not reachable;
 - `not_ready`: an agent has been not ready longer than the threshold.
 
@@ -21,6 +23,9 @@ from typing import Any
 from icm.domain.events import gateway_healthy
 
 MIN_SL_CONTACTS = 3
+
+
+DATABASE_GRACE_SECONDS = 5.0  # one failed write is not an outage yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +60,22 @@ def current_alarms(
     not_ready_limit: float | None,
     now: float,
     gateways: dict[str, tuple[str, str]] | None = None,
+    database: tuple[float | None, int] = (None, 0),
 ) -> dict[str, Alarm]:
     """The alarms that hold now. `queues`: name → figures (waiting, longest_wait, sl_15m,
     finished_15m); `agents`: id → (state, since, reason); `gateways`: name → (registration
-    state, ping status)."""
+    state, ping status); `database`: since when icm's writes fail (None: they do not) and
+    the rows it keeps meanwhile."""
     found: list[Alarm] = []
     if not switch_connected:
         found.append(Alarm("switch:", "switch", "", "critical", "switch disconnected"))
+    failing_since, unsaved = database
+    if failing_since is not None and now - failing_since >= DATABASE_GRACE_SECONDS:
+        text = (
+            f"database unreachable for {now - failing_since:.0f} s: calls are routed from "
+            f"memory, {unsaved} records kept on disk until it answers"
+        )
+        found.append(Alarm("database:", "database", "", "critical", text))
     for name, (state, ping) in (gateways or {}).items():
         if switch_connected and not gateway_healthy(state, ping):
             text = f"gateway {name} is {state.lower() or 'unknown'} (ping {ping.lower() or '?'})"

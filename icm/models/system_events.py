@@ -16,7 +16,7 @@ class SystemEvent(models.Model):
     at = models.DateTimeField(db_index=True)
     switch = models.CharField(max_length=64)
     kind = models.CharField(max_length=32, choices=Kind.choices)
-    # alarm kind (queue_waiting, queue_wait, service_level, switch, not_ready) and subject
+    # alarm kind (queue_waiting, queue_wait, service_level, switch, database, not_ready …)
     alarm = models.CharField(max_length=32, blank=True)
     subject = models.CharField(max_length=128, blank=True)
     severity = models.CharField(max_length=16, blank=True)

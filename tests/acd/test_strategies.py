@@ -13,7 +13,7 @@ from icm.domain.acd.model import (
     Overflow,
     QueuePolicy,
 )
-from icm.domain.acd.outputs import CallbackOverflow
+from icm.domain.acd.outputs import CallbackOverflow, CancelOffer, OfferContact
 from icm.domain.acd.strategies import InvalidPolicy
 from tests.acd.helpers import acd_with, contact, finished, offers
 
@@ -331,3 +331,17 @@ def test_a_live_skill_change_keeps_the_agents_top_down_order_and_reserve_flag():
     acd = acd_with(policy, {"a": {"sales": 2}}, a={"order": 7, "reserve": True})
     acd.change_agent("a", {"sales": 5}, 1)
     assert (acd.agents["a"].order, acd.agents["a"].reserve) == (7, True)
+
+
+def test_a_ring_time_out_stops_the_phone_before_the_call_is_offered_again():
+    """Issue 21: an answer lost on the way (the link to the switch froze) left the agent's
+    leg answered and parked for ever: the time-out now stops the phone itself, before the
+    contact is offered again — to the same agent when it is the only one."""
+    policy = QueuePolicy("q", "top_down", {"sales": 1}, ring_timeout=15, max_missed=3)
+    acd = acd_with(policy, {"a1": {"sales": 5}})
+    acd.enqueue(contact("c1", at=0), 0)
+    out = acd.tick(15)
+    cancel = next(i for i, o in enumerate(out) if isinstance(o, CancelOffer))
+    again = next(i for i, o in enumerate(out) if isinstance(o, OfferContact))
+    assert out[cancel] == CancelOffer("c1", ("a1",), "no answer")
+    assert cancel < again and out[again].agent_ids == ("a1",)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from agents.models import AgentStateChange
-from icm.models import Call
+from icm.models import Call, SystemEvent
 from tests.faults.conftest import AGENTS, DNIS, FLOW_DNIS, sign_in_all
 from tests.fixtures.steady_traffic import SteadyCalls, cdr_problems, double_bookings, last_states
 from tests.fixtures.waiting import wait_until
@@ -54,7 +54,8 @@ def test_calls_flow_through_a_database_outage_and_every_cdr_is_saved_once_after_
     wait_until(
         lambda: "agent_changes.spill" in spilled(outbox), timeout=20, what="agent log spilled"
     )
-    assert "database" in platform.icm.log() or "not saved" in platform.icm.log()
+    # the operator is told: a critical alarm on the wallboard (and in the event history)
+    platform.icm.wait_log("alarm raised (database:): database unreachable", timeout=20)
 
     # icm dies during the outage: what it held is on disk
     platform.icm.crash()
@@ -64,6 +65,8 @@ def test_calls_flow_through_a_database_outage_and_every_cdr_is_saved_once_after_
 
     wait_until(lambda: not cdr_problems(placed), timeout=30, what=f"CDRs: {cdr_problems(placed)}")
     assert not spilled(outbox)
+    raised = SystemEvent.objects.filter(switch=platform.switch, alarm="database")
+    assert raised.filter(kind=SystemEvent.Kind.ALARM_RAISED).count() == 1  # kept on disk
     # the calls of the outage were offered and bridged, through the flow too (routing and
     # flows from icm's live configuration)
     answered = Call.objects.filter(ani__in=during, bridged_at__isnull=False, agent__isnull=False)

@@ -102,3 +102,17 @@ def test_a_trunk_that_is_not_registered_or_not_reachable_is_an_alarm():
     assert found["gateway:lost"].severity == "critical"
     # with the switch gone its trunks' state is unknown: only the switch alarm
     assert sorted(current_alarms({}, {}, {}, False, None, 0.0, gateways)) == ["switch:"]
+
+
+def test_a_database_away_for_longer_than_the_grace_is_a_critical_alarm_cleared_when_back():
+    """Issue 21: the operator sees the outage on the wallboard and in the event history."""
+    book = AlarmBook()
+    blip = current_alarms({}, {}, {}, True, None, 1002.0, None, (1000.0, 40))
+    assert blip == {}  # one failed write (2 s) is not an outage yet
+    away = current_alarms({}, {}, {}, True, None, 1030.0, None, (1000.0, 1234))
+    (raised,) = book.update(away, 1030.0)
+    assert raised.raised and raised.alarm.kind == "database"
+    assert raised.alarm.severity == "critical"
+    assert "30 s" in raised.alarm.text and "1234 records kept on disk" in raised.alarm.text
+    (cleared,) = book.update(current_alarms({}, {}, {}, True, None, 1090.0), 1090.0)
+    assert not cleared.raised and cleared.since == 1030.0

@@ -38,6 +38,8 @@ class LiveFigures:
         self.not_ready_limit: float | None = None
         self.alarms = AlarmBook()
         self.gateways: dict[str, tuple[str, str]] = {}  # name -> (state, ping status)
+        # since when icm's writes fail (None: they do not) and the rows kept: Outbox.health
+        self.database: Callable[[], tuple[float | None, int]] = lambda: (None, 0)
         self._published: dict[str, dict[str, Any]] = {}
 
     def tiles(self, now: float | None = None) -> dict[str, dict[str, Any]]:
@@ -91,6 +93,13 @@ class LiveFigures:
             a.agent_id: (str(a.state), a.state_since, a.reason) for a in self.acd.agents.values()
         }
         found = current_alarms(
-            tiles, self.limits, agents, switch_connected, self.not_ready_limit, now, self.gateways
+            tiles,
+            self.limits,
+            agents,
+            switch_connected,
+            self.not_ready_limit,
+            now,
+            self.gateways,
+            self.database(),
         )
         return self.alarms.update(found, now)

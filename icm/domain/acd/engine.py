@@ -342,7 +342,8 @@ class Acd(DirectOffers, Overflows, QueueMetrics, PhoneReach):
             return []
         if kind == "ring":
             out: list[Output] = []
-            for agent_id in sorted(self.offers.get(contact_id, set())):
+            for agent_id in sorted(self.offers.get(contact_id, set())):  # the phone is stopped
+                out.append(CancelOffer(contact_id, (agent_id,), "no answer"))  # (an answer lost)
                 out += self.offer_failed(contact_id, agent_id, now, "no_answer")
             return out
         if kind == "overflow" and not self.offers.get(contact_id):
