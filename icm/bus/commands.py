@@ -41,7 +41,7 @@ from . import command_schema, keys
 log = logging.getLogger(__name__)
 
 REPLY_TTL_SECONDS = 60
-IDEMPOTENCY_TTL = 3600  # s: a key icm took is recognised this long (a user's retry)
+IDEMPOTENCY_TTL = 3600  # s: a sender's key icm took is recognised this long (a retry)
 GRACE_SECONDS = 5.0  # s: how long a sender waits past its time-out for a taken command
 DUPLICATE_WAIT = 30.0  # s: how long a duplicate waits for its first run's reply
 RESTARTED = "icm restarted while running it; outcome unknown"
@@ -242,7 +242,7 @@ class CommandServer:
         record = keys.command_key_record(self.switch, name, command["key"])
         mine = json.dumps({"state": "running", "id": command_id})
         try:
-            claimed = self.redis.set(record, mine, nx=not rerun, ex=IDEMPOTENCY_TTL)
+            claimed = self.redis.set(record, mine, nx=not rerun, ex=_ttl(command))
         except redis.RedisError as exc:
             log.warning("command %s %s: key not claimed (%s); retried", command_id, name, exc)
             return  # still in the taken list: recovered at the next start
@@ -296,7 +296,7 @@ class CommandServer:
             if store:
                 record = keys.command_key_record(self.switch, command["name"], command["key"])
                 done = json.dumps({"state": "done", "id": command["id"], "reply": reply})
-                pipe.set(record, done, ex=IDEMPOTENCY_TTL)
+                pipe.set(record, done, ex=_ttl(command))
             if not command.get("noreply"):
                 pipe.lpush(keys.reply_key(command["id"]), json.dumps(reply))
                 pipe.expire(keys.reply_key(command["id"]), REPLY_TTL_SECONDS)
@@ -340,6 +340,13 @@ def _parse(raw: bytes | str) -> dict[str, Any] | None:
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return parsed
+
+
+def _ttl(command: dict[str, Any]) -> int:
+    """How long a key's record is kept: a sender's own key IDEMPOTENCY_TTL (its retries are
+    recognised); the default one (the command id, which nobody sends twice) about as long
+    as a reply."""
+    return IDEMPOTENCY_TTL if command["key"] != command["id"] else REPLY_TTL_SECONDS
 
 
 def _expired(command: dict[str, Any]) -> bool:
