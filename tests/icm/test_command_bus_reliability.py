@@ -191,3 +191,54 @@ def test_commands_taken_by_an_icm_that_died_are_recovered_at_the_next_start(bus,
     assert [name for name, _ in restarted.ran] == ["queue_metric"]
     assert dead.ran == []
     assert bus.llen(keys.taken_key(switch)) == 0
+
+
+@pytest.fixture
+def controller(db):
+    from django.contrib.auth.models import Permission, User
+    from rest_framework.test import APIClient
+
+    user = User.objects.create_user("ctl", password="pw")
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_call"), Permission.objects.get(codename="change_call")
+    )
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_the_api_originate_retried_with_its_idempotency_key_places_one_call(
+    bus, switch, controller
+):
+    body = {**ORIGINATE, "switch": switch}
+    with Icm(bus, switch) as icm:
+        first = controller.post(
+            "/api/calls/originate/", body, format="json", HTTP_IDEMPOTENCY_KEY="order-77"
+        )
+        retry = controller.post(
+            "/api/calls/originate/", body, format="json", HTTP_IDEMPOTENCY_KEY="order-77"
+        )
+        bad = controller.post(
+            "/api/calls/originate/", body, format="json", HTTP_IDEMPOTENCY_KEY="no spaces"
+        )
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert first.json() == retry.json() == {"call_uuid": "call-1"}
+    assert len(icm.ran) == 1  # one call placed
+    assert bad.status_code == 400
+
+
+def test_the_api_says_504_outcome_unknown_when_icm_took_the_originate_and_went_silent(
+    bus, switch, controller, settings
+):
+    settings.ICM_COMMAND_REPLY_TIMEOUT, settings.ICM_COMMAND_GRACE = 0.3, 0.3
+    dead = Icm(bus, switch)
+    taker = threading.Thread(
+        target=lambda: wait_for(lambda: dead.server.take(0.1) is not None, "taken"), daemon=True
+    )
+    taker.start()
+    response = controller.post(
+        "/api/calls/originate/", {**ORIGINATE, "switch": switch}, format="json"
+    )
+    taker.join(5)
+    assert response.status_code == 504
+    assert "outcome unknown" in response.json()["detail"]
