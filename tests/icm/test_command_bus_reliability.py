@@ -21,8 +21,8 @@ from icm.bus.commands import (
     IcmUnavailable,
     send_command,
 )
+from tests.icm.test_bus import private_redis  # noqa: F401 - the fixture
 
-UUID = "0f8b1c2a-3d4e-4f50-8a6b-7c8d9e0f1a2b"
 ORIGINATE = {"endpoint": "user/1001", "destination": "2001"}
 
 
@@ -242,3 +242,15 @@ def test_the_api_says_504_outcome_unknown_when_icm_took_the_originate_and_went_s
     taker.join(5)
     assert response.status_code == 504
     assert "outcome unknown" in response.json()["detail"]
+
+
+def test_the_bus_failing_after_the_command_was_queued_is_outcome_unknown(private_redis):  # noqa: F811
+    """Redis goes away while the sender waits: the command was queued and may have been
+    taken, so the sender cannot say it never ran — outcome unknown, not "unavailable"."""
+    client = private_redis.client()
+    thread, out = in_thread(send_command, client, "sw", "originate", ORIGINATE, 5, grace=5)
+    wait_for(lambda: private_redis.client().llen(keys.commands_key("sw")) == 1, "queued")
+    private_redis.stop()
+    thread.join(30)
+    assert isinstance(out["error"], CommandOutcomeUnknown)
+    assert "outcome unknown" in str(out["error"])
