@@ -37,7 +37,7 @@ from agents.dialing import DialRefused, check_destination
 from agents.models import Agent, ScheduledCallback
 from agents.placement import switch_of
 from icm import client as icm
-from icm.bus.commands import CommandError, IcmUnavailable
+from icm.bus.commands import CommandError, CommandOutcomeUnknown, IcmUnavailable
 from icm.models import Customer, CustomerNumber, Queue, Switch
 from outbound.dialling import system_refusal
 from supervision.scope import may_control_agent
@@ -422,10 +422,12 @@ def dispatch_one(
     if switch in unreachable:
         error = f"icm for switch {switch} did not answer"
         return _retry(callback, owner, now, error, counted=False)
-    try:
-        reply = icm.callback_ring(switch, args)
+    try:  # one key per dispatch: a retry after an unknown outcome is recognised by icm
+        reply = icm.callback_ring(switch, args, key=f"cb{callback.pk}-{callback.attempts}")
     except IcmUnavailable as exc:
         unreachable.add(switch)
+        return _retry(callback, owner, now, str(exc), counted=False)
+    except CommandOutcomeUnknown as exc:  # it may be ringing: asked again under the same key
         return _retry(callback, owner, now, str(exc), counted=False)
     except CommandError as exc:
         return _retry(callback, owner, now, str(exc), counted=True)

@@ -43,8 +43,9 @@ class OriginateRefused(CommandError):
     """The request names a trunk or dialplan context callers may not use."""
 
 
-def check_originate(switch: str, request: dict[str, Any]) -> dict[str, Any]:
-    """Ask icm to originate a call (endpoint, destination, context, caller_id_number).
+def check_originate(switch: str, request: dict[str, Any], key: str | None = None) -> dict[str, Any]:
+    """Ask icm to originate a call (endpoint, destination, context, caller_id_number);
+    `key`: the caller's idempotency key (a retry with it places no second call).
 
     Only contexts in ICM_ORIGINATE_CONTEXTS (the request's and a loopback endpoint's own) and
     enabled gateways of that switch may be used (an open originate is a toll-fraud hole), and
@@ -69,7 +70,7 @@ def check_originate(switch: str, request: dict[str, Any]) -> dict[str, Any]:
     refused = next((why for why in refusals if why), "")
     if refused:
         raise OriginateRefused(f"refused by the dialling rules: {refused}")
-    return icm.originate(switch, request)
+    return icm.originate(switch, request, key=key)
 
 
 def check_agent_state(switch: str, login_id: str, state: str, reason: str) -> dict[str, Any]:

@@ -3,7 +3,12 @@
 Web views, consumers and Celery tasks never change live state themselves: they call these
 functions, which put the command on the Redis command bus and wait for icm's reply (or, for
 notifications, queue it without waiting). Every waiting call raises `CommandError` with icm's
-refusal, and `IcmUnavailable` when no icm answered in time or the bus (Redis) cannot be reached.
+refusal, `IcmUnavailable` when no icm took the command in time or the bus (Redis) cannot be
+reached (it never ran), and `CommandOutcomeUnknown` when icm took it but no reply came (it may
+have run: retry only with the same idempotency key). The functions that create something
+(`originate`, `callback_ring`; `campaign_dial` too, though its attempt key already makes it
+idempotent in icm's dialer) take the caller's idempotency `key`: a retry
+with the same key is recognised by icm and answered with the first run's reply.
 The arguments are the ones `icm.bus.command_schema` checks again on icm's side.
 """
 
@@ -17,11 +22,18 @@ from django.conf import settings
 
 from icm.bus.client import get_redis
 from icm.bus.command_schema import AgentCallAction
-from icm.bus.commands import CommandError, IcmUnavailable, post_command, send_command
+from icm.bus.commands import (
+    CommandError,
+    CommandOutcomeUnknown,
+    IcmUnavailable,
+    post_command,
+    send_command,
+)
 
 __all__ = [
     "AGENT_STATES",
     "CommandError",
+    "CommandOutcomeUnknown",
     "IcmUnavailable",
     "agent_call",
     "agent_pick",
@@ -71,14 +83,27 @@ MonitorMode = Literal["listen", "whisper", "barge"]
 
 
 def send(
-    switch: str, name: str, args: Mapping[str, Any], timeout: float | None = None
+    switch: str,
+    name: str,
+    args: Mapping[str, Any],
+    timeout: float | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """The transport under every function here: icm's reply to command `name`; the bus being
-    down is `IcmUnavailable` like a silent icm. `timeout` defaults to
-    ICM_COMMAND_REPLY_TIMEOUT."""
+    down before the command was queued is `IcmUnavailable` like a silent icm. `timeout`
+    defaults to ICM_COMMAND_REPLY_TIMEOUT (then ICM_COMMAND_GRACE more once icm took it);
+    `key` is the idempotency key (default: new)."""
     wait = settings.ICM_COMMAND_REPLY_TIMEOUT if timeout is None else timeout
     try:
-        return send_command(get_redis(), switch, name, dict(args), timeout=wait)
+        return send_command(
+            get_redis(),
+            switch,
+            name,
+            dict(args),
+            timeout=wait,
+            key=key,
+            grace=settings.ICM_COMMAND_GRACE,
+        )
     except redis.RedisError as exc:
         raise IcmUnavailable(f"the command bus is unavailable: {exc}") from exc
 
@@ -118,10 +143,11 @@ def agent_pick(
 
 
 def callback_ring(
-    switch: str, args: Mapping[str, Any], timeout: float | None = None
+    switch: str, args: Mapping[str, Any], timeout: float | None = None, key: str | None = None
 ) -> dict[str, Any]:
-    """Ring a booked call-back (callback, agent and / or queue, number, note, customer)."""
-    return send(switch, "callback_ring", args, timeout)
+    """Ring a booked call-back (callback, agent and / or queue, number, note, customer);
+    `key`: the same for a retry of one dispatch (icm rings it once)."""
+    return send(switch, "callback_ring", args, timeout, key)
 
 
 # --- supervision ---------------------------------------------------------------------------
@@ -152,11 +178,12 @@ def hangup(switch: str, call_uuid: str, cause: str, timeout: float | None = None
 
 
 def originate(
-    switch: str, request: Mapping[str, Any], timeout: float | None = None
+    switch: str, request: Mapping[str, Any], timeout: float | None = None, key: str | None = None
 ) -> dict[str, Any]:
     """Originate a call (endpoint, destination, context, caller_id_number), checked first by
-    `icm.actions.check_originate`."""
-    return send(switch, "originate", request, timeout)
+    `icm.actions.check_originate`; `key`: the caller's idempotency key (a retry with it
+    never places a second call)."""
+    return send(switch, "originate", request, timeout, key)
 
 
 def queue_metric(switch: str, metric: str, queue: str, timeout: float | None = None) -> float:
@@ -169,10 +196,13 @@ def queue_metric(switch: str, metric: str, queue: str, timeout: float | None = N
 
 
 def campaign_dial(
-    switch: str, attempt: Mapping[str, Any], timeout: float | None = None
+    switch: str, attempt: Mapping[str, Any], timeout: float | None = None, key: str | None = None
 ) -> dict[str, Any]:
-    """Hand one campaign attempt to icm's dialer (`duplicate` in the reply: it had it)."""
-    return send(switch, "campaign_dial", attempt, timeout)
+    """Hand one campaign attempt to icm's dialer. The attempt's own `key` makes it idempotent
+    in icm's dialer (claimed in Redis: `duplicate` in the reply when it had it), which also
+    re-judges a re-sent attempt (taken over, or "maybe dialled"); so the bus key is a new one
+    per send unless `key` is given."""
+    return send(switch, "campaign_dial", attempt, timeout, key)
 
 
 def campaign_floor(

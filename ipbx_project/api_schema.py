@@ -29,6 +29,11 @@ _ERRORS = {
     404: OpenApiResponse(DetailSerializer, description="No such object (in your scope)."),
     409: OpenApiResponse(DetailSerializer, description="Refused in the object's present state."),
     503: OpenApiResponse(DetailSerializer, description="icm (the switch control) is unreachable."),
+    504: OpenApiResponse(
+        DetailSerializer,
+        description="icm took the command but did not answer: it may have run. Retry only "
+        "with the same Idempotency-Key.",
+    ),
 }
 
 

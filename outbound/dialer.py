@@ -4,7 +4,9 @@ campaign) —
 1. **settles** finished attempts: the retry rules (outbound.domain.retry) give the contact
    its next attempt time, or close it; its lease is released;
 2. **re-sends** attempts a worker logged but icm never confirmed (the worker died between
-   its commit and its bus message): the same idempotency key, so icm dials it at most once;
+   its commit and its bus message, or icm died) and placed ones not heard of for a whole
+   lease: the same idempotency key, so icm dials it at most once; one an icm that died had
+   placed is "maybe dialled": closed from its leg's CDR once the leg is gone, never redialled;
    the agents' wrap-up dispositions of answered calls are copied into the attempt log;
 3. **decides** how many calls to place (outbound.domain.predictive) from what icm says the
    campaign has now (`campaign_floor`) and the rolling window of its last attempts;
@@ -33,13 +35,14 @@ from django.db.models import Q
 
 from icm import client as icm
 from icm.bus.commands import CommandError, IcmUnavailable
-from icm.models import Gateway, Switch
+from icm.domain.calls import RESYNC_HANGUP_CAUSE
+from icm.models import CallLeg, Gateway, Switch
 from outbound.dialling import system_rules
 from outbound.domain.amd import SWITCH_FAILED, NoDetection, choose
 from outbound.domain.dialling_rules import refusal
 from outbound.domain.observations import RollingWindow
 from outbound.domain.predictive import DialMode, DialSettings, Floor, calls_to_place
-from outbound.domain.retry import Done, Result, RetryAt, RetryPolicy, next_step
+from outbound.domain.retry import CAUSES, Done, Result, RetryAt, RetryPolicy, next_step
 from outbound.domain.windows import CallingWindow, allowed, contact_zone, next_opening
 from outbound.models import Attempt, Campaign, Contact, DoNotCall
 
@@ -63,7 +66,16 @@ def policy_of(campaign: Campaign) -> RetryPolicy:
     delays = {**(campaign.retry_delays or {})}
     fields = {
         k: delays[k]
-        for k in ("busy", "no_answer", "failed", "machine", "invalid", "abandoned", "skipped")
+        for k in (
+            "busy",
+            "no_answer",
+            "failed",
+            "machine",
+            "invalid",
+            "abandoned",
+            "skipped",
+            "unknown",
+        )
         if k in delays
     }
     return RetryPolicy(max_attempts=campaign.max_attempts, **fields)
@@ -106,16 +118,18 @@ def _tick(campaign_id: int, now: datetime) -> dict[str, Any]:
     with transaction.atomic():
         settled = settle(campaign, now)
         fill_dispositions(campaign, now)
+    # logged but never confirmed by icm, or placed and not heard of for a whole lease (its
+    # icm may have died): asked again under the same key
     resend = list(
-        Attempt.objects.filter(
-            campaign=campaign,
-            started_at__isnull=True,
-            ended_at__isnull=True,
-            requested_at__lt=now - RESEND_AFTER,
-        ).select_related("contact")
+        Attempt.objects.filter(campaign=campaign, ended_at__isnull=True)
+        .filter(
+            Q(started_at__isnull=True, requested_at__lt=now - RESEND_AFTER)
+            | Q(started_at__isnull=False, contact__lease_until__lt=now)
+        )
+        .select_related("contact")
     )
     limits = gateway_limits(campaign)  # once a step, not once an attempt
-    sent = sum(_send(campaign, a, limits) for a in resend)
+    sent = sum(_send(campaign, a, limits, now) for a in resend)
     if campaign.state != Campaign.State.RUNNING:
         return {"settled": settled, "resent": sent, "placed": 0}
     broken = switch_broke(campaign)
@@ -138,7 +152,7 @@ def _tick(campaign_id: int, now: datetime) -> dict[str, Any]:
     callbacks = lease(campaign, room, now, callbacks=True) if room else []
     budget = max(0, min(wanted, room - len(callbacks)))
     attempts = callbacks + (lease(campaign, budget, now) if budget else [])
-    placed = sum(_send(campaign, a, limits) for a in attempts)
+    placed = sum(_send(campaign, a, limits, now) for a in attempts)
     _finish_if_done(campaign)
     return {"settled": settled, "resent": sent, "wanted": wanted, "placed": placed}
 
@@ -345,8 +359,11 @@ def _refused(campaign: Campaign, contact: Contact, reason: str) -> bool:
     return True
 
 
-def _send(campaign: Campaign, attempt: Attempt, limits: dict[str, Any]) -> int:
-    reason = refusal(system_rules(), attempt.number)  # the rules may have changed meanwhile
+def _send(
+    campaign: Campaign, attempt: Attempt, limits: dict[str, Any], now: datetime | None = None
+) -> int:
+    # the rules may have changed meanwhile (a placed attempt is only asked about)
+    reason = refusal(system_rules(), attempt.number) if attempt.started_at is None else ""
     if reason:
         with transaction.atomic():
             Attempt.objects.filter(pk=attempt.pk, started_at__isnull=True).update(
@@ -389,7 +406,59 @@ def _send(campaign: Campaign, attempt: Attempt, limits: dict[str, Any]) -> int:
             exc,
         )
         return 0
-    return 0 if reply.get("duplicate") else 1
+    if reply.get("duplicate"):
+        _already_taken(attempt, reply, now or datetime.now(tz=UTC))
+        return 0
+    return 1
+
+
+def _already_taken(attempt: Attempt, reply: dict[str, Any], now: datetime) -> None:
+    """icm had the attempt's key. Still going (or its leg still up, or the switch cannot be
+    asked): the contact's lease runs on. Placed by an icm that died and its leg gone from
+    the switch ("maybe dialled"): closed now from the leg's CDR — never dialled again."""
+    if reply.get("maybe_dialled") and reply.get("live") is False:
+        close_unconfirmed(attempt, str(reply.get("leg") or ""), now)
+        return
+    Contact.objects.filter(pk=attempt.contact_id, status=Contact.Status.DIALING).update(
+        lease_until=now + LEASE
+    )
+
+
+def close_unconfirmed(attempt: Attempt, leg: str, now: datetime) -> None:
+    """End an attempt an icm placed and died with (issue 21): icm's CDR of its leg says how
+    it went (answered, or the cause it ended with unanswered); without one the outcome is
+    `unknown` (cause ICM_RESTARTED) — it may have rung, so the campaign's rules do not dial
+    it again unless their `unknown` delay says so."""
+    cdr = CallLeg.objects.filter(uuid=leg).first() if leg else None
+    fields: dict[str, Any] = {
+        "call_uuid": leg,
+        "ended_at": now,
+        "result": Result.UNKNOWN.value,
+        "hangup_cause": "ICM_RESTARTED",
+    }
+    # a leg icm only saw end in a resync (gone while icm was away) ended who knows how
+    known = cdr is not None and (cdr.hungup_at and cdr.hangup_cause != RESYNC_HANGUP_CAUSE)
+    if cdr is not None and (cdr.answered_at or known):
+        ended, answered = cdr.hungup_at or now, cdr.answered_at
+        cause = cdr.hangup_cause or "NORMAL_CLEARING"
+        fields.update(
+            started_at=cdr.created_at,
+            answered_at=answered,
+            ended_at=ended,
+            hangup_cause=cause,
+            result=Result.ANSWERED.value if answered else CAUSES.get(cause, Result.FAILED.value),
+            ring_seconds=max(0.0, ((answered or ended) - cdr.created_at).total_seconds()),
+            talk_seconds=max(0.0, (ended - answered).total_seconds()) if answered else None,
+        )
+    closed = Attempt.objects.filter(pk=attempt.pk, ended_at__isnull=True).update(**fields)
+    if closed:
+        log.warning(
+            "campaign attempt %s: placed by an icm that died, leg %s gone: %s (%s)",
+            attempt.key,
+            leg or "-",
+            fields["result"],
+            fields["hangup_cause"],
+        )
 
 
 def gateway_limits(campaign: Campaign) -> dict[str, Any]:

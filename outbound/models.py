@@ -20,6 +20,7 @@ def default_retry_delays() -> dict[str, int | None]:
         "abandoned": 600,
         "invalid": None,
         "skipped": 600,
+        "unknown": None,  # placed by an icm that died, outcome lost: may have rung (issue 21)
     }
 
 

@@ -1,12 +1,13 @@
 """icm REST views: thin — parse, call one action, serialize."""
 
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.request import Request
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from icm import actions
-from icm.bus.commands import CommandError, IcmUnavailable
+from icm.bus.commands import CommandError, CommandOutcomeUnknown, IcmUnavailable
 from icm.live_scope import scoped_snapshots
 from icm.models import Call, Queue
 from icm.reports import queue_report
@@ -27,6 +28,8 @@ from .serializers import (
     HangupSerializer,
     OriginateSerializer,
 )
+
+ORIGINATE_KEY = re.compile(r"[A-Za-z0-9_.:+-]{1,64}")
 
 
 class CanViewCalls(DjangoModelPermissions):
@@ -43,6 +46,8 @@ class CanControlCalls(DjangoModelPermissions):
 def _command_error(exc: CommandError) -> Response:
     if isinstance(exc, IcmUnavailable):
         code = status.HTTP_503_SERVICE_UNAVAILABLE
+    elif isinstance(exc, CommandOutcomeUnknown):  # taken, may have run: retry with its key
+        code = status.HTTP_504_GATEWAY_TIMEOUT
     elif isinstance(exc, actions.OriginateRefused):
         code = status.HTTP_403_FORBIDDEN
     else:
@@ -96,14 +101,30 @@ class OriginateView(APIView):
     permission_classes = [IsAuthenticated, CanControlCalls]
     queryset = Call.objects.none()
 
-    @extend_schema(request=OriginateSerializer, responses={201: OBJECT, **errors(400, 409, 503)})
+    @extend_schema(
+        request=OriginateSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="The same key on a retry never places a second call "
+                "(letters, digits, . _ : + -; 64 at most).",
+            )
+        ],
+        responses={201: OBJECT, **errors(400, 409, 503, 504)},
+    )
     def post(self, request: Request) -> Response:
         body = OriginateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         switch = data.pop("switch", settings.IPBX_SWITCH_NAME)
+        given = request.headers.get("Idempotency-Key")
+        if given is not None and not ORIGINATE_KEY.fullmatch(given):
+            return Response({"detail": "Idempotency-Key: letters, digits, . _ : + -"}, status=400)
+        key = f"api{request.user.pk}-{given}" if given else None  # one user's keys
         try:
-            result = actions.check_originate(switch, data)
+            result = actions.check_originate(switch, data, key)
         except CommandError as exc:
             return _command_error(exc)
         return Response(result, status=status.HTTP_201_CREATED)

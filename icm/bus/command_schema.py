@@ -58,6 +58,9 @@ DIALLED = _format(r"\+?[0-9*#]{2,20}", "a number to dial (2 to 20 digits, * or #
 CALLER_ID = _format(r"[0-9*#+]{1,32}", "a caller ID number (digits, *, #, +)")
 TOKEN = _format(r"[A-Za-z0-9_-]{1,64}", "an id (letters, digits, _ -)")
 TAP = _format(r"[A-Za-z0-9_-]{8,64}", "a tap id (8 to 64 letters, digits, _ -)")
+IDEMPOTENCY_KEY = _format(
+    r"[A-Za-z0-9_.:+-]{1,100}", "letters, digits, . _ : + - (100 at most)"
+)  # a command's idempotency key (icm.bus.commands), checked before anything else
 ATTEMPT_KEY = _format(r"[A-Za-z0-9_.:+-]{1,100}", "an attempt key (letters, digits, . _ : + -)")
 CAUSE = _format(r"[A-Z_]{3,40}", "a hangup cause (capitals and _)")
 METRIC = _format(r"[a-z_]{1,32}", "a metric name")
@@ -355,6 +358,26 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
 }
+
+# Commands a new icm may run again when the icm that took them died before answering
+# (icm.bus.commands.CommandServer.recover): reads, notifications whose latest state wins,
+# and commands idempotent by their own key (`campaign_dial` claims its attempt's key in
+# Redis and never dials one marked placed). Every other command is answered "outcome
+# unknown": running it twice could ring, transfer or originate twice.
+RERUNNABLE = frozenset(
+    {
+        "queue_metric",
+        "campaign_floor",
+        "campaign_dial",
+        "campaign_stop",
+        "reload_queue",
+        "reload_agent",
+        "intercepts_reload",
+        "flush_directory",
+        "message_waiting",
+        "live_listen_stop",
+    }
+)
 
 
 def validate(name: str, args: Any) -> dict[str, Any]:

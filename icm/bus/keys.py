@@ -74,3 +74,15 @@ def commands_key(switch: str) -> str:
 def reply_key(command_id: str) -> str:
     """List where icm pushes the reply to one command."""
     return f"ipbx:reply:{command_id}"
+
+
+def taken_key(switch: str) -> str:
+    """List of the commands the icm of `switch` has taken and not answered yet (a reliable
+    queue: an icm that dies leaves them there for the next one to recover)."""
+    return f"ipbx:{switch}:commands:taken"
+
+
+def command_key_record(switch: str, name: str, key: str) -> str:
+    """The record of one idempotency key icm took for command `name`: running, then done
+    with its reply (kept IDEMPOTENCY_TTL)."""
+    return f"ipbx:{switch}:cmdkey:{name}:{key}"

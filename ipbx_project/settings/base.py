@@ -189,6 +189,9 @@ FREESWITCH_ESL_HEARTBEAT_TIMEOUT = float(env_str("FREESWITCH_ESL_HEARTBEAT_TIMEO
 # How long web / Celery wait for icm to answer a command before reporting it unavailable.
 # Longer than FREESWITCH_ESL_COMMAND_TIMEOUT, so icm's own time-out answers first.
 ICM_COMMAND_REPLY_TIMEOUT = float(env_str("ICM_COMMAND_REPLY_TIMEOUT", "15"))
+# … then, if icm had already taken the command, how much longer they wait for its real reply
+# before answering "outcome unknown" (icm.bus.commands; issue 21).
+ICM_COMMAND_GRACE = float(env_str("ICM_COMMAND_GRACE", "5"))
 # How often icm checks that agents' ringing / talking legs still exist on the switch.
 ICM_RECONCILE_INTERVAL = float(env_str("ICM_RECONCILE_INTERVAL", "10"))
 # … for legs older than this many seconds (a fresh originate may not exist yet).

@@ -11,6 +11,9 @@ included. Results:
   the desktop should warn an agent who sets a call-back on the last attempt;
 - `busy`, `no_answer`, `failed`, `machine`, `abandoned`, `invalid`: the policy's delay for
   that result; None never retries it (default: `invalid`);
+- `unknown`: the attempt was placed by an icm that died, and how it went was lost with it
+  (issue 21): it may have rung, so by default it is never retried (the policy's `unknown`
+  delay retries it);
 - `skipped`: a preview agent passed the contact without dialing it: offered again after the
   policy's `skipped` delay. Nothing was dialed, so it never uses up the contact: the caller
   leaves skips out of `attempts_made`.
@@ -37,6 +40,22 @@ class Result(StrEnum):
     CALLBACK = "callback"
     DNC = "dnc"
     SKIPPED = "skipped"  # a preview agent passed it: nothing was dialed
+    UNKNOWN = "unknown"  # placed by an icm that died; how it went was lost with it
+
+
+# the result of an attempt whose leg ended unanswered, by the switch's hang-up cause
+# (anything else: failed)
+CAUSES = {
+    "USER_BUSY": Result.BUSY.value,
+    "NO_ANSWER": Result.NO_ANSWER.value,
+    "NO_USER_RESPONSE": Result.NO_ANSWER.value,
+    "ALLOTTED_TIMEOUT": Result.NO_ANSWER.value,
+    "ORIGINATOR_CANCEL": Result.NO_ANSWER.value,
+    "UNALLOCATED_NUMBER": Result.INVALID.value,
+    "INVALID_NUMBER_FORMAT": Result.INVALID.value,
+    "NO_ROUTE_DESTINATION": Result.INVALID.value,
+    "NUMBER_CHANGED": Result.INVALID.value,
+}
 
 
 class DoneReason(StrEnum):
@@ -66,6 +85,7 @@ class RetryPolicy:
     invalid: float | None = None
     abandoned: float | None = 600
     skipped: float | None = 600
+    unknown: float | None = None  # it may have rung: not dialled again unless set (issue 21)
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -90,6 +110,7 @@ _DELAYED = (
     Result.INVALID,
     Result.ABANDONED,
     Result.SKIPPED,
+    Result.UNKNOWN,
 )
 
 

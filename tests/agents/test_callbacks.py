@@ -416,8 +416,12 @@ def test_without_icm_a_call_back_waits_and_is_never_marked_done(center, responde
 
 
 def test_a_lost_reply_does_not_call_the_customer_twice(center, responder, settings):
-    """icm took the call-back but its reply came too late: the retry gets "duplicate"."""
+    """icm took the call-back but its reply came too late (past the time-out and the grace):
+    the sender says the outcome is unknown — not "unavailable", not a refusal: no attempt
+    counted — and its retry, under the same key, gets the first ring's reply from the bus:
+    icm rang once (issue 21)."""
     settings.ICM_COMMAND_REPLY_TIMEOUT = 0.5
+    settings.ICM_COMMAND_GRACE = 0.2
     taken: set[str] = set()
 
     def answer(args: dict[str, str]) -> dict[str, str]:
@@ -431,12 +435,14 @@ def test_a_lost_reply_does_not_call_the_customer_twice(center, responder, settin
     row = make(center)
     now = timezone.now()
     assert dispatch_due(now) == 0
-    assert reload(row).status == Status.PENDING
+    row = reload(row)
+    assert (row.status, row.attempts) == (Status.PENDING, 0)
+    assert "outcome unknown" in row.last_error
     time.sleep(0.7)
     assert dispatch_due(now + timedelta(seconds=RETRY_SECONDS)) == 1
     row = reload(row)
-    assert (row.status, row.attempts) == (Status.RINGING, 1)
-    assert len(icm.received) == 2 and taken == {str(row.pk)}
+    assert (row.status, row.attempts, row.contact) == (Status.RINGING, 1, "c-late")
+    assert len(icm.received) == 1 and taken == {str(row.pk)}
 
 
 def test_cancelled_call_backs_are_not_dialled(center, responder):

@@ -17,7 +17,7 @@ def sent(monkeypatch):
     """The commands the client puts on the bus, checked as icm checks them; icm answers {}."""
     commands: list[tuple[str, str, dict]] = []
 
-    def send_command(bus, switch, name, args, timeout=10):
+    def send_command(bus, switch, name, args, timeout=10, key=None, grace=5):
         commands.append((switch, name, command_schema.validate(name, args)))
         return {"value": 3} if name == "queue_metric" else {}
 

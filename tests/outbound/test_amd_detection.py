@@ -11,6 +11,8 @@ import time
 from typing import Any
 
 import pytest
+import redis
+from django.conf import settings
 
 from agents.models import AgentSkill, Skill
 from icm.bus.commands import CommandError
@@ -50,21 +52,11 @@ def test_the_module_follows_what_the_switch_has():
 
 
 # --- icm's dialer against a scripted switch -------------------------------------------------
-class _Redis:
-    def __init__(self) -> None:
-        self.keys: dict[str, str] = {}
-
-    def set(self, name: str, value: str, nx: bool = False, ex: int = 0) -> bool:
-        if nx and name in self.keys:
-            return False
-        self.keys[name] = value
-        return True
-
-    def get(self, name: str) -> str | None:
-        return self.keys.get(name)
-
-    def delete(self, name: str) -> None:
-        self.keys.pop(name, None)
+def _redis() -> redis.Redis:
+    """The test Redis, without the attempt keys these tests dial (k1, k2)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete("ipbx:attempt:k1", "ipbx:attempt:k2")
+    return client
 
 
 def _dialer(modules: dict[str, bool]) -> tuple[CampaignDialer, list[str], list[str], list[dict]]:
@@ -82,7 +74,7 @@ def _dialer(modules: dict[str, bool]) -> tuple[CampaignDialer, list[str], list[s
         return f"job-{len(sent)}"
 
     dialer = CampaignDialer(
-        "sw1", _Redis(), bgapi, api, acd=None, post=lambda item: None, record=log.append
+        "sw1", _redis(), bgapi, api, acd=None, post=lambda item: None, record=log.append
     )
     return dialer, apis, sent, log
 

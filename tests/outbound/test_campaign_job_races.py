@@ -8,27 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
+from django.conf import settings
+
 from icm.daemon.campaigns.dialer import CampaignDialer
 from icm.daemon.freeswitch.render import command_to_api
 from icm.domain import commands as cmd
 from outbound.domain.campaign_call_state import CallState
 
 
-class _Redis:
-    def __init__(self) -> None:
-        self.keys: dict[str, str] = {}
-
-    def set(self, name: str, value: str, nx: bool = False, ex: int = 0) -> bool:
-        if nx and name in self.keys:
-            return False
-        self.keys[name] = value
-        return True
-
-    def get(self, name: str) -> str | None:
-        return self.keys.get(name)
-
-    def delete(self, name: str) -> None:
-        self.keys.pop(name, None)
+def _redis() -> redis.Redis:
+    """The test Redis, without the attempt key these tests dial."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete("ipbx:attempt:k1")
+    return client
 
 
 def _dialer() -> tuple[CampaignDialer, list[str], list[dict[str, Any]]]:
@@ -43,7 +36,7 @@ def _dialer() -> tuple[CampaignDialer, list[str], list[dict[str, Any]]]:
         raise AssertionError(f"no blocking api call expected: {command}")
 
     dialer = CampaignDialer(
-        "sw1", _Redis(), bgapi, api, acd=None, post=lambda item: None, record=log.append
+        "sw1", _redis(), bgapi, api, acd=None, post=lambda item: None, record=log.append
     )
     return dialer, sent, log
 

@@ -27,25 +27,6 @@ CALL = str(uuid.uuid4())
 TAP = secrets.token_urlsafe(18)
 
 
-class _Redis:
-    """The dialer's attempt keys (its claims), in memory."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, str] = {}
-
-    def set(self, name: str, value: str, nx: bool = False, ex: int = 0) -> bool:
-        if nx and name in self.keys:
-            return False
-        self.keys[name] = value
-        return True
-
-    def get(self, name: str) -> str | None:
-        return self.keys.get(name)
-
-    def delete(self, name: str) -> None:
-        self.keys.pop(name, None)
-
-
 def _campaign_dial(**extra: Any) -> dict[str, Any]:
     """A `campaign_dial` as outbound.dialer._send builds it."""
     return {
@@ -94,14 +75,17 @@ def serve(private_redis):  # noqa: F811
         thread.join(3)
 
 
-def test_a_hostile_caller_id_is_refused_by_icm_and_nothing_reaches_the_switch(serve):
+def test_a_hostile_caller_id_is_refused_by_icm_and_nothing_reaches_the_switch(
+    serve,
+    private_redis,  # noqa: F811
+):
     """The campaign dialer's own handler behind the bus: a caller ID with a newline and a
     second command is refused at the entry — not claimed, not queued, never originated —
     while the same attempt with a real caller ID goes out."""
     switch: list[Any] = []  # every command the dialer hands to the switch
     dialer = CampaignDialer(
         "sw",
-        _Redis(),
+        private_redis.client(),
         switch.append,
         switch.append,
         acd=None,
@@ -117,7 +101,7 @@ def test_a_hostile_caller_id_is_refused_by_icm_and_nothing_reaches_the_switch(se
         send("campaign_dial", _campaign_dial(ring_seconds="25\napi system id"))
     dialer.pace(time.monotonic() + 60)
     assert switch == [] and dialer.calls == {} and dialer.waiting == {}
-    assert dialer.redis.keys == {}  # the attempt was not even claimed: it may be sent again
+    assert dialer.redis.keys("ipbx:attempt:*") == []  # not even claimed: may be sent again
 
     taken = send("campaign_dial", _campaign_dial(key="c1-7-2"))
     assert taken["queued"] is True

@@ -16,6 +16,7 @@ from icm.bus.commands import CommandError
 from icm.daemon.campaigns.call import CampaignCall
 from icm.daemon.campaigns.constants import _MESSAGE, _NUMBER, _SAFE, AVMD_WINDOW, KEY_TTL
 from icm.daemon.campaigns.messages import PreviewsDue
+from icm.domain import commands as cmd
 from icm.domain.acd.model import AgentState
 from outbound.domain.amd import METHODS as DETECTION_METHODS
 from outbound.domain.amd import NoDetection, choose
@@ -26,6 +27,11 @@ log = logging.getLogger("icm.daemon.campaigns.dialer")
 # compare-and-set: take over a key an earlier icm claimed but never dialled (see _claim)
 _TAKE_OVER = """if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) and 1 else return 0 end"""
+# compare-and-set: queued (or lost with a Redis restart) -> placed, before the originate
+_PLACE = """local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] or not held then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end
+return 0"""
 
 
 class CampaignCommands:
@@ -77,8 +83,9 @@ class CampaignCommands:
             call.amd_window = max(2.0, min(window, 30.0))
         call.preview_seconds = max(0, min(int(args.get("preview_seconds") or 0), 600))
         # claimed only once the request is known good: a refused one may be sent again
-        if not self._claim(key, leg):
-            return {"key": key, "duplicate": True}
+        taken = self._claim(key, leg)
+        if taken is not None:
+            return taken
         pacer = self.pacers.get(campaign)
         cps = float(args.get("calls_per_second") or 5.0)
         limit = int(args.get("max_concurrent") or 30)
@@ -118,22 +125,75 @@ class CampaignCommands:
         except NoDetection as exc:
             raise CommandError(str(exc)) from exc
 
-    def _claim(self, key: str, leg: str) -> bool:
-        """Claim the attempt's key (False: it is taken). A key an earlier icm claimed but
-        never dialed — it stopped with the call still queued — is taken over: nothing rang."""
+    def _claim(self, key: str, leg: str) -> dict[str, Any] | None:
+        """Claim the attempt's key for `leg` (None), or the reply for a key already taken.
+        The key's value says `queued|placed|done:<switch>:<leg>`:
+        - a call of this icm (queued or up): a plain duplicate;
+        - queued by an earlier icm of this switch that stopped with the call still queued:
+          taken over (compare-and-set) — nothing rang;
+        - placed (or done) by an earlier icm that died: **maybe dialled** — never dialled
+          again; the reply says whether its leg is still on the switch (`live`; None: the
+          switch cannot be asked now), so the pacer closes the attempt once it is gone."""
         name = f"ipbx:attempt:{key}"
         if self.redis.set(name, f"queued:{self.switch}:{leg}", nx=True, ex=KEY_TTL):
-            return True
+            return None
         held = self.redis.get(name)
         held = held.decode() if isinstance(held, bytes) else str(held or "")
-        if not held.startswith(f"queued:{self.switch}:"):
-            return False
-        if held.rsplit(":", 1)[-1] in self.calls:
-            return False  # queued here, still to go
-        # compare-and-set: only if it still says what we read
-        return bool(
-            self.redis.eval(_TAKE_OVER, 1, name, held, f"queued:{self.switch}:{leg}", KEY_TTL)
+        state, _, rest = held.partition(":")
+        held_switch, _, held_leg = rest.partition(":")
+        duplicate: dict[str, Any] = {"key": key, "duplicate": True}
+        if held_leg in self.calls:
+            return {**duplicate, "leg": held_leg, "live": True}  # here, still going
+        if held_switch != self.switch:
+            return duplicate  # another switch's icm has it
+        if state == "queued":  # compare-and-set: only if it still says what we read
+            new = f"queued:{self.switch}:{leg}"
+            if self.redis.eval(_TAKE_OVER, 1, name, held, new, KEY_TTL):
+                return None
+            return duplicate
+        live = self._leg_live(held_leg)
+        log.warning(
+            "campaign attempt %s was %s by an earlier icm (leg %s, %s on the switch): "
+            "maybe dialled, never dialled again",
+            key,
+            state,
+            held_leg,
+            {True: "still up", False: "gone", None: "not known"}[live],
         )
+        return {**duplicate, "maybe_dialled": True, "leg": held_leg, "live": live}
+
+    def _leg_live(self, leg: str) -> bool | None:
+        """Is `leg` up on the switch (None: it cannot be asked now)?"""
+        try:
+            return self.api(cmd.LegExists(leg)).strip() == "true"
+        except Exception as exc:
+            log.warning("icm %s: leg %s not looked up: %s", self.switch, leg, exc)
+            return None
+
+    def _mark_placed(self, call: CampaignCall) -> bool:
+        """Mark the key placed — waited for, before the originate leaves (a crash after it
+        must not let the next icm dial the key again). False: not dialled — the key is
+        someone else's (the call is dropped), or Redis cannot be reached (the attempt fails
+        with nothing rung, and is retried by the campaign's rules)."""
+        name, mine = f"ipbx:attempt:{call.key}", f":{self.switch}:{call.leg}"
+        try:
+            marked = self.redis.eval(_PLACE, 1, name, f"queued{mine}", f"placed{mine}", KEY_TTL)
+        except Exception as exc:
+            log.error(
+                "campaign %s: %s not marked placed (%s): not dialled", call.campaign, call.key, exc
+            )
+            self._finish(call, "failed", "ATTEMPT_NOT_MARKED")
+            self._end_agent_side(call)
+            return False
+        if not marked:
+            log.error(
+                "campaign %s: %s is no longer this call's: not dialled", call.campaign, call.key
+            )
+            self.calls.pop(call.leg, None)  # forgotten: its attempt is not this call's
+            self._release(call)
+            self._end_agent_side(call)
+            return False
+        return True
 
     def _mark(self, call: CampaignCall, state: str) -> None:
         """Say in Redis what became of the key (placed, done), from a greenlet of its own:

@@ -27,7 +27,10 @@ expects it and it is ended at once.
 
 A key is dialed once: it is claimed in Redis (`SET NX`, two days) before anything else, so a
 request Celery sends again — a worker died before it knew icm had it — is answered
-"duplicate" and dials nothing. `campaign_floor` tells the pacer what the campaign has now
+"duplicate" and dials nothing; and it is marked placed (compare-and-set, waited for) before
+its originate leaves, so after a `kill -9` of icm in any gap the next icm never dials it
+again: it answers "maybe dialled" with whether the leg is still on the switch (issue 21).
+`campaign_floor` tells the pacer what the campaign has now
 (free and busy agents of its queue, calls ringing, waiting, connected).
 
 Runs in icm: `dial` and `floor` in command greenlets, the pacer in its own greenlet,
@@ -37,6 +40,8 @@ everything else in the dispatch greenlet (switch events, ACD outputs).
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 from collections import deque
 from collections.abc import Callable
@@ -44,6 +49,7 @@ from typing import Any
 
 import gevent
 import gevent.event
+import gevent.monkey
 
 from icm.bus.commands import CommandError
 from icm.daemon.campaigns.call import CampaignCall
@@ -51,9 +57,9 @@ from icm.daemon.campaigns.commands import CampaignCommands
 from icm.daemon.campaigns.constants import (
     AMD_WAIT,
     BROKEN_WITHIN,
-    CAUSES,
     DETECTION,
     GRACE_SECONDS,
+    KILL_AFTER_ORIGINATE,
     PRIORITY,
     REFUSED_LEGS_KEPT,
 )
@@ -68,6 +74,7 @@ from outbound.domain.amd import SWITCH_FAILED
 from outbound.domain.campaign_call_state import CallEvent, CallState, allows
 from outbound.domain.dialling_rules import default_refusal
 from outbound.domain.pacing import GatewayPacing, Pacer
+from outbound.domain.retry import CAUSES
 
 log = logging.getLogger(__name__)
 
@@ -187,9 +194,12 @@ class CampaignDialer(CampaignCommands, Previews):
         # an agent-first call has its agent on the line: no machine detection
         app = DETECTION_APPS.get(call.amd_method) if not call.agent_leg else None
         then = (DETECTION[app], cmd.Park()) if app else (cmd.Park(),)
+        # durable before the originate leaves: a key marked placed is never dialled again,
+        # even by the next icm after a kill -9 in the gap below (issue 21)
         call.fire(CallEvent.DIAL)
         call.placed = time.time()
-        self._mark(call, "placed")  # about to ring something: never taken over from now on
+        if not self._mark_placed(call):
+            return
         try:
             job = self.bgapi_nowait(
                 cmd.OriginateCall(
@@ -213,6 +223,8 @@ class CampaignDialer(CampaignCommands, Previews):
         self.jobs[job] = call.leg
         call.placed_job = job
         self.originated += 1
+        if self.originated == KILL_AFTER_ORIGINATE:
+            _die_now()  # test-only: a kill -9 right after the originate left
         self.record(
             {
                 "key": call.key,
@@ -532,3 +544,11 @@ def _amd_says(value: str) -> str:
 def _avmd_says(value: str) -> str:
     """mod_avmd's avmd_detect: TRUE once it heard a beep (a machine), else nothing yet."""
     return "MACHINE" if value == "TRUE" else ""
+
+
+def _die_now() -> None:
+    """Test-only fault (IPBX_TEST_KILL_AFTER_ORIGINATE): let the originate reach the switch
+    without yielding to any other greenlet (nothing else icm would do gets done), then die
+    by SIGKILL."""
+    gevent.monkey.get_original("time", "sleep")(0.3)
+    os.kill(os.getpid(), signal.SIGKILL)
