@@ -25,6 +25,7 @@ from agents.desktop_sessions import group_of, still_signed_in
 from icm.bus.commands import CommandError
 from icm.bus.events import EventType
 from icm.live_socket import RELAY_FAILED, UNAUTHORIZED, LiveEventConsumer
+from ipbx_project.outages import outage_of
 
 log = logging.getLogger(__name__)
 NOT_AN_AGENT = 4403
@@ -140,6 +141,9 @@ class AgentDesktopConsumer(LiveEventConsumer):
             await self._reply_error(request_id, str(exc))
             return
         except (RedisError, DatabaseError) as exc:  # an outage: say so, keep the socket
+            what = outage_of(exc)
+            if what is None:
+                raise  # a bug, not an outage
             log.warning(
                 "agent %s: desktop command %s failed: %s",
                 self.login_id,
@@ -147,7 +151,6 @@ class AgentDesktopConsumer(LiveEventConsumer):
                 exc,
                 extra={"agent_id": self.login_id},
             )
-            what = "the command bus" if isinstance(exc, RedisError) else "the database"
             await self._reply_error(request_id, f"{what} is unavailable: try again in a moment")
             return
         await self.send_json({"type": "reply", "id": request_id, "ok": True, "result": result})

@@ -340,6 +340,8 @@ SPECTACULAR_SETTINGS = {
 # the address (0: no such limit). `manage.py reset_sign_in_lockouts` unlocks sooner.
 INSTALLED_APPS += ["accounts"]
 MIDDLEWARE += ["accounts.middleware.SignInLockoutMiddleware"]
+# Redis or PostgreSQL down: a view's request answers 503 + Retry-After, not a 500 (issue 21)
+MIDDLEWARE += ["ipbx_project.outages.OutageMiddleware"]
 AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
 IPBX_SIGN_IN_FAILURES = env_int("IPBX_SIGN_IN_FAILURES", 5)
 IPBX_SIGN_IN_LOCKOUT_SECONDS = env_int("IPBX_SIGN_IN_LOCKOUT_SECONDS", 900)

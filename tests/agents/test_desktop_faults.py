@@ -35,6 +35,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import OperationalError, connection
 from django.test import Client
+from rest_framework.test import APIClient
 
 from agents.actions import WrapUpNotSaved, check_desktop_command
 from agents.models import Agent, ContactNote, Disposition
@@ -284,3 +285,29 @@ def test_a_desktop_command_after_the_database_dropped_the_connections_is_answere
     }
     assert saved["ok"] is True
     assert ContactNote.objects.get().notes == "after it"
+
+
+def test_the_desktop_s_http_calls_answer_503_while_redis_is_unreachable(icm, agent, settings):
+    """The desktop's snapshot and a wrap-up's end over the REST API with the bus down: a 503
+    saying what is unavailable (and when to try again), never a 500; nothing changed."""
+    browser = APIClient()
+    browser.force_authenticate(agent.user)
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    get_redis.cache_clear()
+    try:
+        snapshot = browser.get("/api/agent/desktop/")
+        end = browser.post(
+            "/api/agents/ag1/state/",
+            {"state": "end_wrap_up", "switch": icm.switch},
+            format="json",
+        )
+    finally:
+        get_redis.cache_clear()
+    assert snapshot.status_code == 503, snapshot.content
+    assert snapshot["Retry-After"] == "5"
+    assert snapshot.json() == {
+        "detail": "the command bus (Redis) is unavailable: try again in a moment"
+    }
+    assert end.status_code == 503, end.content
+    assert "command bus is unavailable" in end.json()["detail"]
+    assert icm.ended == [] and icm.state("ag1") == "wrap_up"
