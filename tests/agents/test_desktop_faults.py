@@ -37,6 +37,7 @@ from django.db import OperationalError, connection
 from django.test import Client
 from rest_framework.test import APIClient
 
+from agents import actions
 from agents.actions import WrapUpNotSaved, check_desktop_command
 from agents.models import Agent, ContactNote, Disposition
 from icm.bus import keys
@@ -228,6 +229,44 @@ def test_the_desktop_says_the_bus_is_down_and_the_retry_saves_the_note(icm, agen
     assert pong == {"type": "pong"}  # the socket is still up
     assert back["ok"] is True and back["result"]["call_uuid"] == CALL
     assert ContactNote.objects.get().notes == "call Tuesday"
+    assert icm.ended == ["ag1"]
+
+
+def test_the_desktop_tells_the_agent_its_wrap_up_was_not_saved_and_the_retry_saves_it(
+    icm, agent, monkeypatch
+):
+    """What the agent reads on its desktop when the database fails the note's save: still in
+    wrap-up, try again; its retry is accepted."""
+    real = actions.save_wrap_up_note
+    failures = iter([OperationalError("could not connect to server")])
+
+    def save_once_failing(*args: Any, **kwargs: Any) -> ContactNote:
+        for exc in failures:
+            raise exc
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(actions, "save_wrap_up_note", save_once_failing)
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        ws = await _desktop(await database_sync_to_async(_session_of)(agent.user))
+        command = {"command": "wrap_up", "args": {"disposition": "sold", "notes": "renewal"}}
+        await ws.send_json_to({"id": "1", **command})
+        failed = await _reply(ws, "1")
+        await ws.send_json_to({"id": "2", **command})
+        saved = await _reply(ws, "2")
+        await ws.disconnect()
+        return failed, saved
+
+    failed, saved = asyncio.run(scenario())
+    assert failed == {
+        "type": "reply",
+        "id": "1",
+        "ok": False,
+        "detail": "your wrap-up could not be saved (the database is unavailable); you are "
+        "still in wrap-up: try again in a moment",
+    }
+    assert saved["ok"] is True and saved["result"]["disposition"] == "sold"
+    assert ContactNote.objects.get().notes == "renewal"
     assert icm.ended == ["ag1"]
 
 
