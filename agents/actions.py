@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,8 @@ WRAP_UP = "wrap_up"
 # a retry finds the note of its wrap-up by time: icm's clock (the wrap-up's start) and the
 # database's (the note's) may differ by this much
 CLOCK_SLACK_SECONDS = 5
+# a wrap-up that ended (its timer) this recently still takes the agent's note
+LATE_NOTE_SECONDS = 120
 STATE_COMMANDS = (
     "login",
     "login_not_ready",
@@ -195,10 +198,17 @@ def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any
 
     Save first, then end (issue 21): when the database fails, the agent stays in wrap-up
     with its form and is told to try again; a try after a partial success (the note saved,
-    ending the wrap-up failed) updates that note, never adds a second one."""
+    ending the wrap-up failed) updates that note, never adds a second one; a wrap-up that
+    ended just before (its timer, or an end whose answer was lost) still takes the note."""
     state, live_contact, since = _live_state(agent, switch)
+    left = None
     if state != "wrap_up":
-        raise DesktopRefused("you are not in wrap-up")
+        # icm's timer ended it as the agent pressed Done, or the end went through but its
+        # answer was lost: the note of that wrap-up is still taken
+        left = _wrap_up_just_left(agent, since)
+        if left is None:
+            raise DesktopRefused("you are not in wrap-up")
+        live_contact, since = left
     code = str(args.get("disposition") or "")
     disposition = Disposition.objects.filter(code=code, active=True).first() if code else None
     if code and disposition is None:
@@ -209,6 +219,7 @@ def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any
     notes = str(args.get("notes") or "")[:4000]
     callback = _campaign_callback(call_uuid, args)  # checked before anything is saved
     booked = None
+    still = "you are still in wrap-up" if left is None else "your wrap-up has ended"
     try:
         if call_uuid:
             save_wrap_up_note(agent, call_uuid, since, disposition, notes)
@@ -216,9 +227,7 @@ def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any
             attempt, at, mine = callback
             booked = campaign_callbacks.book(attempt, at, agent.login_id if mine else "")
     except campaign_callbacks.CampaignCallbackRefused as exc:  # it changed meanwhile: say so
-        raise DesktopRefused(
-            f"your notes are saved, but no call-back: {exc}; you are still in wrap-up"
-        ) from exc
+        raise DesktopRefused(f"your notes are saved, but no call-back: {exc}; {still}") from exc
     except DatabaseError as exc:
         log.warning(
             "agent %s: wrap-up of %s not saved: %s",
@@ -228,9 +237,17 @@ def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any
             extra={"agent_id": agent.login_id, "call_uuid": call_uuid},
         )
         raise WrapUpNotSaved(
-            "your wrap-up could not be saved (the database is unavailable); you are still in "
-            "wrap-up: try again in a moment"
+            f"your wrap-up could not be saved (the database is unavailable); {still}: "
+            "try again in a moment"
         ) from exc
+    if left is not None:  # already ended
+        return {
+            "agent": agent.login_id,
+            "state": state,
+            "call_uuid": call_uuid,
+            "disposition": code,
+            "callback": booked,
+        }
     try:
         result = check_agent_state(switch, agent.login_id, "end_wrap_up", "")
     except CommandError as exc:  # the same error (unavailable: 503), saying what was kept
@@ -301,6 +318,28 @@ def _live_state(agent: Agent, switch: str) -> tuple[str, str, float | None]:
         str(live.get("contact") or "")[:64],
         float(since) if isinstance(since, int | float) else None,
     )
+
+
+def _wrap_up_just_left(agent: Agent, left_at: float | None) -> tuple[str, float] | None:
+    """(contact, start) of the wrap-up the agent left at `left_at` (its live state's since),
+    when that was its last state change and at most LATE_NOTE_SECONDS ago; None otherwise
+    (a new contact since, or the state log not written yet: a note must not land on an
+    older contact)."""
+    if left_at is None or time.time() - left_at > LATE_NOTE_SECONDS:
+        return None
+    last = AgentStateChange.objects.filter(agent=agent).order_by("-at", "-id").first()
+    if last is None or last.from_state != WRAP_UP:
+        return None
+    if abs(last.at.timestamp() - left_at) > CLOCK_SLACK_SECONDS:
+        return None  # the log has not caught up with the live state
+    entered = (
+        AgentStateChange.objects.filter(agent=agent, to_state=WRAP_UP, at__lte=last.at)
+        .order_by("-at", "-id")
+        .first()
+    )
+    if entered is None or not entered.call_uuid:
+        return None
+    return entered.call_uuid[:64], entered.at.timestamp()
 
 
 def _last_contact(agent: Agent) -> str:

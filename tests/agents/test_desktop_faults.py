@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -38,8 +39,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from agents import actions
-from agents.actions import WrapUpNotSaved, check_desktop_command
-from agents.models import Agent, ContactNote, Disposition
+from agents.actions import DesktopRefused, WrapUpNotSaved, check_desktop_command
+from agents.models import Agent, AgentStateChange, ContactNote, Disposition
 from icm.bus import keys
 from icm.bus.client import get_redis
 from icm.bus.commands import CommandError, CommandServer, IcmUnavailable
@@ -155,6 +156,46 @@ def test_a_retry_after_the_note_was_saved_but_the_wrap_up_did_not_end_updates_th
         "final words",
         "second call",
     ]
+
+
+def _log_change(agent: Agent, at: float, from_state: str, to_state: str, call: str) -> None:
+    """icm's state log (written from its outbox, so it may lag the live state)."""
+    AgentStateChange.objects.create(
+        agent=agent,
+        at=datetime.fromtimestamp(at, tz=UTC),
+        from_state=from_state,
+        to_state=to_state,
+        call_uuid=call,
+    )
+
+
+@pytest.mark.parametrize("log_written", [True, False])
+def test_a_wrap_up_its_timer_ended_as_the_agent_pressed_done_still_takes_the_note(
+    icm, agent, log_written
+):
+    """The other order: icm ended the wrap-up (its timer, or an end whose answer was lost)
+    just before the agent's Done reached the web. Its note is still saved on that contact,
+    once; unless the state log does not show that wrap-up yet (then a note could land on
+    an older contact: refused, as before)."""
+    now = time.time()
+    _log_change(agent, now - 30, "ready", "on_call", "call-older")
+    _log_change(agent, now - 20, "on_call", "wrap_up", "call-older")
+    _log_change(agent, now - 15, "wrap_up", "ready", "")
+    _log_change(agent, now - 10, "ready", "on_call", CALL)
+    _log_change(agent, now - 5, "on_call", "wrap_up", CALL)
+    icm.set_state("ag1", "ready")  # since: now
+    if log_written:
+        _log_change(agent, time.time(), "wrap_up", "ready", CALL)
+        done = wrap_up(agent, "late but kept")
+        assert (done["call_uuid"], done["state"]) == (CALL, "ready")
+        wrap_up(agent, "late but kept, twice")  # a retry of it: the same note
+        note = ContactNote.objects.get()
+        assert (note.call_uuid, note.notes) == (CALL, "late but kept, twice")
+    else:
+        with pytest.raises(DesktopRefused, match="not in wrap-up"):
+            wrap_up(agent, "too early for the log")
+        assert not ContactNote.objects.exists()
+    assert icm.ended == []  # nothing to end
 
 
 # --- through the desktop's socket --------------------------------------------------------
