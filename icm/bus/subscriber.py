@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -32,7 +33,7 @@ QUEUE_SIZE = 1000
 RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 10.0
 # an idle subscription PINGs Redis this often: a dead connection is noticed, not waited on
-HEALTH_CHECK_SECONDS = 5.0
+HEALTH_CHECK_SECONDS = 5
 
 
 def _client(url: str) -> aioredis.Redis:
@@ -122,12 +123,16 @@ class EventFanout:
                 queue.put_nowait({"type": FrameType.RESYNC})
 
 
-_fanouts: dict[int, EventFanout] = {}
+# by the loop itself, not its id(): a later loop may get a finished one's id, and would be
+# handed that loop's fan-out, its task dead with it
+_fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventFanout] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def fanout() -> EventFanout:
     """The fan-out of the running event loop (one per process and loop)."""
-    loop_id = id(asyncio.get_running_loop())
-    if loop_id not in _fanouts:
-        _fanouts[loop_id] = EventFanout(settings.REDIS_URL)
-    return _fanouts[loop_id]
+    loop = asyncio.get_running_loop()
+    if loop not in _fanouts:
+        _fanouts[loop] = EventFanout(settings.REDIS_URL)
+    return _fanouts[loop]
