@@ -194,7 +194,7 @@ def _consult_target(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str
 def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any]:
     """Save the disposition and notes of the contact just handled, then end wrap-up (the
     agent returns to the state it had before the call). Refused unless the agent is in
-    wrap-up now: a note never lands on an older contact.
+    wrap-up now (or has just left it, below): a note never lands on an older contact.
 
     Save first, then end (issue 21): when the database fails, the agent stays in wrap-up
     with its form and is told to try again; a try after a partial success (the note saved,

@@ -37,8 +37,9 @@ HEALTH_CHECK_SECONDS = 5
 
 
 def _client(url: str) -> aioredis.Redis:
-    """The subscription's connection, without redis-py's own retries: those reconnect and
-    re-subscribe silently, so pages would never learn that events were lost meanwhile."""
+    """The subscription's connection, without redis-py's own retries: every reconnection
+    goes through `_run` (and its resync to the pages), none may happen unseen inside
+    redis-py (its retry re-subscribes a reconnected pub/sub by itself)."""
     return aioredis.from_url(
         url, retry=Retry(NoBackoff(), 0), health_check_interval=HEALTH_CHECK_SECONDS
     )
@@ -55,7 +56,6 @@ class EventFanout:
         # set while the subscription is up: a page that reads its snapshot after it misses
         # nothing (the wallboard waits for it rather than re-snapshot at once)
         self.subscribed = asyncio.Event()
-        self.subscriptions = 0  # how many times it (re)subscribed
 
     def register(self) -> asyncio.Queue:
         queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
@@ -78,7 +78,6 @@ class EventFanout:
                     # (`subscribed`: a page whose snapshot was read after it lost nothing).
                     since = time.monotonic()
                     self.subscribed.set()
-                    self.subscriptions += 1
                     if lost_at is not None:
                         log.warning(
                             "bus: subscription restored after %.1fs; every page re-snapshots",
