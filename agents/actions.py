@@ -8,8 +8,13 @@ only its own calls.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import logging
+import time
+from datetime import UTC, datetime
 from typing import Any
+
+from django.db import DatabaseError, transaction
+from redis import RedisError
 
 from agents import callbacks, colleagues
 from agents.dialing import DialRefused, check_destination, check_dial, trunk_for
@@ -20,10 +25,18 @@ from icm.actions import check_agent_state
 from icm.bus import keys
 from icm.bus.client import get_redis
 from icm.bus.command_schema import AGENT_CALL_ACTIONS
+from icm.bus.commands import CommandError, IcmUnavailable
 from outbound import callbacks as campaign_callbacks
 from supervision.bulletins import BulletinRefused, mark_read
 
+log = logging.getLogger(__name__)
+
 WRAP_UP = "wrap_up"
+# a retry finds the note of its wrap-up by time: icm's clock (the wrap-up's start) and the
+# database's (the note's) may differ by this much
+CLOCK_SLACK_SECONDS = 5
+# a wrap-up that ended (its timer) this recently still takes the agent's note
+LATE_NOTE_SECONDS = 120
 STATE_COMMANDS = (
     "login",
     "login_not_ready",
@@ -43,6 +56,10 @@ CALL_COMMANDS = tuple(a for a in AGENT_CALL_ACTIONS if a not in ("dial", *COLLEA
 
 class DesktopRefused(ValueError):
     """A desktop command that is not allowed or not well formed; says why."""
+
+
+class WrapUpNotSaved(IcmUnavailable):
+    """The wrap-up could not be saved (a database error): nothing ended, try again (503)."""
 
 
 def check_desktop_command(
@@ -175,12 +192,23 @@ def _consult_target(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str
 
 
 def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any]:
-    """End wrap-up, then save the disposition and notes of the contact just handled (the
+    """Save the disposition and notes of the contact just handled, then end wrap-up (the
     agent returns to the state it had before the call). Refused unless the agent is in
-    wrap-up now: a note never lands on an older contact."""
-    state, live_contact = _live_state(agent, switch)
+    wrap-up now (or has just left it, below): a note never lands on an older contact.
+
+    Save first, then end (issue 21): when the database fails, the agent stays in wrap-up
+    with its form and is told to try again; a try after a partial success (the note saved,
+    ending the wrap-up failed) updates that note, never adds a second one; a wrap-up that
+    ended just before (its timer, or an end whose answer was lost) still takes the note."""
+    state, live_contact, since = _live_state(agent, switch)
+    left = None
     if state != "wrap_up":
-        raise DesktopRefused("you are not in wrap-up")
+        # icm's timer ended it as the agent pressed Done, or the end went through but its
+        # answer was lost: the note of that wrap-up is still taken
+        left = _wrap_up_just_left(agent, since)
+        if left is None:
+            raise DesktopRefused("you are not in wrap-up")
+        live_contact, since = left
     code = str(args.get("disposition") or "")
     disposition = Disposition.objects.filter(code=code, active=True).first() if code else None
     if code and disposition is None:
@@ -189,20 +217,66 @@ def do_wrap_up(agent: Agent, switch: str, args: dict[str, Any]) -> dict[str, Any
     # one the page names
     call_uuid = live_contact or _last_contact(agent)
     notes = str(args.get("notes") or "")[:4000]
-    callback = _campaign_callback(call_uuid, args)  # checked before the wrap-up ends
-    result = check_agent_state(switch, agent.login_id, "end_wrap_up", "")
-    if call_uuid:
-        ContactNote.objects.create(
-            agent=agent, call_uuid=call_uuid, disposition=disposition, notes=notes
-        )
+    callback = _campaign_callback(call_uuid, args)  # checked before anything is saved
     booked = None
-    if callback is not None:
-        attempt, at, mine = callback
-        try:
+    still = "you are still in wrap-up" if left is None else "your wrap-up has ended"
+    try:
+        if call_uuid:
+            save_wrap_up_note(agent, call_uuid, since, disposition, notes)
+        if callback is not None:
+            attempt, at, mine = callback
             booked = campaign_callbacks.book(attempt, at, agent.login_id if mine else "")
-        except campaign_callbacks.CampaignCallbackRefused as exc:  # it changed meanwhile: say so
-            raise DesktopRefused(f"wrap-up saved, but no call-back: {exc}") from exc
+    except campaign_callbacks.CampaignCallbackRefused as exc:  # it changed meanwhile: say so
+        raise DesktopRefused(f"your notes are saved, but no call-back: {exc}; {still}") from exc
+    except DatabaseError as exc:
+        log.warning(
+            "agent %s: wrap-up of %s not saved: %s",
+            agent.login_id,
+            call_uuid,
+            exc,
+            extra={"agent_id": agent.login_id, "call_uuid": call_uuid},
+        )
+        raise WrapUpNotSaved(
+            f"your wrap-up could not be saved (the database is unavailable); {still}: "
+            "try again in a moment"
+        ) from exc
+    if left is not None:  # already ended
+        return {
+            "agent": agent.login_id,
+            "state": state,
+            "call_uuid": call_uuid,
+            "disposition": code,
+            "callback": booked,
+        }
+    try:
+        result = check_agent_state(switch, agent.login_id, "end_wrap_up", "")
+    except CommandError as exc:  # the same error (unavailable: 503), saying what was kept
+        raise type(exc)(f"your notes are saved, but the wrap-up did not end: {exc}") from exc
     return {**result, "call_uuid": call_uuid, "disposition": code, "callback": booked}
+
+
+def save_wrap_up_note(
+    agent: Agent,
+    call_uuid: str,
+    since: float | None,
+    disposition: Disposition | None,
+    notes: str,
+) -> ContactNote:
+    """The agent's note on a contact for the wrap-up that began at `since` (epoch seconds):
+    written once, updated by a retry of the same wrap-up (idempotent)."""
+    with transaction.atomic():
+        mine = ContactNote.objects.select_for_update().filter(agent=agent, call_uuid=call_uuid)
+        if since is not None:  # an earlier wrap-up of the same contact keeps its own note
+            began = datetime.fromtimestamp(since - CLOCK_SLACK_SECONDS, tz=UTC)
+            mine = mine.filter(at__gte=began)
+        note = mine.order_by("-at").first()
+        if note is None:
+            return ContactNote.objects.create(
+                agent=agent, call_uuid=call_uuid, disposition=disposition, notes=notes
+            )
+        note.disposition, note.notes = disposition, notes
+        note.save(update_fields=["disposition", "notes"])
+        return note
 
 
 def _campaign_callback(call_uuid: str, args: dict[str, Any]) -> tuple[Any, Any, bool] | None:
@@ -228,11 +302,44 @@ def _campaign_callback(call_uuid: str, args: dict[str, Any]) -> tuple[Any, Any, 
     return attempt, at, to == "me"
 
 
-def _live_state(agent: Agent, switch: str) -> tuple[str, str]:
-    """(state, contact) of the agent in icm's live view."""
-    raw = get_redis().hget(keys.agents_key(switch), agent.login_id)
+def _live_state(agent: Agent, switch: str) -> tuple[str, str, float | None]:
+    """(state, contact, since) of the agent in icm's live view; the bus (Redis) down is
+    `IcmUnavailable` (a 503, the desktop's error reply), not a crash."""
+    try:
+        raw = get_redis().hget(keys.agents_key(switch), agent.login_id)
+    except RedisError as exc:
+        raise IcmUnavailable(
+            f"the command bus is unavailable ({exc}): nothing was changed; try again"
+        ) from exc
     live = json.loads(raw) if raw else {}
-    return str(live.get("state", "logged_out")), str(live.get("contact") or "")[:64]
+    since = live.get("since")
+    return (
+        str(live.get("state", "logged_out")),
+        str(live.get("contact") or "")[:64],
+        float(since) if isinstance(since, int | float) else None,
+    )
+
+
+def _wrap_up_just_left(agent: Agent, left_at: float | None) -> tuple[str, float] | None:
+    """(contact, start) of the wrap-up the agent left at `left_at` (its live state's since),
+    when that was its last state change and at most LATE_NOTE_SECONDS ago; None otherwise
+    (a new contact since, or the state log not written yet: a note must not land on an
+    older contact)."""
+    if left_at is None or time.time() - left_at > LATE_NOTE_SECONDS:
+        return None
+    last = AgentStateChange.objects.filter(agent=agent).order_by("-at", "-id").first()
+    if last is None or last.from_state != WRAP_UP:
+        return None
+    if abs(last.at.timestamp() - left_at) > CLOCK_SLACK_SECONDS:
+        return None  # the log has not caught up with the live state
+    entered = (
+        AgentStateChange.objects.filter(agent=agent, to_state=WRAP_UP, at__lte=last.at)
+        .order_by("-at", "-id")
+        .first()
+    )
+    if entered is None or not entered.call_uuid:
+        return None
+    return entered.call_uuid[:64], entered.at.timestamp()
 
 
 def _last_contact(agent: Agent) -> str:

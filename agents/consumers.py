@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from django.db import DatabaseError
+from redis import RedisError
 
 from agents import desktop, placement
 from agents.actions import DesktopRefused, check_desktop_command
@@ -23,6 +25,7 @@ from agents.desktop_sessions import group_of, still_signed_in
 from icm.bus.commands import CommandError
 from icm.bus.events import EventType
 from icm.live_socket import RELAY_FAILED, UNAUTHORIZED, LiveEventConsumer
+from ipbx_project.outages import outage_of
 
 log = logging.getLogger(__name__)
 NOT_AN_AGENT = 4403
@@ -125,19 +128,32 @@ class AgentDesktopConsumer(LiveEventConsumer):
     async def receive_other(self, content: dict[str, Any]) -> None:
         """A command: `{"id", "command", "args"}`, answered by a `reply`."""
         request_id = str(content.get("id", ""))[:64]
-        check = database_sync_to_async(still_signed_in, thread_sensitive=False)
-        if not await check(self.scope["user"].pk, self.agent.pk, self._session_key()):
-            await self._signed_out("signed out")  # the session ended without a sign-out
-            return
+        command = str(content.get("command", ""))
         try:
+            check = database_sync_to_async(still_signed_in, thread_sensitive=False)
+            if not await check(self.scope["user"].pk, self.agent.pk, self._session_key()):
+                await self._signed_out("signed out")  # the session ended without a sign-out
+                return
             # not thread-sensitive: one desktop waiting on icm must not hold up the others
             run = database_sync_to_async(check_desktop_command, thread_sensitive=False)
-            result = await run(
-                self.agent, self.switch, str(content.get("command", "")), content.get("args") or {}
-            )
+            result = await run(self.agent, self.switch, command, content.get("args") or {})
         except (DesktopRefused, CommandError) as exc:
-            await self.send_json(
-                {"type": "reply", "id": request_id, "ok": False, "detail": str(exc)}
+            await self._reply_error(request_id, str(exc))
+            return
+        except (RedisError, DatabaseError) as exc:  # an outage: say so, keep the socket
+            what = outage_of(exc)
+            if what is None:
+                raise  # a bug, not an outage
+            log.warning(
+                "agent %s: desktop command %s failed: %s",
+                self.login_id,
+                command,
+                exc,
+                extra={"agent_id": self.login_id},
             )
+            await self._reply_error(request_id, f"{what} is unavailable: try again in a moment")
             return
         await self.send_json({"type": "reply", "id": request_id, "ok": True, "result": result})
+
+    async def _reply_error(self, request_id: str, detail: str) -> None:
+        await self.send_json({"type": "reply", "id": request_id, "ok": False, "detail": detail})

@@ -66,7 +66,12 @@ ASGI_APPLICATION = "ipbx_project.asgi.application"
 WSGI_APPLICATION = None
 
 DATABASE_URL = env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/ipbx")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Connections stay open between requests (conn_max_age); the health check tests a kept
+# connection before its first use in a request, so a database restart costs a reconnect, not
+# a failed request per thread (issue 21).
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -338,6 +343,8 @@ SPECTACULAR_SETTINGS = {
 # the address (0: no such limit). `manage.py reset_sign_in_lockouts` unlocks sooner.
 INSTALLED_APPS += ["accounts"]
 MIDDLEWARE += ["accounts.middleware.SignInLockoutMiddleware"]
+# Redis or PostgreSQL down: a view's request answers 503 + Retry-After, not a 500 (issue 21)
+MIDDLEWARE += ["ipbx_project.outages.OutageMiddleware"]
 AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
 IPBX_SIGN_IN_FAILURES = env_int("IPBX_SIGN_IN_FAILURES", 5)
 IPBX_SIGN_IN_LOCKOUT_SECONDS = env_int("IPBX_SIGN_IN_LOCKOUT_SECONDS", 900)
