@@ -15,6 +15,7 @@ from agents.models import Agent, AgentSkill, Skill
 from icm.models import Extension, InboundRoute, Queue, QueueSkill, Site
 from ivr.actions import check_publish
 from ivr.models import Flow, FlowVersion
+from recording.models import RecordingPolicy
 from tests.fixtures.faults import TcpProxy, terminate_backends
 from tests.fixtures.processes import test_database_url
 
@@ -51,6 +52,7 @@ def call_center(transactional_db):
         ext = Extension.objects.create(site=site, number=f"140{n}", password="x")
         agent = Agent.objects.create(login_id=login, name=f"Fault {n}", extension=ext)
         AgentSkill.objects.create(agent=agent, skill=skill, level=5)
+    RecordingPolicy.objects.create(name="faults: every call")
     client = APIClient()
     client.force_authenticate(User.objects.create_superuser("fsup", "f@example.com", "pw"))
     return client

@@ -13,7 +13,13 @@ import pytest
 from agents.models import AgentStateChange
 from icm.models import Call, SystemEvent
 from tests.faults.conftest import AGENTS, DNIS, FLOW_DNIS, sign_in_all
-from tests.fixtures.steady_traffic import SteadyCalls, cdr_problems, double_bookings, last_states
+from tests.fixtures.steady_traffic import (
+    SteadyCalls,
+    cdr_problems,
+    double_bookings,
+    last_states,
+    recording_problems,
+)
 from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,6 +70,8 @@ def test_calls_flow_through_a_database_outage_and_every_cdr_is_saved_once_after_
     platform.icm.wait_log(f"switch {platform.switch} connected")
 
     wait_until(lambda: not cdr_problems(placed), timeout=30, what=f"CDRs: {cdr_problems(placed)}")
+
+    wait_until(lambda: not recording_problems(placed), timeout=30, what="recordings")
     assert not spilled(outbox)
     raised = SystemEvent.objects.filter(switch=platform.switch, alarm="database")
     assert raised.filter(kind=SystemEvent.Kind.ALARM_RAISED).count() == 1  # kept on disk

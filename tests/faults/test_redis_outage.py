@@ -13,7 +13,13 @@ from icm.bus.client import get_redis
 from icm.bus.snapshot import read_snapshot
 from icm.models import Call
 from tests.faults.conftest import AGENTS, DNIS, FLOW_DNIS, sign_in_all
-from tests.fixtures.steady_traffic import SteadyCalls, cdr_problems, double_bookings, last_states
+from tests.fixtures.steady_traffic import (
+    SteadyCalls,
+    cdr_problems,
+    double_bookings,
+    last_states,
+    recording_problems,
+)
 from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,6 +42,7 @@ def test_calls_flow_through_a_redis_outage_and_the_live_snapshot_is_rewritten_af
     # the calls of the outage end while the bus is away: the snapshot in Redis still shows
     # some of them live (nobody could remove them)
     wait_until(lambda: not cdr_problems(placed), timeout=40, what="every call's CDR")
+    wait_until(lambda: not recording_problems(placed), timeout=30, what="recordings")
     assert read_snapshot(bus, platform.switch)["calls"], "calls live at the outage are kept"
 
     redis_proxy.up()

@@ -11,7 +11,13 @@ import pytest
 
 from icm.models import Call
 from tests.faults.conftest import AGENTS, DNIS, FLOW_DNIS, sign_in_all
-from tests.fixtures.steady_traffic import SteadyCalls, cdr_problems, double_bookings, last_states
+from tests.fixtures.steady_traffic import (
+    SteadyCalls,
+    cdr_problems,
+    double_bookings,
+    last_states,
+    recording_problems,
+)
 from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,6 +44,8 @@ def test_a_switch_killed_under_traffic_leaves_complete_cdrs_and_no_agent_stuck(
     placed = traffic.stop()
 
     wait_until(lambda: not cdr_problems(placed), timeout=40, what="every call's CDR")
+
+    wait_until(lambda: not recording_problems(placed), timeout=30, what="recordings")
     died = Call.objects.filter(ani__in=placed[:before]).exclude(hangup_cause="NORMAL_CLEARING")
     assert died.exists()  # the calls live at the crash, ended by icm after its resync
     after = placed[before + 1 :]  # the calls placed once the new switch was up

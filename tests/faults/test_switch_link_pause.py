@@ -17,7 +17,13 @@ from tests.faults.conftest import AGENTS, DNIS, FLOW_DNIS, sign_in_all
 from tests.fixtures.esl_client import EslClient, free_port
 from tests.fixtures.faults import TcpProxy
 from tests.fixtures.processes import start_icm, start_switchsim
-from tests.fixtures.steady_traffic import SteadyCalls, cdr_problems, double_bookings, last_states
+from tests.fixtures.steady_traffic import (
+    SteadyCalls,
+    cdr_problems,
+    double_bookings,
+    last_states,
+    recording_problems,
+)
 from tests.fixtures.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,6 +47,7 @@ def test_a_paused_network_to_the_switch_is_detected_and_recovered_without_loss(c
         link.thaw()
         placed = traffic.stop()
         wait_until(lambda: not cdr_problems(placed), timeout=60, what="every call's CDR")
+        wait_until(lambda: not recording_problems(placed), timeout=30, what="recordings")
         # nothing is left on the switch: no agent's phone parked on a late offer's leg
         wait_until(lambda: _channels(sim_esl) == 0, timeout=20, what="every leg to end")
         served = Call.objects.filter(ani__in=placed, bridged_at__isnull=False)
