@@ -99,10 +99,14 @@ def _server_lost(sw: Switch, ch: Channel, conn: EslConnection) -> None:
     # the channel's flags and state are the channel's: a lost socket whose app is over (a
     # transfer back to icm started a new one) still resets or frees the app running now
     current = ch.outbound_conn if ch.outbound_conn is not None else conn
-    if not getattr(current, "app_over", False):
-        log.info("%s: socket server lost (%s)", ch.name, "resume" if resume else "no resume")
+    in_app = not getattr(current, "app_over", False)
+    log.info("%s: socket server lost (resume %s, in the app %s)", ch.name, resume, in_app)
+    if in_app:
         if resume:
             ch.break_flag = True
+            # socket_function's switch_ivr_parse_all_events runs what is still queued while
+            # the channel is not ready (CS_RESET): each app ends at once
+            ch.private.clear()
         else:
             ch.socket_lost = True
         ch.wake_up()

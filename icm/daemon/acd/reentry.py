@@ -18,13 +18,14 @@ import logging
 from collections.abc import Callable
 
 import gevent
+import gevent.event
 
 from icm.daemon.acd.messages import ContactArrived
 
 log = logging.getLogger(__name__)
 
 HOLD_SECONDS = 1.5  # the dialplan's pause between two tries at icm's socket (freeswitch_conf)
-GRACE = HOLD_SECONDS + 1.0
+GRACE = HOLD_SECONDS + 0.5
 MAX_SHUT = 60.0
 
 
@@ -32,12 +33,18 @@ class ReentryGate:
     def __init__(self, post: Callable[[object], None]) -> None:
         self.post = post
         self.shut = False
+        self._opening = False  # the first resync came: the door opens after the grace
         self._pending: list[ContactArrived] = []
         self._opener: gevent.Greenlet | None = None
+        self.opened = gevent.event.Event()  # set while the door is open
+        self.opened.set()
 
     def close(self) -> None:
         """icm starts: hold arrivals until the ACD has seen the switch (`open`)."""
-        self.shut = True
+        self.shut, self._opening = True, False
+        self.opened.clear()
+        if self._opener is not None:
+            self._opener.kill(block=False)
         self._opener = gevent.spawn_later(MAX_SHUT, self._let_in, "no resync came")
 
     def enter(self, arrival: ContactArrived) -> None:
@@ -48,19 +55,26 @@ class ReentryGate:
         log.info("call %s: held until the queues open (icm starting)", arrival.contact.contact_id)
         self._pending.append(arrival)
 
-    def open(self, grace: float = GRACE) -> None:
-        """The first resync is done: let the callers in `grace` seconds from now."""
-        if not self.shut:
+    def holds(self, contact_id: str) -> bool:
+        """Whether this caller waits at the door (its keys are kept until it is in)."""
+        return any(arrival.contact.contact_id == contact_id for arrival in self._pending)
+
+    def open(self, grace: float | None = None) -> None:
+        """The first resync is done: let the callers in `grace` seconds (GRACE) from now."""
+        if not self.shut or self._opening:
             return
+        grace = GRACE if grace is None else grace
         if self._opener is not None:
             self._opener.kill(block=False)
+        self._opening = True
         self._opener = gevent.spawn_later(grace, self._let_in, "resynced")
 
     def _let_in(self, why: str) -> None:
         pending, self._pending = self._pending, []
-        self.shut = False
+        self.shut, self._opening = False, False
         self._opener = None
         pending.sort(key=lambda arrival: arrival.contact.enqueued_at)
         log.info("queues open (%s): %d callers let in, oldest first", why, len(pending))
         for arrival in pending:
             self.post(arrival)
+        self.opened.set()

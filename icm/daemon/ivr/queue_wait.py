@@ -108,6 +108,8 @@ def _wait(
         gevent.sleep(POLL_SECONDS)
         if getattr(owner, "superseded", False):
             continue
+        if waiting is not None and waiting.gate.holds(uuid):
+            continue  # not in the ACD yet (icm starting): its keys wait for it
         if waiting is not None:
             exit_ = waiting.take_exit(uuid)
             if exit_ is not None and exit_.kind == "after_call":
