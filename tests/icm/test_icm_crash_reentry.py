@@ -138,6 +138,18 @@ def test_a_caller_back_after_the_queues_opened_enters_at_once(rig: Rig) -> None:
     assert isinstance(rig.sent[1], cmd.OriginateCall)  # offered once, to ag1 now ready
 
 
+def test_a_switch_without_calls_at_the_first_resync_opens_the_queues_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(reentry, "GRACE", 3600.0)  # a busy switch would keep them shut
+    rig = Rig()
+    rig.restart()
+    rig.rt.waiting.gate.enter(ContactArrived(contact()))
+    rig.rt.link_restored(lambda leg, ext: None, switch_busy=False)
+    assert rig.rt.waiting.gate.opened.wait(1)
+    assert rig.sent[0] == ("arrived", CALLER)
+
+
 def test_a_door_no_resync_opens_opens_by_itself(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reentry, "MAX_SHUT", 0.0)
     posted: list[object] = []

@@ -37,11 +37,15 @@ class RestartRecovery:
             len(self._to_link),
         )
 
-    def link_restored(self, live_leg: Callable[[str, str], tuple[str, str] | None]) -> None:
+    def link_restored(
+        self, live_leg: Callable[[str, str], tuple[str, str] | None], switch_busy: bool = True
+    ) -> None:
         """After the first resync: each agent restored on a call gets its leg back (found by
         uuid, else by its extension's channel) and its customer's, so their hang-ups end the
         call as usual; an agent whose call ended while icm was away goes to wrap-up. A phone
-        that was ringing with a lost offer is stopped."""
+        that was ringing with a lost offer is stopped. Then the queues open: after the grace
+        for callers coming back through the switch when it has calls (`switch_busy`), else
+        at once (nobody can be coming back)."""
         pending, self._to_link = self._to_link, []
         for leg in self._ringing_when_stopped:
             if live_leg(leg, ""):
@@ -49,7 +53,7 @@ class RestartRecovery:
                 self.send(cmd.HangupLeg(leg, "ORIGINATOR_CANCEL"))
         self._ringing_when_stopped = []
         self._first_resync = False
-        self.waiting.gate.open()  # after the hang-ups above: no phone rings twice
+        self.waiting.gate.open(None if switch_busy else 0.0)  # after the hang-ups above
         for session in pending:
             agent_id = session.agent_id
             found = live_leg(session.leg, self.extensions.get(agent_id, ""))
