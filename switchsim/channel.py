@@ -232,6 +232,9 @@ class Channel:
         self.hangup_with_peer = False
         self.media_break = False
         self.outbound_done: Any = None
+        # the socket app's server went away without `resume` (mod_event_socket clears
+        # CF_CONTROLLED): the app's park ends once what it runs now is over
+        self.socket_lost = False
         self.exports: set[str] = set()
         self.background: Any = None
         self.transfer_to: tuple[str, str, str] | None = None

@@ -22,6 +22,9 @@ switchsim-only api commands (send them with `api` or `bgapi` on any ESL connecti
         (default 100), hang up. Replies `+OK <n> calls`.
   sim_drop_esl            close every OTHER inbound ESL connection abruptly.
   sim_pause_esl <seconds> send nothing to the other connections for that long.
+  sim_hold_esl <seconds>  new inbound ESL connections get no auth/request for that long
+        (0 releases them).
+  sim_hold_sockets <seconds>   socket apps wait that long before connecting out (0 releases).
   sim_register <ext> [answer|answer:<delay>|noanswer|busy]   register an extension.
   sim_unregister <ext>    unregister it (the phone's REGISTER with Expires: 0).
   sim_expire <ext>        its registration runs out (the phone stopped refreshing):

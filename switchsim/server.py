@@ -43,6 +43,10 @@ class Server:
         self.server: asyncio.base_events.Server | None = None
         self.port = config.esl_port
         self.connection_count = 0
+        # test knobs (sim_hold_esl, sim_hold_sockets): until this loop time, a new inbound ESL
+        # connection gets no auth/request, a socket app does not connect out
+        self.hold_esl_until = 0.0
+        self.hold_sockets_until = 0.0
 
     def next_connection_index(self) -> int:
         """1, 2, … for each inbound ESL connection (seeds its event reordering)."""
@@ -72,6 +76,7 @@ class Server:
         self.switch.bus.subscribe(conn)
         log.debug("ESL connection from %s", conn.peer)
         try:
+            await held(self, "hold_esl_until")
             conn.send(b"Content-Type: auth/request\n\n")
             await conn.run()
         except asyncio.CancelledError:
@@ -128,3 +133,10 @@ class Server:
         for ch in list(self.switch.channels.values()):
             if ch.task is not None:
                 ch.task.cancel()
+
+
+async def held(server: Server, knob: str, up: Any = None) -> None:
+    """Wait while a sim_hold_* knob holds (`up`: a channel whose hang-up ends the wait)."""
+    loop = asyncio.get_running_loop()
+    while loop.time() < getattr(server, knob) and (up is None or up.is_up):
+        await asyncio.sleep(0.05)

@@ -302,11 +302,13 @@ async def park_loop(sw: Switch, ch: Channel) -> None:
     ch.parked = True
     sw.chan_event(ch, "CHANNEL_PARK", W_PARK)
     # a transfer (the transfer app, uuid_transfer) ends the park: the call moves on
-    while ch.is_up and not ch.break_flag and ch.transfer_to is None:
+    while ch.is_up and not ch.break_flag and ch.transfer_to is None and not ch.socket_lost:
         if ch.private:
             await process_private(sw, ch, ch.private.popleft())
             continue
-        await wait_until(ch, lambda: bool(ch.private) or ch.transfer_to is not None, None)
+        await wait_until(
+            ch, lambda: bool(ch.private) or ch.transfer_to is not None or ch.socket_lost, None
+        )
     ch.parked = False
     # the socket's sendmsg loop counters go with the park (outbound-ivr.txt: gone from
     # CHANNEL_UNPARK on)

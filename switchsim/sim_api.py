@@ -1,6 +1,8 @@
 """The switchsim-only ``sim_*`` api commands used by tests, demos and benchmarks.
 
-Owns: ``sim_call``, ``sim_load``, ``sim_drop_esl``, ``sim_pause_esl``, ``sim_register``,
+Owns: ``sim_call``, ``sim_load``, ``sim_drop_esl``, ``sim_pause_esl``, ``sim_hold_esl`` (new
+inbound ESL connections wait for their auth/request), ``sim_hold_sockets`` (socket apps wait
+before connecting out), ``sim_register``,
 ``sim_unregister``, ``sim_expire``, ``sim_dtmf``, ``sim_audio``, ``sim_conference``,
 ``sim_mwi`` and
 ``sim_stats`` (syntax in ``python -m switchsim --help``).
@@ -115,6 +117,14 @@ async def sim_api(server: Any, conn: Any, cmd: str, arg: str) -> str | None:
         for c in others:
             c.pause(seconds)
         return f"+OK paused {len(others)} connection(s) for {seconds:g}s\n"
+    if cmd in ("sim_hold_esl", "sim_hold_sockets"):
+        try:
+            seconds = float(arg.split()[0])
+        except (IndexError, ValueError):
+            return f"-USAGE: {cmd} <seconds> (0: release)\n"
+        knob = "hold_esl_until" if cmd == "sim_hold_esl" else "hold_sockets_until"
+        setattr(server, knob, asyncio.get_running_loop().time() + seconds if seconds > 0 else 0.0)
+        return f"+OK {cmd} {seconds:g}s\n"
     if cmd == "sim_register":
         words = arg.split()
         if not words:

@@ -268,6 +268,16 @@ class SetLegVariable:
 
 
 @dataclass(frozen=True, slots=True)
+class KeepIfServerLost:
+    """Whether the caller on `uuid` goes on in the switch's dialplan when the application
+    server holding its call session (icm's socket) is lost (`keep`), rather than ending
+    there: on while icm holds the caller in the IVR or a queue, off once it is bridged."""
+
+    uuid: str
+    keep: bool
+
+
+@dataclass(frozen=True, slots=True)
 class GetVariable:
     """Read one channel variable of a leg."""
 
@@ -373,6 +383,7 @@ SwitchCommand = (
     | BreakLeg
     | BroadcastSound
     | SetLegVariable
+    | KeepIfServerLost
     | GetVariable
     | SendDtmf
     | MuteLeg

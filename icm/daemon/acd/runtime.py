@@ -400,7 +400,7 @@ class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
             self.offers.pop(leg, None)
             self.leg_agent[leg] = done.agent_id
             self.talking[customer] = done.agent_id
-            self.send(cmd.BridgeLegs(customer, leg))
+            self.bridge_caller(customer, leg)
         elif done.outcome == "overflowed":
             self._overflowed(done)
         self.on_contact_finished(done, explanation)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from icm.daemon.acd.messages import CallbackRequested, LeaveQueue
+from icm.daemon.acd.reentry import ReentryGate
 
 REPLY_SECONDS = 5.0
 KEEP_SECONDS = 300.0  # an exit no greenlet took (the caller had gone) is forgotten after this
@@ -39,6 +40,7 @@ class WaitingCallers:
         self.clock = clock
         self._exits: dict[str, tuple[QueueExit, float]] = {}  # oldest first
         self._after_call: set[str] = set()  # contacts whose flow runs when the agent leaves
+        self.gate = ReentryGate(post)  # arrivals wait for the ACD's first resync (issue 21)
 
     # --- the consumer ---------------------------------------------------------------------
     def left(self, contact_id: str, exit_: QueueExit) -> None:

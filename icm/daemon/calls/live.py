@@ -83,7 +83,7 @@ class LiveCallState:
                 self.acd.on_event(gone)
             self.features.follow_leg_event(gone)
         if self.acd.restoring:  # the first resync after a restart: agents' calls
-            self.acd.link_restored(self.live_leg)
+            self.acd.link_restored(self.live_leg, switch_busy=bool(event.legs))
 
     def live_leg(self, leg: str, extension: str) -> tuple[str, str] | None:
         """(leg, its partner) when `leg` — or else a leg of the phone of `extension` — is up

@@ -146,7 +146,10 @@ class IcmOutboundSession(OutboundSession):
             "CHANNEL_EXECUTE_COMPLETE", "current_application", app_of(app)[0], done
         )
         self.send(frame)
-        return done.get(block=True, timeout=timeout)
+        try:
+            return done.get(block=True, timeout=timeout)
+        except (OutboundSessionHasGoneAway, NotConnectedError) as exc:  # hung up meanwhile
+            raise SessionGone(str(exc)) from exc
 
     def api(self, command: cmd.SwitchCommand) -> Any:
         """Run an api command over this session's socket."""

@@ -339,6 +339,12 @@ def command_to_api(command: cmd.SwitchCommand) -> str:
             return f"uuid_broadcast {uuid(leg)} {sound(what)} aleg"
         case cmd.SetLegVariable(uuid=leg, name=key, value=raw):
             return f"uuid_setvar {uuid(leg)} {variable(key)} {value(raw)}"
+        case cmd.KeepIfServerLost(uuid=leg, keep=keep):
+            # mod_event_socket reads `socket_resume` when the socket closes (listener_run):
+            # true sets the channel to CS_RESET (what it runs stops) and socket_function
+            # goes on with the dialplan after the `socket` app; it cannot be undone once the
+            # `resume` command is sent, the variable can (a bridged caller must not be reset)
+            return f"uuid_setvar {uuid(leg)} socket_resume {'true' if keep else 'false'}"
         case cmd.GetVariable(uuid=leg, name=key):
             return f"uuid_getvar {uuid(leg)} {variable(key)}"
         case cmd.SendDtmf(uuid=leg, digits=keys):

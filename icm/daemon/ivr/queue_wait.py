@@ -19,6 +19,7 @@ import gevent
 
 from icm.daemon.acd.messages import ContactArrived
 from icm.daemon.acd.waiting_callers import QueueExit, WaitingCallers
+from icm.daemon.ivr.place import WAITING_MARK, place_mark
 from icm.daemon.switch import CallSession
 from icm.domain import commands as cmd
 from icm.domain import events as ev
@@ -57,6 +58,7 @@ def wait_in_queue(
     hangs up (the switch parks it) and that flow's exit is returned (AG-7)."""
     uuid, queue = contact.contact_id, contact.queue
     session.execute(cmd.SetVar("ipbx_queue", queue))
+    session.execute(cmd.SetVar(WAITING_MARK, place_mark(contact)))  # kept through a crash
     parked = [False]  # parked after a bridge (the agent hung up, or a consultation's hold)
     if after_call and waiting is not None:  # before the ACD has it: it may bridge at once
         session.execute(cmd.SetVar("park_after_bridge", "true"))
@@ -68,8 +70,12 @@ def wait_in_queue(
     # Music first, then the ACD: an agent answering at once must not be bridged before the
     # switch has the music command, which would then play after the bridge
     session.execute(cmd.Playback(MUSIC))
-    notify(ev.CallQueued(switch, call_uuid, queue, datetime.now(tz=UTC), data))
-    notify(ContactArrived(contact))
+    queued_at = datetime.fromtimestamp(contact.enqueued_at, tz=UTC)  # a returning caller's
+    notify(ev.CallQueued(switch, call_uuid, queue, queued_at, data))
+    if waiting is not None:  # held while the ACD has not seen the switch (an icm start)
+        waiting.gate.enter(ContactArrived(contact))
+    else:
+        notify(ContactArrived(contact))
     log.info(
         "call %s: dnis %s handed to queue %s (priority %s)",
         call_uuid,
@@ -102,6 +108,8 @@ def _wait(
         gevent.sleep(POLL_SECONDS)
         if getattr(owner, "superseded", False):
             continue
+        if waiting is not None and waiting.gate.holds(uuid):
+            continue  # not in the ACD yet (icm starting): its keys wait for it
         if waiting is not None:
             exit_ = waiting.take_exit(uuid)
             if exit_ is not None and exit_.kind == "after_call":

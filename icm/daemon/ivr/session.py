@@ -25,6 +25,7 @@ from django.db import DatabaseError, connection
 from agents.models import Agent
 from icm.daemon.acd.waiting_callers import QueueExit, WaitingCallers
 from icm.daemon.campaigns.messages import FlowAnswers
+from icm.daemon.ivr.place import WAITING_MARK, returning_contact
 from icm.daemon.ivr.queue_wait import (
     LEAVE_MESSAGE,
     SORRY,
@@ -100,10 +101,24 @@ def make_ivr_app(
             self.superseded = False
             try:
                 session.keep_events()
+                # lost with its socket (an icm crash), the caller goes on in the switch's
+                # dialplan, which brings it back to the next icm (issue 21)
+                session.api(cmd.KeepIfServerLost(uuid, True))
                 transfer = _transfer_data(info.variables)
                 if transfer is not None:
                     contact = _requeue(session, uuid, call_uuid, ani, transfer)
                     self.wait_and_leave(contact, Routing("", "", 0, "", ""))
+                    return
+                kept = returning_contact(uuid, ani, info.variables)
+                if kept is not None:  # back from a lost socket: its queue, its place
+                    log.info(
+                        "call %s: back from a lost icm session: queue %s, waiting since %.0f",
+                        call_uuid,
+                        kept.queue,
+                        kept.enqueued_at,
+                    )
+                    routing = Routing(kept.queue, kept.customer_id, kept.priority, "", "")
+                    self.wait_and_leave(kept, routing)
                     return
                 owner = info.variables.get(VOICEMAIL_VARIABLE, "")
                 if owner:  # sent to a mailbox (icm.daemon.voicemail.entry)
@@ -203,6 +218,7 @@ def make_ivr_app(
                 )
                 if exit_ is None:
                     return
+                session.execute(cmd.UnsetVar(WAITING_MARK))  # out of the queue: no place kept
                 if exit_.kind not in ("flow", "after_call"):
                     _carry_exit(session, info.call_uuid, exit_, notify)
                     return
@@ -360,6 +376,8 @@ def _finish_call(
             )
         else:
             log.warning("call %s: IVR data over 8 KiB not exported with the transfer", call_uuid)
+        # transferred, the caller leaves icm's hands: a lost socket must not reset it
+        session.api(cmd.KeepIfServerLost(session.info.uuid, False))
         target = done.params["target"]
         if done.params["kind"] == "agent":
             extension = _lookups.run(_agent_extension, target)
