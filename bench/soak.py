@@ -13,7 +13,9 @@ reading every frame. Prints
   minus after the warm-up (the first 20 % of the run), read from /proc (target ≤ 20 MB);
 - soak_p99_dispatch_ms: icm's dispatch latency (switch event or queued contact → the
   agent's originate leaving icm) after the warm-up, from icm's report (icm.daemon.memory_report);
-- soak_recordings: recordings catalogued for the soak's calls.
+- soak_recordings: recordings catalogued for the soak's calls;
+- soak_icm_backlog_at_end: icm's waiting work when the traffic ended (inbox items, outbox
+  rows, facts): on a machine too busy for the rate, memory that is not kept per call.
 With `--census`, icm's largest containers and object types after the warm-up and at the end
 go to var/bench-soak-census.json (what grew: issue 21 finding 5).
 """
@@ -235,7 +237,8 @@ async def soak(
             probe.dispatch_ms += (await probe.ask(signal.SIGUSR2))["dispatch_ms"]
         del rss
     end = probe.sample()
-    probe.dispatch_ms += (await probe.ask(signal.SIGUSR2))["dispatch_ms"]
+    last = await probe.ask(signal.SIGUSR2)
+    probe.dispatch_ms += last["dispatch_ms"]
     if census:
         reports["end"] = await probe.ask(signal.SIGUSR1)
         reports["rss_kb"] = [(round(t - started), i, w) for t, i, w in probe.samples]
@@ -251,6 +254,7 @@ async def soak(
         "web_mb": ((end[1] - base[1]) / 1024, base[1] / 1024, end[1] / 1024),
         "frames": sockets.frames,
         "closed": sockets.closed,
+        "backlog": last["backlog"],
     }
 
 
@@ -315,7 +319,7 @@ def main() -> None:
         )
         deadline = time.monotonic() + DRAIN_SECONDS
         done, recorded = ended_calls(figures["prefix"])
-        while done < figures["count"] and time.monotonic() < deadline:
+        while min(done, recorded) < figures["count"] and time.monotonic() < deadline:
             time.sleep(2)
             done, recorded = ended_calls(figures["prefix"])
         report(figures, done, recorded, probe.dispatch_ms)
@@ -346,6 +350,8 @@ def report(figures: dict, done: int, recorded: int, dispatch_ms: list[float]) ->
         p99 = ordered[min(int(len(ordered) * 0.99), len(ordered) - 1)]
         out.write(f"soak_p99_dispatch_ms: {p99:.1f} ms ({len(ordered)} offers)\n")
     out.write(f"soak_recordings: {recorded} of {count} calls\n")
+    backlog = ", ".join(f"{k} {v}" for k, v in figures["backlog"].items())
+    out.write(f"soak_icm_backlog_at_end: {backlog} (waiting work, in the growth above)\n")
     out.flush()
     for problem in figures["closed"][:5]:
         sys.stderr.write(f"soak bench: socket ended: {problem}\n")

@@ -102,7 +102,17 @@ class MemoryReport:
         window = self.service.acd.dispatch_latencies
         taken = [round(s * 1000, 3) for s in window]
         window.clear()
-        return self._write({"dispatch_ms": taken})
+        return self._write({"dispatch_ms": taken, "backlog": self.backlog()})
+
+    def backlog(self) -> dict[str, int]:
+        """Work waiting (not kept for ever, but memory while it waits): the inbox's items,
+        the outbox's rows not yet in the database, the facts not yet in the outbox."""
+        service = self.service
+        return {
+            "inbox": len(service.inbox),
+            "outbox": service.outbox.pending(),
+            "facts": len(service.facts.out),
+        }
 
     def full(self) -> dict[str, Any]:
         gc.collect()
@@ -113,6 +123,7 @@ class MemoryReport:
             "containers": dict(largest),
             "types": dict(types.most_common(self.top)),
             "gc_objects": sum(types.values()),
+            "backlog": self.backlog(),
         }
         if tracemalloc.is_tracing():
             snapshot = tracemalloc.take_snapshot()
