@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+import pytest
+
 from icm.daemon.acd.runtime import AcdRuntime
 from icm.daemon.memory_report import containers
 from icm.daemon.pending_jobs import PendingJobs
@@ -179,3 +181,24 @@ def test_the_memory_report_finds_the_service_containers_by_path():
     assert found["service.feature.jobs"] == 7
     assert found["service.queue"] == 3
     assert found["service.feature.jobs['j0']"] == 1
+
+
+class _Built(Exception):
+    pass
+
+
+def test_icm_runs_without_djangos_query_log_even_on_debug_settings(monkeypatch, settings):
+    """DEBUG kept every connection's last 9,000 queries in icm (~13 MB each)."""
+    from icm.management.commands import icm as command
+
+    settings.DEBUG = True  # the development settings
+    seen: list[bool] = []
+
+    def built(config: object) -> None:
+        seen.append(settings.DEBUG)
+        raise _Built
+
+    monkeypatch.setattr(command, "IcmService", built)
+    with pytest.raises(_Built):
+        command.Command().handle(switch="fs1")
+    assert seen == [False]
