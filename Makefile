@@ -40,7 +40,7 @@ lint: $(VENV)/.installed-dev
 	bash scripts/lint.sh
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --minutes 10  # the soak: 10 minutes here (an hour alone)
 
 services: $(VENV)/.installed
 	$(BIN)/python -m ipbx_project.devservices up

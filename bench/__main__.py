@@ -19,6 +19,7 @@ BENCHMARKS = {
     "recording": "bench.recording",
     "outbound": "bench.outbound",
     "stats": "bench.stats",
+    "soak": "bench.soak",  # an hour by default: `--minutes` (`make bench`: 10)
 }
 
 
@@ -50,6 +51,7 @@ def _conninfo(url: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], help="benchmarks to run")
+    parser.add_argument("--minutes", type=float, help="the soak's duration (default 60)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from ipbx_project.devservices import ensure
@@ -57,6 +59,8 @@ def main() -> None:
     env = dict(os.environ, **ensure(), DJANGO_SETTINGS_MODULE="ipbx_project.settings.dev")
     env["DATABASE_URL"] = _bench_database(env["DATABASE_URL"])
     env["IPBX_LOG_LEVEL"] = "WARNING"
+    if args.minutes:
+        env["BENCH_SOAK_MINUTES"] = str(args.minutes)
     env["REDIS_URL"] = env["REDIS_URL"].rsplit("/", 1)[0] + "/14"  # keep `make run`'s db clean
     migrate = [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"]
     subprocess.run(migrate, cwd=ROOT, env=env, check=True)

@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--dnis", required=True)
     parser.add_argument("--options", default="talk=0.3")
+    parser.add_argument("--ani-prefix", default="55", help="each caller is <prefix><n:07d>")
     args = parser.parse_args()
     sock = socket.create_connection(("127.0.0.1", args.port))
     file = sock.makefile("rb")
@@ -38,7 +39,8 @@ def main() -> None:
     _read_frame(file)
     started = time.monotonic()
     for n in range(args.count):
-        sock.sendall(f"bgapi sim_call 55{n:07d} {args.dnis} {args.options}\n\n".encode())
+        call = f"sim_call {args.ani_prefix}{n:07d} {args.dnis} {args.options}"
+        sock.sendall(f"bgapi {call}\n\n".encode())
         _read_frame(file)
         lag = started + (n + 1) / args.rate - time.monotonic()
         if lag > 0:

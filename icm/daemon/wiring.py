@@ -27,7 +27,6 @@ from typing import Any
 import gevent
 import gevent.event
 import gevent.pool
-import gevent.queue
 import redis
 from django.db import DatabaseError, close_old_connections
 
@@ -65,6 +64,8 @@ from icm.daemon.dispatcher import Dispatcher
 from icm.daemon.feature import Features
 from icm.daemon.freeswitch.adapter import FREESWITCH, SwitchAddress
 from icm.daemon.freeswitch.outbound import OutboundServer
+from icm.daemon.inbox import LIMIT as INBOX_LIMIT
+from icm.daemon.inbox import Inbox
 from icm.daemon.internal_calls import contract as internal_calls
 from icm.daemon.ivr.session import make_ivr_app
 from icm.daemon.outbox import Outbox
@@ -134,6 +135,7 @@ class IcmConfig:
     outbox_dir: str | None = None  # where unsaved rows spill beyond `outbox_limit` (None: none)
     outbox_limit: int = 50_000  # rows per outbox stream kept in memory
     adapter: SwitchAdapter = FREESWITCH  # the make of switch (its driver and its frames)
+    inbox_limit: int = INBOX_LIMIT  # items waiting for the consumer (icm.daemon.inbox)
 
 
 class IcmService:
@@ -143,7 +145,7 @@ class IcmService:
         self.config = config
         self.name = name = config.switch.name
         self.model = LiveCalls()
-        self.inbox: gevent.queue.Queue = gevent.queue.Queue()
+        self.inbox = Inbox(name, config.inbox_limit)  # producers wait while it is full
         post = self.inbox.put
         self.dispatcher = Dispatcher()
         self.features = features = Features()

@@ -8,6 +8,7 @@ its switch, so one model serves several FreeSWITCH nodes.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -15,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from . import events as ev
+from .recent import Recent
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +24,12 @@ RESYNC_HANGUP_CAUSE = "ICM_RESYNC_NOT_ON_SWITCH"
 """Hang-up cause recorded for a leg that vanished while icm was not listening."""
 
 TOMBSTONE_LIMIT = 20_000
-ENDED_KEPT = 2_000  # recently ended calls a late leg can still join
 """How many recently hung-up legs are remembered per model, so that a resync snapshot taken
 from FreeSWITCH's lagging channel table cannot bring them back to life."""
+ENDED_KEPT = 2_000  # recently ended calls a late leg can still join
+RECENT_SECONDS = 60.0
+"""…for this long at most (a lagging table or a late leg shows within seconds): at a steady
+call rate these memories stop growing after a minute, not when a cap fills (issue 21)."""
 
 
 class LegState(StrEnum):
@@ -153,16 +158,20 @@ def call_direction(leg_direction: str, context: str) -> CallDirection:
 class LiveCalls:
     """Every live call and leg, keyed by (switch, uuid)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._calls: dict[tuple[str, str], _Call] = {}
         self._leg_to_call: dict[tuple[str, str], str] = {}
         # (switch, uuid) of legs that hung up recently, oldest first (dicts keep order).
-        self._tombstones: dict[tuple[str, str], None] = {}
+        self._tombstones: Recent[tuple[str, str], None] = Recent(
+            RECENT_SECONDS, TOMBSTONE_LIMIT, clock
+        )
         # Legs icm is originating for an existing call: (switch, uuid) -> call uuid.
-        self._expected: dict[tuple[str, str], str] = {}
+        self._expected: Recent[tuple[str, str], str] = Recent(
+            RECENT_SECONDS, TOMBSTONE_LIMIT, clock
+        )
         # calls that ended lately: a leg icm placed for one (an agent's phone rung for a
         # caller who just hung up) still belongs to it when it shows up late
-        self._ended: dict[tuple[str, str], _Call] = {}
+        self._ended: Recent[tuple[str, str], _Call] = Recent(RECENT_SECONDS, ENDED_KEPT, clock)
         # Per switch: legs created since the pending resync was requested (None: none pending).
         self._created_since_resync: dict[str, set[str]] = {}
 
@@ -235,9 +244,7 @@ class LiveCalls:
             case ev.LegRenamed():
                 return self._rename(event)
             case ev.LegExpected():
-                self._expected[(event.switch, event.uuid)] = event.call_uuid
-                if len(self._expected) > TOMBSTONE_LIMIT:
-                    del self._expected[next(iter(self._expected))]
+                self._expected.put((event.switch, event.uuid), event.call_uuid)
                 return []
             case ev.ResyncStarted():
                 self._created_since_resync[event.switch] = set()
@@ -384,9 +391,7 @@ class LiveCalls:
         call_uuid = self._leg_to_call.pop((switch, uuid), None)
         if call_uuid is None:
             return []
-        self._tombstones[(switch, uuid)] = None
-        if len(self._tombstones) > TOMBSTONE_LIMIT:
-            del self._tombstones[next(iter(self._tombstones))]
+        self._tombstones.put((switch, uuid), None)
         call = self._calls[(switch, call_uuid)]
         leg = call.legs[uuid]
         call.legs[uuid] = replace(
@@ -397,9 +402,7 @@ class LiveCalls:
         if all(leg.state is LegState.ENDED for leg in call.legs.values()):
             call.ended_at = at
             del self._calls[(switch, call_uuid)]
-            self._ended[(switch, call_uuid)] = call
-            if len(self._ended) > ENDED_KEPT:
-                del self._ended[next(iter(self._ended))]
+            self._ended.put((switch, call_uuid), call)
             log.info("call %s ended on %s: %s", call_uuid, switch, call.hangup_cause)
         return [call.record()]
 

@@ -30,6 +30,7 @@ from icm.daemon.acd.messages import (
 from icm.daemon.acd.overflow_exits import OverflowExits
 from icm.daemon.acd.recovery import RestartRecovery
 from icm.daemon.acd.waiting_callers import WaitingCallers
+from icm.daemon.pending_jobs import PendingJobs
 from icm.daemon.switch import CommandRefused, SwitchNotConnected
 from icm.domain import commands as cmd
 from icm.domain import events as ev
@@ -84,7 +85,7 @@ class AcdRuntime(RestartRecovery, OverflowExits, AcdFacade):
         self.acd = Acd()
         self.bgapi = bgapi
         self.post = post
-        self.jobs: dict[str, str] = {}  # bgapi Job-UUID -> agent leg of an offer
+        self.jobs: PendingJobs[str] = PendingJobs(f"acd {switch}")  # Job-UUID -> offer leg
         self.on_agent_change = on_agent_change
         self.on_contact_finished = on_contact_finished
         self.on_leg_expected = on_leg_expected

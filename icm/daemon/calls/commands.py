@@ -16,6 +16,7 @@ from django.conf import settings
 
 from icm.bus.commands import CommandError
 from icm.daemon.acd.queue_figures import QueueFigures
+from icm.daemon.pending_jobs import PendingJobs
 from icm.daemon.switch import SwitchNotConnected
 from icm.domain import commands as cmd
 from icm.domain.calls import LiveCalls
@@ -38,7 +39,7 @@ class CallCommands:
         self.figures = figures
         self.api = api
         self.bgapi = bgapi
-        self.jobs: dict[str, str] = {}  # bgapi Job-UUID -> what it was for
+        self.jobs: PendingJobs[str] = PendingJobs(f"calls {switch}")  # Job-UUID -> what for
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
         return {

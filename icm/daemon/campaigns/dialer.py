@@ -65,6 +65,7 @@ from icm.daemon.campaigns.constants import (
 )
 from icm.daemon.campaigns.messages import AmdVerdict, GraceOver, RingFirst, WithdrawPreviews
 from icm.daemon.campaigns.previews import Previews
+from icm.daemon.pending_jobs import PendingJobs
 from icm.daemon.switch import CommandRefused
 from icm.domain import commands as cmd
 from icm.domain.acd.model import Contact
@@ -103,7 +104,7 @@ class CampaignDialer(CampaignCommands, Previews):
         self.record = record  # an attempt-log update for the persister
         self.ivr_socket = ivr_socket  # host:port of icm's outbound socket (agentless flows)
         self.calls: dict[str, CampaignCall] = {}  # leg -> call
-        self.jobs: dict[str, str] = {}  # bgapi job -> leg
+        self.jobs: PendingJobs[str] = PendingJobs(f"campaigns {switch}")  # bgapi job -> leg
         self.refused: dict[str, str] = {}  # leg -> cause its originate's job answered
         self.waiting: dict[str, deque[CampaignCall]] = {}  # campaign -> calls to place
         self.pacers: dict[str, Pacer] = {}

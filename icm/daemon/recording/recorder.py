@@ -25,7 +25,6 @@ import logging
 import os
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +36,7 @@ from icm.bus.commands import CommandError
 from icm.domain import commands as cmd
 from icm.domain.calls import CallRecord
 from icm.domain.events import RecordingFacts
+from icm.domain.recent import Recent
 from icm.domain.recording_policy import (
     FORMATS,
     CallFacts,
@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 ACTIONS = ("record_start", "record_stop", "record_pause", "record_resume")
 _SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")
 SEEN_KEPT = 5_000  # finished paths remembered: a RECORD_STOP delivered again is ignored
+SEEN_SECONDS = 120.0  # … for this long at most (issue 21: a count alone filled for hours)
 TAPS_DIR = "live"  # icm.daemon.recording.live_listen's taps, under the recordings directory
 RESYNC_GUARD = 2.0  # seconds: a recording this new is not judged by a resync's channel list
 LEFT_UNSEEN = "leg-gone-unseen"  # the cause of a recording whose leg ended while icm was away
@@ -94,7 +95,7 @@ class Recorder:
         self.orders: list[RecordOrder] = []
         self.active: dict[str, ActiveRecording] = {}  # path -> recording
         self.by_leg: dict[str, str] = {}  # leg -> path
-        self.seen: OrderedDict[str, None] = OrderedDict()  # finished paths, oldest first
+        self.seen: Recent[str, None] = Recent(SEEN_SECONDS, SEEN_KEPT)  # finished paths
 
     # --- automatic -----------------------------------------------------------------------
     def agent_connected(
@@ -299,9 +300,7 @@ class Recorder:
         return False
 
     def _seen(self, path: str) -> None:
-        self.seen[path] = None
-        while len(self.seen) > SEEN_KEPT:
-            self.seen.popitem(last=False)
+        self.seen.put(path, None)
 
     # --- across restarts and resyncs -----------------------------------------------------
     def restore(self, rows: Iterable[Mapping[str, Any]]) -> int:

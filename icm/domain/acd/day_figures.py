@@ -27,6 +27,7 @@ from typing import Any
 from .model import AgentState, ContactOutcome
 
 SHORT_WINDOW = 900.0  # the "last 15 minutes" service level
+SLOT = 10.0  # … counted in slots of this many seconds (a contact leaves the window in its slot)
 BUSY = (AgentState.RESERVED, AgentState.ON_CALL, AgentState.WRAP_UP)
 _ON_A_CALL = (AgentState.ON_CALL, AgentState.WRAP_UP)  # a queue call is handled when it ends
 
@@ -41,8 +42,9 @@ class QueueDay:
     max_wait: float = 0.0
     handled: int = 0
     handle_seconds: float = 0.0
-    # (at, answered within threshold?, answered?) of the last 15 minutes
-    recent: deque[tuple[float, bool, bool]] = field(default_factory=deque)
+    # [slot start, answered within threshold, finished] of the last 15 minutes: counts per
+    # slot, not one entry per contact (a busy queue's list grew by the call; issue 21)
+    recent: deque[list[float]] = field(default_factory=deque)
 
 
 @dataclass(slots=True)
@@ -76,10 +78,10 @@ class DayFigures:
             q.answered += 1
             q.answered_wait += waited
             q.answered_in_sl += within
-            q.recent.append((at, within, True))
+            _count_recent(q, at, within)
         elif outcome == ContactOutcome.ABANDONED:
             q.abandoned += 1
-            q.recent.append((at, False, False))
+            _count_recent(q, at, False)
         else:
             q.overflowed += 1
 
@@ -123,9 +125,9 @@ class DayFigures:
         """The queue's figures of today (offered excludes callers still waiting)."""
         self._roll(now)
         q = self.queues.get(name) or QueueDay()
-        while q.recent and q.recent[0][0] < now - SHORT_WINDOW:
-            q.recent.popleft()
-        recent_in = sum(1 for _, within, _ in q.recent if within)
+        _forget_recent(q, now)
+        recent_in = int(sum(slot[1] for slot in q.recent))
+        recent = int(sum(slot[2] for slot in q.recent))
         return {
             "answered": q.answered,
             "abandoned": q.abandoned,
@@ -133,8 +135,8 @@ class DayFigures:
             "finished": q.answered + q.abandoned + q.overflowed,
             "answered_in_sl": q.answered_in_sl,
             "sl_today": _percent(q.answered_in_sl, q.answered + q.abandoned),
-            "sl_15m": _percent(recent_in, len(q.recent)),
-            "finished_15m": len(q.recent),
+            "sl_15m": _percent(recent_in, recent),
+            "finished_15m": recent,
             "asa": round(q.answered_wait / q.answered, 1) if q.answered else None,
             "aht": round(q.handle_seconds / q.handled, 1) if q.handled else None,
             "handled": q.handled,
@@ -166,3 +168,22 @@ class DayFigures:
 
 def _percent(part: float, whole: float) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
+
+
+def _count_recent(q: QueueDay, at: float, within: bool) -> None:
+    """One more finished contact in its slot of the short window."""
+    start = at - at % SLOT
+    if q.recent and q.recent[-1][0] >= start:  # its slot (or a later one: out of order)
+        slot = q.recent[-1]
+    else:
+        slot = [start, 0.0, 0.0]
+        q.recent.append(slot)
+    slot[1] += within
+    slot[2] += 1
+    _forget_recent(q, at)
+
+
+def _forget_recent(q: QueueDay, now: float) -> None:
+    """Drop the slots that ended before the short window (at most its slots stay)."""
+    while q.recent and q.recent[0][0] + SLOT <= now - SHORT_WINDOW:
+        q.recent.popleft()
