@@ -6,7 +6,7 @@ from __future__ import annotations
 import gevent
 import pytest
 
-from icm.daemon.ivr.session import _DbWorker
+from icm.daemon.ivr.db_worker import DbWorker as _DbWorker
 
 
 def test_a_look_up_whose_caller_gave_up_is_never_run(monkeypatch):

@@ -219,8 +219,8 @@ def test_a_look_up_stuck_in_the_database_routes_the_call_by_the_last_table(
 ):
     """The caller is routed, not hung up, when the database workers cannot answer in time."""
     assert session._lookup_routing("8100", "5559000").queue == "a"  # a table read
-    monkeypatch.setattr(session._DbWorker, "WAIT", 0.3)
-    monkeypatch.setattr(session, "_lookups", session._DbWorker())
+    monkeypatch.setattr(session.DbWorker, "WAIT", 0.3)
+    monkeypatch.setattr(session, "_lookups", session.DbWorker())
 
     def stuck(ani: str) -> CallerFacts:
         gevent.sleep(2)

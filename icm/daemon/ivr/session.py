@@ -18,13 +18,13 @@ from typing import Any
 import gevent
 import gevent.event
 import gevent.queue
-import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection
 
 from agents.models import Agent
 from icm.daemon.acd.waiting_callers import QueueExit, WaitingCallers
 from icm.daemon.campaigns.messages import FlowAnswers
+from icm.daemon.ivr.db_worker import DbWorker
 from icm.daemon.ivr.place import WAITING_MARK, returning_contact
 from icm.daemon.ivr.queue_wait import (
     LEAVE_MESSAGE,
@@ -481,61 +481,5 @@ class Routing:
     grade: str = "standard"
 
 
-class _DbWorker:
-    """Runs database look-ups for every IVR greenlet in a few worker greenlets, each on one
-    long-lived connection.
-
-    Django gives each greenlet its own connection (its connections are thread-local, and
-    gevent's monkey-patching makes thread-locals greenlet-local): a connection per call
-    would mean a new PostgreSQL session per caller (slow) or one held open per waiting
-    caller (exhausting). Several workers, because a call makes a few look-ups and one worker
-    in turn caps the call rate.
-
-    A look-up whose caller stopped waiting (WAIT seconds) is dropped, not run: under a burst,
-    running the abandoned ones first made every later caller wait too (all of them then
-    hung up with "IVR failed"). A look-up cut off inside a query (a connector's time-out)
-    leaves its connection mid-command: the worker closes it, the next look-up reconnects.
-    """
-
-    WORKERS = 4
-    WAIT = 10.0
-
-    def __init__(self) -> None:
-        self._queue: gevent.queue.Queue = gevent.queue.Queue()
-        self._workers: list[gevent.Greenlet] = []
-        self.dropped = 0  # look-ups never run: their callers had given up
-
-    def run(self, func, *args):
-        self._workers = [w for w in self._workers if not w.dead]
-        while len(self._workers) < self.WORKERS:
-            self._workers.append(gevent.spawn(self._serve))
-        result = gevent.event.AsyncResult()
-        self._queue.put((func, args, result, time.monotonic() + self.WAIT))
-        return result.get(timeout=self.WAIT)
-
-    def _serve(self) -> None:
-        while True:
-            func, args, result, deadline = self._queue.get()
-            if time.monotonic() > deadline:
-                self.dropped += 1
-                continue
-            try:
-                result.set(func(*args))
-            except Exception as exc:  # handed to the caller
-                connection.close()
-                result.set_exception(exc)
-            else:
-                _close_if_mid_command()
-
-
-def _close_if_mid_command() -> None:
-    """Close this greenlet's connection when a query on it was cut off (still ACTIVE):
-    reused, it would fail every later query ("another command is already in progress")."""
-    raw = connection.connection
-    if raw is not None and not connection.in_atomic_block:
-        if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            connection.close()
-
-
-_lookups = _DbWorker()
+_lookups = DbWorker()  # bounded: icm.daemon.ivr.db_worker
 _routing = LiveRouting()  # asked on the database workers only
