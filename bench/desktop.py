@@ -79,6 +79,15 @@ def agents_with_sessions() -> list[tuple[str, str]]:
     return out
 
 
+def wait_icm_connected(client: redis.Redis, switch: str, timeout: float = 30) -> None:
+    """Until the switch's icm says on the bus it is connected (TimeoutError after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while client.hget(keys.status_key(switch), "connected") != b"1":
+        if time.monotonic() > deadline:
+            raise TimeoutError("icm did not connect to switchsim")
+        time.sleep(0.1)
+
+
 def start(args: list[str], env: dict[str, str], log: str) -> subprocess.Popen:
     out = open(ROOT / "var" / f"bench-{log}.log", "w")
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -198,11 +207,7 @@ def main() -> None:
         )
         wait_port(web_port)
         client = redis.Redis.from_url(os.environ["REDIS_URL"])
-        deadline = time.monotonic() + 30
-        while client.hget(keys.status_key(SWITCH), "connected") != b"1":
-            if time.monotonic() > deadline:
-                raise TimeoutError("icm did not connect to switchsim")
-            time.sleep(0.1)
+        wait_icm_connected(client, SWITCH)
         for agent, _ in sessions:  # icm loaded the agents at start: sign them in, not ready
             send_command(client, SWITCH, "agent_login", {"agent": agent, "ready": False})
         asyncio.run(run(sessions, web_port, client))

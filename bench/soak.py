@@ -50,7 +50,7 @@ from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import connections  # noqa: E402
 
 from agents.models import Agent, AgentSkill, AgentStateChange, Skill  # noqa: E402
-from bench.desktop import free_port, start, wait_port  # noqa: E402
+from bench.desktop import free_port, start, wait_icm_connected, wait_port  # noqa: E402
 from icm.bus import keys  # noqa: E402
 from icm.bus.commands import send_command  # noqa: E402
 from icm.daemon.memory_report import rss_kb  # noqa: E402
@@ -303,11 +303,7 @@ def main() -> None:
         procs.append(start([sys.executable, "manage.py", "icm"], env, "soak-icm"))
         procs.append(start(web, env, "soak-web"))
         wait_port(web_port)
-        deadline = time.monotonic() + 30
-        while client.hget(keys.status_key(SWITCH), "connected") != b"1":
-            if time.monotonic() > deadline:
-                raise TimeoutError("icm did not connect to switchsim")
-            time.sleep(0.1)
+        wait_icm_connected(client, SWITCH)
         esl_client = EslClient("127.0.0.1", esl, timeout=60)
         for login, extension in agents:
             esl_client.api(f"sim_register {extension} answer:0.2")

@@ -39,7 +39,7 @@ from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import connections  # noqa: E402
 
 from agents.models import Agent, AgentStateChange  # noqa: E402
-from bench.desktop import free_port, start, wait_port  # noqa: E402
+from bench.desktop import free_port, start, wait_icm_connected, wait_port  # noqa: E402
 from icm.bus import keys  # noqa: E402
 from icm.bus.commands import CommandError, send_command  # noqa: E402
 from icm.bus.events import EventType, FrameType  # noqa: E402
@@ -356,11 +356,7 @@ def main() -> None:
         procs.append(start([sys.executable, "manage.py", "icm"], env, "wb-icm"))
         procs.append(start(web, env, "wb-web"))
         wait_port(web_port)
-        deadline = time.monotonic() + 30
-        while client.hget(keys.status_key(SWITCH), "connected") != b"1":
-            if time.monotonic() > deadline:
-                raise TimeoutError("icm did not connect to switchsim")
-            time.sleep(0.1)
+        wait_icm_connected(client, SWITCH)
         asyncio.run(run(agents, cookie, web_port, client))
     finally:
         for proc in reversed(procs):

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from icm.models import Call
 from tests.faults.conftest import AGENTS, DNIS, FLOW_DNIS, sign_in_all
 from tests.fixtures.steady_traffic import (
     SteadyCalls,
-    cdr_problems,
-    double_bookings,
-    last_states,
-    recording_problems,
+    assert_recovered,
 )
 from tests.fixtures.waiting import wait_until
 
@@ -38,10 +34,4 @@ def test_callers_survive_an_icm_kill_9_and_each_reaches_an_agent_once(
     wait_until(lambda: len(traffic.placed) >= 20, what="traffic after the restart")
     placed = traffic.stop()
 
-    wait_until(lambda: not cdr_problems(placed), timeout=60, what="every call's CDR")
-    calls = {c.ani: c for c in Call.objects.filter(ani__in=placed)}
-    unserved = [(a, calls[a].hangup_cause) for a in placed if calls[a].bridged_at is None]
-    assert not unserved, f"callers who never reached an agent: {unserved}"
-    assert not double_bookings(placed)
-    wait_until(lambda: not recording_problems(placed), timeout=30, what="recordings")
-    wait_until(lambda: set(last_states(AGENTS).values()) == {"ready"}, what="agents ready")
+    assert_recovered(placed, AGENTS, served=placed)

@@ -11,14 +11,11 @@ import pytest
 
 from icm.bus.client import get_redis
 from icm.bus.snapshot import read_snapshot
-from icm.models import Call
 from tests.faults.conftest import AGENTS, DNIS, FLOW_DNIS, sign_in_all
 from tests.fixtures.steady_traffic import (
     SteadyCalls,
+    assert_recovered,
     cdr_problems,
-    double_bookings,
-    last_states,
-    recording_problems,
 )
 from tests.fixtures.waiting import wait_until
 
@@ -42,7 +39,6 @@ def test_calls_flow_through_a_redis_outage_and_the_live_snapshot_is_rewritten_af
     # the calls of the outage end while the bus is away: the snapshot in Redis still shows
     # some of them live (nobody could remove them)
     wait_until(lambda: not cdr_problems(placed), timeout=40, what="every call's CDR")
-    wait_until(lambda: not recording_problems(placed), timeout=30, what="recordings")
     assert read_snapshot(bus, platform.switch)["calls"], "calls live at the outage are kept"
 
     redis_proxy.up()
@@ -61,9 +57,4 @@ def test_calls_flow_through_a_redis_outage_and_the_live_snapshot_is_rewritten_af
     )
     assert response.status_code == 200, response.content
 
-    answered = Call.objects.filter(ani__in=during, bridged_at__isnull=False, agent__isnull=False)
-    assert answered.count() == len(during)
-    assert not double_bookings(placed)
-    wait_until(
-        lambda: set(last_states(AGENTS[1:]).values()) == {"ready"}, what="agents back to ready"
-    )
+    assert_recovered(placed, AGENTS[1:], served=during)

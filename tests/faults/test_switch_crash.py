@@ -13,10 +13,7 @@ from icm.models import Call
 from tests.faults.conftest import AGENTS, DNIS, FLOW_DNIS, sign_in_all
 from tests.fixtures.steady_traffic import (
     SteadyCalls,
-    cdr_problems,
-    double_bookings,
-    last_states,
-    recording_problems,
+    assert_recovered,
 )
 from tests.fixtures.waiting import wait_until
 
@@ -43,13 +40,7 @@ def test_a_switch_killed_under_traffic_leaves_complete_cdrs_and_no_agent_stuck(
     wait_until(lambda: len(traffic.placed) >= before + 6, timeout=30, what="traffic after")
     placed = traffic.stop()
 
-    wait_until(lambda: not cdr_problems(placed), timeout=40, what="every call's CDR")
-
-    wait_until(lambda: not recording_problems(placed), timeout=30, what="recordings")
+    after = placed[before + 1 :]  # the calls placed once the new switch was up
+    assert_recovered(placed, AGENTS, served=after)
     died = Call.objects.filter(ani__in=placed[:before]).exclude(hangup_cause="NORMAL_CLEARING")
     assert died.exists()  # the calls live at the crash, ended by icm after its resync
-    after = placed[before + 1 :]  # the calls placed once the new switch was up
-    served = Call.objects.filter(ani__in=after, bridged_at__isnull=False, agent__isnull=False)
-    assert served.count() == len(after)
-    assert not double_bookings(placed)
-    wait_until(lambda: set(last_states(AGENTS).values()) == {"ready"}, what="agents ready")
