@@ -206,7 +206,7 @@ def test_sections_not_served_get_not_found(client, directory_data):
 
 
 def _actions(root: etree._Element) -> list[tuple[str, str]]:
-    return [(a.get("application"), a.get("data")) for a in root.iter("action")]
+    return [(a.get("application"), a.get("data", "")) for a in root.iter("action")]
 
 
 @override_settings(ICM_OUTBOUND_HOST="10.1.2.3", ICM_OUTBOUND_PORT=9084)
@@ -222,9 +222,12 @@ def test_dialplan_hands_routed_flow_dnis_to_icm(client, routes):
     assert ("set", f"ipbx_route_id={routes['flow'].pk}") in actions
     assert ("set", "ipbx_flow=main-menu") in actions
     assert not any(data.startswith("ipbx_queue=") for _, data in actions)
-    # The socket is last and nothing answers before icm owns the call.
-    assert actions[-1] == ("socket", "10.1.2.3:9084 async full")
-    assert "answer" not in [app for app, _ in actions]
+    # The socket follows the variables and nothing answers before icm owns the call (or,
+    # after the last try at icm's socket, to apologise)
+    first = next(i for i, (app, _) in enumerate(actions) if app != "set")
+    assert actions[first] == ("socket", "10.1.2.3:9084 async full")
+    last = max(i for i, (app, _) in enumerate(actions) if app == "socket")
+    assert "answer" not in [app for app, _ in actions[:last]]
 
 
 def test_dialplan_hands_routed_queue_dnis_to_icm(client, routes):
@@ -232,7 +235,23 @@ def test_dialplan_hands_routed_queue_dnis_to_icm(client, routes):
     assert ("set", f"ipbx_route_id={routes['queue'].pk}") in actions
     assert ("set", "ipbx_queue=sales") in actions
     expected = f"{settings.ICM_OUTBOUND_HOST}:{settings.ICM_OUTBOUND_PORT} async full"
-    assert actions[-1] == ("socket", expected)
+    assert next(a for a in actions if a[0] != "set") == ("socket", expected)
+
+
+def test_dialplan_keeps_callers_through_an_icm_crash_as_the_static_dialplan_does(client, routes):
+    """Issue 21: the mod_xml_curl dialplan tries icm's socket again and apologises at the end,
+    action for action as freeswitch_conf's public ipbx_to_icm extension."""
+    fetched = _actions(parse(fetch(client, dialplan_fields("8001"))))
+    fetched = [(app, data or "") for app, data in fetched if app != "set"]
+    static = etree.parse(CONF_DIR / "dialplan" / "public.xml")
+    ext = static.find(".//extension[@name='ipbx_to_icm']/condition")
+    shipped = [(a.get("application"), a.get("data") or "") for a in ext.findall("action")]
+    shipped = [a for a in shipped if a[0] != "set"]
+    assert [app for app, _ in fetched] == [app for app, _ in shipped]
+    assert [d for app, d in fetched if app != "socket"] == [
+        d for app, d in shipped if app != "socket"
+    ]
+    assert fetched.count(next(a for a in fetched if a[0] == "socket")) == 21
 
 
 def test_dialplan_prefers_the_lowest_priority_number(client, routes):

@@ -92,10 +92,16 @@ def directory_user(
     return _serialize(root)
 
 
+SOCKET_TRIES = 21  # one try at icm's socket and 20 more, SOCKET_RETRY_MS apart (acd.reentry)
+SOCKET_RETRY_MS = 1500
+APOLOGY = "We are sorry, we cannot take your call now. Please call again later. Goodbye."
+
+
 def inbound_dialplan(extension: InboundExtension) -> bytes:
     """A dialplan section whose only extension sets ipbx_* variables and runs `socket … async full`.
 
-    It answers nothing itself: icm answers (or not) once it owns the call.
+    It answers nothing itself: icm answers (or not) once it owns the call. When icm cannot be
+    reached (down, or it died holding the caller) the caller tries again, then is told sorry.
     """
     root, section = _document("dialplan", "IPBX inbound routes")
     context = etree.SubElement(section, "context", name=extension.context)
@@ -108,7 +114,14 @@ def inbound_dialplan(extension: InboundExtension) -> bytes:
     )
     for name, value in extension.variables.items():
         etree.SubElement(condition, "action", application="set", data=f"{name}={value}")
-    etree.SubElement(
-        condition, "action", application="socket", data=f"{extension.socket_address} async full"
-    )
+    socket = f"{extension.socket_address} async full"
+    etree.SubElement(condition, "action", application="socket", data=socket)
+    # icm's crash keeps its callers (docs/acd.md "An icm crash"): the same retries at its
+    # socket and the same apology as freeswitch_conf/dialplan/public.xml's ipbx_to_icm
+    for _ in range(SOCKET_TRIES - 1):
+        etree.SubElement(condition, "action", application="sleep", data=str(SOCKET_RETRY_MS))
+        etree.SubElement(condition, "action", application="socket", data=socket)
+    etree.SubElement(condition, "action", application="answer")
+    etree.SubElement(condition, "action", application="speak", data=f"flite|kal|{APOLOGY}")
+    etree.SubElement(condition, "action", application="hangup", data="NORMAL_TEMPORARY_FAILURE")
     return _serialize(root)
