@@ -151,9 +151,12 @@ def test_the_entry_point_sends_a_waiting_caller_into_a_queue_mailbox(teams, plat
     esl = platform.control()
     leg = esl.api("sim_call 5550142 8301 record=2").split()[1]
     wait_until(
-        lambda: esl.api(f"uuid_getvar {leg} ipbx_queue") == "support",
+        lambda: (
+            esl.api(f"uuid_getvar {leg} ipbx_queue") == "support"
+            and esl.api(f"uuid_getvar {leg} ipbx_waiting") not in ("", "_undef_")
+        ),
         timeout=20,
-        what="the caller to wait in support",
+        what="the caller to wait in support (its place kept on the channel)",
     )
     for command in send_to_mailbox(leg, "queue:support"):
         assert esl.api(command_to_api(command)).startswith("+OK")

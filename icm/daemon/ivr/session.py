@@ -109,8 +109,12 @@ def make_ivr_app(
                     contact = _requeue(session, uuid, call_uuid, ani, transfer)
                     self.wait_and_leave(contact, Routing("", "", 0, "", ""))
                     return
-                kept = returning_contact(uuid, ani, info.variables)
-                if kept is not None:  # back from a lost socket: its queue, its place
+                # back from a lost socket (a crashed icm's caller): its queue, its place; a
+                # caller one of our own sessions holds was transferred back to us (to a
+                # mailbox, a queue): its mark is that session's, not a lost one's
+                lost = superseded is None
+                kept = returning_contact(uuid, ani, info.variables) if lost else None
+                if kept is not None:
                     log.info(
                         "call %s: back from a lost icm session: queue %s, waiting since %.0f",
                         call_uuid,
