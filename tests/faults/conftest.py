@@ -5,7 +5,8 @@ in place (a proxy in front of icm's database, Redis or switch)."""
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit, urlunsplit
+import uuid
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pytest
 from django.contrib.auth.models import User
@@ -75,12 +76,18 @@ def sign_in_all(client: APIClient, platform) -> None:
 def database_proxy(transactional_db):
     """A proxy in front of the test database: icm's PostgreSQL, to stop and start."""
     parts = urlsplit(test_database_url())
-    proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432)
-    proxy.before_down = terminate_backends(test_database_url())
-    url = urlunsplit(
-        parts._replace(netloc=f"{parts.netloc.rsplit('@', 1)[0]}@127.0.0.1:{proxy.port}")
-    )
-    proxy.url = url  # type: ignore[attr-defined]
+    hostport = parts.netloc.rsplit("@", 1)[-1]  # as written (.hostname lowercases a path)
+    host, _, port_text = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
+    host, port = unquote(host or "127.0.0.1"), int(port_text or 5432)
+    if host.startswith("/"):  # a socket directory (the embedded server): its socket file
+        host = f"{host}/.s.PGSQL.{port}"
+    proxy = TcpProxy(host, port)
+    name = f"ipbx-faults-{uuid.uuid4().hex[:8]}"  # how the server knows icm's sessions
+    proxy.before_down = terminate_backends(test_database_url(), name)
+    user = parts.netloc.rsplit("@", 1)[0] if "@" in parts.netloc else ""
+    netloc = f"{user}@127.0.0.1:{proxy.port}" if user else f"127.0.0.1:{proxy.port}"
+    query = f"{parts.query}&application_name={name}" if parts.query else f"application_name={name}"
+    proxy.url = urlunsplit(parts._replace(netloc=netloc, query=query))  # type: ignore[attr-defined]
     yield proxy
     proxy.close()
 
