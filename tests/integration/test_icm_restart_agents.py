@@ -82,6 +82,13 @@ def test_an_agent_whose_call_ended_while_icm_was_down_wraps_up(call_center, plat
         timeout=20,
         what="ag1 on the call",
     )
+    # icm saved the agent on its call (the session row follows the state log's row in the
+    # same persist beat: killed between the two, icm had only saved the ringing offer)
+    wait_until(
+        lambda: AgentSessionState.objects.filter(agent__login_id="ag1", state="on_call").exists(),
+        timeout=20,
+        what="ag1's session saved on the call",
+    )
     platform.icm.crash()
     assert esl.api(f"uuid_kill {customer}").startswith("+OK")  # the call ends meanwhile
     platform.icm = start_icm(platform.switch, platform.esl_port, platform.outbound_port)
